@@ -1,0 +1,110 @@
+//! The one error type of the rules, with SPEC §5's stable names, codes and HTTP statuses.
+
+use crate::role::Role;
+
+/// Which field of a request was wrong, and why; shown to the client as is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("missing, unknown or revoked token")]
+    Unauthorized,
+    #[error("this action needs one of the roles: {}", roles_list(.allowed))]
+    Forbidden { allowed: Vec<Role> },
+    #[error("the test clock is only available to sandbox partners")]
+    NotSandbox,
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    DuplicateCustomer(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("this idempotency key was used for a different request")]
+    IdempotencyKeyReused,
+    #[error("a request with this idempotency key is still in progress; retry later")]
+    RequestInProgress,
+}
+
+fn roles_list(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl DomainError {
+    pub fn invalid(field: &str, message: impl std::fmt::Display) -> Self {
+        DomainError::InvalidRequest(format!("{field}: {message}"))
+    }
+
+    /// The stable `errorName` of SPEC §5.
+    pub fn error_name(&self) -> &'static str {
+        match self {
+            DomainError::InvalidRequest(_) => "invalid_request",
+            DomainError::Unauthorized => "unauthorized",
+            DomainError::Forbidden { .. } => "forbidden",
+            DomainError::NotSandbox => "not_sandbox",
+            DomainError::NotFound => "not_found",
+            DomainError::DuplicateCustomer(_) => "duplicate_customer",
+            DomainError::Conflict(_) => "conflict",
+            DomainError::IdempotencyKeyReused => "idempotency_key_reused",
+            DomainError::RequestInProgress => "request_in_progress",
+        }
+    }
+
+    /// The numeric `code` of SPEC §5.
+    pub fn code(&self) -> u32 {
+        match self {
+            DomainError::InvalidRequest(_) => 400000,
+            DomainError::Unauthorized => 401000,
+            DomainError::Forbidden { .. } => 900150,
+            DomainError::NotSandbox => 403001,
+            DomainError::NotFound => 20000,
+            DomainError::DuplicateCustomer(_) => 409001,
+            DomainError::Conflict(_) => 409000,
+            DomainError::IdempotencyKeyReused => 409002,
+            DomainError::RequestInProgress => 409003,
+        }
+    }
+
+    /// The HTTP status SPEC §5 pairs with the error.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            DomainError::InvalidRequest(_) => 400,
+            DomainError::Unauthorized => 401,
+            DomainError::Forbidden { .. } | DomainError::NotSandbox => 403,
+            DomainError::NotFound => 404,
+            DomainError::DuplicateCustomer(_)
+            | DomainError::Conflict(_)
+            | DomainError::IdempotencyKeyReused
+            | DomainError::RequestInProgress => 409,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forbidden_names_the_roles_that_would_do() {
+        let e = DomainError::Forbidden {
+            allowed: vec![Role::AdminAgent, Role::GlobalAdmin],
+        };
+        assert_eq!(
+            e.to_string(),
+            "this action needs one of the roles: admin_agent, global_admin"
+        );
+        assert_eq!(
+            (e.http_status(), e.code(), e.error_name()),
+            (403, 900150, "forbidden")
+        );
+    }
+}

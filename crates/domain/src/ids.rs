@@ -1,0 +1,44 @@
+//! Typed ids, so a user id can never be passed where a partner id is expected.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            /// A fresh id. UUIDv7 keeps index locality (time-ordered) while staying unguessable enough for ids.
+            pub fn new() -> Self {
+                Self(Uuid::now_v7())
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                Uuid::parse_str(s).ok().map(Self)
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.hyphenated().fmt(f)
+            }
+        }
+    };
+}
+
+id_type!(PartnerId);
+id_type!(UserId);
+id_type!(TokenId);
+id_type!(AuditRecordId);
+id_type!(
+    /// A customer's id is its Azure AD tenant id (a GUID); unique per partner, not per server.
+    TenantId
+);

@@ -1,0 +1,21 @@
+//! Pure rules of Partnerhub. No I/O, no async: everything here is a function from values to decisions,
+//! so it can be unit- and property-tested without a database or a server.
+
+pub mod audit;
+pub mod clock;
+pub mod csv;
+pub mod customer;
+pub mod error;
+pub mod filter;
+pub mod ids;
+pub mod market;
+pub mod market_data;
+pub mod paging;
+pub mod partner;
+pub mod policy;
+pub mod role;
+pub mod timestamp;
+pub mod user;
+
+pub use error::{DomainError, FieldError};
+pub use timestamp::Timestamp;

@@ -1,0 +1,167 @@
+//! Idempotent POST and PATCH (SPEC §5): the first response under a key is kept — written by the Store in the
+//! same transaction as the change — and replayed for 24 hours of real time.
+
+use crate::{Result, Services};
+use domain::DomainError;
+use sha2::{Digest, Sha256};
+use store::{ClaimOutcome, IdempotencyClaim, IdempotencyCompletion};
+
+/// How long a key is remembered (real time).
+pub const TTL_MICROS: i64 = 24 * 3600 * 1_000_000;
+/// A claim not completed within this time belongs to a request that died; a retry may take it over.
+pub const LEASE_MICROS: i64 = 60 * 1_000_000;
+
+/// Permission to run a request under a key, held until the change commits with its response.
+#[derive(Debug, Clone)]
+pub struct IdemTicket {
+    scope: String,
+    key: String,
+}
+
+pub enum Claim {
+    /// Run the request; the ticket completes the key in the change's transaction.
+    Proceed(IdemTicket),
+    /// The first response, to send again as it was.
+    Replay { status: u16, body: Vec<u8> },
+}
+
+/// What a use case needs to store its response under the key: the ticket and how the caller renders the result.
+pub struct Idem<'a, T> {
+    pub ticket: &'a IdemTicket,
+    pub status: u16,
+    pub render: &'a (dyn Fn(&T) -> Vec<u8> + Send + Sync),
+    /// The response carries a secret (a token, an activation key, a link): keep it encrypted.
+    pub secret: bool,
+}
+
+/// SHA-256 over method, path and body: the same key with anything else is a different request.
+pub fn fingerprint(method: &str, path_and_query: &str, body: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(method.as_bytes());
+    h.update([0]);
+    h.update(path_and_query.as_bytes());
+    h.update([0]);
+    h.update(body);
+    hex::encode(h.finalize())
+}
+
+pub fn validate_key(key: &str) -> std::result::Result<(), DomainError> {
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(DomainError::invalid(
+            "MS-RequestId",
+            "must be 1 to 255 visible ASCII characters, such as a UUID",
+        ));
+    }
+    Ok(())
+}
+
+impl Services {
+    /// `scope` is the caller ("partner:{id}" or "publisher"): keys of different callers never meet.
+    pub async fn idempotency_claim(
+        &self,
+        scope: String,
+        key: &str,
+        fingerprint: String,
+    ) -> Result<Claim> {
+        validate_key(key)?;
+        let claim = IdempotencyClaim {
+            scope,
+            key: key.to_string(),
+            fingerprint,
+            now: self.clock.now(),
+            lease_micros: LEASE_MICROS,
+            ttl_micros: TTL_MICROS,
+        };
+        match self.store.claim_idempotency(&claim).await? {
+            ClaimOutcome::Claimed => Ok(Claim::Proceed(IdemTicket {
+                scope: claim.scope,
+                key: claim.key,
+            })),
+            ClaimOutcome::Replay {
+                status,
+                body,
+                encrypted,
+            } => {
+                let body = if encrypted {
+                    self.secrets.open(&body).ok_or_else(|| {
+                        crate::Error::Internal("a stored response does not decrypt".into())
+                    })?
+                } else {
+                    body
+                };
+                Ok(Claim::Replay { status, body })
+            }
+            ClaimOutcome::InProgress => Err(DomainError::RequestInProgress.into()),
+            ClaimOutcome::Mismatch => Err(DomainError::IdempotencyKeyReused.into()),
+        }
+    }
+
+    /// The request failed without a change: forget the claim so that a retry runs again.
+    pub async fn idempotency_release(&self, ticket: &IdemTicket) {
+        if let Err(e) = self
+            .store
+            .release_idempotency(&ticket.scope, &ticket.key)
+            .await
+        {
+            tracing::warn!(error = %e, "could not release an idempotency claim; it expires with its lease");
+        }
+    }
+
+    pub(crate) fn completion<T>(
+        &self,
+        idem: Option<&Idem<'_, T>>,
+        value: &T,
+    ) -> Option<IdempotencyCompletion> {
+        idem.map(|i| {
+            let body = (i.render)(value);
+            IdempotencyCompletion {
+                scope: i.ticket.scope.clone(),
+                key: i.ticket.key.clone(),
+                status: i.status,
+                body: if i.secret {
+                    self.secrets.seal(&body)
+                } else {
+                    body
+                },
+                encrypted: i.secret,
+            }
+        })
+    }
+
+    /// Forgets keys older than 24 hours; run periodically by the server.
+    pub async fn purge_idempotency(&self) -> Result<u64> {
+        Ok(self
+            .store
+            .purge_idempotency(self.clock.now().plus_micros(-TTL_MICROS))
+            .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_separates_fields() {
+        assert_ne!(
+            fingerprint("POST", "/a", b"b"),
+            fingerprint("POST", "/ab", b"")
+        );
+        assert_ne!(
+            fingerprint("POST", "/a", b"{}"),
+            fingerprint("PATCH", "/a", b"{}")
+        );
+        assert_eq!(
+            fingerprint("POST", "/a", b"{}"),
+            fingerprint("POST", "/a", b"{}")
+        );
+    }
+
+    #[test]
+    fn keys_are_validated() {
+        assert!(validate_key("0f8fad5b-d9cb-469f-a165-70867728950e").is_ok());
+        assert!(validate_key("").is_err());
+        assert!(validate_key("has space").is_err());
+        assert!(validate_key(&"a".repeat(256)).is_err());
+    }
+}

@@ -1,0 +1,44 @@
+//! Use cases over the domain rules, the Store and the clock. The API, the dashboard and the CLI all call these;
+//! every partner use case starts with the one authorization check ([`auth::Actor::authorize`]).
+
+pub mod audit;
+pub mod auth;
+pub mod customers;
+pub mod error;
+pub mod idempotency;
+pub mod markets;
+pub mod partners;
+pub mod secrets;
+pub mod users;
+
+pub use auth::{Actor, Caller};
+pub use error::{Error, Result};
+
+use domain::clock::Clock;
+use std::sync::Arc;
+use store::Store;
+
+/// Everything a use case needs, shared by all requests.
+#[derive(Clone)]
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub secrets: Arc<secrets::SecretBox>,
+    publisher_token_hash: Option<[u8; 32]>,
+}
+
+impl Services {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        secrets: secrets::SecretBox,
+        publisher_token: Option<&str>,
+    ) -> Services {
+        Services {
+            store,
+            clock,
+            secrets: Arc::new(secrets),
+            publisher_token_hash: publisher_token.filter(|t| !t.is_empty()).map(auth::sha256),
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Partners (the publisher creates them) and the sandbox test clock (SPEC §3).
+
+use crate::idempotency::Idem;
+use crate::{Actor, Result, Services};
+use domain::audit::{NewAuditRecord, OperationType};
+use domain::ids::PartnerId;
+use domain::partner::{clock_advance, Partner};
+use domain::policy::Action;
+use domain::{DomainError, Timestamp};
+use store::{Effects, PartnerScope};
+
+impl Services {
+    /// Publisher only.
+    pub async fn create_partner(
+        &self,
+        name: &str,
+        sandbox: bool,
+        clock_start: Option<Timestamp>,
+        idem: Option<Idem<'_, Partner>>,
+    ) -> Result<Partner> {
+        let partner = Partner::new(name, sandbox, clock_start, self.clock.now())?;
+        let effects = Effects {
+            audit: vec![],
+            idempotency: self.completion(idem.as_ref(), &partner),
+        };
+        self.store.create_partner(&partner, effects).await?;
+        Ok(partner)
+    }
+
+    pub async fn list_partners(&self) -> Result<Vec<Partner>> {
+        Ok(self.store.list_partners().await?)
+    }
+
+    /// For the publisher acting on one partner's data: an unknown partner is 404.
+    pub async fn publisher_scope(&self, partner: &str) -> Result<(Partner, PartnerScope)> {
+        let id = PartnerId::parse(partner).ok_or(DomainError::NotFound)?;
+        let p = self
+            .store
+            .get_partner(id)
+            .await?
+            .ok_or(DomainError::NotFound)?;
+        Ok((p, PartnerScope::authenticated(id)))
+    }
+
+    pub fn test_clock_now(&self, actor: &Actor) -> Result<Timestamp> {
+        actor.authorize(Action::TestClock)?;
+        if !actor.partner.sandbox {
+            return Err(DomainError::NotSandbox.into());
+        }
+        Ok(self.partner_now(&actor.partner))
+    }
+
+    pub async fn advance_test_clock(
+        &self,
+        actor: &Actor,
+        days: i64,
+        seconds: i64,
+        idem: Option<Idem<'_, Timestamp>>,
+    ) -> Result<Timestamp> {
+        let scope = actor.authorize(Action::TestClock)?;
+        if !actor.partner.sandbox {
+            return Err(DomainError::NotSandbox.into());
+        }
+        let micros = clock_advance(days, seconds)?;
+        let server_now = self.clock.now();
+        let moved_to = self.partner_now(&actor.partner).plus_micros(micros);
+        // The record is dated at the new time, so the partner's log stays in time order.
+        let audit =
+            NewAuditRecord::succeeded(OperationType::AdvanceTestClock, actor.principal(), moved_to)
+                .data("days", days.to_string())
+                .data("seconds", seconds.to_string());
+        let effects = Effects {
+            audit: vec![audit],
+            idempotency: self.completion(idem.as_ref(), &moved_to),
+        };
+        let partner = self.store.advance_clock(scope, micros, effects).await?;
+        Ok(partner.now(server_now))
+    }
+}

@@ -1,0 +1,284 @@
+//! Partner users and their API tokens. The publisher creates a partner's first users; a global admin manages the
+//! rest (R2); every user manages its own tokens.
+
+use crate::auth::{hash_password, new_api_token};
+use crate::idempotency::Idem;
+use crate::{Actor, Result, Services};
+use domain::audit::{NewAuditRecord, OperationType};
+use domain::ids::{TokenId, UserId};
+use domain::paging::{Cursor, Page, PageSize};
+use domain::partner::Partner;
+use domain::policy::Action;
+use domain::role::Role;
+use domain::user::{check_password, new_user, parse_display_name, parse_roles, User};
+use domain::DomainError;
+use store::{ApiToken, Effects, PartnerScope, StoreError, UserPatch};
+
+/// The fields of a new user, as the API takes them.
+#[derive(Debug, Clone)]
+pub struct UserDraft {
+    pub email: String,
+    pub display_name: String,
+    pub roles: Vec<String>,
+    pub password: Option<String>,
+}
+
+/// A token as shown once, at creation.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub token: ApiToken,
+    pub secret: String,
+}
+
+impl Services {
+    async fn insert_user(
+        &self,
+        partner: &Partner,
+        draft: UserDraft,
+        by: &str,
+        idem: Option<Idem<'_, User>>,
+    ) -> Result<User> {
+        let now = self.partner_now(partner);
+        let user = new_user(
+            partner.id,
+            &draft.email,
+            &draft.display_name,
+            &draft.roles,
+            now,
+        )?;
+        let hash = match draft.password {
+            Some(p) => {
+                check_password(&p)?;
+                Some(hash_password(p).await?)
+            }
+            None => None,
+        };
+        let audit = NewAuditRecord::succeeded(OperationType::CreateUser, by, now)
+            .data("userId", user.id.to_string())
+            .data("email", user.email.clone())
+            .data("roles", user.roles.to_stored());
+        let effects = Effects {
+            audit: vec![audit],
+            idempotency: self.completion(idem.as_ref(), &user),
+        };
+        match self
+            .store
+            .create_user(&user, hash.as_deref(), effects)
+            .await
+        {
+            Err(StoreError::Conflict(_)) => Err(DomainError::Conflict(format!(
+                "a user with email {} already exists",
+                user.email
+            ))
+            .into()),
+            other => Ok(other.map(|_| user)?),
+        }
+    }
+
+    /// Publisher: adds a user to a partner.
+    pub async fn publisher_create_user(
+        &self,
+        partner: &str,
+        draft: UserDraft,
+        idem: Option<Idem<'_, User>>,
+    ) -> Result<User> {
+        let (partner, _) = self.publisher_scope(partner).await?;
+        self.insert_user(&partner, draft, "publisher", idem).await
+    }
+
+    /// Publisher: issues an API token for one of a partner's users.
+    pub async fn publisher_create_token(
+        &self,
+        partner: &str,
+        user: &str,
+        name: &str,
+        idem: Option<Idem<'_, IssuedToken>>,
+    ) -> Result<IssuedToken> {
+        let (partner, scope) = self.publisher_scope(partner).await?;
+        let user = self.user_in(scope, user).await?;
+        self.insert_token(&partner, &user, name, "publisher", idem)
+            .await
+    }
+
+    async fn user_in(&self, scope: PartnerScope, id: &str) -> Result<User> {
+        let id = UserId::parse(id).ok_or(DomainError::NotFound)?;
+        self.store
+            .get_user(scope, id)
+            .await?
+            .ok_or_else(|| DomainError::NotFound.into())
+    }
+
+    async fn insert_token(
+        &self,
+        partner: &Partner,
+        user: &User,
+        name: &str,
+        by: &str,
+        idem: Option<Idem<'_, IssuedToken>>,
+    ) -> Result<IssuedToken> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(DomainError::invalid("name", "must have 1 to 100 characters").into());
+        }
+        let (secret, hash) = new_api_token();
+        let now = self.partner_now(partner);
+        let token = ApiToken {
+            id: TokenId::new(),
+            partner_id: partner.id,
+            user_id: user.id,
+            name: name.to_string(),
+            created_at: now,
+            revoked_at: None,
+        };
+        let issued = IssuedToken { token, secret };
+        let audit = NewAuditRecord::succeeded(OperationType::CreateApiToken, by, now)
+            .data("userId", user.id.to_string())
+            .data("tokenId", issued.token.id.to_string())
+            .data("name", name);
+        let effects = Effects {
+            audit: vec![audit],
+            idempotency: self.completion(idem.as_ref(), &issued),
+        };
+        self.store
+            .create_token(&issued.token, &hash, effects)
+            .await?;
+        Ok(issued)
+    }
+
+    pub async fn create_user(
+        &self,
+        actor: &Actor,
+        draft: UserDraft,
+        idem: Option<Idem<'_, User>>,
+    ) -> Result<User> {
+        actor.authorize(Action::ManageUsers)?;
+        self.insert_user(&actor.partner, draft, actor.principal(), idem)
+            .await
+    }
+
+    pub async fn list_users(
+        &self,
+        actor: &Actor,
+        size: PageSize,
+        after: Option<Cursor>,
+    ) -> Result<Page<User>> {
+        let scope = actor.authorize(Action::ManageUsers)?;
+        let rows = self
+            .store
+            .list_users(scope, size.get() + 1, after.as_ref())
+            .await?;
+        Ok(Page::from_rows(rows, size, |u| Cursor {
+            at: u.created_at,
+            id: u.id.to_string(),
+        }))
+    }
+
+    pub async fn get_user(&self, actor: &Actor, id: &str) -> Result<User> {
+        let scope = actor.authorize(Action::ManageUsers)?;
+        self.user_in(scope, id).await
+    }
+
+    pub async fn update_user(
+        &self,
+        actor: &Actor,
+        id: &str,
+        display_name: Option<&str>,
+        roles: Option<&[String]>,
+        disabled: Option<bool>,
+        idem: Option<Idem<'_, User>>,
+    ) -> Result<User> {
+        let scope = actor.authorize(Action::ManageUsers)?;
+        let target = self.user_in(scope, id).await?;
+        let patch = UserPatch {
+            display_name: display_name.map(parse_display_name).transpose()?,
+            roles: roles.map(parse_roles).transpose()?,
+            disabled,
+        };
+        // A global admin cannot lock itself out; another global admin must do it.
+        if target.id == actor.user.id {
+            if patch.disabled == Some(true) {
+                return Err(DomainError::invalid("disabled", "you cannot disable yourself").into());
+            }
+            if patch
+                .roles
+                .as_ref()
+                .is_some_and(|r| !r.contains(Role::GlobalAdmin))
+            {
+                return Err(DomainError::invalid(
+                    "roles",
+                    "you cannot remove your own global_admin role",
+                )
+                .into());
+            }
+        }
+        let now = self.partner_now(&actor.partner);
+        let mut audit =
+            NewAuditRecord::succeeded(OperationType::UpdateUser, actor.principal(), now)
+                .data("userId", target.id.to_string());
+        if let Some(r) = &patch.roles {
+            audit = audit.data("roles", r.to_stored());
+        }
+        if let Some(d) = patch.disabled {
+            audit = audit.data("disabled", d.to_string());
+        }
+        // The response is rendered from the user as it will be after the change.
+        let mut after = target.clone();
+        if let Some(n) = &patch.display_name {
+            after.display_name = n.clone();
+        }
+        if let Some(r) = &patch.roles {
+            after.roles = r.clone();
+        }
+        if let Some(d) = patch.disabled {
+            after.disabled = d;
+        }
+        let effects = Effects {
+            audit: vec![audit],
+            idempotency: self.completion(idem.as_ref(), &after),
+        };
+        Ok(self
+            .store
+            .update_user(scope, target.id, &patch, effects)
+            .await?)
+    }
+
+    pub fn me(&self, actor: &Actor) -> Result<User> {
+        actor.authorize(Action::OwnProfile)?;
+        Ok(actor.user.clone())
+    }
+
+    pub async fn list_my_tokens(&self, actor: &Actor) -> Result<Vec<ApiToken>> {
+        let scope = actor.authorize(Action::OwnProfile)?;
+        Ok(self.store.list_tokens(scope, actor.user.id).await?)
+    }
+
+    pub async fn create_my_token(
+        &self,
+        actor: &Actor,
+        name: &str,
+        idem: Option<Idem<'_, IssuedToken>>,
+    ) -> Result<IssuedToken> {
+        actor.authorize(Action::OwnProfile)?;
+        self.insert_token(&actor.partner, &actor.user, name, actor.principal(), idem)
+            .await
+    }
+
+    pub async fn revoke_my_token(&self, actor: &Actor, id: &str) -> Result<()> {
+        let scope = actor.authorize(Action::OwnProfile)?;
+        let id = TokenId::parse(id).ok_or(DomainError::NotFound)?;
+        let now = self.partner_now(&actor.partner);
+        let audit =
+            NewAuditRecord::succeeded(OperationType::RevokeApiToken, actor.principal(), now)
+                .data("tokenId", id.to_string());
+        self.store
+            .revoke_token(
+                scope,
+                actor.user.id,
+                id,
+                self.clock.now(),
+                Effects::audit(audit),
+            )
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,257 @@
+//! Storage behind one interface. Every [`Store`] method is one transaction; SQLite and PostgreSQL implement it
+//! with the same SQL through sqlx's `Any` driver (see `sql.rs`), chosen by the database URL at run time.
+
+mod migrate;
+mod sql;
+
+pub use migrate::{migrations, Migration};
+pub use sql::SqlStore;
+
+use async_trait::async_trait;
+use domain::audit::{AuditRecord, DateRange, NewAuditRecord};
+use domain::customer::Customer;
+use domain::filter::{AuditFilter, CustomerFilter};
+use domain::ids::{PartnerId, TenantId, TokenId, UserId};
+use domain::market::{Market, MarketCode, MarketUpdate};
+use domain::paging::Cursor;
+use domain::partner::Partner;
+use domain::role::RoleSet;
+use domain::user::User;
+use domain::Timestamp;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Proof that a request was authenticated for one partner. Every read and write of a partner's data takes one,
+/// so forgetting the tenant does not compile. Only the services' authentication builds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartnerScope(PartnerId);
+
+impl PartnerScope {
+    /// For the services' authentication (and the publisher acting on one partner); nothing else should call it.
+    pub fn authenticated(partner: PartnerId) -> PartnerScope {
+        PartnerScope(partner)
+    }
+    pub fn partner_id(&self) -> PartnerId {
+        self.0
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule refused the write; the text says which, for the client.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("not found")]
+    NotFound,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A finished response to keep under an idempotency key, written in the change's own transaction.
+#[derive(Debug, Clone)]
+pub struct IdempotencyCompletion {
+    pub scope: String,
+    pub key: String,
+    pub status: u16,
+    pub body: Vec<u8>,
+    /// The body is sealed with the server's secret key because it carries a secret (token, activation key, link).
+    pub encrypted: bool,
+}
+
+/// What a change writes besides itself: its activity records and the response for its idempotency key.
+#[derive(Debug, Clone, Default)]
+pub struct Effects {
+    pub audit: Vec<NewAuditRecord>,
+    pub idempotency: Option<IdempotencyCompletion>,
+}
+
+impl Effects {
+    pub fn audit(record: NewAuditRecord) -> Effects {
+        Effects {
+            audit: vec![record],
+            idempotency: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyClaim {
+    pub scope: String,
+    pub key: String,
+    pub fingerprint: String,
+    /// Real time (idempotency keys expire in real time even for sandbox partners).
+    pub now: Timestamp,
+    /// A claim older than this is taken over: the request that made it died before it finished.
+    pub lease_micros: i64,
+    pub ttl_micros: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    Claimed,
+    Replay {
+        status: u16,
+        body: Vec<u8>,
+        encrypted: bool,
+    },
+    InProgress,
+    Mismatch,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub id: TokenId,
+    pub partner_id: PartnerId,
+    pub user_id: UserId,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserPatch {
+    pub display_name: Option<String>,
+    pub roles: Option<RoleSet>,
+    pub disabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub user: User,
+    pub partner: Partner,
+    pub password_hash: Option<String>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+
+    /// Applies the embedded migrations not yet applied, then seeds reference data that is missing.
+    async fn migrate(&self) -> StoreResult<()>;
+    async fn ping(&self) -> StoreResult<()>;
+
+    // Partners.
+    async fn create_partner(&self, partner: &Partner, effects: Effects) -> StoreResult<()>;
+    async fn get_partner(&self, id: PartnerId) -> StoreResult<Option<Partner>>;
+    async fn list_partners(&self) -> StoreResult<Vec<Partner>>;
+    /// Moves a sandbox partner's clock forward; returns the partner as it is now.
+    async fn advance_clock(
+        &self,
+        scope: PartnerScope,
+        micros: i64,
+        effects: Effects,
+    ) -> StoreResult<Partner>;
+
+    // Users and tokens.
+    async fn create_user(
+        &self,
+        user: &User,
+        password_hash: Option<&str>,
+        effects: Effects,
+    ) -> StoreResult<()>;
+    async fn get_user(&self, scope: PartnerScope, id: UserId) -> StoreResult<Option<User>>;
+    async fn list_users(
+        &self,
+        scope: PartnerScope,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<User>>;
+    async fn update_user(
+        &self,
+        scope: PartnerScope,
+        id: UserId,
+        patch: &UserPatch,
+        effects: Effects,
+    ) -> StoreResult<User>;
+    async fn credentials_by_email(&self, email_folded: &str) -> StoreResult<Option<Credentials>>;
+    async fn create_token(
+        &self,
+        token: &ApiToken,
+        token_hash: &str,
+        effects: Effects,
+    ) -> StoreResult<()>;
+    /// The live token's user and partner; `None` for an unknown or revoked token or a disabled user.
+    async fn authenticate(&self, token_hash: &str)
+        -> StoreResult<Option<(TokenId, User, Partner)>>;
+    async fn list_tokens(&self, scope: PartnerScope, user: UserId) -> StoreResult<Vec<ApiToken>>;
+    async fn revoke_token(
+        &self,
+        scope: PartnerScope,
+        user: UserId,
+        id: TokenId,
+        now: Timestamp,
+        effects: Effects,
+    ) -> StoreResult<()>;
+
+    // Markets.
+    async fn list_markets(&self) -> StoreResult<Vec<Market>>;
+    async fn get_market(&self, code: MarketCode) -> StoreResult<Option<Market>>;
+    async fn put_market(
+        &self,
+        code: MarketCode,
+        update: &MarketUpdate,
+        now: Timestamp,
+    ) -> StoreResult<Market>;
+
+    // Customers.
+    async fn create_customer(
+        &self,
+        scope: PartnerScope,
+        customer: &Customer,
+        effects: Effects,
+    ) -> StoreResult<()>;
+    async fn get_customer(
+        &self,
+        scope: PartnerScope,
+        id: TenantId,
+    ) -> StoreResult<Option<Customer>>;
+    async fn list_customers(
+        &self,
+        scope: PartnerScope,
+        filter: Option<&CustomerFilter>,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<Customer>>;
+
+    // Activity log.
+    async fn list_audit(
+        &self,
+        scope: PartnerScope,
+        range: DateRange,
+        filter: Option<&AuditFilter>,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<AuditRecord>>;
+    /// Records in chain order (`seq > after_seq`), for verification.
+    async fn audit_chain(
+        &self,
+        scope: PartnerScope,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditRecord>>;
+    /// The (seq, hash) the partner's chain ends with.
+    async fn audit_head(&self, scope: PartnerScope) -> StoreResult<(i64, String)>;
+
+    // Idempotency.
+    async fn claim_idempotency(&self, claim: &IdempotencyClaim) -> StoreResult<ClaimOutcome>;
+    /// Gives a claim back when the request failed without changing anything, so a retry runs again.
+    async fn release_idempotency(&self, scope: &str, key: &str) -> StoreResult<()>;
+    async fn purge_idempotency(&self, older_than: Timestamp) -> StoreResult<u64>;
+}

@@ -1,0 +1,1024 @@
+//! The one SQL implementation of [`Store`], for SQLite and PostgreSQL through sqlx's `Any` driver.
+//!
+//! Both databases take `$1` placeholders, `ON CONFLICT`, `RETURNING`, and the types used here (BIGINT/INTEGER,
+//! TEXT, BOOLEAN/INTEGER, BYTEA/BLOB). Where they differ, [`Backend`] says so at the one place it matters.
+//! SQLite gets a writer pool of one connection (a single writer path, so writers never meet `SQLITE_BUSY`)
+//! and a reader pool; PostgreSQL uses one pool and row locks.
+
+use crate::migrate::migrations;
+use crate::*;
+use domain::audit::GENESIS_HASH;
+use domain::customer::{fold, Address};
+use domain::filter::{like_pattern, AuditField, CustomerField};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Row, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub struct SqlStore {
+    backend: Backend,
+    write: AnyPool,
+    read: AnyPool,
+}
+
+type Tx = Transaction<'static, Any>;
+
+impl SqlStore {
+    /// Connects to `sqlite://…` (the file is created when missing) or `postgres://…`.
+    pub async fn connect(url: &str) -> StoreResult<SqlStore> {
+        sqlx::any::install_default_drivers();
+        if url.starts_with("sqlite:") {
+            let url = sqlite_url(url)?;
+            let pragmas = sqlite_pragmas;
+            let write = AnyPoolOptions::new()
+                .max_connections(1)
+                .after_connect(pragmas)
+                .connect(&url)
+                .await?;
+            let read = AnyPoolOptions::new()
+                .max_connections(8)
+                .after_connect(pragmas)
+                .connect(&url)
+                .await?;
+            Ok(SqlStore {
+                backend: Backend::Sqlite,
+                write,
+                read,
+            })
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = AnyPoolOptions::new()
+                .max_connections(32)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
+            Ok(SqlStore {
+                backend: Backend::Postgres,
+                write: pool.clone(),
+                read: pool,
+            })
+        } else {
+            Err(StoreError::Corrupt(format!(
+                "unsupported database URL scheme in '{}': use sqlite:// or postgres://",
+                url.split(':').next().unwrap_or("")
+            )))
+        }
+    }
+
+    async fn run_migrations(&self, conn: &mut sqlx::AnyConnection) -> StoreResult<()> {
+        sqlx::Executor::execute(
+            &mut *conn,
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, \
+             applied_at BIGINT NOT NULL)",
+        )
+        .await?;
+        let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations")
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<i64, _>(0))
+            .collect::<Result<_, _>>()?;
+        for m in migrations(self.backend) {
+            if applied.contains(&m.version) {
+                continue;
+            }
+            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+            sqlx::Executor::execute(&mut *tx, m.sql).await?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            )
+            .bind(m.version)
+            .bind(m.name)
+            .bind(domain::clock::Clock::now(&domain::clock::SystemClock).micros())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            tracing::info!(version = m.version, name = m.name, "applied migration");
+        }
+        // Reference data: every market, seeded once; the publisher's edits are never overwritten.
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        for m in Market::all_defaults() {
+            sqlx::query(
+                "INSERT INTO markets (country, currency_code, minor_units, tax_rate, tax_inclusive, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, 0) ON CONFLICT (country) DO NOTHING",
+            )
+            .bind(m.country.as_str())
+            .bind(&m.currency_code)
+            .bind(m.minor_units as i64)
+            .bind(m.tax_rate.to_string())
+            .bind(m.tax_inclusive)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn begin(&self) -> StoreResult<Tx> {
+        Ok(self.write.begin().await?)
+    }
+
+    /// ` FOR UPDATE` on PostgreSQL; nothing on SQLite, where the single writer already serializes writes.
+    fn for_update(&self) -> &'static str {
+        match self.backend {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        }
+    }
+
+    /// Appends the change's activity records to the partner's chain and completes its idempotency record,
+    /// inside the change's own transaction.
+    async fn apply_effects(
+        &self,
+        tx: &mut Tx,
+        partner: PartnerId,
+        effects: Effects,
+    ) -> StoreResult<()> {
+        if !effects.audit.is_empty() {
+            let sql = format!(
+                "SELECT audit_seq, audit_head FROM partners WHERE id = $1{}",
+                self.for_update()
+            );
+            let row = sqlx::query(&sql)
+                .bind(partner.to_string())
+                .fetch_optional(&mut **tx)
+                .await?;
+            let row = row.ok_or(StoreError::NotFound)?;
+            let mut seq: i64 = row.try_get(0)?;
+            let mut head: String = row.try_get(1)?;
+            for new in effects.audit {
+                seq += 1;
+                let r = AuditRecord::seal(partner, seq, &head, new);
+                insert_audit(tx, &r).await?;
+                head = r.hash;
+            }
+            sqlx::query("UPDATE partners SET audit_seq = $1, audit_head = $2 WHERE id = $3")
+                .bind(seq)
+                .bind(&head)
+                .bind(partner.to_string())
+                .execute(&mut **tx)
+                .await?;
+        }
+        if let Some(done) = effects.idempotency {
+            sqlx::query(
+                "UPDATE idempotency SET state = 'done', response_status = $1, response_body = $2, encrypted = $3 \
+                 WHERE scope = $4 AND key = $5",
+            )
+            .bind(done.status as i64)
+            .bind(done.body)
+            .bind(done.encrypted)
+            .bind(done.scope)
+            .bind(done.key)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Per-connection SQLite settings. busy_timeout first: setting WAL needs a moment of exclusive access.
+/// `synchronous = FULL` makes every commit durable before the 201 goes out (SPEC §4: survives `kill -9`,
+/// and a power cut too).
+fn sqlite_pragmas(
+    conn: &mut sqlx::AnyConnection,
+    _meta: sqlx::pool::PoolConnectionMetadata,
+) -> futures::future::BoxFuture<'_, Result<(), sqlx::Error>> {
+    Box::pin(async move {
+        for pragma in [
+            "PRAGMA busy_timeout = 10000",
+            "PRAGMA journal_mode = WAL",
+            "PRAGMA synchronous = FULL",
+            "PRAGMA foreign_keys = ON",
+        ] {
+            sqlx::Executor::execute(&mut *conn, pragma).await?;
+        }
+        Ok(())
+    })
+}
+
+/// `sqlite://path` with `mode=rwc` (create when missing) and the parent folder made.
+fn sqlite_url(url: &str) -> StoreResult<String> {
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = rest.split('?').next().unwrap_or("");
+    if path.is_empty() || path == ":memory:" {
+        return Err(StoreError::Corrupt(
+            "a SQLite URL needs a file path: sqlite://./data/partnerhub.db".into(),
+        ));
+    }
+    if let Some(parent) = std::path::Path::new(path).parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                StoreError::Corrupt(format!("cannot create {}: {e}", parent.display()))
+            })?;
+        }
+    }
+    Ok(if rest.contains("mode=") {
+        format!("sqlite://{rest}")
+    } else if rest.contains('?') {
+        format!("sqlite://{rest}&mode=rwc")
+    } else {
+        format!("sqlite://{rest}?mode=rwc")
+    })
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+fn uuid_col(row: &AnyRow, col: &str) -> StoreResult<uuid::Uuid> {
+    let s: String = row.try_get(col)?;
+    uuid::Uuid::parse_str(&s).map_err(|_| corrupt(col))
+}
+
+fn ts(row: &AnyRow, col: &str) -> StoreResult<Timestamp> {
+    Ok(Timestamp::from_micros(row.try_get::<i64, _>(col)?))
+}
+
+fn partner_from(row: &AnyRow) -> StoreResult<Partner> {
+    Ok(Partner {
+        id: PartnerId(uuid_col(row, "p_id")?),
+        name: row.try_get("p_name")?,
+        sandbox: row.try_get("p_sandbox")?,
+        clock_offset_micros: row.try_get("p_clock_offset_micros")?,
+        created_at: ts(row, "p_created_at")?,
+    })
+}
+
+const PARTNER_COLS: &str = "p.id AS p_id, p.name AS p_name, p.sandbox AS p_sandbox, \
+    p.clock_offset_micros AS p_clock_offset_micros, p.created_at AS p_created_at";
+
+const USER_COLS: &str = "u.id AS u_id, u.partner_id AS u_partner_id, u.email AS u_email, \
+    u.display_name AS u_display_name, u.roles AS u_roles, u.disabled AS u_disabled, u.created_at AS u_created_at";
+
+fn user_from(row: &AnyRow) -> StoreResult<User> {
+    let roles: String = row.try_get("u_roles")?;
+    Ok(User {
+        id: UserId(uuid_col(row, "u_id")?),
+        partner_id: PartnerId(uuid_col(row, "u_partner_id")?),
+        email: row.try_get("u_email")?,
+        display_name: row.try_get("u_display_name")?,
+        roles: RoleSet::from_stored(&roles).ok_or_else(|| corrupt("users.roles"))?,
+        disabled: row.try_get("u_disabled")?,
+        created_at: ts(row, "u_created_at")?,
+    })
+}
+
+fn token_from(row: &AnyRow) -> StoreResult<ApiToken> {
+    Ok(ApiToken {
+        id: TokenId(uuid_col(row, "id")?),
+        partner_id: PartnerId(uuid_col(row, "partner_id")?),
+        user_id: UserId(uuid_col(row, "user_id")?),
+        name: row.try_get("name")?,
+        created_at: ts(row, "created_at")?,
+        revoked_at: row
+            .try_get::<Option<i64>, _>("revoked_at")?
+            .map(Timestamp::from_micros),
+    })
+}
+
+fn market_from(row: &AnyRow) -> StoreResult<Market> {
+    let country: String = row.try_get("country")?;
+    let code = MarketCode::parse(&country).ok_or_else(|| corrupt("markets.country"))?;
+    let rate: String = row.try_get("tax_rate")?;
+    Ok(Market {
+        country: code,
+        name: code.info().name,
+        currency_code: row.try_get("currency_code")?,
+        minor_units: u8::try_from(row.try_get::<i64, _>("minor_units")?)
+            .map_err(|_| corrupt("minor_units"))?,
+        tax_rate: rust_decimal_parse(&rate)?,
+        tax_inclusive: row.try_get("tax_inclusive")?,
+    })
+}
+
+fn rust_decimal_parse(s: &str) -> StoreResult<domain_decimal::Decimal> {
+    domain_decimal::Decimal::from_str(s).map_err(|_| corrupt("markets.tax_rate"))
+}
+
+/// The decimal type the domain uses, named once here.
+mod domain_decimal {
+    pub use rust_decimal::Decimal;
+}
+
+const CUSTOMER_COLS: &str =
+    "tenant_id, company_name, domain, billing_email, billing_company_name, address_json, \
+    market, created_at";
+
+fn customer_from(row: &AnyRow) -> StoreResult<Customer> {
+    let address: String = row.try_get("address_json")?;
+    let address: Address =
+        serde_json::from_str(&address).map_err(|_| corrupt("customers.address_json"))?;
+    let market: String = row.try_get("market")?;
+    Ok(Customer {
+        tenant_id: TenantId(uuid_col(row, "tenant_id")?),
+        company_name: row.try_get("company_name")?,
+        domain: row.try_get("domain")?,
+        billing_email: row.try_get("billing_email")?,
+        billing_company_name: row.try_get("billing_company_name")?,
+        address,
+        market: MarketCode::parse(&market).ok_or_else(|| corrupt("customers.market"))?,
+        created_at: ts(row, "created_at")?,
+    })
+}
+
+const AUDIT_COLS: &str =
+    "id, partner_id, seq, customer_id, customer_name, user_principal_name, resource_type, \
+    operation_type, operation_date, operation_status, customized_data, prev_hash, hash";
+
+fn audit_from(row: &AnyRow) -> StoreResult<AuditRecord> {
+    let customer_id: Option<String> = row.try_get("customer_id")?;
+    let data: String = row.try_get("customized_data")?;
+    Ok(AuditRecord {
+        id: domain::ids::AuditRecordId(uuid_col(row, "id")?),
+        partner_id: PartnerId(uuid_col(row, "partner_id")?),
+        seq: row.try_get("seq")?,
+        customer_id: match customer_id {
+            Some(s) => {
+                Some(TenantId::parse(&s).ok_or_else(|| corrupt("audit_records.customer_id"))?)
+            }
+            None => None,
+        },
+        customer_name: row.try_get("customer_name")?,
+        user_principal_name: row.try_get("user_principal_name")?,
+        resource_type: row.try_get("resource_type")?,
+        operation_type: row.try_get("operation_type")?,
+        operation_date: ts(row, "operation_date")?,
+        operation_status: row.try_get("operation_status")?,
+        customized_data: serde_json::from_str(&data)
+            .map_err(|_| corrupt("audit_records.customized_data"))?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+async fn insert_audit(tx: &mut Tx, r: &AuditRecord) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO audit_records (partner_id, seq, id, customer_id, customer_name, customer_name_folded, \
+         user_principal_name, resource_type, operation_type, operation_date, operation_status, customized_data, \
+         prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(r.partner_id.to_string())
+    .bind(r.seq)
+    .bind(r.id.to_string())
+    .bind(r.customer_id.map(|c| c.to_string()))
+    .bind(r.customer_name.clone())
+    .bind(r.customer_name.as_deref().map(fold))
+    .bind(&r.user_principal_name)
+    .bind(&r.resource_type)
+    .bind(&r.operation_type)
+    .bind(r.operation_date.micros())
+    .bind(&r.operation_status)
+    .bind(serde_json::to_string(&r.customized_data).map_err(|_| corrupt("customized_data"))?)
+    .bind(&r.prev_hash)
+    .bind(&r.hash)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// `AND (at, id) > (cursor)` written so both databases use the keyset index.
+fn keyset(at_col: &str, id_col: &str, first_param: usize) -> String {
+    format!(
+        " AND ({at_col} > ${a} OR ({at_col} = ${a} AND {id_col} > ${b}))",
+        a = first_param,
+        b = first_param + 1
+    )
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        let mut conn = self.write.acquire().await?;
+        if self.backend == Backend::Postgres {
+            // Several servers may start at once against one database: one migrates, the others wait.
+            sqlx::query("SELECT pg_advisory_lock(7242001)")
+                .execute(&mut *conn)
+                .await?;
+        }
+        let result = self.run_migrations(&mut conn).await;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_unlock(7242001)")
+                .execute(&mut *conn)
+                .await?;
+        }
+        result
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    async fn create_partner(&self, p: &Partner, effects: Effects) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO partners (id, name, sandbox, clock_offset_micros, created_at, audit_seq, audit_head) \
+             VALUES ($1, $2, $3, $4, $5, 0, $6)",
+        )
+        .bind(p.id.to_string())
+        .bind(&p.name)
+        .bind(p.sandbox)
+        .bind(p.clock_offset_micros)
+        .bind(p.created_at.micros())
+        .bind(GENESIS_HASH)
+        .execute(&mut *tx)
+        .await?;
+        self.apply_effects(&mut tx, p.id, effects).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn get_partner(&self, id: PartnerId) -> StoreResult<Option<Partner>> {
+        let sql = format!("SELECT {PARTNER_COLS} FROM partners p WHERE p.id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(partner_from).transpose()
+    }
+
+    async fn list_partners(&self) -> StoreResult<Vec<Partner>> {
+        let sql = format!("SELECT {PARTNER_COLS} FROM partners p ORDER BY p.created_at, p.id");
+        sqlx::query(&sql)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(partner_from)
+            .collect()
+    }
+
+    async fn advance_clock(
+        &self,
+        scope: PartnerScope,
+        micros: i64,
+        effects: Effects,
+    ) -> StoreResult<Partner> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query(
+            "UPDATE partners SET clock_offset_micros = clock_offset_micros + $1 WHERE id = $2 AND sandbox = $3",
+        )
+        .bind(micros)
+        .bind(scope.partner_id().to_string())
+        .bind(true)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n != 1 {
+            return Err(StoreError::NotFound);
+        }
+        self.apply_effects(&mut tx, scope.partner_id(), effects)
+            .await?;
+        let sql = format!("SELECT {PARTNER_COLS} FROM partners p WHERE p.id = $1");
+        let row = sqlx::query(&sql)
+            .bind(scope.partner_id().to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+        let partner = partner_from(&row)?;
+        tx.commit().await?;
+        Ok(partner)
+    }
+
+    async fn create_user(
+        &self,
+        user: &User,
+        password_hash: Option<&str>,
+        effects: Effects,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let result = sqlx::query(
+            "INSERT INTO users (id, partner_id, email, email_folded, display_name, roles, password_hash, disabled, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(user.id.to_string())
+        .bind(user.partner_id.to_string())
+        .bind(&user.email)
+        .bind(user.email_folded())
+        .bind(&user.display_name)
+        .bind(user.roles.to_stored())
+        .bind(password_hash.map(str::to_string))
+        .bind(user.disabled)
+        .bind(user.created_at.micros())
+        .execute(&mut *tx)
+        .await;
+        match result {
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Conflict(
+                    "a user with this email already exists".into(),
+                ))
+            }
+            r => r?,
+        };
+        self.apply_effects(&mut tx, user.partner_id, effects)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn get_user(&self, scope: PartnerScope, id: UserId) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.partner_id = $1 AND u.id = $2");
+        let row = sqlx::query(&sql)
+            .bind(scope.partner_id().to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(user_from).transpose()
+    }
+
+    async fn list_users(
+        &self,
+        scope: PartnerScope,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<User>> {
+        let mut sql = format!("SELECT {USER_COLS} FROM users u WHERE u.partner_id = $1");
+        if after.is_some() {
+            sql.push_str(&keyset("u.created_at", "u.id", 2));
+        }
+        sql.push_str(&format!(" ORDER BY u.created_at, u.id LIMIT {limit}"));
+        let mut q = sqlx::query(&sql).bind(scope.partner_id().to_string());
+        if let Some(c) = after {
+            q = q.bind(c.at.micros()).bind(c.id.clone());
+        }
+        q.fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(user_from)
+            .collect()
+    }
+
+    async fn update_user(
+        &self,
+        scope: PartnerScope,
+        id: UserId,
+        patch: &UserPatch,
+        effects: Effects,
+    ) -> StoreResult<User> {
+        let mut tx = self.begin().await?;
+        let sql = format!(
+            "SELECT {USER_COLS} FROM users u WHERE u.partner_id = $1 AND u.id = $2{}",
+            self.for_update()
+        );
+        let row = sqlx::query(&sql)
+            .bind(scope.partner_id().to_string())
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let mut user = user_from(&row)?;
+        if let Some(n) = &patch.display_name {
+            user.display_name = n.clone();
+        }
+        if let Some(r) = &patch.roles {
+            user.roles = r.clone();
+        }
+        if let Some(d) = patch.disabled {
+            user.disabled = d;
+        }
+        sqlx::query("UPDATE users SET display_name = $1, roles = $2, disabled = $3 WHERE id = $4")
+            .bind(&user.display_name)
+            .bind(user.roles.to_stored())
+            .bind(user.disabled)
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        self.apply_effects(&mut tx, scope.partner_id(), effects)
+            .await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    async fn credentials_by_email(&self, email_folded: &str) -> StoreResult<Option<Credentials>> {
+        let sql = format!(
+            "SELECT {USER_COLS}, {PARTNER_COLS}, u.password_hash AS u_password_hash \
+             FROM users u JOIN partners p ON p.id = u.partner_id WHERE u.email_folded = $1"
+        );
+        let row = sqlx::query(&sql)
+            .bind(email_folded)
+            .fetch_optional(&self.read)
+            .await?;
+        match row {
+            None => Ok(None),
+            Some(row) => Ok(Some(Credentials {
+                user: user_from(&row)?,
+                partner: partner_from(&row)?,
+                password_hash: row.try_get("u_password_hash")?,
+            })),
+        }
+    }
+
+    async fn create_token(
+        &self,
+        t: &ApiToken,
+        token_hash: &str,
+        effects: Effects,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO api_tokens (id, partner_id, user_id, name, token_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(t.id.to_string())
+        .bind(t.partner_id.to_string())
+        .bind(t.user_id.to_string())
+        .bind(&t.name)
+        .bind(token_hash)
+        .bind(t.created_at.micros())
+        .execute(&mut *tx)
+        .await?;
+        self.apply_effects(&mut tx, t.partner_id, effects).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn authenticate(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<(TokenId, User, Partner)>> {
+        let sql = format!(
+            "SELECT t.id AS t_id, {USER_COLS}, {PARTNER_COLS} FROM api_tokens t \
+             JOIN users u ON u.id = t.user_id JOIN partners p ON p.id = t.partner_id \
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled = $2"
+        );
+        let row = sqlx::query(&sql)
+            .bind(token_hash)
+            .bind(false)
+            .fetch_optional(&self.read)
+            .await?;
+        match row {
+            None => Ok(None),
+            Some(row) => Ok(Some((
+                TokenId(uuid_col(&row, "t_id")?),
+                user_from(&row)?,
+                partner_from(&row)?,
+            ))),
+        }
+    }
+
+    async fn list_tokens(&self, scope: PartnerScope, user: UserId) -> StoreResult<Vec<ApiToken>> {
+        sqlx::query(
+            "SELECT id, partner_id, user_id, name, created_at, revoked_at FROM api_tokens \
+             WHERE partner_id = $1 AND user_id = $2 AND revoked_at IS NULL ORDER BY created_at, id",
+        )
+        .bind(scope.partner_id().to_string())
+        .bind(user.to_string())
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(token_from)
+        .collect()
+    }
+
+    async fn revoke_token(
+        &self,
+        scope: PartnerScope,
+        user: UserId,
+        id: TokenId,
+        now: Timestamp,
+        effects: Effects,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE partner_id = $2 AND user_id = $3 AND id = $4 \
+             AND revoked_at IS NULL",
+        )
+        .bind(now.micros())
+        .bind(scope.partner_id().to_string())
+        .bind(user.to_string())
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n != 1 {
+            return Err(StoreError::NotFound);
+        }
+        self.apply_effects(&mut tx, scope.partner_id(), effects)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_markets(&self) -> StoreResult<Vec<Market>> {
+        sqlx::query("SELECT country, currency_code, minor_units, tax_rate, tax_inclusive FROM markets ORDER BY country")
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(market_from)
+            .collect()
+    }
+
+    async fn get_market(&self, code: MarketCode) -> StoreResult<Option<Market>> {
+        let row = sqlx::query(
+            "SELECT country, currency_code, minor_units, tax_rate, tax_inclusive FROM markets WHERE country = $1",
+        )
+        .bind(code.as_str())
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(market_from).transpose()
+    }
+
+    async fn put_market(
+        &self,
+        code: MarketCode,
+        u: &MarketUpdate,
+        now: Timestamp,
+    ) -> StoreResult<Market> {
+        let row = sqlx::query(
+            "INSERT INTO markets (country, currency_code, minor_units, tax_rate, tax_inclusive, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (country) DO UPDATE SET currency_code = $2, \
+             minor_units = $3, tax_rate = $4, tax_inclusive = $5, updated_at = $6 \
+             RETURNING country, currency_code, minor_units, tax_rate, tax_inclusive",
+        )
+        .bind(code.as_str())
+        .bind(&u.currency_code)
+        .bind(u.minor_units as i64)
+        .bind(u.tax_rate.to_string())
+        .bind(u.tax_inclusive)
+        .bind(now.micros())
+        .fetch_one(&self.write)
+        .await?;
+        market_from(&row)
+    }
+
+    async fn create_customer(
+        &self,
+        scope: PartnerScope,
+        c: &Customer,
+        effects: Effects,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        // Say which of the two unique keys is taken; the unique indexes stay the guard under races.
+        let taken = sqlx::query(
+            "SELECT tenant_id, domain FROM customers WHERE partner_id = $1 AND (tenant_id = $2 OR domain = $3)",
+        )
+        .bind(scope.partner_id().to_string())
+        .bind(c.tenant_id.to_string())
+        .bind(&c.domain)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = taken {
+            let tenant: String = row.try_get(0)?;
+            return Err(StoreError::Conflict(if tenant == c.tenant_id.to_string() {
+                format!("a customer with tenant id {} already exists", c.tenant_id)
+            } else {
+                format!("a customer with domain {} already exists", c.domain)
+            }));
+        }
+        let result = sqlx::query(
+            "INSERT INTO customers (partner_id, tenant_id, company_name, company_name_folded, domain, billing_email, \
+             billing_company_name, address_json, market, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(scope.partner_id().to_string())
+        .bind(c.tenant_id.to_string())
+        .bind(&c.company_name)
+        .bind(fold(&c.company_name))
+        .bind(&c.domain)
+        .bind(&c.billing_email)
+        .bind(&c.billing_company_name)
+        .bind(serde_json::to_string(&c.address).map_err(|_| corrupt("address"))?)
+        .bind(c.market.as_str())
+        .bind(c.created_at.micros())
+        .execute(&mut *tx)
+        .await;
+        match result {
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Conflict(
+                    "a customer with this tenant id or domain already exists".into(),
+                ))
+            }
+            r => r?,
+        };
+        self.apply_effects(&mut tx, scope.partner_id(), effects)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn get_customer(
+        &self,
+        scope: PartnerScope,
+        id: TenantId,
+    ) -> StoreResult<Option<Customer>> {
+        let sql = format!(
+            "SELECT {CUSTOMER_COLS} FROM customers WHERE partner_id = $1 AND tenant_id = $2"
+        );
+        let row = sqlx::query(&sql)
+            .bind(scope.partner_id().to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(customer_from).transpose()
+    }
+
+    async fn list_customers(
+        &self,
+        scope: PartnerScope,
+        filter: Option<&CustomerFilter>,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<Customer>> {
+        let mut sql = format!("SELECT {CUSTOMER_COLS} FROM customers WHERE partner_id = $1");
+        let mut next = 2;
+        if let Some(f) = filter {
+            let col = match f.field {
+                CustomerField::CompanyName => "company_name_folded",
+                CustomerField::Domain => "domain",
+                CustomerField::TenantId => "tenant_id",
+            };
+            sql.push_str(&format!(" AND {col} LIKE ${next} ESCAPE '\\'"));
+            next += 1;
+        }
+        if after.is_some() {
+            sql.push_str(&keyset("created_at", "tenant_id", next));
+        }
+        sql.push_str(&format!(" ORDER BY created_at, tenant_id LIMIT {limit}"));
+        let mut q = sqlx::query(&sql).bind(scope.partner_id().to_string());
+        if let Some(f) = filter {
+            q = q.bind(like_pattern(f.operator, &f.value));
+        }
+        if let Some(c) = after {
+            q = q.bind(c.at.micros()).bind(c.id.clone());
+        }
+        q.fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(customer_from)
+            .collect()
+    }
+
+    async fn list_audit(
+        &self,
+        scope: PartnerScope,
+        range: DateRange,
+        filter: Option<&AuditFilter>,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<AuditRecord>> {
+        let mut sql = format!(
+            "SELECT {AUDIT_COLS} FROM audit_records WHERE partner_id = $1 AND operation_date >= $2 \
+             AND operation_date < $3"
+        );
+        let mut next = 4;
+        if let Some(f) = filter {
+            let col = match f.field {
+                AuditField::CustomerId => "customer_id",
+                AuditField::CompanyName => "customer_name_folded",
+                AuditField::ResourceType => "resource_type",
+                AuditField::OperationType => "operation_type",
+            };
+            sql.push_str(&format!(" AND {col} LIKE ${next} ESCAPE '\\'"));
+            next += 1;
+        }
+        if after.is_some() {
+            sql.push_str(&keyset("operation_date", "id", next));
+        }
+        sql.push_str(&format!(" ORDER BY operation_date, id LIMIT {limit}"));
+        let mut q = sqlx::query(&sql)
+            .bind(scope.partner_id().to_string())
+            .bind(range.from.micros())
+            .bind(range.until.micros());
+        if let Some(f) = filter {
+            q = q.bind(like_pattern(f.operator, &f.value));
+        }
+        if let Some(c) = after {
+            q = q.bind(c.at.micros()).bind(c.id.clone());
+        }
+        q.fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(audit_from)
+            .collect()
+    }
+
+    async fn audit_chain(
+        &self,
+        scope: PartnerScope,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditRecord>> {
+        let sql = format!(
+            "SELECT {AUDIT_COLS} FROM audit_records WHERE partner_id = $1 AND seq > $2 ORDER BY seq LIMIT {limit}"
+        );
+        sqlx::query(&sql)
+            .bind(scope.partner_id().to_string())
+            .bind(after_seq)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(audit_from)
+            .collect()
+    }
+
+    async fn audit_head(&self, scope: PartnerScope) -> StoreResult<(i64, String)> {
+        let row = sqlx::query("SELECT audit_seq, audit_head FROM partners WHERE id = $1")
+            .bind(scope.partner_id().to_string())
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
+    }
+
+    async fn claim_idempotency(&self, c: &IdempotencyClaim) -> StoreResult<ClaimOutcome> {
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency (scope, key, fingerprint, state, locked_until, created_at) \
+             VALUES ($1, $2, $3, 'in_progress', $4, $5) ON CONFLICT (scope, key) DO NOTHING",
+        )
+        .bind(&c.scope)
+        .bind(&c.key)
+        .bind(&c.fingerprint)
+        .bind(c.now.micros() + c.lease_micros)
+        .bind(c.now.micros())
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            return Ok(ClaimOutcome::Claimed);
+        }
+        let row = sqlx::query(
+            "SELECT fingerprint, state, locked_until, response_status, response_body, encrypted, created_at \
+             FROM idempotency WHERE scope = $1 AND key = $2",
+        )
+        .bind(&c.scope)
+        .bind(&c.key)
+        .fetch_optional(&self.write)
+        .await?;
+        let Some(row) = row else {
+            // Purged between the insert and the read: the caller may simply retry.
+            return Ok(ClaimOutcome::InProgress);
+        };
+        let fingerprint: String = row.try_get("fingerprint")?;
+        let state: String = row.try_get("state")?;
+        let locked_until: i64 = row.try_get("locked_until")?;
+        let created_at: i64 = row.try_get("created_at")?;
+        let expired = created_at + c.ttl_micros <= c.now.micros();
+        let abandoned = state == "in_progress" && locked_until <= c.now.micros();
+        if expired || abandoned {
+            // Take the record over, unless another request did so first (compare-and-set on the old values).
+            let n = sqlx::query(
+                "UPDATE idempotency SET fingerprint = $1, state = 'in_progress', locked_until = $2, created_at = $3, \
+                 response_status = NULL, response_body = NULL, encrypted = $4 \
+                 WHERE scope = $5 AND key = $6 AND created_at = $7 AND locked_until = $8 AND state = $9",
+            )
+            .bind(&c.fingerprint)
+            .bind(c.now.micros() + c.lease_micros)
+            .bind(c.now.micros())
+            .bind(false)
+            .bind(&c.scope)
+            .bind(&c.key)
+            .bind(created_at)
+            .bind(locked_until)
+            .bind(&state)
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+            return Ok(if n == 1 {
+                ClaimOutcome::Claimed
+            } else {
+                ClaimOutcome::InProgress
+            });
+        }
+        if fingerprint != c.fingerprint {
+            return Ok(ClaimOutcome::Mismatch);
+        }
+        if state == "done" {
+            let status: i64 = row.try_get("response_status")?;
+            return Ok(ClaimOutcome::Replay {
+                status: u16::try_from(status)
+                    .map_err(|_| corrupt("idempotency.response_status"))?,
+                body: row
+                    .try_get::<Option<Vec<u8>>, _>("response_body")?
+                    .unwrap_or_default(),
+                encrypted: row.try_get("encrypted")?,
+            });
+        }
+        Ok(ClaimOutcome::InProgress)
+    }
+
+    async fn release_idempotency(&self, scope: &str, key: &str) -> StoreResult<()> {
+        sqlx::query(
+            "DELETE FROM idempotency WHERE scope = $1 AND key = $2 AND state = 'in_progress'",
+        )
+        .bind(scope)
+        .bind(key)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn purge_idempotency(&self, older_than: Timestamp) -> StoreResult<u64> {
+        Ok(sqlx::query("DELETE FROM idempotency WHERE created_at < $1")
+            .bind(older_than.micros())
+            .execute(&self.write)
+            .await?
+            .rows_affected())
+    }
+}
