@@ -114,12 +114,14 @@ impl AuditFilter {
             "CompanyName" => AuditField::CompanyName,
             "ResourceType" => AuditField::ResourceType,
             "OperationType" => AuditField::OperationType,
-            other => return Err(DomainError::invalid(
-                "filter.Field",
-                format!(
+            other => {
+                return Err(DomainError::invalid(
+                    "filter.Field",
+                    format!(
                     "'{other}' is not one of CustomerId, CompanyName, ResourceType, OperationType"
                 ),
-            )),
+                ))
+            }
         };
         Ok(AuditFilter {
             field,

@@ -1,1 +1,215 @@
-fn main() {}
+//! `partnerhub`: the server and its operator commands. Commands that change data work directly through the
+//! services with `serve`'s configuration; no server needs to be running.
+
+mod config;
+mod demo;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use config::{ServeOptions, Settings, StoreOptions};
+use domain::clock::SystemClock;
+use services::secrets::SecretBox;
+use services::Services;
+use std::sync::Arc;
+use std::time::Duration;
+use store::{SqlStore, Store};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "partnerhub",
+    version,
+    about = "Sell software subscriptions, reservations and perpetual software \
+    on behalf of customers (a CSP partner platform)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server (API, dashboard, downloads).
+    Serve {
+        #[command(flatten)]
+        store: StoreOptions,
+        #[command(flatten)]
+        serve: ServeOptions,
+    },
+    /// Start the server with demo data in ./partnerhub-demo (created when missing, reused, never wiped).
+    Demo {
+        /// Address to listen on.
+        #[arg(long, env = "PARTNERHUB_LISTEN", default_value = config::DEFAULT_LISTEN)]
+        listen: String,
+        /// Set up the demo data, print the sign-in details and exit without serving.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Apply database migrations and seed reference data, then exit.
+    Migrate {
+        #[command(flatten)]
+        store: StoreOptions,
+    },
+    /// Configuration helpers.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Activity log tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print a commented example configuration file.
+    Example,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Verify every partner's activity hash chain; exits 1 when any record was altered or removed.
+    Verify {
+        #[command(flatten)]
+        store: StoreOptions,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PARTNERHUB_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve { store, serve } => {
+            let settings = Settings::resolve(&store, Some(&serve))?;
+            serve_with(settings).await
+        }
+        Command::Demo { listen, no_serve } => demo::run(&listen, no_serve).await,
+        Command::Migrate { store } => {
+            let settings = Settings::resolve(&store, None)?;
+            open_services(&settings).await?;
+            println!("migrated {}", settings.redacted_database_url());
+            Ok(())
+        }
+        Command::Config {
+            command: ConfigCommand::Example,
+        } => {
+            print!("{}", config::EXAMPLE);
+            Ok(())
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { store },
+        } => {
+            let settings = Settings::resolve(&store, None)?;
+            let services = open_services(&settings).await?;
+            let mut all_valid = true;
+            for partner in services.list_partners().await? {
+                let scope = services::PartnerScope::authenticated(partner.id);
+                let v = services
+                    .verify_chain(scope)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                all_valid &= v.valid;
+                match v.first_invalid_record_id {
+                    None => println!(
+                        "{} {:?}: valid, {} records",
+                        partner.id, partner.name, v.record_count
+                    ),
+                    Some(bad) => println!(
+                        "{} {:?}: INVALID at record {bad} ({} records)",
+                        partner.id, partner.name, v.record_count
+                    ),
+                }
+            }
+            if !all_valid {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Opens the store (migrating it) and the secret key, and builds the services on real time.
+pub async fn open_services(settings: &Settings) -> anyhow::Result<Services> {
+    let store = SqlStore::connect(&settings.database_url)
+        .await
+        .with_context(|| format!("opening {}", settings.redacted_database_url()))?;
+    store.migrate().await.context("migrating the database")?;
+    let secrets = match &settings.secret_key {
+        Some(k) => SecretBox::from_base64(k).map_err(anyhow::Error::msg)?,
+        None => SecretBox::from_file(&settings.data_dir.join("secret.key"))
+            .map_err(anyhow::Error::msg)?,
+    };
+    let store: Arc<dyn Store> = Arc::new(store);
+    Ok(Services::new(
+        store,
+        Arc::new(SystemClock),
+        secrets,
+        settings.publisher_token.as_deref(),
+    ))
+}
+
+pub async fn serve_with(settings: Settings) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let services = open_services(&settings).await?;
+    if settings.publisher_token.is_none() {
+        tracing::warn!("no publisher token set (--publisher-token / PARTNERHUB_PUBLISHER_TOKEN): /v1/publisher is closed");
+    }
+    spawn_housekeeping(services.clone());
+    let listener = tokio::net::TcpListener::bind(&settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    tracing::info!(
+        listen = %settings.listen,
+        database = %settings.redacted_database_url(),
+        ready_ms = started.elapsed().as_millis() as u64,
+        "partnerhub ready"
+    );
+    web::serve(listener, services, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Periodic clean-up: idempotency keys older than 24 hours.
+fn spawn_housekeeping(services: Services) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match services.purge_idempotency().await {
+                Ok(n) if n > 0 => tracing::info!(purged = n, "expired idempotency keys removed"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "idempotency purge failed"),
+            }
+        }
+    });
+}
+
+/// SIGTERM or Ctrl-C: stop accepting, finish the requests in flight, then exit.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

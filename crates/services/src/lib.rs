@@ -13,6 +13,7 @@ pub mod users;
 
 pub use auth::{Actor, Caller};
 pub use error::{Error, Result};
+pub use store::{ApiToken, Backend, PartnerScope};
 
 use domain::clock::Clock;
 use std::sync::Arc;

@@ -105,7 +105,7 @@ impl SqlStore {
             .bind(&m.currency_code)
             .bind(m.minor_units as i64)
             .bind(m.tax_rate.to_string())
-            .bind(m.tax_inclusive)
+            .bind(m.tax_inclusive as i64)
             .execute(&mut *tx)
             .await?;
         }
@@ -165,7 +165,7 @@ impl SqlStore {
             )
             .bind(done.status as i64)
             .bind(done.body)
-            .bind(done.encrypted)
+            .bind(done.encrypted as i64)
             .bind(done.scope)
             .bind(done.key)
             .execute(&mut **tx)
@@ -236,6 +236,11 @@ fn uuid_col(row: &AnyRow, col: &str) -> StoreResult<uuid::Uuid> {
     uuid::Uuid::parse_str(&s).map_err(|_| corrupt(col))
 }
 
+/// Booleans are stored as 0/1 on both databases.
+fn flag(row: &AnyRow, col: &str) -> StoreResult<bool> {
+    Ok(row.try_get::<i64, _>(col)? != 0)
+}
+
 fn ts(row: &AnyRow, col: &str) -> StoreResult<Timestamp> {
     Ok(Timestamp::from_micros(row.try_get::<i64, _>(col)?))
 }
@@ -244,7 +249,7 @@ fn partner_from(row: &AnyRow) -> StoreResult<Partner> {
     Ok(Partner {
         id: PartnerId(uuid_col(row, "p_id")?),
         name: row.try_get("p_name")?,
-        sandbox: row.try_get("p_sandbox")?,
+        sandbox: flag(row, "p_sandbox")?,
         clock_offset_micros: row.try_get("p_clock_offset_micros")?,
         created_at: ts(row, "p_created_at")?,
     })
@@ -264,7 +269,7 @@ fn user_from(row: &AnyRow) -> StoreResult<User> {
         email: row.try_get("u_email")?,
         display_name: row.try_get("u_display_name")?,
         roles: RoleSet::from_stored(&roles).ok_or_else(|| corrupt("users.roles"))?,
-        disabled: row.try_get("u_disabled")?,
+        disabled: flag(row, "u_disabled")?,
         created_at: ts(row, "u_created_at")?,
     })
 }
@@ -293,7 +298,7 @@ fn market_from(row: &AnyRow) -> StoreResult<Market> {
         minor_units: u8::try_from(row.try_get::<i64, _>("minor_units")?)
             .map_err(|_| corrupt("minor_units"))?,
         tax_rate: rust_decimal_parse(&rate)?,
-        tax_inclusive: row.try_get("tax_inclusive")?,
+        tax_inclusive: flag(row, "tax_inclusive")?,
     })
 }
 
@@ -427,7 +432,7 @@ impl Store for SqlStore {
         )
         .bind(p.id.to_string())
         .bind(&p.name)
-        .bind(p.sandbox)
+        .bind(p.sandbox as i64)
         .bind(p.clock_offset_micros)
         .bind(p.created_at.micros())
         .bind(GENESIS_HASH)
@@ -469,7 +474,7 @@ impl Store for SqlStore {
         )
         .bind(micros)
         .bind(scope.partner_id().to_string())
-        .bind(true)
+        .bind(1_i64)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -506,7 +511,7 @@ impl Store for SqlStore {
         .bind(&user.display_name)
         .bind(user.roles.to_stored())
         .bind(password_hash.map(str::to_string))
-        .bind(user.disabled)
+        .bind(user.disabled as i64)
         .bind(user.created_at.micros())
         .execute(&mut *tx)
         .await;
@@ -587,7 +592,7 @@ impl Store for SqlStore {
         sqlx::query("UPDATE users SET display_name = $1, roles = $2, disabled = $3 WHERE id = $4")
             .bind(&user.display_name)
             .bind(user.roles.to_stored())
-            .bind(user.disabled)
+            .bind(user.disabled as i64)
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
@@ -651,7 +656,7 @@ impl Store for SqlStore {
         );
         let row = sqlx::query(&sql)
             .bind(token_hash)
-            .bind(false)
+            .bind(0_i64)
             .fetch_optional(&self.read)
             .await?;
         match row {
@@ -742,7 +747,7 @@ impl Store for SqlStore {
         .bind(&u.currency_code)
         .bind(u.minor_units as i64)
         .bind(u.tax_rate.to_string())
-        .bind(u.tax_inclusive)
+        .bind(u.tax_inclusive as i64)
         .bind(now.micros())
         .fetch_one(&self.write)
         .await?;
@@ -971,7 +976,7 @@ impl Store for SqlStore {
             .bind(&c.fingerprint)
             .bind(c.now.micros() + c.lease_micros)
             .bind(c.now.micros())
-            .bind(false)
+            .bind(0_i64)
             .bind(&c.scope)
             .bind(&c.key)
             .bind(created_at)
@@ -997,7 +1002,7 @@ impl Store for SqlStore {
                 body: row
                     .try_get::<Option<Vec<u8>>, _>("response_body")?
                     .unwrap_or_default(),
-                encrypted: row.try_get("encrypted")?,
+                encrypted: flag(&row, "encrypted")?,
             });
         }
         Ok(ClaimOutcome::InProgress)

@@ -1,11 +1,11 @@
 -- Partnerhub schema, version 1 (PostgreSQL). The SQLite file of the same number defines the same tables.
 -- Cross-database rules: instants are BIGINT microseconds since the epoch (UTC); money is BIGINT minor units;
--- case-insensitive search uses *_folded columns filled by Rust; ids are UUID text; lists page by keyset indexes.
+-- booleans are BIGINT 0/1, as on SQLite; case-insensitive search uses *_folded columns filled by Rust; ids are UUID text; lists page by keyset indexes.
 
 CREATE TABLE partners (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
-    sandbox BOOLEAN NOT NULL,
+    sandbox BIGINT NOT NULL,
     clock_offset_micros BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
     audit_seq BIGINT NOT NULL DEFAULT 0,
@@ -21,7 +21,7 @@ CREATE TABLE users (
     display_name TEXT NOT NULL,
     roles TEXT NOT NULL,
     password_hash TEXT,
-    disabled BOOLEAN NOT NULL DEFAULT FALSE,
+    disabled BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL
 );
 CREATE INDEX users_page ON users (partner_id, created_at, id);
@@ -42,7 +42,7 @@ CREATE TABLE markets (
     currency_code TEXT NOT NULL,
     minor_units BIGINT NOT NULL,
     tax_rate TEXT NOT NULL,
-    tax_inclusive BOOLEAN NOT NULL,
+    tax_inclusive BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );
 
@@ -100,7 +100,7 @@ CREATE TABLE idempotency (
     locked_until BIGINT NOT NULL,
     response_status BIGINT,
     response_body BYTEA,
-    encrypted BOOLEAN NOT NULL DEFAULT FALSE,
+    encrypted BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
     PRIMARY KEY (scope, key)
 );

@@ -1,6 +1,6 @@
 -- Partnerhub schema, version 1 (SQLite). The PostgreSQL file of the same number defines the same tables.
 -- Cross-database rules: instants are INTEGER microseconds since the epoch (UTC); money is INTEGER minor units;
--- case-insensitive search uses *_folded columns filled by Rust; ids are UUID text; lists page by keyset indexes.
+-- booleans are INTEGER 0/1 (the Any driver maps no boolean type on SQLite); case-insensitive search uses *_folded columns filled by Rust; ids are UUID text; lists page by keyset indexes.
 
 CREATE TABLE partners (
     id TEXT PRIMARY KEY,

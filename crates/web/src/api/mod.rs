@@ -1,0 +1,80 @@
+//! The REST API: Partner Center's conventions (SPEC §5), documented by the OpenAPI document it serves.
+
+pub mod audit;
+pub mod collection;
+pub mod customers;
+pub mod publisher;
+pub mod testclock;
+pub mod users;
+
+use crate::error::ErrorBody;
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Partnerhub API", description = "Sell software subscriptions, reservations and perpetual software \
+        on behalf of customers. Follows Partner Center's REST API v1 conventions."),
+    modifiers(&BearerAuth),
+    components(schemas(ErrorBody)),
+    tags((name = "customers"), (name = "users"), (name = "activity"), (name = "testclock"), (name = "publisher"),
+        (name = "operations"))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Every documented route, and the OpenAPI document built from them.
+pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(customers::routes())
+        .merge(users::routes())
+        .merge(audit::routes())
+        .merge(testclock::routes())
+        .merge(publisher::routes())
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(openapi_json))
+        .split_for_parts()
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = String)))]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The process can serve: its database answers.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, body = String), (status = 503, body = String)))]
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.services.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+/// This document.
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "operations", responses((status = 200, body = Object)))]
+async fn openapi_json(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(state.openapi.as_ref().clone())
+}

@@ -1,0 +1,256 @@
+//! `/v1/publisher/…`: the operator's side (publisher token only).
+
+use super::collection::Attributes;
+use super::users::{render_token, render_user, IssuedTokenDto, NewUser, UserDto};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{IdemJson, Path, PublisherAuth};
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use domain::market::Market;
+use domain::partner::Partner;
+use domain::Timestamp;
+use serde::{Deserialize, Serialize};
+use services::users::UserDraft;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NewPartner {
+    pub name: String,
+    /// A sandbox partner has its own test clock.
+    #[serde(default)]
+    pub sandbox: bool,
+    /// Where a sandbox partner's clock starts (RFC 3339); default: now.
+    #[serde(default)]
+    pub clock_start: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PartnerDto {
+    pub id: String,
+    pub name: String,
+    pub sandbox: bool,
+    pub created_date: String,
+    pub attributes: Attributes,
+}
+
+impl From<&Partner> for PartnerDto {
+    fn from(p: &Partner) -> PartnerDto {
+        PartnerDto {
+            id: p.id.to_string(),
+            name: p.name.clone(),
+            sandbox: p.sandbox,
+            created_date: p.created_at.to_rfc3339(),
+            attributes: Attributes::of("Partner"),
+        }
+    }
+}
+
+fn render_partner(p: &Partner) -> Vec<u8> {
+    serde_json::to_vec(&PartnerDto::from(p)).unwrap_or_default()
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewPublisherToken {
+    /// A label for the token (default "api").
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MarketUpdate {
+    /// ISO 4217 code of the market's currency.
+    pub currency_code: String,
+    /// A decimal string, "0.10" for 10%.
+    pub tax_rate: String,
+    /// Whether list prices include tax (AU and BR by default).
+    pub tax_inclusive: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MarketDto {
+    pub country: String,
+    pub name: String,
+    pub currency_code: String,
+    /// Decimals of the currency (0 for JPY, 3 for BHD).
+    pub minor_units: u8,
+    pub tax_rate: String,
+    pub tax_inclusive: bool,
+    pub attributes: Attributes,
+}
+
+impl From<&Market> for MarketDto {
+    fn from(m: &Market) -> MarketDto {
+        MarketDto {
+            country: m.country.as_str().to_string(),
+            name: m.name.to_string(),
+            currency_code: m.currency_code.clone(),
+            minor_units: m.minor_units,
+            tax_rate: m.tax_rate.to_string(),
+            tax_inclusive: m.tax_inclusive,
+            attributes: Attributes::of("Market"),
+        }
+    }
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_partner, list_partners))
+        .routes(routes!(create_partner_user))
+        .routes(routes!(create_partner_token))
+        .routes(routes!(list_markets))
+        .routes(routes!(put_market))
+}
+
+/// Create a partner (a reseller tenant), optionally a sandbox with its own clock.
+#[utoipa::path(post, path = "/v1/publisher/partners", tag = "publisher", request_body = NewPartner,
+    params(("MS-RequestId" = Option<String>, Header, description = "Idempotency key")),
+    responses((status = 201, body = PartnerDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_partner(
+    State(state): State<AppState>,
+    _: PublisherAuth,
+    body: IdemJson<NewPartner>,
+) -> ApiResult<(StatusCode, Json<PartnerDto>)> {
+    let v = &body.value;
+    let clock_start = match v.clock_start.as_deref() {
+        Some(s) => Some(
+            Timestamp::parse_rfc3339(s)
+                .ok_or_else(|| ApiError::invalid("clockStart: expected an RFC 3339 date-time"))?,
+        ),
+        None => None,
+    };
+    let result = state
+        .services
+        .create_partner(
+            &v.name,
+            v.sandbox,
+            clock_start,
+            body.idem(StatusCode::CREATED, &render_partner, false),
+        )
+        .await;
+    let partner = body.settle(&state, result).await?;
+    Ok((StatusCode::CREATED, Json(PartnerDto::from(&partner))))
+}
+
+/// Every partner on this server.
+#[utoipa::path(get, path = "/v1/publisher/partners", tag = "publisher",
+    responses((status = 200, body = Vec<PartnerDto>), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+async fn list_partners(
+    State(state): State<AppState>,
+    _: PublisherAuth,
+) -> ApiResult<Json<Vec<PartnerDto>>> {
+    Ok(Json(
+        state
+            .services
+            .list_partners()
+            .await?
+            .iter()
+            .map(PartnerDto::from)
+            .collect(),
+    ))
+}
+
+/// Add a user to a partner.
+#[utoipa::path(post, path = "/v1/publisher/partners/{partnerId}/users", tag = "publisher", request_body = NewUser,
+    params(("partnerId" = String, Path), ("MS-RequestId" = Option<String>, Header, description = "Idempotency key")),
+    responses((status = 201, body = UserDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_partner_user(
+    State(state): State<AppState>,
+    _: PublisherAuth,
+    Path(partner_id): Path<String>,
+    body: IdemJson<NewUser>,
+) -> ApiResult<(StatusCode, Json<UserDto>)> {
+    let result = state
+        .services
+        .publisher_create_user(
+            &partner_id,
+            UserDraft::from(&body.value),
+            body.idem(StatusCode::CREATED, &render_user, false),
+        )
+        .await;
+    let user = body.settle(&state, result).await?;
+    Ok((StatusCode::CREATED, Json(UserDto::from(&user))))
+}
+
+/// Issue an API token for a partner's user; shown once, stored hashed.
+#[utoipa::path(post, path = "/v1/publisher/partners/{partnerId}/users/{userId}/tokens", tag = "publisher",
+    request_body(content = Option<NewPublisherToken>),
+    params(("partnerId" = String, Path), ("userId" = String, Path),
+        ("MS-RequestId" = Option<String>, Header, description = "Idempotency key")),
+    responses((status = 201, body = IssuedTokenDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_partner_token(
+    State(state): State<AppState>,
+    _: PublisherAuth,
+    Path((partner_id, user_id)): Path<(String, String)>,
+    body: IdemJson<NewPublisherToken>,
+) -> ApiResult<(
+    StatusCode,
+    [(&'static str, &'static str); 1],
+    Json<IssuedTokenDto>,
+)> {
+    let name = body.value.name.clone().unwrap_or_else(|| "api".into());
+    let result = state
+        .services
+        .publisher_create_token(
+            &partner_id,
+            &user_id,
+            &name,
+            body.idem(StatusCode::CREATED, &render_token, true),
+        )
+        .await;
+    let issued = body.settle(&state, result).await?;
+    Ok((
+        StatusCode::CREATED,
+        [("cache-control", "no-store")],
+        Json(IssuedTokenDto::from(&issued)),
+    ))
+}
+
+/// The market table: currency and tax rule per country.
+#[utoipa::path(get, path = "/v1/publisher/markets", tag = "publisher",
+    responses((status = 200, body = Vec<MarketDto>), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+async fn list_markets(
+    State(state): State<AppState>,
+    _: PublisherAuth,
+) -> ApiResult<Json<Vec<MarketDto>>> {
+    Ok(Json(
+        state
+            .services
+            .list_markets()
+            .await?
+            .iter()
+            .map(MarketDto::from)
+            .collect(),
+    ))
+}
+
+/// Set a market's currency, tax rate and whether prices include tax.
+#[utoipa::path(put, path = "/v1/publisher/markets/{country}", tag = "publisher", request_body = MarketUpdate,
+    params(("country" = String, Path, description = "ISO 3166-1 alpha-2 code")),
+    responses((status = 200, body = MarketDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn put_market(
+    State(state): State<AppState>,
+    _: PublisherAuth,
+    Path(country): Path<String>,
+    body: IdemJson<MarketUpdate>,
+) -> ApiResult<Json<MarketDto>> {
+    let v = &body.value;
+    let result = state
+        .services
+        .put_market(&country, &v.currency_code, &v.tax_rate, v.tax_inclusive)
+        .await;
+    let market = body.settle(&state, result).await?;
+    Ok(Json(MarketDto::from(&market)))
+}

@@ -1,0 +1,114 @@
+//! The one error response of SPEC §5: `{"code", "description", "data", "source", "errorName"}` with its status.
+//! Internal causes are logged once here and never sent to the client.
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use domain::DomainError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    pub code: u32,
+    pub description: String,
+    pub data: Vec<serde_json::Value>,
+    pub source: &'static str,
+    pub error_name: &'static str,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub body: ErrorBody,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(
+        status: u16,
+        code: u32,
+        name: &'static str,
+        description: impl Into<String>,
+    ) -> ApiError {
+        ApiError {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+            body: ErrorBody {
+                code,
+                description: description.into(),
+                data: Vec::new(),
+                source: "partnerhub",
+                error_name: name,
+            },
+        }
+    }
+
+    pub fn invalid(description: impl Into<String>) -> ApiError {
+        ApiError::from(DomainError::InvalidRequest(description.into()))
+    }
+
+    pub fn not_found() -> ApiError {
+        ApiError::from(DomainError::NotFound)
+    }
+
+    pub fn payload_too_large(limit: usize) -> ApiError {
+        ApiError::new(
+            413,
+            413000,
+            "payload_too_large",
+            format!("the request body is over its limit of {limit} bytes"),
+        )
+    }
+
+    pub fn method_not_allowed() -> ApiError {
+        ApiError::new(
+            405,
+            405000,
+            "method_not_allowed",
+            "this route does not take that method",
+        )
+    }
+
+    pub fn internal() -> ApiError {
+        ApiError::new(
+            500,
+            500000,
+            "internal_error",
+            "an internal error occurred; it has been logged",
+        )
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> ApiError {
+        let description = match &e {
+            DomainError::NotFound => "no such route or object".to_string(),
+            other => other.to_string(),
+        };
+        ApiError::new(e.http_status(), e.code(), e.error_name(), description)
+    }
+}
+
+impl From<services::Error> for ApiError {
+    fn from(e: services::Error) -> ApiError {
+        match e {
+            services::Error::Domain(d) => d.into(),
+            services::Error::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut res = (self.status, axum::Json(&self.body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.headers_mut()
+                .insert("www-authenticate", HeaderValue::from_static("Bearer"));
+        }
+        res
+    }
+}

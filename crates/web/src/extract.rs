@@ -1,0 +1,254 @@
+//! Extractors: authentication (bearer token → caller), and JSON, query and path input whose rejections are our
+//! 400 body naming the field, never axum's plain text.
+
+use crate::error::ApiError;
+use crate::AppState;
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use services::idempotency::{fingerprint, Claim, Idem, IdemTicket};
+use services::{Actor, Caller};
+
+/// The caller's idempotency scope, left in the request by authentication for [`IdemJson`].
+#[derive(Clone)]
+struct IdemScope(String);
+
+fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    match value.and_then(|v| v.split_once(' ')) {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Ok(token.trim()),
+        _ => Err(domain::DomainError::Unauthorized.into()),
+    }
+}
+
+/// A partner user, from `Authorization: Bearer <token>`. The publisher's token is refused here (401).
+pub struct PartnerAuth(pub Actor);
+
+impl<S: Send + Sync> FromRequestParts<S> for PartnerAuth
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let app = AppState::from_ref(state);
+        let token = bearer(&parts.headers)?;
+        match app.services.authenticate(token).await? {
+            Caller::Partner(actor) => {
+                parts
+                    .extensions
+                    .insert(IdemScope(format!("partner:{}", actor.partner.id)));
+                tracing::Span::current()
+                    .record("partner", tracing::field::display(actor.partner.id));
+                Ok(PartnerAuth(*actor))
+            }
+            Caller::Publisher => Err(domain::DomainError::Unauthorized.into()),
+        }
+    }
+}
+
+/// The publisher (operator), from its configured token. A partner token is refused here (401).
+pub struct PublisherAuth;
+
+impl<S: Send + Sync> FromRequestParts<S> for PublisherAuth
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let app = AppState::from_ref(state);
+        let token = bearer(&parts.headers)?;
+        match app.services.authenticate(token).await? {
+            Caller::Publisher => {
+                parts.extensions.insert(IdemScope("publisher".into()));
+                Ok(PublisherAuth)
+            }
+            Caller::Partner(_) => Err(domain::DomainError::Unauthorized.into()),
+        }
+    }
+}
+
+/// Deserializes JSON, naming the path of the field that is missing or mistyped.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let bytes = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}" as &[u8]
+    } else {
+        bytes
+    };
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.to_string();
+        // serde's message ends with " at line L column C"; the path says where more usefully.
+        let message = message
+            .split(" at line ")
+            .next()
+            .unwrap_or(&message)
+            .to_string();
+        if path == "." || path == "?" || path.is_empty() {
+            ApiError::invalid(format!("body: {message}"))
+        } else {
+            ApiError::invalid(format!("{path}: {message}"))
+        }
+    })
+}
+
+/// Largest JSON body accepted (bigger uploads have routes of their own).
+pub const JSON_LIMIT: usize = 1024 * 1024;
+
+async fn read_body(req: Request, limit: usize) -> Result<(Parts, axum::body::Bytes), ApiError> {
+    let (parts, body) = req.into_parts();
+    if let Some(len) = parts.headers.get(axum::http::header::CONTENT_LENGTH) {
+        if len
+            .to_str()
+            .ok()
+            .and_then(|l| l.parse::<usize>().ok())
+            .is_some_and(|l| l > limit)
+        {
+            return Err(ApiError::payload_too_large(limit));
+        }
+    }
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::payload_too_large(limit))?;
+    Ok((parts, bytes))
+}
+
+/// A JSON body of a POST or PATCH under `MS-RequestId` / `Idempotency-Key` (SPEC §5): a repeat is answered
+/// here with the first response; otherwise the handler gets the value and a ticket to complete.
+pub struct IdemJson<T> {
+    pub value: T,
+    pub ticket: Option<IdemTicket>,
+}
+
+impl<T> IdemJson<T> {
+    /// What the use case needs to store its response under the key.
+    pub fn idem<'a, V>(
+        &'a self,
+        status: StatusCode,
+        render: &'a (dyn Fn(&V) -> Vec<u8> + Send + Sync),
+        secret: bool,
+    ) -> Option<Idem<'a, V>> {
+        self.ticket.as_ref().map(|ticket| Idem {
+            ticket,
+            status: status.as_u16(),
+            render,
+            secret,
+        })
+    }
+
+    /// Gives the key back when the use case failed (nothing changed), so a retry runs again.
+    pub async fn settle<R>(
+        &self,
+        state: &AppState,
+        result: services::Result<R>,
+    ) -> Result<R, ApiError> {
+        if result.is_err() {
+            if let Some(t) = &self.ticket {
+                state.services.idempotency_release(t).await;
+            }
+        }
+        result.map_err(ApiError::from)
+    }
+}
+
+pub fn idempotency_key(headers: &HeaderMap) -> Option<String> {
+    ["ms-requestid", "idempotency-key"]
+        .iter()
+        .find_map(|h| headers.get(*h))
+        .map(|v| v.to_str().unwrap_or("\u{0}").to_string())
+}
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequest<S> for IdemJson<T>
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        let app = AppState::from_ref(state);
+        let (parts, bytes) = read_body(req, JSON_LIMIT)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let key = idempotency_key(&parts.headers);
+        let scope = parts.extensions.get::<IdemScope>().cloned();
+        let ticket = match (key, scope) {
+            (Some(key), Some(IdemScope(scope))) => {
+                let path = parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/");
+                let fp = fingerprint(parts.method.as_str(), path, &bytes);
+                match app
+                    .services
+                    .idempotency_claim(scope, &key, fp)
+                    .await
+                    .map_err(|e| ApiError::from(e).into_response())?
+                {
+                    Claim::Proceed(ticket) => Some(ticket),
+                    Claim::Replay { status, body } => {
+                        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+                        return Err((
+                            status,
+                            [(axum::http::header::CONTENT_TYPE, "application/json")],
+                            body,
+                        )
+                            .into_response());
+                    }
+                }
+            }
+            _ => None,
+        };
+        // Parse to a Send-able result before any await (the parser's error type is not Send).
+        let parsed = parse_json::<T>(&bytes);
+        match parsed {
+            Ok(value) => Ok(IdemJson { value, ticket }),
+            Err(e) => {
+                let response = e.into_response();
+                if let Some(t) = &ticket {
+                    app.services.idempotency_release(t).await;
+                }
+                Err(response)
+            }
+        }
+    }
+}
+
+/// Query string input; a bad value is our 400 naming the parameter.
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let q = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(Query)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                ApiError::invalid(format!("query {path}: {}", e.into_inner()))
+            })
+    }
+}
+
+/// Path parameters; anything unparseable is simply an unknown object (404).
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Path(p.0))
+            .map_err(|_| ApiError::not_found())
+    }
+}
