@@ -1,0 +1,1046 @@
+//! The Store conformance suite (DESIGN habit 4): one set of tests, run against the Store directly (no HTTP) on
+//! SQLite and on PostgreSQL, so both backends keep one behaviour. Each test opens a fresh database.
+
+use crate::harness::{Db, TestDb, START};
+use domain::audit::{
+    AuditRecord, ChainVerifier, DateRange, NewAuditRecord, OperationType, GENESIS_HASH,
+};
+use domain::customer::{Address, Customer, CustomerDraft};
+use domain::filter::{AuditFilter, CustomerFilter};
+use domain::ids::{TenantId, TokenId};
+use domain::market::{Market, MarketCode, MarketUpdate};
+use domain::paging::Cursor;
+use domain::partner::Partner;
+use domain::role::{Role, RoleSet};
+use domain::user::{new_user, User};
+use domain::Timestamp;
+use std::sync::Arc;
+use store::{
+    ApiToken, ClaimOutcome, Effects, IdempotencyClaim, IdempotencyCompletion, PartnerScope,
+    SqlStore, Store, StoreError, UserPatch,
+};
+
+const HOUR: i64 = 3_600_000_000;
+const DAY: i64 = 24 * HOUR;
+
+fn at(micros: i64) -> Timestamp {
+    Timestamp::from_micros(micros)
+}
+
+/// A fresh, migrated database; the `TestDb` must outlive the store (it owns SQLite's folder).
+async fn open(backend: Db) -> (TestDb, SqlStore) {
+    let db = TestDb::new(backend).await;
+    let store = SqlStore::connect(&db.url).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    (db, store)
+}
+
+fn scope(p: &Partner) -> PartnerScope {
+    PartnerScope::authenticated(p.id)
+}
+
+async fn partner(store: &dyn Store, name: &str, sandbox: bool) -> Partner {
+    let p = Partner::new(name, sandbox, None, at(START)).unwrap();
+    store.create_partner(&p, Effects::default()).await.unwrap();
+    p
+}
+
+fn user(p: &Partner, email: &str, roles: &[Role]) -> User {
+    let roles: Vec<String> = roles.iter().map(|r| r.as_str().to_string()).collect();
+    new_user(p.id, email, "Test User", &roles, at(START)).unwrap()
+}
+
+fn customer(name: &str, domain: &str, country: &str, created_at: i64) -> Customer {
+    CustomerDraft {
+        tenant_id: None,
+        company_name: name.into(),
+        domain: domain.into(),
+        billing_email: format!("billing@{domain}"),
+        billing_company_name: None,
+        address: Address {
+            country: country.into(),
+            city: "Springfield".into(),
+            address_line1: "1 Main Street".into(),
+            postal_code: Some("12345".into()),
+            ..Default::default()
+        },
+    }
+    .validate(at(created_at))
+    .unwrap()
+}
+
+fn record(op: OperationType, when: i64) -> NewAuditRecord {
+    NewAuditRecord::succeeded(op, "ann@contoso.com", at(when))
+}
+
+fn customer_record(c: &Customer) -> NewAuditRecord {
+    record(OperationType::CreateCustomer, c.created_at.micros())
+        .customer(c.tenant_id, &c.company_name)
+}
+
+/// Every record of the partner's chain, in seq order.
+async fn chain(store: &dyn Store, s: PartnerScope) -> Vec<AuditRecord> {
+    store.audit_chain(s, 0, 10_000).await.unwrap()
+}
+
+/// Walks the chain with the verifier, against the head kept on the partner.
+async fn verify(store: &dyn Store, s: PartnerScope) -> domain::audit::Verification {
+    let records = chain(store, s).await;
+    let (seq, hash) = store.audit_head(s).await.unwrap();
+    let mut v = ChainVerifier::default();
+    records.iter().for_each(|r| v.feed(r));
+    v.finish((seq, &hash), records.last().map(|r| r.id))
+}
+
+fn market(code: &str) -> MarketCode {
+    MarketCode::parse(code).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 1. Migrations and markets.
+
+async fn migrate_is_idempotent_and_seeds_markets(backend: Db) {
+    let (db, store) = open(backend).await;
+    store.migrate().await.expect("a second migrate is a no-op");
+
+    let markets = store.list_markets().await.unwrap();
+    assert_eq!(markets.len(), 250);
+    let codes: Vec<&str> = markets.iter().map(|m| m.country.as_str()).collect();
+    let mut sorted = codes.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(codes, sorted, "sorted by country, each once");
+    assert!(codes.contains(&"XK"), "Kosovo is seeded");
+
+    let au = store.get_market(market("AU")).await.unwrap().unwrap();
+    assert_eq!(au.currency_code, "AUD");
+    assert!(au.tax_inclusive);
+    assert_eq!(
+        au.tax_rate,
+        MarketUpdate::parse("AUD", "0.1", true).unwrap().tax_rate
+    );
+    assert_eq!(au, Market::default_for(market("AU")));
+    let jp = store.get_market(market("JP")).await.unwrap().unwrap();
+    assert_eq!(
+        (jp.currency_code.as_str(), jp.minor_units, jp.tax_inclusive),
+        ("JPY", 0, false)
+    );
+    let br = store.get_market(market("BR")).await.unwrap().unwrap();
+    assert!(br.tax_inclusive && br.tax_rate.is_zero());
+    for m in &markets {
+        assert_eq!(
+            m,
+            &Market::default_for(m.country),
+            "seeded default for {}",
+            m.country
+        );
+    }
+
+    // The publisher edits a market; neither a second migrate nor a fresh process migrating overwrites it.
+    let edit = MarketUpdate::parse("JPY", "0.10", false).unwrap();
+    let edited = store
+        .put_market(market("JP"), &edit, at(START))
+        .await
+        .unwrap();
+    assert_eq!(edited.tax_rate, edit.tax_rate);
+    assert_eq!(edited.minor_units, 0);
+    assert_eq!(
+        store.get_market(market("JP")).await.unwrap().unwrap(),
+        edited
+    );
+    store.migrate().await.unwrap();
+    let again = SqlStore::connect(&db.url).await.unwrap();
+    again.migrate().await.unwrap();
+    assert_eq!(
+        again.get_market(market("JP")).await.unwrap().unwrap(),
+        edited
+    );
+    assert_eq!(store.get_market(market("AU")).await.unwrap().unwrap(), au);
+    assert_eq!(store.list_markets().await.unwrap().len(), 250);
+
+    // Each migration was applied exactly once.
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&db.url)
+        .await
+        .unwrap();
+    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM schema_migrations")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(applied as usize, store::migrations(store.backend()).len());
+    let _ = sqlx::Connection::close(conn).await;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 2. Partners and the test clock.
+
+async fn partners_and_the_test_clock(backend: Db) {
+    let (_db, store) = open(backend).await;
+    let store: &dyn Store = &store;
+    let prod = partner(store, "Contoso Partner", false).await;
+    let clock_start = at(START + 30 * DAY);
+    let sandbox = Partner::new("Sandbox Partner", true, Some(clock_start), at(START + 1)).unwrap();
+    store
+        .create_partner(
+            &sandbox,
+            Effects::audit(record(OperationType::AdvanceTestClock, START)),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store.get_partner(prod.id).await.unwrap(),
+        Some(prod.clone())
+    );
+    assert_eq!(
+        store.get_partner(sandbox.id).await.unwrap(),
+        Some(sandbox.clone())
+    );
+    assert_eq!(sandbox.clock_offset_micros, 30 * DAY - 1);
+    assert_eq!(
+        store
+            .get_partner(domain::ids::PartnerId::new())
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.list_partners().await.unwrap(),
+        vec![prod.clone(), sandbox.clone()]
+    );
+    // The creating write's effects start the chain.
+    assert_eq!(store.audit_head(scope(&sandbox)).await.unwrap().0, 1);
+    assert_eq!(
+        store.audit_head(scope(&prod)).await.unwrap(),
+        (0, GENESIS_HASH.to_string())
+    );
+
+    // A sandbox clock moves forward by the given amount, and the move is recorded.
+    let moved = store
+        .advance_clock(
+            scope(&sandbox),
+            DAY,
+            Effects::audit(record(OperationType::AdvanceTestClock, START).data("days", "1")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.clock_offset_micros, sandbox.clock_offset_micros + DAY);
+    assert_eq!(moved.now(at(START + 1)), at(START + 31 * DAY));
+    let moved = store
+        .advance_clock(
+            scope(&sandbox),
+            5 * HOUR,
+            Effects::audit(record(OperationType::AdvanceTestClock, START)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        moved.clock_offset_micros,
+        sandbox.clock_offset_micros + DAY + 5 * HOUR
+    );
+    assert_eq!(
+        store.get_partner(sandbox.id).await.unwrap(),
+        Some(moved.clone())
+    );
+    let records = chain(store, scope(&sandbox)).await;
+    assert_eq!(
+        records.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    assert_eq!(records[1].operation_type, "advance_test_clock");
+    assert_eq!(records[1].resource_type, "test_clock");
+    assert_eq!(
+        records[1].customized_data,
+        vec![("days".to_string(), "1".to_string())]
+    );
+    assert!(verify(store, scope(&sandbox)).await.valid);
+
+    // A production partner has no test clock: NotFound, nothing changed, nothing recorded.
+    let err = store
+        .advance_clock(
+            scope(&prod),
+            DAY,
+            Effects::audit(record(OperationType::AdvanceTestClock, START)),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+    assert_eq!(
+        store.get_partner(prod.id).await.unwrap(),
+        Some(prod.clone())
+    );
+    assert_eq!(
+        store.audit_head(scope(&prod)).await.unwrap(),
+        (0, GENESIS_HASH.to_string())
+    );
+    assert!(chain(store, scope(&prod)).await.is_empty());
+    // Nor does a partner that does not exist.
+    let ghost = PartnerScope::authenticated(domain::ids::PartnerId::new());
+    assert!(matches!(
+        store.advance_clock(ghost, DAY, Effects::default()).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+crate::on_both_backends!(
+    migrate_is_idempotent_and_seeds_markets,
+    partners_and_the_test_clock
+);
+
+// ---------------------------------------------------------------------------------------------------------------
+// 3. Users and API tokens.
+
+fn token(u: &User, name: &str, created_at: i64) -> ApiToken {
+    ApiToken {
+        id: TokenId::new(),
+        partner_id: u.partner_id,
+        user_id: u.id,
+        name: name.into(),
+        created_at: at(created_at),
+        revoked_at: None,
+    }
+}
+
+async fn users_are_scoped_and_unique_by_folded_email(backend: Db) {
+    let (_db, store) = open(backend).await;
+    let store: &dyn Store = &store;
+    let a = partner(store, "Partner A", false).await;
+    let b = partner(store, "Partner B", false).await;
+
+    let ann = user(&a, "Ann@Contoso.com", &[Role::AdminAgent]);
+    store
+        .create_user(
+            &ann,
+            Some("hash-of-ann"),
+            Effects::audit(record(OperationType::CreateUser, START)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_user(scope(&a), ann.id).await.unwrap(),
+        Some(ann.clone())
+    );
+    assert_eq!(
+        store.get_user(scope(&b), ann.id).await.unwrap(),
+        None,
+        "another partner's scope sees nothing"
+    );
+    assert_eq!(
+        store.list_users(scope(&a), 100, None).await.unwrap(),
+        vec![ann.clone()]
+    );
+    assert!(store
+        .list_users(scope(&b), 100, None)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // E-mail is unique on the whole server, compared case-folded; a refused write records nothing.
+    for (p, email) in [
+        (&b, "ANN@contoso.com"),
+        (&a, "ann@CONTOSO.COM"),
+        (&b, "Ann@Contoso.com"),
+    ] {
+        let dup = user(p, email, &[Role::GlobalAdmin]);
+        let err = store
+            .create_user(
+                &dup,
+                None,
+                Effects::audit(record(OperationType::CreateUser, START)),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{email}: {err:?}");
+        assert_eq!(store.get_user(scope(p), dup.id).await.unwrap(), None);
+    }
+    assert_eq!(store.audit_head(scope(&a)).await.unwrap().0, 1);
+    assert_eq!(
+        store.audit_head(scope(&b)).await.unwrap(),
+        (0, GENESIS_HASH.to_string())
+    );
+    let bob = user(&b, "bob@contoso.com", &[Role::GlobalAdmin]);
+    store
+        .create_user(&bob, None, Effects::default())
+        .await
+        .unwrap();
+
+    // Updates go through the owner's scope only.
+    let patch = UserPatch {
+        display_name: Some("Ann Example".into()),
+        roles: RoleSet::new([Role::GlobalAdmin, Role::AdminAgent]),
+        disabled: None,
+    };
+    assert!(matches!(
+        store
+            .update_user(scope(&b), ann.id, &patch, Effects::default())
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    let updated = store
+        .update_user(
+            scope(&a),
+            ann.id,
+            &patch,
+            Effects::audit(record(OperationType::UpdateUser, START)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.display_name, "Ann Example");
+    assert_eq!(
+        updated.roles,
+        RoleSet::new([Role::AdminAgent, Role::GlobalAdmin]).unwrap()
+    );
+    assert!(!updated.disabled);
+    assert_eq!(
+        (updated.id, &updated.email, updated.created_at),
+        (ann.id, &ann.email, ann.created_at)
+    );
+    assert_eq!(
+        store.get_user(scope(&a), ann.id).await.unwrap(),
+        Some(updated.clone())
+    );
+    assert_eq!(store.audit_head(scope(&a)).await.unwrap().0, 2);
+
+    // Sign-in looks users up by folded e-mail, across partners.
+    let creds = store
+        .credentials_by_email("ann@contoso.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(creds.user, updated);
+    assert_eq!(creds.partner, a);
+    assert_eq!(creds.password_hash.as_deref(), Some("hash-of-ann"));
+    let creds = store
+        .credentials_by_email("bob@contoso.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (creds.user, creds.partner, creds.password_hash),
+        (bob.clone(), b.clone(), None)
+    );
+    assert!(store
+        .credentials_by_email("nobody@contoso.com")
+        .await
+        .unwrap()
+        .is_none());
+}
+
+async fn tokens_authenticate_until_revoked_or_disabled(backend: Db) {
+    let (_db, store) = open(backend).await;
+    let store: &dyn Store = &store;
+    let a = partner(store, "Partner A", false).await;
+    let b = partner(store, "Partner B", false).await;
+    let ann = user(&a, "ann@contoso.com", &[Role::AdminAgent]);
+    store
+        .create_user(&ann, None, Effects::default())
+        .await
+        .unwrap();
+    let t1 = token(&ann, "ci", START);
+    let t2 = token(&ann, "laptop", START + 1);
+    store
+        .create_token(
+            &t1,
+            "hash-1",
+            Effects::audit(record(OperationType::CreateApiToken, START)),
+        )
+        .await
+        .unwrap();
+    store
+        .create_token(&t2, "hash-2", Effects::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.list_tokens(scope(&a), ann.id).await.unwrap(),
+        vec![t1.clone(), t2.clone()]
+    );
+    assert!(store
+        .list_tokens(scope(&b), ann.id)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let (id, u, p) = store
+        .authenticate("hash-1")
+        .await
+        .unwrap()
+        .expect("a live token");
+    assert_eq!((id, u, p), (t1.id, ann.clone(), a.clone()));
+    assert_eq!(
+        store
+            .authenticate("hash-2")
+            .await
+            .unwrap()
+            .map(|(id, _, _)| id),
+        Some(t2.id)
+    );
+    assert!(store.authenticate("no-such-hash").await.unwrap().is_none());
+
+    // Revocation: not through another partner's scope, then for good.
+    assert!(matches!(
+        store
+            .revoke_token(
+                scope(&b),
+                ann.id,
+                t1.id,
+                at(START + HOUR),
+                Effects::default()
+            )
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(store.authenticate("hash-1").await.unwrap().is_some());
+    store
+        .revoke_token(
+            scope(&a),
+            ann.id,
+            t1.id,
+            at(START + HOUR),
+            Effects::audit(record(OperationType::RevokeApiToken, START + HOUR)),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store.authenticate("hash-1").await.unwrap().is_none(),
+        "a revoked token no longer authenticates"
+    );
+    assert!(
+        store.authenticate("hash-2").await.unwrap().is_some(),
+        "the other token still does"
+    );
+    assert_eq!(
+        store.list_tokens(scope(&a), ann.id).await.unwrap(),
+        vec![t2.clone()]
+    );
+    assert!(matches!(
+        store
+            .revoke_token(
+                scope(&a),
+                ann.id,
+                t1.id,
+                at(START + 2 * HOUR),
+                Effects::default()
+            )
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(store.audit_head(scope(&a)).await.unwrap().0, 2);
+
+    // A disabled user's tokens do not authenticate; enabling the user again restores them.
+    let off = UserPatch {
+        disabled: Some(true),
+        ..Default::default()
+    };
+    assert!(
+        store
+            .update_user(scope(&a), ann.id, &off, Effects::default())
+            .await
+            .unwrap()
+            .disabled
+    );
+    assert!(
+        store.authenticate("hash-2").await.unwrap().is_none(),
+        "disabled user"
+    );
+    let on = UserPatch {
+        disabled: Some(false),
+        ..Default::default()
+    };
+    store
+        .update_user(scope(&a), ann.id, &on, Effects::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .authenticate("hash-2")
+            .await
+            .unwrap()
+            .map(|(id, _, _)| id),
+        Some(t2.id)
+    );
+}
+
+crate::on_both_backends!(
+    users_are_scoped_and_unique_by_folded_email,
+    tokens_authenticate_until_revoked_or_disabled
+);
+
+// ---------------------------------------------------------------------------------------------------------------
+// 4. Customers.
+
+async fn customers_are_scoped_and_unique_per_partner(backend: Db) {
+    let (_db, store) = open(backend).await;
+    let store: &dyn Store = &store;
+    let a = partner(store, "Partner A", false).await;
+    let b = partner(store, "Partner B", false).await;
+
+    let mut c = customer("Contoso Ltd", "contoso.onmicrosoft.com", "AU", START);
+    c.address.region = Some("NSW".into());
+    c.address.phone_number = Some("+61 2 0000 0000".into());
+    store
+        .create_customer(scope(&a), &c, Effects::audit(customer_record(&c)))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_customer(scope(&a), c.tenant_id).await.unwrap(),
+        Some(c.clone())
+    );
+    assert_eq!(
+        store
+            .get_customer(scope(&a), TenantId::new())
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.get_customer(scope(&b), c.tenant_id).await.unwrap(),
+        None,
+        "another partner's scope"
+    );
+    assert!(store
+        .list_customers(scope(&b), None, 100, None)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .list_customers(scope(&a), None, 100, None)
+            .await
+            .unwrap(),
+        vec![c.clone()]
+    );
+
+    // Within one partner: the tenant id and the domain are each unique; a refused write records nothing.
+    let mut same_tenant = customer("Other Name", "other.example.com", "US", START + 1);
+    same_tenant.tenant_id = c.tenant_id;
+    let mut same_domain = customer("Contoso Again", "contoso.onmicrosoft.com", "US", START + 1);
+    same_domain.tenant_id = TenantId::new();
+    for dup in [&same_tenant, &same_domain] {
+        let err = store
+            .create_customer(scope(&a), dup, Effects::audit(customer_record(dup)))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Conflict(_)),
+            "{}: {err:?}",
+            dup.company_name
+        );
+    }
+    assert_eq!(
+        store
+            .get_customer(scope(&a), same_domain.tenant_id)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .list_customers(scope(&a), None, 100, None)
+            .await
+            .unwrap(),
+        vec![c.clone()]
+    );
+    assert_eq!(store.audit_head(scope(&a)).await.unwrap().0, 1);
+
+    // Two partners may serve the same tenant (and domain).
+    let mut for_b = customer(
+        "Contoso (via B)",
+        "contoso.onmicrosoft.com",
+        "NZ",
+        START + 2,
+    );
+    for_b.tenant_id = c.tenant_id;
+    store
+        .create_customer(scope(&b), &for_b, Effects::audit(customer_record(&for_b)))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_customer(scope(&b), c.tenant_id).await.unwrap(),
+        Some(for_b.clone())
+    );
+    assert_eq!(
+        store.get_customer(scope(&a), c.tenant_id).await.unwrap(),
+        Some(c.clone()),
+        "A's row untouched"
+    );
+    assert_eq!(store.audit_head(scope(&b)).await.unwrap().0, 1);
+}
+
+/// Names of the customers a filter finds, in list order.
+async fn find(store: &dyn Store, s: PartnerScope, filter: &str) -> Vec<String> {
+    let f = CustomerFilter::parse(filter).unwrap();
+    store
+        .list_customers(s, Some(&f), 500, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.company_name)
+        .collect()
+}
+
+async fn customer_filters(backend: Db) {
+    let (_db, store) = open(backend).await;
+    let store: &dyn Store = &store;
+    let a = partner(store, "Partner A", false).await;
+    let b = partner(store, "Partner B", false).await;
+    let rows = [
+        ("Contoso Ltd", "contoso.com"),
+        ("Contoso East", "contoso-east.com"),
+        ("Sub Contoso", "sub.contoso.com"),
+        ("Fabrikam Inc", "fabrikam.com"),
+        ("100% Tools", "tools.example.com"),
+        ("1000 Tools", "tools1000.example.com"),
+        ("Big_Deal", "bigdeal.example.com"),
+        ("BigXDeal", "bigxdeal.example.com"),
+        ("Ünïcode GmbH", "unicode.example.de"),
+        ("Back\\Slash", "backslash.example.com"),
+    ];
+    let mut customers = Vec::new();
+    for (i, (name, domain)) in rows.iter().enumerate() {
+        let c = customer(name, domain, "US", START + i as i64);
+        store
+            .create_customer(scope(&a), &c, Effects::default())
+            .await
+            .unwrap();
+        customers.push(c);
+    }
+    // Another partner's customers never show up in A's searches.
+    let other = customer("Contoso Elsewhere", "contoso.com", "US", START);
+    store
+        .create_customer(scope(&b), &other, Effects::default())
+        .await
+        .unwrap();
+    let s = scope(&a);
+
+    // CompanyName: case-insensitive (Unicode too, via the folded column), each operator.
+    assert_eq!(
+        find(
+            store,
+            s,
+            r#"{"Field":"CompanyName","Value":"CONTOSO","Operator":"substring"}"#
+        )
+        .await,
+        ["Contoso Ltd", "Contoso East", "Sub Contoso"]
+    );
+    assert_eq!(
+        find(
+            store,
+            s,
+            r#"{"Field":"CompanyName","Value":"contoso","Operator":"starts_with"}"#
+        )
+        .await,
+        ["Contoso Ltd", "Contoso East"]
+    );
+    assert_eq!(
+        find(
+            store,
+            s,
+            r#"{"Field":"CompanyName","Value":"contoso ltd","Operator":"equals"}"#
+        )
+        .await,
+        ["Contoso Ltd"]
+    );
+    assert_eq!(
+        find(store, s, r#"{"Field":"CompanyName","Value":"Contoso"}"#).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        find(
+            store,
+            s,
+            r#"{"Field":"CompanyName","Value":"ÜNÏCODE","Operator":"starts_with"}"#
+        )
+        .await,
+        ["Ünïcode GmbH"]
+    );
+    // LIKE wildcards in a value are matched literally.
+    assert_eq!(
+        find(
+            store,
+            s,
+            r#"{"Field":"CompanyName","Value":"100% tools","Operator":"equals"}"#
+        )
+        .await,
+        ["100% Tools"]
+    );
+    assert_eq!(
+        find(
+            store,
+            s,
+            r#"{"Field":"CompanyName","Value":"0%","Operator":"substring"}"#
+        )
+        .await,
+        ["100% Tools"]
+    );
+    assert_eq!(
+        find(
+            store,
+            s,
+            r#"{"Field":"CompanyName","Value":"big_","Operator":"starts_with"}"#
+        )
+        .await,
+        ["Big_Deal"]
+    );
+    assert_eq!(
+        find(
+            store,
+            s,
+            r#"{"Field":"CompanyName","Value":"_","Operator":"substring"}"#
+        )
+        .await,
+        ["Big_Deal"]
+    );
+    assert_eq!(
+        find(
+            store,
+            s,
+            r#"{"Field":"CompanyName","Value":"%","Operator":"substring"}"#
+        )
+        .await,
+        ["100% Tools"]
+    );
+    assert_eq!(
+        find(
+            store,
+            s,
+            r#"{"Field":"CompanyName","Value":"k\\s","Operator":"substring"}"#
+        )
+        .await,
+        ["Back\\Slash"]
+    );
+
+    // Domain: each operator.
+    assert_eq!(
+        find(
+            store,
+            s,
+            r#"{"Field":"Domain","Value":"Contoso.com","Operator":"equals"}"#
+        )
+        .await,
+        ["Contoso Ltd"]
+    );
+    assert_eq!(
+        find(
+            store,
+            s,
+            r#"{"Field":"Domain","Value":"contoso","Operator":"starts_with"}"#
+        )
+        .await,
+        ["Contoso Ltd", "Contoso East"]
+    );
+    assert_eq!(
+        find(
+            store,
+            s,
+            r#"{"Field":"Domain","Value":"contoso","Operator":"substring"}"#
+        )
+        .await,
+        ["Contoso Ltd", "Contoso East", "Sub Contoso"]
+    );
+    assert_eq!(
+        find(
+            store,
+            s,
+            r#"{"Field":"Domain","Value":".example.","Operator":"substring"}"#
+        )
+        .await,
+        [
+            "100% Tools",
+            "1000 Tools",
+            "Big_Deal",
+            "BigXDeal",
+            "Ünïcode GmbH",
+            "Back\\Slash"
+        ]
+    );
+
+    // TenantId: each operator; an upper-case GUID still matches.
+    let target = &customers[3];
+    let tid = target.tenant_id.to_string();
+    let upper = tid.to_uppercase();
+    assert_eq!(
+        find(
+            store,
+            s,
+            &format!(r#"{{"Field":"TenantId","Value":"{upper}","Operator":"equals"}}"#)
+        )
+        .await,
+        ["Fabrikam Inc"]
+    );
+    assert_eq!(
+        find(
+            store,
+            s,
+            &format!(
+                r#"{{"Field":"TenantId","Value":"{}","Operator":"substring"}}"#,
+                &tid[24..]
+            )
+        )
+        .await,
+        ["Fabrikam Inc"]
+    );
+    let prefix = &tid[..8];
+    let expected: Vec<String> = customers
+        .iter()
+        .filter(|c| c.tenant_id.to_string().starts_with(prefix))
+        .map(|c| c.company_name.clone())
+        .collect();
+    assert!(expected.contains(&"Fabrikam Inc".to_string()));
+    assert_eq!(
+        find(
+            store,
+            s,
+            &format!(r#"{{"Field":"TenantId","Value":"{prefix}","Operator":"starts_with"}}"#)
+        )
+        .await,
+        expected
+    );
+    assert!(find(
+        store,
+        s,
+        &format!(r#"{{"Field":"TenantId","Value":"{}"}}"#, other.tenant_id)
+    )
+    .await
+    .is_empty());
+
+    // A filter pages like the full list.
+    let f = CustomerFilter::parse(
+        r#"{"Field":"CompanyName","Value":"contoso","Operator":"substring"}"#,
+    )
+    .unwrap();
+    let first = store.list_customers(s, Some(&f), 2, None).await.unwrap();
+    assert_eq!(first.len(), 2);
+    let last = first.last().unwrap();
+    let cursor = Cursor {
+        at: last.created_at,
+        id: last.tenant_id.to_string(),
+    };
+    let rest = store
+        .list_customers(s, Some(&f), 2, Some(&cursor))
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.iter()
+            .map(|c| c.company_name.as_str())
+            .collect::<Vec<_>>(),
+        ["Sub Contoso"]
+    );
+}
+
+/// Pages through every customer with `limit` per page; each page's last row is the next cursor.
+async fn page_all(store: &dyn Store, s: PartnerScope, limit: u32) -> Vec<Vec<Customer>> {
+    let mut pages = Vec::new();
+    let mut after: Option<Cursor> = None;
+    loop {
+        let page = store
+            .list_customers(s, None, limit, after.as_ref())
+            .await
+            .unwrap();
+        assert!(page.len() <= limit as usize);
+        if page.is_empty() {
+            return pages;
+        }
+        let last = page.last().unwrap();
+        after = Some(Cursor {
+            at: last.created_at,
+            id: last.tenant_id.to_string(),
+        });
+        pages.push(page);
+        assert!(pages.len() < 1000, "paging does not end");
+    }
+}
+
+fn key(c: &Customer) -> (i64, String) {
+    (c.created_at.micros(), c.tenant_id.to_string())
+}
+
+async fn customer_keyset_paging(backend: Db) {
+    let (_db, store) = open(backend).await;
+    let store: &dyn Store = &store;
+    let a = partner(store, "Partner A", false).await;
+    let s = scope(&a);
+    // 25 customers over 5 instants, 5 sharing each; inserted out of order (later instants first).
+    let mut all = Vec::new();
+    for i in 0..25 {
+        let instant = START + (4 - i % 5) * 1_000;
+        let c = customer(
+            &format!("Customer {i}"),
+            &format!("c{i}.example.com"),
+            "US",
+            instant,
+        );
+        store
+            .create_customer(s, &c, Effects::default())
+            .await
+            .unwrap();
+        all.push(c);
+    }
+    let mut expected = all.clone();
+    expected.sort_by_key(key);
+
+    assert_eq!(
+        store.list_customers(s, None, 500, None).await.unwrap(),
+        expected,
+        "(created_at, id) order"
+    );
+    for limit in [1, 3, 4, 5, 7, 25, 100] {
+        let pages = page_all(store, s, limit).await;
+        let rows: Vec<Customer> = pages.iter().flatten().cloned().collect();
+        assert_eq!(rows, expected, "limit {limit}: every row once, in order");
+        assert!(
+            pages
+                .iter()
+                .rev()
+                .skip(1)
+                .all(|p| p.len() == limit as usize),
+            "limit {limit}: full pages"
+        );
+    }
+
+    // Rows added while paging (later instants) are found on later pages; none is skipped or repeated.
+    let first = store.list_customers(s, None, 10, None).await.unwrap();
+    let last = first.last().unwrap();
+    let cursor = Cursor {
+        at: last.created_at,
+        id: last.tenant_id.to_string(),
+    };
+    let mut added = Vec::new();
+    for i in 0..3 {
+        let c = customer(
+            &format!("Late {i}"),
+            &format!("late{i}.example.com"),
+            "US",
+            START + 10_000,
+        );
+        store
+            .create_customer(s, &c, Effects::default())
+            .await
+            .unwrap();
+        added.push(c);
+    }
+    let mut rest = Vec::new();
+    let mut after = Some(cursor);
+    loop {
+        let page = store
+            .list_customers(s, None, 6, after.as_ref())
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(Cursor {
+            at: last.created_at,
+            id: last.tenant_id.to_string(),
+        });
+        rest.extend(page);
+    }
+    let mut seen: Vec<Customer> = first.into_iter().chain(rest).collect();
+    expected.extend(added);
+    expected.sort_by_key(key);
+    assert_eq!(seen, expected);
+    seen.dedup_by_key(|c| c.tenant_id);
+    assert_eq!(seen.len(), 28);
+}
+
+crate::on_both_backends!(
+    customers_are_scoped_and_unique_per_partner,
+    customer_filters,
+    customer_keyset_paging
+);

@@ -1,0 +1,270 @@
+//! Test harness: a fresh database per test, the real application on port 0, and an injectable clock.
+
+use domain::clock::{Clock, ManualClock};
+use domain::role::Role;
+use domain::Timestamp;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use services::secrets::SecretBox;
+use services::Services;
+use sqlx::Connection;
+use std::collections::HashMap;
+use std::sync::Arc;
+use store::{SqlStore, Store};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh, empty database; SQLite's file lives as long as this value.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub async fn new(db: Db) -> TestDb {
+        match db {
+            Db::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}/partnerhub.db", dir.path().display());
+                TestDb {
+                    url,
+                    _dir: Some(dir),
+                }
+            }
+            Db::Postgres => {
+                let admin = std::env::var("PARTNERHUB_TEST_PG_URL").expect(
+                    "PARTNERHUB_TEST_PG_URL is not set: run the tests with scripts/test, which starts PostgreSQL \
+                     (the PostgreSQL tests fail rather than skip without it)",
+                );
+                sqlx::any::install_default_drivers();
+                let name = format!("ph_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = sqlx::AnyConnection::connect(&admin)
+                    .await
+                    .expect("connect to the test PostgreSQL");
+                sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
+                    .await
+                    .expect("create a test database");
+                let _ = conn.close().await;
+                let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+                TestDb {
+                    url: format!("{base}/{name}"),
+                    _dir: None,
+                }
+            }
+        }
+    }
+}
+
+pub const PUBLISHER_TOKEN: &str = "test-publisher-token-0123456789";
+
+/// The real application on a loopback port, with a clock the test moves.
+pub struct TestApp {
+    pub url: String,
+    pub http: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub services: Services,
+    pub store: Arc<dyn Store>,
+    pub db: TestDb,
+    pub backend: Db,
+}
+
+/// A partner with one user (and API token) per role.
+pub struct TestPartner {
+    pub id: String,
+    pub tokens: HashMap<Role, String>,
+    pub user_ids: HashMap<Role, String>,
+}
+
+impl TestPartner {
+    pub fn token(&self, role: Role) -> &str {
+        &self.tokens[&role]
+    }
+}
+
+/// A JSON response: status, headers and body.
+#[derive(Debug)]
+pub struct Res {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Res {
+    /// Asserts the SPEC §5 error body and returns it.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, name: &str) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text);
+        assert_eq!(self.body["errorName"], name, "{}", self.text);
+        assert_eq!(self.body["source"], "partnerhub");
+        assert!(
+            self.body["code"].is_u64()
+                && self.body["description"].is_string()
+                && self.body["data"].is_array()
+        );
+        &self.body
+    }
+}
+
+/// 2026-01-15T10:00:00Z: a fixed start so dates in tests are predictable.
+pub const START: i64 = 1_768_471_200_000_000;
+
+impl TestApp {
+    pub async fn spawn(backend: Db) -> TestApp {
+        let db = TestDb::new(backend).await;
+        let store = SqlStore::connect(&db.url).await.expect("open the store");
+        store.migrate().await.expect("migrate");
+        let store: Arc<dyn Store> = Arc::new(store);
+        let clock = Arc::new(ManualClock::new(Timestamp::from_micros(START)));
+        let services = Services::new(
+            store.clone(),
+            clock.clone() as Arc<dyn Clock>,
+            SecretBox::from_key([42; 32]),
+            Some(PUBLISHER_TOKEN),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let app_services = services.clone();
+        tokio::spawn(
+            async move { web::serve(listener, app_services, std::future::pending()).await },
+        );
+        TestApp {
+            url,
+            http: reqwest::Client::new(),
+            clock,
+            services,
+            store,
+            db,
+            backend,
+        }
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Res {
+        let mut req = self.http.request(method, format!("{}{path}", self.url));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Res {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Res {
+        self.request(Method::GET, path, Some(token), None, &[])
+            .await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> Res {
+        self.request(Method::POST, path, Some(token), Some(body), &[])
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: &Value) -> Res {
+        self.request(Method::PATCH, path, Some(token), Some(body), &[])
+            .await
+    }
+
+    /// A partner with a user and token per role, made through the publisher API.
+    pub async fn partner(&self, name: &str, sandbox: bool) -> TestPartner {
+        let p = self
+            .post(
+                "/v1/publisher/partners",
+                PUBLISHER_TOKEN,
+                &json!({"name": name, "sandbox": sandbox}),
+            )
+            .await;
+        assert_eq!(p.status, 201, "{}", p.text);
+        let id = p.body["id"].as_str().unwrap().to_string();
+        let mut tokens = HashMap::new();
+        let mut user_ids = HashMap::new();
+        for role in Role::ALL {
+            let email = format!("{}@{}.example", role.as_str().replace('_', "."), id);
+            let u = self
+                .post(
+                    &format!("/v1/publisher/partners/{id}/users"),
+                    PUBLISHER_TOKEN,
+                    &json!({"email": email, "displayName": role.as_str(), "roles": [role.as_str()]}),
+                )
+                .await;
+            assert_eq!(u.status, 201, "{}", u.text);
+            let uid = u.body["id"].as_str().unwrap().to_string();
+            let t = self
+                .post(
+                    &format!("/v1/publisher/partners/{id}/users/{uid}/tokens"),
+                    PUBLISHER_TOKEN,
+                    &json!({}),
+                )
+                .await;
+            assert_eq!(t.status, 201, "{}", t.text);
+            tokens.insert(role, t.body["token"].as_str().unwrap().to_string());
+            user_ids.insert(role, uid);
+        }
+        TestPartner {
+            id,
+            tokens,
+            user_ids,
+        }
+    }
+
+    /// Creates a customer as a global admin and returns its JSON.
+    pub async fn customer(
+        &self,
+        p: &TestPartner,
+        name: &str,
+        domain: &str,
+        country: &str,
+    ) -> Value {
+        let r = self
+            .post(
+                "/v1/customers",
+                p.token(Role::GlobalAdmin),
+                &customer_body(name, domain, country),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.body
+    }
+
+    /// Runs SQL on the test database directly (to play an attacker who edits stored rows).
+    pub async fn raw_sql(&self, sql: &str) {
+        let mut conn = sqlx::AnyConnection::connect(&self.db.url).await.unwrap();
+        sqlx::Executor::execute(&mut conn, sql).await.unwrap();
+        let _ = conn.close().await;
+    }
+}
+
+pub fn customer_body(name: &str, domain: &str, country: &str) -> Value {
+    json!({
+        "companyProfile": {"domain": domain, "companyName": name},
+        "billingProfile": {
+            "email": format!("billing@{domain}"),
+            "companyName": name,
+            "defaultAddress": {"country": country, "city": "Springfield", "addressLine1": "1 Main Street", "postalCode": "12345"}
+        }
+    })
+}

@@ -1,0 +1,29 @@
+//! The one integration-test binary (each extra binary costs link time on 2 cores). Every test runs on both
+//! backends: SQLite in a temp folder, and PostgreSQL from `PARTNERHUB_TEST_PG_URL` (scripts/test starts a
+//! throwaway cluster). Without that variable the PostgreSQL tests FAIL; they never skip.
+
+mod harness;
+
+mod api_audit;
+mod api_basics;
+mod api_customers;
+mod api_users;
+mod conformance;
+mod roles;
+
+/// Declares `$name::sqlite` and `$name::postgres`, each running `async fn $name(backend)` on a fresh database.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::harness::Db::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::harness::Db::Postgres).await
+            }
+        }
+    )*};
+}
