@@ -34,13 +34,15 @@ pub fn app(services: Services) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .with_state(state)
         .layer(middleware::from_fn(json_errors_for_axum_rejections))
-        .layer(middleware::from_fn(correlation))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal().into_response()))
+        // Router layers run after routing, so the span can name the matched route.
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_default();
             let request_id = req.headers().get("ms-correlationid").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
             tracing::info_span!("request", method = %req.method(), route, request_id, partner = tracing::field::Empty)
         }))
+        // Outermost, so the span above always has a request id.
+        .layer(middleware::from_fn(correlation))
 }
 
 static MS_REQUEST_ID: HeaderName = HeaderName::from_static("ms-requestid");

@@ -1044,3 +1044,440 @@ crate::on_both_backends!(
     customer_filters,
     customer_keyset_paging
 );
+
+// ---------------------------------------------------------------------------------------------------------------
+// 5. The activity log: numbering, hash chain, queries, append-only.
+
+/// Asserts the chain is numbered 1..=n, linked from the genesis hash, each hash right, and ends at the head.
+async fn assert_chain(store: &dyn Store, s: PartnerScope, n: i64) -> Vec<AuditRecord> {
+    let records = chain(store, s).await;
+    assert_eq!(
+        records.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        (1..=n).collect::<Vec<_>>()
+    );
+    let mut prev = GENESIS_HASH.to_string();
+    for r in &records {
+        assert_eq!(r.partner_id, s.partner_id());
+        assert_eq!(
+            r.prev_hash, prev,
+            "seq {} links to the previous record",
+            r.seq
+        );
+        assert_eq!(r.hash, r.compute_hash(), "seq {} hash", r.seq);
+        prev = r.hash.clone();
+    }
+    assert_eq!(store.audit_head(s).await.unwrap(), (n, prev));
+    let v = verify(store, s).await;
+    assert!(v.valid, "{v:?}");
+    assert_eq!(v.record_count, n);
+    records
+}
+
+async fn audit_chain_is_numbered_and_linked_per_partner(backend: Db) {
+    let (_db, store) = open(backend).await;
+    let store: &dyn Store = &store;
+    let a = Partner::new("Partner A", true, None, at(START)).unwrap();
+    let b = Partner::new("Partner B", false, None, at(START)).unwrap();
+    store
+        .create_partner(
+            &a,
+            Effects::audit(record(OperationType::AdvanceTestClock, START)),
+        )
+        .await
+        .unwrap();
+    store.create_partner(&b, Effects::default()).await.unwrap();
+    assert_eq!(
+        store.audit_head(scope(&b)).await.unwrap(),
+        (0, GENESIS_HASH.to_string())
+    );
+
+    // Several writes, one of them with two records; B's writes interleave with A's.
+    let ann = user(&a, "ann@contoso.com", &[Role::GlobalAdmin]);
+    let two = Effects {
+        audit: vec![
+            record(OperationType::CreateUser, START + 1).data("email", "ann@contoso.com"),
+            record(OperationType::CreateApiToken, START + 1).data("note", "ünïcödé ✓ \"quoted\"\n"),
+        ],
+        idempotency: None,
+    };
+    store.create_user(&ann, None, two).await.unwrap();
+    let bob = user(&b, "bob@fabrikam.com", &[Role::GlobalAdmin]);
+    store
+        .create_user(
+            &bob,
+            None,
+            Effects::audit(record(OperationType::CreateUser, START + 2)),
+        )
+        .await
+        .unwrap();
+    let c = customer("Contoso Ltd", "contoso.com", "AU", START + 3);
+    store
+        .create_customer(scope(&a), &c, Effects::audit(customer_record(&c)))
+        .await
+        .unwrap();
+    let cb = customer("Fabrikam", "fabrikam.com", "US", START + 3);
+    store
+        .create_customer(scope(&b), &cb, Effects::audit(customer_record(&cb)))
+        .await
+        .unwrap();
+    store
+        .update_user(
+            scope(&a),
+            ann.id,
+            &UserPatch {
+                display_name: Some("Ann".into()),
+                ..Default::default()
+            },
+            Effects::audit(record(OperationType::UpdateUser, START + 4)),
+        )
+        .await
+        .unwrap();
+    store
+        .advance_clock(
+            scope(&a),
+            DAY,
+            Effects::audit(record(OperationType::AdvanceTestClock, START + 5)),
+        )
+        .await
+        .unwrap();
+    // A write with no records leaves the chain as it was.
+    store
+        .create_customer(
+            scope(&a),
+            &customer("Quiet", "quiet.com", "US", START + 6),
+            Effects::default(),
+        )
+        .await
+        .unwrap();
+
+    let ra = assert_chain(store, scope(&a), 6).await;
+    let rb = assert_chain(store, scope(&b), 2).await;
+    let ops: Vec<&str> = ra.iter().map(|r| r.operation_type.as_str()).collect();
+    assert_eq!(
+        ops,
+        [
+            "advance_test_clock",
+            "create_user",
+            "create_api_token",
+            "create_customer",
+            "update_user",
+            "advance_test_clock"
+        ]
+    );
+    assert_eq!(
+        rb.iter()
+            .map(|r| r.operation_type.as_str())
+            .collect::<Vec<_>>(),
+        ["create_user", "create_customer"]
+    );
+    assert_ne!(ra[0].hash, rb[0].hash);
+
+    // Every field round-trips as written (and so the hash still verifies).
+    assert_eq!(
+        ra[2].customized_data,
+        vec![("note".to_string(), "ünïcödé ✓ \"quoted\"\n".to_string())]
+    );
+    assert_eq!(ra[2].resource_type, "api_token");
+    assert_eq!(ra[3].customer_id, Some(c.tenant_id));
+    assert_eq!(ra[3].customer_name.as_deref(), Some("Contoso Ltd"));
+    assert_eq!(ra[3].operation_date, at(START + 3));
+    assert_eq!(ra[3].user_principal_name, "ann@contoso.com");
+    assert_eq!(ra[3].operation_status, "succeeded");
+    assert_eq!(ra[1].customer_id, None);
+
+    // audit_chain continues after a seq, a limited number at a time.
+    let mid = store.audit_chain(scope(&a), 2, 2).await.unwrap();
+    assert_eq!(mid.iter().map(|r| r.seq).collect::<Vec<_>>(), [3, 4]);
+    assert_eq!(mid, ra[2..4].to_vec());
+    assert!(store
+        .audit_chain(scope(&a), 6, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn concurrent_writes_keep_one_contiguous_chain(backend: Db) {
+    let (_db, store) = open(backend).await;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let a = partner(&*store, "Partner A", false).await;
+    let s = scope(&a);
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let c = customer(
+                    &format!("Customer {i}"),
+                    &format!("c{i}.example.com"),
+                    "US",
+                    START + i,
+                );
+                store
+                    .create_customer(s, &c, Effects::audit(customer_record(&c)))
+                    .await
+            })
+        })
+        .collect();
+    for (i, t) in tasks.into_iter().enumerate() {
+        t.await
+            .unwrap()
+            .unwrap_or_else(|e| panic!("create_customer {i} failed: {e:?}"));
+    }
+    let records = assert_chain(&*store, s, 20).await;
+    let mut names: Vec<String> = records
+        .iter()
+        .map(|r| r.customer_name.clone().unwrap())
+        .collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 20, "one record per customer");
+    assert_eq!(
+        store
+            .list_customers(s, None, 500, None)
+            .await
+            .unwrap()
+            .len(),
+        20
+    );
+}
+
+async fn list_audit_by_range_filter_and_page(backend: Db) {
+    let (_db, store) = open(backend).await;
+    let store: &dyn Store = &store;
+    let a = partner(store, "Partner A", false).await;
+    let b = partner(store, "Partner B", false).await;
+    let s = scope(&a);
+    // The day of START (2026-01-15), as R8's inclusive UTC date range gives it: [midnight, next midnight).
+    let day = START - 10 * HOUR;
+    let range = DateRange {
+        from: at(day),
+        until: at(day + DAY),
+    };
+
+    let contoso = customer("CONTOSO Ltd", "contoso.com", "AU", day);
+    let east = customer("Contoso East", "contoso-east.com", "US", day);
+    let fabrikam = customer("Fabrikam", "fabrikam.com", "US", day);
+    let in_day = |op, when, c: Option<&Customer>| {
+        let r = record(op, when);
+        match c {
+            Some(c) => r.customer(c.tenant_id, &c.company_name),
+            None => r,
+        }
+    };
+    let records = vec![
+        in_day(OperationType::CreateCustomer, day - 1, Some(&contoso)), // the day before: out
+        in_day(OperationType::CreateCustomer, day, Some(&contoso)),     // midnight: in
+        in_day(OperationType::GetSoftwareKey, day + HOUR, Some(&contoso)),
+        in_day(OperationType::CreateCustomer, day + HOUR, Some(&east)),
+        in_day(OperationType::DownloadSoftware, day + HOUR, Some(&fabrikam)),
+        in_day(OperationType::CreateUser, day + HOUR, None),
+        in_day(
+            OperationType::CreateCustomer,
+            day + 2 * HOUR,
+            Some(&fabrikam),
+        ),
+        in_day(OperationType::GetSoftwareKey, day + DAY - 1, Some(&east)), // last microsecond: in
+        in_day(OperationType::CreateCustomer, day + DAY, Some(&east)),     // next midnight: out
+    ];
+    // Written over several writes, not in date order.
+    let mut shuffled = records.clone();
+    shuffled.swap(0, 8);
+    shuffled.swap(2, 6);
+    for chunk in shuffled.chunks(2) {
+        store
+            .create_user(
+                &user(
+                    &a,
+                    &format!("u{}@contoso.com", chunk[0].id),
+                    &[Role::GlobalAdmin],
+                ),
+                None,
+                Effects {
+                    audit: chunk.to_vec(),
+                    idempotency: None,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    // Another partner's records on the same day never show.
+    store
+        .create_user(
+            &user(&b, "bob@fabrikam.com", &[Role::GlobalAdmin]),
+            None,
+            Effects::audit(in_day(
+                OperationType::CreateCustomer,
+                day + HOUR,
+                Some(&contoso),
+            )),
+        )
+        .await
+        .unwrap();
+
+    let mut expected: Vec<NewAuditRecord> = records[1..8].to_vec();
+    expected.sort_by_key(|r| (r.operation_date.micros(), r.id.to_string()));
+    let ids = |rs: &[AuditRecord]| rs.iter().map(|r| r.id).collect::<Vec<_>>();
+    let expected_ids: Vec<_> = expected.iter().map(|r| r.id).collect();
+    let all = store.list_audit(s, range, None, 500, None).await.unwrap();
+    assert_eq!(
+        ids(&all),
+        expected_ids,
+        "the day's records, in (date, id) order"
+    );
+    assert!(all.iter().all(|r| r.partner_id == a.id));
+
+    let listed = |filter: &'static str| async move {
+        let f = AuditFilter::parse(filter).unwrap();
+        store
+            .list_audit(s, range, Some(&f), 500, None)
+            .await
+            .unwrap()
+    };
+    let want = |pred: &dyn Fn(&NewAuditRecord) -> bool| {
+        expected
+            .iter()
+            .filter(|r| pred(r))
+            .map(|r| r.id)
+            .collect::<Vec<_>>()
+    };
+    let creates =
+        listed(r#"{"Field":"OperationType","Value":"create_customer","Operator":"equals"}"#).await;
+    assert_eq!(
+        ids(&creates),
+        want(&|r| r.operation_type == OperationType::CreateCustomer)
+    );
+    assert_eq!(creates.len(), 3);
+    let creates = listed(r#"{"Field":"OperationType","Value":"Create_Customer"}"#).await;
+    assert_eq!(creates.len(), 3, "the value is case-folded; '_' is literal");
+    let keys =
+        listed(r#"{"Field":"OperationType","Value":"get_software","Operator":"starts_with"}"#)
+            .await;
+    assert_eq!(
+        ids(&keys),
+        want(&|r| r.operation_type == OperationType::GetSoftwareKey)
+    );
+    let named = listed(r#"{"Field":"CompanyName","Value":"contoso","Operator":"substring"}"#).await;
+    assert_eq!(named.len(), 4);
+    assert_eq!(
+        ids(&named),
+        want(&|r| r
+            .customer_name
+            .as_deref()
+            .is_some_and(|n| n.to_lowercase().contains("contoso")))
+    );
+    let exact =
+        listed(r#"{"Field":"CompanyName","Value":"contoso ltd","Operator":"equals"}"#).await;
+    assert_eq!(
+        ids(&exact),
+        want(&|r| r.customer_name.as_deref() == Some("CONTOSO Ltd"))
+    );
+    let software = listed(r#"{"Field":"ResourceType","Value":"software"}"#).await;
+    assert_eq!(software.len(), 3);
+    let f = AuditFilter::parse(&format!(
+        r#"{{"Field":"CustomerId","Value":"{}"}}"#,
+        fabrikam.tenant_id
+    ))
+    .unwrap();
+    let of_fabrikam = store
+        .list_audit(s, range, Some(&f), 500, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&of_fabrikam),
+        want(&|r| r.customer_id == Some(fabrikam.tenant_id))
+    );
+
+    // A range of two days takes the records on both sides of midnight.
+    let wide = DateRange {
+        from: at(day - DAY),
+        until: at(day + 2 * DAY),
+    };
+    assert_eq!(
+        store
+            .list_audit(s, wide, None, 500, None)
+            .await
+            .unwrap()
+            .len(),
+        9
+    );
+
+    // Keyset paging: four records share one instant; pages of 2 give every record once, in order.
+    for limit in [1, 2, 3] {
+        let mut seen = Vec::new();
+        let mut after: Option<Cursor> = None;
+        loop {
+            let page = store
+                .list_audit(s, range, None, limit, after.as_ref())
+                .await
+                .unwrap();
+            assert!(page.len() <= limit as usize);
+            let Some(last) = page.last() else { break };
+            after = Some(Cursor {
+                at: last.operation_date,
+                id: last.id.to_string(),
+            });
+            seen.extend(ids(&page));
+        }
+        assert_eq!(seen, expected_ids, "limit {limit}");
+    }
+    // ...and a filter pages the same way.
+    let f =
+        AuditFilter::parse(r#"{"Field":"CompanyName","Value":"contoso","Operator":"substring"}"#)
+            .unwrap();
+    let page1 = store.list_audit(s, range, Some(&f), 2, None).await.unwrap();
+    let last = page1.last().unwrap();
+    let cursor = Cursor {
+        at: last.operation_date,
+        id: last.id.to_string(),
+    };
+    let page2 = store
+        .list_audit(s, range, Some(&f), 2, Some(&cursor))
+        .await
+        .unwrap();
+    let both: Vec<_> = ids(&page1).into_iter().chain(ids(&page2)).collect();
+    assert_eq!(both, ids(&named));
+}
+
+async fn audit_records_are_append_only(backend: Db) {
+    let (db, store) = open(backend).await;
+    let store: &dyn Store = &store;
+    let a = partner(store, "Partner A", false).await;
+    for i in 0..3 {
+        let c = customer(
+            &format!("Customer {i}"),
+            &format!("c{i}.example.com"),
+            "US",
+            START + i,
+        );
+        store
+            .create_customer(scope(&a), &c, Effects::audit(customer_record(&c)))
+            .await
+            .unwrap();
+    }
+    let before = assert_chain(store, scope(&a), 3).await;
+
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&db.url)
+        .await
+        .unwrap();
+    for sql in [
+        "UPDATE audit_records SET operation_status = 'failed'".to_string(),
+        format!("UPDATE audit_records SET customer_name = 'Mallory' WHERE seq = 2 AND partner_id = '{}'", a.id),
+        format!("DELETE FROM audit_records WHERE seq = 3 AND partner_id = '{}'", a.id),
+        "DELETE FROM audit_records".to_string(),
+    ] {
+        let result = sqlx::Executor::execute(&mut conn, sql.as_str()).await;
+        assert!(result.is_err(), "the database must refuse: {sql}");
+    }
+    let _ = sqlx::Connection::close(conn).await;
+    assert_eq!(
+        assert_chain(store, scope(&a), 3).await,
+        before,
+        "nothing changed"
+    );
+}
+
+crate::on_both_backends!(
+    audit_chain_is_numbered_and_linked_per_partner,
+    concurrent_writes_keep_one_contiguous_chain,
+    list_audit_by_range_filter_and_page,
+    audit_records_are_append_only,
+);
