@@ -4,6 +4,7 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
@@ -20,20 +21,24 @@ use tower_http::trace::TraceLayer;
 pub struct AppState {
     pub services: Services,
     pub openapi: Arc<serde_json::Value>,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 /// The whole HTTP application.
 pub fn app(services: Services) -> Router {
     let (api, openapi) = api::router();
     let openapi = serde_json::to_value(&openapi).unwrap_or_default();
+    let request_metrics = Arc::new(metrics::Metrics::default());
     let state = AppState {
         services,
         openapi: Arc::new(openapi),
+        metrics: request_metrics.clone(),
     };
     api.fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .with_state(state)
         .layer(middleware::from_fn(json_errors_for_axum_rejections))
+        .layer(middleware::from_fn(move |req, next| metrics::record(request_metrics.clone(), req, next)))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal().into_response()))
         // Router layers run after routing, so the span can name the matched route.
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {

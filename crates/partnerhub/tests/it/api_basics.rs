@@ -169,6 +169,7 @@ async fn openapi_lists_every_route(db: Db) {
             ("get", "/healthz"),
             ("get", "/readyz"),
             ("get", "/v1/openapi.json"),
+            ("get", "/metrics"),
         ])
     {
         let item = paths
@@ -205,6 +206,31 @@ async fn health_and_readiness(db: Db) {
     assert_eq!((h.status.as_u16(), h.text.as_str()), (200, "ok"));
     let r = app.request(Method::GET, "/readyz", None, None, &[]).await;
     assert_eq!((r.status.as_u16(), r.text.as_str()), (200, "ready"));
+    app.request(
+        Method::GET,
+        "/v1/customers/some-id",
+        Some("nope"),
+        None,
+        &[],
+    )
+    .await;
+    let m = app.request(Method::GET, "/metrics", None, None, &[]).await;
+    assert_eq!(m.status, 200);
+    // Counted by route template, never by raw path (which could hold ids or tokens).
+    assert!(
+        m.text.contains(
+            r#"partnerhub_http_requests_total{method="GET",route="/readyz",status="200"} 1"#
+        ),
+        "{}",
+        m.text
+    );
+    assert!(
+        m.text
+            .contains(r#"route="/v1/customers/{customerId}",status="401""#),
+        "{}",
+        m.text
+    );
+    assert!(!m.text.contains("some-id"));
 }
 
 async fn correlation_ids_are_echoed(db: Db) {

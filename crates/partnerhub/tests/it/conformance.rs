@@ -1196,6 +1196,9 @@ async fn audit_chain_is_numbered_and_linked_per_partner(backend: Db) {
         .is_empty());
 }
 
+// FAILS until: on PostgreSQL, `apply_effects` in crates/store/src/sql.rs locks the partner row with `FOR UPDATE`
+// after the write has inserted a row that references it (the foreign key took `FOR KEY SHARE` on that row), so two
+// concurrent writes for one partner deadlock (40P01). Fix: lock with `FOR NO KEY UPDATE`.
 async fn concurrent_writes_keep_one_contiguous_chain(backend: Db) {
     let (_db, store) = open(backend).await;
     let store: Arc<dyn Store> = Arc::new(store);
@@ -1480,4 +1483,469 @@ crate::on_both_backends!(
     concurrent_writes_keep_one_contiguous_chain,
     list_audit_by_range_filter_and_page,
     audit_records_are_append_only,
+);
+
+// ---------------------------------------------------------------------------------------------------------------
+// 6. Idempotency keys.
+
+const LEASE: i64 = 30_000_000; // 30 s
+const TTL: i64 = DAY;
+
+fn claim(scope: &str, key: &str, fingerprint: &str, now: i64) -> IdempotencyClaim {
+    IdempotencyClaim {
+        scope: scope.into(),
+        key: key.into(),
+        fingerprint: fingerprint.into(),
+        now: at(now),
+        lease_micros: LEASE,
+        ttl_micros: TTL,
+    }
+}
+
+fn completion(
+    scope: &str,
+    key: &str,
+    status: u16,
+    body: &[u8],
+    encrypted: bool,
+) -> Option<IdempotencyCompletion> {
+    Some(IdempotencyCompletion {
+        scope: scope.into(),
+        key: key.into(),
+        status,
+        body: body.to_vec(),
+        encrypted,
+    })
+}
+
+async fn idempotency_claim_replay_and_mismatch(backend: Db) {
+    let (_db, store) = open(backend).await;
+    let store: &dyn Store = &store;
+    let a = partner(store, "Partner A", false).await;
+    let sc = format!("partner:{}", a.id);
+    let t0 = START;
+
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(&sc, "k1", "fp-1", t0))
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed
+    );
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(&sc, "k1", "fp-1", t0 + 1))
+            .await
+            .unwrap(),
+        ClaimOutcome::InProgress
+    );
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(&sc, "k1", "fp-2", t0 + 1))
+            .await
+            .unwrap(),
+        ClaimOutcome::Mismatch
+    );
+
+    // The write completes the record in its own transaction; a repeat replays exactly what was stored.
+    let body: &[u8] = b"{\"id\":\"x\"}\x00\xff\xfe binary-safe";
+    let c = customer("Contoso Ltd", "contoso.com", "AU", t0);
+    let effects = Effects {
+        audit: vec![customer_record(&c)],
+        idempotency: completion(&sc, "k1", 201, body, true),
+    };
+    store.create_customer(scope(&a), &c, effects).await.unwrap();
+    let replay = ClaimOutcome::Replay {
+        status: 201,
+        body: body.to_vec(),
+        encrypted: true,
+    };
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(&sc, "k1", "fp-1", t0 + 2))
+            .await
+            .unwrap(),
+        replay
+    );
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(&sc, "k1", "fp-2", t0 + 2))
+            .await
+            .unwrap(),
+        ClaimOutcome::Mismatch
+    );
+    // Past the lease but within the TTL a finished record still replays (the lease only guards running requests).
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(&sc, "k1", "fp-1", t0 + LEASE + 1))
+            .await
+            .unwrap(),
+        replay
+    );
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(&sc, "k1", "fp-1", t0 + TTL - 1))
+            .await
+            .unwrap(),
+        replay
+    );
+    // Releasing is for failed requests only: it does not drop a finished record.
+    store.release_idempotency(&sc, "k1").await.unwrap();
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(&sc, "k1", "fp-1", t0 + 3))
+            .await
+            .unwrap(),
+        replay
+    );
+
+    // A plain (not encrypted) response, and a failure status, are kept as given.
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(&sc, "k2", "fp", t0))
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed
+    );
+    let c2 = customer("Fabrikam", "fabrikam.com", "US", t0);
+    let effects = Effects {
+        audit: vec![],
+        idempotency: completion(&sc, "k2", 200, b"", false),
+    };
+    store
+        .create_customer(scope(&a), &c2, effects)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(&sc, "k2", "fp", t0 + 1))
+            .await
+            .unwrap(),
+        ClaimOutcome::Replay {
+            status: 200,
+            body: vec![],
+            encrypted: false
+        }
+    );
+    // The first record was not touched by the second completion.
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(&sc, "k1", "fp-1", t0 + 4))
+            .await
+            .unwrap(),
+        replay
+    );
+
+    // A failed write rolls back its completion with it: the key stays in progress, and can be released.
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(&sc, "k3", "fp", t0))
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed
+    );
+    let dup = Effects {
+        audit: vec![customer_record(&c)],
+        idempotency: completion(&sc, "k3", 201, b"dup", false),
+    };
+    assert!(matches!(
+        store.create_customer(scope(&a), &c, dup).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(&sc, "k3", "fp", t0 + 1))
+            .await
+            .unwrap(),
+        ClaimOutcome::InProgress
+    );
+    store.release_idempotency(&sc, "k3").await.unwrap();
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(&sc, "k3", "fp", t0 + 2))
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed
+    );
+    // Released with a different body next time: the new fingerprint is the one that counts.
+    store.release_idempotency(&sc, "k3").await.unwrap();
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(&sc, "k3", "fp-new", t0 + 3))
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed
+    );
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(&sc, "k3", "fp", t0 + 4))
+            .await
+            .unwrap(),
+        ClaimOutcome::Mismatch
+    );
+    assert_eq!(
+        store.audit_head(scope(&a)).await.unwrap().0,
+        1,
+        "only the first customer was recorded"
+    );
+}
+
+async fn idempotency_leases_ttl_scopes_and_purge(backend: Db) {
+    let (_db, store) = open(backend).await;
+    let store: &dyn Store = &store;
+    let a = partner(store, "Partner A", false).await;
+    let sc = format!("partner:{}", a.id);
+    let t0 = START;
+
+    // A request that died holding its claim: taken over once the lease has passed, and only then.
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(&sc, "dead", "fp", t0))
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed
+    );
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(&sc, "dead", "fp", t0 + LEASE - 1))
+            .await
+            .unwrap(),
+        ClaimOutcome::InProgress
+    );
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(&sc, "dead", "fp", t0 + LEASE))
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed
+    );
+    // The new holder has a fresh lease of its own.
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(&sc, "dead", "fp", t0 + LEASE + 1))
+            .await
+            .unwrap(),
+        ClaimOutcome::InProgress
+    );
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(&sc, "dead", "fp", t0 + 2 * LEASE + 1))
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed
+    );
+
+    // A finished record older than the TTL is gone for good: the key is claimed again, for any body.
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(&sc, "old", "fp", t0))
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed
+    );
+    let c = customer("Contoso Ltd", "contoso.com", "AU", t0);
+    let effects = Effects {
+        audit: vec![],
+        idempotency: completion(&sc, "old", 201, b"first", false),
+    };
+    store.create_customer(scope(&a), &c, effects).await.unwrap();
+    let first = ClaimOutcome::Replay {
+        status: 201,
+        body: b"first".to_vec(),
+        encrypted: false,
+    };
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(&sc, "old", "fp", t0 + TTL - 1))
+            .await
+            .unwrap(),
+        first
+    );
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(&sc, "old", "other", t0 + TTL))
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed
+    );
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(&sc, "old", "other", t0 + TTL + 1))
+            .await
+            .unwrap(),
+        ClaimOutcome::InProgress
+    );
+
+    // The same key in two scopes (two partners, or a partner and the publisher) does not collide.
+    let other = "publisher";
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(&sc, "shared", "fp-a", t0))
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed
+    );
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(other, "shared", "fp-b", t0))
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed
+    );
+    let c2 = customer("Fabrikam", "fabrikam.com", "US", t0);
+    let effects = Effects {
+        audit: vec![],
+        idempotency: completion(&sc, "shared", 201, b"from a", false),
+    };
+    store
+        .create_customer(scope(&a), &c2, effects)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(&sc, "shared", "fp-a", t0 + 1))
+            .await
+            .unwrap(),
+        ClaimOutcome::Replay {
+            status: 201,
+            body: b"from a".to_vec(),
+            encrypted: false
+        }
+    );
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(other, "shared", "fp-b", t0 + 1))
+            .await
+            .unwrap(),
+        ClaimOutcome::InProgress
+    );
+    store.release_idempotency(other, "shared").await.unwrap();
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(&sc, "shared", "fp-a", t0 + 2))
+            .await
+            .unwrap(),
+        ClaimOutcome::Replay {
+            status: 201,
+            body: b"from a".to_vec(),
+            encrypted: false
+        },
+        "releasing one scope's key leaves the other's"
+    );
+    assert_eq!(
+        store
+            .claim_idempotency(&claim(other, "shared", "fp-b", t0 + 2))
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed
+    );
+}
+
+async fn idempotency_purge_removes_old_records(backend: Db) {
+    let (_db, store) = open(backend).await;
+    let store: &dyn Store = &store;
+    let t0 = START;
+    for (key, created) in [("a", t0), ("b", t0 + 10), ("c", t0 + 20), ("d", t0 + 30)] {
+        assert_eq!(
+            store
+                .claim_idempotency(&claim("s", key, "fp", created))
+                .await
+                .unwrap(),
+            ClaimOutcome::Claimed
+        );
+    }
+    assert_eq!(
+        store.purge_idempotency(at(t0)).await.unwrap(),
+        0,
+        "strictly older only"
+    );
+    assert_eq!(store.purge_idempotency(at(t0 + 20)).await.unwrap(), 2);
+    assert_eq!(store.purge_idempotency(at(t0 + 20)).await.unwrap(), 0);
+    // Purged keys are new again; the others are still held.
+    assert_eq!(
+        store
+            .claim_idempotency(&claim("s", "a", "other", t0 + 40))
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed
+    );
+    assert_eq!(
+        store
+            .claim_idempotency(&claim("s", "b", "other", t0 + 40))
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed
+    );
+    assert_eq!(
+        store
+            .claim_idempotency(&claim("s", "c", "other", t0 + 40))
+            .await
+            .unwrap(),
+        ClaimOutcome::Mismatch
+    );
+    assert_eq!(
+        store
+            .claim_idempotency(&claim("s", "d", "fp", t0 + 40))
+            .await
+            .unwrap(),
+        ClaimOutcome::InProgress
+    );
+    assert_eq!(store.purge_idempotency(at(t0 + 1_000)).await.unwrap(), 4);
+}
+
+async fn idempotency_concurrent_claims_have_one_winner(backend: Db) {
+    let (_db, store) = open(backend).await;
+    let store: Arc<dyn Store> = Arc::new(store);
+    for round in 0..3 {
+        let key = format!("race-{round}");
+        let tasks: Vec<_> = (0..10)
+            .map(|_| {
+                let store = store.clone();
+                let c = claim("partner:x", &key, "fp", START);
+                tokio::spawn(async move { store.claim_idempotency(&c).await })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for t in tasks {
+            outcomes.push(t.await.unwrap().unwrap());
+        }
+        let claimed = outcomes
+            .iter()
+            .filter(|o| **o == ClaimOutcome::Claimed)
+            .count();
+        assert_eq!(claimed, 1, "round {round}: {outcomes:?}");
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| matches!(o, ClaimOutcome::Claimed | ClaimOutcome::InProgress)),
+            "{outcomes:?}"
+        );
+    }
+    // Racing to take over an abandoned claim also has one winner.
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let store = store.clone();
+            let c = claim("partner:x", "race-0", "fp", START + LEASE + 5);
+            tokio::spawn(async move { store.claim_idempotency(&c).await })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap().unwrap());
+    }
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == ClaimOutcome::Claimed)
+            .count(),
+        1,
+        "takeover: {outcomes:?}"
+    );
+}
+
+crate::on_both_backends!(
+    idempotency_claim_replay_and_mismatch,
+    idempotency_leases_ttl_scopes_and_purge,
+    idempotency_purge_removes_old_records,
+    idempotency_concurrent_claims_have_one_winner,
 );
