@@ -236,7 +236,8 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        let cases: Vec<(Box<dyn Fn(&mut CustomerDraft)>, &str)> = vec![
+        type Mutation = Box<dyn Fn(&mut CustomerDraft)>;
+        let cases: Vec<(Mutation, &str)> = vec![
             (
                 Box::new(|d| d.tenant_id = Some("not-a-guid".into())),
                 "companyProfile.tenantId",

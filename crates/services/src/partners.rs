@@ -15,9 +15,15 @@ impl Services {
         &self,
         name: &str,
         sandbox: bool,
-        clock_start: Option<Timestamp>,
+        clock_start: Option<&str>,
         idem: Option<Idem<'_, Partner>>,
     ) -> Result<Partner> {
+        let clock_start = match clock_start {
+            Some(s) => Some(Timestamp::parse_rfc3339(s).ok_or_else(|| {
+                DomainError::invalid("clockStart", "expected an RFC 3339 date-time")
+            })?),
+            None => None,
+        };
         let partner = Partner::new(name, sandbox, clock_start, self.clock.now())?;
         let effects = Effects {
             audit: vec![],

@@ -125,6 +125,16 @@ impl SqlStore {
         }
     }
 
+    /// The lock that serializes appends to one partner's activity chain. `FOR NO KEY UPDATE`, not `FOR UPDATE`:
+    /// the change has usually inserted rows referencing the partner already (a foreign key takes `FOR KEY SHARE`
+    /// on it), and two such transactions upgrading to `FOR UPDATE` would deadlock each other.
+    fn chain_lock(&self) -> &'static str {
+        match self.backend {
+            Backend::Postgres => " FOR NO KEY UPDATE",
+            Backend::Sqlite => "",
+        }
+    }
+
     /// Appends the change's activity records to the partner's chain and completes its idempotency record,
     /// inside the change's own transaction.
     async fn apply_effects(
@@ -136,7 +146,7 @@ impl SqlStore {
         if !effects.audit.is_empty() {
             let sql = format!(
                 "SELECT audit_seq, audit_head FROM partners WHERE id = $1{}",
-                self.for_update()
+                self.chain_lock()
             );
             let row = sqlx::query(&sql)
                 .bind(partner.to_string())

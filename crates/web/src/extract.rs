@@ -178,7 +178,10 @@ where
             .map_err(IntoResponse::into_response)?;
         let key = idempotency_key(&parts.headers);
         let scope = parts.extensions.get::<IdemScope>().cloned();
-        let ticket = match (key, scope) {
+        // Only POST and PATCH take idempotency keys (SPEC §5); PUT and DELETE are idempotent by nature.
+        let keyed =
+            parts.method == axum::http::Method::POST || parts.method == axum::http::Method::PATCH;
+        let ticket = match (key.filter(|_| keyed), scope) {
             (Some(key), Some(IdemScope(scope))) => {
                 let path = parts
                     .uri

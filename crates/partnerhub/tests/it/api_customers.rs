@@ -190,7 +190,8 @@ async fn bad_customer_input_names_the_field(db: Db) {
     let app = TestApp::spawn(db).await;
     let p = app.partner("Alpha", false).await;
     let t = p.token(Role::AdminAgent);
-    let cases: Vec<(Box<dyn Fn(&mut Value)>, &str)> = vec![
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(Mutation, &str)> = vec![
         (
             Box::new(|b| b["billingProfile"]["defaultAddress"]["country"] = json!("ZZ")),
             "billingProfile.defaultAddress.country",

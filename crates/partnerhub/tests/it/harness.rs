@@ -66,10 +66,8 @@ pub struct TestApp {
     pub url: String,
     pub http: reqwest::Client,
     pub clock: Arc<ManualClock>,
-    pub services: Services,
     pub store: Arc<dyn Store>,
     pub db: TestDb,
-    pub backend: Db,
 }
 
 /// A partner with one user (and API token) per role.
@@ -128,18 +126,13 @@ impl TestApp {
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let app_services = services.clone();
-        tokio::spawn(
-            async move { web::serve(listener, app_services, std::future::pending()).await },
-        );
+        tokio::spawn(async move { web::serve(listener, services, std::future::pending()).await });
         TestApp {
             url,
             http: reqwest::Client::new(),
             clock,
-            services,
             store,
             db,
-            backend,
         }
     }
 

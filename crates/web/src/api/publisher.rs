@@ -2,7 +2,7 @@
 
 use super::collection::Attributes;
 use super::users::{render_token, render_user, IssuedTokenDto, NewUser, UserDto};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{IdemJson, Path, PublisherAuth};
 use crate::AppState;
 use axum::extract::State;
@@ -10,7 +10,6 @@ use axum::http::StatusCode;
 use axum::Json;
 use domain::market::Market;
 use domain::partner::Partner;
-use domain::Timestamp;
 use serde::{Deserialize, Serialize};
 use services::users::UserDraft;
 use utoipa::ToSchema;
@@ -119,19 +118,12 @@ async fn create_partner(
     body: IdemJson<NewPartner>,
 ) -> ApiResult<(StatusCode, Json<PartnerDto>)> {
     let v = &body.value;
-    let clock_start = match v.clock_start.as_deref() {
-        Some(s) => Some(
-            Timestamp::parse_rfc3339(s)
-                .ok_or_else(|| ApiError::invalid("clockStart: expected an RFC 3339 date-time"))?,
-        ),
-        None => None,
-    };
     let result = state
         .services
         .create_partner(
             &v.name,
             v.sandbox,
-            clock_start,
+            v.clock_start.as_deref(),
             body.idem(StatusCode::CREATED, &render_partner, false),
         )
         .await;
