@@ -45,7 +45,7 @@ pub async fn run(listen: &str, no_serve: bool) -> anyhow::Result<()> {
     println!("  API:              http://{listen}/v1/customers");
     println!("  API document:     http://{listen}/v1/openapi.json");
     println!("  Publisher token:  {publisher_token}");
-    println!("  Admin agent API token (all roles user): {admin_token}");
+    println!("  API token (all-roles user): {admin_token}");
     println!();
     println!("  Sign in as any of these users, password: {PASSWORD}");
     for role in Role::ALL {

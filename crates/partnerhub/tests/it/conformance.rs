@@ -1196,9 +1196,9 @@ async fn audit_chain_is_numbered_and_linked_per_partner(backend: Db) {
         .is_empty());
 }
 
-// FAILS until: on PostgreSQL, `apply_effects` in crates/store/src/sql.rs locks the partner row with `FOR UPDATE`
-// after the write has inserted a row that references it (the foreign key took `FOR KEY SHARE` on that row), so two
-// concurrent writes for one partner deadlock (40P01). Fix: lock with `FOR NO KEY UPDATE`.
+// Regression test: on PostgreSQL, `apply_effects` once locked the partner row with `FOR UPDATE` after the write had
+// inserted a row referencing it (the foreign key holds `FOR KEY SHARE`), so concurrent writes for one partner
+// deadlocked (40P01). The chain lock is now `FOR NO KEY UPDATE`.
 async fn concurrent_writes_keep_one_contiguous_chain(backend: Db) {
     let (_db, store) = open(backend).await;
     let store: Arc<dyn Store> = Arc::new(store);
@@ -1948,4 +1948,137 @@ crate::on_both_backends!(
     idempotency_leases_ttl_scopes_and_purge,
     idempotency_purge_removes_old_records,
     idempotency_concurrent_claims_have_one_winner,
+);
+
+// ---------------------------------------------------------------------------------------------------------------
+// More concurrency: different kinds of writes for one partner, and races on one unique key.
+
+// Regression test for the same deadlock, through every write path that appends to the chain.
+async fn concurrent_mixed_writes_keep_one_chain(backend: Db) {
+    let (_db, store) = open(backend).await;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let a = partner(&*store, "Sandbox A", true).await;
+    let s = scope(&a);
+    let mut tasks = Vec::new();
+    for i in 0..24_i64 {
+        let store = store.clone();
+        let a = a.clone();
+        tasks.push(tokio::spawn(async move {
+            match i % 3 {
+                0 => {
+                    let c = customer(
+                        &format!("Customer {i}"),
+                        &format!("c{i}.example.com"),
+                        "US",
+                        START + i,
+                    );
+                    store
+                        .create_customer(s, &c, Effects::audit(customer_record(&c)))
+                        .await
+                }
+                1 => {
+                    let u = user(&a, &format!("user{i}@contoso.com"), &[Role::AdminAgent]);
+                    store
+                        .create_user(
+                            &u,
+                            None,
+                            Effects::audit(record(OperationType::CreateUser, START + i)),
+                        )
+                        .await
+                }
+                _ => store
+                    .advance_clock(
+                        s,
+                        HOUR,
+                        Effects::audit(record(OperationType::AdvanceTestClock, START + i)),
+                    )
+                    .await
+                    .map(|_| ()),
+            }
+        }));
+    }
+    for (i, t) in tasks.into_iter().enumerate() {
+        t.await
+            .unwrap()
+            .unwrap_or_else(|e| panic!("write {i} failed: {e:?}"));
+    }
+    assert_chain(&*store, s, 24).await;
+    assert_eq!(
+        store
+            .get_partner(a.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .clock_offset_micros,
+        8 * HOUR
+    );
+    assert_eq!(store.list_users(s, 500, None).await.unwrap().len(), 8);
+    assert_eq!(
+        store
+            .list_customers(s, None, 500, None)
+            .await
+            .unwrap()
+            .len(),
+        8
+    );
+}
+
+async fn concurrent_duplicates_have_one_winner(backend: Db) {
+    let (_db, store) = open(backend).await;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let a = partner(&*store, "Partner A", false).await;
+    let s = scope(&a);
+    // Ten customers with one domain, ten users with one e-mail (in different letter cases), all at once.
+    let customers: Vec<_> = (0..10)
+        .map(|i| {
+            let store = store.clone();
+            let c = customer(&format!("Contoso {i}"), "contoso.com", "US", START + i);
+            tokio::spawn(async move {
+                store
+                    .create_customer(s, &c, Effects::audit(customer_record(&c)))
+                    .await
+            })
+        })
+        .collect();
+    let users: Vec<_> = (0..10)
+        .map(|i| {
+            let store = store.clone();
+            let u = user(
+                &a,
+                if i % 2 == 0 {
+                    "Ann@Contoso.com"
+                } else {
+                    "ANN@contoso.com"
+                },
+                &[Role::AdminAgent],
+            );
+            tokio::spawn(async move { store.create_user(&u, None, Effects::default()).await })
+        })
+        .collect();
+    for (what, tasks) in [("customer", customers), ("user", users)] {
+        let mut ok = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(()) => ok += 1,
+                Err(StoreError::Conflict(_)) => {}
+                Err(e) => panic!("{what}: expected Ok or Conflict, got {e:?}"),
+            }
+        }
+        assert_eq!(ok, 1, "exactly one {what} is created");
+    }
+    assert_eq!(
+        store
+            .list_customers(s, None, 500, None)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(store.list_users(s, 500, None).await.unwrap().len(), 1);
+    assert_chain(&*store, s, 1).await;
+}
+
+crate::on_both_backends!(
+    concurrent_mixed_writes_keep_one_chain,
+    concurrent_duplicates_have_one_winner
 );
