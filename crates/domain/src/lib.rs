@@ -2,6 +2,8 @@
 //! so it can be unit- and property-tested without a database or a server.
 
 pub mod audit;
+pub mod cancellation;
+pub mod catalog;
 pub mod clock;
 pub mod csv;
 pub mod customer;
@@ -10,6 +12,7 @@ pub mod filter;
 pub mod ids;
 pub mod market;
 pub mod market_data;
+pub mod money;
 pub mod paging;
 pub mod partner;
 pub mod policy;

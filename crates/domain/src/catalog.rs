@@ -1,0 +1,1305 @@
+//! The catalog document of SPEC §5 (products, SKUs, prices per market), product types and terms, target
+//! views, stable availability ids, and R1 market availability.
+
+use crate::cancellation::CancellationPolicy;
+use crate::error::DomainError;
+use crate::market::MarketCode;
+use crate::money::Money;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeSet, HashMap};
+use time::{Date, Month};
+
+/// The five product types of SPEC §5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProductType {
+    SoftwareSubscription,
+    PerpetualSoftware,
+    ExtendedSecurityUpdate,
+    SoftwarePlan,
+    AzureReservation,
+}
+
+impl ProductType {
+    pub const ALL: [ProductType; 5] = [
+        ProductType::SoftwareSubscription,
+        ProductType::PerpetualSoftware,
+        ProductType::ExtendedSecurityUpdate,
+        ProductType::SoftwarePlan,
+        ProductType::AzureReservation,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProductType::SoftwareSubscription => "software_subscription",
+            ProductType::PerpetualSoftware => "perpetual_software",
+            ProductType::ExtendedSecurityUpdate => "extended_security_update",
+            ProductType::SoftwarePlan => "software_plan",
+            ProductType::AzureReservation => "azure_reservation",
+        }
+    }
+
+    /// Exact snake_case names only.
+    pub fn parse(s: &str) -> Option<ProductType> {
+        ProductType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// Whether a line needs an activation key from stock at checkout.
+    pub fn has_keys(self) -> bool {
+        matches!(
+            self,
+            ProductType::SoftwareSubscription
+                | ProductType::PerpetualSoftware
+                | ProductType::ExtendedSecurityUpdate
+        )
+    }
+
+    /// Whether a SKU of this type has a term (every type but perpetual software).
+    pub fn has_term(self) -> bool {
+        self != ProductType::PerpetualSoftware
+    }
+
+    /// Whether the type appears on the Software page (every type but reservations).
+    pub fn is_software(self) -> bool {
+        self != ProductType::AzureReservation
+    }
+
+    /// R9's defaults: a 60-day window, except ESU (support request) and software plans (none).
+    pub fn default_policy(self) -> CancellationPolicy {
+        match self {
+            ProductType::ExtendedSecurityUpdate => CancellationPolicy::SupportRequest,
+            ProductType::SoftwarePlan => CancellationPolicy::None,
+            _ => CancellationPolicy::DEFAULT_WINDOW,
+        }
+    }
+}
+
+impl std::fmt::Display for ProductType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+const YEAR_TERMS: [&str; 5] = ["P1Y", "P2Y", "P3Y", "P4Y", "P5Y"];
+#[rustfmt::skip]
+const MONTH_TERMS: [&str; 60] = [
+    "P1M", "P2M", "P3M", "P4M", "P5M", "P6M", "P7M", "P8M", "P9M", "P10M", "P11M", "P12M",
+    "P13M", "P14M", "P15M", "P16M", "P17M", "P18M", "P19M", "P20M", "P21M", "P22M", "P23M", "P24M",
+    "P25M", "P26M", "P27M", "P28M", "P29M", "P30M", "P31M", "P32M", "P33M", "P34M", "P35M", "P36M",
+    "P37M", "P38M", "P39M", "P40M", "P41M", "P42M", "P43M", "P44M", "P45M", "P46M", "P47M", "P48M",
+    "P49M", "P50M", "P51M", "P52M", "P53M", "P54M", "P55M", "P56M", "P57M", "P58M", "P59M", "P60M",
+];
+
+/// A SKU's term: an ISO 8601 duration `P<n>Y` (1..=5) or `P<n>M` (1..=60), kept as written (`P12M` ≠ `P1Y`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Term {
+    count: u8,
+    years: bool,
+}
+
+impl Term {
+    pub const P1M: Term = Term {
+        count: 1,
+        years: false,
+    };
+    pub const P1Y: Term = Term {
+        count: 1,
+        years: true,
+    };
+    pub const P3Y: Term = Term {
+        count: 3,
+        years: true,
+    };
+
+    /// Exact spelling only: upper case, no leading zeros, no mixed units.
+    pub fn parse(s: &str) -> Option<Term> {
+        let find = |table: &[&str]| table.iter().position(|t| *t == s);
+        if let Some(i) = find(&YEAR_TERMS) {
+            return Some(Term {
+                count: i as u8 + 1,
+                years: true,
+            });
+        }
+        find(&MONTH_TERMS).map(|i| Term {
+            count: i as u8 + 1,
+            years: false,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        let i = usize::from(self.count) - 1;
+        if self.years {
+            YEAR_TERMS[i]
+        } else {
+            MONTH_TERMS[i]
+        }
+    }
+
+    pub fn months(self) -> u32 {
+        u32::from(self.count) * if self.years { 12 } else { 1 }
+    }
+
+    /// The same day `months()` later on the UTC calendar; a day the target month lacks clamps to its last day
+    /// (2024-02-29 + P1Y = 2025-02-28, 2025-01-31 + P1M = 2025-02-28).
+    pub fn end_date(self, start: Date) -> Date {
+        let total = i64::from(start.year()) * 12 + i64::from(u8::from(start.month())) - 1
+            + i64::from(self.months());
+        let Ok(year) = i32::try_from(total.div_euclid(12)) else {
+            return Date::MAX;
+        };
+        let Ok(month) = Month::try_from(total.rem_euclid(12) as u8 + 1) else {
+            return Date::MAX;
+        };
+        let day = start.day().min(month.length(year));
+        Date::from_calendar_date(year, month, day).unwrap_or(Date::MAX)
+    }
+
+    /// The days from `start` to [`Term::end_date`] (365 or 366 for `P1Y`): R10's `term_days`.
+    pub fn days(self, start: Date) -> i64 {
+        (self.end_date(start) - start).whole_days()
+    }
+}
+
+impl std::fmt::Display for Term {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for Term {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// Partner Center's `targetView` of a catalog request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TargetView {
+    Software,
+    SoftwareSubscriptions,
+    SoftwarePerpetual,
+    SoftwareSUSELinux,
+    AzureReservations,
+}
+
+impl TargetView {
+    pub const ALL: [TargetView; 5] = [
+        TargetView::Software,
+        TargetView::SoftwareSubscriptions,
+        TargetView::SoftwarePerpetual,
+        TargetView::SoftwareSUSELinux,
+        TargetView::AzureReservations,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetView::Software => "Software",
+            TargetView::SoftwareSubscriptions => "SoftwareSubscriptions",
+            TargetView::SoftwarePerpetual => "SoftwarePerpetual",
+            TargetView::SoftwareSUSELinux => "SoftwareSUSELinux",
+            TargetView::AzureReservations => "AzureReservations",
+        }
+    }
+
+    /// Exact spelling only.
+    pub fn parse(s: &str) -> Option<TargetView> {
+        TargetView::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    pub fn includes_type(self, t: ProductType) -> bool {
+        match self {
+            TargetView::Software => t.is_software(),
+            TargetView::SoftwareSubscriptions => matches!(
+                t,
+                ProductType::SoftwareSubscription | ProductType::ExtendedSecurityUpdate
+            ),
+            TargetView::SoftwarePerpetual => t == ProductType::PerpetualSoftware,
+            TargetView::SoftwareSUSELinux => t == ProductType::SoftwarePlan,
+            TargetView::AzureReservations => t == ProductType::AzureReservation,
+        }
+    }
+
+    pub fn includes(self, product: &Product) -> bool {
+        self.includes_type(product.product_type)
+    }
+}
+
+impl std::fmt::Display for TargetView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A catalog product, as parsed from the document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Product {
+    pub id: String,
+    pub title: String,
+    pub publisher_name: String,
+    pub product_type: ProductType,
+    pub policy: CancellationPolicy,
+    /// An allow-list that replaces the type-level list (sorted, deduplicated).
+    pub available_markets: Option<Vec<MarketCode>>,
+    /// A deny-list that replaces the type-level list (sorted, deduplicated).
+    pub unavailable_markets: Option<Vec<MarketCode>>,
+    pub skus: Vec<Sku>,
+}
+
+impl Product {
+    pub fn sku(&self, sku_id: &str) -> Option<&Sku> {
+        self.skus.iter().find(|s| s.id == sku_id)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sku {
+    pub id: String,
+    pub title: String,
+    /// `None` exactly for perpetual software.
+    pub term: Option<Term>,
+    /// At most one per country; a SKU is offered only where it has a price.
+    pub prices: Vec<Price>,
+}
+
+impl Sku {
+    pub fn price_for(&self, country: MarketCode) -> Option<&Price> {
+        self.prices.iter().find(|p| p.country == country)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Price {
+    pub country: MarketCode,
+    /// The market's currency (upper case).
+    pub currency: String,
+    pub list_price: Money,
+}
+
+/// The longest title accepted for a product or SKU, in characters.
+pub const MAX_TITLE_CHARS: usize = 256;
+/// The longest id accepted for a product or SKU.
+pub const MAX_ID_CHARS: usize = 64;
+/// The bounds of a `window` policy's days.
+pub const WINDOW_DAYS: std::ops::RangeInclusive<i64> = 1..=3650;
+
+/// Checks a product or SKU id: 1..=64 characters of `[A-Za-z0-9._-]`.
+pub fn validate_id(id: &str) -> Result<(), String> {
+    if id.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if id.len() > MAX_ID_CHARS {
+        return Err(format!("must be at most {MAX_ID_CHARS} characters"));
+    }
+    if !id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    {
+        return Err("may only contain letters, digits, '.', '_' and '-'".into());
+    }
+    Ok(())
+}
+
+fn err(path: &str, message: impl std::fmt::Display) -> DomainError {
+    DomainError::invalid(path, message)
+}
+
+/// A present, non-null member of `obj`.
+fn member<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    obj.get(key).filter(|v| !v.is_null())
+}
+
+fn object<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>, DomainError> {
+    v.as_object().ok_or_else(|| err(path, "expected an object"))
+}
+
+fn required<'a>(
+    obj: &'a Map<String, Value>,
+    key: &str,
+    path: &str,
+) -> Result<&'a Value, DomainError> {
+    member(obj, key).ok_or_else(|| err(&format!("{path}.{key}"), "missing"))
+}
+
+fn required_str<'a>(
+    obj: &'a Map<String, Value>,
+    key: &str,
+    path: &str,
+) -> Result<&'a str, DomainError> {
+    required(obj, key, path)?
+        .as_str()
+        .ok_or_else(|| err(&format!("{path}.{key}"), "expected a string"))
+}
+
+fn required_array<'a>(
+    obj: &'a Map<String, Value>,
+    key: &str,
+    path: &str,
+) -> Result<&'a Vec<Value>, DomainError> {
+    required(obj, key, path)?
+        .as_array()
+        .ok_or_else(|| err(&format!("{path}.{key}"), "expected an array"))
+}
+
+fn text_field(obj: &Map<String, Value>, key: &str, path: &str) -> Result<String, DomainError> {
+    let t = required_str(obj, key, path)?.trim();
+    if t.is_empty() {
+        return Err(err(&format!("{path}.{key}"), "must not be empty"));
+    }
+    if t.chars().count() > MAX_TITLE_CHARS {
+        return Err(err(
+            &format!("{path}.{key}"),
+            format_args!("must be at most {MAX_TITLE_CHARS} characters"),
+        ));
+    }
+    Ok(t.to_string())
+}
+
+fn country(v: &Value, path: &str) -> Result<MarketCode, DomainError> {
+    let s = v
+        .as_str()
+        .ok_or_else(|| err(path, "expected a country code such as \"US\""))?;
+    // MarketCode::parse trims and upper-cases; the document must spell the code itself.
+    if s.len() != 2 {
+        return Err(err(path, format_args!("unknown country '{s}'")));
+    }
+    MarketCode::parse(s).ok_or_else(|| err(path, format_args!("unknown country '{s}'")))
+}
+
+fn market_list(v: &Value, path: &str) -> Result<Vec<MarketCode>, DomainError> {
+    let items = v
+        .as_array()
+        .ok_or_else(|| err(path, "expected an array of country codes"))?;
+    let mut set = BTreeSet::new();
+    for (k, item) in items.iter().enumerate() {
+        set.insert(country(item, &format!("{path}[{k}]"))?);
+    }
+    Ok(set.into_iter().collect())
+}
+
+fn policy(
+    obj: &Map<String, Value>,
+    product_type: ProductType,
+    path: &str,
+) -> Result<CancellationPolicy, DomainError> {
+    let Some(v) = member(obj, "cancellationPolicy") else {
+        return Ok(product_type.default_policy());
+    };
+    let path = format!("{path}.cancellationPolicy");
+    let p = object(v, &path)?;
+    match required_str(p, "kind", &path)? {
+        "window" => {
+            let Some(days) = member(p, "days") else {
+                return Ok(CancellationPolicy::DEFAULT_WINDOW);
+            };
+            match days.as_i64() {
+                Some(d) if WINDOW_DAYS.contains(&d) => {
+                    Ok(CancellationPolicy::Window { days: d as u32 })
+                }
+                _ => Err(err(
+                    &format!("{path}.days"),
+                    format_args!(
+                        "must be a whole number of days between {} and {}",
+                        WINDOW_DAYS.start(),
+                        WINDOW_DAYS.end()
+                    ),
+                )),
+            }
+        }
+        "support_request" => Ok(CancellationPolicy::SupportRequest),
+        "none" => Ok(CancellationPolicy::None),
+        other => Err(err(
+            &format!("{path}.kind"),
+            format_args!(
+                "unknown policy kind '{other}' (expected window, support_request or none)"
+            ),
+        )),
+    }
+}
+
+fn list_price(
+    obj: &Map<String, Value>,
+    currency: &str,
+    minor_units: u8,
+    path: &str,
+) -> Result<Money, DomainError> {
+    let path = format!("{path}.listPrice");
+    let s = member(obj, "listPrice")
+        .ok_or_else(|| err(&path, "missing"))?
+        .as_str()
+        .ok_or_else(|| err(&path, "expected a string such as \"1234.50\""))?;
+    Money::parse(s, minor_units).map_err(|message| {
+        let too_many_decimals = s.split_once('.').is_some_and(|(i, f)| {
+            f.len() > usize::from(minor_units)
+                && !f.is_empty()
+                && f.bytes().all(|b| b.is_ascii_digit())
+                && i.trim_start_matches('-')
+                    .bytes()
+                    .all(|b| b.is_ascii_digit())
+        });
+        if s.trim_start().starts_with('-') {
+            err(&path, "must not be negative")
+        } else if too_many_decimals {
+            err(
+                &path,
+                format_args!("has more decimals than {currency} allows ({minor_units})"),
+            )
+        } else {
+            err(&path, message)
+        }
+    })
+}
+
+fn parse_sku(
+    v: &Value,
+    product_type: ProductType,
+    market: &dyn Fn(MarketCode) -> (String, u8),
+    path: &str,
+) -> Result<Sku, DomainError> {
+    let obj = object(v, path)?;
+    let id = required_str(obj, "id", path)?;
+    validate_id(id).map_err(|m| err(&format!("{path}.id"), m))?;
+    let title = text_field(obj, "title", path)?;
+    let term_path = format!("{path}.termDuration");
+    let term = match (member(obj, "termDuration"), product_type.has_term()) {
+        (None, false) => None,
+        (Some(_), false) => return Err(err(&term_path, "perpetual software has no term")),
+        (None, true) => {
+            return Err(err(
+                &term_path,
+                format_args!("missing: a {product_type} SKU needs a term such as \"P1Y\""),
+            ))
+        }
+        (Some(t), true) => {
+            let s = t
+                .as_str()
+                .ok_or_else(|| err(&term_path, "expected a string such as \"P1Y\""))?;
+            Some(Term::parse(s).ok_or_else(|| {
+                err(
+                    &term_path,
+                    format_args!("unknown term '{s}' (expected P1Y to P5Y or P1M to P60M)"),
+                )
+            })?)
+        }
+    };
+    let mut prices: Vec<Price> = Vec::new();
+    for (k, pv) in required_array(obj, "prices", path)?.iter().enumerate() {
+        let ppath = format!("{path}.prices[{k}]");
+        let p = object(pv, &ppath)?;
+        let c = country(required(p, "country", &ppath)?, &format!("{ppath}.country"))?;
+        if prices.iter().any(|q| q.country == c) {
+            return Err(err(
+                &format!("{ppath}.country"),
+                format_args!("a second price for {c} in this SKU"),
+            ));
+        }
+        let (currency, minor_units) = market(c);
+        let given = required_str(p, "currencyCode", &ppath)?;
+        if !given.eq_ignore_ascii_case(&currency) {
+            return Err(err(
+                &format!("{ppath}.currencyCode"),
+                format_args!("'{given}' is not the currency of market {c} ({currency})"),
+            ));
+        }
+        let list_price = list_price(p, &currency, minor_units, &ppath)?;
+        prices.push(Price {
+            country: c,
+            currency,
+            list_price,
+        });
+    }
+    Ok(Sku {
+        id: id.to_string(),
+        title,
+        term,
+        prices,
+    })
+}
+
+fn parse_product(
+    v: &Value,
+    index: usize,
+    seen: &mut HashMap<String, usize>,
+    market: &dyn Fn(MarketCode) -> (String, u8),
+) -> Result<Product, DomainError> {
+    let bare = format!("products[{index}]");
+    let obj = object(v, &bare)?;
+    let id = required_str(obj, "id", &bare)?;
+    validate_id(id).map_err(|m| err(&format!("{bare}.id"), m))?;
+    let path = format!("{bare} ({id})");
+    if let Some(first) = seen.insert(id.to_string(), index) {
+        return Err(err(
+            &format!("{path}.id"),
+            format_args!("duplicate product id (also products[{first}])"),
+        ));
+    }
+    let title = text_field(obj, "title", &path)?;
+    let publisher_name = text_field(obj, "publisherName", &path)?;
+    let type_name = required_str(obj, "productType", &path)?;
+    let product_type = ProductType::parse(type_name).ok_or_else(|| {
+        err(
+            &format!("{path}.productType"),
+            format_args!(
+                "unknown product type '{type_name}' (expected one of {})",
+                ProductType::ALL.map(ProductType::as_str).join(", ")
+            ),
+        )
+    })?;
+    let policy = policy(obj, product_type, &path)?;
+    let (available, unavailable) = (
+        member(obj, "availableMarkets"),
+        member(obj, "unavailableMarkets"),
+    );
+    if available.is_some() && unavailable.is_some() {
+        return Err(err(
+            &format!("{path}.unavailableMarkets"),
+            "give availableMarkets or unavailableMarkets, not both",
+        ));
+    }
+    let available_markets = available
+        .map(|v| market_list(v, &format!("{path}.availableMarkets")))
+        .transpose()?;
+    let unavailable_markets = unavailable
+        .map(|v| market_list(v, &format!("{path}.unavailableMarkets")))
+        .transpose()?;
+    let sku_values = required_array(obj, "skus", &path)?;
+    if sku_values.is_empty() {
+        return Err(err(
+            &format!("{path}.skus"),
+            "a product needs at least one SKU",
+        ));
+    }
+    let mut skus: Vec<Sku> = Vec::with_capacity(sku_values.len());
+    for (j, sv) in sku_values.iter().enumerate() {
+        let spath = format!("{path}.skus[{j}]");
+        let sku = parse_sku(sv, product_type, market, &spath)?;
+        if let Some(first) = skus.iter().position(|s| s.id == sku.id) {
+            return Err(err(
+                &format!("{spath}.id"),
+                format_args!("duplicate SKU id '{}' (also skus[{first}])", sku.id),
+            ));
+        }
+        skus.push(sku);
+    }
+    Ok(Product {
+        id: id.to_string(),
+        title,
+        publisher_name,
+        product_type,
+        policy,
+        available_markets,
+        unavailable_markets,
+        skus,
+    })
+}
+
+/// Parses and validates a catalog document `{"products": [...]}` (SPEC §5). `market(country)` gives the market's
+/// currency and its minor units. Every error is `InvalidRequest` whose message starts with the path of the
+/// offending field, naming the product: `products[2] (SQL2019STD).skus[0].prices[1].listPrice: …`.
+/// Unknown JSON fields are ignored; a `null` counts as absent.
+pub fn parse_catalog(
+    json: &[u8],
+    market: &dyn Fn(MarketCode) -> (String, u8),
+) -> Result<Vec<Product>, DomainError> {
+    let root: Value = serde_json::from_slice(json).map_err(|e| {
+        DomainError::InvalidRequest(format!("catalog: not a valid JSON document ({e})"))
+    })?;
+    let root = root
+        .as_object()
+        .ok_or_else(|| err("catalog", "expected an object {\"products\": [...]}"))?;
+    let values = member(root, "products")
+        .ok_or_else(|| err("products", "missing"))?
+        .as_array()
+        .ok_or_else(|| err("products", "expected an array"))?;
+    let mut seen = HashMap::new();
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| parse_product(v, i, &mut seen, market))
+        .collect()
+}
+
+const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/// RFC 4648 base32, upper case, no padding.
+fn base32(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
+    let (mut buffer, mut bits) = (0_u32, 0_u32);
+    for &b in bytes {
+        buffer = (buffer << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(char::from(BASE32[((buffer >> bits) & 31) as usize]));
+        }
+    }
+    if bits > 0 {
+        out.push(char::from(BASE32[((buffer << (5 - bits)) & 31) as usize]));
+    }
+    out
+}
+
+/// The id of a SKU's availability in one market, stable across imports: the first 12 characters of the
+/// upper-case base32 (RFC 4648, no padding) of SHA-256("{product}|{sku}|{country}").
+pub fn availability_id(product_id: &str, sku_id: &str, country: MarketCode) -> String {
+    let digest = Sha256::digest(format!("{product_id}|{sku_id}|{country}").as_bytes());
+    // 8 bytes give 12 full base32 characters plus a partial one.
+    let mut id = base32(&digest[..8]);
+    id.truncate(12);
+    id
+}
+
+/// `"{product}:{sku}:{availability}"` (SPEC §5).
+pub fn catalog_item_id(product_id: &str, sku_id: &str, availability_id: &str) -> String {
+    format!("{product_id}:{sku_id}:{availability_id}")
+}
+
+/// The inverse of [`catalog_item_id`]: exactly three non-empty parts.
+pub fn parse_catalog_item_id(s: &str) -> Option<(String, String, String)> {
+    let mut parts = s.split(':');
+    let (p, k, a) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || p.is_empty() || k.is_empty() || a.is_empty() {
+        return None;
+    }
+    Some((p.to_string(), k.to_string(), a.to_string()))
+}
+
+const UNAVAILABLE_MARKETS_CSV: &str =
+    include_str!("../../../../shared/seed/azure-reservations-unavailable-markets.csv");
+
+/// R1's seed: the markets where Azure reservations are not available (106 codes, sorted, deduplicated).
+pub fn reservation_unavailable_markets() -> Vec<MarketCode> {
+    let csv = UNAVAILABLE_MARKETS_CSV.trim_start_matches('\u{feff}');
+    let codes: BTreeSet<MarketCode> = csv
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            // The name is quoted and may contain a comma; the code, last, never does.
+            let code = line.rsplit(',').next()?.trim().trim_matches('"');
+            MarketCode::parse(code)
+        })
+        .collect();
+    codes.into_iter().collect()
+}
+
+/// R1: a product's own allow-list (`available_markets`) or deny-list (`unavailable_markets`) replaces the
+/// type-level deny-list; otherwise `type_unavailable` applies.
+pub fn is_available(
+    product: &Product,
+    type_unavailable: &[MarketCode],
+    market: MarketCode,
+) -> bool {
+    if let Some(allowed) = &product.available_markets {
+        allowed.contains(&market)
+    } else if let Some(denied) = &product.unavailable_markets {
+        !denied.contains(&market)
+    } else {
+        !type_unavailable.contains(&market)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::market_data;
+    use serde_json::json;
+    use time::macros::date;
+
+    fn market(c: MarketCode) -> (String, u8) {
+        let info = c.info();
+        (info.currency.to_string(), info.minor_units)
+    }
+    fn mc(s: &str) -> MarketCode {
+        MarketCode::parse(s).unwrap()
+    }
+    fn parse(doc: &Value) -> Result<Vec<Product>, DomainError> {
+        parse_catalog(doc.to_string().as_bytes(), &market)
+    }
+    fn message(doc: &Value) -> String {
+        match parse(doc) {
+            Err(DomainError::InvalidRequest(m)) => m,
+            other => panic!("expected an invalid_request, got {other:?}"),
+        }
+    }
+
+    fn sql() -> Value {
+        json!({
+            "id": "SQL2019STD", "title": "SQL Server 2019 Standard", "publisherName": "Contoso",
+            "productType": "software_subscription",
+            "cancellationPolicy": {"kind": "window", "days": 60},
+            "skus": [{"id": "0001", "title": "SQL Server 2019 Standard - 2 Core - 1 year",
+                      "termDuration": "P1Y",
+                      "prices": [{"country": "US", "currencyCode": "USD", "listPrice": "1200.00"},
+                                 {"country": "AU", "currencyCode": "AUD", "listPrice": "1980.00"}]}]
+        })
+    }
+    fn office() -> Value {
+        json!({
+            "id": "OFFICE2021", "title": "Office LTSC 2021", "publisherName": "Contoso",
+            "productType": "perpetual_software", "futureField": {"ignored": true},
+            "skus": [{"id": "pro", "title": "Professional Plus",
+                      "prices": [{"country": "JP", "currencyCode": "JPY", "listPrice": "54000"}]}]
+        })
+    }
+    /// A document of [sql, office, third] where `third` is `office` changed by `f`, so errors land on products[2].
+    fn with_third(f: impl FnOnce(&mut Value)) -> Value {
+        let mut third = office();
+        third["id"] = json!("THIRD");
+        f(&mut third);
+        json!({"products": [sql(), office(), third]})
+    }
+
+    #[test]
+    fn parses_the_spec_example() {
+        let products = parse(&json!({"products": [sql(), office()], "version": 3})).unwrap();
+        assert_eq!(products.len(), 2);
+        let p = &products[0];
+        assert_eq!(
+            (p.id.as_str(), p.title.as_str(), p.publisher_name.as_str()),
+            ("SQL2019STD", "SQL Server 2019 Standard", "Contoso")
+        );
+        assert_eq!(p.product_type, ProductType::SoftwareSubscription);
+        assert_eq!(p.policy, CancellationPolicy::Window { days: 60 });
+        assert_eq!(
+            (p.available_markets.clone(), p.unavailable_markets.clone()),
+            (None, None)
+        );
+        let sku = p.sku("0001").unwrap();
+        assert_eq!(sku.term, Some(Term::P1Y));
+        assert_eq!(
+            sku.price_for(mc("AU")),
+            Some(&Price {
+                country: mc("AU"),
+                currency: "AUD".into(),
+                list_price: Money::parse("1980.00", 2).unwrap()
+            })
+        );
+        assert_eq!(sku.price_for(mc("GB")), None);
+        let o = &products[1];
+        assert_eq!(o.policy, CancellationPolicy::DEFAULT_WINDOW);
+        assert_eq!(o.skus[0].term, None);
+        assert_eq!(
+            o.skus[0].prices[0].list_price,
+            Money {
+                minor: 54000,
+                scale: 0
+            }
+        );
+        assert_eq!(parse(&json!({"products": []})).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn policies_and_markets() {
+        let doc = with_third(|p| {
+            p["productType"] = json!("extended_security_update");
+            p["skus"][0]["termDuration"] = json!("P1Y");
+            p["unavailableMarkets"] = json!(["gl", "CN", "GL"]);
+        });
+        let p = &parse(&doc).unwrap()[2];
+        assert_eq!(p.policy, CancellationPolicy::SupportRequest);
+        assert_eq!(p.unavailable_markets, Some(vec![mc("CN"), mc("GL")]));
+        let doc = with_third(|p| {
+            p["productType"] = json!("software_plan");
+            p["skus"][0]["termDuration"] = json!("P3Y");
+            p["availableMarkets"] = json!(["US"]);
+            p["unavailableMarkets"] = Value::Null;
+        });
+        let p = &parse(&doc).unwrap()[2];
+        assert_eq!(p.policy, CancellationPolicy::None);
+        assert_eq!(p.available_markets, Some(vec![mc("US")]));
+        assert_eq!(p.skus[0].term, Some(Term::P3Y));
+        for (policy, expected) in [
+            (json!({"kind": "none"}), CancellationPolicy::None),
+            (
+                json!({"kind": "support_request"}),
+                CancellationPolicy::SupportRequest,
+            ),
+            (
+                json!({"kind": "window"}),
+                CancellationPolicy::DEFAULT_WINDOW,
+            ),
+            (
+                json!({"kind": "window", "days": 14}),
+                CancellationPolicy::Window { days: 14 },
+            ),
+            (
+                json!({"kind": "window", "days": 3650}),
+                CancellationPolicy::Window { days: 3650 },
+            ),
+        ] {
+            let doc = with_third(|p| p["cancellationPolicy"] = policy);
+            assert_eq!(parse(&doc).unwrap()[2].policy, expected);
+        }
+        let doc = with_third(|p| p["productType"] = json!("azure_reservation"));
+        let doc = {
+            let mut d = doc;
+            d["products"][2]["skus"][0]["termDuration"] = json!("P1M");
+            d
+        };
+        assert_eq!(
+            parse(&doc).unwrap()[2].policy,
+            CancellationPolicy::DEFAULT_WINDOW
+        );
+    }
+
+    #[test]
+    fn every_refusal_names_the_product_and_the_field() {
+        type Change = Box<dyn FnOnce(&mut Value)>;
+        let cases: Vec<(Change, &str)> = vec![
+            (
+                Box::new(|p| p["productType"] = json!("hardware")),
+                "T.productType: unknown product type 'hardware'",
+            ),
+            (
+                Box::new(|p| p["productType"] = json!(7)),
+                "T.productType: expected a string",
+            ),
+            (
+                Box::new(|p| p["cancellationPolicy"] = json!({"kind": "sometimes"})),
+                "T.cancellationPolicy.kind: unknown policy kind 'sometimes'",
+            ),
+            (
+                Box::new(|p| p["cancellationPolicy"] = json!({"days": 3})),
+                "T.cancellationPolicy.kind: missing",
+            ),
+            (
+                Box::new(|p| p["cancellationPolicy"] = json!({"kind": "window", "days": 0})),
+                "T.cancellationPolicy.days: must be a whole number of days between 1 and 3650",
+            ),
+            (
+                Box::new(|p| p["cancellationPolicy"] = json!({"kind": "window", "days": 3651})),
+                "T.cancellationPolicy.days: must be",
+            ),
+            (
+                Box::new(|p| p["cancellationPolicy"] = json!({"kind": "window", "days": 1.5})),
+                "T.cancellationPolicy.days: must be",
+            ),
+            (
+                Box::new(|p| p["cancellationPolicy"] = json!({"kind": "window", "days": "60"})),
+                "T.cancellationPolicy.days: must be",
+            ),
+            (
+                Box::new(|p| p["cancellationPolicy"] = json!("window")),
+                "T.cancellationPolicy: expected an object",
+            ),
+            (Box::new(|p| p["id"] = json!("")), "P.id: must not be empty"),
+            (
+                Box::new(|p| p["id"] = json!("x".repeat(65))),
+                "P.id: must be at most 64 characters",
+            ),
+            (
+                Box::new(|p| p["id"] = json!("a b")),
+                "P.id: may only contain",
+            ),
+            (
+                Box::new(|p| p["id"] = json!("a:b")),
+                "P.id: may only contain",
+            ),
+            (
+                Box::new(|p| p["id"] = json!("SQL2019STD")),
+                "products[2] (SQL2019STD).id: duplicate product id (also products[0])",
+            ),
+            (
+                Box::new(|p| {
+                    p.as_object_mut().unwrap().remove("id");
+                }),
+                "P.id: missing",
+            ),
+            (
+                Box::new(|p| {
+                    p.as_object_mut().unwrap().remove("title");
+                }),
+                "T.title: missing",
+            ),
+            (
+                Box::new(|p| p["title"] = json!("  ")),
+                "T.title: must not be empty",
+            ),
+            (
+                Box::new(|p| p["publisherName"] = json!(["Contoso"])),
+                "T.publisherName: expected a string",
+            ),
+            (
+                Box::new(|p| {
+                    p["skus"][0]["id"] = json!("x".repeat(65));
+                }),
+                "T.skus[0].id: must be at most 64 characters",
+            ),
+            (
+                Box::new(|p| {
+                    p["skus"][0]["id"] = json!("");
+                }),
+                "T.skus[0].id: must not be empty",
+            ),
+            (
+                Box::new(|p| {
+                    let s = p["skus"][0].clone();
+                    p["skus"] = json!([s.clone(), s]);
+                }),
+                "T.skus[1].id: duplicate SKU id 'pro' (also skus[0])",
+            ),
+            (
+                Box::new(|p| p["skus"][0]["termDuration"] = json!("P1Y")),
+                "T.skus[0].termDuration: perpetual software has no term",
+            ),
+            (
+                Box::new(|p| p["productType"] = json!("software_subscription")),
+                "T.skus[0].termDuration: missing: a software_subscription SKU needs a term",
+            ),
+            (
+                Box::new(|p| {
+                    p["productType"] = json!("azure_reservation");
+                    p["skus"][0]["termDuration"] = json!("P7Y");
+                }),
+                "T.skus[0].termDuration: unknown term 'P7Y'",
+            ),
+            (
+                Box::new(|p| {
+                    p["productType"] = json!("software_plan");
+                    p["skus"][0]["termDuration"] = json!("P61M");
+                }),
+                "T.skus[0].termDuration: unknown term 'P61M'",
+            ),
+            (
+                Box::new(|p| p["skus"][0]["prices"][0]["country"] = json!("ZZ")),
+                "T.skus[0].prices[0].country: unknown country 'ZZ'",
+            ),
+            (
+                Box::new(|p| p["skus"][0]["prices"][0]["country"] = json!("JPN")),
+                "T.skus[0].prices[0].country: unknown country 'JPN'",
+            ),
+            (
+                Box::new(|p| p["skus"][0]["prices"][0]["currencyCode"] = json!("USD")),
+                "T.skus[0].prices[0].currencyCode: 'USD' is not the currency of market JP (JPY)",
+            ),
+            (
+                Box::new(|p| p["skus"][0]["prices"][0]["listPrice"] = json!("54000.5")),
+                "T.skus[0].prices[0].listPrice: has more decimals than JPY allows (0)",
+            ),
+            (
+                Box::new(|p| p["skus"][0]["prices"][0]["listPrice"] = json!("-1")),
+                "T.skus[0].prices[0].listPrice: must not be negative",
+            ),
+            (
+                Box::new(|p| p["skus"][0]["prices"][0]["listPrice"] = json!("1e3")),
+                "T.skus[0].prices[0].listPrice: expected an amount",
+            ),
+            (
+                Box::new(|p| p["skus"][0]["prices"][0]["listPrice"] = json!(54000)),
+                "T.skus[0].prices[0].listPrice: expected a string",
+            ),
+            (
+                Box::new(|p| {
+                    p["skus"][0]["prices"][0]
+                        .as_object_mut()
+                        .unwrap()
+                        .remove("listPrice");
+                }),
+                "T.skus[0].prices[0].listPrice: missing",
+            ),
+            (
+                Box::new(|p| {
+                    p["skus"][0]["prices"][0]["listPrice"] = Value::Null;
+                }),
+                "T.skus[0].prices[0].listPrice: missing",
+            ),
+            (
+                Box::new(|p| {
+                    let q = p["skus"][0]["prices"][0].clone();
+                    p["skus"][0]["prices"] = json!([q.clone(), q]);
+                }),
+                "T.skus[0].prices[1].country: a second price for JP in this SKU",
+            ),
+            (
+                Box::new(|p| p["skus"] = json!([])),
+                "T.skus: a product needs at least one SKU",
+            ),
+            (
+                Box::new(|p| {
+                    p.as_object_mut().unwrap().remove("skus");
+                }),
+                "T.skus: missing",
+            ),
+            (
+                Box::new(|p| p["skus"][0]["prices"] = json!({})),
+                "T.skus[0].prices: expected an array",
+            ),
+            (
+                Box::new(|p| {
+                    p["availableMarkets"] = json!(["US"]);
+                    p["unavailableMarkets"] = json!(["GL"]);
+                }),
+                "T.unavailableMarkets: give availableMarkets or unavailableMarkets, not both",
+            ),
+            (
+                Box::new(|p| p["availableMarkets"] = json!(["US", "QQ"])),
+                "T.availableMarkets[1]: unknown country 'QQ'",
+            ),
+            (
+                Box::new(|p| p["unavailableMarkets"] = json!("GL")),
+                "T.unavailableMarkets: expected an array",
+            ),
+        ];
+        for (change, expected) in cases {
+            let expected = match expected.split_once('.') {
+                Some(("T", rest)) => format!("products[2] (THIRD).{rest}"),
+                Some(("P", rest)) => format!("products[2].{rest}"),
+                _ => expected.to_string(),
+            };
+            let doc = with_third(change);
+            let got = message(&doc);
+            assert!(
+                got.starts_with(&expected),
+                "expected {expected:?}, got {got:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn decimals_are_checked_against_the_currency() {
+        let set_price = |country: &str, currency: &str, price: &str| {
+            with_third(|p| {
+                p["skus"][0]["prices"] =
+                    json!([{"country": country, "currencyCode": currency, "listPrice": price}])
+            })
+        };
+        assert!(parse(&set_price("BH", "BHD", "12.345")).is_ok());
+        assert!(message(&set_price("BH", "BHD", "12.3456"))
+            .ends_with("has more decimals than BHD allows (3)"));
+        assert!(message(&set_price("US", "USD", "1.234"))
+            .ends_with("has more decimals than USD allows (2)"));
+        assert!(parse(&set_price("US", "usd", "1.2")).is_ok());
+        // The market function decides the currency, not the static table.
+        let eur_everywhere = |_: MarketCode| ("EUR".to_string(), 2_u8);
+        let mut third = set_price("US", "EUR", "1.20");
+        let doc = json!({"products": [third["products"][2].take()]});
+        assert!(parse_catalog(doc.to_string().as_bytes(), &eur_everywhere).is_ok());
+    }
+
+    #[test]
+    fn document_shape_errors() {
+        for (doc, expected) in [
+            (&b"{"[..], "catalog: not a valid JSON document"),
+            (b"[]", "catalog: expected an object"),
+            (b"{}", "products: missing"),
+            (b"{\"products\": {}}", "products: expected an array"),
+            (b"{\"products\": [1]}", "products[0]: expected an object"),
+        ] {
+            let e = parse_catalog(doc, &market).unwrap_err();
+            assert_eq!(e.error_name(), "invalid_request");
+            assert!(e.to_string().starts_with(expected), "{e}");
+        }
+    }
+
+    #[test]
+    fn product_types() {
+        for t in ProductType::ALL {
+            assert_eq!(ProductType::parse(t.as_str()), Some(t));
+            assert_eq!(serde_json::to_value(t).unwrap(), json!(t.as_str()));
+        }
+        assert_eq!(ProductType::parse("Software_Subscription"), None);
+        use ProductType::*;
+        let keys: Vec<_> = ProductType::ALL
+            .into_iter()
+            .filter(|t| t.has_keys())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                SoftwareSubscription,
+                PerpetualSoftware,
+                ExtendedSecurityUpdate
+            ]
+        );
+        assert!(!PerpetualSoftware.has_term() && AzureReservation.has_term());
+        assert!(!AzureReservation.is_software() && SoftwarePlan.is_software());
+        assert_eq!(SoftwarePlan.default_policy(), CancellationPolicy::None);
+        assert_eq!(
+            AzureReservation.default_policy(),
+            CancellationPolicy::Window { days: 60 }
+        );
+    }
+
+    #[test]
+    fn terms() {
+        assert_eq!(Term::parse("P1Y"), Some(Term::P1Y));
+        assert_eq!(Term::parse("P1M"), Some(Term::P1M));
+        assert_eq!(Term::parse("P5Y").map(Term::months), Some(60));
+        assert_eq!(Term::parse("P60M").map(Term::months), Some(60));
+        assert_ne!(Term::parse("P12M"), Some(Term::P1Y));
+        for bad in [
+            "", "P", "P0Y", "P6Y", "P0M", "P61M", "p1y", "P01Y", "1Y", "P1D", "P1Y1M", " P1Y",
+        ] {
+            assert_eq!(Term::parse(bad), None, "{bad}");
+        }
+        for s in YEAR_TERMS.iter().chain(MONTH_TERMS.iter()) {
+            assert_eq!(Term::parse(s).map(Term::as_str), Some(*s));
+        }
+        assert_eq!(Term::P3Y.to_string(), "P3Y");
+        assert_eq!(serde_json::to_value(Term::P3Y).unwrap(), json!("P3Y"));
+    }
+
+    #[test]
+    fn term_end_dates() {
+        assert_eq!(
+            Term::P1Y.end_date(date!(2024 - 02 - 29)),
+            date!(2025 - 02 - 28)
+        );
+        assert_eq!(Term::P1Y.days(date!(2024 - 02 - 29)), 365);
+        assert_eq!(
+            Term::P1Y.end_date(date!(2026 - 11 - 24)),
+            date!(2027 - 11 - 24)
+        );
+        assert_eq!(Term::P1Y.days(date!(2026 - 11 - 24)), 365);
+        assert_eq!(Term::P1Y.days(date!(2027 - 03 - 01)), 366);
+        assert_eq!(Term::P1Y.days(date!(2023 - 03 - 01)), 366);
+        assert_eq!(
+            Term::P1M.end_date(date!(2025 - 01 - 31)),
+            date!(2025 - 02 - 28)
+        );
+        assert_eq!(
+            Term::P1M.end_date(date!(2024 - 01 - 31)),
+            date!(2024 - 02 - 29)
+        );
+        assert_eq!(
+            Term::P1M.end_date(date!(2024 - 01 - 30)),
+            date!(2024 - 02 - 29)
+        );
+        assert_eq!(
+            Term::P1M.end_date(date!(2024 - 12 - 31)),
+            date!(2025 - 01 - 31)
+        );
+        assert_eq!(Term::P1M.days(date!(2024 - 02 - 01)), 29);
+        assert_eq!(
+            Term::P3Y.end_date(date!(2024 - 02 - 29)),
+            date!(2027 - 02 - 28)
+        );
+        assert_eq!(Term::P3Y.days(date!(2024 - 02 - 29)), 365 * 3);
+        assert_eq!(
+            Term::P3Y.end_date(date!(2025 - 06 - 15)),
+            date!(2028 - 06 - 15)
+        );
+        assert_eq!(Term::P3Y.days(date!(2025 - 06 - 15)), 365 * 3 + 1);
+        assert_eq!(
+            Term::parse("P4Y").unwrap().end_date(date!(2024 - 02 - 29)),
+            date!(2028 - 02 - 29)
+        );
+        assert_eq!(
+            Term::parse("P13M").unwrap().end_date(date!(2025 - 12 - 31)),
+            date!(2027 - 01 - 31)
+        );
+        assert_eq!(Term::P1Y.end_date(Date::MAX), Date::MAX);
+    }
+
+    #[test]
+    fn target_views() {
+        let views = |t: ProductType| -> Vec<&str> {
+            TargetView::ALL
+                .into_iter()
+                .filter(|v| v.includes_type(t))
+                .map(TargetView::as_str)
+                .collect()
+        };
+        use ProductType::*;
+        assert_eq!(
+            views(SoftwareSubscription),
+            ["Software", "SoftwareSubscriptions"]
+        );
+        assert_eq!(
+            views(ExtendedSecurityUpdate),
+            ["Software", "SoftwareSubscriptions"]
+        );
+        assert_eq!(views(PerpetualSoftware), ["Software", "SoftwarePerpetual"]);
+        assert_eq!(views(SoftwarePlan), ["Software", "SoftwareSUSELinux"]);
+        assert_eq!(views(AzureReservation), ["AzureReservations"]);
+        for v in TargetView::ALL {
+            assert_eq!(TargetView::parse(v.as_str()), Some(v));
+        }
+        assert_eq!(TargetView::parse("software"), None);
+        assert_eq!(TargetView::parse("SoftwareSuseLinux"), None);
+        let products = parse(&json!({"products": [sql(), office()]})).unwrap();
+        assert!(TargetView::SoftwareSubscriptions.includes(&products[0]));
+        assert!(!TargetView::SoftwareSubscriptions.includes(&products[1]));
+        assert!(TargetView::SoftwarePerpetual.includes(&products[1]));
+    }
+
+    #[test]
+    fn availability_and_catalog_item_ids() {
+        let us = availability_id("SQL2019STD", "0001", mc("US"));
+        assert_eq!(us, availability_id("SQL2019STD", "0001", mc("US")));
+        assert_eq!(us.len(), 12);
+        assert!(us.bytes().all(|b| BASE32.contains(&b)));
+        assert_ne!(us, availability_id("SQL2019STD", "0001", mc("AU")));
+        assert_ne!(us, availability_id("SQL2019STD", "0002", mc("US")));
+        // The first 12 characters of base32(SHA-256("SQL2019STD|0001|US")), pinned so ids never drift.
+        let full = base32(&Sha256::digest(b"SQL2019STD|0001|US"));
+        assert_eq!(full.len(), 52);
+        assert_eq!(us, full[..12]);
+        let item = catalog_item_id("SQL2019STD", "0001", &us);
+        assert_eq!(item, format!("SQL2019STD:0001:{us}"));
+        assert_eq!(
+            parse_catalog_item_id(&item),
+            Some(("SQL2019STD".into(), "0001".into(), us.clone()))
+        );
+        for bad in ["", "a:b", "a:b:c:d", ":b:c", "a::c", "a:b:"] {
+            assert_eq!(parse_catalog_item_id(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn base32_matches_rfc_4648_vectors() {
+        for (input, expected) in [
+            ("", ""),
+            ("f", "MY"),
+            ("fo", "MZXQ"),
+            ("foo", "MZXW6"),
+            ("foob", "MZXW6YQ"),
+            ("fooba", "MZXW6YTB"),
+            ("foobar", "MZXW6YTBOI"),
+        ] {
+            assert_eq!(base32(input.as_bytes()), expected);
+        }
+    }
+
+    #[test]
+    fn seeded_reservation_markets() {
+        let list = reservation_unavailable_markets();
+        assert_eq!(list.len(), 106);
+        for code in ["BQ", "SJ", "XK", "GL", "CN"] {
+            assert!(list.contains(&mc(code)), "{code}");
+        }
+        assert!(!list.contains(&mc("US")));
+        assert!(list.windows(2).all(|w| w[0] < w[1]));
+        // Every CSV row is accounted for: 109 names, 3 shared codes.
+        let rows = UNAVAILABLE_MARKETS_CSV
+            .lines()
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .count();
+        assert_eq!(rows, 109);
+        assert!(list
+            .iter()
+            .all(|c| market_data::country(c.as_str()).is_some()));
+    }
+
+    #[test]
+    fn availability_with_overrides() {
+        let seed = reservation_unavailable_markets();
+        let mut products = parse(&json!({"products": [sql()]})).unwrap();
+        let mut p = products.remove(0);
+        p.product_type = ProductType::AzureReservation;
+        assert!(is_available(&p, &seed, mc("US")));
+        assert!(!is_available(&p, &seed, mc("GL")));
+        p.unavailable_markets = Some(vec![mc("US")]);
+        assert!(!is_available(&p, &seed, mc("US")));
+        assert!(is_available(&p, &seed, mc("GL")));
+        p.unavailable_markets = Some(vec![]);
+        assert!(is_available(&p, &seed, mc("CN")));
+        p.unavailable_markets = None;
+        p.available_markets = Some(vec![mc("GL")]);
+        assert!(is_available(&p, &seed, mc("GL")));
+        assert!(!is_available(&p, &seed, mc("US")));
+        p.available_markets = None;
+        assert!(is_available(&p, &[], mc("GL")));
+    }
+}
