@@ -73,9 +73,7 @@ impl OperationType {
             OperationType::GetSoftwareKey
             | OperationType::GetSoftwareDownloadLink
             | OperationType::DownloadSoftware => "software",
-            OperationType::CreateServiceRequest | OperationType::UpdateServiceRequest => {
-                "service_request"
-            }
+            OperationType::CreateServiceRequest | OperationType::UpdateServiceRequest => "service_request",
             OperationType::AdvanceTestClock => "test_clock",
         }
     }
@@ -142,12 +140,7 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 
 impl AuditRecord {
     /// Seals a new record as the `seq`-th of its partner's chain, after `prev_hash`.
-    pub fn seal(
-        partner_id: PartnerId,
-        seq: i64,
-        prev_hash: &str,
-        r: NewAuditRecord,
-    ) -> AuditRecord {
+    pub fn seal(partner_id: PartnerId, seq: i64, prev_hash: &str, r: NewAuditRecord) -> AuditRecord {
         let mut record = AuditRecord {
             id: r.id,
             partner_id,
@@ -207,12 +200,7 @@ pub struct ChainVerifier {
 
 impl Default for ChainVerifier {
     fn default() -> Self {
-        ChainVerifier {
-            expected_seq: 1,
-            prev_hash: GENESIS_HASH.to_string(),
-            count: 0,
-            first_invalid: None,
-        }
+        ChainVerifier { expected_seq: 1, prev_hash: GENESIS_HASH.to_string(), count: 0, first_invalid: None }
     }
 }
 
@@ -220,9 +208,7 @@ impl ChainVerifier {
     pub fn feed(&mut self, r: &AuditRecord) {
         self.count += 1;
         if self.first_invalid.is_none()
-            && (r.seq != self.expected_seq
-                || r.prev_hash != self.prev_hash
-                || r.compute_hash() != r.hash)
+            && (r.seq != self.expected_seq || r.prev_hash != self.prev_hash || r.compute_hash() != r.hash)
         {
             self.first_invalid = Some(r.id);
         }
@@ -233,8 +219,7 @@ impl ChainVerifier {
     /// `head` is the (seq, hash) the partner row says the chain ends with; a truncated chain fails here.
     pub fn finish(self, head: (i64, &str), last_id: Option<AuditRecordId>) -> Verification {
         let mut first_invalid = self.first_invalid;
-        if first_invalid.is_none() && (head.0 != self.expected_seq - 1 || head.1 != self.prev_hash)
-        {
+        if first_invalid.is_none() && (head.0 != self.expected_seq - 1 || head.1 != self.prev_hash) {
             first_invalid = last_id.or(Some(AuditRecordId(uuid::Uuid::nil())));
         }
         Verification {
@@ -255,17 +240,10 @@ pub struct DateRange {
 
 impl DateRange {
     /// Partner Center defaults: `endDate` today, `startDate` 30 days before it.
-    pub fn parse(
-        start: Option<&str>,
-        end: Option<&str>,
-        today: time::Date,
-    ) -> Result<DateRange, DomainError> {
+    pub fn parse(start: Option<&str>, end: Option<&str>, today: time::Date) -> Result<DateRange, DomainError> {
         let parse = |field: &str, s: &str| {
-            time::Date::parse(
-                s.get(..10).unwrap_or(s),
-                time::macros::format_description!("[year]-[month]-[day]"),
-            )
-            .map_err(|_| DomainError::invalid(field, "expected a date YYYY-MM-DD"))
+            time::Date::parse(s.get(..10).unwrap_or(s), time::macros::format_description!("[year]-[month]-[day]"))
+                .map_err(|_| DomainError::invalid(field, "expected a date YYYY-MM-DD"))
         };
         let end_date = match end {
             Some(s) if !s.is_empty() => parse("endDate", s)?,
@@ -276,10 +254,7 @@ impl DateRange {
             _ => end_date.saturating_sub(time::Duration::days(30)),
         };
         if start_date > end_date {
-            return Err(DomainError::invalid(
-                "startDate",
-                "must not be after endDate",
-            ));
+            return Err(DomainError::invalid("startDate", "must not be after endDate"));
         }
         Ok(DateRange {
             from: Timestamp::start_of_day(start_date),
@@ -302,12 +277,8 @@ mod tests {
                     partner,
                     seq,
                     &prev,
-                    NewAuditRecord::succeeded(
-                        OperationType::CreateCustomer,
-                        "a@b.com",
-                        Timestamp::from_micros(seq),
-                    )
-                    .data("k", "v"),
+                    NewAuditRecord::succeeded(OperationType::CreateCustomer, "a@b.com", Timestamp::from_micros(seq))
+                        .data("k", "v"),
                 );
                 prev = r.hash.clone();
                 r
@@ -325,14 +296,7 @@ mod tests {
     fn intact_chain_verifies() {
         let c = chain(5);
         let v = verify(&c, (5, &c[4].hash));
-        assert_eq!(
-            v,
-            Verification {
-                valid: true,
-                record_count: 5,
-                first_invalid_record_id: None
-            }
-        );
+        assert_eq!(v, Verification { valid: true, record_count: 5, first_invalid_record_id: None });
         assert!(verify(&[], (0, GENESIS_HASH)).valid);
     }
 
@@ -342,23 +306,14 @@ mod tests {
         let head = (5, c[4].hash.clone());
         let mut edited = c.clone();
         edited[2].customized_data[0].1 = "tampered".into();
-        assert_eq!(
-            verify(&edited, (head.0, &head.1)).first_invalid_record_id,
-            Some(c[2].id)
-        );
+        assert_eq!(verify(&edited, (head.0, &head.1)).first_invalid_record_id, Some(c[2].id));
         let mut edited = c.clone();
         edited[1].operation_date = Timestamp::from_micros(99);
-        assert_eq!(
-            verify(&edited, (head.0, &head.1)).first_invalid_record_id,
-            Some(c[1].id)
-        );
+        assert_eq!(verify(&edited, (head.0, &head.1)).first_invalid_record_id, Some(c[1].id));
         // Removing a record in the middle breaks the next one's link.
         let mut removed = c.clone();
         removed.remove(2);
-        assert_eq!(
-            verify(&removed, (head.0, &head.1)).first_invalid_record_id,
-            Some(c[3].id)
-        );
+        assert_eq!(verify(&removed, (head.0, &head.1)).first_invalid_record_id, Some(c[3].id));
         // Removing the tail is caught by the head kept on the partner.
         assert!(!verify(&c[..4], (head.0, &head.1)).valid);
     }
@@ -372,10 +327,7 @@ mod tests {
         assert!(DateRange::parse(Some("2026-11-25"), Some("2026-11-24"), today).is_err());
         assert!(DateRange::parse(Some("yesterday"), None, today).is_err());
         let one = DateRange::parse(Some("2026-01-01"), Some("2026-01-01"), today).unwrap();
-        assert_eq!(
-            one.until.micros() - one.from.micros(),
-            crate::timestamp::MICROS_PER_DAY
-        );
+        assert_eq!(one.until.micros() - one.from.micros(), crate::timestamp::MICROS_PER_DAY);
     }
 
     #[test]

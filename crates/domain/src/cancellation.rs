@@ -133,10 +133,7 @@ mod tests {
         assert_eq!(at(59 * DAY).days_remaining, 1);
         assert_eq!(at(59 * DAY + 1).days_remaining, 1);
         let last = at(60 * DAY - 1);
-        assert_eq!(
-            (last.eligible, last.days_remaining, last.reason),
-            (true, 1, None)
-        );
+        assert_eq!((last.eligible, last.days_remaining, last.reason), (true, 1, None));
         let closed = at(60 * DAY);
         assert_eq!(
             closed,
@@ -178,20 +175,13 @@ mod tests {
             }
         );
         let e = cancellation_eligibility(CancellationPolicy::None, t0(), t0(), false);
-        assert_eq!(
-            (e.policy, e.eligible, e.reason),
-            ("none", false, Some("not_cancellable"))
-        );
+        assert_eq!((e.policy, e.eligible, e.reason), ("none", false, Some("not_cancellable")));
         assert_eq!(e.cancellable_until, None);
     }
 
     #[test]
     fn already_cancelled_wins() {
-        for p in [
-            W60,
-            CancellationPolicy::SupportRequest,
-            CancellationPolicy::None,
-        ] {
+        for p in [W60, CancellationPolicy::SupportRequest, CancellationPolicy::None] {
             let e = cancellation_eligibility(p, t0(), t0().plus_micros(DAY), true);
             assert_eq!(
                 (e.eligible, e.days_remaining, e.reason, e.policy),
@@ -210,12 +200,8 @@ mod tests {
             false,
         );
         assert!(e.eligible);
-        let e = cancellation_eligibility(
-            W60,
-            Timestamp::from_micros(i64::MIN),
-            Timestamp::from_micros(i64::MAX),
-            false,
-        );
+        let e =
+            cancellation_eligibility(W60, Timestamp::from_micros(i64::MIN), Timestamp::from_micros(i64::MAX), false);
         assert!(!e.eligible);
     }
 

@@ -49,9 +49,7 @@ impl ProductType {
     pub fn has_keys(self) -> bool {
         matches!(
             self,
-            ProductType::SoftwareSubscription
-                | ProductType::PerpetualSoftware
-                | ProductType::ExtendedSecurityUpdate
+            ProductType::SoftwareSubscription | ProductType::PerpetualSoftware | ProductType::ExtendedSecurityUpdate
         )
     }
 
@@ -99,32 +97,17 @@ pub struct Term {
 }
 
 impl Term {
-    pub const P1M: Term = Term {
-        count: 1,
-        years: false,
-    };
-    pub const P1Y: Term = Term {
-        count: 1,
-        years: true,
-    };
-    pub const P3Y: Term = Term {
-        count: 3,
-        years: true,
-    };
+    pub const P1M: Term = Term { count: 1, years: false };
+    pub const P1Y: Term = Term { count: 1, years: true };
+    pub const P3Y: Term = Term { count: 3, years: true };
 
     /// Exact spelling only: upper case, no leading zeros, no mixed units.
     pub fn parse(s: &str) -> Option<Term> {
         let find = |table: &[&str]| table.iter().position(|t| *t == s);
         if let Some(i) = find(&YEAR_TERMS) {
-            return Some(Term {
-                count: i as u8 + 1,
-                years: true,
-            });
+            return Some(Term { count: i as u8 + 1, years: true });
         }
-        find(&MONTH_TERMS).map(|i| Term {
-            count: i as u8 + 1,
-            years: false,
-        })
+        find(&MONTH_TERMS).map(|i| Term { count: i as u8 + 1, years: false })
     }
 
     pub fn as_str(self) -> &'static str {
@@ -143,8 +126,7 @@ impl Term {
     /// The same day `months()` later on the UTC calendar; a day the target month lacks clamps to its last day
     /// (2024-02-29 + P1Y = 2025-02-28, 2025-01-31 + P1M = 2025-02-28).
     pub fn end_date(self, start: Date) -> Date {
-        let total = i64::from(start.year()) * 12 + i64::from(u8::from(start.month())) - 1
-            + i64::from(self.months());
+        let total = i64::from(start.year()) * 12 + i64::from(u8::from(start.month())) - 1 + i64::from(self.months());
         let Ok(year) = i32::try_from(total.div_euclid(12)) else {
             return Date::MAX;
         };
@@ -210,10 +192,9 @@ impl TargetView {
     pub fn includes_type(self, t: ProductType) -> bool {
         match self {
             TargetView::Software => t.is_software(),
-            TargetView::SoftwareSubscriptions => matches!(
-                t,
-                ProductType::SoftwareSubscription | ProductType::ExtendedSecurityUpdate
-            ),
+            TargetView::SoftwareSubscriptions => {
+                matches!(t, ProductType::SoftwareSubscription | ProductType::ExtendedSecurityUpdate)
+            }
             TargetView::SoftwarePerpetual => t == ProductType::PerpetualSoftware,
             TargetView::SoftwareSUSELinux => t == ProductType::SoftwarePlan,
             TargetView::AzureReservations => t == ProductType::AzureReservation,
@@ -291,10 +272,7 @@ pub fn validate_id(id: &str) -> Result<(), String> {
     if id.len() > MAX_ID_CHARS {
         return Err(format!("must be at most {MAX_ID_CHARS} characters"));
     }
-    if !id
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-    {
+    if !id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')) {
         return Err("may only contain letters, digits, '.', '_' and '-'".into());
     }
     Ok(())
@@ -313,32 +291,16 @@ fn object<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>, Domain
     v.as_object().ok_or_else(|| err(path, "expected an object"))
 }
 
-fn required<'a>(
-    obj: &'a Map<String, Value>,
-    key: &str,
-    path: &str,
-) -> Result<&'a Value, DomainError> {
+fn required<'a>(obj: &'a Map<String, Value>, key: &str, path: &str) -> Result<&'a Value, DomainError> {
     member(obj, key).ok_or_else(|| err(&format!("{path}.{key}"), "missing"))
 }
 
-fn required_str<'a>(
-    obj: &'a Map<String, Value>,
-    key: &str,
-    path: &str,
-) -> Result<&'a str, DomainError> {
-    required(obj, key, path)?
-        .as_str()
-        .ok_or_else(|| err(&format!("{path}.{key}"), "expected a string"))
+fn required_str<'a>(obj: &'a Map<String, Value>, key: &str, path: &str) -> Result<&'a str, DomainError> {
+    required(obj, key, path)?.as_str().ok_or_else(|| err(&format!("{path}.{key}"), "expected a string"))
 }
 
-fn required_array<'a>(
-    obj: &'a Map<String, Value>,
-    key: &str,
-    path: &str,
-) -> Result<&'a Vec<Value>, DomainError> {
-    required(obj, key, path)?
-        .as_array()
-        .ok_or_else(|| err(&format!("{path}.{key}"), "expected an array"))
+fn required_array<'a>(obj: &'a Map<String, Value>, key: &str, path: &str) -> Result<&'a Vec<Value>, DomainError> {
+    required(obj, key, path)?.as_array().ok_or_else(|| err(&format!("{path}.{key}"), "expected an array"))
 }
 
 fn text_field(obj: &Map<String, Value>, key: &str, path: &str) -> Result<String, DomainError> {
@@ -347,18 +309,13 @@ fn text_field(obj: &Map<String, Value>, key: &str, path: &str) -> Result<String,
         return Err(err(&format!("{path}.{key}"), "must not be empty"));
     }
     if t.chars().count() > MAX_TITLE_CHARS {
-        return Err(err(
-            &format!("{path}.{key}"),
-            format_args!("must be at most {MAX_TITLE_CHARS} characters"),
-        ));
+        return Err(err(&format!("{path}.{key}"), format_args!("must be at most {MAX_TITLE_CHARS} characters")));
     }
     Ok(t.to_string())
 }
 
 fn country(v: &Value, path: &str) -> Result<MarketCode, DomainError> {
-    let s = v
-        .as_str()
-        .ok_or_else(|| err(path, "expected a country code such as \"US\""))?;
+    let s = v.as_str().ok_or_else(|| err(path, "expected a country code such as \"US\""))?;
     // MarketCode::parse trims and upper-cases; the document must spell the code itself.
     if s.len() != 2 {
         return Err(err(path, format_args!("unknown country '{s}'")));
@@ -367,9 +324,7 @@ fn country(v: &Value, path: &str) -> Result<MarketCode, DomainError> {
 }
 
 fn market_list(v: &Value, path: &str) -> Result<Vec<MarketCode>, DomainError> {
-    let items = v
-        .as_array()
-        .ok_or_else(|| err(path, "expected an array of country codes"))?;
+    let items = v.as_array().ok_or_else(|| err(path, "expected an array of country codes"))?;
     let mut set = BTreeSet::new();
     for (k, item) in items.iter().enumerate() {
         set.insert(country(item, &format!("{path}[{k}]"))?);
@@ -377,11 +332,7 @@ fn market_list(v: &Value, path: &str) -> Result<Vec<MarketCode>, DomainError> {
     Ok(set.into_iter().collect())
 }
 
-fn policy(
-    obj: &Map<String, Value>,
-    product_type: ProductType,
-    path: &str,
-) -> Result<CancellationPolicy, DomainError> {
+fn policy(obj: &Map<String, Value>, product_type: ProductType, path: &str) -> Result<CancellationPolicy, DomainError> {
     let Some(v) = member(obj, "cancellationPolicy") else {
         return Ok(product_type.default_policy());
     };
@@ -393,9 +344,7 @@ fn policy(
                 return Ok(CancellationPolicy::DEFAULT_WINDOW);
             };
             match days.as_i64() {
-                Some(d) if WINDOW_DAYS.contains(&d) => {
-                    Ok(CancellationPolicy::Window { days: d as u32 })
-                }
+                Some(d) if WINDOW_DAYS.contains(&d) => Ok(CancellationPolicy::Window { days: d as u32 }),
                 _ => Err(err(
                     &format!("{path}.days"),
                     format_args!(
@@ -410,19 +359,12 @@ fn policy(
         "none" => Ok(CancellationPolicy::None),
         other => Err(err(
             &format!("{path}.kind"),
-            format_args!(
-                "unknown policy kind '{other}' (expected window, support_request or none)"
-            ),
+            format_args!("unknown policy kind '{other}' (expected window, support_request or none)"),
         )),
     }
 }
 
-fn list_price(
-    obj: &Map<String, Value>,
-    currency: &str,
-    minor_units: u8,
-    path: &str,
-) -> Result<Money, DomainError> {
+fn list_price(obj: &Map<String, Value>, currency: &str, minor_units: u8, path: &str) -> Result<Money, DomainError> {
     let path = format!("{path}.listPrice");
     let s = member(obj, "listPrice")
         .ok_or_else(|| err(&path, "missing"))?
@@ -433,17 +375,12 @@ fn list_price(
             f.len() > usize::from(minor_units)
                 && !f.is_empty()
                 && f.bytes().all(|b| b.is_ascii_digit())
-                && i.trim_start_matches('-')
-                    .bytes()
-                    .all(|b| b.is_ascii_digit())
+                && i.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit())
         });
         if s.trim_start().starts_with('-') {
             err(&path, "must not be negative")
         } else if too_many_decimals {
-            err(
-                &path,
-                format_args!("has more decimals than {currency} allows ({minor_units})"),
-            )
+            err(&path, format_args!("has more decimals than {currency} allows ({minor_units})"))
         } else {
             err(&path, message)
         }
@@ -465,20 +402,12 @@ fn parse_sku(
         (None, false) => None,
         (Some(_), false) => return Err(err(&term_path, "perpetual software has no term")),
         (None, true) => {
-            return Err(err(
-                &term_path,
-                format_args!("missing: a {product_type} SKU needs a term such as \"P1Y\""),
-            ))
+            return Err(err(&term_path, format_args!("missing: a {product_type} SKU needs a term such as \"P1Y\"")))
         }
         (Some(t), true) => {
-            let s = t
-                .as_str()
-                .ok_or_else(|| err(&term_path, "expected a string such as \"P1Y\""))?;
+            let s = t.as_str().ok_or_else(|| err(&term_path, "expected a string such as \"P1Y\""))?;
             Some(Term::parse(s).ok_or_else(|| {
-                err(
-                    &term_path,
-                    format_args!("unknown term '{s}' (expected P1Y to P5Y or P1M to P60M)"),
-                )
+                err(&term_path, format_args!("unknown term '{s}' (expected P1Y to P5Y or P1M to P60M)"))
             })?)
         }
     };
@@ -488,10 +417,7 @@ fn parse_sku(
         let p = object(pv, &ppath)?;
         let c = country(required(p, "country", &ppath)?, &format!("{ppath}.country"))?;
         if prices.iter().any(|q| q.country == c) {
-            return Err(err(
-                &format!("{ppath}.country"),
-                format_args!("a second price for {c} in this SKU"),
-            ));
+            return Err(err(&format!("{ppath}.country"), format_args!("a second price for {c} in this SKU")));
         }
         let (currency, minor_units) = market(c);
         let given = required_str(p, "currencyCode", &ppath)?;
@@ -502,18 +428,9 @@ fn parse_sku(
             ));
         }
         let list_price = list_price(p, &currency, minor_units, &ppath)?;
-        prices.push(Price {
-            country: c,
-            currency,
-            list_price,
-        });
+        prices.push(Price { country: c, currency, list_price });
     }
-    Ok(Sku {
-        id: id.to_string(),
-        title,
-        term,
-        prices,
-    })
+    Ok(Sku { id: id.to_string(), title, term, prices })
 }
 
 fn parse_product(
@@ -528,10 +445,7 @@ fn parse_product(
     validate_id(id).map_err(|m| err(&format!("{bare}.id"), m))?;
     let path = format!("{bare} ({id})");
     if let Some(first) = seen.insert(id.to_string(), index) {
-        return Err(err(
-            &format!("{path}.id"),
-            format_args!("duplicate product id (also products[{first}])"),
-        ));
+        return Err(err(&format!("{path}.id"), format_args!("duplicate product id (also products[{first}])")));
     }
     let title = text_field(obj, "title", &path)?;
     let publisher_name = text_field(obj, "publisherName", &path)?;
@@ -546,28 +460,18 @@ fn parse_product(
         )
     })?;
     let policy = policy(obj, product_type, &path)?;
-    let (available, unavailable) = (
-        member(obj, "availableMarkets"),
-        member(obj, "unavailableMarkets"),
-    );
+    let (available, unavailable) = (member(obj, "availableMarkets"), member(obj, "unavailableMarkets"));
     if available.is_some() && unavailable.is_some() {
         return Err(err(
             &format!("{path}.unavailableMarkets"),
             "give availableMarkets or unavailableMarkets, not both",
         ));
     }
-    let available_markets = available
-        .map(|v| market_list(v, &format!("{path}.availableMarkets")))
-        .transpose()?;
-    let unavailable_markets = unavailable
-        .map(|v| market_list(v, &format!("{path}.unavailableMarkets")))
-        .transpose()?;
+    let available_markets = available.map(|v| market_list(v, &format!("{path}.availableMarkets"))).transpose()?;
+    let unavailable_markets = unavailable.map(|v| market_list(v, &format!("{path}.unavailableMarkets"))).transpose()?;
     let sku_values = required_array(obj, "skus", &path)?;
     if sku_values.is_empty() {
-        return Err(err(
-            &format!("{path}.skus"),
-            "a product needs at least one SKU",
-        ));
+        return Err(err(&format!("{path}.skus"), "a product needs at least one SKU"));
     }
     let mut skus: Vec<Sku> = Vec::with_capacity(sku_values.len());
     for (j, sv) in sku_values.iter().enumerate() {
@@ -597,26 +501,16 @@ fn parse_product(
 /// currency and its minor units. Every error is `InvalidRequest` whose message starts with the path of the
 /// offending field, naming the product: `products[2] (SQL2019STD).skus[0].prices[1].listPrice: …`.
 /// Unknown JSON fields are ignored; a `null` counts as absent.
-pub fn parse_catalog(
-    json: &[u8],
-    market: &dyn Fn(MarketCode) -> (String, u8),
-) -> Result<Vec<Product>, DomainError> {
-    let root: Value = serde_json::from_slice(json).map_err(|e| {
-        DomainError::InvalidRequest(format!("catalog: not a valid JSON document ({e})"))
-    })?;
-    let root = root
-        .as_object()
-        .ok_or_else(|| err("catalog", "expected an object {\"products\": [...]}"))?;
+pub fn parse_catalog(json: &[u8], market: &dyn Fn(MarketCode) -> (String, u8)) -> Result<Vec<Product>, DomainError> {
+    let root: Value = serde_json::from_slice(json)
+        .map_err(|e| DomainError::InvalidRequest(format!("catalog: not a valid JSON document ({e})")))?;
+    let root = root.as_object().ok_or_else(|| err("catalog", "expected an object {\"products\": [...]}"))?;
     let values = member(root, "products")
         .ok_or_else(|| err("products", "missing"))?
         .as_array()
         .ok_or_else(|| err("products", "expected an array"))?;
     let mut seen = HashMap::new();
-    values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| parse_product(v, i, &mut seen, market))
-        .collect()
+    values.iter().enumerate().map(|(i, v)| parse_product(v, i, &mut seen, market)).collect()
 }
 
 const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -682,13 +576,73 @@ pub fn reservation_unavailable_markets() -> Vec<MarketCode> {
     codes.into_iter().collect()
 }
 
+/// A product type's market list (R1), as the publisher sets it: a deny-list or an allow-list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MarketRule {
+    UnavailableIn(Vec<MarketCode>),
+    AvailableOnlyIn(Vec<MarketCode>),
+}
+
+impl MarketRule {
+    /// Parses `{"unavailableMarkets": [...]}` or `{"availableMarkets": [...]}` (exactly one).
+    pub fn parse(available: Option<&[String]>, unavailable: Option<&[String]>) -> Result<MarketRule, DomainError> {
+        let codes = |field: &str, list: &[String]| -> Result<Vec<MarketCode>, DomainError> {
+            let mut v = list
+                .iter()
+                .map(|c| {
+                    MarketCode::parse(c)
+                        .ok_or_else(|| DomainError::invalid(field, format!("'{c}' is not an ISO 3166-1 alpha-2 code")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            v.sort();
+            v.dedup();
+            Ok(v)
+        };
+        match (available, unavailable) {
+            (Some(a), None) => Ok(MarketRule::AvailableOnlyIn(codes("availableMarkets", a)?)),
+            (None, Some(u)) => Ok(MarketRule::UnavailableIn(codes("unavailableMarkets", u)?)),
+            _ => Err(DomainError::invalid(
+                "unavailableMarkets",
+                "give exactly one of unavailableMarkets or availableMarkets",
+            )),
+        }
+    }
+
+    /// The markets where the type is not offered, whichever way the rule was written.
+    pub fn unavailable_list(&self) -> Vec<MarketCode> {
+        match self {
+            MarketRule::UnavailableIn(v) => v.clone(),
+            MarketRule::AvailableOnlyIn(allowed) => crate::market_data::COUNTRIES
+                .iter()
+                .filter_map(|c| MarketCode::parse(c.code))
+                .filter(|m| !allowed.contains(m))
+                .collect(),
+        }
+    }
+
+    /// Stored form: mode and comma-separated codes.
+    pub fn to_stored(&self) -> (&'static str, String) {
+        let join = |v: &[MarketCode]| v.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(",");
+        match self {
+            MarketRule::UnavailableIn(v) => ("unavailable", join(v)),
+            MarketRule::AvailableOnlyIn(v) => ("available", join(v)),
+        }
+    }
+
+    pub fn from_stored(mode: &str, markets: &str) -> Option<MarketRule> {
+        let codes: Option<Vec<MarketCode>> =
+            markets.split(',').filter(|s| !s.is_empty()).map(MarketCode::parse).collect();
+        match mode {
+            "unavailable" => Some(MarketRule::UnavailableIn(codes?)),
+            "available" => Some(MarketRule::AvailableOnlyIn(codes?)),
+            _ => None,
+        }
+    }
+}
+
 /// R1: a product's own allow-list (`available_markets`) or deny-list (`unavailable_markets`) replaces the
 /// type-level deny-list; otherwise `type_unavailable` applies.
-pub fn is_available(
-    product: &Product,
-    type_unavailable: &[MarketCode],
-    market: MarketCode,
-) -> bool {
+pub fn is_available(product: &Product, type_unavailable: &[MarketCode], market: MarketCode) -> bool {
     if let Some(allowed) = &product.available_markets {
         allowed.contains(&market)
     } else if let Some(denied) = &product.unavailable_markets {
@@ -760,31 +714,18 @@ mod tests {
         );
         assert_eq!(p.product_type, ProductType::SoftwareSubscription);
         assert_eq!(p.policy, CancellationPolicy::Window { days: 60 });
-        assert_eq!(
-            (p.available_markets.clone(), p.unavailable_markets.clone()),
-            (None, None)
-        );
+        assert_eq!((p.available_markets.clone(), p.unavailable_markets.clone()), (None, None));
         let sku = p.sku("0001").unwrap();
         assert_eq!(sku.term, Some(Term::P1Y));
         assert_eq!(
             sku.price_for(mc("AU")),
-            Some(&Price {
-                country: mc("AU"),
-                currency: "AUD".into(),
-                list_price: Money::parse("1980.00", 2).unwrap()
-            })
+            Some(&Price { country: mc("AU"), currency: "AUD".into(), list_price: Money::parse("1980.00", 2).unwrap() })
         );
         assert_eq!(sku.price_for(mc("GB")), None);
         let o = &products[1];
         assert_eq!(o.policy, CancellationPolicy::DEFAULT_WINDOW);
         assert_eq!(o.skus[0].term, None);
-        assert_eq!(
-            o.skus[0].prices[0].list_price,
-            Money {
-                minor: 54000,
-                scale: 0
-            }
-        );
+        assert_eq!(o.skus[0].prices[0].list_price, Money { minor: 54000, scale: 0 });
         assert_eq!(parse(&json!({"products": []})).unwrap(), vec![]);
     }
 
@@ -810,22 +751,10 @@ mod tests {
         assert_eq!(p.skus[0].term, Some(Term::P3Y));
         for (policy, expected) in [
             (json!({"kind": "none"}), CancellationPolicy::None),
-            (
-                json!({"kind": "support_request"}),
-                CancellationPolicy::SupportRequest,
-            ),
-            (
-                json!({"kind": "window"}),
-                CancellationPolicy::DEFAULT_WINDOW,
-            ),
-            (
-                json!({"kind": "window", "days": 14}),
-                CancellationPolicy::Window { days: 14 },
-            ),
-            (
-                json!({"kind": "window", "days": 3650}),
-                CancellationPolicy::Window { days: 3650 },
-            ),
+            (json!({"kind": "support_request"}), CancellationPolicy::SupportRequest),
+            (json!({"kind": "window"}), CancellationPolicy::DEFAULT_WINDOW),
+            (json!({"kind": "window", "days": 14}), CancellationPolicy::Window { days: 14 }),
+            (json!({"kind": "window", "days": 3650}), CancellationPolicy::Window { days: 3650 }),
         ] {
             let doc = with_third(|p| p["cancellationPolicy"] = policy);
             assert_eq!(parse(&doc).unwrap()[2].policy, expected);
@@ -836,32 +765,20 @@ mod tests {
             d["products"][2]["skus"][0]["termDuration"] = json!("P1M");
             d
         };
-        assert_eq!(
-            parse(&doc).unwrap()[2].policy,
-            CancellationPolicy::DEFAULT_WINDOW
-        );
+        assert_eq!(parse(&doc).unwrap()[2].policy, CancellationPolicy::DEFAULT_WINDOW);
     }
 
     #[test]
     fn every_refusal_names_the_product_and_the_field() {
         type Change = Box<dyn FnOnce(&mut Value)>;
         let cases: Vec<(Change, &str)> = vec![
-            (
-                Box::new(|p| p["productType"] = json!("hardware")),
-                "T.productType: unknown product type 'hardware'",
-            ),
-            (
-                Box::new(|p| p["productType"] = json!(7)),
-                "T.productType: expected a string",
-            ),
+            (Box::new(|p| p["productType"] = json!("hardware")), "T.productType: unknown product type 'hardware'"),
+            (Box::new(|p| p["productType"] = json!(7)), "T.productType: expected a string"),
             (
                 Box::new(|p| p["cancellationPolicy"] = json!({"kind": "sometimes"})),
                 "T.cancellationPolicy.kind: unknown policy kind 'sometimes'",
             ),
-            (
-                Box::new(|p| p["cancellationPolicy"] = json!({"days": 3})),
-                "T.cancellationPolicy.kind: missing",
-            ),
+            (Box::new(|p| p["cancellationPolicy"] = json!({"days": 3})), "T.cancellationPolicy.kind: missing"),
             (
                 Box::new(|p| p["cancellationPolicy"] = json!({"kind": "window", "days": 0})),
                 "T.cancellationPolicy.days: must be a whole number of days between 1 and 3650",
@@ -878,23 +795,11 @@ mod tests {
                 Box::new(|p| p["cancellationPolicy"] = json!({"kind": "window", "days": "60"})),
                 "T.cancellationPolicy.days: must be",
             ),
-            (
-                Box::new(|p| p["cancellationPolicy"] = json!("window")),
-                "T.cancellationPolicy: expected an object",
-            ),
+            (Box::new(|p| p["cancellationPolicy"] = json!("window")), "T.cancellationPolicy: expected an object"),
             (Box::new(|p| p["id"] = json!("")), "P.id: must not be empty"),
-            (
-                Box::new(|p| p["id"] = json!("x".repeat(65))),
-                "P.id: must be at most 64 characters",
-            ),
-            (
-                Box::new(|p| p["id"] = json!("a b")),
-                "P.id: may only contain",
-            ),
-            (
-                Box::new(|p| p["id"] = json!("a:b")),
-                "P.id: may only contain",
-            ),
+            (Box::new(|p| p["id"] = json!("x".repeat(65))), "P.id: must be at most 64 characters"),
+            (Box::new(|p| p["id"] = json!("a b")), "P.id: may only contain"),
+            (Box::new(|p| p["id"] = json!("a:b")), "P.id: may only contain"),
             (
                 Box::new(|p| p["id"] = json!("SQL2019STD")),
                 "products[2] (SQL2019STD).id: duplicate product id (also products[0])",
@@ -911,14 +816,8 @@ mod tests {
                 }),
                 "T.title: missing",
             ),
-            (
-                Box::new(|p| p["title"] = json!("  ")),
-                "T.title: must not be empty",
-            ),
-            (
-                Box::new(|p| p["publisherName"] = json!(["Contoso"])),
-                "T.publisherName: expected a string",
-            ),
+            (Box::new(|p| p["title"] = json!("  ")), "T.title: must not be empty"),
+            (Box::new(|p| p["publisherName"] = json!(["Contoso"])), "T.publisherName: expected a string"),
             (
                 Box::new(|p| {
                     p["skus"][0]["id"] = json!("x".repeat(65));
@@ -990,10 +889,7 @@ mod tests {
             ),
             (
                 Box::new(|p| {
-                    p["skus"][0]["prices"][0]
-                        .as_object_mut()
-                        .unwrap()
-                        .remove("listPrice");
+                    p["skus"][0]["prices"][0].as_object_mut().unwrap().remove("listPrice");
                 }),
                 "T.skus[0].prices[0].listPrice: missing",
             ),
@@ -1010,20 +906,14 @@ mod tests {
                 }),
                 "T.skus[0].prices[1].country: a second price for JP in this SKU",
             ),
-            (
-                Box::new(|p| p["skus"] = json!([])),
-                "T.skus: a product needs at least one SKU",
-            ),
+            (Box::new(|p| p["skus"] = json!([])), "T.skus: a product needs at least one SKU"),
             (
                 Box::new(|p| {
                     p.as_object_mut().unwrap().remove("skus");
                 }),
                 "T.skus: missing",
             ),
-            (
-                Box::new(|p| p["skus"][0]["prices"] = json!({})),
-                "T.skus[0].prices: expected an array",
-            ),
+            (Box::new(|p| p["skus"][0]["prices"] = json!({})), "T.skus[0].prices: expected an array"),
             (
                 Box::new(|p| {
                     p["availableMarkets"] = json!(["US"]);
@@ -1031,14 +921,8 @@ mod tests {
                 }),
                 "T.unavailableMarkets: give availableMarkets or unavailableMarkets, not both",
             ),
-            (
-                Box::new(|p| p["availableMarkets"] = json!(["US", "QQ"])),
-                "T.availableMarkets[1]: unknown country 'QQ'",
-            ),
-            (
-                Box::new(|p| p["unavailableMarkets"] = json!("GL")),
-                "T.unavailableMarkets: expected an array",
-            ),
+            (Box::new(|p| p["availableMarkets"] = json!(["US", "QQ"])), "T.availableMarkets[1]: unknown country 'QQ'"),
+            (Box::new(|p| p["unavailableMarkets"] = json!("GL")), "T.unavailableMarkets: expected an array"),
         ];
         for (change, expected) in cases {
             let expected = match expected.split_once('.') {
@@ -1048,10 +932,7 @@ mod tests {
             };
             let doc = with_third(change);
             let got = message(&doc);
-            assert!(
-                got.starts_with(&expected),
-                "expected {expected:?}, got {got:?}"
-            );
+            assert!(got.starts_with(&expected), "expected {expected:?}, got {got:?}");
         }
     }
 
@@ -1059,15 +940,12 @@ mod tests {
     fn decimals_are_checked_against_the_currency() {
         let set_price = |country: &str, currency: &str, price: &str| {
             with_third(|p| {
-                p["skus"][0]["prices"] =
-                    json!([{"country": country, "currencyCode": currency, "listPrice": price}])
+                p["skus"][0]["prices"] = json!([{"country": country, "currencyCode": currency, "listPrice": price}])
             })
         };
         assert!(parse(&set_price("BH", "BHD", "12.345")).is_ok());
-        assert!(message(&set_price("BH", "BHD", "12.3456"))
-            .ends_with("has more decimals than BHD allows (3)"));
-        assert!(message(&set_price("US", "USD", "1.234"))
-            .ends_with("has more decimals than USD allows (2)"));
+        assert!(message(&set_price("BH", "BHD", "12.3456")).ends_with("has more decimals than BHD allows (3)"));
+        assert!(message(&set_price("US", "USD", "1.234")).ends_with("has more decimals than USD allows (2)"));
         assert!(parse(&set_price("US", "usd", "1.2")).is_ok());
         // The market function decides the currency, not the static table.
         let eur_everywhere = |_: MarketCode| ("EUR".to_string(), 2_u8);
@@ -1099,25 +977,12 @@ mod tests {
         }
         assert_eq!(ProductType::parse("Software_Subscription"), None);
         use ProductType::*;
-        let keys: Vec<_> = ProductType::ALL
-            .into_iter()
-            .filter(|t| t.has_keys())
-            .collect();
-        assert_eq!(
-            keys,
-            [
-                SoftwareSubscription,
-                PerpetualSoftware,
-                ExtendedSecurityUpdate
-            ]
-        );
+        let keys: Vec<_> = ProductType::ALL.into_iter().filter(|t| t.has_keys()).collect();
+        assert_eq!(keys, [SoftwareSubscription, PerpetualSoftware, ExtendedSecurityUpdate]);
         assert!(!PerpetualSoftware.has_term() && AzureReservation.has_term());
         assert!(!AzureReservation.is_software() && SoftwarePlan.is_software());
         assert_eq!(SoftwarePlan.default_policy(), CancellationPolicy::None);
-        assert_eq!(
-            AzureReservation.default_policy(),
-            CancellationPolicy::Window { days: 60 }
-        );
+        assert_eq!(AzureReservation.default_policy(), CancellationPolicy::Window { days: 60 });
     }
 
     #[test]
@@ -1127,9 +992,7 @@ mod tests {
         assert_eq!(Term::parse("P5Y").map(Term::months), Some(60));
         assert_eq!(Term::parse("P60M").map(Term::months), Some(60));
         assert_ne!(Term::parse("P12M"), Some(Term::P1Y));
-        for bad in [
-            "", "P", "P0Y", "P6Y", "P0M", "P61M", "p1y", "P01Y", "1Y", "P1D", "P1Y1M", " P1Y",
-        ] {
+        for bad in ["", "P", "P0Y", "P6Y", "P0M", "P61M", "p1y", "P01Y", "1Y", "P1D", "P1Y1M", " P1Y"] {
             assert_eq!(Term::parse(bad), None, "{bad}");
         }
         for s in YEAR_TERMS.iter().chain(MONTH_TERMS.iter()) {
@@ -1141,74 +1004,34 @@ mod tests {
 
     #[test]
     fn term_end_dates() {
-        assert_eq!(
-            Term::P1Y.end_date(date!(2024 - 02 - 29)),
-            date!(2025 - 02 - 28)
-        );
+        assert_eq!(Term::P1Y.end_date(date!(2024 - 02 - 29)), date!(2025 - 02 - 28));
         assert_eq!(Term::P1Y.days(date!(2024 - 02 - 29)), 365);
-        assert_eq!(
-            Term::P1Y.end_date(date!(2026 - 11 - 24)),
-            date!(2027 - 11 - 24)
-        );
+        assert_eq!(Term::P1Y.end_date(date!(2026 - 11 - 24)), date!(2027 - 11 - 24));
         assert_eq!(Term::P1Y.days(date!(2026 - 11 - 24)), 365);
         assert_eq!(Term::P1Y.days(date!(2027 - 03 - 01)), 366);
         assert_eq!(Term::P1Y.days(date!(2023 - 03 - 01)), 366);
-        assert_eq!(
-            Term::P1M.end_date(date!(2025 - 01 - 31)),
-            date!(2025 - 02 - 28)
-        );
-        assert_eq!(
-            Term::P1M.end_date(date!(2024 - 01 - 31)),
-            date!(2024 - 02 - 29)
-        );
-        assert_eq!(
-            Term::P1M.end_date(date!(2024 - 01 - 30)),
-            date!(2024 - 02 - 29)
-        );
-        assert_eq!(
-            Term::P1M.end_date(date!(2024 - 12 - 31)),
-            date!(2025 - 01 - 31)
-        );
+        assert_eq!(Term::P1M.end_date(date!(2025 - 01 - 31)), date!(2025 - 02 - 28));
+        assert_eq!(Term::P1M.end_date(date!(2024 - 01 - 31)), date!(2024 - 02 - 29));
+        assert_eq!(Term::P1M.end_date(date!(2024 - 01 - 30)), date!(2024 - 02 - 29));
+        assert_eq!(Term::P1M.end_date(date!(2024 - 12 - 31)), date!(2025 - 01 - 31));
         assert_eq!(Term::P1M.days(date!(2024 - 02 - 01)), 29);
-        assert_eq!(
-            Term::P3Y.end_date(date!(2024 - 02 - 29)),
-            date!(2027 - 02 - 28)
-        );
+        assert_eq!(Term::P3Y.end_date(date!(2024 - 02 - 29)), date!(2027 - 02 - 28));
         assert_eq!(Term::P3Y.days(date!(2024 - 02 - 29)), 365 * 3);
-        assert_eq!(
-            Term::P3Y.end_date(date!(2025 - 06 - 15)),
-            date!(2028 - 06 - 15)
-        );
+        assert_eq!(Term::P3Y.end_date(date!(2025 - 06 - 15)), date!(2028 - 06 - 15));
         assert_eq!(Term::P3Y.days(date!(2025 - 06 - 15)), 365 * 3 + 1);
-        assert_eq!(
-            Term::parse("P4Y").unwrap().end_date(date!(2024 - 02 - 29)),
-            date!(2028 - 02 - 29)
-        );
-        assert_eq!(
-            Term::parse("P13M").unwrap().end_date(date!(2025 - 12 - 31)),
-            date!(2027 - 01 - 31)
-        );
+        assert_eq!(Term::parse("P4Y").unwrap().end_date(date!(2024 - 02 - 29)), date!(2028 - 02 - 29));
+        assert_eq!(Term::parse("P13M").unwrap().end_date(date!(2025 - 12 - 31)), date!(2027 - 01 - 31));
         assert_eq!(Term::P1Y.end_date(Date::MAX), Date::MAX);
     }
 
     #[test]
     fn target_views() {
         let views = |t: ProductType| -> Vec<&str> {
-            TargetView::ALL
-                .into_iter()
-                .filter(|v| v.includes_type(t))
-                .map(TargetView::as_str)
-                .collect()
+            TargetView::ALL.into_iter().filter(|v| v.includes_type(t)).map(TargetView::as_str).collect()
         };
         use ProductType::*;
-        assert_eq!(
-            views(SoftwareSubscription),
-            ["Software", "SoftwareSubscriptions"]
-        );
-        assert_eq!(
-            views(ExtendedSecurityUpdate),
-            ["Software", "SoftwareSubscriptions"]
-        );
+        assert_eq!(views(SoftwareSubscription), ["Software", "SoftwareSubscriptions"]);
+        assert_eq!(views(ExtendedSecurityUpdate), ["Software", "SoftwareSubscriptions"]);
         assert_eq!(views(PerpetualSoftware), ["Software", "SoftwarePerpetual"]);
         assert_eq!(views(SoftwarePlan), ["Software", "SoftwareSUSELinux"]);
         assert_eq!(views(AzureReservation), ["AzureReservations"]);
@@ -1237,10 +1060,7 @@ mod tests {
         assert_eq!(us, full[..12]);
         let item = catalog_item_id("SQL2019STD", "0001", &us);
         assert_eq!(item, format!("SQL2019STD:0001:{us}"));
-        assert_eq!(
-            parse_catalog_item_id(&item),
-            Some(("SQL2019STD".into(), "0001".into(), us.clone()))
-        );
+        assert_eq!(parse_catalog_item_id(&item), Some(("SQL2019STD".into(), "0001".into(), us.clone())));
         for bad in ["", "a:b", "a:b:c:d", ":b:c", "a::c", "a:b:"] {
             assert_eq!(parse_catalog_item_id(bad), None, "{bad}");
         }
@@ -1271,15 +1091,9 @@ mod tests {
         assert!(!list.contains(&mc("US")));
         assert!(list.windows(2).all(|w| w[0] < w[1]));
         // Every CSV row is accounted for: 109 names, 3 shared codes.
-        let rows = UNAVAILABLE_MARKETS_CSV
-            .lines()
-            .skip(1)
-            .filter(|l| !l.trim().is_empty())
-            .count();
+        let rows = UNAVAILABLE_MARKETS_CSV.lines().skip(1).filter(|l| !l.trim().is_empty()).count();
         assert_eq!(rows, 109);
-        assert!(list
-            .iter()
-            .all(|c| market_data::country(c.as_str()).is_some()));
+        assert!(list.iter().all(|c| market_data::country(c.as_str()).is_some()));
     }
 
     #[test]
@@ -1301,5 +1115,21 @@ mod tests {
         assert!(!is_available(&p, &seed, mc("US")));
         p.available_markets = None;
         assert!(is_available(&p, &[], mc("GL")));
+    }
+
+    #[test]
+    fn market_rules_round_trip_and_complement() {
+        let r = MarketRule::parse(None, Some(&["gl".to_string(), "CN".into(), "GL".into()])).unwrap();
+        assert_eq!(r.unavailable_list(), vec![mc("CN"), mc("GL")]);
+        let (mode, stored) = r.to_stored();
+        assert_eq!(MarketRule::from_stored(mode, &stored), Some(r));
+        let only_us = MarketRule::parse(Some(&["US".to_string()]), None).unwrap();
+        let denied = only_us.unavailable_list();
+        assert_eq!(denied.len(), 249);
+        assert!(!denied.contains(&mc("US")));
+        assert!(MarketRule::parse(None, None).is_err());
+        assert!(MarketRule::parse(Some(&[]), Some(&[])).is_err());
+        assert!(MarketRule::parse(None, Some(&["ZZ".to_string()])).is_err());
+        assert_eq!(MarketRule::from_stored("unavailable", ""), Some(MarketRule::UnavailableIn(vec![])));
     }
 }

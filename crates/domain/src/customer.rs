@@ -60,14 +60,14 @@ impl CustomerDraft {
     pub fn validate(self, created_at: Timestamp) -> Result<Customer, DomainError> {
         let tenant_id = match self.tenant_id.as_deref().map(str::trim) {
             None | Some("") => TenantId::new(),
-            Some(s) => TenantId::parse(s)
-                .ok_or_else(|| DomainError::invalid("companyProfile.tenantId", "must be a GUID"))?,
+            Some(s) => {
+                TenantId::parse(s).ok_or_else(|| DomainError::invalid("companyProfile.tenantId", "must be a GUID"))?
+            }
         };
         let company_name = text("companyProfile.companyName", &self.company_name, MAX_NAME)?;
-        let domain = parse_domain(&self.domain)
-            .map_err(|m| DomainError::invalid("companyProfile.domain", m))?;
-        let billing_email = parse_email(&self.billing_email)
-            .map_err(|m| DomainError::invalid("billingProfile.email", m))?;
+        let domain = parse_domain(&self.domain).map_err(|m| DomainError::invalid("companyProfile.domain", m))?;
+        let billing_email =
+            parse_email(&self.billing_email).map_err(|m| DomainError::invalid("billingProfile.email", m))?;
         let billing_company_name = match self.billing_company_name.as_deref() {
             Some(n) if !n.trim().is_empty() => text("billingProfile.companyName", n, MAX_NAME)?,
             _ => company_name.clone(),
@@ -76,23 +76,12 @@ impl CustomerDraft {
         let market = MarketCode::parse(&address.country).ok_or_else(|| {
             DomainError::invalid(
                 "billingProfile.defaultAddress.country",
-                format!(
-                    "'{}' is not an ISO 3166-1 alpha-2 country code",
-                    address.country
-                ),
+                format!("'{}' is not an ISO 3166-1 alpha-2 country code", address.country),
             )
         })?;
         address.country = market.as_str().to_string();
-        address.city = text(
-            "billingProfile.defaultAddress.city",
-            &address.city,
-            MAX_NAME,
-        )?;
-        address.address_line1 = text(
-            "billingProfile.defaultAddress.addressLine1",
-            &address.address_line1,
-            MAX_NAME,
-        )?;
+        address.city = text("billingProfile.defaultAddress.city", &address.city, MAX_NAME)?;
+        address.address_line1 = text("billingProfile.defaultAddress.addressLine1", &address.address_line1, MAX_NAME)?;
         for (field, value) in [
             ("region", &mut address.region),
             ("addressLine2", &mut address.address_line2),
@@ -132,16 +121,10 @@ fn text(field: &str, value: &str, max: usize) -> Result<String, DomainError> {
         return Err(DomainError::invalid(field, "is required"));
     }
     if v.chars().count() > max {
-        return Err(DomainError::invalid(
-            field,
-            format!("at most {max} characters"),
-        ));
+        return Err(DomainError::invalid(field, format!("at most {max} characters")));
     }
     if v.chars().any(char::is_control) {
-        return Err(DomainError::invalid(
-            field,
-            "must not contain control characters",
-        ));
+        return Err(DomainError::invalid(field, "must not contain control characters"));
     }
     Ok(v.to_string())
 }
@@ -168,17 +151,11 @@ pub fn parse_domain(s: &str) -> Result<String, &'static str> {
         if l.is_empty() || l.len() > 63 {
             return Err("each part between dots must have 1 to 63 characters");
         }
-        if !l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            || l.starts_with('-')
-            || l.ends_with('-')
-        {
+        if !l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') || l.starts_with('-') || l.ends_with('-') {
             return Err("may only contain letters, digits and inner hyphens");
         }
     }
-    if labels
-        .last()
-        .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
-    {
+    if labels.last().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit())) {
         return Err("must be a domain name, not an IP address");
     }
     Ok(d)
@@ -191,14 +168,10 @@ pub fn parse_email(s: &str) -> Result<String, &'static str> {
     if local.is_empty() || local.len() > 64 {
         return Err("must be an e-mail address");
     }
-    if local
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || c == '@' || c == '<' || c == '>')
-    {
+    if local.chars().any(|c| c.is_whitespace() || c.is_control() || c == '@' || c == '<' || c == '>') {
         return Err("must be an e-mail address");
     }
-    let domain =
-        parse_domain(domain).map_err(|_| "must be an e-mail address with a valid domain")?;
+    let domain = parse_domain(domain).map_err(|_| "must be an e-mail address with a valid domain")?;
     Ok(format!("{local}@{domain}"))
 }
 
@@ -238,34 +211,13 @@ mod tests {
     fn errors_name_the_field() {
         type Mutation = Box<dyn Fn(&mut CustomerDraft)>;
         let cases: Vec<(Mutation, &str)> = vec![
-            (
-                Box::new(|d| d.tenant_id = Some("not-a-guid".into())),
-                "companyProfile.tenantId",
-            ),
-            (
-                Box::new(|d| d.company_name = "  ".into()),
-                "companyProfile.companyName",
-            ),
-            (
-                Box::new(|d| d.domain = "localhost".into()),
-                "companyProfile.domain",
-            ),
-            (
-                Box::new(|d| d.domain = "bad_domain.com".into()),
-                "companyProfile.domain",
-            ),
-            (
-                Box::new(|d| d.billing_email = "nobody".into()),
-                "billingProfile.email",
-            ),
-            (
-                Box::new(|d| d.address.country = "ZZ".into()),
-                "billingProfile.defaultAddress.country",
-            ),
-            (
-                Box::new(|d| d.address.city = "".into()),
-                "billingProfile.defaultAddress.city",
-            ),
+            (Box::new(|d| d.tenant_id = Some("not-a-guid".into())), "companyProfile.tenantId"),
+            (Box::new(|d| d.company_name = "  ".into()), "companyProfile.companyName"),
+            (Box::new(|d| d.domain = "localhost".into()), "companyProfile.domain"),
+            (Box::new(|d| d.domain = "bad_domain.com".into()), "companyProfile.domain"),
+            (Box::new(|d| d.billing_email = "nobody".into()), "billingProfile.email"),
+            (Box::new(|d| d.address.country = "ZZ".into()), "billingProfile.defaultAddress.country"),
+            (Box::new(|d| d.address.city = "".into()), "billingProfile.defaultAddress.city"),
         ];
         for (mutate, field) in cases {
             let mut d = draft();

@@ -32,11 +32,7 @@ pub enum DomainError {
 }
 
 fn roles_list(roles: &[Role]) -> String {
-    roles
-        .iter()
-        .map(|r| r.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
+    roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
 }
 
 impl DomainError {
@@ -95,16 +91,8 @@ mod tests {
 
     #[test]
     fn forbidden_names_the_roles_that_would_do() {
-        let e = DomainError::Forbidden {
-            allowed: vec![Role::AdminAgent, Role::GlobalAdmin],
-        };
-        assert_eq!(
-            e.to_string(),
-            "this action needs one of the roles: admin_agent, global_admin"
-        );
-        assert_eq!(
-            (e.http_status(), e.code(), e.error_name()),
-            (403, 900150, "forbidden")
-        );
+        let e = DomainError::Forbidden { allowed: vec![Role::AdminAgent, Role::GlobalAdmin] };
+        assert_eq!(e.to_string(), "this action needs one of the roles: admin_agent, global_admin");
+        assert_eq!((e.http_status(), e.code(), e.error_name()), (403, 900150, "forbidden"));
     }
 }

@@ -54,10 +54,7 @@ const MAX_VALUE: usize = 256;
 
 fn parse_raw(s: &str) -> Result<(String, FilterOperator, String), DomainError> {
     let raw: RawFilter = serde_json::from_str(s).map_err(|e| {
-        DomainError::invalid(
-            "filter",
-            format!("expected {{\"Field\", \"Value\", \"Operator\"}} as JSON ({e})"),
-        )
+        DomainError::invalid("filter", format!("expected {{\"Field\", \"Value\", \"Operator\"}} as JSON ({e})"))
     })?;
     let operator = match raw.operator.as_deref() {
         None | Some("equals") => FilterOperator::Equals,
@@ -76,10 +73,7 @@ fn parse_raw(s: &str) -> Result<(String, FilterOperator, String), DomainError> {
     };
     let value = crate::customer::fold(&value);
     if value.is_empty() || value.chars().count() > MAX_VALUE {
-        return Err(DomainError::invalid(
-            "filter.Value",
-            format!("must have 1 to {MAX_VALUE} characters"),
-        ));
+        return Err(DomainError::invalid("filter.Value", format!("must have 1 to {MAX_VALUE} characters")));
     }
     Ok((raw.field, operator, value))
 }
@@ -98,11 +92,7 @@ impl CustomerFilter {
                 ))
             }
         };
-        Ok(CustomerFilter {
-            field,
-            operator,
-            value,
-        })
+        Ok(CustomerFilter { field, operator, value })
     }
 }
 
@@ -117,26 +107,17 @@ impl AuditFilter {
             other => {
                 return Err(DomainError::invalid(
                     "filter.Field",
-                    format!(
-                    "'{other}' is not one of CustomerId, CompanyName, ResourceType, OperationType"
-                ),
+                    format!("'{other}' is not one of CustomerId, CompanyName, ResourceType, OperationType"),
                 ))
             }
         };
-        Ok(AuditFilter {
-            field,
-            operator,
-            value,
-        })
+        Ok(AuditFilter { field, operator, value })
     }
 }
 
 /// A SQL `LIKE` pattern for the operator, with `\` escaping the wildcards in the value.
 pub fn like_pattern(operator: FilterOperator, folded_value: &str) -> String {
-    let escaped = folded_value
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
+    let escaped = folded_value.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     match operator {
         FilterOperator::Equals => escaped,
         FilterOperator::StartsWith => format!("{escaped}%"),
@@ -150,10 +131,7 @@ mod tests {
 
     #[test]
     fn parses_partner_center_filters() {
-        let f = CustomerFilter::parse(
-            r#"{"Field":"CompanyName","Value":"ConTo","Operator":"starts_with"}"#,
-        )
-        .unwrap();
+        let f = CustomerFilter::parse(r#"{"Field":"CompanyName","Value":"ConTo","Operator":"starts_with"}"#).unwrap();
         assert_eq!(
             f,
             CustomerFilter {
@@ -171,10 +149,7 @@ mod tests {
         for (input, field) in [
             ("not json", "filter"),
             (r#"{"Field":"Nope","Value":"x"}"#, "filter.Field"),
-            (
-                r#"{"Field":"Domain","Value":"x","Operator":"like"}"#,
-                "filter.Operator",
-            ),
+            (r#"{"Field":"Domain","Value":"x","Operator":"like"}"#, "filter.Operator"),
             (r#"{"Field":"Domain","Value":3}"#, "filter.Value"),
             (r#"{"Field":"Domain","Value":"  "}"#, "filter.Value"),
         ] {
@@ -189,10 +164,7 @@ mod tests {
 
     #[test]
     fn like_wildcards_are_escaped() {
-        assert_eq!(
-            like_pattern(FilterOperator::Substring, "50%_off\\"),
-            "%50\\%\\_off\\\\%"
-        );
+        assert_eq!(like_pattern(FilterOperator::Substring, "50%_off\\"), "%50\\%\\_off\\\\%");
         assert_eq!(like_pattern(FilterOperator::StartsWith, "a"), "a%");
         assert_eq!(like_pattern(FilterOperator::Equals, "a"), "a");
     }

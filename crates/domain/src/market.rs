@@ -63,9 +63,7 @@ impl Market {
     }
 
     pub fn all_defaults() -> impl Iterator<Item = Market> {
-        market_data::COUNTRIES
-            .iter()
-            .map(|c| Market::default_for(MarketCode(c.code)))
+        market_data::COUNTRIES.iter().map(|c| Market::default_for(MarketCode(c.code)))
     }
 }
 
@@ -79,36 +77,21 @@ pub struct MarketUpdate {
 }
 
 impl MarketUpdate {
-    pub fn parse(
-        currency_code: &str,
-        tax_rate: &str,
-        tax_inclusive: bool,
-    ) -> Result<MarketUpdate, DomainError> {
+    pub fn parse(currency_code: &str, tax_rate: &str, tax_inclusive: bool) -> Result<MarketUpdate, DomainError> {
         let currency = currency_code.trim().to_ascii_uppercase();
-        let minor_units = market_data::currency_minor_units(&currency).ok_or_else(|| {
-            DomainError::invalid(
-                "currencyCode",
-                format!("unknown currency '{currency_code}'"),
-            )
-        })?;
-        let rate: Decimal = tax_rate.trim().parse().map_err(|_| {
-            DomainError::invalid("taxRate", "expected a decimal string such as \"0.10\"")
-        })?;
+        let minor_units = market_data::currency_minor_units(&currency)
+            .ok_or_else(|| DomainError::invalid("currencyCode", format!("unknown currency '{currency_code}'")))?;
+        let rate: Decimal = tax_rate
+            .trim()
+            .parse()
+            .map_err(|_| DomainError::invalid("taxRate", "expected a decimal string such as \"0.10\""))?;
         if rate < Decimal::ZERO || rate >= Decimal::ONE {
-            return Err(DomainError::invalid(
-                "taxRate",
-                "must be at least 0 and below 1 (0.10 is 10%)",
-            ));
+            return Err(DomainError::invalid("taxRate", "must be at least 0 and below 1 (0.10 is 10%)"));
         }
         if rate.scale() > 6 {
             return Err(DomainError::invalid("taxRate", "at most 6 decimals"));
         }
-        Ok(MarketUpdate {
-            currency_code: currency,
-            minor_units,
-            tax_rate: rate.normalize(),
-            tax_inclusive,
-        })
+        Ok(MarketUpdate { currency_code: currency, minor_units, tax_rate: rate.normalize(), tax_inclusive })
     }
 }
 
@@ -127,10 +110,7 @@ mod tests {
     #[test]
     fn defaults_follow_r4() {
         let au = Market::default_for(MarketCode::parse("AU").unwrap());
-        assert_eq!(
-            (au.tax_rate, au.tax_inclusive, au.currency_code.as_str()),
-            (Decimal::new(10, 2), true, "AUD")
-        );
+        assert_eq!((au.tax_rate, au.tax_inclusive, au.currency_code.as_str()), (Decimal::new(10, 2), true, "AUD"));
         let br = Market::default_for(MarketCode::parse("BR").unwrap());
         assert_eq!((br.tax_rate, br.tax_inclusive), (Decimal::ZERO, true));
         let jp = Market::default_for(MarketCode::parse("JP").unwrap());

@@ -282,19 +282,13 @@ pub static COUNTRIES: &[CountryInfo] = &[
 
 /// Looks up a country by its exact (upper-case) ISO 3166-1 alpha-2 code.
 pub fn country(code: &str) -> Option<&'static CountryInfo> {
-    COUNTRIES
-        .binary_search_by(|c| c.code.cmp(code))
-        .ok()
-        .map(|i| &COUNTRIES[i])
+    COUNTRIES.binary_search_by(|c| c.code.cmp(code)).ok().map(|i| &COUNTRIES[i])
 }
 
 /// ISO 4217 minor units of `currency` (exact upper-case alpha code), if that
 /// currency is used by any entry of [`COUNTRIES`].
 pub fn currency_minor_units(currency: &str) -> Option<u8> {
-    COUNTRIES
-        .iter()
-        .find(|c| c.currency == currency)
-        .map(|c| c.minor_units)
+    COUNTRIES.iter().find(|c| c.currency == currency).map(|c| c.minor_units)
 }
 
 #[cfg(test)]
@@ -320,12 +314,7 @@ mod tests {
             assert!(!c.name.is_empty(), "empty name for {}", c.code);
         }
         for w in COUNTRIES.windows(2) {
-            assert!(
-                w[0].code < w[1].code,
-                "not strictly sorted / duplicate: {} then {}",
-                w[0].code,
-                w[1].code
-            );
+            assert!(w[0].code < w[1].code, "not strictly sorted / duplicate: {} then {}", w[0].code, w[1].code);
         }
         for c in COUNTRIES {
             assert_eq!(country(c.code), Some(c));
@@ -335,12 +324,7 @@ mod tests {
     #[test]
     fn currencies_are_valid_and_consistent() {
         for c in COUNTRIES {
-            assert!(
-                is_upper_alpha(c.currency, 3),
-                "bad currency {:?} for {}",
-                c.currency,
-                c.code
-            );
+            assert!(is_upper_alpha(c.currency, 3), "bad currency {:?} for {}", c.currency, c.code);
             assert!(c.minor_units <= 3, "odd minor units for {}", c.code);
             assert_eq!(
                 currency_minor_units(c.currency),
@@ -394,20 +378,9 @@ mod tests {
                 continue;
             }
             // The name column is quoted and may contain commas, the code column never does.
-            let code = line
-                .rsplit(',')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .trim_matches('"');
-            assert!(
-                is_upper_alpha(code, 2),
-                "bad code {code:?} in CSV line {line:?}"
-            );
-            assert!(
-                country(code).is_some(),
-                "CSV market {code} missing from COUNTRIES"
-            );
+            let code = line.rsplit(',').next().unwrap_or("").trim().trim_matches('"');
+            assert!(is_upper_alpha(code, 2), "bad code {code:?} in CSV line {line:?}");
+            assert!(country(code).is_some(), "CSV market {code} missing from COUNTRIES");
             seen += 1;
         }
         assert!(seen > 100, "only {seen} CSV rows parsed");

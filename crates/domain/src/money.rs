@@ -29,8 +29,7 @@ impl Money {
     /// Parses "1234.50": digits, optional '.', at most `scale` decimals (fewer are padded), no sign, no exponent,
     /// no spaces, at most 10^13 in major units. Errors are plain messages (the caller adds the field name).
     pub fn parse(s: &str, scale: u8) -> Result<Money, String> {
-        const SHAPE: &str =
-            "expected an amount such as \"1234.50\" (digits, an optional '.', no sign)";
+        const SHAPE: &str = "expected an amount such as \"1234.50\" (digits, an optional '.', no sign)";
         if scale > MAX_SCALE {
             return Err(format!("unsupported number of decimals ({scale})"));
         }
@@ -54,16 +53,8 @@ impl Money {
         if int.len() > 14 {
             return Err(format!("must be at most {MAX_MAJOR_UNITS}"));
         }
-        let major: i64 = if int.is_empty() {
-            0
-        } else {
-            int.parse().map_err(|_| SHAPE.to_string())?
-        };
-        let mut minor_part: i64 = if frac.is_empty() {
-            0
-        } else {
-            frac.parse().map_err(|_| SHAPE.to_string())?
-        };
+        let major: i64 = if int.is_empty() { 0 } else { int.parse().map_err(|_| SHAPE.to_string())? };
+        let mut minor_part: i64 = if frac.is_empty() { 0 } else { frac.parse().map_err(|_| SHAPE.to_string())? };
         for _ in frac.len()..usize::from(scale) {
             minor_part *= 10;
         }
@@ -91,10 +82,7 @@ impl Money {
     }
 
     pub fn checked_mul(self, quantity: i64) -> Option<Money> {
-        self.minor.checked_mul(quantity).map(|minor| Money {
-            minor,
-            scale: self.scale,
-        })
+        self.minor.checked_mul(quantity).map(|minor| Money { minor, scale: self.scale })
     }
 
     /// `None` on scale mismatch or overflow.
@@ -102,10 +90,7 @@ impl Money {
         if self.scale != other.scale {
             return None;
         }
-        self.minor.checked_add(other.minor).map(|minor| Money {
-            minor,
-            scale: self.scale,
-        })
+        self.minor.checked_add(other.minor).map(|minor| Money { minor, scale: self.scale })
     }
 
     /// `None` on scale mismatch or overflow.
@@ -113,19 +98,13 @@ impl Money {
         if self.scale != other.scale {
             return None;
         }
-        self.minor.checked_sub(other.minor).map(|minor| Money {
-            minor,
-            scale: self.scale,
-        })
+        self.minor.checked_sub(other.minor).map(|minor| Money { minor, scale: self.scale })
     }
 
     /// Saturates at `i64::MAX` for `i64::MIN` (never reached by parsed amounts).
     #[allow(clippy::should_implement_trait)]
     pub fn neg(self) -> Money {
-        Money {
-            minor: self.minor.saturating_neg(),
-            scale: self.scale,
-        }
+        Money { minor: self.minor.saturating_neg(), scale: self.scale }
     }
 
     pub fn is_negative(self) -> bool {
@@ -148,8 +127,7 @@ impl serde::Serialize for Money {
 
 /// Rounds half away from zero to `scale` decimals and returns minor units (saturating at the `i64` bounds).
 pub fn round_half_away(value: Decimal, scale: u8) -> i64 {
-    let rounded =
-        value.round_dp_with_strategy(u32::from(scale), RoundingStrategy::MidpointAwayFromZero);
+    let rounded = value.round_dp_with_strategy(u32::from(scale), RoundingStrategy::MidpointAwayFromZero);
     // `rounded` has at most `scale` decimals; bring its mantissa to exactly `scale`.
     let mut mantissa = rounded.mantissa();
     let mut s = rounded.scale();
@@ -173,12 +151,7 @@ pub struct LinePricing {
 
 /// R4: amount = unit × quantity; inclusive: gross = amount, tax = round(gross × rate / (1 + rate)), net = gross − tax;
 /// exclusive: net = amount, tax = round(net × rate), gross = net + tax. Quantity 1..=10_000; rate 0 ≤ r < 1.
-pub fn price_line(
-    unit_price: Money,
-    quantity: i64,
-    rate: Decimal,
-    inclusive: bool,
-) -> Result<LinePricing, String> {
+pub fn price_line(unit_price: Money, quantity: i64, rate: Decimal, inclusive: bool) -> Result<LinePricing, String> {
     if !(1..=MAX_QUANTITY).contains(&quantity) {
         return Err(format!("quantity must be between 1 and {MAX_QUANTITY}"));
     }
@@ -193,30 +166,18 @@ pub fn price_line(
     let scale = unit_price.scale;
     let minor = Decimal::from(amount.minor);
     let exact_tax = if inclusive {
-        minor
-            .checked_mul(rate)
-            .and_then(|x| x.checked_div(Decimal::ONE + rate))
+        minor.checked_mul(rate).and_then(|x| x.checked_div(Decimal::ONE + rate))
     } else {
         minor.checked_mul(rate)
     }
     .ok_or_else(overflow)?;
-    let tax = Money {
-        minor: round_half_away(exact_tax, 0),
-        scale,
-    };
+    let tax = Money { minor: round_half_away(exact_tax, 0), scale };
     let (net, gross) = if inclusive {
         (amount.checked_sub(tax).ok_or_else(overflow)?, amount)
     } else {
         (amount, amount.checked_add(tax).ok_or_else(overflow)?)
     };
-    Ok(LinePricing {
-        unit_price,
-        quantity,
-        net,
-        tax,
-        gross,
-        tax_inclusive: inclusive,
-    })
+    Ok(LinePricing { unit_price, quantity, net, tax, gross, tax_inclusive: inclusive })
 }
 
 /// R10 proration: round(amount × remaining / total) half away from zero, 0 ≤ remaining ≤ total, total > 0.
@@ -253,40 +214,17 @@ mod tests {
 
     #[test]
     fn parse_and_format() {
-        assert_eq!(
-            m("1234.5", 2),
-            Money {
-                minor: 123450,
-                scale: 2
-            }
-        );
+        assert_eq!(m("1234.5", 2), Money { minor: 123450, scale: 2 });
         assert_eq!(m("1234.50", 2).format(), "1234.50");
         assert_eq!(m("1200", 0).format(), "1200");
         assert_eq!(m("0.005", 3).format(), "0.005");
         assert_eq!(m("7", 3).format(), "7.000");
         assert_eq!(m("0", 2), Money::zero(2));
-        assert_eq!(
-            Money {
-                minor: -1230,
-                scale: 2
-            }
-            .format(),
-            "-12.30"
-        );
-        assert_eq!(
-            Money {
-                minor: -5,
-                scale: 2
-            }
-            .to_string(),
-            "-0.05"
-        );
+        assert_eq!(Money { minor: -1230, scale: 2 }.format(), "-12.30");
+        assert_eq!(Money { minor: -5, scale: 2 }.to_string(), "-0.05");
         assert_eq!(m("10000000000000", 2).minor, 1_000_000_000_000_000);
         assert_eq!(m("12.34", 2).to_decimal(), rate("12.34"));
-        assert_eq!(
-            serde_json::to_string(&m("5", 2)).unwrap(),
-            "\"5.00\"".to_string()
-        );
+        assert_eq!(serde_json::to_string(&m("5", 2)).unwrap(), "\"5.00\"".to_string());
     }
 
     #[test]
@@ -311,10 +249,7 @@ mod tests {
         ] {
             assert!(Money::parse(s, scale).is_err(), "{s:?} at scale {scale}");
         }
-        assert_eq!(
-            Money::parse("1.234", 2).unwrap_err(),
-            "has more than 2 decimals"
-        );
+        assert_eq!(Money::parse("1.234", 2).unwrap_err(), "has more than 2 decimals");
     }
 
     #[test]
@@ -323,22 +258,8 @@ mod tests {
         assert_eq!(a.checked_mul(3), Some(m("4.50", 2)));
         assert_eq!(a.checked_add(m("0.50", 2)), Some(m("2.00", 2)));
         assert_eq!(a.checked_add(m("1", 0)), None);
-        assert_eq!(
-            Money {
-                minor: i64::MAX,
-                scale: 2
-            }
-            .checked_add(a),
-            None
-        );
-        assert_eq!(
-            Money {
-                minor: i64::MAX,
-                scale: 2
-            }
-            .checked_mul(2),
-            None
-        );
+        assert_eq!(Money { minor: i64::MAX, scale: 2 }.checked_add(a), None);
+        assert_eq!(Money { minor: i64::MAX, scale: 2 }.checked_mul(2), None);
         assert_eq!(a.neg().format(), "-1.50");
         assert_eq!(a.neg().neg(), a);
     }
@@ -360,10 +281,7 @@ mod tests {
     #[test]
     fn jpy_exclusive() {
         let p = price_line(m("1200", 0), 3, rate("0.10"), false).unwrap();
-        assert_eq!(
-            (p.net.format(), p.tax.format(), p.gross.format()),
-            ("3600".into(), "360".into(), "3960".into())
-        );
+        assert_eq!((p.net.format(), p.tax.format(), p.gross.format()), ("3600".into(), "360".into(), "3960".into()));
         // 1234 × 0.08 = 98.72 → 99 yen.
         let p = price_line(m("1234", 0), 1, rate("0.08"), false).unwrap();
         assert_eq!((p.tax.minor, p.gross.minor), (99, 1333));
@@ -385,14 +303,8 @@ mod tests {
             ("299.97".into(), "27.27".into(), "272.70".into())
         );
         // 0.11 × 0.1 / 1.1 = 0.01 exactly; 0.05 → 0.004545… → 0.00.
-        assert_eq!(
-            price_line(m("0.11", 2), 1, rate("0.1"), true).unwrap().tax,
-            m("0.01", 2)
-        );
-        assert_eq!(
-            price_line(m("0.05", 2), 1, rate("0.1"), true).unwrap().tax,
-            m("0", 2)
-        );
+        assert_eq!(price_line(m("0.11", 2), 1, rate("0.1"), true).unwrap().tax, m("0.01", 2));
+        assert_eq!(price_line(m("0.05", 2), 1, rate("0.1"), true).unwrap().tax, m("0", 2));
     }
 
     #[test]
@@ -420,15 +332,9 @@ mod tests {
         assert!(price_line(u, 1, Decimal::ONE, false).is_err());
         assert!(price_line(u, 1, rate("-0.01"), true).is_err());
         assert!(price_line(u.neg(), 1, Decimal::ZERO, false).is_err());
-        let huge = Money {
-            minor: i64::MAX / 2,
-            scale: 2,
-        };
+        let huge = Money { minor: i64::MAX / 2, scale: 2 };
         assert!(price_line(huge, 3, Decimal::ZERO, false).is_err());
-        let top = Money {
-            minor: i64::MAX - 10,
-            scale: 2,
-        };
+        let top = Money { minor: i64::MAX - 10, scale: 2 };
         assert!(price_line(top, 1, rate("0.5"), false).is_err());
         assert!(price_line(top, 1, rate("0.5"), true).is_ok());
     }
@@ -448,10 +354,7 @@ mod tests {
         assert_eq!(prorate(a, 400, 365), a);
         assert_eq!(prorate(a, -1, 365), Money::zero(2));
         assert_eq!(prorate(a, 1, 0), Money::zero(2));
-        let max = Money {
-            minor: i64::MAX,
-            scale: 2,
-        };
+        let max = Money { minor: i64::MAX, scale: 2 };
         assert_eq!(prorate(max, 366, 366), max);
     }
 

@@ -15,10 +15,7 @@ impl PageSize {
         match size {
             None => Ok(PageSize(DEFAULT_PAGE_SIZE)),
             Some(n) if (1..=MAX_PAGE_SIZE as i64).contains(&n) => Ok(PageSize(n as u32)),
-            Some(_) => Err(DomainError::invalid(
-                "size",
-                format!("must be between 1 and {MAX_PAGE_SIZE}"),
-            )),
+            Some(_) => Err(DomainError::invalid("size", format!("must be between 1 and {MAX_PAGE_SIZE}"))),
         }
     }
     pub fn get(self) -> u32 {
@@ -35,19 +32,12 @@ pub struct Cursor {
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
-            "v1|{}|{}",
-            self.at.micros(),
-            self.id
-        ))
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("v1|{}|{}", self.at.micros(), self.id))
     }
 
     pub fn decode(token: &str) -> Result<Cursor, DomainError> {
-        let bad =
-            || DomainError::invalid("MS-ContinuationToken", "is not a token this server issued");
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(token.trim())
-            .map_err(|_| bad())?;
+        let bad = || DomainError::invalid("MS-ContinuationToken", "is not a token this server issued");
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.trim()).map_err(|_| bad())?;
         let text = String::from_utf8(bytes).map_err(|_| bad())?;
         let mut parts = text.splitn(3, '|');
         if parts.next() != Some("v1") {
@@ -58,10 +48,7 @@ impl Cursor {
         if id.is_empty() || id.len() > 64 {
             return Err(bad());
         }
-        Ok(Cursor {
-            at: Timestamp::from_micros(at),
-            id: id.to_string(),
-        })
+        Ok(Cursor { at: Timestamp::from_micros(at), id: id.to_string() })
     }
 }
 
@@ -109,10 +96,7 @@ mod tests {
     #[test]
     fn page_from_rows_marks_more() {
         let size = PageSize::parse(Some(2)).unwrap();
-        let key = |n: &i64| Cursor {
-            at: Timestamp::from_micros(*n),
-            id: n.to_string(),
-        };
+        let key = |n: &i64| Cursor { at: Timestamp::from_micros(*n), id: n.to_string() };
         let p = Page::from_rows(vec![1, 2, 3], size, key);
         assert_eq!(p.items, vec![1, 2]);
         assert_eq!(p.next.unwrap().at.micros(), 2);

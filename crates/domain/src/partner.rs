@@ -28,28 +28,16 @@ impl Partner {
     ) -> Result<Partner, DomainError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 256 {
-            return Err(DomainError::invalid(
-                "name",
-                "must have 1 to 256 characters",
-            ));
+            return Err(DomainError::invalid("name", "must have 1 to 256 characters"));
         }
         let clock_offset_micros = match (sandbox, clock_start) {
             (_, None) => 0,
             (true, Some(start)) => start.micros() - now.micros(),
             (false, Some(_)) => {
-                return Err(DomainError::invalid(
-                    "clockStart",
-                    "only a sandbox partner has a test clock",
-                ))
+                return Err(DomainError::invalid("clockStart", "only a sandbox partner has a test clock"))
             }
         };
-        Ok(Partner {
-            id: PartnerId::new(),
-            name: name.to_string(),
-            sandbox,
-            clock_offset_micros,
-            created_at: now,
-        })
+        Ok(Partner { id: PartnerId::new(), name: name.to_string(), sandbox, clock_offset_micros, created_at: now })
     }
 }
 
@@ -59,25 +47,15 @@ pub const MAX_ADVANCE_MICROS: i64 = 3660 * MICROS_PER_DAY;
 /// Validates a test clock move: forward only, by days and seconds.
 pub fn clock_advance(days: i64, seconds: i64) -> Result<i64, DomainError> {
     if days < 0 || seconds < 0 {
-        return Err(DomainError::invalid(
-            "days",
-            "the test clock only moves forward",
-        ));
+        return Err(DomainError::invalid("days", "the test clock only moves forward"));
     }
     let micros = days
         .checked_mul(MICROS_PER_DAY)
-        .and_then(|d| {
-            seconds
-                .checked_mul(MICROS_PER_SECOND)
-                .and_then(|s| d.checked_add(s))
-        })
+        .and_then(|d| seconds.checked_mul(MICROS_PER_SECOND).and_then(|s| d.checked_add(s)))
         .filter(|m| *m <= MAX_ADVANCE_MICROS)
         .ok_or_else(|| DomainError::invalid("days", "at most 3660 days in one move"))?;
     if micros == 0 {
-        return Err(DomainError::invalid(
-            "days",
-            "give a number of days or seconds greater than 0",
-        ));
+        return Err(DomainError::invalid("days", "give a number of days or seconds greater than 0"));
     }
     Ok(micros)
 }
@@ -89,28 +67,16 @@ mod tests {
     #[test]
     fn sandbox_clock_starts_where_asked() {
         let now = Timestamp::from_micros(1_000_000_000);
-        let p = Partner::new(
-            "Fabrikam",
-            true,
-            Some(Timestamp::from_micros(5_000_000_000)),
-            now,
-        )
-        .unwrap();
+        let p = Partner::new("Fabrikam", true, Some(Timestamp::from_micros(5_000_000_000)), now).unwrap();
         assert_eq!(p.now(now), Timestamp::from_micros(5_000_000_000));
-        assert_eq!(
-            p.now(now.plus_micros(7)),
-            Timestamp::from_micros(5_000_000_007)
-        );
+        assert_eq!(p.now(now.plus_micros(7)), Timestamp::from_micros(5_000_000_007));
         assert!(Partner::new("Prod", false, Some(now), now).is_err());
         assert!(Partner::new(" ", true, None, now).is_err());
     }
 
     #[test]
     fn advance_is_forward_and_bounded() {
-        assert_eq!(
-            clock_advance(1, 30).unwrap(),
-            MICROS_PER_DAY + 30 * MICROS_PER_SECOND
-        );
+        assert_eq!(clock_advance(1, 30).unwrap(), MICROS_PER_DAY + 30 * MICROS_PER_SECOND);
         assert!(clock_advance(-1, 0).is_err());
         assert!(clock_advance(0, -5).is_err());
         assert!(clock_advance(0, 0).is_err());

@@ -36,32 +36,15 @@ use Role::*;
 pub const POLICY: &[(Action, Allowed)] = &[
     (Action::ListCustomers, Allowed::AnyRole),
     (Action::ViewCustomer, Allowed::AnyRole),
-    (
-        Action::CreateCustomer,
-        Allowed::Roles(&[GlobalAdmin, AdminAgent, SalesAgent]),
-    ),
+    (Action::CreateCustomer, Allowed::Roles(&[GlobalAdmin, AdminAgent, SalesAgent])),
     (Action::ViewCatalog, Allowed::AnyRole),
-    (
-        Action::BuyForCustomer,
-        Allowed::Roles(&[GlobalAdmin, AdminAgent]),
-    ),
+    (Action::BuyForCustomer, Allowed::Roles(&[GlobalAdmin, AdminAgent])),
     (Action::ViewOrders, Allowed::AnyRole),
     (Action::ViewSoftware, Allowed::AnyRole),
     (Action::GetKeysAndDownloads, Allowed::Roles(&[AdminAgent])),
     (Action::CancelPurchase, Allowed::Roles(&[AdminAgent])),
-    (
-        Action::ReadActivityLog,
-        Allowed::Roles(&[
-            GlobalAdmin,
-            AccountAdmin,
-            ReferralAdmin,
-            MarketingContentAdmin,
-        ]),
-    ),
-    (
-        Action::ReadInvoices,
-        Allowed::Roles(&[GlobalAdmin, BillingAdmin]),
-    ),
+    (Action::ReadActivityLog, Allowed::Roles(&[GlobalAdmin, AccountAdmin, ReferralAdmin, MarketingContentAdmin])),
+    (Action::ReadInvoices, Allowed::Roles(&[GlobalAdmin, BillingAdmin])),
     (Action::ManageUsers, Allowed::Roles(&[GlobalAdmin])),
     (Action::ManageWebhooks, Allowed::Roles(&[GlobalAdmin])),
     (Action::SupportRequests, Allowed::AnyRole),
@@ -113,10 +96,7 @@ mod tests {
         assert!(!permits(&only(GlobalAdmin), Action::CancelPurchase));
         // An admin agent alone may not read the activity log.
         assert!(!permits(&only(AdminAgent), Action::ReadActivityLog));
-        assert!(permits(
-            &only(MarketingContentAdmin),
-            Action::ReadActivityLog
-        ));
+        assert!(permits(&only(MarketingContentAdmin), Action::ReadActivityLog));
         // A sales agent may create customers but not buy.
         assert!(permits(&only(SalesAgent), Action::CreateCustomer));
         assert!(!permits(&only(SalesAgent), Action::BuyForCustomer));
@@ -137,22 +117,13 @@ mod tests {
     #[test]
     fn refusal_names_the_roles() {
         let err = authorize(&only(HelpdeskAgent), Action::ReadInvoices).unwrap_err();
-        assert_eq!(
-            err,
-            DomainError::Forbidden {
-                allowed: vec![GlobalAdmin, BillingAdmin]
-            }
-        );
+        assert_eq!(err, DomainError::Forbidden { allowed: vec![GlobalAdmin, BillingAdmin] });
     }
 
     #[test]
     fn every_action_is_in_the_table_once() {
         for (i, (a, _)) in POLICY.iter().enumerate() {
-            assert_eq!(
-                POLICY.iter().filter(|(b, _)| b == a).count(),
-                1,
-                "{a:?} at {i}"
-            );
+            assert_eq!(POLICY.iter().filter(|(b, _)| b == a).count(), 1, "{a:?} at {i}");
         }
     }
 }

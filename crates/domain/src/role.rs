@@ -64,11 +64,7 @@ impl RoleSet {
         &self.0
     }
     pub fn to_stored(&self) -> String {
-        self.0
-            .iter()
-            .map(|r| r.as_str())
-            .collect::<Vec<_>>()
-            .join(",")
+        self.0.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
     }
     pub fn from_stored(s: &str) -> Option<RoleSet> {
         let roles: Option<Vec<Role>> = s.split(',').map(Role::parse).collect();
@@ -84,10 +80,7 @@ mod tests {
     fn role_names_round_trip_and_match_serde() {
         for r in Role::ALL {
             assert_eq!(Role::parse(r.as_str()), Some(r));
-            assert_eq!(
-                serde_json::to_value(r).unwrap(),
-                serde_json::json!(r.as_str())
-            );
+            assert_eq!(serde_json::to_value(r).unwrap(), serde_json::json!(r.as_str()));
         }
         assert_eq!(Role::parse("Admin_Agent"), None);
     }

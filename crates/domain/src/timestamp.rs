@@ -21,8 +21,7 @@ impl Timestamp {
         Timestamp((dt.unix_timestamp_nanos() / 1000) as i64)
     }
     pub fn to_datetime(self) -> OffsetDateTime {
-        OffsetDateTime::from_unix_timestamp_nanos(self.0 as i128 * 1000)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        OffsetDateTime::from_unix_timestamp_nanos(self.0 as i128 * 1000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
     }
     pub fn start_of_day(date: Date) -> Self {
         Self::from_datetime(date.midnight().assume_utc())
@@ -38,9 +37,7 @@ impl Timestamp {
         self.to_datetime().format(&Rfc3339).unwrap_or_default()
     }
     pub fn parse_rfc3339(s: &str) -> Option<Self> {
-        OffsetDateTime::parse(s, &Rfc3339)
-            .ok()
-            .map(Self::from_datetime)
+        OffsetDateTime::parse(s, &Rfc3339).ok().map(Self::from_datetime)
     }
 }
 
@@ -59,8 +56,7 @@ impl serde::Serialize for Timestamp {
 impl<'de> serde::Deserialize<'de> for Timestamp {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        Timestamp::parse_rfc3339(&s)
-            .ok_or_else(|| serde::de::Error::custom("expected an RFC 3339 date-time"))
+        Timestamp::parse_rfc3339(&s).ok_or_else(|| serde::de::Error::custom("expected an RFC 3339 date-time"))
     }
 }
 
@@ -74,9 +70,6 @@ mod tests {
         let t = Timestamp::from_datetime(datetime!(2026-11-24 10:15:00.123456789 UTC));
         assert_eq!(t.to_rfc3339(), "2026-11-24T10:15:00.123456Z");
         assert_eq!(Timestamp::parse_rfc3339(&t.to_rfc3339()), Some(t));
-        assert_eq!(
-            Timestamp::from_datetime(datetime!(2026-11-24 10:15:00 UTC)).to_rfc3339(),
-            "2026-11-24T10:15:00Z"
-        );
+        assert_eq!(Timestamp::from_datetime(datetime!(2026-11-24 10:15:00 UTC)).to_rfc3339(), "2026-11-24T10:15:00Z");
     }
 }

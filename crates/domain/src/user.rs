@@ -33,11 +33,7 @@ pub fn parse_roles(roles: &[String]) -> Result<RoleSet, DomainError> {
                     "roles",
                     format!(
                         "'{r}' is not a role; roles are {}",
-                        Role::ALL
-                            .iter()
-                            .map(|r| r.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        Role::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
                     ),
                 )
             })
@@ -49,10 +45,7 @@ pub fn parse_roles(roles: &[String]) -> Result<RoleSet, DomainError> {
 pub fn parse_display_name(s: &str) -> Result<String, DomainError> {
     let s = s.trim();
     if s.is_empty() || s.chars().count() > 256 || s.chars().any(char::is_control) {
-        return Err(DomainError::invalid(
-            "displayName",
-            "must have 1 to 256 printable characters",
-        ));
+        return Err(DomainError::invalid("displayName", "must have 1 to 256 printable characters"));
     }
     Ok(s.to_string())
 }
@@ -61,10 +54,7 @@ pub fn parse_display_name(s: &str) -> Result<String, DomainError> {
 pub fn check_password(p: &str) -> Result<(), DomainError> {
     let n = p.chars().count();
     if !(12..=256).contains(&n) {
-        return Err(DomainError::invalid(
-            "password",
-            "must have 12 to 256 characters",
-        ));
+        return Err(DomainError::invalid("password", "must have 12 to 256 characters"));
     }
     Ok(())
 }
@@ -94,26 +84,12 @@ mod tests {
     #[test]
     fn user_validation() {
         let now = Timestamp::from_micros(0);
-        let u = new_user(
-            PartnerId::new(),
-            "Ann@Contoso.com",
-            "Ann",
-            &["admin_agent".into()],
-            now,
-        )
-        .unwrap();
+        let u = new_user(PartnerId::new(), "Ann@Contoso.com", "Ann", &["admin_agent".into()], now).unwrap();
         assert_eq!(u.email_folded(), "ann@contoso.com");
         assert!(new_user(PartnerId::new(), "ann", "Ann", &["admin_agent".into()], now).is_err());
         assert!(new_user(PartnerId::new(), "a@b.com", "Ann", &[], now).is_err());
         assert!(new_user(PartnerId::new(), "a@b.com", "Ann", &["root".into()], now).is_err());
-        assert!(new_user(
-            PartnerId::new(),
-            "a@b.com",
-            "",
-            &["admin_agent".into()],
-            now
-        )
-        .is_err());
+        assert!(new_user(PartnerId::new(), "a@b.com", "", &["admin_agent".into()], now).is_err());
         assert!(check_password("short").is_err());
         assert!(check_password("long enough passphrase").is_ok());
     }

@@ -66,8 +66,7 @@ pub fn load_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
     match path {
         None => Ok(FileConfig::default()),
         Some(p) => {
-            let text =
-                std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+            let text = std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
             toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
         }
     }
@@ -76,10 +75,7 @@ pub fn load_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
 impl Settings {
     pub fn resolve(store: &StoreOptions, serve: Option<&ServeOptions>) -> anyhow::Result<Settings> {
         let file = load_file(store.config.as_deref())?;
-        let listen = serve
-            .and_then(|s| s.listen.clone())
-            .or(file.listen)
-            .unwrap_or_else(|| DEFAULT_LISTEN.into());
+        let listen = serve.and_then(|s| s.listen.clone()).or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.into());
         let base_url = serve
             .and_then(|s| s.base_url.clone())
             .or(file.base_url)
@@ -92,14 +88,8 @@ impl Settings {
                 .clone()
                 .or(file.database_url)
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
-            data_dir: store
-                .data_dir
-                .clone()
-                .or(file.data_dir)
-                .unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
-            publisher_token: serve
-                .and_then(|s| s.publisher_token.clone())
-                .or(file.publisher_token),
+            data_dir: store.data_dir.clone().or(file.data_dir).unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
+            publisher_token: serve.and_then(|s| s.publisher_token.clone()).or(file.publisher_token),
             secret_key: store.secret_key.clone().or(file.secret_key),
             listen,
             base_url,
@@ -153,10 +143,7 @@ mod tests {
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(
-            redact("postgres://ph:s3cret@db:5432/ph"),
-            "postgres://ph:***@db:5432/ph"
-        );
+        assert_eq!(redact("postgres://ph:s3cret@db:5432/ph"), "postgres://ph:***@db:5432/ph");
         assert_eq!(redact("postgres://ph@db/ph"), "postgres://ph@db/ph");
         assert_eq!(redact("sqlite://./x.db"), "sqlite://./x.db");
     }

@@ -22,10 +22,7 @@ pub async fn run(listen: &str, no_serve: bool) -> anyhow::Result<()> {
     let publisher_token = read_or_create(&dir.join("publisher-token"), || {
         let mut b = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut b);
-        format!(
-            "pub_{}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
-        )
+        format!("pub_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
     })?;
     let settings = Settings {
         listen: listen.to_string(),
@@ -38,9 +35,7 @@ pub async fn run(listen: &str, no_serve: bool) -> anyhow::Result<()> {
     let services = crate::open_services(&settings).await?;
     let admin_token = seed(&services, dir).await?;
 
-    println!(
-        "Partnerhub demo — data in {DIR} (kept between runs; delete the folder to start again)"
-    );
+    println!("Partnerhub demo — data in {DIR} (kept between runs; delete the folder to start again)");
     println!();
     println!("  API:              http://{listen}/v1/customers");
     println!("  API document:     http://{listen}/v1/openapi.json");
@@ -77,34 +72,20 @@ fn read_or_create(path: &Path, make: impl FnOnce() -> String) -> anyhow::Result<
 /// Creates the demo data once; returns the all-roles user's API token (kept in the demo folder).
 async fn seed(services: &Services, dir: &Path) -> anyhow::Result<String> {
     let token_file = dir.join("demo-api-token");
-    if let Some(existing) = services
-        .list_partners()
-        .await?
-        .into_iter()
-        .find(|p| p.name == PARTNER)
-    {
+    if let Some(existing) = services.list_partners().await?.into_iter().find(|p| p.name == PARTNER) {
         if let Ok(t) = std::fs::read_to_string(&token_file) {
             return Ok(t.trim().to_string());
         }
-        anyhow::bail!(
-            "{DIR} holds partner {} but lost its token file; delete {DIR} to start again",
-            existing.id
-        );
+        anyhow::bail!("{DIR} holds partner {} but lost its token file; delete {DIR} to start again", existing.id);
     }
     let err = |e: services::Error| anyhow::anyhow!("{e}");
-    let partner = services
-        .create_partner(PARTNER, true, None, None)
-        .await
-        .map_err(err)?;
+    let partner = services.create_partner(PARTNER, true, None, None).await.map_err(err)?;
     let pid = partner.id.to_string();
     let mut all_roles_user = None;
     for (who, roles) in Role::ALL
         .iter()
         .map(|r| (r.as_str().to_string(), vec![r.as_str().to_string()]))
-        .chain([(
-            "admin".to_string(),
-            Role::ALL.iter().map(|r| r.as_str().to_string()).collect(),
-        )])
+        .chain([("admin".to_string(), Role::ALL.iter().map(|r| r.as_str().to_string()).collect())])
     {
         let draft = UserDraft {
             email: email_for(&who),
@@ -112,64 +93,22 @@ async fn seed(services: &Services, dir: &Path) -> anyhow::Result<String> {
             roles,
             password: Some(PASSWORD.into()),
         };
-        let user = services
-            .publisher_create_user(&pid, draft, None)
-            .await
-            .map_err(err)?;
+        let user = services.publisher_create_user(&pid, draft, None).await.map_err(err)?;
         if who == "admin" {
             all_roles_user = Some(user);
         }
     }
     let admin = all_roles_user.expect("the all-roles user is created above");
-    let token = services
-        .publisher_create_token(&pid, &admin.id.to_string(), "demo", None)
-        .await
-        .map_err(err)?;
+    let token = services.publisher_create_token(&pid, &admin.id.to_string(), "demo", None).await.map_err(err)?;
     std::fs::write(&token_file, &token.secret)?;
     let actor = Actor::new(partner, admin, None);
     for (name, domain, country, city, street) in [
-        (
-            "Fabrikam Inc",
-            "fabrikam.onmicrosoft.com",
-            "US",
-            "Seattle",
-            "1 Microsoft Way",
-        ),
-        (
-            "Wingtip Toys Pty Ltd",
-            "wingtiptoys.onmicrosoft.com",
-            "AU",
-            "Sydney",
-            "1 George Street",
-        ),
-        (
-            "Northwind Traders Ltd",
-            "northwind.onmicrosoft.com",
-            "GB",
-            "London",
-            "10 Fleet Street",
-        ),
-        (
-            "Tailspin Toys KK",
-            "tailspin.onmicrosoft.com",
-            "JP",
-            "Tokyo",
-            "1-1 Marunouchi",
-        ),
-        (
-            "Adatum Ltda",
-            "adatum.onmicrosoft.com",
-            "BR",
-            "São Paulo",
-            "Avenida Paulista 1000",
-        ),
-        (
-            "Nuuk Fisheries A/S",
-            "nuukfisheries.onmicrosoft.com",
-            "GL",
-            "Nuuk",
-            "Aqqusinersuaq 1",
-        ),
+        ("Fabrikam Inc", "fabrikam.onmicrosoft.com", "US", "Seattle", "1 Microsoft Way"),
+        ("Wingtip Toys Pty Ltd", "wingtiptoys.onmicrosoft.com", "AU", "Sydney", "1 George Street"),
+        ("Northwind Traders Ltd", "northwind.onmicrosoft.com", "GB", "London", "10 Fleet Street"),
+        ("Tailspin Toys KK", "tailspin.onmicrosoft.com", "JP", "Tokyo", "1-1 Marunouchi"),
+        ("Adatum Ltda", "adatum.onmicrosoft.com", "BR", "São Paulo", "Avenida Paulista 1000"),
+        ("Nuuk Fisheries A/S", "nuukfisheries.onmicrosoft.com", "GL", "Nuuk", "Aqqusinersuaq 1"),
     ] {
         let draft = CustomerDraft {
             tenant_id: None,
@@ -184,10 +123,7 @@ async fn seed(services: &Services, dir: &Path) -> anyhow::Result<String> {
                 ..Default::default()
             },
         };
-        services
-            .create_customer(&actor, draft, None)
-            .await
-            .map_err(err)?;
+        services.create_customer(&actor, draft, None).await.map_err(err)?;
     }
     Ok(token.secret)
 }

@@ -54,6 +54,11 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Catalog tools.
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
     /// Activity log tools.
     Audit {
         #[command(subcommand)]
@@ -65,6 +70,17 @@ enum Command {
 enum ConfigCommand {
     /// Print a commented example configuration file.
     Example,
+}
+
+#[derive(Debug, Subcommand)]
+enum CatalogCommand {
+    /// Upsert the products of a catalog document (the body of `PUT /v1/publisher/catalog`) from a JSON file.
+    Import {
+        /// The catalog document (JSON).
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        store: StoreOptions,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,30 +113,34 @@ async fn main() -> anyhow::Result<()> {
             println!("migrated {}", settings.redacted_database_url());
             Ok(())
         }
-        Command::Config {
-            command: ConfigCommand::Example,
-        } => {
+        Command::Config { command: ConfigCommand::Example } => {
             print!("{}", config::EXAMPLE);
             Ok(())
         }
-        Command::Audit {
-            command: AuditCommand::Verify { store },
-        } => {
+        Command::Catalog { command: CatalogCommand::Import { file, store } } => {
+            let settings = Settings::resolve(&store, None)?;
+            let document = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let services = open_services(&settings).await?;
+            let counts = services.import_catalog(&document).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "imported {} products, {} SKUs, {} prices from {}",
+                counts.products,
+                counts.skus,
+                counts.prices,
+                file.display()
+            );
+            Ok(())
+        }
+        Command::Audit { command: AuditCommand::Verify { store } } => {
             let settings = Settings::resolve(&store, None)?;
             let services = open_services(&settings).await?;
             let mut all_valid = true;
             for partner in services.list_partners().await? {
                 let scope = services::PartnerScope::authenticated(partner.id);
-                let v = services
-                    .verify_chain(scope)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let v = services.verify_chain(scope).await.map_err(|e| anyhow::anyhow!("{e}"))?;
                 all_valid &= v.valid;
                 match v.first_invalid_record_id {
-                    None => println!(
-                        "{} {:?}: valid, {} records",
-                        partner.id, partner.name, v.record_count
-                    ),
+                    None => println!("{} {:?}: valid, {} records", partner.id, partner.name, v.record_count),
                     Some(bad) => println!(
                         "{} {:?}: INVALID at record {bad} ({} records)",
                         partner.id, partner.name, v.record_count
@@ -143,23 +163,19 @@ pub async fn open_services(settings: &Settings) -> anyhow::Result<Services> {
     store.migrate().await.context("migrating the database")?;
     let secrets = match &settings.secret_key {
         Some(k) => SecretBox::from_base64(k).map_err(anyhow::Error::msg)?,
-        None => SecretBox::from_file(&settings.data_dir.join("secret.key"))
-            .map_err(anyhow::Error::msg)?,
+        None => SecretBox::from_file(&settings.data_dir.join("secret.key")).map_err(anyhow::Error::msg)?,
     };
     let store: Arc<dyn Store> = Arc::new(store);
-    Ok(Services::new(
-        store,
-        Arc::new(SystemClock),
-        secrets,
-        settings.publisher_token.as_deref(),
-    ))
+    Ok(Services::new(store, Arc::new(SystemClock), secrets, settings.publisher_token.as_deref()))
 }
 
 pub async fn serve_with(settings: Settings) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let services = open_services(&settings).await?;
     if settings.publisher_token.is_none() {
-        tracing::warn!("no publisher token set (--publisher-token / PARTNERHUB_PUBLISHER_TOKEN): /v1/publisher is closed");
+        tracing::warn!(
+            "no publisher token set (--publisher-token / PARTNERHUB_PUBLISHER_TOKEN): /v1/publisher is closed"
+        );
     }
     spawn_housekeeping(services.clone());
     let listener = tokio::net::TcpListener::bind(&settings.listen)

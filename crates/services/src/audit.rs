@@ -30,10 +30,7 @@ impl Services {
         let today = self.partner_now(&actor.partner).date();
         Ok(AuditQuery {
             range: DateRange::parse(start, end, today)?,
-            filter: filter
-                .filter(|f| !f.trim().is_empty())
-                .map(AuditFilter::parse)
-                .transpose()?,
+            filter: filter.filter(|f| !f.trim().is_empty()).map(AuditFilter::parse).transpose()?,
         })
     }
 
@@ -45,25 +42,12 @@ impl Services {
         after: Option<Cursor>,
     ) -> Result<Page<AuditRecord>> {
         let scope = actor.authorize(Action::ReadActivityLog)?;
-        let rows = self
-            .store
-            .list_audit(
-                scope,
-                q.range,
-                q.filter.as_ref(),
-                size.get() + 1,
-                after.as_ref(),
-            )
-            .await?;
+        let rows = self.store.list_audit(scope, q.range, q.filter.as_ref(), size.get() + 1, after.as_ref()).await?;
         Ok(Page::from_rows(rows, size, audit_cursor))
     }
 
     /// Every matching record, fetched a chunk at a time by keyset, so memory stays flat however many there are.
-    pub fn export_audit(
-        &self,
-        actor: &Actor,
-        q: AuditQuery,
-    ) -> Result<BoxStream<'static, Result<AuditRecord>>> {
+    pub fn export_audit(&self, actor: &Actor, q: AuditQuery) -> Result<BoxStream<'static, Result<AuditRecord>>> {
         let scope = actor.authorize(Action::ReadActivityLog)?;
         let store = self.store.clone();
         let chunks = stream::try_unfold(Some(None::<Cursor>), move |state| {
@@ -71,14 +55,9 @@ impl Services {
             let q = q.clone();
             async move {
                 let Some(after) = state else { return Ok(None) };
-                let rows = store
-                    .list_audit(scope, q.range, q.filter.as_ref(), CHUNK, after.as_ref())
-                    .await?;
+                let rows = store.list_audit(scope, q.range, q.filter.as_ref(), CHUNK, after.as_ref()).await?;
                 let next = (rows.len() == CHUNK as usize).then(|| rows.last().map(audit_cursor));
-                Ok::<_, crate::Error>(Some((
-                    stream::iter(rows.into_iter().map(Ok)),
-                    next.flatten().map(Some),
-                )))
+                Ok::<_, crate::Error>(Some((stream::iter(rows.into_iter().map(Ok)), next.flatten().map(Some))))
             }
         });
         Ok(chunks.try_flatten().boxed())
@@ -116,8 +95,5 @@ impl Services {
 }
 
 fn audit_cursor(r: &AuditRecord) -> Cursor {
-    Cursor {
-        at: r.operation_date,
-        id: r.id.to_string(),
-    }
+    Cursor { at: r.operation_date, id: r.id.to_string() }
 }

@@ -25,12 +25,7 @@ pub struct Actor {
 impl Actor {
     pub fn new(partner: Partner, user: User, token: Option<TokenId>) -> Actor {
         let scope = PartnerScope::authenticated(partner.id);
-        Actor {
-            partner,
-            user,
-            token,
-            scope,
-        }
+        Actor { partner, user, token, scope }
     }
 
     /// The one gate of every partner use case: the scope is handed out only when the roles allow the action.
@@ -61,10 +56,7 @@ pub(crate) fn sha256(s: &str) -> [u8; 32] {
 pub fn new_api_token() -> (String, String) {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let token = format!(
-        "ph_{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    );
+    let token = format!("ph_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
     let hash = token_hash(&token);
     (token, hash)
 }
@@ -86,11 +78,7 @@ impl Services {
             }
         }
         match self.store.authenticate(&token_hash(bearer)).await? {
-            Some((token, user, partner)) => Ok(Caller::Partner(Box::new(Actor::new(
-                partner,
-                user,
-                Some(token),
-            )))),
+            Some((token, user, partner)) => Ok(Caller::Partner(Box::new(Actor::new(partner, user, Some(token))))),
             None => Err(DomainError::Unauthorized.into()),
         }
     }
@@ -123,11 +111,7 @@ pub async fn verify_password(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
         use argon2::password_hash::{PasswordHash, PasswordVerifier};
         PasswordHash::new(&hash)
-            .map(|parsed| {
-                argon2::Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
+            .map(|parsed| argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
             .unwrap_or(false)
     })
     .await

@@ -21,18 +21,11 @@ impl Services {
     ) -> Result<Customer> {
         let scope = actor.authorize(Action::CreateCustomer)?;
         let customer = draft.validate(self.partner_now(&actor.partner))?;
-        let audit = NewAuditRecord::succeeded(
-            OperationType::CreateCustomer,
-            actor.principal(),
-            customer.created_at,
-        )
-        .customer(customer.tenant_id, &customer.company_name)
-        .data("domain", customer.domain.clone())
-        .data("market", customer.market.as_str());
-        let effects = Effects {
-            audit: vec![audit],
-            idempotency: self.completion(idem.as_ref(), &customer),
-        };
+        let audit = NewAuditRecord::succeeded(OperationType::CreateCustomer, actor.principal(), customer.created_at)
+            .customer(customer.tenant_id, &customer.company_name)
+            .data("domain", customer.domain.clone())
+            .data("market", customer.market.as_str());
+        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &customer) };
         match self.store.create_customer(scope, &customer, effects).await {
             Err(StoreError::Conflict(m)) => Err(DomainError::DuplicateCustomer(m).into()),
             other => Ok(other.map(|_| customer)?),
@@ -42,10 +35,7 @@ impl Services {
     pub async fn get_customer(&self, actor: &Actor, id: &str) -> Result<Customer> {
         let scope = actor.authorize(Action::ViewCustomer)?;
         let id = TenantId::parse(id).ok_or(DomainError::NotFound)?;
-        self.store
-            .get_customer(scope, id)
-            .await?
-            .ok_or_else(|| DomainError::NotFound.into())
+        self.store.get_customer(scope, id).await?.ok_or_else(|| DomainError::NotFound.into())
     }
 
     pub async fn list_customers(
@@ -56,17 +46,8 @@ impl Services {
         after: Option<Cursor>,
     ) -> Result<Page<Customer>> {
         let scope = actor.authorize(Action::ListCustomers)?;
-        let filter = filter
-            .filter(|f| !f.trim().is_empty())
-            .map(CustomerFilter::parse)
-            .transpose()?;
-        let rows = self
-            .store
-            .list_customers(scope, filter.as_ref(), size.get() + 1, after.as_ref())
-            .await?;
-        Ok(Page::from_rows(rows, size, |c| Cursor {
-            at: c.created_at,
-            id: c.tenant_id.to_string(),
-        }))
+        let filter = filter.filter(|f| !f.trim().is_empty()).map(CustomerFilter::parse).transpose()?;
+        let rows = self.store.list_customers(scope, filter.as_ref(), size.get() + 1, after.as_ref()).await?;
+        Ok(Page::from_rows(rows, size, |c| Cursor { at: c.created_at, id: c.tenant_id.to_string() }))
     }
 }

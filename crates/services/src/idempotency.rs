@@ -47,22 +47,14 @@ pub fn fingerprint(method: &str, path_and_query: &str, body: &[u8]) -> String {
 
 pub fn validate_key(key: &str) -> std::result::Result<(), DomainError> {
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(DomainError::invalid(
-            "MS-RequestId",
-            "must be 1 to 255 visible ASCII characters, such as a UUID",
-        ));
+        return Err(DomainError::invalid("MS-RequestId", "must be 1 to 255 visible ASCII characters, such as a UUID"));
     }
     Ok(())
 }
 
 impl Services {
     /// `scope` is the caller ("partner:{id}" or "publisher"): keys of different callers never meet.
-    pub async fn idempotency_claim(
-        &self,
-        scope: String,
-        key: &str,
-        fingerprint: String,
-    ) -> Result<Claim> {
+    pub async fn idempotency_claim(&self, scope: String, key: &str, fingerprint: String) -> Result<Claim> {
         validate_key(key)?;
         let claim = IdempotencyClaim {
             scope,
@@ -73,19 +65,12 @@ impl Services {
             ttl_micros: TTL_MICROS,
         };
         match self.store.claim_idempotency(&claim).await? {
-            ClaimOutcome::Claimed => Ok(Claim::Proceed(IdemTicket {
-                scope: claim.scope,
-                key: claim.key,
-            })),
-            ClaimOutcome::Replay {
-                status,
-                body,
-                encrypted,
-            } => {
+            ClaimOutcome::Claimed => Ok(Claim::Proceed(IdemTicket { scope: claim.scope, key: claim.key })),
+            ClaimOutcome::Replay { status, body, encrypted } => {
                 let body = if encrypted {
-                    self.secrets.open(&body).ok_or_else(|| {
-                        crate::Error::Internal("a stored response does not decrypt".into())
-                    })?
+                    self.secrets
+                        .open(&body)
+                        .ok_or_else(|| crate::Error::Internal("a stored response does not decrypt".into()))?
                 } else {
                     body
                 };
@@ -98,31 +83,19 @@ impl Services {
 
     /// The request failed without a change: forget the claim so that a retry runs again.
     pub async fn idempotency_release(&self, ticket: &IdemTicket) {
-        if let Err(e) = self
-            .store
-            .release_idempotency(&ticket.scope, &ticket.key)
-            .await
-        {
+        if let Err(e) = self.store.release_idempotency(&ticket.scope, &ticket.key).await {
             tracing::warn!(error = %e, "could not release an idempotency claim; it expires with its lease");
         }
     }
 
-    pub(crate) fn completion<T>(
-        &self,
-        idem: Option<&Idem<'_, T>>,
-        value: &T,
-    ) -> Option<IdempotencyCompletion> {
+    pub(crate) fn completion<T>(&self, idem: Option<&Idem<'_, T>>, value: &T) -> Option<IdempotencyCompletion> {
         idem.map(|i| {
             let body = (i.render)(value);
             IdempotencyCompletion {
                 scope: i.ticket.scope.clone(),
                 key: i.ticket.key.clone(),
                 status: i.status,
-                body: if i.secret {
-                    self.secrets.seal(&body)
-                } else {
-                    body
-                },
+                body: if i.secret { self.secrets.seal(&body) } else { body },
                 encrypted: i.secret,
             }
         })
@@ -130,10 +103,7 @@ impl Services {
 
     /// Forgets keys older than 24 hours; run periodically by the server.
     pub async fn purge_idempotency(&self) -> Result<u64> {
-        Ok(self
-            .store
-            .purge_idempotency(self.clock.now().plus_micros(-TTL_MICROS))
-            .await?)
+        Ok(self.store.purge_idempotency(self.clock.now().plus_micros(-TTL_MICROS)).await?)
     }
 }
 
@@ -143,18 +113,9 @@ mod tests {
 
     #[test]
     fn fingerprint_separates_fields() {
-        assert_ne!(
-            fingerprint("POST", "/a", b"b"),
-            fingerprint("POST", "/ab", b"")
-        );
-        assert_ne!(
-            fingerprint("POST", "/a", b"{}"),
-            fingerprint("PATCH", "/a", b"{}")
-        );
-        assert_eq!(
-            fingerprint("POST", "/a", b"{}"),
-            fingerprint("POST", "/a", b"{}")
-        );
+        assert_ne!(fingerprint("POST", "/a", b"b"), fingerprint("POST", "/ab", b""));
+        assert_ne!(fingerprint("POST", "/a", b"{}"), fingerprint("PATCH", "/a", b"{}"));
+        assert_eq!(fingerprint("POST", "/a", b"{}"), fingerprint("POST", "/a", b"{}"));
     }
 
     #[test]

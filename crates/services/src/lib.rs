@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod catalog;
 pub mod customers;
 pub mod error;
 pub mod idempotency;
@@ -13,7 +14,7 @@ pub mod users;
 
 pub use auth::{Actor, Caller};
 pub use error::{Error, Result};
-pub use store::{ApiToken, Backend, PartnerScope};
+pub use store::{ApiToken, Backend, CatalogCounts, PartnerScope};
 
 use domain::clock::Clock;
 use std::sync::Arc;

@@ -10,23 +10,10 @@ impl Services {
     }
 
     /// Publisher only (the caller is checked by the API's publisher extractor).
-    pub async fn put_market(
-        &self,
-        country: &str,
-        currency: &str,
-        tax_rate: &str,
-        inclusive: bool,
-    ) -> Result<Market> {
-        let code = MarketCode::parse(country).ok_or_else(|| {
-            DomainError::invalid(
-                "country",
-                format!("'{country}' is not an ISO 3166-1 alpha-2 code"),
-            )
-        })?;
+    pub async fn put_market(&self, country: &str, currency: &str, tax_rate: &str, inclusive: bool) -> Result<Market> {
+        let code = MarketCode::parse(country)
+            .ok_or_else(|| DomainError::invalid("country", format!("'{country}' is not an ISO 3166-1 alpha-2 code")))?;
         let update = MarketUpdate::parse(currency, tax_rate, inclusive)?;
-        Ok(self
-            .store
-            .put_market(code, &update, self.clock.now())
-            .await?)
+        Ok(self.store.put_market(code, &update, self.clock.now()).await?)
     }
 }

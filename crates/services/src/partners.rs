@@ -19,16 +19,14 @@ impl Services {
         idem: Option<Idem<'_, Partner>>,
     ) -> Result<Partner> {
         let clock_start = match clock_start {
-            Some(s) => Some(Timestamp::parse_rfc3339(s).ok_or_else(|| {
-                DomainError::invalid("clockStart", "expected an RFC 3339 date-time")
-            })?),
+            Some(s) => Some(
+                Timestamp::parse_rfc3339(s)
+                    .ok_or_else(|| DomainError::invalid("clockStart", "expected an RFC 3339 date-time"))?,
+            ),
             None => None,
         };
         let partner = Partner::new(name, sandbox, clock_start, self.clock.now())?;
-        let effects = Effects {
-            audit: vec![],
-            idempotency: self.completion(idem.as_ref(), &partner),
-        };
+        let effects = Effects { audit: vec![], idempotency: self.completion(idem.as_ref(), &partner) };
         self.store.create_partner(&partner, effects).await?;
         Ok(partner)
     }
@@ -40,11 +38,7 @@ impl Services {
     /// For the publisher acting on one partner's data: an unknown partner is 404.
     pub async fn publisher_scope(&self, partner: &str) -> Result<(Partner, PartnerScope)> {
         let id = PartnerId::parse(partner).ok_or(DomainError::NotFound)?;
-        let p = self
-            .store
-            .get_partner(id)
-            .await?
-            .ok_or(DomainError::NotFound)?;
+        let p = self.store.get_partner(id).await?.ok_or(DomainError::NotFound)?;
         Ok((p, PartnerScope::authenticated(id)))
     }
 
@@ -71,14 +65,10 @@ impl Services {
         let server_now = self.clock.now();
         let moved_to = self.partner_now(&actor.partner).plus_micros(micros);
         // The record is dated at the new time, so the partner's log stays in time order.
-        let audit =
-            NewAuditRecord::succeeded(OperationType::AdvanceTestClock, actor.principal(), moved_to)
-                .data("days", days.to_string())
-                .data("seconds", seconds.to_string());
-        let effects = Effects {
-            audit: vec![audit],
-            idempotency: self.completion(idem.as_ref(), &moved_to),
-        };
+        let audit = NewAuditRecord::succeeded(OperationType::AdvanceTestClock, actor.principal(), moved_to)
+            .data("days", days.to_string())
+            .data("seconds", seconds.to_string());
+        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &moved_to) };
         let partner = self.store.advance_clock(scope, micros, effects).await?;
         Ok(partner.now(server_now))
     }

@@ -15,9 +15,7 @@ const NONCE_LEN: usize = 24;
 
 impl SecretBox {
     pub fn from_key(key: [u8; 32]) -> SecretBox {
-        SecretBox {
-            cipher: XChaCha20Poly1305::new(&key.into()),
-        }
+        SecretBox { cipher: XChaCha20Poly1305::new(&key.into()) }
     }
 
     /// A base64 key (from `PARTNERHUB_SECRET_KEY`).
@@ -25,9 +23,7 @@ impl SecretBox {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(s.trim())
             .map_err(|_| "the secret key must be base64".to_string())?;
-        let key: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| "the secret key must be 32 bytes".to_string())?;
+        let key: [u8; 32] = bytes.try_into().map_err(|_| "the secret key must be 32 bytes".to_string())?;
         Ok(SecretBox::from_key(key))
     }
 
@@ -51,11 +47,7 @@ impl SecretBox {
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let mut out = nonce.to_vec();
         // Encryption with a valid key and a fresh nonce cannot fail.
-        out.extend(
-            self.cipher
-                .encrypt(XNonce::from_slice(&nonce), plain)
-                .unwrap_or_default(),
-        );
+        out.extend(self.cipher.encrypt(XNonce::from_slice(&nonce), plain).unwrap_or_default());
         out
     }
 
@@ -72,11 +64,7 @@ impl SecretBox {
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
     f.write_all(text.as_bytes())
 }
 
@@ -111,10 +99,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         }
         std::fs::remove_dir_all(dir).unwrap();
     }

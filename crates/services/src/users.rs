@@ -39,13 +39,7 @@ impl Services {
         idem: Option<Idem<'_, User>>,
     ) -> Result<User> {
         let now = self.partner_now(partner);
-        let user = new_user(
-            partner.id,
-            &draft.email,
-            &draft.display_name,
-            &draft.roles,
-            now,
-        )?;
+        let user = new_user(partner.id, &draft.email, &draft.display_name, &draft.roles, now)?;
         let hash = match draft.password {
             Some(p) => {
                 check_password(&p)?;
@@ -57,20 +51,11 @@ impl Services {
             .data("userId", user.id.to_string())
             .data("email", user.email.clone())
             .data("roles", user.roles.to_stored());
-        let effects = Effects {
-            audit: vec![audit],
-            idempotency: self.completion(idem.as_ref(), &user),
-        };
-        match self
-            .store
-            .create_user(&user, hash.as_deref(), effects)
-            .await
-        {
-            Err(StoreError::Conflict(_)) => Err(DomainError::Conflict(format!(
-                "a user with email {} already exists",
-                user.email
-            ))
-            .into()),
+        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &user) };
+        match self.store.create_user(&user, hash.as_deref(), effects).await {
+            Err(StoreError::Conflict(_)) => {
+                Err(DomainError::Conflict(format!("a user with email {} already exists", user.email)).into())
+            }
             other => Ok(other.map(|_| user)?),
         }
     }
@@ -96,16 +81,12 @@ impl Services {
     ) -> Result<IssuedToken> {
         let (partner, scope) = self.publisher_scope(partner).await?;
         let user = self.user_in(scope, user).await?;
-        self.insert_token(&partner, &user, name, "publisher", idem)
-            .await
+        self.insert_token(&partner, &user, name, "publisher", idem).await
     }
 
     async fn user_in(&self, scope: PartnerScope, id: &str) -> Result<User> {
         let id = UserId::parse(id).ok_or(DomainError::NotFound)?;
-        self.store
-            .get_user(scope, id)
-            .await?
-            .ok_or_else(|| DomainError::NotFound.into())
+        self.store.get_user(scope, id).await?.ok_or_else(|| DomainError::NotFound.into())
     }
 
     async fn insert_token(
@@ -135,42 +116,20 @@ impl Services {
             .data("userId", user.id.to_string())
             .data("tokenId", issued.token.id.to_string())
             .data("name", name);
-        let effects = Effects {
-            audit: vec![audit],
-            idempotency: self.completion(idem.as_ref(), &issued),
-        };
-        self.store
-            .create_token(&issued.token, &hash, effects)
-            .await?;
+        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &issued) };
+        self.store.create_token(&issued.token, &hash, effects).await?;
         Ok(issued)
     }
 
-    pub async fn create_user(
-        &self,
-        actor: &Actor,
-        draft: UserDraft,
-        idem: Option<Idem<'_, User>>,
-    ) -> Result<User> {
+    pub async fn create_user(&self, actor: &Actor, draft: UserDraft, idem: Option<Idem<'_, User>>) -> Result<User> {
         actor.authorize(Action::ManageUsers)?;
-        self.insert_user(&actor.partner, draft, actor.principal(), idem)
-            .await
+        self.insert_user(&actor.partner, draft, actor.principal(), idem).await
     }
 
-    pub async fn list_users(
-        &self,
-        actor: &Actor,
-        size: PageSize,
-        after: Option<Cursor>,
-    ) -> Result<Page<User>> {
+    pub async fn list_users(&self, actor: &Actor, size: PageSize, after: Option<Cursor>) -> Result<Page<User>> {
         let scope = actor.authorize(Action::ManageUsers)?;
-        let rows = self
-            .store
-            .list_users(scope, size.get() + 1, after.as_ref())
-            .await?;
-        Ok(Page::from_rows(rows, size, |u| Cursor {
-            at: u.created_at,
-            id: u.id.to_string(),
-        }))
+        let rows = self.store.list_users(scope, size.get() + 1, after.as_ref()).await?;
+        Ok(Page::from_rows(rows, size, |u| Cursor { at: u.created_at, id: u.id.to_string() }))
     }
 
     pub async fn get_user(&self, actor: &Actor, id: &str) -> Result<User> {
@@ -199,22 +158,13 @@ impl Services {
             if patch.disabled == Some(true) {
                 return Err(DomainError::invalid("disabled", "you cannot disable yourself").into());
             }
-            if patch
-                .roles
-                .as_ref()
-                .is_some_and(|r| !r.contains(Role::GlobalAdmin))
-            {
-                return Err(DomainError::invalid(
-                    "roles",
-                    "you cannot remove your own global_admin role",
-                )
-                .into());
+            if patch.roles.as_ref().is_some_and(|r| !r.contains(Role::GlobalAdmin)) {
+                return Err(DomainError::invalid("roles", "you cannot remove your own global_admin role").into());
             }
         }
         let now = self.partner_now(&actor.partner);
-        let mut audit =
-            NewAuditRecord::succeeded(OperationType::UpdateUser, actor.principal(), now)
-                .data("userId", target.id.to_string());
+        let mut audit = NewAuditRecord::succeeded(OperationType::UpdateUser, actor.principal(), now)
+            .data("userId", target.id.to_string());
         if let Some(r) = &patch.roles {
             audit = audit.data("roles", r.to_stored());
         }
@@ -232,14 +182,8 @@ impl Services {
         if let Some(d) = patch.disabled {
             after.disabled = d;
         }
-        let effects = Effects {
-            audit: vec![audit],
-            idempotency: self.completion(idem.as_ref(), &after),
-        };
-        Ok(self
-            .store
-            .update_user(scope, target.id, &patch, effects)
-            .await?)
+        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &after) };
+        Ok(self.store.update_user(scope, target.id, &patch, effects).await?)
     }
 
     pub fn me(&self, actor: &Actor) -> Result<User> {
@@ -259,26 +203,16 @@ impl Services {
         idem: Option<Idem<'_, IssuedToken>>,
     ) -> Result<IssuedToken> {
         actor.authorize(Action::OwnProfile)?;
-        self.insert_token(&actor.partner, &actor.user, name, actor.principal(), idem)
-            .await
+        self.insert_token(&actor.partner, &actor.user, name, actor.principal(), idem).await
     }
 
     pub async fn revoke_my_token(&self, actor: &Actor, id: &str) -> Result<()> {
         let scope = actor.authorize(Action::OwnProfile)?;
         let id = TokenId::parse(id).ok_or(DomainError::NotFound)?;
         let now = self.partner_now(&actor.partner);
-        let audit =
-            NewAuditRecord::succeeded(OperationType::RevokeApiToken, actor.principal(), now)
-                .data("tokenId", id.to_string());
-        self.store
-            .revoke_token(
-                scope,
-                actor.user.id,
-                id,
-                self.clock.now(),
-                Effects::audit(audit),
-            )
-            .await?;
+        let audit = NewAuditRecord::succeeded(OperationType::RevokeApiToken, actor.principal(), now)
+            .data("tokenId", id.to_string());
+        self.store.revoke_token(scope, actor.user.id, id, self.clock.now(), Effects::audit(audit)).await?;
         Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! Storage behind one interface. Every [`Store`] method is one transaction; SQLite and PostgreSQL implement it
 //! with the same SQL through sqlx's `Any` driver (see `sql.rs`), chosen by the database URL at run time.
 
+mod catalog_rows;
 mod migrate;
 mod sql;
 
@@ -9,6 +10,7 @@ pub use sql::SqlStore;
 
 use async_trait::async_trait;
 use domain::audit::{AuditRecord, DateRange, NewAuditRecord};
+use domain::catalog::{MarketRule, Product, ProductType};
 use domain::customer::Customer;
 use domain::filter::{AuditFilter, CustomerFilter};
 use domain::ids::{PartnerId, TenantId, TokenId, UserId};
@@ -84,10 +86,7 @@ pub struct Effects {
 
 impl Effects {
     pub fn audit(record: NewAuditRecord) -> Effects {
-        Effects {
-            audit: vec![record],
-            idempotency: None,
-        }
+        Effects { audit: vec![record], idempotency: None }
     }
 }
 
@@ -106,11 +105,7 @@ pub struct IdempotencyClaim {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClaimOutcome {
     Claimed,
-    Replay {
-        status: u16,
-        body: Vec<u8>,
-        encrypted: bool,
-    },
+    Replay { status: u16, body: Vec<u8>, encrypted: bool },
     InProgress,
     Mismatch,
 }
@@ -139,6 +134,14 @@ pub struct Credentials {
     pub password_hash: Option<String>,
 }
 
+/// What a catalog import wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CatalogCounts {
+    pub products: u64,
+    pub skus: u64,
+    pub prices: u64,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> Backend;
@@ -152,27 +155,12 @@ pub trait Store: Send + Sync + 'static {
     async fn get_partner(&self, id: PartnerId) -> StoreResult<Option<Partner>>;
     async fn list_partners(&self) -> StoreResult<Vec<Partner>>;
     /// Moves a sandbox partner's clock forward; returns the partner as it is now.
-    async fn advance_clock(
-        &self,
-        scope: PartnerScope,
-        micros: i64,
-        effects: Effects,
-    ) -> StoreResult<Partner>;
+    async fn advance_clock(&self, scope: PartnerScope, micros: i64, effects: Effects) -> StoreResult<Partner>;
 
     // Users and tokens.
-    async fn create_user(
-        &self,
-        user: &User,
-        password_hash: Option<&str>,
-        effects: Effects,
-    ) -> StoreResult<()>;
+    async fn create_user(&self, user: &User, password_hash: Option<&str>, effects: Effects) -> StoreResult<()>;
     async fn get_user(&self, scope: PartnerScope, id: UserId) -> StoreResult<Option<User>>;
-    async fn list_users(
-        &self,
-        scope: PartnerScope,
-        limit: u32,
-        after: Option<&Cursor>,
-    ) -> StoreResult<Vec<User>>;
+    async fn list_users(&self, scope: PartnerScope, limit: u32, after: Option<&Cursor>) -> StoreResult<Vec<User>>;
     async fn update_user(
         &self,
         scope: PartnerScope,
@@ -181,15 +169,9 @@ pub trait Store: Send + Sync + 'static {
         effects: Effects,
     ) -> StoreResult<User>;
     async fn credentials_by_email(&self, email_folded: &str) -> StoreResult<Option<Credentials>>;
-    async fn create_token(
-        &self,
-        token: &ApiToken,
-        token_hash: &str,
-        effects: Effects,
-    ) -> StoreResult<()>;
+    async fn create_token(&self, token: &ApiToken, token_hash: &str, effects: Effects) -> StoreResult<()>;
     /// The live token's user and partner; `None` for an unknown or revoked token or a disabled user.
-    async fn authenticate(&self, token_hash: &str)
-        -> StoreResult<Option<(TokenId, User, Partner)>>;
+    async fn authenticate(&self, token_hash: &str) -> StoreResult<Option<(TokenId, User, Partner)>>;
     async fn list_tokens(&self, scope: PartnerScope, user: UserId) -> StoreResult<Vec<ApiToken>>;
     async fn revoke_token(
         &self,
@@ -203,25 +185,23 @@ pub trait Store: Send + Sync + 'static {
     // Markets.
     async fn list_markets(&self) -> StoreResult<Vec<Market>>;
     async fn get_market(&self, code: MarketCode) -> StoreResult<Option<Market>>;
-    async fn put_market(
+    async fn put_market(&self, code: MarketCode, update: &MarketUpdate, now: Timestamp) -> StoreResult<Market>;
+
+    // Catalog.
+    /// Upserts whole products: a product in the document replaces its stored SKUs and prices; others stay.
+    async fn put_catalog(&self, products: &[Product], now: Timestamp) -> StoreResult<CatalogCounts>;
+    async fn list_products(&self) -> StoreResult<Vec<Product>>;
+    async fn put_type_availability(
         &self,
-        code: MarketCode,
-        update: &MarketUpdate,
+        product_type: ProductType,
+        rule: &MarketRule,
         now: Timestamp,
-    ) -> StoreResult<Market>;
+    ) -> StoreResult<()>;
+    async fn type_availability(&self) -> StoreResult<Vec<(ProductType, MarketRule)>>;
 
     // Customers.
-    async fn create_customer(
-        &self,
-        scope: PartnerScope,
-        customer: &Customer,
-        effects: Effects,
-    ) -> StoreResult<()>;
-    async fn get_customer(
-        &self,
-        scope: PartnerScope,
-        id: TenantId,
-    ) -> StoreResult<Option<Customer>>;
+    async fn create_customer(&self, scope: PartnerScope, customer: &Customer, effects: Effects) -> StoreResult<()>;
+    async fn get_customer(&self, scope: PartnerScope, id: TenantId) -> StoreResult<Option<Customer>>;
     async fn list_customers(
         &self,
         scope: PartnerScope,
@@ -240,12 +220,7 @@ pub trait Store: Send + Sync + 'static {
         after: Option<&Cursor>,
     ) -> StoreResult<Vec<AuditRecord>>;
     /// Records in chain order (`seq > after_seq`), for verification.
-    async fn audit_chain(
-        &self,
-        scope: PartnerScope,
-        after_seq: i64,
-        limit: u32,
-    ) -> StoreResult<Vec<AuditRecord>>;
+    async fn audit_chain(&self, scope: PartnerScope, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditRecord>>;
     /// The (seq, hash) the partner's chain ends with.
     async fn audit_head(&self, scope: PartnerScope) -> StoreResult<(i64, String)>;
 

@@ -9,17 +9,15 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/sqlite/0001_init.sql"),
-}];
+const SQLITE: &[Migration] = &[
+    Migration { version: 1, name: "init", sql: include_str!("../migrations/sqlite/0001_init.sql") },
+    Migration { version: 2, name: "catalog", sql: include_str!("../migrations/sqlite/0002_catalog.sql") },
+];
 
-const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/postgres/0001_init.sql"),
-}];
+const POSTGRES: &[Migration] = &[
+    Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
+    Migration { version: 2, name: "catalog", sql: include_str!("../migrations/postgres/0002_catalog.sql") },
+];
 
 pub fn migrations(backend: Backend) -> &'static [Migration] {
     match backend {
@@ -34,42 +32,24 @@ mod tests {
 
     #[test]
     fn both_backends_have_the_same_versions_in_order() {
-        let v = |b| {
-            migrations(b)
-                .iter()
-                .map(|m| (m.version, m.name))
-                .collect::<Vec<_>>()
-        };
+        let v = |b| migrations(b).iter().map(|m| (m.version, m.name)).collect::<Vec<_>>();
         assert_eq!(v(Backend::Sqlite), v(Backend::Postgres));
-        let versions: Vec<i64> = migrations(Backend::Sqlite)
-            .iter()
-            .map(|m| m.version)
-            .collect();
-        assert!(
-            versions.windows(2).all(|w| w[0] < w[1]),
-            "versions must increase: {versions:?}"
-        );
+        let versions: Vec<i64> = migrations(Backend::Sqlite).iter().map(|m| m.version).collect();
+        assert!(versions.windows(2).all(|w| w[0] < w[1]), "versions must increase: {versions:?}");
     }
 
     #[test]
     fn migration_files_are_numbered_like_their_versions() {
         for backend in [Backend::Sqlite, Backend::Postgres] {
-            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("migrations")
-                .join(backend.name());
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(backend.name());
             let mut files: Vec<String> = std::fs::read_dir(&dir)
                 .unwrap()
                 .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
                 .collect();
             files.sort();
-            let expected: Vec<String> = migrations(backend)
-                .iter()
-                .map(|m| format!("{:04}_{}.sql", m.version, m.name))
-                .collect();
-            assert_eq!(
-                files, expected,
-                "every file in {dir:?} must be embedded, and only those"
-            );
+            let expected: Vec<String> =
+                migrations(backend).iter().map(|m| format!("{:04}_{}.sql", m.version, m.name)).collect();
+            assert_eq!(files, expected, "every file in {dir:?} must be embedded, and only those");
         }
     }
 }

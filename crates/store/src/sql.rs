@@ -8,6 +8,7 @@
 use crate::migrate::migrations;
 use crate::*;
 use domain::audit::GENESIS_HASH;
+use domain::catalog::reservation_unavailable_markets;
 use domain::customer::{fold, Address};
 use domain::filter::{like_pattern, AuditField, CustomerField};
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -30,32 +31,13 @@ impl SqlStore {
         if url.starts_with("sqlite:") {
             let url = sqlite_url(url)?;
             let pragmas = sqlite_pragmas;
-            let write = AnyPoolOptions::new()
-                .max_connections(1)
-                .after_connect(pragmas)
-                .connect(&url)
-                .await?;
-            let read = AnyPoolOptions::new()
-                .max_connections(8)
-                .after_connect(pragmas)
-                .connect(&url)
-                .await?;
-            Ok(SqlStore {
-                backend: Backend::Sqlite,
-                write,
-                read,
-            })
+            let write = AnyPoolOptions::new().max_connections(1).after_connect(pragmas).connect(&url).await?;
+            let read = AnyPoolOptions::new().max_connections(8).after_connect(pragmas).connect(&url).await?;
+            Ok(SqlStore { backend: Backend::Sqlite, write, read })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            let pool = AnyPoolOptions::new()
-                .max_connections(32)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect(url)
-                .await?;
-            Ok(SqlStore {
-                backend: Backend::Postgres,
-                write: pool.clone(),
-                read: pool,
-            })
+            let pool =
+                AnyPoolOptions::new().max_connections(32).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
+            Ok(SqlStore { backend: Backend::Postgres, write: pool.clone(), read: pool })
         } else {
             Err(StoreError::Corrupt(format!(
                 "unsupported database URL scheme in '{}': use sqlite:// or postgres://",
@@ -83,14 +65,12 @@ impl SqlStore {
             }
             let mut tx = sqlx::Connection::begin(&mut *conn).await?;
             sqlx::Executor::execute(&mut *tx, m.sql).await?;
-            sqlx::query(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-            )
-            .bind(m.version)
-            .bind(m.name)
-            .bind(domain::clock::Clock::now(&domain::clock::SystemClock).micros())
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                .bind(m.version)
+                .bind(m.name)
+                .bind(domain::clock::Clock::now(&domain::clock::SystemClock).micros())
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             tracing::info!(version = m.version, name = m.name, "applied migration");
         }
@@ -109,6 +89,17 @@ impl SqlStore {
             .execute(&mut *tx)
             .await?;
         }
+        // R1: Azure reservations are unavailable in the article's markets until the publisher says otherwise.
+        let (mode, markets) = MarketRule::UnavailableIn(reservation_unavailable_markets()).to_stored();
+        sqlx::query(
+            "INSERT INTO type_availability (product_type, mode, markets, updated_at) VALUES ($1, $2, $3, 0) \
+             ON CONFLICT (product_type) DO NOTHING",
+        )
+        .bind(ProductType::AzureReservation.as_str())
+        .bind(mode)
+        .bind(markets)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -137,21 +128,10 @@ impl SqlStore {
 
     /// Appends the change's activity records to the partner's chain and completes its idempotency record,
     /// inside the change's own transaction.
-    async fn apply_effects(
-        &self,
-        tx: &mut Tx,
-        partner: PartnerId,
-        effects: Effects,
-    ) -> StoreResult<()> {
+    async fn apply_effects(&self, tx: &mut Tx, partner: PartnerId, effects: Effects) -> StoreResult<()> {
         if !effects.audit.is_empty() {
-            let sql = format!(
-                "SELECT audit_seq, audit_head FROM partners WHERE id = $1{}",
-                self.chain_lock()
-            );
-            let row = sqlx::query(&sql)
-                .bind(partner.to_string())
-                .fetch_optional(&mut **tx)
-                .await?;
+            let sql = format!("SELECT audit_seq, audit_head FROM partners WHERE id = $1{}", self.chain_lock());
+            let row = sqlx::query(&sql).bind(partner.to_string()).fetch_optional(&mut **tx).await?;
             let row = row.ok_or(StoreError::NotFound)?;
             let mut seq: i64 = row.try_get(0)?;
             let mut head: String = row.try_get(1)?;
@@ -207,20 +187,15 @@ fn sqlite_pragmas(
 
 /// `sqlite://path` with `mode=rwc` (create when missing) and the parent folder made.
 fn sqlite_url(url: &str) -> StoreResult<String> {
-    let rest = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:");
+    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let path = rest.split('?').next().unwrap_or("");
     if path.is_empty() || path == ":memory:" {
-        return Err(StoreError::Corrupt(
-            "a SQLite URL needs a file path: sqlite://./data/partnerhub.db".into(),
-        ));
+        return Err(StoreError::Corrupt("a SQLite URL needs a file path: sqlite://./data/partnerhub.db".into()));
     }
     if let Some(parent) = std::path::Path::new(path).parent() {
         if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                StoreError::Corrupt(format!("cannot create {}: {e}", parent.display()))
-            })?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::Corrupt(format!("cannot create {}: {e}", parent.display())))?;
         }
     }
     Ok(if rest.contains("mode=") {
@@ -233,8 +208,7 @@ fn sqlite_url(url: &str) -> StoreResult<String> {
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
-    e.as_database_error()
-        .is_some_and(|d| d.is_unique_violation())
+    e.as_database_error().is_some_and(|d| d.is_unique_violation())
 }
 
 fn corrupt(what: &str) -> StoreError {
@@ -291,9 +265,7 @@ fn token_from(row: &AnyRow) -> StoreResult<ApiToken> {
         user_id: UserId(uuid_col(row, "user_id")?),
         name: row.try_get("name")?,
         created_at: ts(row, "created_at")?,
-        revoked_at: row
-            .try_get::<Option<i64>, _>("revoked_at")?
-            .map(Timestamp::from_micros),
+        revoked_at: row.try_get::<Option<i64>, _>("revoked_at")?.map(Timestamp::from_micros),
     })
 }
 
@@ -305,8 +277,7 @@ fn market_from(row: &AnyRow) -> StoreResult<Market> {
         country: code,
         name: code.info().name,
         currency_code: row.try_get("currency_code")?,
-        minor_units: u8::try_from(row.try_get::<i64, _>("minor_units")?)
-            .map_err(|_| corrupt("minor_units"))?,
+        minor_units: u8::try_from(row.try_get::<i64, _>("minor_units")?).map_err(|_| corrupt("minor_units"))?,
         tax_rate: rust_decimal_parse(&rate)?,
         tax_inclusive: flag(row, "tax_inclusive")?,
     })
@@ -321,14 +292,12 @@ mod domain_decimal {
     pub use rust_decimal::Decimal;
 }
 
-const CUSTOMER_COLS: &str =
-    "tenant_id, company_name, domain, billing_email, billing_company_name, address_json, \
+const CUSTOMER_COLS: &str = "tenant_id, company_name, domain, billing_email, billing_company_name, address_json, \
     market, created_at";
 
 fn customer_from(row: &AnyRow) -> StoreResult<Customer> {
     let address: String = row.try_get("address_json")?;
-    let address: Address =
-        serde_json::from_str(&address).map_err(|_| corrupt("customers.address_json"))?;
+    let address: Address = serde_json::from_str(&address).map_err(|_| corrupt("customers.address_json"))?;
     let market: String = row.try_get("market")?;
     Ok(Customer {
         tenant_id: TenantId(uuid_col(row, "tenant_id")?),
@@ -342,8 +311,7 @@ fn customer_from(row: &AnyRow) -> StoreResult<Customer> {
     })
 }
 
-const AUDIT_COLS: &str =
-    "id, partner_id, seq, customer_id, customer_name, user_principal_name, resource_type, \
+const AUDIT_COLS: &str = "id, partner_id, seq, customer_id, customer_name, user_principal_name, resource_type, \
     operation_type, operation_date, operation_status, customized_data, prev_hash, hash";
 
 fn audit_from(row: &AnyRow) -> StoreResult<AuditRecord> {
@@ -354,9 +322,7 @@ fn audit_from(row: &AnyRow) -> StoreResult<AuditRecord> {
         partner_id: PartnerId(uuid_col(row, "partner_id")?),
         seq: row.try_get("seq")?,
         customer_id: match customer_id {
-            Some(s) => {
-                Some(TenantId::parse(&s).ok_or_else(|| corrupt("audit_records.customer_id"))?)
-            }
+            Some(s) => Some(TenantId::parse(&s).ok_or_else(|| corrupt("audit_records.customer_id"))?),
             None => None,
         },
         customer_name: row.try_get("customer_name")?,
@@ -365,8 +331,7 @@ fn audit_from(row: &AnyRow) -> StoreResult<AuditRecord> {
         operation_type: row.try_get("operation_type")?,
         operation_date: ts(row, "operation_date")?,
         operation_status: row.try_get("operation_status")?,
-        customized_data: serde_json::from_str(&data)
-            .map_err(|_| corrupt("audit_records.customized_data"))?,
+        customized_data: serde_json::from_str(&data).map_err(|_| corrupt("audit_records.customized_data"))?,
         prev_hash: row.try_get("prev_hash")?,
         hash: row.try_get("hash")?,
     })
@@ -399,11 +364,7 @@ async fn insert_audit(tx: &mut Tx, r: &AuditRecord) -> StoreResult<()> {
 
 /// `AND (at, id) > (cursor)` written so both databases use the keyset index.
 fn keyset(at_col: &str, id_col: &str, first_param: usize) -> String {
-    format!(
-        " AND ({at_col} > ${a} OR ({at_col} = ${a} AND {id_col} > ${b}))",
-        a = first_param,
-        b = first_param + 1
-    )
+    format!(" AND ({at_col} > ${a} OR ({at_col} = ${a} AND {id_col} > ${b}))", a = first_param, b = first_param + 1)
 }
 
 #[async_trait]
@@ -416,15 +377,11 @@ impl Store for SqlStore {
         let mut conn = self.write.acquire().await?;
         if self.backend == Backend::Postgres {
             // Several servers may start at once against one database: one migrates, the others wait.
-            sqlx::query("SELECT pg_advisory_lock(7242001)")
-                .execute(&mut *conn)
-                .await?;
+            sqlx::query("SELECT pg_advisory_lock(7242001)").execute(&mut *conn).await?;
         }
         let result = self.run_migrations(&mut conn).await;
         if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_unlock(7242001)")
-                .execute(&mut *conn)
-                .await?;
+            sqlx::query("SELECT pg_advisory_unlock(7242001)").execute(&mut *conn).await?;
         }
         result
     }
@@ -455,29 +412,16 @@ impl Store for SqlStore {
 
     async fn get_partner(&self, id: PartnerId) -> StoreResult<Option<Partner>> {
         let sql = format!("SELECT {PARTNER_COLS} FROM partners p WHERE p.id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id.to_string())
-            .fetch_optional(&self.read)
-            .await?;
+        let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&self.read).await?;
         row.as_ref().map(partner_from).transpose()
     }
 
     async fn list_partners(&self) -> StoreResult<Vec<Partner>> {
         let sql = format!("SELECT {PARTNER_COLS} FROM partners p ORDER BY p.created_at, p.id");
-        sqlx::query(&sql)
-            .fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(partner_from)
-            .collect()
+        sqlx::query(&sql).fetch_all(&self.read).await?.iter().map(partner_from).collect()
     }
 
-    async fn advance_clock(
-        &self,
-        scope: PartnerScope,
-        micros: i64,
-        effects: Effects,
-    ) -> StoreResult<Partner> {
+    async fn advance_clock(&self, scope: PartnerScope, micros: i64, effects: Effects) -> StoreResult<Partner> {
         let mut tx = self.begin().await?;
         let n = sqlx::query(
             "UPDATE partners SET clock_offset_micros = clock_offset_micros + $1 WHERE id = $2 AND sandbox = $3",
@@ -491,24 +435,15 @@ impl Store for SqlStore {
         if n != 1 {
             return Err(StoreError::NotFound);
         }
-        self.apply_effects(&mut tx, scope.partner_id(), effects)
-            .await?;
+        self.apply_effects(&mut tx, scope.partner_id(), effects).await?;
         let sql = format!("SELECT {PARTNER_COLS} FROM partners p WHERE p.id = $1");
-        let row = sqlx::query(&sql)
-            .bind(scope.partner_id().to_string())
-            .fetch_one(&mut *tx)
-            .await?;
+        let row = sqlx::query(&sql).bind(scope.partner_id().to_string()).fetch_one(&mut *tx).await?;
         let partner = partner_from(&row)?;
         tx.commit().await?;
         Ok(partner)
     }
 
-    async fn create_user(
-        &self,
-        user: &User,
-        password_hash: Option<&str>,
-        effects: Effects,
-    ) -> StoreResult<()> {
+    async fn create_user(&self, user: &User, password_hash: Option<&str>, effects: Effects) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let result = sqlx::query(
             "INSERT INTO users (id, partner_id, email, email_folded, display_name, roles, password_hash, disabled, \
@@ -527,14 +462,11 @@ impl Store for SqlStore {
         .await;
         match result {
             Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::Conflict(
-                    "a user with this email already exists".into(),
-                ))
+                return Err(StoreError::Conflict("a user with this email already exists".into()))
             }
             r => r?,
         };
-        self.apply_effects(&mut tx, user.partner_id, effects)
-            .await?;
+        self.apply_effects(&mut tx, user.partner_id, effects).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -549,12 +481,7 @@ impl Store for SqlStore {
         row.as_ref().map(user_from).transpose()
     }
 
-    async fn list_users(
-        &self,
-        scope: PartnerScope,
-        limit: u32,
-        after: Option<&Cursor>,
-    ) -> StoreResult<Vec<User>> {
+    async fn list_users(&self, scope: PartnerScope, limit: u32, after: Option<&Cursor>) -> StoreResult<Vec<User>> {
         let mut sql = format!("SELECT {USER_COLS} FROM users u WHERE u.partner_id = $1");
         if after.is_some() {
             sql.push_str(&keyset("u.created_at", "u.id", 2));
@@ -564,11 +491,7 @@ impl Store for SqlStore {
         if let Some(c) = after {
             q = q.bind(c.at.micros()).bind(c.id.clone());
         }
-        q.fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(user_from)
-            .collect()
+        q.fetch_all(&self.read).await?.iter().map(user_from).collect()
     }
 
     async fn update_user(
@@ -579,10 +502,7 @@ impl Store for SqlStore {
         effects: Effects,
     ) -> StoreResult<User> {
         let mut tx = self.begin().await?;
-        let sql = format!(
-            "SELECT {USER_COLS} FROM users u WHERE u.partner_id = $1 AND u.id = $2{}",
-            self.for_update()
-        );
+        let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.partner_id = $1 AND u.id = $2{}", self.for_update());
         let row = sqlx::query(&sql)
             .bind(scope.partner_id().to_string())
             .bind(id.to_string())
@@ -606,8 +526,7 @@ impl Store for SqlStore {
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
-        self.apply_effects(&mut tx, scope.partner_id(), effects)
-            .await?;
+        self.apply_effects(&mut tx, scope.partner_id(), effects).await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -617,10 +536,7 @@ impl Store for SqlStore {
             "SELECT {USER_COLS}, {PARTNER_COLS}, u.password_hash AS u_password_hash \
              FROM users u JOIN partners p ON p.id = u.partner_id WHERE u.email_folded = $1"
         );
-        let row = sqlx::query(&sql)
-            .bind(email_folded)
-            .fetch_optional(&self.read)
-            .await?;
+        let row = sqlx::query(&sql).bind(email_folded).fetch_optional(&self.read).await?;
         match row {
             None => Ok(None),
             Some(row) => Ok(Some(Credentials {
@@ -631,12 +547,7 @@ impl Store for SqlStore {
         }
     }
 
-    async fn create_token(
-        &self,
-        t: &ApiToken,
-        token_hash: &str,
-        effects: Effects,
-    ) -> StoreResult<()> {
+    async fn create_token(&self, t: &ApiToken, token_hash: &str, effects: Effects) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO api_tokens (id, partner_id, user_id, name, token_hash, created_at) \
@@ -655,27 +566,16 @@ impl Store for SqlStore {
         Ok(())
     }
 
-    async fn authenticate(
-        &self,
-        token_hash: &str,
-    ) -> StoreResult<Option<(TokenId, User, Partner)>> {
+    async fn authenticate(&self, token_hash: &str) -> StoreResult<Option<(TokenId, User, Partner)>> {
         let sql = format!(
             "SELECT t.id AS t_id, {USER_COLS}, {PARTNER_COLS} FROM api_tokens t \
              JOIN users u ON u.id = t.user_id JOIN partners p ON p.id = t.partner_id \
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled = $2"
         );
-        let row = sqlx::query(&sql)
-            .bind(token_hash)
-            .bind(0_i64)
-            .fetch_optional(&self.read)
-            .await?;
+        let row = sqlx::query(&sql).bind(token_hash).bind(0_i64).fetch_optional(&self.read).await?;
         match row {
             None => Ok(None),
-            Some(row) => Ok(Some((
-                TokenId(uuid_col(&row, "t_id")?),
-                user_from(&row)?,
-                partner_from(&row)?,
-            ))),
+            Some(row) => Ok(Some((TokenId(uuid_col(&row, "t_id")?), user_from(&row)?, partner_from(&row)?))),
         }
     }
 
@@ -716,8 +616,7 @@ impl Store for SqlStore {
         if n != 1 {
             return Err(StoreError::NotFound);
         }
-        self.apply_effects(&mut tx, scope.partner_id(), effects)
-            .await?;
+        self.apply_effects(&mut tx, scope.partner_id(), effects).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -741,12 +640,7 @@ impl Store for SqlStore {
         row.as_ref().map(market_from).transpose()
     }
 
-    async fn put_market(
-        &self,
-        code: MarketCode,
-        u: &MarketUpdate,
-        now: Timestamp,
-    ) -> StoreResult<Market> {
+    async fn put_market(&self, code: MarketCode, u: &MarketUpdate, now: Timestamp) -> StoreResult<Market> {
         let row = sqlx::query(
             "INSERT INTO markets (country, currency_code, minor_units, tax_rate, tax_inclusive, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (country) DO UPDATE SET currency_code = $2, \
@@ -764,12 +658,63 @@ impl Store for SqlStore {
         market_from(&row)
     }
 
-    async fn create_customer(
+    async fn put_catalog(&self, products: &[Product], now: Timestamp) -> StoreResult<CatalogCounts> {
+        let mut tx = self.begin().await?;
+        let counts = crate::catalog_rows::put_catalog(&mut tx, products, now).await?;
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    async fn list_products(&self) -> StoreResult<Vec<Product>> {
+        // One snapshot of the three tables, so a concurrent import is seen whole or not at all.
+        let mut tx = self.read.begin().await?;
+        let products = sqlx::query(
+            "SELECT id, title, publisher_name, product_type, policy_kind, policy_days, available_markets, \
+             unavailable_markets FROM products ORDER BY id",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let skus = sqlx::query("SELECT product_id, id, title, term FROM skus ORDER BY product_id, position")
+            .fetch_all(&mut *tx)
+            .await?;
+        let prices =
+            sqlx::query("SELECT product_id, sku_id, country, currency_code, scale, list_price_minor FROM prices")
+                .fetch_all(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        crate::catalog_rows::assemble(products, skus, prices)
+    }
+
+    async fn put_type_availability(
         &self,
-        scope: PartnerScope,
-        c: &Customer,
-        effects: Effects,
+        product_type: ProductType,
+        rule: &MarketRule,
+        now: Timestamp,
     ) -> StoreResult<()> {
+        let (mode, markets) = rule.to_stored();
+        sqlx::query(
+            "INSERT INTO type_availability (product_type, mode, markets, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (product_type) DO UPDATE SET mode = $2, markets = $3, updated_at = $4",
+        )
+        .bind(product_type.as_str())
+        .bind(mode)
+        .bind(markets)
+        .bind(now.micros())
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn type_availability(&self) -> StoreResult<Vec<(ProductType, MarketRule)>> {
+        sqlx::query("SELECT product_type, mode, markets FROM type_availability ORDER BY product_type")
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(crate::catalog_rows::rule_from)
+            .collect()
+    }
+
+    async fn create_customer(&self, scope: PartnerScope, c: &Customer, effects: Effects) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         // Say which of the two unique keys is taken; the unique indexes stay the guard under races.
         let taken = sqlx::query(
@@ -806,26 +751,17 @@ impl Store for SqlStore {
         .await;
         match result {
             Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::Conflict(
-                    "a customer with this tenant id or domain already exists".into(),
-                ))
+                return Err(StoreError::Conflict("a customer with this tenant id or domain already exists".into()))
             }
             r => r?,
         };
-        self.apply_effects(&mut tx, scope.partner_id(), effects)
-            .await?;
+        self.apply_effects(&mut tx, scope.partner_id(), effects).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn get_customer(
-        &self,
-        scope: PartnerScope,
-        id: TenantId,
-    ) -> StoreResult<Option<Customer>> {
-        let sql = format!(
-            "SELECT {CUSTOMER_COLS} FROM customers WHERE partner_id = $1 AND tenant_id = $2"
-        );
+    async fn get_customer(&self, scope: PartnerScope, id: TenantId) -> StoreResult<Option<Customer>> {
+        let sql = format!("SELECT {CUSTOMER_COLS} FROM customers WHERE partner_id = $1 AND tenant_id = $2");
         let row = sqlx::query(&sql)
             .bind(scope.partner_id().to_string())
             .bind(id.to_string())
@@ -863,11 +799,7 @@ impl Store for SqlStore {
         if let Some(c) = after {
             q = q.bind(c.at.micros()).bind(c.id.clone());
         }
-        q.fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(customer_from)
-            .collect()
+        q.fetch_all(&self.read).await?.iter().map(customer_from).collect()
     }
 
     async fn list_audit(
@@ -897,29 +829,18 @@ impl Store for SqlStore {
             sql.push_str(&keyset("operation_date", "id", next));
         }
         sql.push_str(&format!(" ORDER BY operation_date, id LIMIT {limit}"));
-        let mut q = sqlx::query(&sql)
-            .bind(scope.partner_id().to_string())
-            .bind(range.from.micros())
-            .bind(range.until.micros());
+        let mut q =
+            sqlx::query(&sql).bind(scope.partner_id().to_string()).bind(range.from.micros()).bind(range.until.micros());
         if let Some(f) = filter {
             q = q.bind(like_pattern(f.operator, &f.value));
         }
         if let Some(c) = after {
             q = q.bind(c.at.micros()).bind(c.id.clone());
         }
-        q.fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(audit_from)
-            .collect()
+        q.fetch_all(&self.read).await?.iter().map(audit_from).collect()
     }
 
-    async fn audit_chain(
-        &self,
-        scope: PartnerScope,
-        after_seq: i64,
-        limit: u32,
-    ) -> StoreResult<Vec<AuditRecord>> {
+    async fn audit_chain(&self, scope: PartnerScope, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditRecord>> {
         let sql = format!(
             "SELECT {AUDIT_COLS} FROM audit_records WHERE partner_id = $1 AND seq > $2 ORDER BY seq LIMIT {limit}"
         );
@@ -995,11 +916,7 @@ impl Store for SqlStore {
             .execute(&self.write)
             .await?
             .rows_affected();
-            return Ok(if n == 1 {
-                ClaimOutcome::Claimed
-            } else {
-                ClaimOutcome::InProgress
-            });
+            return Ok(if n == 1 { ClaimOutcome::Claimed } else { ClaimOutcome::InProgress });
         }
         if fingerprint != c.fingerprint {
             return Ok(ClaimOutcome::Mismatch);
@@ -1007,11 +924,8 @@ impl Store for SqlStore {
         if state == "done" {
             let status: i64 = row.try_get("response_status")?;
             return Ok(ClaimOutcome::Replay {
-                status: u16::try_from(status)
-                    .map_err(|_| corrupt("idempotency.response_status"))?,
-                body: row
-                    .try_get::<Option<Vec<u8>>, _>("response_body")?
-                    .unwrap_or_default(),
+                status: u16::try_from(status).map_err(|_| corrupt("idempotency.response_status"))?,
+                body: row.try_get::<Option<Vec<u8>>, _>("response_body")?.unwrap_or_default(),
                 encrypted: flag(&row, "encrypted")?,
             });
         }
@@ -1019,13 +933,11 @@ impl Store for SqlStore {
     }
 
     async fn release_idempotency(&self, scope: &str, key: &str) -> StoreResult<()> {
-        sqlx::query(
-            "DELETE FROM idempotency WHERE scope = $1 AND key = $2 AND state = 'in_progress'",
-        )
-        .bind(scope)
-        .bind(key)
-        .execute(&self.write)
-        .await?;
+        sqlx::query("DELETE FROM idempotency WHERE scope = $1 AND key = $2 AND state = 'in_progress'")
+            .bind(scope)
+            .bind(key)
+            .execute(&self.write)
+            .await?;
         Ok(())
     }
 

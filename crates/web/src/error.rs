@@ -26,12 +26,7 @@ pub struct ApiError {
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
-    pub fn new(
-        status: u16,
-        code: u32,
-        name: &'static str,
-        description: impl Into<String>,
-    ) -> ApiError {
+    pub fn new(status: u16, code: u32, name: &'static str, description: impl Into<String>) -> ApiError {
         ApiError {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
             body: ErrorBody {
@@ -53,30 +48,15 @@ impl ApiError {
     }
 
     pub fn payload_too_large(limit: usize) -> ApiError {
-        ApiError::new(
-            413,
-            413000,
-            "payload_too_large",
-            format!("the request body is over its limit of {limit} bytes"),
-        )
+        ApiError::new(413, 413000, "payload_too_large", format!("the request body is over its limit of {limit} bytes"))
     }
 
     pub fn method_not_allowed() -> ApiError {
-        ApiError::new(
-            405,
-            405000,
-            "method_not_allowed",
-            "this route does not take that method",
-        )
+        ApiError::new(405, 405000, "method_not_allowed", "this route does not take that method")
     }
 
     pub fn internal() -> ApiError {
-        ApiError::new(
-            500,
-            500000,
-            "internal_error",
-            "an internal error occurred; it has been logged",
-        )
+        ApiError::new(500, 500000, "internal_error", "an internal error occurred; it has been logged")
     }
 }
 
@@ -106,8 +86,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut res = (self.status, axum::Json(&self.body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            res.headers_mut()
-                .insert("www-authenticate", HeaderValue::from_static("Bearer"));
+            res.headers_mut().insert("www-authenticate", HeaderValue::from_static("Bearer"));
         }
         res
     }

@@ -16,9 +16,7 @@ use services::{Actor, Caller};
 struct IdemScope(String);
 
 fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
-    let value = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
+    let value = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     match value.and_then(|v| v.split_once(' ')) {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Ok(token.trim()),
         _ => Err(domain::DomainError::Unauthorized.into()),
@@ -39,11 +37,8 @@ where
         let token = bearer(&parts.headers)?;
         match app.services.authenticate(token).await? {
             Caller::Partner(actor) => {
-                parts
-                    .extensions
-                    .insert(IdemScope(format!("partner:{}", actor.partner.id)));
-                tracing::Span::current()
-                    .record("partner", tracing::field::display(actor.partner.id));
+                parts.extensions.insert(IdemScope(format!("partner:{}", actor.partner.id)));
+                tracing::Span::current().record("partner", tracing::field::display(actor.partner.id));
                 Ok(PartnerAuth(*actor))
             }
             Caller::Publisher => Err(domain::DomainError::Unauthorized.into()),
@@ -75,22 +70,14 @@ where
 
 /// Deserializes JSON, naming the path of the field that is missing or mistyped.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let bytes = if bytes.iter().all(u8::is_ascii_whitespace) {
-        b"{}" as &[u8]
-    } else {
-        bytes
-    };
+    let bytes = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" as &[u8] } else { bytes };
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let message = inner.to_string();
         // serde's message ends with " at line L column C"; the path says where more usefully.
-        let message = message
-            .split(" at line ")
-            .next()
-            .unwrap_or(&message)
-            .to_string();
+        let message = message.split(" at line ").next().unwrap_or(&message).to_string();
         if path == "." || path == "?" || path.is_empty() {
             ApiError::invalid(format!("body: {message}"))
         } else {
@@ -105,18 +92,11 @@ pub const JSON_LIMIT: usize = 1024 * 1024;
 async fn read_body(req: Request, limit: usize) -> Result<(Parts, axum::body::Bytes), ApiError> {
     let (parts, body) = req.into_parts();
     if let Some(len) = parts.headers.get(axum::http::header::CONTENT_LENGTH) {
-        if len
-            .to_str()
-            .ok()
-            .and_then(|l| l.parse::<usize>().ok())
-            .is_some_and(|l| l > limit)
-        {
+        if len.to_str().ok().and_then(|l| l.parse::<usize>().ok()).is_some_and(|l| l > limit) {
             return Err(ApiError::payload_too_large(limit));
         }
     }
-    let bytes = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| ApiError::payload_too_large(limit))?;
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| ApiError::payload_too_large(limit))?;
     Ok((parts, bytes))
 }
 
@@ -135,20 +115,11 @@ impl<T> IdemJson<T> {
         render: &'a (dyn Fn(&V) -> Vec<u8> + Send + Sync),
         secret: bool,
     ) -> Option<Idem<'a, V>> {
-        self.ticket.as_ref().map(|ticket| Idem {
-            ticket,
-            status: status.as_u16(),
-            render,
-            secret,
-        })
+        self.ticket.as_ref().map(|ticket| Idem { ticket, status: status.as_u16(), render, secret })
     }
 
     /// Gives the key back when the use case failed (nothing changed), so a retry runs again.
-    pub async fn settle<R>(
-        &self,
-        state: &AppState,
-        result: services::Result<R>,
-    ) -> Result<R, ApiError> {
+    pub async fn settle<R>(&self, state: &AppState, result: services::Result<R>) -> Result<R, ApiError> {
         if result.is_err() {
             if let Some(t) = &self.ticket {
                 state.services.idempotency_release(t).await;
@@ -173,21 +144,14 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
         let app = AppState::from_ref(state);
-        let (parts, bytes) = read_body(req, JSON_LIMIT)
-            .await
-            .map_err(IntoResponse::into_response)?;
+        let (parts, bytes) = read_body(req, JSON_LIMIT).await.map_err(IntoResponse::into_response)?;
         let key = idempotency_key(&parts.headers);
         let scope = parts.extensions.get::<IdemScope>().cloned();
         // Only POST and PATCH take idempotency keys (SPEC §5); PUT and DELETE are idempotent by nature.
-        let keyed =
-            parts.method == axum::http::Method::POST || parts.method == axum::http::Method::PATCH;
+        let keyed = parts.method == axum::http::Method::POST || parts.method == axum::http::Method::PATCH;
         let ticket = match (key.filter(|_| keyed), scope) {
             (Some(key), Some(IdemScope(scope))) => {
-                let path = parts
-                    .uri
-                    .path_and_query()
-                    .map(|p| p.as_str())
-                    .unwrap_or("/");
+                let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
                 let fp = fingerprint(parts.method.as_str(), path, &bytes);
                 match app
                     .services
@@ -198,12 +162,9 @@ where
                     Claim::Proceed(ticket) => Some(ticket),
                     Claim::Replay { status, body } => {
                         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-                        return Err((
-                            status,
-                            [(axum::http::header::CONTENT_TYPE, "application/json")],
-                            body,
-                        )
-                            .into_response());
+                        return Err(
+                            (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
+                        );
                     }
                 }
             }
@@ -233,12 +194,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         let q = parts.uri.query().unwrap_or("");
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
-        serde_path_to_error::deserialize(de)
-            .map(Query)
-            .map_err(|e| {
-                let path = e.path().to_string();
-                ApiError::invalid(format!("query {path}: {}", e.into_inner()))
-            })
+        serde_path_to_error::deserialize(de).map(Query).map_err(|e| {
+            let path = e.path().to_string();
+            ApiError::invalid(format!("query {path}: {}", e.into_inner()))
+        })
     }
 }
 

@@ -29,11 +29,7 @@ pub fn app(services: Services) -> Router {
     let (api, openapi) = api::router();
     let openapi = serde_json::to_value(&openapi).unwrap_or_default();
     let request_metrics = Arc::new(metrics::Metrics::default());
-    let state = AppState {
-        services,
-        openapi: Arc::new(openapi),
-        metrics: request_metrics.clone(),
-    };
+    let state = AppState { services, openapi: Arc::new(openapi), metrics: request_metrics.clone() };
     api.fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .with_state(state)
@@ -43,7 +39,8 @@ pub fn app(services: Services) -> Router {
         // Router layers run after routing, so the span can name the matched route.
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_default();
-            let request_id = req.headers().get("ms-correlationid").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+            let request_id =
+                req.headers().get("ms-correlationid").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
             tracing::info_span!("request", method = %req.method(), route, request_id, partner = tracing::field::Empty)
         }))
         // Outermost, so the span above always has a request id.
@@ -57,23 +54,15 @@ static MS_CORRELATION_ID: HeaderName = HeaderName::from_static("ms-correlationid
 /// request can be found in the logs.
 async fn correlation(mut req: Request, next: Next) -> Response {
     let request_id = req.headers().get(&MS_REQUEST_ID).cloned();
-    let correlation = req
-        .headers()
-        .get(&MS_CORRELATION_ID)
-        .filter(|v| v.len() <= 128)
-        .cloned()
-        .unwrap_or_else(|| {
-            HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
-                .unwrap_or(HeaderValue::from_static("-"))
-        });
-    req.headers_mut()
-        .insert(MS_CORRELATION_ID.clone(), correlation.clone());
+    let correlation = req.headers().get(&MS_CORRELATION_ID).filter(|v| v.len() <= 128).cloned().unwrap_or_else(|| {
+        HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).unwrap_or(HeaderValue::from_static("-"))
+    });
+    req.headers_mut().insert(MS_CORRELATION_ID.clone(), correlation.clone());
     let mut res = next.run(req).await;
     if let Some(id) = request_id {
         res.headers_mut().insert(MS_REQUEST_ID.clone(), id);
     }
-    res.headers_mut()
-        .insert(MS_CORRELATION_ID.clone(), correlation);
+    res.headers_mut().insert(MS_CORRELATION_ID.clone(), correlation);
     res
 }
 
@@ -90,20 +79,13 @@ async fn json_errors_for_axum_rejections(req: Request, next: Next) -> Response {
         return res;
     }
     match status {
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::payload_too_large(extract::JSON_LIMIT).into_response()
-        }
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(extract::JSON_LIMIT).into_response(),
         StatusCode::NOT_FOUND => ApiError::not_found().into_response(),
         StatusCode::METHOD_NOT_ALLOWED => ApiError::method_not_allowed().into_response(),
         StatusCode::SERVICE_UNAVAILABLE => res,
         s if s.is_server_error() => ApiError::internal().into_response(),
-        s => ApiError::new(
-            s.as_u16(),
-            s.as_u16() as u32 * 1000,
-            "invalid_request",
-            "the request was refused",
-        )
-        .into_response(),
+        s => ApiError::new(s.as_u16(), s.as_u16() as u32 * 1000, "invalid_request", "the request was refused")
+            .into_response(),
     }
 }
 
@@ -113,7 +95,5 @@ pub async fn serve(
     services: Services,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(services))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(listener, app(services)).with_graceful_shutdown(shutdown).await
 }

@@ -27,9 +27,7 @@ pub struct Metrics {
 impl Metrics {
     fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let mut map = self.series.lock().unwrap_or_else(|p| p.into_inner());
-        let s = map
-            .entry((method.to_string(), route.to_string(), status))
-            .or_default();
+        let s = map.entry((method.to_string(), route.to_string(), status)).or_default();
         s.count += 1;
         s.sum_seconds += seconds;
         for (i, le) in BUCKETS.iter().enumerate() {
@@ -51,9 +49,7 @@ impl Metrics {
                 s.count
             );
         }
-        out.push_str(
-            "# HELP partnerhub_http_request_duration_seconds Time to answer HTTP requests.\n",
-        );
+        out.push_str("# HELP partnerhub_http_request_duration_seconds Time to answer HTTP requests.\n");
         out.push_str("# TYPE partnerhub_http_request_duration_seconds histogram\n");
         for ((m, r, st), s) in map.iter() {
             let labels = format!("method=\"{m}\",route=\"{r}\",status=\"{st}\"");
@@ -64,21 +60,10 @@ impl Metrics {
                     s.buckets[i]
                 );
             }
-            let _ = writeln!(
-                out,
-                "partnerhub_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-                s.count
-            );
-            let _ = writeln!(
-                out,
-                "partnerhub_http_request_duration_seconds_sum{{{labels}}} {}",
-                s.sum_seconds
-            );
-            let _ = writeln!(
-                out,
-                "partnerhub_http_request_duration_seconds_count{{{labels}}} {}",
-                s.count
-            );
+            let _ =
+                writeln!(out, "partnerhub_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", s.count);
+            let _ = writeln!(out, "partnerhub_http_request_duration_seconds_sum{{{labels}}} {}", s.sum_seconds);
+            let _ = writeln!(out, "partnerhub_http_request_duration_seconds_count{{{labels}}} {}", s.count);
         }
         out
     }
@@ -88,18 +73,10 @@ impl Metrics {
 pub async fn record(metrics: std::sync::Arc<Metrics>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().to_string();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
+    let route =
+        req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let res = next.run(req).await;
-    metrics.observe(
-        &method,
-        &route,
-        res.status().as_u16(),
-        started.elapsed().as_secs_f64(),
-    );
+    metrics.observe(&method, &route, res.status().as_u16(), started.elapsed().as_secs_f64());
     res
 }
 
@@ -113,7 +90,9 @@ mod tests {
         m.observe("GET", "/v1/customers", 200, 0.003);
         m.observe("GET", "/v1/customers", 200, 2.0);
         let text = m.render();
-        assert!(text.contains("partnerhub_http_requests_total{method=\"GET\",route=\"/v1/customers\",status=\"200\"} 2"));
+        assert!(
+            text.contains("partnerhub_http_requests_total{method=\"GET\",route=\"/v1/customers\",status=\"200\"} 2")
+        );
         assert!(text.contains("le=\"0.005\"} 1"));
         assert!(text.contains("le=\"+Inf\"} 2"));
     }

@@ -24,32 +24,24 @@ async fn customer_creation_is_recorded_and_queried_by_date_range(db: Db) {
     app.clock.advance_micros(39 * DAY);
     app.customer(&p, "Day Forty", "d40.example.com", "JP").await;
     let of_kind = |from: &str, to: &str| {
-        format!("/v1/auditrecords?startDate={from}&endDate={to}&filter={}",
-            url_encode(&json!({"Field": "OperationType", "Value": "create_customer", "Operator": "equals"}).to_string()))
+        format!(
+            "/v1/auditrecords?startDate={from}&endDate={to}&filter={}",
+            url_encode(
+                &json!({"Field": "OperationType", "Value": "create_customer", "Operator": "equals"}).to_string()
+            )
+        )
     };
     let names = |r: &Res| -> Vec<String> {
-        r.body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["customerName"].as_str().unwrap().to_string())
-            .collect()
+        r.body["items"].as_array().unwrap().iter().map(|i| i["customerName"].as_str().unwrap().to_string()).collect()
     };
     // Inclusive whole UTC days.
-    assert_eq!(
-        names(&app.get(&of_kind("2026-01-15", "2026-01-15"), reader).await),
-        ["Day Zero"]
-    );
-    assert_eq!(
-        names(&app.get(&of_kind("2026-01-15", "2026-01-16"), reader).await),
-        ["Day Zero", "Day One"]
-    );
-    assert_eq!(
-        names(&app.get(&of_kind("2026-01-17", "2026-02-24"), reader).await),
-        ["Day Forty"]
-    );
+    assert_eq!(names(&app.get(&of_kind("2026-01-15", "2026-01-15"), reader).await), ["Day Zero"]);
+    assert_eq!(names(&app.get(&of_kind("2026-01-15", "2026-01-16"), reader).await), ["Day Zero", "Day One"]);
+    assert_eq!(names(&app.get(&of_kind("2026-01-17", "2026-02-24"), reader).await), ["Day Forty"]);
     // Defaults: the 30 days up to today (day 40 is 2026-02-24): only Day Forty.
-    let default = app.get("/v1/auditrecords?filter=%7B%22Field%22%3A%22ResourceType%22%2C%22Value%22%3A%22customer%22%7D", reader).await;
+    let default = app
+        .get("/v1/auditrecords?filter=%7B%22Field%22%3A%22ResourceType%22%2C%22Value%22%3A%22customer%22%7D", reader)
+        .await;
     assert_eq!(names(&default), ["Day Forty"]);
     // A record's fields.
     let first = app.get(&of_kind("2026-01-15", "2026-01-15"), reader).await;
@@ -59,50 +51,33 @@ async fn customer_creation_is_recorded_and_queried_by_date_range(db: Db) {
     assert_eq!(r["resourceType"], "customer");
     assert_eq!(r["operationStatus"], "succeeded");
     assert_eq!(r["operationDate"], "2026-01-15T10:00:00Z");
-    assert!(r["userPrincipalName"]
-        .as_str()
-        .unwrap()
-        .starts_with("global.admin@"));
+    assert!(r["userPrincipalName"].as_str().unwrap().starts_with("global.admin@"));
     assert_eq!(r["attributes"]["objectType"], "AuditRecord");
     // Filter by company name, case-insensitive substring.
     let by_name = app
         .get(
             &format!(
                 "/v1/auditrecords?startDate=2026-01-01&endDate=2026-03-01&filter={}",
-                url_encode(
-                    &json!({"Field": "CompanyName", "Value": "FORTY", "Operator": "substring"})
-                        .to_string()
-                )
+                url_encode(&json!({"Field": "CompanyName", "Value": "FORTY", "Operator": "substring"}).to_string())
             ),
             reader,
         )
         .await;
     assert_eq!(names(&by_name), ["Day Forty"]);
     // Bad ranges and filters.
-    app.get(
-        "/v1/auditrecords?startDate=2026-02-01&endDate=2026-01-01",
-        reader,
-    )
-    .await
-    .assert_error(400, "invalid_request");
-    app.get("/v1/auditrecords?startDate=yesterday", reader)
+    app.get("/v1/auditrecords?startDate=2026-02-01&endDate=2026-01-01", reader)
         .await
         .assert_error(400, "invalid_request");
-    app.get("/v1/auditrecords?filter=%7B%7D", reader)
-        .await
-        .assert_error(400, "invalid_request");
+    app.get("/v1/auditrecords?startDate=yesterday", reader).await.assert_error(400, "invalid_request");
+    app.get("/v1/auditrecords?filter=%7B%7D", reader).await.assert_error(400, "invalid_request");
     // An admin agent alone may not read it.
-    app.get("/v1/auditrecords", p.token(Role::AdminAgent))
-        .await
-        .assert_error(403, "forbidden");
+    app.get("/v1/auditrecords", p.token(Role::AdminAgent)).await.assert_error(403, "forbidden");
 }
 
 fn url_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -111,25 +86,17 @@ fn url_encode(s: &str) -> String {
 async fn activity_exports_as_csv_that_spreadsheets_cannot_run(db: Db) {
     let app = TestApp::spawn(db).await;
     let p = app.partner("Alpha", false).await;
-    app.customer(&p, "=HYPERLINK(\"http://evil\")", "evil.example.com", "US")
-        .await;
-    app.customer(&p, "Comma, \"Quoted\" Ltd", "quoted.example.com", "US")
-        .await;
+    app.customer(&p, "=HYPERLINK(\"http://evil\")", "evil.example.com", "US").await;
+    app.customer(&p, "Comma, \"Quoted\" Ltd", "quoted.example.com", "US").await;
     let res = app
         .http
-        .get(format!(
-            "{}/v1/auditrecords/export?startDate=2026-01-01&endDate=2026-01-31",
-            app.url
-        ))
+        .get(format!("{}/v1/auditrecords/export?startDate=2026-01-01&endDate=2026-01-31", app.url))
         .bearer_auth(p.token(Role::ReferralAdmin))
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/csv"));
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
     let text = res.text().await.unwrap();
     let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
@@ -149,33 +116,17 @@ async fn activity_exports_as_csv_that_spreadsheets_cannot_run(db: Db) {
         ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
-    let names: Vec<&str> = rows
-        .iter()
-        .map(|r| &r[3])
-        .filter(|n| !n.is_empty())
-        .collect();
-    assert_eq!(
-        names,
-        ["'=HYPERLINK(\"http://evil\")", "Comma, \"Quoted\" Ltd"]
-    );
+    let names: Vec<&str> = rows.iter().map(|r| &r[3]).filter(|n| !n.is_empty()).collect();
+    assert_eq!(names, ["'=HYPERLINK(\"http://evil\")", "Comma, \"Quoted\" Ltd"]);
     // The export holds the same records as the JSON list.
     let json = app
-        .get(
-            "/v1/auditrecords?startDate=2026-01-01&endDate=2026-01-31&size=500",
-            p.token(Role::ReferralAdmin),
-        )
+        .get("/v1/auditrecords?startDate=2026-01-01&endDate=2026-01-31&size=500", p.token(Role::ReferralAdmin))
         .await;
     assert_eq!(rows.len(), json.body["items"].as_array().unwrap().len());
     assert!(text.contains("\r\n"), "RFC 4180 lines end with CRLF");
-    app.request(
-        Method::GET,
-        "/v1/auditrecords/export",
-        Some(p.token(Role::SalesAgent)),
-        None,
-        &[],
-    )
-    .await
-    .assert_error(403, "forbidden");
+    app.request(Method::GET, "/v1/auditrecords/export", Some(p.token(Role::SalesAgent)), None, &[])
+        .await
+        .assert_error(403, "forbidden");
 }
 
 async fn editing_a_stored_record_fails_verification(db: Db) {
@@ -183,25 +134,15 @@ async fn editing_a_stored_record_fails_verification(db: Db) {
     let p = app.partner("Alpha", false).await;
     let q = app.partner("Beta", false).await;
     for i in 0..3 {
-        app.customer(
-            &p,
-            &format!("Customer {i}"),
-            &format!("c{i}.example.com"),
-            "US",
-        )
-        .await;
+        app.customer(&p, &format!("Customer {i}"), &format!("c{i}.example.com"), "US").await;
     }
-    app.customer(&q, "Beta Customer", "beta.example.com", "US")
-        .await;
+    app.customer(&q, "Beta Customer", "beta.example.com", "US").await;
     let reader = p.token(Role::GlobalAdmin);
     let ok = app.get("/v1/auditrecords/verification", reader).await;
     assert_eq!(ok.status, 200);
     assert_eq!(ok.body["valid"], true);
     let count = ok.body["recordCount"].as_i64().unwrap();
-    assert!(
-        count >= 3 + 8 * 2,
-        "users, tokens and customers are all recorded: {count}"
-    );
+    assert!(count >= 3 + 8 * 2, "users, tokens and customers are all recorded: {count}");
     assert!(ok.body["firstInvalidRecordId"].is_null());
     let cli = |url: String| async move {
         tokio::process::Command::new(env!("CARGO_BIN_EXE_partnerhub"))
@@ -218,51 +159,31 @@ async fn editing_a_stored_record_fails_verification(db: Db) {
             .unwrap()
     };
     let out = cli(app.db.url.clone()).await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout)
-            .matches(": valid")
-            .count(),
-        2
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).matches(": valid").count(), 2);
     // The log is append-only: the database refuses edits while its triggers stand.
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.db.url)
-        .await
-        .unwrap();
-    assert!(
-        sqlx::Executor::execute(&mut conn, "UPDATE audit_records SET customer_name = 'x'")
-            .await
-            .is_err()
-    );
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.db.url).await.unwrap();
+    assert!(sqlx::Executor::execute(&mut conn, "UPDATE audit_records SET customer_name = 'x'").await.is_err());
     // Someone with database access drops the triggers and rewrites a record of partner Alpha.
-    let victim = app.get("/v1/auditrecords?filter=%7B%22Field%22%3A%22OperationType%22%2C%22Value%22%3A%22create_customer%22%7D", reader).await;
+    let victim = app
+        .get(
+            "/v1/auditrecords?filter=%7B%22Field%22%3A%22OperationType%22%2C%22Value%22%3A%22create_customer%22%7D",
+            reader,
+        )
+        .await;
     let victim_id = victim.body["items"][1]["id"].as_str().unwrap().to_string();
     let drop = match db {
         Db::Sqlite => "DROP TRIGGER audit_records_no_update",
         Db::Postgres => "DROP TRIGGER audit_records_no_update ON audit_records",
     };
     app.raw_sql(drop).await;
-    app.raw_sql(&format!(
-        "UPDATE audit_records SET customer_name = 'Someone Else' WHERE id = '{victim_id}'"
-    ))
-    .await;
+    app.raw_sql(&format!("UPDATE audit_records SET customer_name = 'Someone Else' WHERE id = '{victim_id}'")).await;
     let bad = app.get("/v1/auditrecords/verification", reader).await;
     assert_eq!(bad.body["valid"], false);
     assert_eq!(bad.body["firstInvalidRecordId"], victim_id.as_str());
     // The other partner's chain is untouched.
-    assert_eq!(
-        app.get("/v1/auditrecords/verification", q.token(Role::GlobalAdmin))
-            .await
-            .body["valid"],
-        true
-    );
+    assert_eq!(app.get("/v1/auditrecords/verification", q.token(Role::GlobalAdmin)).await.body["valid"], true);
     let out = cli(app.db.url.clone()).await;
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains(&format!("INVALID at record {victim_id}"))
-    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("INVALID at record {victim_id}")));
 }

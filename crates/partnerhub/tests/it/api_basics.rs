@@ -19,28 +19,14 @@ crate::on_both_backends!(
 async fn authentication_is_required_and_token_kinds_do_not_mix(db: Db) {
     let app = TestApp::spawn(db).await;
     let p = app.partner("Alpha", false).await;
-    app.request(Method::GET, "/v1/customers", None, None, &[])
+    app.request(Method::GET, "/v1/customers", None, None, &[]).await.assert_error(401, "unauthorized");
+    app.get("/v1/customers", "ph_not-a-real-token").await.assert_error(401, "unauthorized");
+    app.request(Method::GET, "/v1/customers", None, None, &[("authorization", "Basic abc")])
         .await
         .assert_error(401, "unauthorized");
-    app.get("/v1/customers", "ph_not-a-real-token")
-        .await
-        .assert_error(401, "unauthorized");
-    app.request(
-        Method::GET,
-        "/v1/customers",
-        None,
-        None,
-        &[("authorization", "Basic abc")],
-    )
-    .await
-    .assert_error(401, "unauthorized");
     // The publisher's token does not act as a partner, nor a partner's token as the publisher.
-    app.get("/v1/customers", PUBLISHER_TOKEN)
-        .await
-        .assert_error(401, "unauthorized");
-    app.get("/v1/publisher/partners", p.token(Role::GlobalAdmin))
-        .await
-        .assert_error(401, "unauthorized");
+    app.get("/v1/customers", PUBLISHER_TOKEN).await.assert_error(401, "unauthorized");
+    app.get("/v1/publisher/partners", p.token(Role::GlobalAdmin)).await.assert_error(401, "unauthorized");
     let me = app.get("/v1/users/me", p.token(Role::HelpdeskAgent)).await;
     assert_eq!(me.status, 200, "{}", me.text);
     assert_eq!(me.body["roles"], json!(["helpdesk_agent"]));
@@ -54,148 +40,66 @@ async fn errors_use_the_spec_body(db: Db) {
     let e = app.get("/v1/no-such-route", t).await;
     e.assert_error(404, "not_found");
     assert_eq!(e.body["code"], 20000);
-    app.request(Method::DELETE, "/v1/customers", Some(t), None, &[])
-        .await
-        .assert_error(405, "method_not_allowed");
+    app.request(Method::DELETE, "/v1/customers", Some(t), None, &[]).await.assert_error(405, "method_not_allowed");
     // Malformed JSON, a missing field (named), a mistyped field (named).
-    let bad = app
-        .request(
-            Method::POST,
-            "/v1/customers",
-            Some(t),
-            None,
-            &[("content-type", "application/json")],
-        )
-        .await;
+    let bad = app.request(Method::POST, "/v1/customers", Some(t), None, &[("content-type", "application/json")]).await;
     bad.assert_error(400, "invalid_request");
-    let raw = app
-        .http
-        .post(format!("{}/v1/customers", app.url))
-        .bearer_auth(t)
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
+    let raw = app.http.post(format!("{}/v1/customers", app.url)).bearer_auth(t).body("{not json").send().await.unwrap();
     assert_eq!(raw.status(), 400);
     let body: serde_json::Value = raw.json().await.unwrap();
     assert_eq!(body["errorName"], "invalid_request");
     assert_eq!(body["code"], 400000);
-    let missing = app
-        .post(
-            "/v1/customers",
-            t,
-            &json!({"companyProfile": {"companyName": "X"}}),
-        )
-        .await;
+    let missing = app.post("/v1/customers", t, &json!({"companyProfile": {"companyName": "X"}})).await;
     missing.assert_error(400, "invalid_request");
-    assert!(
-        missing.body["description"]
-            .as_str()
-            .unwrap()
-            .contains("companyProfile"),
-        "{}",
-        missing.text
-    );
-    let mistyped = app
-        .post("/v1/testclock/advance", t, &json!({"days": "three"}))
-        .await;
+    assert!(missing.body["description"].as_str().unwrap().contains("companyProfile"), "{}", missing.text);
+    let mistyped = app.post("/v1/testclock/advance", t, &json!({"days": "three"})).await;
     mistyped.assert_error(400, "invalid_request");
-    assert!(
-        mistyped.body["description"]
-            .as_str()
-            .unwrap()
-            .contains("days"),
-        "{}",
-        mistyped.text
-    );
+    assert!(mistyped.body["description"].as_str().unwrap().contains("days"), "{}", mistyped.text);
     // A body over the limit is refused before it is read.
     let huge = "x".repeat(2 * 1024 * 1024);
-    let r = app
-        .http
-        .post(format!("{}/v1/customers", app.url))
-        .bearer_auth(t)
-        .body(huge)
-        .send()
-        .await
-        .unwrap();
+    let r = app.http.post(format!("{}/v1/customers", app.url)).bearer_auth(t).body(huge).send().await.unwrap();
     assert_eq!(r.status(), 413);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["errorName"], "payload_too_large");
     // Bad sizes and continuation tokens.
-    app.get("/v1/customers?size=0", t)
+    app.get("/v1/customers?size=0", t).await.assert_error(400, "invalid_request");
+    app.get("/v1/customers?size=501", t).await.assert_error(400, "invalid_request");
+    app.get("/v1/customers?size=abc", t).await.assert_error(400, "invalid_request");
+    app.request(Method::GET, "/v1/customers?seekOperation=Next", Some(t), None, &[("MS-ContinuationToken", "junk")])
         .await
         .assert_error(400, "invalid_request");
-    app.get("/v1/customers?size=501", t)
-        .await
-        .assert_error(400, "invalid_request");
-    app.get("/v1/customers?size=abc", t)
-        .await
-        .assert_error(400, "invalid_request");
-    app.request(
-        Method::GET,
-        "/v1/customers?seekOperation=Next",
-        Some(t),
-        None,
-        &[("MS-ContinuationToken", "junk")],
-    )
-    .await
-    .assert_error(400, "invalid_request");
-    app.get("/v1/customers?seekOperation=Next", t)
-        .await
-        .assert_error(400, "invalid_request");
+    app.get("/v1/customers?seekOperation=Next", t).await.assert_error(400, "invalid_request");
 }
 
 async fn openapi_lists_every_route(db: Db) {
     let app = TestApp::spawn(db).await;
-    let doc = app
-        .request(Method::GET, "/v1/openapi.json", None, None, &[])
-        .await;
+    let doc = app.request(Method::GET, "/v1/openapi.json", None, None, &[]).await;
     assert_eq!(doc.status, 200);
     assert!(doc.body["openapi"].as_str().unwrap().starts_with("3."));
     let paths = doc.body["paths"].as_object().unwrap();
-    for (method, path) in crate::roles::ROUTES
-        .iter()
-        .map(|r| (r.method, r.path))
-        .chain([
-            ("post", "/v1/publisher/partners"),
-            ("get", "/v1/publisher/partners"),
-            ("post", "/v1/publisher/partners/{partnerId}/users"),
-            (
-                "post",
-                "/v1/publisher/partners/{partnerId}/users/{userId}/tokens",
-            ),
-            ("get", "/v1/publisher/markets"),
-            ("put", "/v1/publisher/markets/{country}"),
-            ("get", "/healthz"),
-            ("get", "/readyz"),
-            ("get", "/v1/openapi.json"),
-            ("get", "/metrics"),
-        ])
-    {
-        let item = paths
-            .get(path)
-            .unwrap_or_else(|| panic!("{path} is missing from the OpenAPI document"));
-        assert!(
-            item.get(method).is_some(),
-            "{method} {path} is missing from the OpenAPI document"
-        );
+    for (method, path) in crate::roles::ROUTES.iter().map(|r| (r.method, r.path)).chain([
+        ("post", "/v1/publisher/partners"),
+        ("get", "/v1/publisher/partners"),
+        ("post", "/v1/publisher/partners/{partnerId}/users"),
+        ("post", "/v1/publisher/partners/{partnerId}/users/{userId}/tokens"),
+        ("get", "/v1/publisher/markets"),
+        ("put", "/v1/publisher/markets/{country}"),
+        ("get", "/healthz"),
+        ("get", "/readyz"),
+        ("get", "/v1/openapi.json"),
+        ("get", "/metrics"),
+    ]) {
+        let item = paths.get(path).unwrap_or_else(|| panic!("{path} is missing from the OpenAPI document"));
+        assert!(item.get(method).is_some(), "{method} {path} is missing from the OpenAPI document");
     }
     // And every documented path without parameters is served for its methods (not the unknown-route 404).
     let p = app.partner("Alpha", false).await;
     for (path, item) in paths.iter().filter(|(p, _)| !p.contains('{')) {
         for method in item.as_object().unwrap().keys() {
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let token = if path.starts_with("/v1/publisher") {
-                PUBLISHER_TOKEN
-            } else {
-                p.token(Role::GlobalAdmin)
-            };
+            let token = if path.starts_with("/v1/publisher") { PUBLISHER_TOKEN } else { p.token(Role::GlobalAdmin) };
             let r = app.request(m, path, Some(token), None, &[]).await;
-            assert!(
-                r.status != 404 && r.status != 405,
-                "{method} {path} is documented but not served: {}",
-                r.text
-            );
+            assert!(r.status != 404 && r.status != 405, "{method} {path} is documented but not served: {}", r.text);
         }
     }
 }
@@ -206,43 +110,23 @@ async fn health_and_readiness(db: Db) {
     assert_eq!((h.status.as_u16(), h.text.as_str()), (200, "ok"));
     let r = app.request(Method::GET, "/readyz", None, None, &[]).await;
     assert_eq!((r.status.as_u16(), r.text.as_str()), (200, "ready"));
-    app.request(
-        Method::GET,
-        "/v1/customers/some-id",
-        Some("nope"),
-        None,
-        &[],
-    )
-    .await;
+    app.request(Method::GET, "/v1/customers/some-id", Some("nope"), None, &[]).await;
     let m = app.request(Method::GET, "/metrics", None, None, &[]).await;
     assert_eq!(m.status, 200);
     // Counted by route template, never by raw path (which could hold ids or tokens).
     assert!(
-        m.text.contains(
-            r#"partnerhub_http_requests_total{method="GET",route="/readyz",status="200"} 1"#
-        ),
+        m.text.contains(r#"partnerhub_http_requests_total{method="GET",route="/readyz",status="200"} 1"#),
         "{}",
         m.text
     );
-    assert!(
-        m.text
-            .contains(r#"route="/v1/customers/{customerId}",status="401""#),
-        "{}",
-        m.text
-    );
+    assert!(m.text.contains(r#"route="/v1/customers/{customerId}",status="401""#), "{}", m.text);
     assert!(!m.text.contains("some-id"));
 }
 
 async fn correlation_ids_are_echoed(db: Db) {
     let app = TestApp::spawn(db).await;
     let r = app
-        .request(
-            Method::GET,
-            "/healthz",
-            None,
-            None,
-            &[("MS-CorrelationId", "corr-1"), ("MS-RequestId", "req-1")],
-        )
+        .request(Method::GET, "/healthz", None, None, &[("MS-CorrelationId", "corr-1"), ("MS-RequestId", "req-1")])
         .await;
     assert_eq!(r.headers["ms-correlationid"], "corr-1");
     assert_eq!(r.headers["ms-requestid"], "req-1");
@@ -255,13 +139,7 @@ async fn publisher_edits_markets(db: Db) {
     let all = app.get("/v1/publisher/markets", PUBLISHER_TOKEN).await;
     let markets = all.body.as_array().unwrap();
     assert_eq!(markets.len(), 250);
-    let find = |code: &str| {
-        markets
-            .iter()
-            .find(|m| m["country"] == code)
-            .unwrap()
-            .clone()
-    };
+    let find = |code: &str| markets.iter().find(|m| m["country"] == code).unwrap().clone();
     assert_eq!(find("AU")["taxInclusive"], true);
     assert_eq!(find("AU")["taxRate"], "0.10");
     assert_eq!(find("BR")["taxInclusive"], true);
@@ -281,47 +159,22 @@ async fn publisher_edits_markets(db: Db) {
             .await
         }
     };
-    let de = put(
-        json!({"currencyCode": "EUR", "taxRate": "0.19", "taxInclusive": false}),
-        "de",
-    )
-    .await;
+    let de = put(json!({"currencyCode": "EUR", "taxRate": "0.19", "taxInclusive": false}), "de").await;
     assert_eq!(de.status, 200, "{}", de.text);
-    assert_eq!(
-        (de.body["country"].as_str(), de.body["taxRate"].as_str()),
-        (Some("DE"), Some("0.19"))
-    );
+    assert_eq!((de.body["country"].as_str(), de.body["taxRate"].as_str()), (Some("DE"), Some("0.19")));
     let again = app.get("/v1/publisher/markets", PUBLISHER_TOKEN).await;
-    let de = again
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["country"] == "DE")
-        .unwrap()
-        .clone();
+    let de = again.body.as_array().unwrap().iter().find(|m| m["country"] == "DE").unwrap().clone();
     assert_eq!(de["taxRate"], "0.19");
-    put(
-        json!({"currencyCode": "EUR", "taxRate": "0.19", "taxInclusive": false}),
-        "ZZ",
-    )
-    .await
-    .assert_error(400, "invalid_request");
-    put(
-        json!({"currencyCode": "ABC", "taxRate": "0.19", "taxInclusive": false}),
-        "DE",
-    )
-    .await
-    .assert_error(400, "invalid_request");
-    put(
-        json!({"currencyCode": "EUR", "taxRate": "1.5", "taxInclusive": false}),
-        "DE",
-    )
-    .await
-    .assert_error(400, "invalid_request");
-    put(json!({"currencyCode": "EUR", "taxRate": "0.2"}), "DE")
+    put(json!({"currencyCode": "EUR", "taxRate": "0.19", "taxInclusive": false}), "ZZ")
         .await
         .assert_error(400, "invalid_request");
+    put(json!({"currencyCode": "ABC", "taxRate": "0.19", "taxInclusive": false}), "DE")
+        .await
+        .assert_error(400, "invalid_request");
+    put(json!({"currencyCode": "EUR", "taxRate": "1.5", "taxInclusive": false}), "DE")
+        .await
+        .assert_error(400, "invalid_request");
+    put(json!({"currencyCode": "EUR", "taxRate": "0.2"}), "DE").await.assert_error(400, "invalid_request");
 }
 
 async fn test_clock_is_for_sandbox_partners_and_moves_forward_only(db: Db) {
@@ -331,9 +184,7 @@ async fn test_clock_is_for_sandbox_partners_and_moves_forward_only(db: Db) {
     let e = app.get("/v1/testclock", t).await;
     e.assert_error(403, "not_sandbox");
     assert_eq!(e.body["code"], 403001);
-    app.post("/v1/testclock/advance", t, &json!({"days": 1}))
-        .await
-        .assert_error(403, "not_sandbox");
+    app.post("/v1/testclock/advance", t, &json!({"days": 1})).await.assert_error(403, "not_sandbox");
 
     // A sandbox partner whose clock starts at a chosen instant.
     let created = app
@@ -360,47 +211,19 @@ async fn test_clock_is_for_sandbox_partners_and_moves_forward_only(db: Db) {
         )
         .await;
     let uid = u.body["id"].as_str().unwrap();
-    let tok = app
-        .post(
-            &format!("/v1/publisher/partners/{pid}/users/{uid}/tokens"),
-            PUBLISHER_TOKEN,
-            &json!({}),
-        )
-        .await;
+    let tok = app.post(&format!("/v1/publisher/partners/{pid}/users/{uid}/tokens"), PUBLISHER_TOKEN, &json!({})).await;
     let t = tok.body["token"].as_str().unwrap();
-    assert_eq!(
-        app.get("/v1/testclock", t).await.body["now"],
-        "2030-02-28T12:00:00Z"
-    );
+    assert_eq!(app.get("/v1/testclock", t).await.body["now"], "2030-02-28T12:00:00Z");
     // The server's own time passing moves the partner's clock too.
     app.clock.advance_micros(30 * 1_000_000);
-    assert_eq!(
-        app.get("/v1/testclock", t).await.body["now"],
-        "2030-02-28T12:00:30Z"
-    );
-    let moved = app
-        .post(
-            "/v1/testclock/advance",
-            t,
-            &json!({"days": 1, "seconds": 30}),
-        )
-        .await;
+    assert_eq!(app.get("/v1/testclock", t).await.body["now"], "2030-02-28T12:00:30Z");
+    let moved = app.post("/v1/testclock/advance", t, &json!({"days": 1, "seconds": 30})).await;
     assert_eq!(moved.status, 200, "{}", moved.text);
     assert_eq!(moved.body["now"], "2030-03-01T12:01:00Z");
-    app.post("/v1/testclock/advance", t, &json!({"days": -1}))
-        .await
-        .assert_error(400, "invalid_request");
-    app.post("/v1/testclock/advance", t, &json!({}))
-        .await
-        .assert_error(400, "invalid_request");
+    app.post("/v1/testclock/advance", t, &json!({"days": -1})).await.assert_error(400, "invalid_request");
+    app.post("/v1/testclock/advance", t, &json!({})).await.assert_error(400, "invalid_request");
     // What the partner does is dated by its clock.
-    let c = app
-        .post(
-            "/v1/customers",
-            t,
-            &customer_body("Dated Ltd", "dated.example.com", "US"),
-        )
-        .await;
+    let c = app.post("/v1/customers", t, &customer_body("Dated Ltd", "dated.example.com", "US")).await;
     assert_eq!(c.status, 201, "{}", c.text);
     assert_eq!(c.body["createdDate"], "2030-03-01T12:01:00Z");
 }

@@ -23,9 +23,7 @@ async fn create_and_read_a_customer(db: Db) {
     let mut body = customer_body("Wingtip Toys", "WingtipToys.onmicrosoft.com", "au");
     body["companyProfile"]["tenantId"] = json!(tenant);
     body["unknownField"] = json!({"ignored": true});
-    let created = app
-        .post("/v1/customers", p.token(Role::SalesAgent), &body)
-        .await;
+    let created = app.post("/v1/customers", p.token(Role::SalesAgent), &body).await;
     assert_eq!(created.status, 201, "{}", created.text);
     let c = &created.body;
     assert_eq!(c["id"], tenant.as_str());
@@ -35,28 +33,16 @@ async fn create_and_read_a_customer(db: Db) {
     assert_eq!(c["billingProfile"]["defaultAddress"]["country"], "AU");
     assert_eq!(c["attributes"]["objectType"], "Customer");
     assert_eq!(c["createdDate"], "2026-01-15T10:00:00Z");
-    let got = app
-        .get(
-            &format!("/v1/customers/{tenant}"),
-            p.token(Role::HelpdeskAgent),
-        )
-        .await;
+    let got = app.get(&format!("/v1/customers/{tenant}"), p.token(Role::HelpdeskAgent)).await;
     assert_eq!(got.status, 200);
     assert_eq!(got.body, created.body);
     // No tenant id given: one is made.
-    let other = app
-        .customer(&p, "Fabrikam", "fabrikam.example.com", "US")
-        .await;
+    let other = app.customer(&p, "Fabrikam", "fabrikam.example.com", "US").await;
     assert!(uuid::Uuid::parse_str(other["id"].as_str().unwrap()).is_ok());
-    app.get("/v1/customers/not-a-guid", p.token(Role::HelpdeskAgent))
+    app.get("/v1/customers/not-a-guid", p.token(Role::HelpdeskAgent)).await.assert_error(404, "not_found");
+    app.get(&format!("/v1/customers/{}", uuid::Uuid::new_v4()), p.token(Role::HelpdeskAgent))
         .await
         .assert_error(404, "not_found");
-    app.get(
-        &format!("/v1/customers/{}", uuid::Uuid::new_v4()),
-        p.token(Role::HelpdeskAgent),
-    )
-    .await
-    .assert_error(404, "not_found");
 }
 
 fn filter(field: &str, value: &str, op: &str) -> String {
@@ -68,9 +54,7 @@ fn filter(field: &str, value: &str, op: &str) -> String {
 fn form_urlencoded_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -81,12 +65,7 @@ fn names(res: &Res) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| {
-            c["companyProfile"]["companyName"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
+        .map(|c| c["companyProfile"]["companyName"].as_str().unwrap().to_string())
         .collect()
 }
 
@@ -94,94 +73,33 @@ async fn customers_are_found_by_name_domain_or_tenant_id(db: Db) {
     let app = TestApp::spawn(db).await;
     let p = app.partner("Alpha", false).await;
     let t = p.token(Role::HelpdeskAgent);
-    let contoso = app
-        .customer(&p, "Contoso Ltd", "contoso.example.com", "US")
-        .await;
-    app.customer(&p, "Ärzte Müller GmbH", "aerzte-mueller.example.de", "DE")
-        .await;
-    app.customer(&p, "50% Off_Shop", "fifty.example.com", "GB")
-        .await;
-    app.customer(
-        &p,
-        "Northwind Contoso Partners",
-        "northwind.example.com",
-        "US",
-    )
-    .await;
+    let contoso = app.customer(&p, "Contoso Ltd", "contoso.example.com", "US").await;
+    app.customer(&p, "Ärzte Müller GmbH", "aerzte-mueller.example.de", "DE").await;
+    app.customer(&p, "50% Off_Shop", "fifty.example.com", "GB").await;
+    app.customer(&p, "Northwind Contoso Partners", "northwind.example.com", "US").await;
+    assert_eq!(names(&app.get(&filter("CompanyName", "conto", "starts_with"), t).await), ["Contoso Ltd"]);
     assert_eq!(
-        names(
-            &app.get(&filter("CompanyName", "conto", "starts_with"), t)
-                .await
-        ),
-        ["Contoso Ltd"]
-    );
-    assert_eq!(
-        names(
-            &app.get(&filter("CompanyName", "CONTOSO", "substring"), t)
-                .await
-        ),
+        names(&app.get(&filter("CompanyName", "CONTOSO", "substring"), t).await),
         ["Contoso Ltd", "Northwind Contoso Partners"]
     );
     // Case folding beyond ASCII, done the same way on both databases.
-    assert_eq!(
-        names(
-            &app.get(&filter("CompanyName", "ärzte MÜLLER", "substring"), t)
-                .await
-        ),
-        ["Ärzte Müller GmbH"]
-    );
+    assert_eq!(names(&app.get(&filter("CompanyName", "ärzte MÜLLER", "substring"), t).await), ["Ärzte Müller GmbH"]);
     // LIKE wildcards in a value are literal.
-    assert_eq!(
-        names(
-            &app.get(&filter("CompanyName", "50%", "starts_with"), t)
-                .await
-        ),
-        ["50% Off_Shop"]
-    );
-    assert!(names(
-        &app.get(&filter("CompanyName", "5_%", "starts_with"), t)
-            .await
-    )
-    .is_empty());
-    assert_eq!(
-        names(
-            &app.get(&filter("Domain", "Contoso.Example.com", "equals"), t)
-                .await
-        ),
-        ["Contoso Ltd"]
-    );
+    assert_eq!(names(&app.get(&filter("CompanyName", "50%", "starts_with"), t).await), ["50% Off_Shop"]);
+    assert!(names(&app.get(&filter("CompanyName", "5_%", "starts_with"), t).await).is_empty());
+    assert_eq!(names(&app.get(&filter("Domain", "Contoso.Example.com", "equals"), t).await), ["Contoso Ltd"]);
     let tenant = contoso["id"].as_str().unwrap();
-    assert_eq!(
-        names(
-            &app.get(&filter("TenantId", &tenant.to_uppercase(), "equals"), t)
-                .await
-        ),
-        ["Contoso Ltd"]
-    );
+    assert_eq!(names(&app.get(&filter("TenantId", &tenant.to_uppercase(), "equals"), t).await), ["Contoso Ltd"]);
     // (UUIDv7 ids share their leading time digits, so match on the random tail.)
-    assert_eq!(
-        names(
-            &app.get(&filter("TenantId", &tenant[24..], "substring"), t)
-                .await
-        ),
-        ["Contoso Ltd"]
-    );
-    for junk in [
-        "not json",
-        r#"{"Field":"Nope","Value":"x"}"#,
-        r#"{"Field":"Domain","Value":"x","Operator":"regex"}"#,
-    ] {
-        app.get(
-            &format!("/v1/customers?filter={}", form_urlencoded_encode(junk)),
-            t,
-        )
-        .await
-        .assert_error(400, "invalid_request");
+    assert_eq!(names(&app.get(&filter("TenantId", &tenant[24..], "substring"), t).await), ["Contoso Ltd"]);
+    for junk in ["not json", r#"{"Field":"Nope","Value":"x"}"#, r#"{"Field":"Domain","Value":"x","Operator":"regex"}"#]
+    {
+        app.get(&format!("/v1/customers?filter={}", form_urlencoded_encode(junk)), t)
+            .await
+            .assert_error(400, "invalid_request");
     }
     // Injection attempts are just values.
-    let injection = app
-        .get(&filter("CompanyName", "' OR 1=1 --", "substring"), t)
-        .await;
+    let injection = app.get(&filter("CompanyName", "' OR 1=1 --", "substring"), t).await;
     assert_eq!(injection.status, 200);
     assert!(names(&injection).is_empty());
 }
@@ -200,28 +118,13 @@ async fn bad_customer_input_names_the_field(db: Db) {
             Box::new(|b| b["billingProfile"]["defaultAddress"]["country"] = json!(12)),
             "billingProfile.defaultAddress.country",
         ),
-        (
-            Box::new(|b| b["billingProfile"]["email"] = json!("not-an-email")),
-            "billingProfile.email",
-        ),
-        (
-            Box::new(|b| b["companyProfile"]["domain"] = json!("no spaces allowed.com")),
-            "companyProfile.domain",
-        ),
-        (
-            Box::new(|b| b["companyProfile"]["tenantId"] = json!("1234")),
-            "companyProfile.tenantId",
-        ),
-        (
-            Box::new(|b| b["companyProfile"]["companyName"] = json!("")),
-            "companyProfile.companyName",
-        ),
+        (Box::new(|b| b["billingProfile"]["email"] = json!("not-an-email")), "billingProfile.email"),
+        (Box::new(|b| b["companyProfile"]["domain"] = json!("no spaces allowed.com")), "companyProfile.domain"),
+        (Box::new(|b| b["companyProfile"]["tenantId"] = json!("1234")), "companyProfile.tenantId"),
+        (Box::new(|b| b["companyProfile"]["companyName"] = json!("")), "companyProfile.companyName"),
         (
             Box::new(|b| {
-                b["companyProfile"]
-                    .as_object_mut()
-                    .unwrap()
-                    .remove("domain");
+                b["companyProfile"].as_object_mut().unwrap().remove("domain");
             }),
             "companyProfile",
         ),
@@ -237,11 +140,7 @@ async fn bad_customer_input_names_the_field(db: Db) {
         mutate(&mut body);
         let r = app.post("/v1/customers", t, &body).await;
         r.assert_error(400, "invalid_request");
-        assert!(
-            r.body["description"].as_str().unwrap().contains(field),
-            "expected {field} in {}",
-            r.text
-        );
+        assert!(r.body["description"].as_str().unwrap().contains(field), "expected {field} in {}", r.text);
     }
     // Nothing was written by any of them.
     assert_eq!(app.get("/v1/customers", t).await.body["totalCount"], 0);
@@ -251,23 +150,13 @@ async fn tenant_id_and_domain_are_unique_per_partner(db: Db) {
     let app = TestApp::spawn(db).await;
     let p = app.partner("Alpha", false).await;
     let t = p.token(Role::AdminAgent);
-    let first = app
-        .customer(&p, "Contoso", "contoso.example.com", "US")
-        .await;
-    let dup_domain = app
-        .post(
-            "/v1/customers",
-            t,
-            &customer_body("Other", "CONTOSO.example.com", "US"),
-        )
-        .await;
+    let first = app.customer(&p, "Contoso", "contoso.example.com", "US").await;
+    let dup_domain = app.post("/v1/customers", t, &customer_body("Other", "CONTOSO.example.com", "US")).await;
     dup_domain.assert_error(409, "duplicate_customer");
     assert_eq!(dup_domain.body["code"], 409001);
     let mut dup_tenant = customer_body("Other", "other.example.com", "US");
     dup_tenant["companyProfile"]["tenantId"] = first["id"].clone();
-    app.post("/v1/customers", t, &dup_tenant)
-        .await
-        .assert_error(409, "duplicate_customer");
+    app.post("/v1/customers", t, &dup_tenant).await.assert_error(409, "duplicate_customer");
     assert_eq!(app.get("/v1/customers", t).await.body["totalCount"], 1);
 }
 
@@ -282,13 +171,7 @@ async fn paging_never_skips_or_repeats_while_rows_are_added(db: Db) {
             app.clock.advance_micros(1);
         }
         expected.insert(
-            app.customer(
-                &p,
-                &format!("Customer {i}"),
-                &format!("c{i}.example.com"),
-                "US",
-            )
-            .await["id"]
+            app.customer(&p, &format!("Customer {i}"), &format!("c{i}.example.com"), "US").await["id"]
                 .as_str()
                 .unwrap()
                 .to_string(),
@@ -308,13 +191,7 @@ async fn paging_never_skips_or_repeats_while_rows_are_added(db: Db) {
             added += 1;
             app.clock.advance_micros(1);
             expected.insert(
-                app.customer(
-                    &p,
-                    &format!("Late {added}"),
-                    &format!("late{added}.example.com"),
-                    "US",
-                )
-                .await["id"]
+                app.customer(&p, &format!("Late {added}"), &format!("late{added}.example.com"), "US").await["id"]
                     .as_str()
                     .unwrap()
                     .to_string(),
@@ -325,20 +202,11 @@ async fn paging_never_skips_or_repeats_while_rows_are_added(db: Db) {
         };
         assert_eq!(next["method"], "GET");
         let uri = next["uri"].as_str().unwrap();
-        assert!(
-            uri.contains("seekOperation=Next") && uri.contains("size=3"),
-            "{uri}"
-        );
+        assert!(uri.contains("seekOperation=Next") && uri.contains("size=3"), "{uri}");
         let header = &next["headers"][0];
         assert_eq!(header["key"], "MS-ContinuationToken");
         page = app
-            .request(
-                Method::GET,
-                uri,
-                Some(t),
-                None,
-                &[("MS-ContinuationToken", header["value"].as_str().unwrap())],
-            )
+            .request(Method::GET, uri, Some(t), None, &[("MS-ContinuationToken", header["value"].as_str().unwrap())])
             .await;
     }
     let unique: HashSet<_> = seen.iter().cloned().collect();
@@ -352,136 +220,60 @@ async fn idempotent_create_returns_the_first_response(db: Db) {
     let t = p.token(Role::AdminAgent);
     let key = uuid::Uuid::new_v4().to_string();
     let body = customer_body("Once Only", "once.example.com", "US");
-    let first = app
-        .request(
-            Method::POST,
-            "/v1/customers",
-            Some(t),
-            Some(&body),
-            &[("MS-RequestId", &key)],
-        )
-        .await;
+    let first = app.request(Method::POST, "/v1/customers", Some(t), Some(&body), &[("MS-RequestId", &key)]).await;
     assert_eq!(first.status, 201, "{}", first.text);
     assert_eq!(first.headers["ms-requestid"], key.as_str());
-    let again = app
-        .request(
-            Method::POST,
-            "/v1/customers",
-            Some(t),
-            Some(&body),
-            &[("MS-RequestId", &key)],
-        )
-        .await;
+    let again = app.request(Method::POST, "/v1/customers", Some(t), Some(&body), &[("MS-RequestId", &key)]).await;
     assert_eq!(again.status, 201);
     assert_eq!(again.body, first.body);
     // Idempotency-Key is the same header under another name.
-    let again = app
-        .request(
-            Method::POST,
-            "/v1/customers",
-            Some(t),
-            Some(&body),
-            &[("Idempotency-Key", &key)],
-        )
-        .await;
+    let again = app.request(Method::POST, "/v1/customers", Some(t), Some(&body), &[("Idempotency-Key", &key)]).await;
     assert_eq!(again.body, first.body);
     let other = customer_body("Different", "different.example.com", "US");
-    app.request(
-        Method::POST,
-        "/v1/customers",
-        Some(t),
-        Some(&other),
-        &[("MS-RequestId", &key)],
-    )
-    .await
-    .assert_error(409, "idempotency_key_reused");
+    app.request(Method::POST, "/v1/customers", Some(t), Some(&other), &[("MS-RequestId", &key)])
+        .await
+        .assert_error(409, "idempotency_key_reused");
     assert_eq!(app.get("/v1/customers", t).await.body["totalCount"], 1);
     // Another partner's identical key is its own.
     let q = app.partner("Beta", false).await;
     let theirs = app
-        .request(
-            Method::POST,
-            "/v1/customers",
-            Some(q.token(Role::AdminAgent)),
-            Some(&body),
-            &[("MS-RequestId", &key)],
-        )
+        .request(Method::POST, "/v1/customers", Some(q.token(Role::AdminAgent)), Some(&body), &[("MS-RequestId", &key)])
         .await;
     assert_eq!(theirs.status, 201);
     assert_ne!(theirs.body["id"], first.body["id"]);
     // A refused request does not consume its key: fixing the body and retrying works.
     let key2 = uuid::Uuid::new_v4().to_string();
     let bad = customer_body("Bad", "bad domain", "US");
-    app.request(
-        Method::POST,
-        "/v1/customers",
-        Some(t),
-        Some(&bad),
-        &[("MS-RequestId", &key2)],
-    )
-    .await
-    .assert_error(400, "invalid_request");
+    app.request(Method::POST, "/v1/customers", Some(t), Some(&bad), &[("MS-RequestId", &key2)])
+        .await
+        .assert_error(400, "invalid_request");
     let good = customer_body("Good", "good.example.com", "US");
-    let ok = app
-        .request(
-            Method::POST,
-            "/v1/customers",
-            Some(t),
-            Some(&good),
-            &[("MS-RequestId", &key2)],
-        )
-        .await;
+    let ok = app.request(Method::POST, "/v1/customers", Some(t), Some(&good), &[("MS-RequestId", &key2)]).await;
     assert_eq!(ok.status, 201, "{}", ok.text);
     // Keys last 24 hours of real time: afterwards the same key is a new request.
     app.clock.advance_micros(25 * 3600 * 1_000_000);
-    let late = app
-        .request(
-            Method::POST,
-            "/v1/customers",
-            Some(t),
-            Some(&body),
-            &[("MS-RequestId", &key)],
-        )
-        .await;
+    let late = app.request(Method::POST, "/v1/customers", Some(t), Some(&body), &[("MS-RequestId", &key)]).await;
     late.assert_error(409, "duplicate_customer");
     // Secret-bearing responses are replayed, but kept encrypted at rest.
     let key3 = uuid::Uuid::new_v4().to_string();
     let tok = app
-        .request(
-            Method::POST,
-            "/v1/users/me/tokens",
-            Some(t),
-            Some(&json!({"name": "ci"})),
-            &[("MS-RequestId", &key3)],
-        )
+        .request(Method::POST, "/v1/users/me/tokens", Some(t), Some(&json!({"name": "ci"})), &[("MS-RequestId", &key3)])
         .await;
     assert_eq!(tok.status, 201);
     assert_eq!(tok.headers["cache-control"], "no-store");
     let replay = app
-        .request(
-            Method::POST,
-            "/v1/users/me/tokens",
-            Some(t),
-            Some(&json!({"name": "ci"})),
-            &[("MS-RequestId", &key3)],
-        )
+        .request(Method::POST, "/v1/users/me/tokens", Some(t), Some(&json!({"name": "ci"})), &[("MS-RequestId", &key3)])
         .await;
     assert_eq!(replay.body["token"], tok.body["token"]);
     let secret = tok.body["token"].as_str().unwrap();
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.db.url)
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.db.url).await.unwrap();
+    let row: (Vec<u8>, i64) = sqlx::query_as("SELECT response_body, encrypted FROM idempotency WHERE key = $1")
+        .bind(&key3)
+        .fetch_one(&mut conn)
         .await
         .unwrap();
-    let row: (Vec<u8>, i64) =
-        sqlx::query_as("SELECT response_body, encrypted FROM idempotency WHERE key = $1")
-            .bind(&key3)
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
     assert_eq!(row.1, 1);
-    assert!(
-        !row.0.windows(secret.len()).any(|w| w == secret.as_bytes()),
-        "the token is stored in clear"
-    );
+    assert!(!row.0.windows(secret.len()).any(|w| w == secret.as_bytes()), "the token is stored in clear");
 }
 
 async fn concurrent_creates_of_one_domain_make_one_customer(db: Db) {
@@ -493,14 +285,7 @@ async fn concurrent_creates_of_one_domain_make_one_customer(db: Db) {
         let (http, url, t) = (app.http.clone(), app.url.clone(), t.clone());
         tasks.push(tokio::spawn(async move {
             let body = customer_body(&format!("Racer {i}"), "race.example.com", "US");
-            http.post(format!("{url}/v1/customers"))
-                .bearer_auth(t)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
+            http.post(format!("{url}/v1/customers")).bearer_auth(t).json(&body).send().await.unwrap().status().as_u16()
         }));
     }
     let mut statuses = Vec::new();
@@ -508,18 +293,9 @@ async fn concurrent_creates_of_one_domain_make_one_customer(db: Db) {
         statuses.push(task.await.unwrap());
     }
     statuses.sort();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert!(
-        statuses.iter().all(|s| *s == 201 || *s == 409),
-        "{statuses:?}"
-    );
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 201 || *s == 409), "{statuses:?}");
     assert_eq!(app.get("/v1/customers", &t).await.body["totalCount"], 1);
-    let v = app
-        .get("/v1/auditrecords/verification", p.token(Role::GlobalAdmin))
-        .await;
+    let v = app.get("/v1/auditrecords/verification", p.token(Role::GlobalAdmin)).await;
     assert_eq!(v.body["valid"], true);
 }

@@ -23,100 +23,51 @@ async fn global_admin_manages_users_and_roles(db: Db) {
     assert_eq!(created.body["email"], "New.Agent@alpha.example");
     assert_eq!(created.body["roles"], json!(["admin_agent", "sales_agent"]));
     let id = created.body["id"].as_str().unwrap();
-    app.post(
-        "/v1/users",
-        admin,
-        &json!({"email": "x@alpha.example", "displayName": "X", "roles": ["root"]}),
-    )
-    .await
-    .assert_error(400, "invalid_request");
-    app.post(
-        "/v1/users",
-        admin,
-        &json!({"email": "x@alpha.example", "displayName": "X", "roles": []}),
-    )
-    .await
-    .assert_error(400, "invalid_request");
-    app.post("/v1/users", admin, &json!({"email": "x@alpha.example", "displayName": "X", "roles": ["admin_agent"], "password": "short"}))
+    app.post("/v1/users", admin, &json!({"email": "x@alpha.example", "displayName": "X", "roles": ["root"]}))
         .await
         .assert_error(400, "invalid_request");
+    app.post("/v1/users", admin, &json!({"email": "x@alpha.example", "displayName": "X", "roles": []}))
+        .await
+        .assert_error(400, "invalid_request");
+    app.post(
+        "/v1/users",
+        admin,
+        &json!({"email": "x@alpha.example", "displayName": "X", "roles": ["admin_agent"], "password": "short"}),
+    )
+    .await
+    .assert_error(400, "invalid_request");
     let patched = app
-        .patch(
-            &format!("/v1/users/{id}"),
-            admin,
-            &json!({"roles": ["billing_admin"], "displayName": "Biller"}),
-        )
+        .patch(&format!("/v1/users/{id}"), admin, &json!({"roles": ["billing_admin"], "displayName": "Biller"}))
         .await;
     assert_eq!(patched.status, 200, "{}", patched.text);
     assert_eq!(patched.body["roles"], json!(["billing_admin"]));
     assert_eq!(patched.body["displayName"], "Biller");
-    assert_eq!(
-        app.get(&format!("/v1/users/{id}"), admin).await.body,
-        patched.body
-    );
+    assert_eq!(app.get(&format!("/v1/users/{id}"), admin).await.body, patched.body);
     // Role changes take effect at once: the user's token now reads invoices' roles, not customers' creation.
     let tok = app
-        .post(
-            &format!("/v1/publisher/partners/{}/users/{id}/tokens", p.id),
-            PUBLISHER_TOKEN,
-            &json!({"name": "t"}),
-        )
+        .post(&format!("/v1/publisher/partners/{}/users/{id}/tokens", p.id), PUBLISHER_TOKEN, &json!({"name": "t"}))
         .await;
     let t = tok.body["token"].as_str().unwrap();
-    app.post(
-        "/v1/customers",
-        t,
-        &customer_body("No", "no.example.com", "US"),
-    )
-    .await
-    .assert_error(403, "forbidden");
+    app.post("/v1/customers", t, &customer_body("No", "no.example.com", "US")).await.assert_error(403, "forbidden");
     // A disabled user's tokens stop working.
-    let disabled = app
-        .patch(
-            &format!("/v1/users/{id}"),
-            admin,
-            &json!({"disabled": true}),
-        )
-        .await;
+    let disabled = app.patch(&format!("/v1/users/{id}"), admin, &json!({"disabled": true})).await;
     assert_eq!(disabled.body["disabled"], true);
-    app.get("/v1/users/me", t)
-        .await
-        .assert_error(401, "unauthorized");
+    app.get("/v1/users/me", t).await.assert_error(401, "unauthorized");
     // A global admin cannot lock itself out.
     let me = &p.user_ids[&Role::GlobalAdmin];
-    app.patch(
-        &format!("/v1/users/{me}"),
-        admin,
-        &json!({"disabled": true}),
-    )
-    .await
-    .assert_error(400, "invalid_request");
-    app.patch(
-        &format!("/v1/users/{me}"),
-        admin,
-        &json!({"roles": ["admin_agent"]}),
-    )
-    .await
-    .assert_error(400, "invalid_request");
-    app.patch(
-        &format!("/v1/users/{me}"),
-        admin,
-        &json!({"roles": "global_admin"}),
-    )
-    .await
-    .assert_error(400, "invalid_request");
+    app.patch(&format!("/v1/users/{me}"), admin, &json!({"disabled": true})).await.assert_error(400, "invalid_request");
+    app.patch(&format!("/v1/users/{me}"), admin, &json!({"roles": ["admin_agent"]}))
+        .await
+        .assert_error(400, "invalid_request");
+    app.patch(&format!("/v1/users/{me}"), admin, &json!({"roles": "global_admin"}))
+        .await
+        .assert_error(400, "invalid_request");
     // Every change is in the activity log.
     let log = app.get("/v1/auditrecords?size=500", admin).await;
-    let kinds: Vec<&str> = log.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["operationType"].as_str().unwrap())
-        .collect();
+    let kinds: Vec<&str> =
+        log.body["items"].as_array().unwrap().iter().map(|r| r["operationType"].as_str().unwrap()).collect();
     assert!(
-        kinds.contains(&"create_user")
-            && kinds.contains(&"update_user")
-            && kinds.contains(&"create_api_token"),
+        kinds.contains(&"create_user") && kinds.contains(&"update_user") && kinds.contains(&"create_api_token"),
         "{kinds:?}"
     );
 }
@@ -147,65 +98,30 @@ async fn tokens_are_shown_once_and_revocable(db: Db) {
     let app = TestApp::spawn(db).await;
     let p = app.partner("Alpha", false).await;
     let t = p.token(Role::SalesAgent);
-    let issued = app
-        .post("/v1/users/me/tokens", t, &json!({"name": "ci pipeline"}))
-        .await;
+    let issued = app.post("/v1/users/me/tokens", t, &json!({"name": "ci pipeline"})).await;
     assert_eq!(issued.status, 201, "{}", issued.text);
     let secret = issued.body["token"].as_str().unwrap().to_string();
     // At least 128 random bits: 32 bytes in URL-safe base64.
     assert!(secret.len() >= 3 + 43, "{secret}");
     let list = app.get("/v1/users/me/tokens", t).await;
     assert_eq!(list.status, 200);
-    assert!(
-        !list.text.contains(&secret),
-        "a token listing must never show the secret"
-    );
-    assert!(list.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|i| i["name"] == "ci pipeline"));
+    assert!(!list.text.contains(&secret), "a token listing must never show the secret");
+    assert!(list.body["items"].as_array().unwrap().iter().any(|i| i["name"] == "ci pipeline"));
     assert_eq!(app.get("/v1/users/me", &secret).await.status, 200);
     let id = issued.body["id"].as_str().unwrap();
-    let del = app
-        .request(
-            Method::DELETE,
-            &format!("/v1/users/me/tokens/{id}"),
-            Some(t),
-            None,
-            &[],
-        )
-        .await;
+    let del = app.request(Method::DELETE, &format!("/v1/users/me/tokens/{id}"), Some(t), None, &[]).await;
     assert_eq!(del.status, 204);
-    app.get("/v1/users/me", &secret)
+    app.get("/v1/users/me", &secret).await.assert_error(401, "unauthorized");
+    app.request(Method::DELETE, &format!("/v1/users/me/tokens/{id}"), Some(t), None, &[])
         .await
-        .assert_error(401, "unauthorized");
-    app.request(
-        Method::DELETE,
-        &format!("/v1/users/me/tokens/{id}"),
-        Some(t),
-        None,
-        &[],
-    )
-    .await
-    .assert_error(404, "not_found");
-    app.post("/v1/users/me/tokens", t, &json!({"name": ""}))
-        .await
-        .assert_error(400, "invalid_request");
+        .assert_error(404, "not_found");
+    app.post("/v1/users/me/tokens", t, &json!({"name": ""})).await.assert_error(400, "invalid_request");
     // Only the hash is stored.
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.db.url)
-        .await
-        .unwrap();
-    let hashes: Vec<(String,)> = sqlx::query_as("SELECT token_hash FROM api_tokens")
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
-    assert!(hashes
-        .iter()
-        .all(|(h,)| h.len() == 64 && !h.contains(&secret)));
-    assert!(hashes
-        .iter()
-        .any(|(h,)| *h == services::auth::token_hash(&secret)));
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.db.url).await.unwrap();
+    let hashes: Vec<(String,)> =
+        sqlx::query_as("SELECT token_hash FROM api_tokens").fetch_all(&mut conn).await.unwrap();
+    assert!(hashes.iter().all(|(h,)| h.len() == 64 && !h.contains(&secret)));
+    assert!(hashes.iter().any(|(h,)| *h == services::auth::token_hash(&secret)));
 }
 
 async fn passwords_are_stored_as_argon2id_hashes(db: Db) {
@@ -217,12 +133,7 @@ async fn passwords_are_stored_as_argon2id_hashes(db: Db) {
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert!(!r.text.contains("passphrase"));
-    let creds = app
-        .store
-        .credentials_by_email("pw@alpha.example")
-        .await
-        .unwrap()
-        .unwrap();
+    let creds = app.store.credentials_by_email("pw@alpha.example").await.unwrap().unwrap();
     let hash = creds.password_hash.unwrap();
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     assert!(services::auth::verify_password("a long enough passphrase".into(), hash.clone()).await);

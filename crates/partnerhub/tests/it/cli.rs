@@ -8,10 +8,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_partnerhub");
 
 #[test]
 fn help_documents_every_option_and_its_environment_variable() {
-    let out = std::process::Command::new(BIN)
-        .args(["serve", "--help"])
-        .output()
-        .unwrap();
+    let out = std::process::Command::new(BIN).args(["serve", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
     for (option, env) in [
         ("--listen", "PARTNERHUB_LISTEN"),
@@ -22,23 +19,14 @@ fn help_documents_every_option_and_its_environment_variable() {
         ("--secret-key", "PARTNERHUB_SECRET_KEY"),
         ("--config", "PARTNERHUB_CONFIG"),
     ] {
-        assert!(
-            help.contains(option) && help.contains(env),
-            "{option} / {env} missing from:\n{help}"
-        );
+        assert!(help.contains(option) && help.contains(env), "{option} / {env} missing from:\n{help}");
     }
-    let top = std::process::Command::new(BIN)
-        .arg("--help")
-        .output()
-        .unwrap();
+    let top = std::process::Command::new(BIN).arg("--help").output().unwrap();
     let top = String::from_utf8_lossy(&top.stdout);
     for command in ["serve", "demo", "migrate", "config", "audit"] {
         assert!(top.contains(command), "{command} missing from:\n{top}");
     }
-    let example = std::process::Command::new(BIN)
-        .args(["config", "example"])
-        .output()
-        .unwrap();
+    let example = std::process::Command::new(BIN).args(["config", "example"]).output().unwrap();
     assert!(String::from_utf8_lossy(&example.stdout).contains("database_url"));
 }
 
@@ -57,21 +45,10 @@ async fn serve_migrates_answers_and_stops_gracefully_on_sigterm(db: Db) {
         .output()
         .await
         .unwrap();
-    assert!(
-        migrate.status.success(),
-        "{}",
-        String::from_utf8_lossy(&migrate.stderr)
-    );
+    assert!(migrate.status.success(), "{}", String::from_utf8_lossy(&migrate.stderr));
     let started = Instant::now();
     let mut child = tokio::process::Command::new(BIN)
-        .args([
-            "serve",
-            "--database-url",
-            &test_db.url,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
+        .args(["serve", "--database-url", &test_db.url, "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(data.path())
         .env("PARTNERHUB_PUBLISHER_TOKEN", "cli-test-publisher-token")
         .stdout(Stdio::null())
@@ -86,30 +63,17 @@ async fn serve_migrates_answers_and_stops_gracefully_on_sigterm(db: Db) {
             assert_eq!(r.status(), 200);
             break;
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the server did not become ready"
-        );
+        assert!(started.elapsed() < Duration::from_secs(20), "the server did not become ready");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // The publisher token from the environment works; the secret key file was made in the data folder.
-    let partners = http
-        .get(format!("{url}/v1/publisher/partners"))
-        .bearer_auth("cli-test-publisher-token")
-        .send()
-        .await
-        .unwrap();
+    let partners =
+        http.get(format!("{url}/v1/publisher/partners")).bearer_auth("cli-test-publisher-token").send().await.unwrap();
     assert_eq!(partners.status(), 200);
     assert!(data.path().join("secret.key").exists());
     let pid = child.id().unwrap().to_string();
-    let kill = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
+    let kill = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(kill.success());
-    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
-        .await
-        .expect("stops within 10 s")
-        .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.expect("stops within 10 s").unwrap();
     assert!(status.success(), "exit status after SIGTERM: {status:?}");
 }

@@ -30,10 +30,7 @@ impl TestDb {
             Db::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}/partnerhub.db", dir.path().display());
-                TestDb {
-                    url,
-                    _dir: Some(dir),
-                }
+                TestDb { url, _dir: Some(dir) }
             }
             Db::Postgres => {
                 let admin = std::env::var("PARTNERHUB_TEST_PG_URL").expect(
@@ -42,18 +39,13 @@ impl TestDb {
                 );
                 sqlx::any::install_default_drivers();
                 let name = format!("ph_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = sqlx::AnyConnection::connect(&admin)
-                    .await
-                    .expect("connect to the test PostgreSQL");
+                let mut conn = sqlx::AnyConnection::connect(&admin).await.expect("connect to the test PostgreSQL");
                 sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
                     .await
                     .expect("create a test database");
                 let _ = conn.close().await;
                 let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-                TestDb {
-                    url: format!("{base}/{name}"),
-                    _dir: None,
-                }
+                TestDb { url: format!("{base}/{name}"), _dir: None }
             }
         }
     }
@@ -99,11 +91,7 @@ impl Res {
         assert_eq!(self.status.as_u16(), status, "{}", self.text);
         assert_eq!(self.body["errorName"], name, "{}", self.text);
         assert_eq!(self.body["source"], "partnerhub");
-        assert!(
-            self.body["code"].is_u64()
-                && self.body["description"].is_string()
-                && self.body["data"].is_array()
-        );
+        assert!(self.body["code"].is_u64() && self.body["description"].is_string() && self.body["data"].is_array());
         &self.body
     }
 }
@@ -127,13 +115,7 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { web::serve(listener, services, std::future::pending()).await });
-        TestApp {
-            url,
-            http: reqwest::Client::new(),
-            clock,
-            store,
-            db,
-        }
+        TestApp { url, http: reqwest::Client::new(), clock, store, db }
     }
 
     pub async fn request(
@@ -159,38 +141,24 @@ impl TestApp {
         let headers = res.headers().clone();
         let text = res.text().await.unwrap();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Res {
-            status,
-            headers,
-            body,
-            text,
-        }
+        Res { status, headers, body, text }
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Res {
-        self.request(Method::GET, path, Some(token), None, &[])
-            .await
+        self.request(Method::GET, path, Some(token), None, &[]).await
     }
 
     pub async fn post(&self, path: &str, token: &str, body: &Value) -> Res {
-        self.request(Method::POST, path, Some(token), Some(body), &[])
-            .await
+        self.request(Method::POST, path, Some(token), Some(body), &[]).await
     }
 
     pub async fn patch(&self, path: &str, token: &str, body: &Value) -> Res {
-        self.request(Method::PATCH, path, Some(token), Some(body), &[])
-            .await
+        self.request(Method::PATCH, path, Some(token), Some(body), &[]).await
     }
 
     /// A partner with a user and token per role, made through the publisher API.
     pub async fn partner(&self, name: &str, sandbox: bool) -> TestPartner {
-        let p = self
-            .post(
-                "/v1/publisher/partners",
-                PUBLISHER_TOKEN,
-                &json!({"name": name, "sandbox": sandbox}),
-            )
-            .await;
+        let p = self.post("/v1/publisher/partners", PUBLISHER_TOKEN, &json!({"name": name, "sandbox": sandbox})).await;
         assert_eq!(p.status, 201, "{}", p.text);
         let id = p.body["id"].as_str().unwrap().to_string();
         let mut tokens = HashMap::new();
@@ -207,38 +175,18 @@ impl TestApp {
             assert_eq!(u.status, 201, "{}", u.text);
             let uid = u.body["id"].as_str().unwrap().to_string();
             let t = self
-                .post(
-                    &format!("/v1/publisher/partners/{id}/users/{uid}/tokens"),
-                    PUBLISHER_TOKEN,
-                    &json!({}),
-                )
+                .post(&format!("/v1/publisher/partners/{id}/users/{uid}/tokens"), PUBLISHER_TOKEN, &json!({}))
                 .await;
             assert_eq!(t.status, 201, "{}", t.text);
             tokens.insert(role, t.body["token"].as_str().unwrap().to_string());
             user_ids.insert(role, uid);
         }
-        TestPartner {
-            id,
-            tokens,
-            user_ids,
-        }
+        TestPartner { id, tokens, user_ids }
     }
 
     /// Creates a customer as a global admin and returns its JSON.
-    pub async fn customer(
-        &self,
-        p: &TestPartner,
-        name: &str,
-        domain: &str,
-        country: &str,
-    ) -> Value {
-        let r = self
-            .post(
-                "/v1/customers",
-                p.token(Role::GlobalAdmin),
-                &customer_body(name, domain, country),
-            )
-            .await;
+    pub async fn customer(&self, p: &TestPartner, name: &str, domain: &str, country: &str) -> Value {
+        let r = self.post("/v1/customers", p.token(Role::GlobalAdmin), &customer_body(name, domain, country)).await;
         assert_eq!(r.status, 201, "{}", r.text);
         r.body
     }

@@ -53,10 +53,7 @@ impl From<&AuditRecord> for AuditRecordDto {
             customized_data: r
                 .customized_data
                 .iter()
-                .map(|(k, v)| KeyValue {
-                    key: k.clone(),
-                    value: v.clone(),
-                })
+                .map(|(k, v)| KeyValue { key: k.clone(), value: v.clone() })
                 .collect(),
             attributes: Attributes::of("AuditRecord"),
         }
@@ -98,10 +95,7 @@ pub struct AuditParams {
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_audit))
-        .routes(routes!(export_audit))
-        .routes(routes!(verify_audit))
+    OpenApiRouter::new().routes(routes!(list_audit)).routes(routes!(export_audit)).routes(routes!(verify_audit))
 }
 
 /// Activity records of a date range, oldest first (global, account, referral or marketing content admin).
@@ -117,20 +111,9 @@ async fn list_audit(
     headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<Json<Collection<AuditRecordDto>>> {
-    let q = state.services.audit_query(
-        &actor,
-        p.start_date.as_deref(),
-        p.end_date.as_deref(),
-        p.filter.as_deref(),
-    )?;
-    let paging = PageParams {
-        size: p.size,
-        seek_operation: p.seek_operation.clone(),
-    };
-    let page = state
-        .services
-        .list_audit(&actor, &q, paging.size()?, paging.cursor(&headers)?)
-        .await?;
+    let q = state.services.audit_query(&actor, p.start_date.as_deref(), p.end_date.as_deref(), p.filter.as_deref())?;
+    let paging = PageParams { size: p.size, seek_operation: p.seek_operation.clone() };
+    let page = state.services.list_audit(&actor, &q, paging.size()?, paging.cursor(&headers)?).await?;
     Ok(Json(collection(page, &uri, |r| AuditRecordDto::from(r))))
 }
 
@@ -149,12 +132,7 @@ const CSV_HEADER: [&str; 10] = [
 ];
 
 fn csv_row(r: &AuditRecord) -> Vec<u8> {
-    let data = r
-        .customized_data
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("; ");
+    let data = r.customized_data.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
     let cells = [
         r.id.to_string(),
         r.partner_id.to_string(),
@@ -172,9 +150,7 @@ fn csv_row(r: &AuditRecord) -> Vec<u8> {
 
 /// One RFC 4180 line (CRLF-terminated).
 pub fn csv_line(cells: impl IntoIterator<Item = String>) -> Vec<u8> {
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
     // Writing to a Vec cannot fail.
     let _ = w.write_record(cells.into_iter().collect::<Vec<_>>());
     w.into_inner().unwrap_or_default()
@@ -191,16 +167,9 @@ async fn export_audit(
     PartnerAuth(actor): PartnerAuth,
     Query(p): Query<AuditParams>,
 ) -> ApiResult<Response> {
-    let q = state.services.audit_query(
-        &actor,
-        p.start_date.as_deref(),
-        p.end_date.as_deref(),
-        p.filter.as_deref(),
-    )?;
+    let q = state.services.audit_query(&actor, p.start_date.as_deref(), p.end_date.as_deref(), p.filter.as_deref())?;
     let records = state.services.export_audit(&actor, q)?;
-    let header = futures::stream::once(async {
-        Ok::<_, std::io::Error>(csv_line(CSV_HEADER.map(String::from)))
-    });
+    let header = futures::stream::once(async { Ok::<_, std::io::Error>(csv_line(CSV_HEADER.map(String::from))) });
     let rows = records.map(|r| match r {
         Ok(r) => Ok(csv_row(&r)),
         Err(e) => {
@@ -212,10 +181,7 @@ async fn export_audit(
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"activity.csv\"",
-            ),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"activity.csv\""),
         ],
         Body::from_stream(header.chain(rows)),
     )

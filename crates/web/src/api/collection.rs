@@ -14,9 +14,7 @@ pub struct Attributes {
 
 impl Attributes {
     pub fn of(object_type: &str) -> Attributes {
-        Attributes {
-            object_type: object_type.to_string(),
-        }
+        Attributes { object_type: object_type.to_string() }
     }
 }
 
@@ -77,25 +75,17 @@ impl PageParams {
                 let token = headers
                     .get(CONTINUATION_HEADER)
                     .and_then(|v| v.to_str().ok())
-                    .ok_or_else(|| {
-                        ApiError::invalid("MS-ContinuationToken: required with seekOperation=Next")
-                    })?;
+                    .ok_or_else(|| ApiError::invalid("MS-ContinuationToken: required with seekOperation=Next"))?;
                 Ok(Some(Cursor::decode(token)?))
             }
-            Some(other) => Err(ApiError::invalid(format!(
-                "seekOperation: '{other}' is not supported; use Next"
-            ))),
+            Some(other) => Err(ApiError::invalid(format!("seekOperation: '{other}' is not supported; use Next"))),
         }
     }
 }
 
 /// Builds the collection for a page: `links.self` is the request, `links.next` the same query with
 /// `seekOperation=Next` and the continuation token as a header.
-pub fn collection<T, D: ToSchema>(
-    page: Page<T>,
-    uri: &axum::http::Uri,
-    map: impl Fn(&T) -> D,
-) -> Collection<D> {
+pub fn collection<T, D: ToSchema>(page: Page<T>, uri: &axum::http::Uri, map: impl Fn(&T) -> D) -> Collection<D> {
     let path = uri.path();
     let kept: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
         .filter(|(k, _)| k != "seekOperation")
@@ -121,18 +111,11 @@ pub fn collection<T, D: ToSchema>(
         total_count: items.len(),
         items,
         links: Links {
-            self_: Link {
-                uri: query(None),
-                method: "GET".into(),
-                headers: vec![],
-            },
+            self_: Link { uri: query(None), method: "GET".into(), headers: vec![] },
             next: page.next.map(|c| Link {
                 uri: query(Some(("seekOperation", "Next"))),
                 method: "GET".into(),
-                headers: vec![LinkHeader {
-                    key: CONTINUATION_HEADER.into(),
-                    value: c.encode(),
-                }],
+                headers: vec![LinkHeader { key: CONTINUATION_HEADER.into(), value: c.encode() }],
             }),
         },
         attributes: Attributes::of("Collection"),
@@ -144,14 +127,7 @@ pub fn whole<D: ToSchema>(items: Vec<D>, uri: &axum::http::Uri) -> Collection<D>
     Collection {
         total_count: items.len(),
         items,
-        links: Links {
-            self_: Link {
-                uri: uri.path().to_string(),
-                method: "GET".into(),
-                headers: vec![],
-            },
-            next: None,
-        },
+        links: Links { self_: Link { uri: uri.path().to_string(), method: "GET".into(), headers: vec![] }, next: None },
         attributes: Attributes::of("Collection"),
     }
 }

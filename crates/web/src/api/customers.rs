@@ -166,9 +166,7 @@ pub struct CustomerListParams {
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create_customer, list_customers))
-        .routes(routes!(get_customer))
+    OpenApiRouter::new().routes(routes!(create_customer, list_customers)).routes(routes!(get_customer))
 }
 
 fn render(c: &Customer) -> Vec<u8> {
@@ -195,14 +193,7 @@ async fn create_customer(
         billing_company_name: v.billing_profile.company_name.clone(),
         address: v.billing_profile.default_address.clone().into(),
     };
-    let result = state
-        .services
-        .create_customer(
-            &actor,
-            draft,
-            body.idem(StatusCode::CREATED, &render, false),
-        )
-        .await;
+    let result = state.services.create_customer(&actor, draft, body.idem(StatusCode::CREATED, &render, false)).await;
     let customer = body.settle(&state, result).await?;
     Ok((StatusCode::CREATED, Json(CustomerDto::from(&customer))))
 }
@@ -220,16 +211,10 @@ async fn list_customers(
     headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<Json<Collection<CustomerDto>>> {
-    let paging = PageParams {
-        size: params.size,
-        seek_operation: params.seek_operation.clone(),
-    };
+    let paging = PageParams { size: params.size, seek_operation: params.seek_operation.clone() };
     let size = paging.size()?;
     let after = paging.cursor(&headers)?;
-    let page = state
-        .services
-        .list_customers(&actor, params.filter.as_deref(), size, after)
-        .await?;
+    let page = state.services.list_customers(&actor, params.filter.as_deref(), size, after).await?;
     Ok(Json(collection(page, &uri, |c| CustomerDto::from(c))))
 }
 
@@ -243,7 +228,5 @@ async fn get_customer(
     PartnerAuth(actor): PartnerAuth,
     Path(customer_id): Path<String>,
 ) -> ApiResult<Json<CustomerDto>> {
-    Ok(Json(CustomerDto::from(
-        &state.services.get_customer(&actor, &customer_id).await?,
-    )))
+    Ok(Json(CustomerDto::from(&state.services.get_customer(&actor, &customer_id).await?)))
 }

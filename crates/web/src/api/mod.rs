@@ -1,6 +1,7 @@
 //! The REST API: Partner Center's conventions (SPEC §5), documented by the OpenAPI document it serves.
 
 pub mod audit;
+pub mod catalog;
 pub mod collection;
 pub mod customers;
 pub mod publisher;
@@ -23,7 +24,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
         on behalf of customers. Follows Partner Center's REST API v1 conventions."),
     modifiers(&BearerAuth),
     components(schemas(ErrorBody)),
-    tags((name = "customers"), (name = "users"), (name = "activity"), (name = "testclock"), (name = "publisher"),
+    tags((name = "customers"), (name = "catalog"), (name = "users"), (name = "activity"), (name = "testclock"), (name = "publisher"),
         (name = "operations"))
 )]
 struct ApiDoc;
@@ -44,6 +45,7 @@ impl Modify for BearerAuth {
 pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(customers::routes())
+        .merge(catalog::routes())
         .merge(users::routes())
         .merge(audit::routes())
         .merge(testclock::routes())
@@ -83,11 +85,5 @@ async fn openapi_json(State(state): State<AppState>) -> Json<serde_json::Value> 
 /// Prometheus metrics of this process.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, body = String, content_type = "text/plain")))]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4",
-        )],
-        state.metrics.render(),
-    )
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
 }

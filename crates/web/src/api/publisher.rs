@@ -134,19 +134,8 @@ async fn create_partner(
 /// Every partner on this server.
 #[utoipa::path(get, path = "/v1/publisher/partners", tag = "publisher",
     responses((status = 200, body = Vec<PartnerDto>), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
-async fn list_partners(
-    State(state): State<AppState>,
-    _: PublisherAuth,
-) -> ApiResult<Json<Vec<PartnerDto>>> {
-    Ok(Json(
-        state
-            .services
-            .list_partners()
-            .await?
-            .iter()
-            .map(PartnerDto::from)
-            .collect(),
-    ))
+async fn list_partners(State(state): State<AppState>, _: PublisherAuth) -> ApiResult<Json<Vec<PartnerDto>>> {
+    Ok(Json(state.services.list_partners().await?.iter().map(PartnerDto::from).collect()))
 }
 
 /// Add a user to a partner.
@@ -186,45 +175,21 @@ async fn create_partner_token(
     _: PublisherAuth,
     Path((partner_id, user_id)): Path<(String, String)>,
     body: IdemJson<NewPublisherToken>,
-) -> ApiResult<(
-    StatusCode,
-    [(&'static str, &'static str); 1],
-    Json<IssuedTokenDto>,
-)> {
+) -> ApiResult<(StatusCode, [(&'static str, &'static str); 1], Json<IssuedTokenDto>)> {
     let name = body.value.name.clone().unwrap_or_else(|| "api".into());
     let result = state
         .services
-        .publisher_create_token(
-            &partner_id,
-            &user_id,
-            &name,
-            body.idem(StatusCode::CREATED, &render_token, true),
-        )
+        .publisher_create_token(&partner_id, &user_id, &name, body.idem(StatusCode::CREATED, &render_token, true))
         .await;
     let issued = body.settle(&state, result).await?;
-    Ok((
-        StatusCode::CREATED,
-        [("cache-control", "no-store")],
-        Json(IssuedTokenDto::from(&issued)),
-    ))
+    Ok((StatusCode::CREATED, [("cache-control", "no-store")], Json(IssuedTokenDto::from(&issued))))
 }
 
 /// The market table: currency and tax rule per country.
 #[utoipa::path(get, path = "/v1/publisher/markets", tag = "publisher",
     responses((status = 200, body = Vec<MarketDto>), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
-async fn list_markets(
-    State(state): State<AppState>,
-    _: PublisherAuth,
-) -> ApiResult<Json<Vec<MarketDto>>> {
-    Ok(Json(
-        state
-            .services
-            .list_markets()
-            .await?
-            .iter()
-            .map(MarketDto::from)
-            .collect(),
-    ))
+async fn list_markets(State(state): State<AppState>, _: PublisherAuth) -> ApiResult<Json<Vec<MarketDto>>> {
+    Ok(Json(state.services.list_markets().await?.iter().map(MarketDto::from).collect()))
 }
 
 /// Set a market's currency, tax rate and whether prices include tax.
@@ -239,10 +204,7 @@ async fn put_market(
     body: IdemJson<MarketUpdate>,
 ) -> ApiResult<Json<MarketDto>> {
     let v = &body.value;
-    let result = state
-        .services
-        .put_market(&country, &v.currency_code, &v.tax_rate, v.tax_inclusive)
-        .await;
+    let result = state.services.put_market(&country, &v.currency_code, &v.tax_rate, v.tax_inclusive).await;
     let market = body.settle(&state, result).await?;
     Ok(Json(MarketDto::from(&market)))
 }

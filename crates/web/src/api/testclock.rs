@@ -26,29 +26,19 @@ pub struct Advance {
 }
 
 fn render(t: &Timestamp) -> Vec<u8> {
-    serde_json::to_vec(&TestClockDto {
-        now: t.to_rfc3339(),
-    })
-    .unwrap_or_default()
+    serde_json::to_vec(&TestClockDto { now: t.to_rfc3339() }).unwrap_or_default()
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(now))
-        .routes(routes!(advance))
+    OpenApiRouter::new().routes(routes!(now)).routes(routes!(advance))
 }
 
 /// The sandbox partner's current time (403 not_sandbox for a production partner).
 #[utoipa::path(get, path = "/v1/testclock", tag = "testclock",
     responses((status = 200, body = TestClockDto), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn now(
-    State(state): State<AppState>,
-    PartnerAuth(actor): PartnerAuth,
-) -> ApiResult<Json<TestClockDto>> {
-    Ok(Json(TestClockDto {
-        now: state.services.test_clock_now(&actor)?.to_rfc3339(),
-    }))
+async fn now(State(state): State<AppState>, PartnerAuth(actor): PartnerAuth) -> ApiResult<Json<TestClockDto>> {
+    Ok(Json(TestClockDto { now: state.services.test_clock_now(&actor)?.to_rfc3339() }))
 }
 
 /// Move the sandbox partner's clock forward (never back).
@@ -64,15 +54,8 @@ async fn advance(
 ) -> ApiResult<Json<TestClockDto>> {
     let result = state
         .services
-        .advance_test_clock(
-            &actor,
-            body.value.days,
-            body.value.seconds,
-            body.idem(StatusCode::OK, &render, false),
-        )
+        .advance_test_clock(&actor, body.value.days, body.value.seconds, body.idem(StatusCode::OK, &render, false))
         .await;
     let now = body.settle(&state, result).await?;
-    Ok(Json(TestClockDto {
-        now: now.to_rfc3339(),
-    }))
+    Ok(Json(TestClockDto { now: now.to_rfc3339() }))
 }

@@ -34,12 +34,7 @@ impl From<&User> for UserDto {
             id: u.id.to_string(),
             email: u.email.clone(),
             display_name: u.display_name.clone(),
-            roles: u
-                .roles
-                .roles()
-                .iter()
-                .map(|r| r.as_str().to_string())
-                .collect(),
+            roles: u.roles.roles().iter().map(|r| r.as_str().to_string()).collect(),
             disabled: u.disabled,
             created_date: u.created_at.to_rfc3339(),
             attributes: Attributes::of("User"),
@@ -157,10 +152,7 @@ async fn list_users(
     headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<Json<Collection<UserDto>>> {
-    let page = state
-        .services
-        .list_users(&actor, params.size()?, params.cursor(&headers)?)
-        .await?;
+    let page = state.services.list_users(&actor, params.size()?, params.cursor(&headers)?).await?;
     Ok(Json(collection(page, &uri, |u| UserDto::from(u))))
 }
 
@@ -177,11 +169,7 @@ async fn create_user(
 ) -> ApiResult<(StatusCode, Json<UserDto>)> {
     let result = state
         .services
-        .create_user(
-            &actor,
-            UserDraft::from(&body.value),
-            body.idem(StatusCode::CREATED, &render_user, false),
-        )
+        .create_user(&actor, UserDraft::from(&body.value), body.idem(StatusCode::CREATED, &render_user, false))
         .await;
     let user = body.settle(&state, result).await?;
     Ok((StatusCode::CREATED, Json(UserDto::from(&user))))
@@ -197,9 +185,7 @@ async fn get_user(
     PartnerAuth(actor): PartnerAuth,
     Path(user_id): Path<String>,
 ) -> ApiResult<Json<UserDto>> {
-    Ok(Json(UserDto::from(
-        &state.services.get_user(&actor, &user_id).await?,
-    )))
+    Ok(Json(UserDto::from(&state.services.get_user(&actor, &user_id).await?)))
 }
 
 /// Change a user's roles, name, or disable it (global admin; not your own global_admin role).
@@ -233,10 +219,7 @@ async fn update_user(
 /// The caller.
 #[utoipa::path(get, path = "/v1/users/me", tag = "users",
     responses((status = 200, body = UserDto), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
-async fn me(
-    State(state): State<AppState>,
-    PartnerAuth(actor): PartnerAuth,
-) -> ApiResult<Json<UserDto>> {
+async fn me(State(state): State<AppState>, PartnerAuth(actor): PartnerAuth) -> ApiResult<Json<UserDto>> {
     Ok(Json(UserDto::from(&state.services.me(&actor)?)))
 }
 
@@ -250,10 +233,7 @@ async fn list_my_tokens(
     uri: Uri,
 ) -> ApiResult<Json<Collection<TokenDto>>> {
     let tokens = state.services.list_my_tokens(&actor).await?;
-    Ok(Json(whole(
-        tokens.iter().map(TokenDto::from).collect(),
-        &uri,
-    )))
+    Ok(Json(whole(tokens.iter().map(TokenDto::from).collect(), &uri)))
 }
 
 /// A new API token for the caller, shown once.
@@ -265,25 +245,13 @@ async fn create_my_token(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
     body: IdemJson<NewToken>,
-) -> ApiResult<(
-    StatusCode,
-    [(&'static str, &'static str); 1],
-    Json<IssuedTokenDto>,
-)> {
+) -> ApiResult<(StatusCode, [(&'static str, &'static str); 1], Json<IssuedTokenDto>)> {
     let result = state
         .services
-        .create_my_token(
-            &actor,
-            &body.value.name,
-            body.idem(StatusCode::CREATED, &render_token, true),
-        )
+        .create_my_token(&actor, &body.value.name, body.idem(StatusCode::CREATED, &render_token, true))
         .await;
     let issued = body.settle(&state, result).await?;
-    Ok((
-        StatusCode::CREATED,
-        [("cache-control", "no-store")],
-        Json(IssuedTokenDto::from(&issued)),
-    ))
+    Ok((StatusCode::CREATED, [("cache-control", "no-store")], Json(IssuedTokenDto::from(&issued))))
 }
 
 /// Revoke one of the caller's tokens; it stops working at once.

@@ -1,0 +1,121 @@
+//! The catalog (SPEC §5) and R1 availability: what the publisher imports, what a market may buy.
+
+use crate::{Actor, Result, Services};
+use domain::catalog::{is_available, parse_catalog, MarketRule, Product, ProductType, TargetView};
+use domain::customer::Customer;
+use domain::market::{Market, MarketCode};
+use domain::policy::Action;
+use domain::DomainError;
+use store::CatalogCounts;
+
+/// The catalog as one market sees it.
+#[derive(Debug, Clone)]
+pub struct MarketCatalog {
+    pub market: Market,
+    /// Products available in the market with at least one SKU priced there; SKUs not priced there are removed.
+    pub products: Vec<Product>,
+}
+
+impl MarketCatalog {
+    pub fn product(&self, id: &str) -> Result<&Product> {
+        self.products.iter().find(|p| p.id == id).ok_or_else(|| DomainError::NotFound.into())
+    }
+}
+
+pub fn parse_target_view(s: Option<&str>) -> Result<Option<TargetView>> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(v) => TargetView::parse(v).map(Some).ok_or_else(|| {
+            DomainError::invalid(
+                "targetView",
+                format!(
+                    "'{v}' is not one of {}",
+                    TargetView::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            )
+            .into()
+        }),
+    }
+}
+
+impl Services {
+    /// Publisher: upserts the products of a catalog document (whole products; others stay as they are).
+    pub async fn import_catalog(&self, document: &[u8]) -> Result<CatalogCounts> {
+        let markets = self.store.list_markets().await?;
+        let lookup = |code: MarketCode| {
+            markets
+                .iter()
+                .find(|m| m.country == code)
+                .map(|m| (m.currency_code.clone(), m.minor_units))
+                .unwrap_or_else(|| (code.info().currency.to_string(), code.info().minor_units))
+        };
+        let products = parse_catalog(document, &lookup)?;
+        Ok(self.store.put_catalog(&products, self.clock.now()).await?)
+    }
+
+    /// Publisher: sets a product type's market list (R1).
+    pub async fn put_type_availability(
+        &self,
+        product_type: &str,
+        available: Option<&[String]>,
+        unavailable: Option<&[String]>,
+    ) -> Result<MarketRule> {
+        let t = ProductType::parse(product_type)
+            .ok_or_else(|| DomainError::invalid("productType", format!("'{product_type}' is not a product type")))?;
+        let rule = MarketRule::parse(available, unavailable)?;
+        self.store.put_type_availability(t, &rule, self.clock.now()).await?;
+        Ok(rule)
+    }
+
+    pub async fn type_availability(&self) -> Result<Vec<(ProductType, MarketRule)>> {
+        Ok(self.store.type_availability().await?)
+    }
+
+    /// The catalog for one market and view (R1: what is unavailable there is left out).
+    pub async fn market_catalog(&self, market: MarketCode, view: Option<TargetView>) -> Result<MarketCatalog> {
+        let market = self.store.get_market(market).await?.ok_or(DomainError::NotFound)?;
+        let rules = self.store.type_availability().await?;
+        let products = self
+            .store
+            .list_products()
+            .await?
+            .into_iter()
+            .filter(|p| view.is_none_or(|v| v.includes(p)))
+            .filter(|p| {
+                let denied = rules
+                    .iter()
+                    .find(|(t, _)| *t == p.product_type)
+                    .map(|(_, r)| r.unavailable_list())
+                    .unwrap_or_default();
+                is_available(p, &denied, market.country)
+            })
+            .filter_map(|mut p| {
+                p.skus.retain(|s| s.price_for(market.country).is_some());
+                (!p.skus.is_empty()).then_some(p)
+            })
+            .collect();
+        Ok(MarketCatalog { market, products })
+    }
+
+    /// The catalog for a country (`GET /v1/products?country=`), any role.
+    pub async fn country_catalog(&self, actor: &Actor, country: &str, view: Option<&str>) -> Result<MarketCatalog> {
+        actor.authorize(Action::ViewCatalog)?;
+        let code = MarketCode::parse(country)
+            .ok_or_else(|| DomainError::invalid("country", format!("'{country}' is not an ISO 3166-1 alpha-2 code")))?;
+        self.market_catalog(code, parse_target_view(view)?).await
+    }
+
+    /// The catalog for a customer's market, any role.
+    pub async fn customer_catalog(
+        &self,
+        actor: &Actor,
+        customer_id: &str,
+        view: Option<&str>,
+    ) -> Result<(Customer, MarketCatalog)> {
+        actor.authorize(Action::ViewCatalog)?;
+        let view = parse_target_view(view)?;
+        let customer = self.get_customer(actor, customer_id).await?;
+        let catalog = self.market_catalog(customer.market, view).await?;
+        Ok((customer, catalog))
+    }
+}
