@@ -29,6 +29,12 @@ pub enum DomainError {
     IdempotencyKeyReused,
     #[error("a request with this idempotency key is still in progress; retry later")]
     RequestInProgress,
+    #[error("{0}")]
+    ProductUnavailableInMarket(String),
+    #[error("{0}")]
+    InsufficientKeyStock(String),
+    #[error("this cart was already checked out (order {0}); create a new cart")]
+    CartAlreadyOrdered(String),
 }
 
 fn roles_list(roles: &[Role]) -> String {
@@ -52,6 +58,9 @@ impl DomainError {
             DomainError::Conflict(_) => "conflict",
             DomainError::IdempotencyKeyReused => "idempotency_key_reused",
             DomainError::RequestInProgress => "request_in_progress",
+            DomainError::ProductUnavailableInMarket(_) => "product_unavailable_in_market",
+            DomainError::InsufficientKeyStock(_) => "insufficient_key_stock",
+            DomainError::CartAlreadyOrdered(_) => "cart_already_ordered",
         }
     }
 
@@ -67,20 +76,26 @@ impl DomainError {
             DomainError::Conflict(_) => 409000,
             DomainError::IdempotencyKeyReused => 409002,
             DomainError::RequestInProgress => 409003,
+            DomainError::ProductUnavailableInMarket(_) => 800070,
+            DomainError::InsufficientKeyStock(_) => 10003,
+            DomainError::CartAlreadyOrdered(_) => 800065,
         }
     }
 
     /// The HTTP status SPEC §5 pairs with the error.
     pub fn http_status(&self) -> u16 {
         match self {
-            DomainError::InvalidRequest(_) => 400,
+            DomainError::InvalidRequest(_)
+            | DomainError::ProductUnavailableInMarket(_)
+            | DomainError::CartAlreadyOrdered(_) => 400,
             DomainError::Unauthorized => 401,
             DomainError::Forbidden { .. } | DomainError::NotSandbox => 403,
             DomainError::NotFound => 404,
             DomainError::DuplicateCustomer(_)
             | DomainError::Conflict(_)
             | DomainError::IdempotencyKeyReused
-            | DomainError::RequestInProgress => 409,
+            | DomainError::RequestInProgress
+            | DomainError::InsufficientKeyStock(_) => 409,
         }
     }
 }

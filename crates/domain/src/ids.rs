@@ -38,6 +38,11 @@ id_type!(PartnerId);
 id_type!(UserId);
 id_type!(TokenId);
 id_type!(AuditRecordId);
+id_type!(CartId);
+id_type!(OrderId);
+id_type!(SoftwareItemId);
+id_type!(KeyId);
+id_type!(LedgerEntryId);
 id_type!(
     /// A customer's id is its Azure AD tenant id (a GUID); unique per partner, not per server.
     TenantId

@@ -18,6 +18,7 @@ impl From<StoreError> for Error {
         match e {
             StoreError::NotFound => Error::Domain(DomainError::NotFound),
             StoreError::Conflict(m) => Error::Domain(DomainError::Conflict(m)),
+            StoreError::Refused(d) => Error::Domain(d),
             other => Error::Internal(other.to_string()),
         }
     }

@@ -8,6 +8,7 @@ pub mod customers;
 pub mod error;
 pub mod idempotency;
 pub mod markets;
+pub mod orders;
 pub mod partners;
 pub mod secrets;
 pub mod users;

@@ -9,13 +9,18 @@ use std::path::Path;
 
 pub struct SecretBox {
     cipher: XChaCha20Poly1305,
+    /// Keys the fingerprints of secrets (derived from the secret key, so a stolen database cannot test guesses).
+    fingerprint_key: [u8; 32],
 }
 
 const NONCE_LEN: usize = 24;
 
 impl SecretBox {
     pub fn from_key(key: [u8; 32]) -> SecretBox {
-        SecretBox { cipher: XChaCha20Poly1305::new(&key.into()) }
+        use sha2::{Digest, Sha256};
+        let fingerprint_key: [u8; 32] =
+            Sha256::new().chain_update(b"partnerhub-fingerprint\0").chain_update(key).finalize().into();
+        SecretBox { cipher: XChaCha20Poly1305::new(&key.into()), fingerprint_key }
     }
 
     /// A base64 key (from `PARTNERHUB_SECRET_KEY`).
@@ -49,6 +54,12 @@ impl SecretBox {
         // Encryption with a valid key and a fresh nonce cannot fail.
         out.extend(self.cipher.encrypt(XNonce::from_slice(&nonce), plain).unwrap_or_default());
         out
+    }
+
+    /// A keyed SHA-256 of a secret: equal secrets give equal fingerprints, without storing the secret.
+    pub fn fingerprint(&self, secret: &[u8]) -> String {
+        use sha2::{Digest, Sha256};
+        hex::encode(Sha256::new().chain_update(self.fingerprint_key).chain_update(secret).finalize())
     }
 
     pub fn open(&self, sealed: &[u8]) -> Option<Vec<u8>> {

@@ -3,6 +3,7 @@
 
 mod catalog_rows;
 mod migrate;
+mod orders;
 mod sql;
 
 pub use migrate::{migrations, Migration};
@@ -13,8 +14,9 @@ use domain::audit::{AuditRecord, DateRange, NewAuditRecord};
 use domain::catalog::{MarketRule, Product, ProductType};
 use domain::customer::Customer;
 use domain::filter::{AuditFilter, CustomerFilter};
-use domain::ids::{PartnerId, TenantId, TokenId, UserId};
+use domain::ids::{CartId, KeyId, OrderId, PartnerId, SoftwareItemId, TenantId, TokenId, UserId};
 use domain::market::{Market, MarketCode, MarketUpdate};
+use domain::order::{Cart, CartLine, Order};
 use domain::paging::Cursor;
 use domain::partner::Partner;
 use domain::role::RoleSet;
@@ -62,6 +64,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A rule refused the change inside its transaction (no key left, cart already ordered…); nothing was written.
+    #[error("{0}")]
+    Refused(domain::DomainError),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -142,6 +147,22 @@ pub struct CatalogCounts {
     pub prices: u64,
 }
 
+/// A key for the stock: sealed, with a keyed fingerprint to refuse duplicates.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    pub id: KeyId,
+    pub fingerprint: String,
+    pub sealed: Vec<u8>,
+}
+
+/// A software item to create with an order line; `needs_key` takes one key from stock for it.
+#[derive(Debug, Clone)]
+pub struct NewSoftwareItem {
+    pub id: SoftwareItemId,
+    pub line_number: u32,
+    pub needs_key: bool,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> Backend;
@@ -198,6 +219,53 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<()>;
     async fn type_availability(&self) -> StoreResult<Vec<(ProductType, MarketRule)>>;
+
+    // Key stock.
+    /// Adds keys to a SKU's stock, all or none (a key already known anywhere refuses the batch); returns the
+    /// number of keys now available for the SKU.
+    async fn add_keys(
+        &self,
+        product_id: &str,
+        sku_id: &str,
+        keys: &[NewKey],
+        now: Timestamp,
+        idempotency: Option<IdempotencyCompletion>,
+    ) -> StoreResult<i64>;
+
+    /// Keys in stock (not sold) for a SKU.
+    async fn key_stock(&self, product_id: &str, sku_id: &str) -> StoreResult<i64>;
+
+    // Carts and orders.
+    async fn create_cart(&self, scope: PartnerScope, cart: &Cart, effects: Effects) -> StoreResult<()>;
+    async fn get_cart(&self, scope: PartnerScope, customer: TenantId, id: CartId) -> StoreResult<Option<Cart>>;
+    /// Replaces an active cart's lines; an ordered cart refuses with `cart_already_ordered`.
+    async fn update_cart(
+        &self,
+        scope: PartnerScope,
+        customer: TenantId,
+        id: CartId,
+        lines: &[CartLine],
+        now: Timestamp,
+        effects: Effects,
+    ) -> StoreResult<Cart>;
+    /// Checkout, in one transaction: marks the cart ordered, writes the order and its lines, creates the software
+    /// items (each taking one key from stock when it needs one), the ledger charges and the effects. Refuses
+    /// with `cart_already_ordered` or `insufficient_key_stock`, writing nothing.
+    async fn place_order(
+        &self,
+        scope: PartnerScope,
+        order: &Order,
+        items: &[NewSoftwareItem],
+        effects: Effects,
+    ) -> StoreResult<()>;
+    async fn get_order(&self, scope: PartnerScope, customer: TenantId, id: OrderId) -> StoreResult<Option<Order>>;
+    async fn list_orders(
+        &self,
+        scope: PartnerScope,
+        customer: TenantId,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<Order>>;
 
     // Customers.
     async fn create_customer(&self, scope: PartnerScope, customer: &Customer, effects: Effects) -> StoreResult<()>;

@@ -12,11 +12,13 @@ pub struct Migration {
 const SQLITE: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/sqlite/0001_init.sql") },
     Migration { version: 2, name: "catalog", sql: include_str!("../migrations/sqlite/0002_catalog.sql") },
+    Migration { version: 3, name: "orders", sql: include_str!("../migrations/sqlite/0003_orders.sql") },
 ];
 
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
     Migration { version: 2, name: "catalog", sql: include_str!("../migrations/postgres/0002_catalog.sql") },
+    Migration { version: 3, name: "orders", sql: include_str!("../migrations/postgres/0003_orders.sql") },
 ];
 
 pub fn migrations(backend: Backend) -> &'static [Migration] {

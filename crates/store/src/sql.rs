@@ -126,6 +126,58 @@ impl SqlStore {
         }
     }
 
+    /// Orders of one customer (one, or a keyset page) with their lines, in two queries.
+    async fn orders_where(
+        &self,
+        scope: PartnerScope,
+        customer: TenantId,
+        id: Option<OrderId>,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<Order>> {
+        let mut sql =
+            format!("SELECT {} FROM orders WHERE partner_id = $1 AND customer_id = $2", crate::orders::ORDER_COLS);
+        let mut next = 3;
+        if id.is_some() {
+            sql.push_str(&format!(" AND id = ${next}"));
+            next += 1;
+        }
+        if after.is_some() {
+            sql.push_str(&keyset("created_at", "id", next));
+        }
+        sql.push_str(&format!(" ORDER BY created_at, id LIMIT {limit}"));
+        let mut q = sqlx::query(&sql).bind(scope.partner_id().to_string()).bind(customer.to_string());
+        if let Some(id) = id {
+            q = q.bind(id.to_string());
+        }
+        if let Some(c) = after {
+            q = q.bind(c.at.micros()).bind(c.id.clone());
+        }
+        let rows = q.fetch_all(&self.read).await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = rows.iter().map(|r| r.try_get::<String, _>("id")).collect::<Result<_, _>>()?;
+        let sql = format!(
+            "SELECT {} FROM order_lines WHERE order_id IN ({}) ORDER BY order_id, line_number",
+            crate::orders::LINE_COLS,
+            crate::orders::placeholders(1, ids.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in &ids {
+            q = q.bind(id.clone());
+        }
+        let mut lines: std::collections::HashMap<String, Vec<domain::order::OrderLine>> = Default::default();
+        for row in q.fetch_all(&self.read).await? {
+            let (order_id, line) = crate::orders::line_from(&row)?;
+            lines.entry(order_id).or_default().push(line);
+        }
+        rows.iter()
+            .zip(ids)
+            .map(|(row, id)| crate::orders::order_from(row, lines.remove(&id).unwrap_or_default()))
+            .collect()
+    }
+
     /// Appends the change's activity records to the partner's chain and completes its idempotency record,
     /// inside the change's own transaction.
     async fn apply_effects(&self, tx: &mut Tx, partner: PartnerId, effects: Effects) -> StoreResult<()> {
@@ -149,17 +201,7 @@ impl SqlStore {
                 .await?;
         }
         if let Some(done) = effects.idempotency {
-            sqlx::query(
-                "UPDATE idempotency SET state = 'done', response_status = $1, response_body = $2, encrypted = $3 \
-                 WHERE scope = $4 AND key = $5",
-            )
-            .bind(done.status as i64)
-            .bind(done.body)
-            .bind(done.encrypted as i64)
-            .bind(done.scope)
-            .bind(done.key)
-            .execute(&mut **tx)
-            .await?;
+            complete_idempotency(tx, done).await?;
         }
         Ok(())
     }
@@ -183,6 +225,22 @@ fn sqlite_pragmas(
         }
         Ok(())
     })
+}
+
+/// Marks an idempotency key done with its response, inside the change's transaction.
+async fn complete_idempotency(tx: &mut Tx, done: IdempotencyCompletion) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE idempotency SET state = 'done', response_status = $1, response_body = $2, encrypted = $3 \
+         WHERE scope = $4 AND key = $5",
+    )
+    .bind(done.status as i64)
+    .bind(done.body)
+    .bind(done.encrypted as i64)
+    .bind(done.scope)
+    .bind(done.key)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// `sqlite://path` with `mode=rwc` (create when missing) and the parent folder made.
@@ -712,6 +770,312 @@ impl Store for SqlStore {
             .iter()
             .map(crate::catalog_rows::rule_from)
             .collect()
+    }
+
+    async fn add_keys(
+        &self,
+        product_id: &str,
+        sku_id: &str,
+        keys: &[NewKey],
+        now: Timestamp,
+        idempotency: Option<IdempotencyCompletion>,
+    ) -> StoreResult<i64> {
+        let mut tx = self.begin().await?;
+        for (i, k) in keys.iter().enumerate() {
+            let known = sqlx::query("SELECT 1 FROM activation_keys WHERE fingerprint = $1")
+                .bind(&k.fingerprint)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if known.is_some() {
+                return Err(StoreError::Refused(domain::DomainError::Conflict(format!(
+                    "keys[{i}] is already in stock or sold; nothing was added"
+                ))));
+            }
+            sqlx::query(
+                "INSERT INTO activation_keys (id, product_id, sku_id, fingerprint, sealed, software_item_id, added_at) \
+                 VALUES ($1, $2, $3, $4, $5, NULL, $6)",
+            )
+            .bind(k.id.to_string())
+            .bind(product_id)
+            .bind(sku_id)
+            .bind(&k.fingerprint)
+            .bind(k.sealed.clone())
+            .bind(now.micros())
+            .execute(&mut *tx)
+            .await?;
+        }
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM activation_keys WHERE product_id = $1 AND sku_id = $2 AND software_item_id IS NULL",
+        )
+        .bind(product_id)
+        .bind(sku_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let available: i64 = row.try_get(0)?;
+        if let Some(done) = idempotency {
+            complete_idempotency(&mut tx, done).await?;
+        }
+        tx.commit().await?;
+        Ok(available)
+    }
+
+    async fn key_stock(&self, product_id: &str, sku_id: &str) -> StoreResult<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM activation_keys WHERE product_id = $1 AND sku_id = $2 AND software_item_id IS NULL",
+        )
+        .bind(product_id)
+        .bind(sku_id)
+        .fetch_one(&self.read)
+        .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    async fn create_cart(&self, scope: PartnerScope, cart: &Cart, effects: Effects) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO carts (id, partner_id, customer_id, status, line_items, order_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, NULL, $6, $7)",
+        )
+        .bind(cart.id.to_string())
+        .bind(scope.partner_id().to_string())
+        .bind(cart.customer_id.to_string())
+        .bind(cart.status.as_str())
+        .bind(crate::orders::lines_json(&cart.lines)?)
+        .bind(cart.created_at.micros())
+        .bind(cart.updated_at.micros())
+        .execute(&mut *tx)
+        .await?;
+        self.apply_effects(&mut tx, scope.partner_id(), effects).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn get_cart(&self, scope: PartnerScope, customer: TenantId, id: CartId) -> StoreResult<Option<Cart>> {
+        let sql = format!(
+            "SELECT {} FROM carts WHERE partner_id = $1 AND customer_id = $2 AND id = $3",
+            crate::orders::CART_COLS
+        );
+        let row = sqlx::query(&sql)
+            .bind(scope.partner_id().to_string())
+            .bind(customer.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(crate::orders::cart_from).transpose()
+    }
+
+    async fn update_cart(
+        &self,
+        scope: PartnerScope,
+        customer: TenantId,
+        id: CartId,
+        lines: &[CartLine],
+        now: Timestamp,
+        effects: Effects,
+    ) -> StoreResult<Cart> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query(
+            "UPDATE carts SET line_items = $1, updated_at = $2 WHERE partner_id = $3 AND customer_id = $4 AND id = $5 \
+             AND status = 'active'",
+        )
+        .bind(crate::orders::lines_json(lines)?)
+        .bind(now.micros())
+        .bind(scope.partner_id().to_string())
+        .bind(customer.to_string())
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let sql = format!(
+            "SELECT {} FROM carts WHERE partner_id = $1 AND customer_id = $2 AND id = $3",
+            crate::orders::CART_COLS
+        );
+        let row = sqlx::query(&sql)
+            .bind(scope.partner_id().to_string())
+            .bind(customer.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let cart = crate::orders::cart_from(&row)?;
+        if n != 1 {
+            let order = cart.order_id.map(|o| o.to_string()).unwrap_or_default();
+            return Err(StoreError::Refused(domain::DomainError::CartAlreadyOrdered(order)));
+        }
+        self.apply_effects(&mut tx, scope.partner_id(), effects).await?;
+        tx.commit().await?;
+        Ok(cart)
+    }
+
+    async fn place_order(
+        &self,
+        scope: PartnerScope,
+        order: &Order,
+        items: &[NewSoftwareItem],
+        effects: Effects,
+    ) -> StoreResult<()> {
+        let partner = scope.partner_id().to_string();
+        let customer = order.customer_id.to_string();
+        let order_id = order.id.to_string();
+        let mut tx = self.begin().await?;
+        // Claiming the cart first: a second checkout (or a racing one) finds it ordered and stops here.
+        let claimed = sqlx::query(
+            "UPDATE carts SET status = 'ordered', order_id = $1, updated_at = $2 WHERE partner_id = $3 \
+             AND customer_id = $4 AND id = $5 AND status = 'active'",
+        )
+        .bind(&order_id)
+        .bind(order.created_at.micros())
+        .bind(&partner)
+        .bind(&customer)
+        .bind(order.cart_id.to_string())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if claimed != 1 {
+            let row = sqlx::query("SELECT order_id FROM carts WHERE partner_id = $1 AND customer_id = $2 AND id = $3")
+                .bind(&partner)
+                .bind(&customer)
+                .bind(order.cart_id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            let existing: Option<String> = row.try_get(0)?;
+            return Err(StoreError::Refused(domain::DomainError::CartAlreadyOrdered(existing.unwrap_or_default())));
+        }
+        sqlx::query(
+            "INSERT INTO orders (id, partner_id, customer_id, cart_id, currency_code, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&order_id)
+        .bind(&partner)
+        .bind(&customer)
+        .bind(order.cart_id.to_string())
+        .bind(&order.currency)
+        .bind(order.created_at.micros())
+        .execute(&mut *tx)
+        .await?;
+        for l in &order.lines {
+            let p = &l.pricing;
+            sqlx::query(
+                "INSERT INTO order_lines (order_id, line_number, product_id, sku_id, availability_id, product_type, \
+                 title, friendly_name, term, quantity, scale, unit_price_minor, net_minor, tax_minor, gross_minor, \
+                 tax_inclusive, tax_rate, policy_kind, policy_days, status, cancelled_at, provisioning_context) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+                 NULL, $21)",
+            )
+            .bind(&order_id)
+            .bind(l.line_number as i64)
+            .bind(&l.product_id)
+            .bind(&l.sku_id)
+            .bind(&l.availability_id)
+            .bind(l.product_type.as_str())
+            .bind(&l.title)
+            .bind(l.friendly_name.clone())
+            .bind(l.term.map(|t| t.as_str().to_string()))
+            .bind(p.quantity)
+            .bind(p.net.scale as i64)
+            .bind(p.unit_price.minor)
+            .bind(p.net.minor)
+            .bind(p.tax.minor)
+            .bind(p.gross.minor)
+            .bind(p.tax_inclusive as i64)
+            .bind(l.tax_rate.to_string())
+            .bind(l.policy.kind())
+            .bind(l.policy.window_days().map(i64::from))
+            .bind(l.status.as_str())
+            .bind(l.provisioning_context.as_ref().map(|c| serde_json::to_string(c).unwrap_or_default()))
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO ledger (id, partner_id, currency_code, scale, at, kind, customer_id, order_id, \
+                 line_number, quantity, unit_price_minor, net_minor, tax_minor, gross_minor, invoice_id) \
+                 VALUES ($1, $2, $3, $4, $5, 'new', $6, $7, $8, $9, $10, $11, $12, $13, NULL)",
+            )
+            .bind(domain::ids::LedgerEntryId::new().to_string())
+            .bind(&partner)
+            .bind(&order.currency)
+            .bind(p.net.scale as i64)
+            .bind(order.created_at.micros())
+            .bind(&customer)
+            .bind(&order_id)
+            .bind(l.line_number as i64)
+            .bind(p.quantity)
+            .bind(p.unit_price.minor)
+            .bind(p.net.minor)
+            .bind(p.tax.minor)
+            .bind(p.gross.minor)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let skip_locked = match self.backend {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        for item in items {
+            let line = order
+                .lines
+                .iter()
+                .find(|l| l.line_number == item.line_number)
+                .ok_or_else(|| StoreError::Corrupt("software item for a missing line".into()))?;
+            let key_id: Option<String> = if item.needs_key {
+                // Oldest key first; on PostgreSQL a key another checkout holds is skipped, never shared.
+                let sql = format!(
+                    "UPDATE activation_keys SET software_item_id = $1 WHERE id = (SELECT id FROM activation_keys \
+                     WHERE product_id = $2 AND sku_id = $3 AND software_item_id IS NULL ORDER BY added_at, id \
+                     LIMIT 1{skip_locked}) AND software_item_id IS NULL RETURNING id"
+                );
+                let row = sqlx::query(&sql)
+                    .bind(item.id.to_string())
+                    .bind(&line.product_id)
+                    .bind(&line.sku_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                match row {
+                    Some(r) => Some(r.try_get(0)?),
+                    None => {
+                        return Err(StoreError::Refused(domain::DomainError::InsufficientKeyStock(format!(
+                            "no activation key left for {}:{} (line {}); nothing was ordered",
+                            line.product_id, line.sku_id, line.line_number
+                        ))))
+                    }
+                }
+            } else {
+                None
+            };
+            sqlx::query(
+                "INSERT INTO software_items (id, partner_id, customer_id, order_id, line_number, product_id, sku_id, \
+                 key_id, status, purchased_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9)",
+            )
+            .bind(item.id.to_string())
+            .bind(&partner)
+            .bind(&customer)
+            .bind(&order_id)
+            .bind(item.line_number as i64)
+            .bind(&line.product_id)
+            .bind(&line.sku_id)
+            .bind(key_id)
+            .bind(order.created_at.micros())
+            .execute(&mut *tx)
+            .await?;
+        }
+        self.apply_effects(&mut tx, scope.partner_id(), effects).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn get_order(&self, scope: PartnerScope, customer: TenantId, id: OrderId) -> StoreResult<Option<Order>> {
+        let mut orders = self.orders_where(scope, customer, Some(id), 1, None).await?;
+        Ok(orders.pop())
+    }
+
+    async fn list_orders(
+        &self,
+        scope: PartnerScope,
+        customer: TenantId,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<Order>> {
+        self.orders_where(scope, customer, None, limit, after).await
     }
 
     async fn create_customer(&self, scope: PartnerScope, c: &Customer, effects: Effects) -> StoreResult<()> {

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod catalog;
 pub mod collection;
 pub mod customers;
+pub mod orders;
 pub mod publisher;
 pub mod testclock;
 pub mod users;
@@ -24,7 +25,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
         on behalf of customers. Follows Partner Center's REST API v1 conventions."),
     modifiers(&BearerAuth),
     components(schemas(ErrorBody)),
-    tags((name = "customers"), (name = "catalog"), (name = "users"), (name = "activity"), (name = "testclock"), (name = "publisher"),
+    tags((name = "customers"), (name = "catalog"), (name = "orders"), (name = "users"), (name = "activity"), (name = "testclock"), (name = "publisher"),
         (name = "operations"))
 )]
 struct ApiDoc;
@@ -46,6 +47,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(customers::routes())
         .merge(catalog::routes())
+        .merge(orders::routes())
         .merge(users::routes())
         .merge(audit::routes())
         .merge(testclock::routes())

@@ -1,0 +1,177 @@
+//! Key stock, carts, checkout and orders (R5): one order per checkout, written in one transaction.
+
+use crate::idempotency::Idem;
+use crate::{Actor, Result, Services};
+use domain::audit::{NewAuditRecord, OperationType};
+use domain::customer::Customer;
+use domain::ids::{CartId, KeyId, OrderId, SoftwareItemId};
+use domain::keys::validate_keys;
+use domain::order::{price_order, validate_cart_lines, Cart, CartLineDraft, CartStatus, Order};
+use domain::paging::{Cursor, Page, PageSize};
+use domain::policy::Action;
+use domain::DomainError;
+use store::{Effects, NewKey, NewSoftwareItem, PartnerScope};
+
+impl Services {
+    /// Publisher: adds activation keys to a SKU's stock, sealed at rest; returns (added, available).
+    pub async fn add_keys(
+        &self,
+        product_id: &str,
+        sku_id: &str,
+        keys: Vec<String>,
+        idem: Option<Idem<'_, (usize, i64)>>,
+    ) -> Result<(usize, i64)> {
+        validate_keys(&keys)?;
+        let products = self.store.list_products().await?;
+        let product = products.iter().find(|p| p.id == product_id).ok_or(DomainError::NotFound)?;
+        product.sku(sku_id).ok_or(DomainError::NotFound)?;
+        if !product.product_type.has_keys() {
+            return Err(DomainError::invalid(
+                "productId",
+                format!("{product_id} is a {} and has no activation keys", product.product_type.as_str()),
+            )
+            .into());
+        }
+        let sealed: Vec<NewKey> = keys
+            .iter()
+            .map(|k| NewKey {
+                id: KeyId::new(),
+                fingerprint: self.secrets.fingerprint(k.as_bytes()),
+                sealed: self.secrets.seal(k.as_bytes()),
+            })
+            .collect();
+        let added = keys.len();
+        // A replayed response shows the stock as it was expected after this batch (a concurrent import of other
+        // keys in between is not reflected in the replay; the live response counts inside the transaction).
+        let completion = match idem.as_ref() {
+            Some(i) => {
+                let before = self.store.key_stock(product_id, sku_id).await?;
+                self.completion(Some(i), &(added, before + added as i64))
+            }
+            None => None,
+        };
+        let available = self.store.add_keys(product_id, sku_id, &sealed, self.clock.now(), completion).await?;
+        Ok((added, available))
+    }
+
+    async fn buyer(&self, actor: &Actor, customer_id: &str) -> Result<(PartnerScope, Customer)> {
+        let scope = actor.authorize(Action::BuyForCustomer)?;
+        let customer = self.get_customer(actor, customer_id).await?;
+        Ok((scope, customer))
+    }
+
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
+    pub async fn create_cart(
+        &self,
+        actor: &Actor,
+        customer_id: &str,
+        lines: Vec<CartLineDraft>,
+        idem: Option<Idem<'_, Cart>>,
+    ) -> Result<Cart> {
+        let (scope, customer) = self.buyer(actor, customer_id).await?;
+        let catalog = self.market_catalog(customer.market, None).await?;
+        let lines = validate_cart_lines(lines, &catalog.products, &catalog.market)?;
+        let now = self.partner_now(&actor.partner);
+        let cart = Cart {
+            id: CartId::new(),
+            customer_id: customer.tenant_id,
+            status: CartStatus::Active,
+            lines,
+            order_id: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let effects = Effects { audit: vec![], idempotency: self.completion(idem.as_ref(), &cart) };
+        self.store.create_cart(scope, &cart, effects).await?;
+        Ok(cart)
+    }
+
+    pub async fn get_cart(&self, actor: &Actor, customer_id: &str, cart_id: &str) -> Result<Cart> {
+        let (scope, customer) = self.buyer(actor, customer_id).await?;
+        let id = CartId::parse(cart_id).ok_or(DomainError::NotFound)?;
+        self.store.get_cart(scope, customer.tenant_id, id).await?.ok_or_else(|| DomainError::NotFound.into())
+    }
+
+    pub async fn update_cart(
+        &self,
+        actor: &Actor,
+        customer_id: &str,
+        cart_id: &str,
+        lines: Vec<CartLineDraft>,
+        idem: Option<Idem<'_, Cart>>,
+    ) -> Result<Cart> {
+        let mut cart = self.get_cart(actor, customer_id, cart_id).await?;
+        if cart.status == CartStatus::Ordered {
+            let order = cart.order_id.map(|o| o.to_string()).unwrap_or_default();
+            return Err(DomainError::CartAlreadyOrdered(order).into());
+        }
+        let (scope, customer) = self.buyer(actor, customer_id).await?;
+        let catalog = self.market_catalog(customer.market, None).await?;
+        cart.lines = validate_cart_lines(lines, &catalog.products, &catalog.market)?;
+        cart.updated_at = self.partner_now(&actor.partner);
+        let effects = Effects { audit: vec![], idempotency: self.completion(idem.as_ref(), &cart) };
+        self.store.update_cart(scope, customer.tenant_id, cart.id, &cart.lines, cart.updated_at, effects).await?;
+        Ok(cart)
+    }
+
+    /// Checkout (R5): prices the cart now, and writes the order, its software items with their keys, the invoice
+    /// charges, the activity record and the idempotency record in one transaction — all or nothing.
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
+    pub async fn checkout(
+        &self,
+        actor: &Actor,
+        customer_id: &str,
+        cart_id: &str,
+        idem: Option<Idem<'_, Order>>,
+    ) -> Result<Order> {
+        let cart = self.get_cart(actor, customer_id, cart_id).await?;
+        if cart.status == CartStatus::Ordered {
+            let order = cart.order_id.map(|o| o.to_string()).unwrap_or_default();
+            return Err(DomainError::CartAlreadyOrdered(order).into());
+        }
+        let (scope, customer) = self.buyer(actor, customer_id).await?;
+        let catalog = self.market_catalog(customer.market, None).await?;
+        let now = self.partner_now(&actor.partner);
+        let order = price_order(OrderId::new(), &cart, &catalog.products, &catalog.market, now)?;
+        let items: Vec<NewSoftwareItem> = order
+            .lines
+            .iter()
+            .filter(|l| l.product_type.is_software())
+            .map(|l| NewSoftwareItem {
+                id: SoftwareItemId::new(),
+                line_number: l.line_number,
+                needs_key: l.product_type.has_keys(),
+            })
+            .collect();
+        let totals = order.totals();
+        let audit = NewAuditRecord::succeeded(OperationType::CreateOrder, actor.principal(), now)
+            .customer(customer.tenant_id, &customer.company_name)
+            .data("orderId", order.id.to_string())
+            .data("lineItems", order.lines.len().to_string())
+            .data("currency", order.currency.clone())
+            .data("gross", totals.gross.format());
+        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &order) };
+        self.store.place_order(scope, &order, &items, effects).await?;
+        Ok(order)
+    }
+
+    pub async fn list_orders(
+        &self,
+        actor: &Actor,
+        customer_id: &str,
+        size: PageSize,
+        after: Option<Cursor>,
+    ) -> Result<Page<Order>> {
+        let scope = actor.authorize(Action::ViewOrders)?;
+        let customer = self.get_customer(actor, customer_id).await?;
+        let rows = self.store.list_orders(scope, customer.tenant_id, size.get() + 1, after.as_ref()).await?;
+        Ok(Page::from_rows(rows, size, |o| Cursor { at: o.created_at, id: o.id.to_string() }))
+    }
+
+    pub async fn get_order(&self, actor: &Actor, customer_id: &str, order_id: &str) -> Result<Order> {
+        let scope = actor.authorize(Action::ViewOrders)?;
+        let customer = self.get_customer(actor, customer_id).await?;
+        let id = OrderId::parse(order_id).ok_or(DomainError::NotFound)?;
+        self.store.get_order(scope, customer.tenant_id, id).await?.ok_or_else(|| DomainError::NotFound.into())
+    }
+}

@@ -1,0 +1,407 @@
+//! Carts, checkout and orders (R5), and the publisher's key stock.
+
+use super::collection::{collection, Attributes, Collection, PageParams};
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{IdemJson, PartnerAuth, Path, PublisherAuth, Query};
+use crate::AppState;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::Json;
+use domain::order::{Cart, CartLineDraft, LineStatus, Order, ProvisioningContext};
+use domain::Timestamp;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProvisioningContextDto {
+    /// The Azure subscription (GUID) a reservation applies to.
+    pub subscription_id: Option<String>,
+    /// `shared` (default) or `single`.
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CartLineInput {
+    /// `{productId}:{skuId}:{availabilityId}` from an availability of the customer's market.
+    pub catalog_item_id: String,
+    pub quantity: i64,
+    /// `one_time` (the only cycle of software and reservations); default `one_time`.
+    #[serde(default)]
+    pub billing_cycle: Option<String>,
+    #[serde(default)]
+    pub term_duration: Option<String>,
+    #[serde(default)]
+    pub friendly_name: Option<String>,
+    /// Required for reservations.
+    #[serde(default)]
+    pub provisioning_context: Option<ProvisioningContextDto>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CartInput {
+    pub line_items: Vec<CartLineInput>,
+}
+
+fn drafts(input: &CartInput) -> Vec<CartLineDraft> {
+    input
+        .line_items
+        .iter()
+        .map(|l| CartLineDraft {
+            catalog_item_id: l.catalog_item_id.clone(),
+            quantity: l.quantity,
+            billing_cycle: l.billing_cycle.clone().unwrap_or_else(|| "one_time".into()),
+            term_duration: l.term_duration.clone(),
+            friendly_name: l.friendly_name.clone(),
+            subscription_id: l.provisioning_context.as_ref().and_then(|p| p.subscription_id.clone()),
+            scope: l.provisioning_context.as_ref().and_then(|p| p.scope.clone()),
+        })
+        .collect()
+}
+
+fn provisioning(p: &Option<ProvisioningContext>) -> Option<ProvisioningContextDto> {
+    p.as_ref().map(|p| ProvisioningContextDto {
+        subscription_id: Some(p.subscription_id.clone()),
+        scope: Some(p.scope.clone()),
+    })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CartLineDto {
+    pub id: u32,
+    pub catalog_item_id: String,
+    pub quantity: i64,
+    pub billing_cycle: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub term_duration: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub friendly_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provisioning_context: Option<ProvisioningContextDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CartDto {
+    pub id: String,
+    pub creation_timestamp: String,
+    pub last_modified_timestamp: String,
+    /// `active` or `ordered`.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    pub line_items: Vec<CartLineDto>,
+    pub attributes: Attributes,
+}
+
+impl From<&Cart> for CartDto {
+    fn from(c: &Cart) -> CartDto {
+        CartDto {
+            id: c.id.to_string(),
+            creation_timestamp: c.created_at.to_rfc3339(),
+            last_modified_timestamp: c.updated_at.to_rfc3339(),
+            status: c.status.as_str().into(),
+            order_id: c.order_id.map(|o| o.to_string()),
+            line_items: c
+                .lines
+                .iter()
+                .map(|l| CartLineDto {
+                    id: l.id,
+                    catalog_item_id: l.catalog_item_id.clone(),
+                    quantity: l.quantity,
+                    billing_cycle: "one_time".into(),
+                    term_duration: l.term_duration.clone(),
+                    friendly_name: l.friendly_name.clone(),
+                    provisioning_context: provisioning(&l.provisioning_context),
+                })
+                .collect(),
+            attributes: Attributes::of("Cart"),
+        }
+    }
+}
+
+fn render_cart(c: &Cart) -> Vec<u8> {
+    serde_json::to_vec(&CartDto::from(c)).unwrap_or_default()
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PricingDto {
+    pub unit_price: String,
+    pub net: String,
+    pub tax: String,
+    pub gross: String,
+    pub currency_code: String,
+    pub tax_inclusive: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CancellationDto {
+    /// `window`, `support_request` or `none`.
+    pub policy: String,
+    pub eligible: bool,
+    /// Ceiling of the remaining days of the window; 0 when closed.
+    pub days_remaining: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancellable_until: Option<String>,
+    /// The errorName a cancel would get now, when not eligible.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLineDto {
+    pub line_item_number: u32,
+    /// The catalog item bought.
+    pub offer_id: String,
+    pub product_id: String,
+    pub sku_id: String,
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub friendly_name: Option<String>,
+    /// 0 once the line is cancelled.
+    pub quantity: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub term_duration: Option<String>,
+    /// `active` or `cancelled`.
+    pub status: String,
+    pub pricing: PricingDto,
+    pub cancellation: CancellationDto,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provisioning_context: Option<ProvisioningContextDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TotalsDto {
+    pub net: String,
+    pub tax: String,
+    pub gross: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderDto {
+    pub id: String,
+    pub reference_customer_id: String,
+    pub billing_cycle: String,
+    pub currency_code: String,
+    pub creation_date: String,
+    /// `completed`, or `cancelled` once every line is.
+    pub status: String,
+    pub line_items: Vec<OrderLineDto>,
+    pub totals: TotalsDto,
+    pub attributes: Attributes,
+}
+
+/// An order as shown at `now` on the partner's clock (cancellation eligibility depends on it).
+pub fn order_dto(o: &Order, now: Timestamp) -> OrderDto {
+    let totals = o.totals();
+    OrderDto {
+        id: o.id.to_string(),
+        reference_customer_id: o.customer_id.to_string(),
+        billing_cycle: "one_time".into(),
+        currency_code: o.currency.clone(),
+        creation_date: o.created_at.to_rfc3339(),
+        status: o.status().into(),
+        line_items: o
+            .lines
+            .iter()
+            .map(|l| {
+                let e = l.cancellation(o.created_at, now);
+                OrderLineDto {
+                    line_item_number: l.line_number,
+                    offer_id: format!("{}:{}:{}", l.product_id, l.sku_id, l.availability_id),
+                    product_id: l.product_id.clone(),
+                    sku_id: l.sku_id.clone(),
+                    title: l.title.clone(),
+                    friendly_name: l.friendly_name.clone(),
+                    quantity: if l.status == LineStatus::Cancelled { 0 } else { l.pricing.quantity },
+                    term_duration: l.term.map(|t| t.as_str().to_string()),
+                    status: l.status.as_str().into(),
+                    pricing: PricingDto {
+                        unit_price: l.pricing.unit_price.format(),
+                        net: l.pricing.net.format(),
+                        tax: l.pricing.tax.format(),
+                        gross: l.pricing.gross.format(),
+                        currency_code: o.currency.clone(),
+                        tax_inclusive: l.pricing.tax_inclusive,
+                    },
+                    cancellation: CancellationDto {
+                        policy: e.policy.into(),
+                        eligible: e.eligible,
+                        days_remaining: e.days_remaining,
+                        cancellable_until: e.cancellable_until.map(|t| t.to_rfc3339()),
+                        reason: e.reason.map(String::from),
+                    },
+                    provisioning_context: provisioning(&l.provisioning_context),
+                }
+            })
+            .collect(),
+        totals: TotalsDto { net: totals.net.format(), tax: totals.tax.format(), gross: totals.gross.format() },
+        attributes: Attributes::of("Order"),
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckoutResult {
+    pub orders: Vec<OrderDto>,
+    pub order_errors: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct KeysInput {
+    pub keys: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeysAdded {
+    pub added: usize,
+    /// Keys in stock for the SKU now.
+    pub available: i64,
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_cart))
+        .routes(routes!(get_cart, update_cart))
+        .routes(routes!(checkout))
+        .routes(routes!(list_orders))
+        .routes(routes!(get_order))
+        .routes(routes!(add_keys))
+}
+
+/// Create a cart for a customer (admin agent or global admin).
+#[utoipa::path(post, path = "/v1/customers/{customerId}/carts", tag = "orders", request_body = CartInput,
+    params(("customerId" = String, Path), ("MS-RequestId" = Option<String>, Header, description = "Idempotency key")),
+    responses((status = 201, body = CartDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_cart(
+    State(state): State<AppState>,
+    PartnerAuth(actor): PartnerAuth,
+    Path(customer_id): Path<String>,
+    body: IdemJson<CartInput>,
+) -> ApiResult<(StatusCode, Json<CartDto>)> {
+    let result = state
+        .services
+        .create_cart(&actor, &customer_id, drafts(&body.value), body.idem(StatusCode::CREATED, &render_cart, false))
+        .await;
+    let cart = body.settle(&state, result).await?;
+    Ok((StatusCode::CREATED, Json(CartDto::from(&cart))))
+}
+
+/// A cart.
+#[utoipa::path(get, path = "/v1/customers/{customerId}/carts/{cartId}", tag = "orders",
+    params(("customerId" = String, Path), ("cartId" = String, Path)),
+    responses((status = 200, body = CartDto), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn get_cart(
+    State(state): State<AppState>,
+    PartnerAuth(actor): PartnerAuth,
+    Path((customer_id, cart_id)): Path<(String, String)>,
+) -> ApiResult<Json<CartDto>> {
+    Ok(Json(CartDto::from(&state.services.get_cart(&actor, &customer_id, &cart_id).await?)))
+}
+
+/// Replace a cart's lines (an ordered cart is refused with cart_already_ordered).
+#[utoipa::path(put, path = "/v1/customers/{customerId}/carts/{cartId}", tag = "orders", request_body = CartInput,
+    params(("customerId" = String, Path), ("cartId" = String, Path)),
+    responses((status = 200, body = CartDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn update_cart(
+    State(state): State<AppState>,
+    PartnerAuth(actor): PartnerAuth,
+    Path((customer_id, cart_id)): Path<(String, String)>,
+    body: IdemJson<CartInput>,
+) -> ApiResult<Json<CartDto>> {
+    let result = state.services.update_cart(&actor, &customer_id, &cart_id, drafts(&body.value), None).await;
+    let cart = body.settle(&state, result).await?;
+    Ok(Json(CartDto::from(&cart)))
+}
+
+/// Check a cart out: one order, all lines or none, charged to the partner's monthly invoice.
+#[utoipa::path(post, path = "/v1/customers/{customerId}/carts/{cartId}/checkout", tag = "orders",
+    params(("customerId" = String, Path), ("cartId" = String, Path),
+        ("MS-RequestId" = Option<String>, Header, description = "Idempotency key: a retry returns the first order")),
+    responses((status = 201, body = CheckoutResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn checkout(
+    State(state): State<AppState>,
+    PartnerAuth(actor): PartnerAuth,
+    Path((customer_id, cart_id)): Path<(String, String)>,
+    body: IdemJson<serde_json::Value>,
+) -> ApiResult<(StatusCode, Json<CheckoutResult>)> {
+    let now = state.services.partner_now(&actor.partner);
+    let render = move |o: &Order| {
+        serde_json::to_vec(&CheckoutResult { orders: vec![order_dto(o, now)], order_errors: vec![] })
+            .unwrap_or_default()
+    };
+    let result =
+        state.services.checkout(&actor, &customer_id, &cart_id, body.idem(StatusCode::CREATED, &render, false)).await;
+    let order = body.settle(&state, result).await?;
+    Ok((StatusCode::CREATED, Json(CheckoutResult { orders: vec![order_dto(&order, now)], order_errors: vec![] })))
+}
+
+/// A customer's orders, oldest first (any role).
+#[utoipa::path(get, path = "/v1/customers/{customerId}/orders", tag = "orders",
+    params(("customerId" = String, Path), PageParams),
+    responses((status = 200, body = Collection<OrderDto>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn list_orders(
+    State(state): State<AppState>,
+    PartnerAuth(actor): PartnerAuth,
+    Path(customer_id): Path<String>,
+    Query(params): Query<PageParams>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> ApiResult<Json<Collection<OrderDto>>> {
+    let page = state.services.list_orders(&actor, &customer_id, params.size()?, params.cursor(&headers)?).await?;
+    let now = state.services.partner_now(&actor.partner);
+    Ok(Json(collection(page, &uri, |o| order_dto(o, now))))
+}
+
+/// One order, with each line's pricing and cancellation eligibility now (any role).
+#[utoipa::path(get, path = "/v1/customers/{customerId}/orders/{orderId}", tag = "orders",
+    params(("customerId" = String, Path), ("orderId" = String, Path)),
+    responses((status = 200, body = OrderDto), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn get_order(
+    State(state): State<AppState>,
+    PartnerAuth(actor): PartnerAuth,
+    Path((customer_id, order_id)): Path<(String, String)>,
+) -> ApiResult<Json<OrderDto>> {
+    let order = state.services.get_order(&actor, &customer_id, &order_id).await?;
+    Ok(Json(order_dto(&order, state.services.partner_now(&actor.partner))))
+}
+
+/// Add activation keys to a SKU's stock (publisher); a key already known refuses the whole batch.
+#[utoipa::path(post, path = "/v1/publisher/products/{productId}/skus/{skuId}/keys", tag = "publisher",
+    request_body = KeysInput, params(("productId" = String, Path), ("skuId" = String, Path)),
+    responses((status = 200, body = KeysAdded), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn add_keys(
+    State(state): State<AppState>,
+    _: PublisherAuth,
+    Path((product_id, sku_id)): Path<(String, String)>,
+    body: IdemJson<KeysInput>,
+) -> ApiResult<Json<KeysAdded>> {
+    let render = |r: &(usize, i64)| serde_json::to_vec(&KeysAdded { added: r.0, available: r.1 }).unwrap_or_default();
+    let result = state
+        .services
+        .add_keys(&product_id, &sku_id, body.value.keys.clone(), body.idem(StatusCode::OK, &render, false))
+        .await;
+    let (added, available) = body.settle(&state, result).await?;
+    Ok(Json(KeysAdded { added, available }))
+}
