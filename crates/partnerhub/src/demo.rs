@@ -33,11 +33,18 @@ pub async fn run(listen: &str, no_serve: bool) -> anyhow::Result<()> {
         secret_key: None,
     };
     let services = crate::open_services(&settings).await?;
+    // The catalog is upserted on every run (so a demo folder picks up a newer demo catalog); the rest once.
+    let counts =
+        services.import_catalog(demo_catalog().to_string().as_bytes()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let admin_token = seed(&services, dir).await?;
 
     println!("Partnerhub demo — data in {DIR} (kept between runs; delete the folder to start again)");
     println!();
     println!("  API:              http://{listen}/v1/customers");
+    println!(
+        "  Catalog:          {} products, {} SKUs, {} prices (US, AU, BR, JP, GB, GL)",
+        counts.products, counts.skus, counts.prices
+    );
     println!("  API document:     http://{listen}/v1/openapi.json");
     println!("  Publisher token:  {publisher_token}");
     println!("  API token (all-roles user): {admin_token}");
@@ -102,6 +109,7 @@ async fn seed(services: &Services, dir: &Path) -> anyhow::Result<String> {
     let token = services.publisher_create_token(&pid, &admin.id.to_string(), "demo", None).await.map_err(err)?;
     std::fs::write(&token_file, &token.secret)?;
     let actor = Actor::new(partner, admin, None);
+    let mut customers = Vec::new();
     for (name, domain, country, city, street) in [
         ("Fabrikam Inc", "fabrikam.onmicrosoft.com", "US", "Seattle", "1 Microsoft Way"),
         ("Wingtip Toys Pty Ltd", "wingtiptoys.onmicrosoft.com", "AU", "Sydney", "1 George Street"),
@@ -123,7 +131,107 @@ async fn seed(services: &Services, dir: &Path) -> anyhow::Result<String> {
                 ..Default::default()
             },
         };
-        services.create_customer(&actor, draft, None).await.map_err(err)?;
+        let customer = services.create_customer(&actor, draft, None).await.map_err(err)?;
+        customers.push(customer);
+    }
+    // Key stock for every product with keys, then a few orders.
+    for product in
+        services.market_catalog(domain::market::MarketCode::parse("US").expect("US"), None).await.map_err(err)?.products
+    {
+        if product.product_type.has_keys() {
+            for sku in &product.skus {
+                let keys = (0..25).map(|_| demo_key()).collect();
+                services.add_keys(&product.id, &sku.id, keys, None).await.map_err(err)?;
+            }
+        }
+    }
+    for (customer, lines) in [
+        (&customers[0], vec![("SQL2019STD", "1Y", 2), ("SLES", "1Y", 1)]),
+        (&customers[1], vec![("WINSRV2022DC", "1Y", 1)]),
+        (&customers[3], vec![("SQL2019STD-PERP", "PERP", 1)]),
+    ] {
+        let drafts = lines
+            .into_iter()
+            .map(|(product, sku, quantity)| domain::order::CartLineDraft {
+                catalog_item_id: domain::catalog::catalog_item_id(
+                    product,
+                    sku,
+                    &domain::catalog::availability_id(product, sku, customer.market),
+                ),
+                quantity,
+                billing_cycle: "one_time".into(),
+                ..Default::default()
+            })
+            .collect();
+        let id = customer.tenant_id.to_string();
+        let cart = services.create_cart(&actor, &id, drafts, None).await.map_err(err)?;
+        services.checkout(&actor, &id, &cart.id.to_string(), None).await.map_err(err)?;
     }
     Ok(token.secret)
+}
+
+fn demo_key() -> String {
+    const ALPHABET: &[u8] = b"BCDFGHJKMPQRTVWXY2346789";
+    let mut bytes = [0u8; 25];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let chars: Vec<char> = bytes.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect();
+    chars.chunks(5).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-")
+}
+
+/// The demo catalog: list prices set in US cents and converted at fixed demo rates (in hundredths) with integer
+/// arithmetic, rounded half up to each currency's decimals (whole yen).
+fn demo_catalog() -> serde_json::Value {
+    // (country, currency, demo rate per USD in hundredths, decimals)
+    const MARKETS: [(&str, &str, i64, u8); 6] = [
+        ("US", "USD", 100, 2),
+        ("AU", "AUD", 155, 2),
+        ("BR", "BRL", 520, 2),
+        ("JP", "JPY", 15000, 0),
+        ("GB", "GBP", 80, 2),
+        ("GL", "DKK", 690, 2),
+    ];
+    let prices = |usd_cents: i64| -> Vec<serde_json::Value> {
+        MARKETS
+            .iter()
+            .map(|(country, currency, rate, decimals)| {
+                // cents × rate/100 gives the amount in the target's cents; rescale to its decimals, rounding half up.
+                let numerator = usd_cents * rate * 10i64.pow(u32::from(*decimals));
+                let denominator = 100 * 100;
+                let minor = (numerator + denominator / 2) / denominator;
+                let price = domain::money::Money { minor, scale: *decimals };
+                serde_json::json!({"country": country, "currencyCode": currency, "listPrice": price.format()})
+            })
+            .collect()
+    };
+    let sku = |id: &str, title: &str, term: Option<&str>, usd_cents: i64| {
+        let mut s = serde_json::json!({"id": id, "title": title, "prices": prices(usd_cents)});
+        if let Some(t) = term {
+            s["termDuration"] = serde_json::json!(t);
+        }
+        s
+    };
+    let subscription = |id: &str, title: &str, one_year_cents: i64| {
+        serde_json::json!({"id": id, "title": title, "publisherName": "Microsoft", "productType": "software_subscription",
+            "skus": [sku("1Y", &format!("{title} - 1 year"), Some("P1Y"), one_year_cents),
+                     sku("3Y", &format!("{title} - 3 years"), Some("P3Y"), one_year_cents * 27 / 10)]})
+    };
+    serde_json::json!({"products": [
+        subscription("WINSRV2022DC", "Windows Server 2022 Datacenter - 16 Core", 617_100),
+        subscription("WINSRV2022STD", "Windows Server 2022 Standard - 16 Core", 106_900),
+        subscription("WINSRV2019DC", "Windows Server 2019 Datacenter - 16 Core", 615_500),
+        subscription("WINSRV2019STD", "Windows Server 2019 Standard - 16 Core", 97_200),
+        subscription("SQL2019STD", "SQL Server 2019 Standard - 2 Core", 189_900),
+        subscription("SQL2019ENT", "SQL Server 2019 Enterprise - 2 Core", 728_400),
+        {"id": "SQL2019STD-PERP", "title": "SQL Server 2019 Standard - 2 Core (perpetual)", "publisherName": "Microsoft",
+         "productType": "perpetual_software", "skus": [sku("PERP", "SQL Server 2019 Standard - 2 Core - perpetual", None, 390_000)]},
+        {"id": "VM-D2SV3", "title": "Reserved VM Instance, Dsv3 Series, D2s v3", "publisherName": "Microsoft",
+         "productType": "azure_reservation",
+         "skus": [sku("1Y", "D2s v3 - 1 year", Some("P1Y"), 70_080), sku("3Y", "D2s v3 - 3 years", Some("P3Y"), 135_300)]},
+        {"id": "WIN7ESU2020", "title": "Windows 7 Extended Security Updates 2020", "publisherName": "Microsoft",
+         "productType": "extended_security_update", "skus": [sku("1Y", "Windows 7 ESU 2020 - 1 year", Some("P1Y"), 5_000)]},
+        {"id": "SLES", "title": "SUSE Linux Enterprise Server", "publisherName": "SUSE", "productType": "software_plan",
+         "skus": [sku("1Y", "SUSE Linux Enterprise Server - 1 year", Some("P1Y"), 79_900)]},
+        {"id": "RHEL", "title": "Red Hat Enterprise Linux", "publisherName": "Red Hat", "productType": "software_plan",
+         "skus": [sku("1Y", "Red Hat Enterprise Linux Server - 1 year", Some("P1Y"), 34_900)]}
+    ]})
 }

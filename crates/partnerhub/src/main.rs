@@ -59,6 +59,11 @@ enum Command {
         #[command(subcommand)]
         command: CatalogCommand,
     },
+    /// Activation key stock.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Activity log tools.
     Audit {
         #[command(subcommand)]
@@ -78,6 +83,25 @@ enum CatalogCommand {
     Import {
         /// The catalog document (JSON).
         file: std::path::PathBuf,
+        #[command(flatten)]
+        store: StoreOptions,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Add activation keys to a SKU's stock from a file: one key per line, or a CSV whose first column is the key
+    /// (a `key` header is skipped). The file is checked whole first; then keys are added in batches of 500, each
+    /// all or nothing, and a key already known stops the import, saying how many were added.
+    Import {
+        /// The key file.
+        file: std::path::PathBuf,
+        /// The product the keys are for.
+        #[arg(long)]
+        product: String,
+        /// The SKU the keys are for.
+        #[arg(long)]
+        sku: String,
         #[command(flatten)]
         store: StoreOptions,
     },
@@ -115,6 +139,32 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Config { command: ConfigCommand::Example } => {
             print!("{}", config::EXAMPLE);
+            Ok(())
+        }
+        Command::Keys { command: KeysCommand::Import { file, product, sku, store } } => {
+            let settings = Settings::resolve(&store, None)?;
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let keys = domain::keys::parse_key_file(&text);
+            domain::keys::validate_keys(&keys).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let services = open_services(&settings).await?;
+            let bar = indicatif::ProgressBar::new(keys.len() as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} keys ({eta} left)")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let mut available = 0;
+            for (n, chunk) in keys.chunks(500).enumerate() {
+                match services.add_keys(&product, &sku, chunk.to_vec(), None).await {
+                    Ok((_, now_available)) => available = now_available,
+                    Err(e) => {
+                        bar.abandon();
+                        anyhow::bail!("stopped after {} keys were added: batch from key {}: {e}", n * 500, n * 500);
+                    }
+                }
+                bar.inc(chunk.len() as u64);
+            }
+            bar.finish();
+            println!("added {} keys to {product}:{sku}; {available} in stock", keys.len());
             Ok(())
         }
         Command::Catalog { command: CatalogCommand::Import { file, store } } => {

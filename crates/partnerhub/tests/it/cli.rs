@@ -77,3 +77,78 @@ async fn serve_migrates_answers_and_stops_gracefully_on_sigterm(db: Db) {
     let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.expect("stops within 10 s").unwrap();
     assert!(status.success(), "exit status after SIGTERM: {status:?}");
 }
+
+/// `partnerhub demo` on the embedded default: a partner, a catalog with key stock, customers and orders, reused
+/// as it is on the next run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_sets_up_a_whole_partner_once_and_reuses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = || std::process::Command::new(BIN).args(["demo", "--no-serve"]).current_dir(dir.path()).output().unwrap();
+    let first = run();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let out = String::from_utf8_lossy(&first.stdout).to_string();
+    assert!(out.contains("Publisher token:") && out.contains("partnerhub-demo-password"), "{out}");
+    assert!(out.contains("11 products"), "{out}");
+    let second = run();
+    assert!(second.status.success());
+    let token = |o: &str| o.lines().find(|l| l.contains("API token")).map(str::to_string);
+    assert_eq!(token(&out), token(&String::from_utf8_lossy(&second.stdout)), "the demo is reused, not made again");
+    let url = format!("sqlite://{}/partnerhub-demo/partnerhub.db", dir.path().display());
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    let (orders,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM orders").fetch_one(&mut conn).await.unwrap();
+    let (customers,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM customers").fetch_one(&mut conn).await.unwrap();
+    let (keyed,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM software_items WHERE key_id IS NOT NULL")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let (users,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(&mut conn).await.unwrap();
+    let (partners,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM partners").fetch_one(&mut conn).await.unwrap();
+    assert_eq!((partners, orders, customers, users), (1, 3, 6, 9));
+    assert_eq!(keyed, 3, "the SQL subscription, Windows Server and perpetual SQL lines hold keys");
+    let (markets,): (i64,) =
+        sqlx::query_as("SELECT COUNT(DISTINCT market) FROM customers").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(markets, 6);
+}
+
+crate::on_both_backends!(keys_import_from_a_file_with_progress);
+
+async fn keys_import_from_a_file_with_progress(db: Db) {
+    let app = TestApp::spawn(db).await;
+    crate::api_catalog::import(&app, &crate::api_catalog::sample_catalog()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("keys.csv");
+    let keys: Vec<String> = (0..1200).map(|i| format!("KEY-{i:05}")).collect();
+    std::fs::write(
+        &file,
+        format!("key,batch\n{}\n", keys.iter().map(|k| format!("{k},b1")).collect::<Vec<_>>().join("\n")),
+    )
+    .unwrap();
+    let import = |file: std::path::PathBuf| {
+        let url = app.db.url.clone();
+        async move {
+            tokio::process::Command::new(BIN)
+                .args(["keys", "import"])
+                .arg(file)
+                .args(["--product", "SQL2019STD", "--sku", "0001", "--database-url", &url])
+                .args(["--secret-key", "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio="])
+                .output()
+                .await
+                .unwrap()
+        }
+    };
+    let out = import(file.clone()).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("added 1200 keys to SQL2019STD:0001; 1200 in stock"));
+    // The keys are never printed, and importing them again is refused.
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("KEY-0"));
+    let again = import(file).await;
+    assert!(!again.status.success());
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(stderr.contains("stopped after 0 keys") && !stderr.contains("KEY-0"), "{stderr}");
+    let dup = dir.path().join("dup.txt");
+    std::fs::write(&dup, "A-1\nA-2\nA-1\n").unwrap();
+    let bad = import(dup).await;
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("keys[2]"));
+}
