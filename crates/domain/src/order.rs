@@ -287,6 +287,12 @@ pub fn price_order(
             })
         })
         .collect::<Result<Vec<_>, DomainError>>()?;
+    // The order's totals must be representable too (each line alone may be).
+    let zero = Money::zero(lines.first().map(|l| l.pricing.net.scale).unwrap_or(market.minor_units));
+    lines
+        .iter()
+        .try_fold(zero, |acc, l| acc.checked_add(l.pricing.gross))
+        .ok_or_else(|| DomainError::invalid("lineItems", "the order's total is too large"))?;
     Ok(Order {
         id,
         customer_id: cart.customer_id,

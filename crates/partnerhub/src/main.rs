@@ -216,7 +216,9 @@ pub async fn open_services(settings: &Settings) -> anyhow::Result<Services> {
         None => SecretBox::from_file(&settings.data_dir.join("secret.key")).map_err(anyhow::Error::msg)?,
     };
     let store: Arc<dyn Store> = Arc::new(store);
-    Ok(Services::new(store, Arc::new(SystemClock), secrets, settings.publisher_token.as_deref()))
+    let services = Services::new(store, Arc::new(SystemClock), secrets, settings.publisher_token.as_deref());
+    services.check_secret_key().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(services)
 }
 
 pub async fn serve_with(settings: Settings) -> anyhow::Result<()> {

@@ -90,10 +90,19 @@ impl Services {
                 is_available(p, &denied, market.country)
             })
             .filter_map(|mut p| {
-                p.skus.retain(|s| s.price_for(market.country).is_some());
+                // A price in another currency or precision than the market's (the publisher changed the market
+                // since the import) is not offered: it would be charged in the wrong currency.
+                p.skus.retain(|s| {
+                    s.price_for(market.country).is_some_and(|price| {
+                        price.currency == market.currency_code && price.list_price.scale == market.minor_units
+                    })
+                });
                 (!p.skus.is_empty()).then_some(p)
             })
-            .collect();
+            .collect::<Vec<_>>();
+        // Byte order, the order the API pages by, whatever the database's collation.
+        let mut products = products;
+        products.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(MarketCatalog { market, products })
     }
 

@@ -151,7 +151,7 @@ impl Services {
             .data("currency", order.currency.clone())
             .data("gross", totals.gross.format());
         let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &order) };
-        self.store.place_order(scope, &order, &items, effects).await?;
+        self.store.place_order(scope, &order, cart.updated_at, &items, effects).await?;
         Ok(order)
     }
 

@@ -71,6 +71,23 @@ impl SecretBox {
     }
 }
 
+impl crate::Services {
+    /// Ties the secret key to the database on first use, and refuses a different key later: sealing or
+    /// fingerprinting keys under the wrong key would make them unreadable and let duplicates through.
+    pub async fn check_secret_key(&self) -> crate::Result<()> {
+        let check = self.secrets.fingerprint(b"partnerhub secret key check");
+        let stored = self.store.setting_or_insert("secret_key_check", &check).await?;
+        if stored != check {
+            return Err(crate::Error::Internal(
+                "the secret key does not belong to this database: use the secret.key file (or \
+                 PARTNERHUB_SECRET_KEY) that was used with it before (check --data-dir)"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[cfg(unix)]
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;

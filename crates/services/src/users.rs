@@ -212,7 +212,7 @@ impl Services {
         let now = self.partner_now(&actor.partner);
         let audit = NewAuditRecord::succeeded(OperationType::RevokeApiToken, actor.principal(), now)
             .data("tokenId", id.to_string());
-        self.store.revoke_token(scope, actor.user.id, id, self.clock.now(), Effects::audit(audit)).await?;
+        self.store.revoke_token(scope, actor.user.id, id, now, Effects::audit(audit)).await?;
         Ok(())
     }
 }

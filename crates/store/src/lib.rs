@@ -170,6 +170,8 @@ pub trait Store: Send + Sync + 'static {
     /// Applies the embedded migrations not yet applied, then seeds reference data that is missing.
     async fn migrate(&self) -> StoreResult<()>;
     async fn ping(&self) -> StoreResult<()>;
+    /// Stores `value` under `name` unless a value is there already; returns the value in force.
+    async fn setting_or_insert(&self, name: &str, value: &str) -> StoreResult<String>;
 
     // Partners.
     async fn create_partner(&self, partner: &Partner, effects: Effects) -> StoreResult<()>;
@@ -251,10 +253,12 @@ pub trait Store: Send + Sync + 'static {
     /// Checkout, in one transaction: marks the cart ordered, writes the order and its lines, creates the software
     /// items (each taking one key from stock when it needs one), the ledger charges and the effects. Refuses
     /// with `cart_already_ordered` or `insufficient_key_stock`, writing nothing.
+    /// `cart_version` is the cart's `updated_at` as priced: a cart changed since is refused (409 `conflict`).
     async fn place_order(
         &self,
         scope: PartnerScope,
         order: &Order,
+        cart_version: Timestamp,
         items: &[NewSoftwareItem],
         effects: Effects,
     ) -> StoreResult<()>;

@@ -444,6 +444,17 @@ impl Store for SqlStore {
         result
     }
 
+    async fn setting_or_insert(&self, name: &str, value: &str) -> StoreResult<String> {
+        sqlx::query("INSERT INTO server_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(value)
+            .execute(&self.write)
+            .await?;
+        let row =
+            sqlx::query("SELECT value FROM server_settings WHERE name = $1").bind(name).fetch_one(&self.write).await?;
+        Ok(row.try_get(0)?)
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.read).await?;
         Ok(())
@@ -791,7 +802,7 @@ impl Store for SqlStore {
                     "keys[{i}] is already in stock or sold; nothing was added"
                 ))));
             }
-            sqlx::query(
+            let inserted = sqlx::query(
                 "INSERT INTO activation_keys (id, product_id, sku_id, fingerprint, sealed, software_item_id, added_at) \
                  VALUES ($1, $2, $3, $4, $5, NULL, $6)",
             )
@@ -802,7 +813,16 @@ impl Store for SqlStore {
             .bind(k.sealed.clone())
             .bind(now.micros())
             .execute(&mut *tx)
-            .await?;
+            .await;
+            match inserted {
+                // A concurrent import committed the same key between the check and the insert.
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(StoreError::Refused(domain::DomainError::Conflict(format!(
+                        "keys[{i}] is already in stock or sold; nothing was added"
+                    ))))
+                }
+                r => r?,
+            };
         }
         let row = sqlx::query(
             "SELECT COUNT(*) FROM activation_keys WHERE product_id = $1 AND sku_id = $2 AND software_item_id IS NULL",
@@ -911,6 +931,7 @@ impl Store for SqlStore {
         &self,
         scope: PartnerScope,
         order: &Order,
+        cart_version: Timestamp,
         items: &[NewSoftwareItem],
         effects: Effects,
     ) -> StoreResult<()> {
@@ -921,13 +942,14 @@ impl Store for SqlStore {
         // Claiming the cart first: a second checkout (or a racing one) finds it ordered and stops here.
         let claimed = sqlx::query(
             "UPDATE carts SET status = 'ordered', order_id = $1, updated_at = $2 WHERE partner_id = $3 \
-             AND customer_id = $4 AND id = $5 AND status = 'active'",
+             AND customer_id = $4 AND id = $5 AND status = 'active' AND updated_at = $6",
         )
         .bind(&order_id)
         .bind(order.created_at.micros())
         .bind(&partner)
         .bind(&customer)
         .bind(order.cart_id.to_string())
+        .bind(cart_version.micros())
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -940,7 +962,11 @@ impl Store for SqlStore {
                 .await?
                 .ok_or(StoreError::NotFound)?;
             let existing: Option<String> = row.try_get(0)?;
-            return Err(StoreError::Refused(domain::DomainError::CartAlreadyOrdered(existing.unwrap_or_default())));
+            return Err(StoreError::Refused(match existing {
+                Some(order) => domain::DomainError::CartAlreadyOrdered(order),
+                // Still active but changed since it was priced: the caller must price it again.
+                None => domain::DomainError::Conflict("the cart changed during checkout; check it out again".into()),
+            }));
         }
         sqlx::query(
             "INSERT INTO orders (id, partner_id, customer_id, cart_id, currency_code, created_at) \

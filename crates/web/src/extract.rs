@@ -37,7 +37,8 @@ where
         let token = bearer(&parts.headers)?;
         match app.services.authenticate(token).await? {
             Caller::Partner(actor) => {
-                parts.extensions.insert(IdemScope(format!("partner:{}", actor.partner.id)));
+                // Per user, not per partner: a replay must never hand one user another user's response.
+                parts.extensions.insert(IdemScope(format!("partner:{}:user:{}", actor.partner.id, actor.user.id)));
                 tracing::Span::current().record("partner", tracing::field::display(actor.partner.id));
                 Ok(PartnerAuth(*actor))
             }
@@ -71,6 +72,7 @@ where
 /// Deserializes JSON, naming the path of the field that is missing or mistyped.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let bytes = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" as &[u8] } else { bytes };
+    refuse_nul(bytes)?;
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -84,6 +86,16 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             ApiError::invalid(format!("{path}: {message}"))
         }
     })
+}
+
+/// A NUL character (raw or as the JSON escape `\u0000`) has no business in any text we keep, and PostgreSQL cannot
+/// store it: refuse it at the edge with a 400 rather than fail later.
+pub fn refuse_nul(bytes: &[u8]) -> Result<(), ApiError> {
+    let escaped = bytes.windows(6).any(|w| w[0] == b'\\' && w[1] == b'u' && w[2..].iter().all(|b| *b == b'0'));
+    if escaped || bytes.contains(&0) {
+        return Err(ApiError::invalid("body: text must not contain NUL characters"));
+    }
+    Ok(())
 }
 
 /// Largest JSON body accepted (bigger uploads have routes of their own).
@@ -193,6 +205,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         let q = parts.uri.query().unwrap_or("");
+        if form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k.contains('\0') || v.contains('\0')) {
+            return Err(ApiError::invalid("query: text must not contain NUL characters"));
+        }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
         serde_path_to_error::deserialize(de).map(Query).map_err(|e| {
             let path = e.path().to_string();

@@ -142,6 +142,12 @@ async fn bad_customer_input_names_the_field(db: Db) {
         r.assert_error(400, "invalid_request");
         assert!(r.body["description"].as_str().unwrap().contains(field), "expected {field} in {}", r.text);
     }
+    // NUL characters are refused at the edge (PostgreSQL could not store them), in bodies and in queries.
+    let r = app.post("/v1/customers", t, &customer_body("Nul\u{0}Co", "nul.example.com", "US")).await;
+    r.assert_error(400, "invalid_request");
+    app.get("/v1/customers?filter=%7B%22Field%22%3A%22CompanyName%22%2C%22Value%22%3A%22a%00%22%7D", t)
+        .await
+        .assert_error(400, "invalid_request");
     // Nothing was written by any of them.
     assert_eq!(app.get("/v1/customers", t).await.body["totalCount"], 0);
 }
@@ -265,6 +271,18 @@ async fn idempotent_create_returns_the_first_response(db: Db) {
         .request(Method::POST, "/v1/users/me/tokens", Some(t), Some(&json!({"name": "ci"})), &[("MS-RequestId", &key3)])
         .await;
     assert_eq!(replay.body["token"], tok.body["token"]);
+    // Keys are per user: another user of the same partner sending the same key gets its own token, never this one.
+    let other = app
+        .request(
+            Method::POST,
+            "/v1/users/me/tokens",
+            Some(p.token(Role::GlobalAdmin)),
+            Some(&json!({"name": "ci"})),
+            &[("MS-RequestId", &key3)],
+        )
+        .await;
+    assert_eq!(other.status, 201, "{}", other.text);
+    assert_ne!(other.body["token"], tok.body["token"]);
     let secret = tok.body["token"].as_str().unwrap();
     let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.db.url).await.unwrap();
     let row: (Vec<u8>, i64) = sqlx::query_as("SELECT response_body, encrypted FROM idempotency WHERE key = $1")

@@ -14,6 +14,7 @@ crate::on_both_backends!(
     only_buyers_buy_and_only_what_the_market_offers,
     the_publisher_stocks_keys_sealed_and_without_duplicates,
     orders_show_cancellation_eligibility_on_the_partners_clock,
+    a_market_currency_change_withdraws_its_old_prices,
 );
 
 pub async fn stock(app: &TestApp, product: &str, sku: &str, keys: &[&str]) -> Res {
@@ -363,6 +364,47 @@ async fn only_buyers_buy_and_only_what_the_market_offers(db: Db) {
         .await
         .assert_error(404, "not_found");
     app.get(&format!("/v1/customers/{us}/orders"), qt).await.assert_error(404, "not_found");
+    let other_cart = c.body["id"].as_str().unwrap();
+    app.request(
+        Method::PUT,
+        &format!("/v1/customers/{us}/carts/{other_cart}"),
+        Some(qt),
+        Some(&json!({"lineItems": [{"catalogItemId": sles, "quantity": 1}]})),
+        &[],
+    )
+    .await
+    .assert_error(404, "not_found");
+    checkout(&app, qt, &us, other_cart).await.assert_error(404, "not_found");
+    for path in ["products", "products/SLES", "products/SLES/skus", "products/SLES/skus/0001/availabilities"] {
+        app.get(&format!("/v1/customers/{us}/{path}"), qt).await.assert_error(404, "not_found");
+    }
+}
+
+async fn a_market_currency_change_withdraws_its_old_prices(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let p = app.partner("Alpha", false).await;
+    let t = p.token(Role::AdminAgent);
+    import(&app, &sample_catalog()).await;
+    let au = app.customer(&p, "Wingtip", "wingtip.example.com", "AU").await["id"].as_str().unwrap().to_string();
+    let sql = item(&app, t, &au, "SQL2019STD", "0001").await;
+    let c = cart(&app, t, &au, json!([{"catalogItemId": sql, "quantity": 1}])).await;
+    // The publisher moves Australia to US dollars: the AUD prices are no longer offered nor charged.
+    set_tax(&app, "AU", "USD", "0.10", true).await;
+    assert_eq!(app.get(&format!("/v1/customers/{au}/products"), t).await.body["totalCount"], 0);
+    checkout(&app, t, &au, c.body["id"].as_str().unwrap()).await.assert_error(400, "product_unavailable_in_market");
+    // Re-importing prices in the new currency offers it again.
+    let mut doc = json!({"products": [sample_catalog()["products"][0].clone()]});
+    doc["products"][0]["skus"][0]["prices"][1] =
+        json!({"country": "AU", "currencyCode": "USD", "listPrice": "1300.00"});
+    import(&app, &doc).await;
+    stock(&app, "SQL2019STD", "0001", &["AU-KEY"]).await;
+    let o =
+        buy(&app, t, &au, json!([{"catalogItemId": item(&app, t, &au, "SQL2019STD", "0001").await, "quantity": 1}]))
+            .await;
+    assert_eq!(
+        (o["currencyCode"].as_str(), o["lineItems"][0]["pricing"]["gross"].as_str()),
+        (Some("USD"), Some("1300.00"))
+    );
 }
 
 async fn the_publisher_stocks_keys_sealed_and_without_duplicates(db: Db) {

@@ -152,3 +152,24 @@ async fn keys_import_from_a_file_with_progress(db: Db) {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("keys[2]"));
 }
+
+crate::on_both_backends!(a_secret_key_from_another_database_is_refused);
+
+async fn a_secret_key_from_another_database_is_refused(db: Db) {
+    let test_db = TestDb::new(db).await;
+    let run = |key: &'static str| {
+        let url = test_db.url.clone();
+        async move {
+            tokio::process::Command::new(BIN)
+                .args(["migrate", "--database-url", &url, "--secret-key", key])
+                .output()
+                .await
+                .unwrap()
+        }
+    };
+    assert!(run("KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=").await.status.success());
+    assert!(run("KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=").await.status.success());
+    let other = run("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=").await;
+    assert!(!other.status.success());
+    assert!(String::from_utf8_lossy(&other.stderr).contains("secret key does not belong to this database"));
+}

@@ -99,3 +99,9 @@ CREATE TABLE ledger (
     invoice_id TEXT
 );
 CREATE INDEX ledger_period ON ledger (partner_id, currency_code, at);
+
+-- Server-wide settings, such as the check value that ties the secret key to this database.
+CREATE TABLE server_settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);

@@ -6,7 +6,6 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{parse_json, PartnerAuth, Path, PublisherAuth, Query};
 use crate::AppState;
 use axum::body::Bytes;
-use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::Json;
@@ -216,7 +215,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(customer_product))
         .routes(routes!(customer_skus))
         .routes(routes!(customer_availabilities))
-        .merge(OpenApiRouter::new().routes(routes!(import_catalog)).layer(DefaultBodyLimit::max(CATALOG_LIMIT)))
+        .routes(routes!(import_catalog))
         .routes(routes!(list_type_availability))
         .routes(routes!(put_type_availability))
 }
@@ -371,10 +370,14 @@ const CATALOG_LIMIT: usize = 16 * 1024 * 1024;
     responses((status = 200, body = ImportCounts), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 413, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn import_catalog(State(state): State<AppState>, _: PublisherAuth, body: Bytes) -> ApiResult<Json<ImportCounts>> {
-    if body.len() > CATALOG_LIMIT {
-        return Err(ApiError::payload_too_large(CATALOG_LIMIT));
-    }
+async fn import_catalog(
+    State(state): State<AppState>,
+    _: PublisherAuth,
+    body: axum::body::Body,
+) -> ApiResult<Json<ImportCounts>> {
+    let body =
+        axum::body::to_bytes(body, CATALOG_LIMIT).await.map_err(|_| ApiError::payload_too_large(CATALOG_LIMIT))?;
+    crate::extract::refuse_nul(&body)?;
     let c = state.services.import_catalog(&body).await?;
     Ok(Json(ImportCounts { products: c.products, skus: c.skus, prices: c.prices }))
 }

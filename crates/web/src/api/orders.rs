@@ -387,7 +387,8 @@ async fn get_order(
 
 /// Add activation keys to a SKU's stock (publisher); a key already known refuses the whole batch.
 #[utoipa::path(post, path = "/v1/publisher/products/{productId}/skus/{skuId}/keys", tag = "publisher",
-    request_body = KeysInput, params(("productId" = String, Path), ("skuId" = String, Path)),
+    request_body = KeysInput, params(("productId" = String, Path), ("skuId" = String, Path),
+        ("MS-RequestId" = Option<String>, Header, description = "Idempotency key")),
     responses((status = 200, body = KeysAdded), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
