@@ -40,6 +40,8 @@ pub struct Customer {
     pub address: Address,
     pub market: MarketCode,
     pub created_at: Timestamp,
+    /// The customer's number within its partner, in commit order (0 until stored); lists page by it.
+    pub position: i64,
 }
 
 /// The raw fields of a create request, before validation.
@@ -111,6 +113,7 @@ impl CustomerDraft {
             address,
             market,
             created_at,
+            position: 0,
         })
     }
 }

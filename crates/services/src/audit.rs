@@ -42,6 +42,11 @@ impl Services {
         after: Option<Cursor>,
     ) -> Result<Page<AuditRecord>> {
         let scope = actor.authorize(Action::ReadActivityLog)?;
+        if after.as_ref().is_some_and(|c| c.id.parse::<i64>().is_err()) {
+            return Err(
+                domain::DomainError::invalid("MS-ContinuationToken", "is not a token this server issued").into()
+            );
+        }
         let rows = self.store.list_audit(scope, q.range, q.filter.as_ref(), size.get() + 1, after.as_ref()).await?;
         Ok(Page::from_rows(rows, size, audit_cursor))
     }
@@ -94,6 +99,7 @@ impl Services {
     }
 }
 
+/// Activity pages by (operation_date, seq): the order records committed in (see the store's chain lock).
 fn audit_cursor(r: &AuditRecord) -> Cursor {
-    Cursor { at: r.operation_date, id: r.id.to_string() }
+    Cursor { at: r.operation_date, id: r.seq.to_string() }
 }

@@ -48,6 +48,10 @@ impl Services {
         let scope = actor.authorize(Action::ListCustomers)?;
         let filter = filter.filter(|f| !f.trim().is_empty()).map(CustomerFilter::parse).transpose()?;
         let rows = self.store.list_customers(scope, filter.as_ref(), size.get() + 1, after.as_ref()).await?;
-        Ok(Page::from_rows(rows, size, |c| Cursor { at: c.created_at, id: c.tenant_id.to_string() }))
+        // Customers page by their position (commit order); the cursor carries it in its ordering key.
+        Ok(Page::from_rows(rows, size, |c| Cursor {
+            at: domain::Timestamp::from_micros(c.position),
+            id: c.tenant_id.to_string(),
+        }))
     }
 }

@@ -182,20 +182,27 @@ impl SqlStore {
     /// inside the change's own transaction.
     async fn apply_effects(&self, tx: &mut Tx, partner: PartnerId, effects: Effects) -> StoreResult<()> {
         if !effects.audit.is_empty() {
-            let sql = format!("SELECT audit_seq, audit_head FROM partners WHERE id = $1{}", self.chain_lock());
+            let sql =
+                format!("SELECT audit_seq, audit_head, audit_last_at FROM partners WHERE id = $1{}", self.chain_lock());
             let row = sqlx::query(&sql).bind(partner.to_string()).fetch_optional(&mut **tx).await?;
             let row = row.ok_or(StoreError::NotFound)?;
             let mut seq: i64 = row.try_get(0)?;
             let mut head: String = row.try_get(1)?;
-            for new in effects.audit {
+            let mut last_at = Timestamp::from_micros(row.try_get::<i64, _>(2)?);
+            for mut new in effects.audit {
                 seq += 1;
+                // Never dated before a record already committed: then (operation_date, seq) follows commit order
+                // and activity pages never skip a record that committed late.
+                new.operation_date = new.operation_date.max(last_at);
+                last_at = new.operation_date;
                 let r = AuditRecord::seal(partner, seq, &head, new);
                 insert_audit(tx, &r).await?;
                 head = r.hash;
             }
-            sqlx::query("UPDATE partners SET audit_seq = $1, audit_head = $2 WHERE id = $3")
+            sqlx::query("UPDATE partners SET audit_seq = $1, audit_head = $2, audit_last_at = $3 WHERE id = $4")
                 .bind(seq)
                 .bind(&head)
+                .bind(last_at.micros())
                 .bind(partner.to_string())
                 .execute(&mut **tx)
                 .await?;
@@ -351,7 +358,7 @@ mod domain_decimal {
 }
 
 const CUSTOMER_COLS: &str = "tenant_id, company_name, domain, billing_email, billing_company_name, address_json, \
-    market, created_at";
+    market, created_at, position";
 
 fn customer_from(row: &AnyRow) -> StoreResult<Customer> {
     let address: String = row.try_get("address_json")?;
@@ -366,6 +373,7 @@ fn customer_from(row: &AnyRow) -> StoreResult<Customer> {
         address,
         market: MarketCode::parse(&market).ok_or_else(|| corrupt("customers.market"))?,
         created_at: ts(row, "created_at")?,
+        position: row.try_get("position")?,
     })
 }
 
@@ -1123,9 +1131,18 @@ impl Store for SqlStore {
                 format!("a customer with domain {} already exists", c.domain)
             }));
         }
+        // Numbered under the partner row's lock, so positions follow commit order.
+        let position: i64 = sqlx::query(
+            "UPDATE partners SET customer_count = customer_count + 1 WHERE id = $1 RETURNING customer_count",
+        )
+        .bind(scope.partner_id().to_string())
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
         let result = sqlx::query(
             "INSERT INTO customers (partner_id, tenant_id, company_name, company_name_folded, domain, billing_email, \
-             billing_company_name, address_json, market, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             billing_company_name, address_json, market, created_at, position) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(scope.partner_id().to_string())
         .bind(c.tenant_id.to_string())
@@ -1137,6 +1154,7 @@ impl Store for SqlStore {
         .bind(serde_json::to_string(&c.address).map_err(|_| corrupt("address"))?)
         .bind(c.market.as_str())
         .bind(c.created_at.micros())
+        .bind(position)
         .execute(&mut *tx)
         .await;
         match result {
@@ -1179,15 +1197,15 @@ impl Store for SqlStore {
             next += 1;
         }
         if after.is_some() {
-            sql.push_str(&keyset("created_at", "tenant_id", next));
+            sql.push_str(&format!(" AND position > ${next}"));
         }
-        sql.push_str(&format!(" ORDER BY created_at, tenant_id LIMIT {limit}"));
+        sql.push_str(&format!(" ORDER BY position LIMIT {limit}"));
         let mut q = sqlx::query(&sql).bind(scope.partner_id().to_string());
         if let Some(f) = filter {
             q = q.bind(like_pattern(f.operator, &f.value));
         }
         if let Some(c) = after {
-            q = q.bind(c.at.micros()).bind(c.id.clone());
+            q = q.bind(c.at.micros());
         }
         q.fetch_all(&self.read).await?.iter().map(customer_from).collect()
     }
@@ -1216,16 +1234,21 @@ impl Store for SqlStore {
             next += 1;
         }
         if after.is_some() {
-            sql.push_str(&keyset("operation_date", "id", next));
+            sql.push_str(&format!(
+                " AND (operation_date > ${a} OR (operation_date = ${a} AND seq > ${b}))",
+                a = next,
+                b = next + 1
+            ));
         }
-        sql.push_str(&format!(" ORDER BY operation_date, id LIMIT {limit}"));
+        sql.push_str(&format!(" ORDER BY operation_date, seq LIMIT {limit}"));
         let mut q =
             sqlx::query(&sql).bind(scope.partner_id().to_string()).bind(range.from.micros()).bind(range.until.micros());
         if let Some(f) = filter {
             q = q.bind(like_pattern(f.operator, &f.value));
         }
         if let Some(c) = after {
-            q = q.bind(c.at.micros()).bind(c.id.clone());
+            let seq: i64 = c.id.parse().map_err(|_| StoreError::Corrupt("activity cursor".into()))?;
+            q = q.bind(c.at.micros()).bind(seq);
         }
         q.fetch_all(&self.read).await?.iter().map(audit_from).collect()
     }

@@ -344,11 +344,14 @@ async fn customers_are_scoped_and_unique_per_partner(backend: Db) {
     c.address.region = Some("NSW".into());
     c.address.phone_number = Some("+61 2 0000 0000".into());
     store.create_customer(scope(&a), &c, Effects::audit(customer_record(&c))).await.unwrap();
-    assert_eq!(store.get_customer(scope(&a), c.tenant_id).await.unwrap(), Some(c.clone()));
+    assert_eq!(store.get_customer(scope(&a), c.tenant_id).await.unwrap().map(unpos), Some(c.clone()));
     assert_eq!(store.get_customer(scope(&a), TenantId::new()).await.unwrap(), None);
     assert_eq!(store.get_customer(scope(&b), c.tenant_id).await.unwrap(), None, "another partner's scope");
     assert!(store.list_customers(scope(&b), None, 100, None).await.unwrap().is_empty());
-    assert_eq!(store.list_customers(scope(&a), None, 100, None).await.unwrap(), vec![c.clone()]);
+    assert_eq!(
+        store.list_customers(scope(&a), None, 100, None).await.unwrap().into_iter().map(unpos).collect::<Vec<_>>(),
+        vec![c.clone()]
+    );
 
     // Within one partner: the tenant id and the domain are each unique; a refused write records nothing.
     let mut same_tenant = customer("Other Name", "other.example.com", "US", START + 1);
@@ -360,15 +363,22 @@ async fn customers_are_scoped_and_unique_per_partner(backend: Db) {
         assert!(matches!(err, StoreError::Conflict(_)), "{}: {err:?}", dup.company_name);
     }
     assert_eq!(store.get_customer(scope(&a), same_domain.tenant_id).await.unwrap(), None);
-    assert_eq!(store.list_customers(scope(&a), None, 100, None).await.unwrap(), vec![c.clone()]);
+    assert_eq!(
+        store.list_customers(scope(&a), None, 100, None).await.unwrap().into_iter().map(unpos).collect::<Vec<_>>(),
+        vec![c.clone()]
+    );
     assert_eq!(store.audit_head(scope(&a)).await.unwrap().0, 1);
 
     // Two partners may serve the same tenant (and domain).
     let mut for_b = customer("Contoso (via B)", "contoso.onmicrosoft.com", "NZ", START + 2);
     for_b.tenant_id = c.tenant_id;
     store.create_customer(scope(&b), &for_b, Effects::audit(customer_record(&for_b))).await.unwrap();
-    assert_eq!(store.get_customer(scope(&b), c.tenant_id).await.unwrap(), Some(for_b.clone()));
-    assert_eq!(store.get_customer(scope(&a), c.tenant_id).await.unwrap(), Some(c.clone()), "A's row untouched");
+    assert_eq!(store.get_customer(scope(&b), c.tenant_id).await.unwrap().map(unpos), Some(for_b.clone()));
+    assert_eq!(
+        store.get_customer(scope(&a), c.tenant_id).await.unwrap().map(unpos),
+        Some(c.clone()),
+        "A's row untouched"
+    );
     assert_eq!(store.audit_head(scope(&b)).await.unwrap().0, 1);
 }
 
@@ -489,7 +499,7 @@ async fn customer_filters(backend: Db) {
     let first = store.list_customers(s, Some(&f), 2, None).await.unwrap();
     assert_eq!(first.len(), 2);
     let last = first.last().unwrap();
-    let cursor = Cursor { at: last.created_at, id: last.tenant_id.to_string() };
+    let cursor = Cursor { at: Timestamp::from_micros(last.position), id: last.tenant_id.to_string() };
     let rest = store.list_customers(s, Some(&f), 2, Some(&cursor)).await.unwrap();
     assert_eq!(rest.iter().map(|c| c.company_name.as_str()).collect::<Vec<_>>(), ["Sub Contoso"]);
 }
@@ -505,14 +515,15 @@ async fn page_all(store: &dyn Store, s: PartnerScope, limit: u32) -> Vec<Vec<Cus
             return pages;
         }
         let last = page.last().unwrap();
-        after = Some(Cursor { at: last.created_at, id: last.tenant_id.to_string() });
+        after = Some(Cursor { at: Timestamp::from_micros(last.position), id: last.tenant_id.to_string() });
         pages.push(page);
         assert!(pages.len() < 1000, "paging does not end");
     }
 }
 
-fn key(c: &Customer) -> (i64, String) {
-    (c.created_at.micros(), c.tenant_id.to_string())
+/// A stored customer without its position (which the store assigns), to compare with what was written.
+fn unpos(c: Customer) -> Customer {
+    Customer { position: 0, ..c }
 }
 
 async fn customer_keyset_paging(backend: Db) {
@@ -528,13 +539,14 @@ async fn customer_keyset_paging(backend: Db) {
         store.create_customer(s, &c, Effects::default()).await.unwrap();
         all.push(c);
     }
+    // Customers list in the order they were committed (their position), whatever their instants.
     let mut expected = all.clone();
-    expected.sort_by_key(key);
-
-    assert_eq!(store.list_customers(s, None, 500, None).await.unwrap(), expected, "(created_at, id) order");
+    let listed: Vec<Customer> = store.list_customers(s, None, 500, None).await.unwrap();
+    assert_eq!(listed.iter().map(|c| c.position).collect::<Vec<_>>(), (1..=25).collect::<Vec<i64>>());
+    assert_eq!(listed.into_iter().map(unpos).collect::<Vec<_>>(), expected, "commit order");
     for limit in [1, 3, 4, 5, 7, 25, 100] {
         let pages = page_all(store, s, limit).await;
-        let rows: Vec<Customer> = pages.iter().flatten().cloned().collect();
+        let rows: Vec<Customer> = pages.iter().flatten().cloned().map(unpos).collect();
         assert_eq!(rows, expected, "limit {limit}: every row once, in order");
         assert!(pages.iter().rev().skip(1).all(|p| p.len() == limit as usize), "limit {limit}: full pages");
     }
@@ -542,7 +554,7 @@ async fn customer_keyset_paging(backend: Db) {
     // Rows added while paging (later instants) are found on later pages; none is skipped or repeated.
     let first = store.list_customers(s, None, 10, None).await.unwrap();
     let last = first.last().unwrap();
-    let cursor = Cursor { at: last.created_at, id: last.tenant_id.to_string() };
+    let cursor = Cursor { at: Timestamp::from_micros(last.position), id: last.tenant_id.to_string() };
     let mut added = Vec::new();
     for i in 0..3 {
         let c = customer(&format!("Late {i}"), &format!("late{i}.example.com"), "US", START + 10_000);
@@ -554,18 +566,40 @@ async fn customer_keyset_paging(backend: Db) {
     loop {
         let page = store.list_customers(s, None, 6, after.as_ref()).await.unwrap();
         let Some(last) = page.last() else { break };
-        after = Some(Cursor { at: last.created_at, id: last.tenant_id.to_string() });
+        after = Some(Cursor { at: Timestamp::from_micros(last.position), id: last.tenant_id.to_string() });
         rest.extend(page);
     }
-    let mut seen: Vec<Customer> = first.into_iter().chain(rest).collect();
+    let mut seen: Vec<Customer> = first.into_iter().chain(rest).map(unpos).collect();
     expected.extend(added);
-    expected.sort_by_key(key);
     assert_eq!(seen, expected);
     seen.dedup_by_key(|c| c.tenant_id);
     assert_eq!(seen.len(), 28);
 }
 
-crate::on_both_backends!(customers_are_scoped_and_unique_per_partner, customer_filters, customer_keyset_paging);
+crate::on_both_backends!(
+    customers_are_scoped_and_unique_per_partner,
+    customer_filters,
+    customer_keyset_paging,
+    late_records_are_never_dated_before_committed_ones
+);
+
+/// A record that commits after a later-dated one takes that date, so (operation_date, seq) is commit order and a
+/// reader paging the activity log never skips it.
+async fn late_records_are_never_dated_before_committed_ones(backend: Db) {
+    let (_db, store) = open(backend).await;
+    let store: &dyn Store = &store;
+    let a = partner(store, "Partner A", false).await;
+    let s = scope(&a);
+    for (i, when) in [START + 5_000, START + 1_000, START + 9_000].into_iter().enumerate() {
+        let u = user(&a, &format!("u{i}@contoso.com"), &[Role::GlobalAdmin]);
+        store.create_user(&u, None, Effects::audit(record(OperationType::CreateUser, when))).await.unwrap();
+    }
+    let dates: Vec<i64> = chain(store, s).await.iter().map(|r| r.operation_date.micros()).collect();
+    assert_eq!(dates, [START + 5_000, START + 5_000, START + 9_000]);
+    let day = DateRange { from: at(START - DAY), until: at(START + DAY) };
+    let listed: Vec<i64> = store.list_audit(s, day, None, 10, None).await.unwrap().iter().map(|r| r.seq).collect();
+    assert_eq!(listed, [1, 2, 3]);
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // 5. The activity log: numbering, hash chain, queries, append-only.
@@ -725,11 +759,9 @@ async fn list_audit_by_range_filter_and_page(backend: Db) {
         in_day(OperationType::GetSoftwareKey, day + DAY - 1, Some(&east)), // last microsecond: in
         in_day(OperationType::CreateCustomer, day + DAY, Some(&east)),     // next midnight: out
     ];
-    // Written over several writes, not in date order.
-    let mut shuffled = records.clone();
-    shuffled.swap(0, 8);
-    shuffled.swap(2, 6);
-    for chunk in shuffled.chunks(2) {
+    // Written over several writes, in date order (a record written after a later-dated one is re-dated: see
+    // `late_records_are_never_dated_before_committed_ones`).
+    for chunk in records.chunks(2) {
         store
             .create_user(
                 &user(&a, &format!("u{}@contoso.com", chunk[0].id), &[Role::GlobalAdmin]),
@@ -796,7 +828,7 @@ async fn list_audit_by_range_filter_and_page(backend: Db) {
             let page = store.list_audit(s, range, None, limit, after.as_ref()).await.unwrap();
             assert!(page.len() <= limit as usize);
             let Some(last) = page.last() else { break };
-            after = Some(Cursor { at: last.operation_date, id: last.id.to_string() });
+            after = Some(Cursor { at: last.operation_date, id: last.seq.to_string() });
             seen.extend(ids(&page));
         }
         assert_eq!(seen, expected_ids, "limit {limit}");
@@ -805,7 +837,7 @@ async fn list_audit_by_range_filter_and_page(backend: Db) {
     let f = AuditFilter::parse(r#"{"Field":"CompanyName","Value":"contoso","Operator":"substring"}"#).unwrap();
     let page1 = store.list_audit(s, range, Some(&f), 2, None).await.unwrap();
     let last = page1.last().unwrap();
-    let cursor = Cursor { at: last.operation_date, id: last.id.to_string() };
+    let cursor = Cursor { at: last.operation_date, id: last.seq.to_string() };
     let page2 = store.list_audit(s, range, Some(&f), 2, Some(&cursor)).await.unwrap();
     let both: Vec<_> = ids(&page1).into_iter().chain(ids(&page2)).collect();
     assert_eq!(both, ids(&named));

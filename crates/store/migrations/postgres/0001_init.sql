@@ -9,7 +9,11 @@ CREATE TABLE partners (
     clock_offset_micros BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
     audit_seq BIGINT NOT NULL DEFAULT 0,
-    audit_head TEXT NOT NULL
+    audit_head TEXT NOT NULL,
+    -- The latest activity instant: a record is never dated before it, so (operation_date, seq) follows commit order.
+    audit_last_at BIGINT NOT NULL DEFAULT 0,
+    -- Customers are numbered in commit order, so paging them never skips one committed late.
+    customer_count BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX partners_page ON partners (created_at, id);
 
@@ -57,10 +61,11 @@ CREATE TABLE customers (
     address_json TEXT NOT NULL,
     market TEXT NOT NULL,
     created_at BIGINT NOT NULL,
+    position BIGINT NOT NULL,
     PRIMARY KEY (partner_id, tenant_id),
+    UNIQUE (partner_id, position),
     UNIQUE (partner_id, domain)
 );
-CREATE INDEX customers_page ON customers (partner_id, created_at, tenant_id);
 
 CREATE TABLE audit_records (
     partner_id TEXT NOT NULL REFERENCES partners (id),
@@ -79,7 +84,7 @@ CREATE TABLE audit_records (
     hash TEXT NOT NULL,
     PRIMARY KEY (partner_id, seq)
 );
-CREATE INDEX audit_records_by_date ON audit_records (partner_id, operation_date, id);
+CREATE INDEX audit_records_by_date ON audit_records (partner_id, operation_date, seq);
 
 -- The activity log is append-only; the hash chain detects whoever drops these triggers and edits anyway.
 CREATE FUNCTION audit_records_append_only() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -10,7 +10,11 @@ CREATE TABLE partners (
     created_at INTEGER NOT NULL,
     -- Head of the partner's activity hash chain (R8): a truncated chain no longer matches it.
     audit_seq INTEGER NOT NULL DEFAULT 0,
-    audit_head TEXT NOT NULL
+    audit_head TEXT NOT NULL,
+    -- The latest activity instant: a record is never dated before it, so (operation_date, seq) follows commit order.
+    audit_last_at INTEGER NOT NULL DEFAULT 0,
+    -- Customers are numbered in commit order, so paging them never skips one committed late.
+    customer_count INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX partners_page ON partners (created_at, id);
 
@@ -58,10 +62,11 @@ CREATE TABLE customers (
     address_json TEXT NOT NULL,
     market TEXT NOT NULL,
     created_at INTEGER NOT NULL,
+    position INTEGER NOT NULL,
     PRIMARY KEY (partner_id, tenant_id),
+    UNIQUE (partner_id, position),
     UNIQUE (partner_id, domain)
 );
-CREATE INDEX customers_page ON customers (partner_id, created_at, tenant_id);
 
 CREATE TABLE audit_records (
     partner_id TEXT NOT NULL REFERENCES partners (id),
@@ -80,7 +85,7 @@ CREATE TABLE audit_records (
     hash TEXT NOT NULL,
     PRIMARY KEY (partner_id, seq)
 );
-CREATE INDEX audit_records_by_date ON audit_records (partner_id, operation_date, id);
+CREATE INDEX audit_records_by_date ON audit_records (partner_id, operation_date, seq);
 
 -- The activity log is append-only; the hash chain detects whoever drops these triggers and edits anyway.
 CREATE TRIGGER audit_records_no_update BEFORE UPDATE ON audit_records
