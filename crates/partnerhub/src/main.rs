@@ -186,8 +186,7 @@ async fn main() -> anyhow::Result<()> {
             let services = open_services(&settings).await?;
             let mut all_valid = true;
             for partner in services.list_partners().await? {
-                let scope = services::PartnerScope::authenticated(partner.id);
-                let v = services.verify_chain(scope).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                let v = services.verify_partner_chain(partner.id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
                 all_valid &= v.valid;
                 match v.first_invalid_record_id {
                     None => println!("{} {:?}: valid, {} records", partner.id, partner.name, v.record_count),

@@ -73,8 +73,13 @@ impl Services {
         self.verify_chain(scope).await
     }
 
-    /// Walks a partner's whole chain in order (also used by `partnerhub audit verify`).
-    pub async fn verify_chain(&self, scope: PartnerScope) -> Result<Verification> {
+    /// Operator: verifies one partner's chain (`partnerhub audit verify`).
+    pub async fn verify_partner_chain(&self, partner: domain::ids::PartnerId) -> Result<Verification> {
+        self.verify_chain(PartnerScope::authenticated(partner)).await
+    }
+
+    /// Walks a partner's whole chain in order.
+    async fn verify_chain(&self, scope: PartnerScope) -> Result<Verification> {
         let (head_seq, head_hash) = self.store.audit_head(scope).await?;
         let mut verifier = ChainVerifier::default();
         let mut after = 0;

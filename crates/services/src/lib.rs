@@ -15,7 +15,9 @@ pub mod users;
 
 pub use auth::{Actor, Caller};
 pub use error::{Error, Result};
-pub use store::{ApiToken, Backend, CatalogCounts, PartnerScope};
+// `PartnerScope` is deliberately not re-exported: the web crate cannot name it, so no handler can build a scope for
+// a partner it did not authenticate.
+pub use store::{ApiToken, Backend, CatalogCounts};
 
 use domain::clock::Clock;
 use std::sync::Arc;

@@ -39,7 +39,8 @@ impl Backend {
 }
 
 /// Proof that a request was authenticated for one partner. Every read and write of a partner's data takes one,
-/// so forgetting the tenant does not compile. Only the services' authentication builds it.
+/// so forgetting the tenant does not compile. Only the services build it (authentication, and the operator's own
+/// commands); the services crate does not re-export it, so the web crate cannot even name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PartnerScope(PartnerId);
 
