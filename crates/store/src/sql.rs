@@ -276,6 +276,14 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
     e.as_database_error().is_some_and(|d| d.is_unique_violation())
 }
 
+/// A write whose unique index refused it becomes `refused`, for the client; any other failure stays internal.
+fn unless_unique<T>(result: Result<T, sqlx::Error>, refused: impl FnOnce() -> StoreError) -> StoreResult<T> {
+    match result {
+        Err(e) if is_unique_violation(&e) => Err(refused()),
+        r => Ok(r?),
+    }
+}
+
 fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(what.to_string())
 }
@@ -537,12 +545,7 @@ impl Store for SqlStore {
         .bind(user.created_at.micros())
         .execute(&mut *tx)
         .await;
-        match result {
-            Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::Conflict("a user with this email already exists".into()))
-            }
-            r => r?,
-        };
+        unless_unique(result, || StoreError::Conflict("a user with this email already exists".into()))?;
         self.apply_effects(&mut tx, user.partner_id, effects).await?;
         tx.commit().await?;
         Ok(())
@@ -822,15 +825,12 @@ impl Store for SqlStore {
             .bind(now.micros())
             .execute(&mut *tx)
             .await;
-            match inserted {
-                // A concurrent import committed the same key between the check and the insert.
-                Err(e) if is_unique_violation(&e) => {
-                    return Err(StoreError::Refused(domain::DomainError::Conflict(format!(
-                        "keys[{i}] is already in stock or sold; nothing was added"
-                    ))))
-                }
-                r => r?,
-            };
+            // A concurrent import may commit the same key between the check and the insert.
+            unless_unique(inserted, || {
+                StoreError::Refused(domain::DomainError::Conflict(format!(
+                    "keys[{i}] is already in stock or sold; nothing was added"
+                )))
+            })?;
         }
         let row = sqlx::query(
             "SELECT COUNT(*) FROM activation_keys WHERE product_id = $1 AND sku_id = $2 AND software_item_id IS NULL",
@@ -1157,12 +1157,9 @@ impl Store for SqlStore {
         .bind(position)
         .execute(&mut *tx)
         .await;
-        match result {
-            Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::Conflict("a customer with this tenant id or domain already exists".into()))
-            }
-            r => r?,
-        };
+        unless_unique(result, || {
+            StoreError::Conflict("a customer with this tenant id or domain already exists".into())
+        })?;
         self.apply_effects(&mut tx, scope.partner_id(), effects).await?;
         tx.commit().await?;
         Ok(())

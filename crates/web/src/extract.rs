@@ -23,6 +23,15 @@ fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
     }
 }
 
+/// Resolves the bearer token of a request to its caller.
+async fn caller<S: Send + Sync>(parts: &Parts, state: &S) -> Result<Caller, ApiError>
+where
+    AppState: FromRef<S>,
+{
+    let app = AppState::from_ref(state);
+    Ok(app.services.authenticate(bearer(&parts.headers)?).await?)
+}
+
 /// A partner user, from `Authorization: Bearer <token>`. The publisher's token is refused here (401).
 pub struct PartnerAuth(pub Actor);
 
@@ -33,9 +42,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let app = AppState::from_ref(state);
-        let token = bearer(&parts.headers)?;
-        match app.services.authenticate(token).await? {
+        match caller(parts, state).await? {
             Caller::Partner(actor) => {
                 // Per user, not per partner: a replay must never hand one user another user's response.
                 parts.extensions.insert(IdemScope(format!("partner:{}:user:{}", actor.partner.id, actor.user.id)));
@@ -57,9 +64,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let app = AppState::from_ref(state);
-        let token = bearer(&parts.headers)?;
-        match app.services.authenticate(token).await? {
+        match caller(parts, state).await? {
             Caller::Publisher => {
                 parts.extensions.insert(IdemScope("publisher".into()));
                 Ok(PublisherAuth)

@@ -74,15 +74,6 @@ async fn customer_creation_is_recorded_and_queried_by_date_range(db: Db) {
     app.get("/v1/auditrecords", p.token(Role::AdminAgent)).await.assert_error(403, "forbidden");
 }
 
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 async fn activity_exports_as_csv_that_spreadsheets_cannot_run(db: Db) {
     let app = TestApp::spawn(db).await;
     let p = app.partner("Alpha", false).await;
