@@ -16,6 +16,8 @@ pub const LEASE_MICROS: i64 = 60 * 1_000_000;
 pub struct IdemTicket {
     scope: String,
     key: String,
+    /// The lease the claim was taken with; it identifies this claim when completing it.
+    lease_until: domain::Timestamp,
 }
 
 pub enum Claim {
@@ -65,7 +67,11 @@ impl Services {
             ttl_micros: TTL_MICROS,
         };
         match self.store.claim_idempotency(&claim).await? {
-            ClaimOutcome::Claimed => Ok(Claim::Proceed(IdemTicket { scope: claim.scope, key: claim.key })),
+            ClaimOutcome::Claimed => Ok(Claim::Proceed(IdemTicket {
+                lease_until: claim.now.plus_micros(claim.lease_micros),
+                scope: claim.scope,
+                key: claim.key,
+            })),
             ClaimOutcome::Replay { status, body, encrypted } => {
                 let body = if encrypted {
                     self.secrets
@@ -97,6 +103,7 @@ impl Services {
                 status: i.status,
                 body: if i.secret { self.secrets.seal(&body) } else { body },
                 encrypted: i.secret,
+                lease_until: i.ticket.lease_until,
             }
         })
     }

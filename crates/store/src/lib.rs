@@ -81,6 +81,9 @@ pub struct IdempotencyCompletion {
     pub body: Vec<u8>,
     /// The body is sealed with the server's secret key because it carries a secret (token, activation key, link).
     pub encrypted: bool,
+    /// The claim's lease (`locked_until`): it identifies the claim, so a request whose claim was taken over (it ran
+    /// past its lease) cannot complete it, and its change is rolled back rather than committed twice.
+    pub lease_until: Timestamp,
 }
 
 /// What a change writes besides itself: its activity records and the response for its idempotency key.

@@ -236,17 +236,23 @@ fn sqlite_pragmas(
 
 /// Marks an idempotency key done with its response, inside the change's transaction.
 async fn complete_idempotency(tx: &mut Tx, done: IdempotencyCompletion) -> StoreResult<()> {
-    sqlx::query(
+    let completed = sqlx::query(
         "UPDATE idempotency SET state = 'done', response_status = $1, response_body = $2, encrypted = $3 \
-         WHERE scope = $4 AND key = $5",
+         WHERE scope = $4 AND key = $5 AND state = 'in_progress' AND locked_until = $6",
     )
     .bind(done.status as i64)
     .bind(done.body)
     .bind(done.encrypted as i64)
     .bind(done.scope)
     .bind(done.key)
+    .bind(done.lease_until.micros())
     .execute(&mut **tx)
-    .await?;
+    .await?
+    .rows_affected();
+    if completed != 1 {
+        // The claim is no longer ours (a retry took it over after the lease ran out): roll this change back.
+        return Err(StoreError::Refused(domain::DomainError::RequestInProgress));
+    }
     Ok(())
 }
 

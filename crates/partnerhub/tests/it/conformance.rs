@@ -892,7 +892,15 @@ fn claim(scope: &str, key: &str, fingerprint: &str, now: i64) -> IdempotencyClai
 }
 
 fn completion(scope: &str, key: &str, status: u16, body: &[u8], encrypted: bool) -> Option<IdempotencyCompletion> {
-    Some(IdempotencyCompletion { scope: scope.into(), key: key.into(), status, body: body.to_vec(), encrypted })
+    // Every claim completed in these tests is taken at START.
+    Some(IdempotencyCompletion {
+        scope: scope.into(),
+        key: key.into(),
+        status,
+        body: body.to_vec(),
+        encrypted,
+        lease_until: at(START + LEASE),
+    })
 }
 
 async fn idempotency_claim_replay_and_mismatch(backend: Db) {
@@ -1066,6 +1074,7 @@ crate::on_both_backends!(
     idempotency_leases_ttl_scopes_and_purge,
     idempotency_purge_removes_old_records,
     idempotency_concurrent_claims_have_one_winner,
+    a_request_that_lost_its_claim_changes_nothing
 );
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1144,3 +1153,30 @@ async fn concurrent_duplicates_have_one_winner(backend: Db) {
 }
 
 crate::on_both_backends!(concurrent_mixed_writes_keep_one_chain, concurrent_duplicates_have_one_winner);
+
+/// A request that ran past its lease lost its claim to a retry: its completion fails and its change rolls back, so
+/// the change is made once, by the retry.
+async fn a_request_that_lost_its_claim_changes_nothing(backend: Db) {
+    let (_db, store) = open(backend).await;
+    let store: &dyn Store = &store;
+    let a = partner(store, "Partner A", false).await;
+    let sc = format!("partner:{}", a.id);
+    assert_eq!(store.claim_idempotency(&claim(&sc, "slow", "fp", START)).await.unwrap(), ClaimOutcome::Claimed);
+    // The retry takes the key over once the lease has run out.
+    assert_eq!(store.claim_idempotency(&claim(&sc, "slow", "fp", START + LEASE)).await.unwrap(), ClaimOutcome::Claimed);
+    let c = customer("Contoso Ltd", "contoso.com", "AU", START);
+    let late = Effects { audit: vec![customer_record(&c)], idempotency: completion(&sc, "slow", 201, b"late", false) };
+    let refused = store.create_customer(scope(&a), &c, late).await;
+    assert!(matches!(refused, Err(StoreError::Refused(domain::DomainError::RequestInProgress))), "{refused:?}");
+    assert_eq!(store.get_customer(scope(&a), c.tenant_id).await.unwrap(), None, "the late change rolled back");
+    assert_eq!(store.audit_head(scope(&a)).await.unwrap().0, 0);
+    // The retry, holding the new lease, completes.
+    let mut done = completion(&sc, "slow", 201, b"retry", false).unwrap();
+    done.lease_until = at(START + 2 * LEASE);
+    let retry = Effects { audit: vec![customer_record(&c)], idempotency: Some(done) };
+    store.create_customer(scope(&a), &c, retry).await.unwrap();
+    assert_eq!(
+        store.claim_idempotency(&claim(&sc, "slow", "fp", START + LEASE + 1)).await.unwrap(),
+        ClaimOutcome::Replay { status: 201, body: b"retry".to_vec(), encrypted: false }
+    );
+}
