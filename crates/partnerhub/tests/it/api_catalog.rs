@@ -243,6 +243,27 @@ async fn reservations_are_absent_where_unavailable_and_the_lists_are_editable(db
     )
     .await;
     assert!(ids(&app.get("/v1/products?country=US&targetView=SoftwareSUSELinux", t).await).is_empty());
+    // The article's boundary markets: shared codes (BQ for Bonaire, Saba and Sint Eustatius; SJ for Svalbard and
+    // Jan Mayen) and Kosovo (XK) are unavailable; Norway, next to SJ, is not.
+    app.request(Method::PUT, "/v1/publisher/availability/azure_reservation", Some(PUBLISHER_TOKEN),
+        Some(&json!({"unavailableMarkets": domain::catalog::reservation_unavailable_markets().iter().map(|m| m.as_str()).collect::<Vec<_>>()})), &[])
+        .await;
+    let prices: Vec<Value> = [
+        ("US", "USD", "700.00"),
+        ("BQ", "USD", "700.00"),
+        ("SJ", "NOK", "7000.00"),
+        ("XK", "EUR", "650.00"),
+        ("NO", "NOK", "7000.00"),
+    ]
+    .iter()
+    .map(|(c, cur, p)| json!({"country": c, "currencyCode": cur, "listPrice": p}))
+    .collect();
+    import(&app, &json!({"products": [{"id": "VMBOUNDARY", "title": "Reserved VM, boundary", "publisherName": "Contoso",
+        "productType": "azure_reservation", "skus": [{"id": "0001", "title": "1 year", "termDuration": "P1Y", "prices": prices}]}]})).await;
+    for (country, offered) in [("US", true), ("NO", true), ("BQ", false), ("SJ", false), ("XK", false)] {
+        let listed = ids(&app.get(&format!("/v1/products?country={country}&targetView=AzureReservations"), t).await);
+        assert_eq!(listed.contains(&"VMBOUNDARY".to_string()), offered, "{country}");
+    }
     // Bad edits.
     for (path, body) in [
         ("/v1/publisher/availability/hardware", json!({"unavailableMarkets": []})),
