@@ -558,8 +558,8 @@ pub fn parse_catalog_item_id(s: &str) -> Option<(String, String, String)> {
     Some((p.to_string(), k.to_string(), a.to_string()))
 }
 
-const UNAVAILABLE_MARKETS_CSV: &str =
-    include_str!("../../../../shared/seed/azure-reservations-unavailable-markets.csv");
+/// The article's list (a copy of `shared/seed/…`, kept in the crate so the product builds on its own).
+const UNAVAILABLE_MARKETS_CSV: &str = include_str!("../data/azure-reservations-unavailable-markets.csv");
 
 /// R1's seed: the markets where Azure reservations are not available (106 codes, sorted, deduplicated).
 pub fn reservation_unavailable_markets() -> Vec<MarketCode> {
@@ -1131,5 +1131,16 @@ mod tests {
         assert!(MarketRule::parse(Some(&[]), Some(&[])).is_err());
         assert!(MarketRule::parse(None, Some(&["ZZ".to_string()])).is_err());
         assert_eq!(MarketRule::from_stored("unavailable", ""), Some(MarketRule::UnavailableIn(vec![])));
+    }
+
+    #[test]
+    fn the_seed_copy_matches_the_article_when_it_is_beside_the_repository() {
+        // In the development and CI layout the contract's seed folder sits beside the repository; the copy the
+        // product builds from must not drift from it.
+        let seed = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/seed/azure-reservations-unavailable-markets.csv");
+        if let Ok(original) = std::fs::read_to_string(&seed) {
+            assert_eq!(original, UNAVAILABLE_MARKETS_CSV, "crates/domain/data differs from {}", seed.display());
+        }
     }
 }

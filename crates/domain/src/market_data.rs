@@ -295,8 +295,7 @@ pub fn currency_minor_units(currency: &str) -> Option<u8> {
 mod tests {
     use super::*;
 
-    const UNAVAILABLE_MARKETS_CSV: &str =
-        include_str!("../../../../shared/seed/azure-reservations-unavailable-markets.csv");
+    const UNAVAILABLE_MARKETS_CSV: &str = include_str!("../data/azure-reservations-unavailable-markets.csv");
 
     fn is_upper_alpha(s: &str, len: usize) -> bool {
         s.len() == len && s.bytes().all(|b| b.is_ascii_uppercase())
