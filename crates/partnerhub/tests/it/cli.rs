@@ -173,3 +173,109 @@ async fn a_secret_key_from_another_database_is_refused(db: Db) {
     assert!(!other.status.success());
     assert!(String::from_utf8_lossy(&other.stderr).contains("secret key does not belong to this database"));
 }
+
+crate::on_both_backends!(secrets_never_reach_the_servers_log);
+
+/// API tokens, activation keys and passwords go through the server at debug level without appearing in its log.
+async fn secrets_never_reach_the_servers_log(db: Db) {
+    let test_db = TestDb::new(db).await;
+    let data = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = tokio::process::Command::new(BIN)
+        .args(["serve", "--database-url", &test_db.url, "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(data.path())
+        .env("PARTNERHUB_PUBLISHER_TOKEN", "log-test-publisher-token-secret")
+        .env("PARTNERHUB_LOG", "debug")
+        .stdout(Stdio::null())
+        // A file, not a pipe: nobody reads a pipe while the server runs, and debug logs would fill it.
+        .stderr(std::fs::File::create(data.path().join("server.log")).unwrap())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while http.get(format!("{url}/readyz")).send().await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(20), "the server did not become ready");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let publisher = "log-test-publisher-token-secret";
+    let post = |path: String, token: String, body: serde_json::Value| {
+        let http = http.clone();
+        let url = url.clone();
+        async move {
+            let r = http.post(format!("{url}{path}")).bearer_auth(token).json(&body).send().await.unwrap();
+            assert!(r.status().is_success(), "{path}: {}", r.status());
+            r.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let p = post("/v1/publisher/partners".into(), publisher.into(), serde_json::json!({"name": "Logs"})).await;
+    let pid = p["id"].as_str().unwrap().to_string();
+    let password = "a-password-that-must-not-be-logged";
+    let u = post(
+        format!("/v1/publisher/partners/{pid}/users"),
+        publisher.into(),
+        serde_json::json!({"email": "agent@logs.example", "displayName": "A", "roles": ["admin_agent", "global_admin"], "password": password}),
+    )
+    .await;
+    let t = post(
+        format!("/v1/publisher/partners/{pid}/users/{}/tokens", u["id"].as_str().unwrap()),
+        publisher.into(),
+        serde_json::json!({}),
+    )
+    .await;
+    let token = t["token"].as_str().unwrap().to_string();
+    let mine = post("/v1/users/me/tokens".into(), token.clone(), serde_json::json!({"name": "second"})).await;
+    let second = mine["token"].as_str().unwrap().to_string();
+    let r = http
+        .put(format!("{url}/v1/publisher/catalog"))
+        .bearer_auth(publisher)
+        .json(&crate::api_catalog::sample_catalog())
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let key = "SECRET-ACTIVATION-KEY-12345";
+    post(
+        "/v1/publisher/products/SQL2019STD/skus/0001/keys".into(),
+        publisher.into(),
+        serde_json::json!({"keys": [key]}),
+    )
+    .await;
+    let c = post("/v1/customers".into(), token.clone(), customer_body("Logs Ltd", "logs.example.com", "US")).await;
+    let cid = c["id"].as_str().unwrap().to_string();
+    let a = http
+        .get(format!("{url}/v1/customers/{cid}/products/SQL2019STD/skus/0001/availabilities"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let item = a["items"][0]["catalogItemId"].as_str().unwrap().to_string();
+    let cart = post(
+        format!("/v1/customers/{cid}/carts"),
+        token.clone(),
+        serde_json::json!({"lineItems": [{"catalogItemId": item, "quantity": 1}]}),
+    )
+    .await;
+    post(
+        format!("/v1/customers/{cid}/carts/{}/checkout", cart["id"].as_str().unwrap()),
+        token.clone(),
+        serde_json::json!({}),
+    )
+    .await;
+    // A refused request with a secret in it is logged without the secret too.
+    let _ = http.get(format!("{url}/v1/customers")).bearer_auth("ph_wrong-token-that-must-not-be-logged").send().await;
+    let pid_kill = child.id().unwrap().to_string();
+    std::process::Command::new("kill").args(["-TERM", &pid_kill]).status().unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.unwrap().unwrap();
+    assert!(status.success());
+    let log = std::fs::read_to_string(data.path().join("server.log")).unwrap();
+    assert!(log.contains("partnerhub ready") && log.contains("/v1/customers"), "the log holds the requests:\n{log}");
+    for secret in [publisher, password, token.as_str(), second.as_str(), key, "ph_wrong-token-that-must-not-be-logged"]
+    {
+        assert!(!log.contains(secret), "{secret} appears in the server's log");
+    }
+}
