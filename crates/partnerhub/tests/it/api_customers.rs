@@ -14,6 +14,7 @@ crate::on_both_backends!(
     paging_never_skips_or_repeats_while_rows_are_added,
     idempotent_create_returns_the_first_response,
     concurrent_creates_of_one_domain_make_one_customer,
+    a_repeat_while_the_first_runs_is_request_in_progress,
 );
 
 async fn create_and_read_a_customer(db: Db) {
@@ -281,6 +282,33 @@ async fn idempotent_create_returns_the_first_response(db: Db) {
         .unwrap();
     assert_eq!(row.1, 1);
     assert!(!row.0.windows(secret.len()).any(|w| w == secret.as_bytes()), "the token is stored in clear");
+}
+
+async fn a_repeat_while_the_first_runs_is_request_in_progress(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let p = app.partner("Alpha", false).await;
+    let t = p.token(Role::AdminAgent);
+    let body = customer_body("Slow Co", "slow.example.com", "US");
+    let key = uuid::Uuid::new_v4().to_string();
+    // The first request holds the key (as a request still running would): claimed with the same fingerprint.
+    let fingerprint = services::idempotency::fingerprint("POST", "/v1/customers", &serde_json::to_vec(&body).unwrap());
+    let claim = store::IdempotencyClaim {
+        scope: format!("partner:{}:user:{}", p.id, p.user_ids[&Role::AdminAgent]),
+        key: key.clone(),
+        fingerprint,
+        now: domain::Timestamp::from_micros(START),
+        lease_micros: 60_000_000,
+        ttl_micros: 86_400_000_000,
+    };
+    assert_eq!(app.store.claim_idempotency(&claim).await.unwrap(), store::ClaimOutcome::Claimed);
+    let r = app.request(Method::POST, "/v1/customers", Some(t), Some(&body), &[("MS-RequestId", &key)]).await;
+    r.assert_error(409, "request_in_progress");
+    assert_eq!(r.body["code"], 409003);
+    assert_eq!(app.get("/v1/customers", t).await.body["totalCount"], 0);
+    // Once the lease has run out (the first request died), a retry runs.
+    app.clock.advance_micros(60_000_000);
+    let retry = app.request(Method::POST, "/v1/customers", Some(t), Some(&body), &[("MS-RequestId", &key)]).await;
+    assert_eq!(retry.status, 201, "{}", retry.text);
 }
 
 async fn concurrent_creates_of_one_domain_make_one_customer(db: Db) {
