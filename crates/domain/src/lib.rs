@@ -19,6 +19,7 @@ pub mod paging;
 pub mod partner;
 pub mod policy;
 pub mod role;
+pub mod software;
 pub mod timestamp;
 pub mod user;
 

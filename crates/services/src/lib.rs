@@ -11,6 +11,7 @@ pub mod markets;
 pub mod orders;
 pub mod partners;
 pub mod secrets;
+pub mod software;
 pub mod users;
 
 pub use auth::{Actor, Caller};

@@ -275,6 +275,22 @@ pub trait Store: Send + Sync + 'static {
         after: Option<&Cursor>,
     ) -> StoreResult<Vec<Order>>;
 
+    // The Software page and entitlements.
+    /// A customer's software items with their order line's title, term and type, by (purchased_at, id).
+    async fn list_software(
+        &self,
+        scope: PartnerScope,
+        customer: TenantId,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<domain::software::SoftwareItem>>;
+    /// A customer's active order lines with their order id and purchase instant (entitlements).
+    async fn active_order_lines(
+        &self,
+        scope: PartnerScope,
+        customer: TenantId,
+    ) -> StoreResult<Vec<(OrderId, Timestamp, domain::order::OrderLine)>>;
+
     // Customers.
     async fn create_customer(&self, scope: PartnerScope, customer: &Customer, effects: Effects) -> StoreResult<()>;
     async fn get_customer(&self, scope: PartnerScope, id: TenantId) -> StoreResult<Option<Customer>>;

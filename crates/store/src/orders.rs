@@ -108,3 +108,28 @@ pub(crate) fn line_from(row: &AnyRow) -> StoreResult<(String, OrderLine)> {
 pub(crate) fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
+
+pub(crate) const SOFTWARE_COLS: &str = "s.id AS id, s.customer_id AS customer_id, s.order_id AS order_id, \
+    s.line_number AS line_number, s.product_id AS product_id, s.sku_id AS sku_id, s.key_id AS key_id, \
+    s.status AS status, s.purchased_at AS purchased_at, l.title AS title, l.term AS term, l.product_type AS product_type";
+
+pub(crate) fn software_from(row: &AnyRow) -> StoreResult<domain::software::SoftwareItem> {
+    let status: String = row.try_get("status")?;
+    let term: Option<String> = row.try_get("term")?;
+    let product_type: String = row.try_get("product_type")?;
+    let key_id: Option<String> = row.try_get("key_id")?;
+    Ok(domain::software::SoftwareItem {
+        id: id_of(row, "id", domain::ids::SoftwareItemId::parse)?,
+        customer_id: id_of(row, "customer_id", TenantId::parse)?,
+        order_id: id_of(row, "order_id", OrderId::parse)?,
+        line_number: u32::try_from(row.try_get::<i64, _>("line_number")?).map_err(|_| corrupt("line_number"))?,
+        product_id: row.try_get("product_id")?,
+        sku_id: row.try_get("sku_id")?,
+        title: row.try_get("title")?,
+        product_type: ProductType::parse(&product_type).ok_or_else(|| corrupt("order_lines.product_type"))?,
+        term: term.map(|t| Term::parse(&t).ok_or_else(|| corrupt("order_lines.term"))).transpose()?,
+        status: LineStatus::parse(&status).ok_or_else(|| corrupt("software_items.status"))?,
+        purchased_at: Timestamp::from_micros(row.try_get("purchased_at")?),
+        has_key: key_id.is_some(),
+    })
+}

@@ -1118,6 +1118,55 @@ impl Store for SqlStore {
         self.orders_where(scope, customer, None, limit, after).await
     }
 
+    async fn list_software(
+        &self,
+        scope: PartnerScope,
+        customer: TenantId,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<domain::software::SoftwareItem>> {
+        let mut sql = format!(
+            "SELECT {} FROM software_items s JOIN order_lines l ON l.order_id = s.order_id \
+             AND l.line_number = s.line_number WHERE s.partner_id = $1 AND s.customer_id = $2",
+            crate::orders::SOFTWARE_COLS
+        );
+        if after.is_some() {
+            sql.push_str(&keyset("s.purchased_at", "s.id", 3));
+        }
+        sql.push_str(&format!(" ORDER BY s.purchased_at, s.id LIMIT {limit}"));
+        let mut q = sqlx::query(&sql).bind(scope.partner_id().to_string()).bind(customer.to_string());
+        if let Some(c) = after {
+            q = q.bind(c.at.micros()).bind(c.id.clone());
+        }
+        q.fetch_all(&self.read).await?.iter().map(crate::orders::software_from).collect()
+    }
+
+    async fn active_order_lines(
+        &self,
+        scope: PartnerScope,
+        customer: TenantId,
+    ) -> StoreResult<Vec<(OrderId, Timestamp, domain::order::OrderLine)>> {
+        let cols =
+            crate::orders::LINE_COLS.split(", ").map(|c| format!("l.{}", c.trim())).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "SELECT {cols}, o.created_at AS purchased_at FROM order_lines l JOIN orders o ON o.id = l.order_id \
+             WHERE o.partner_id = $1 AND o.customer_id = $2 AND l.status = 'active' \
+             ORDER BY o.created_at, o.id, l.line_number"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(scope.partner_id().to_string())
+            .bind(customer.to_string())
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let (order_id, line) = crate::orders::line_from(row)?;
+                let order_id = OrderId::parse(&order_id).ok_or_else(|| corrupt("order_lines.order_id"))?;
+                Ok((order_id, Timestamp::from_micros(row.try_get("purchased_at")?), line))
+            })
+            .collect()
+    }
+
     async fn create_customer(&self, scope: PartnerScope, c: &Customer, effects: Effects) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         // Say which of the two unique keys is taken; the unique indexes stay the guard under races.

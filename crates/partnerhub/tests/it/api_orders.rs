@@ -15,6 +15,7 @@ crate::on_both_backends!(
     the_publisher_stocks_keys_sealed_and_without_duplicates,
     orders_show_cancellation_eligibility_on_the_partners_clock,
     a_market_currency_change_withdraws_its_old_prices,
+    the_software_page_and_entitlements_list_what_was_bought,
 );
 
 pub async fn stock(app: &TestApp, product: &str, sku: &str, keys: &[&str]) -> Res {
@@ -497,4 +498,70 @@ async fn orders_show_cancellation_eligibility_on_the_partners_clock(db: Db) {
         (l["eligible"].as_bool(), l["daysRemaining"].as_i64(), l["reason"].as_str()),
         (Some(false), Some(0), Some("cancellation_window_closed"))
     );
+}
+
+async fn the_software_page_and_entitlements_list_what_was_bought(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let p = app.partner("Alpha", false).await;
+    let t = p.token(Role::AdminAgent);
+    import(&app, &sample_catalog()).await;
+    stock(&app, "SQL2019STD", "0001", &["K1"]).await;
+    stock(&app, "SQL2019PERP", "0001", &["K2"]).await;
+    let c = app.customer(&p, "Fabrikam", "fabrikam.example.com", "US").await["id"].as_str().unwrap().to_string();
+    let o = buy(
+        &app,
+        t,
+        &c,
+        json!([
+        {"catalogItemId": item(&app, t, &c, "SQL2019STD", "0001").await, "quantity": 2},
+        {"catalogItemId": item(&app, t, &c, "SQL2019PERP", "0001").await, "quantity": 1},
+        {"catalogItemId": item(&app, t, &c, "SLES", "0001").await, "quantity": 1},
+        {"catalogItemId": item(&app, t, &c, "VMRESERVED", "0001").await, "quantity": 1,
+         "provisioningContext": {"subscriptionId": uuid::Uuid::new_v4().to_string()}}]),
+    )
+    .await;
+    let order_id = o["id"].as_str().unwrap();
+    // Any role sees the Software page: the software lines, not the reservation.
+    let page = app.get(&format!("/v1/customers/{c}/software"), p.token(Role::HelpdeskAgent)).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    let items = page.body["items"].as_array().unwrap();
+    let products: Vec<&str> = items.iter().map(|i| i["productId"].as_str().unwrap()).collect();
+    assert_eq!(products, ["SQL2019STD", "SQL2019PERP", "SLES"]);
+    let sql = &items[0];
+    assert_eq!(
+        (sql["orderId"].as_str(), sql["lineItemNumber"].as_i64(), sql["status"].as_str()),
+        (Some(order_id), Some(0), Some("active"))
+    );
+    assert_eq!(sql["title"], "SQL Server 2019 Standard - 2 Core - 1 year");
+    assert_eq!(sql["termDuration"], "P1Y");
+    assert_eq!(sql["purchaseDate"], "2026-01-15T10:00:00Z");
+    assert_eq!(sql["expiryDate"], "2027-01-15T00:00:00Z");
+    assert_eq!(sql["attributes"]["objectType"], "SoftwareItem");
+    assert!(items[1]["expiryDate"].is_null(), "perpetual software does not expire");
+    let keys: Vec<bool> = items.iter().map(|i| i["keyAvailable"].as_bool().unwrap()).collect();
+    assert_eq!(keys, [true, true, false], "a SUSE plan has no key");
+    // Entitlements in Partner Center's shape, by type, with expiry on request.
+    let all = app.get(&format!("/v1/customers/{c}/entitlements"), t).await;
+    assert_eq!(all.body["totalCount"], 4);
+    let first = &all.body["items"][0];
+    assert_eq!(first["referenceOrder"], json!({"id": order_id, "lineItemId": 0}));
+    assert_eq!((first["quantity"].as_i64(), first["entitlementType"].as_str()), (Some(2), Some("software")));
+    assert!(first["expiryDate"].is_null());
+    let ri =
+        app.get(&format!("/v1/customers/{c}/entitlements?entitlementType=reservedinstance&showExpiry=true"), t).await;
+    assert_eq!(ri.body["totalCount"], 1);
+    assert_eq!(ri.body["items"][0]["productId"], "VMRESERVED");
+    assert_eq!(ri.body["items"][0]["expiryDate"], "2027-01-15T00:00:00Z");
+    assert_eq!(
+        app.get(&format!("/v1/customers/{c}/entitlements?entitlementType=software"), t).await.body["totalCount"],
+        3
+    );
+    app.get(&format!("/v1/customers/{c}/entitlements?entitlementType=hardware"), t)
+        .await
+        .assert_error(400, "invalid_request");
+    // Another partner sees none of it.
+    let q = app.partner("Beta", false).await;
+    for path in ["software", "entitlements"] {
+        app.get(&format!("/v1/customers/{c}/{path}"), q.token(Role::GlobalAdmin)).await.assert_error(404, "not_found");
+    }
 }

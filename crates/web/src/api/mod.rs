@@ -6,6 +6,7 @@ pub mod collection;
 pub mod customers;
 pub mod orders;
 pub mod publisher;
+pub mod software;
 pub mod testclock;
 pub mod users;
 
@@ -25,7 +26,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
         on behalf of customers. Follows Partner Center's REST API v1 conventions."),
     modifiers(&BearerAuth),
     components(schemas(ErrorBody)),
-    tags((name = "customers"), (name = "catalog"), (name = "orders"), (name = "users"), (name = "activity"), (name = "testclock"), (name = "publisher"),
+    tags((name = "customers"), (name = "catalog"), (name = "orders"), (name = "software"), (name = "users"), (name = "activity"), (name = "testclock"), (name = "publisher"),
         (name = "operations"))
 )]
 struct ApiDoc;
@@ -48,6 +49,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(customers::routes())
         .merge(catalog::routes())
         .merge(orders::routes())
+        .merge(software::routes())
         .merge(users::routes())
         .merge(audit::routes())
         .merge(testclock::routes())
