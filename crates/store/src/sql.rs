@@ -178,6 +178,13 @@ impl SqlStore {
             .collect()
     }
 
+    /// Writes the change's effects into its transaction, then commits it.
+    async fn commit_with(&self, mut tx: Tx, partner: PartnerId, effects: Effects) -> StoreResult<()> {
+        self.apply_effects(&mut tx, partner, effects).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Appends the change's activity records to the partner's chain and completes its idempotency record,
     /// inside the change's own transaction.
     async fn apply_effects(&self, tx: &mut Tx, partner: PartnerId, effects: Effects) -> StoreResult<()> {
@@ -496,8 +503,7 @@ impl Store for SqlStore {
         .bind(GENESIS_HASH)
         .execute(&mut *tx)
         .await?;
-        self.apply_effects(&mut tx, p.id, effects).await?;
-        tx.commit().await?;
+        self.commit_with(tx, p.id, effects).await?;
         Ok(())
     }
 
@@ -552,8 +558,7 @@ impl Store for SqlStore {
         .execute(&mut *tx)
         .await;
         unless_unique(result, || StoreError::Conflict("a user with this email already exists".into()))?;
-        self.apply_effects(&mut tx, user.partner_id, effects).await?;
-        tx.commit().await?;
+        self.commit_with(tx, user.partner_id, effects).await?;
         Ok(())
     }
 
@@ -612,8 +617,7 @@ impl Store for SqlStore {
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
-        self.apply_effects(&mut tx, scope.partner_id(), effects).await?;
-        tx.commit().await?;
+        self.commit_with(tx, scope.partner_id(), effects).await?;
         Ok(user)
     }
 
@@ -647,8 +651,7 @@ impl Store for SqlStore {
         .bind(t.created_at.micros())
         .execute(&mut *tx)
         .await?;
-        self.apply_effects(&mut tx, t.partner_id, effects).await?;
-        tx.commit().await?;
+        self.commit_with(tx, t.partner_id, effects).await?;
         Ok(())
     }
 
@@ -702,8 +705,7 @@ impl Store for SqlStore {
         if n != 1 {
             return Err(StoreError::NotFound);
         }
-        self.apply_effects(&mut tx, scope.partner_id(), effects).await?;
-        tx.commit().await?;
+        self.commit_with(tx, scope.partner_id(), effects).await?;
         Ok(())
     }
 
@@ -879,8 +881,7 @@ impl Store for SqlStore {
         .bind(cart.updated_at.micros())
         .execute(&mut *tx)
         .await?;
-        self.apply_effects(&mut tx, scope.partner_id(), effects).await?;
-        tx.commit().await?;
+        self.commit_with(tx, scope.partner_id(), effects).await?;
         Ok(())
     }
 
@@ -936,8 +937,7 @@ impl Store for SqlStore {
             let order = cart.order_id.map(|o| o.to_string()).unwrap_or_default();
             return Err(StoreError::Refused(domain::DomainError::CartAlreadyOrdered(order)));
         }
-        self.apply_effects(&mut tx, scope.partner_id(), effects).await?;
-        tx.commit().await?;
+        self.commit_with(tx, scope.partner_id(), effects).await?;
         Ok(cart)
     }
 
@@ -1098,8 +1098,7 @@ impl Store for SqlStore {
             .execute(&mut *tx)
             .await?;
         }
-        self.apply_effects(&mut tx, scope.partner_id(), effects).await?;
-        tx.commit().await?;
+        self.commit_with(tx, scope.partner_id(), effects).await?;
         Ok(())
     }
 
@@ -1215,8 +1214,7 @@ impl Store for SqlStore {
         unless_unique(result, || {
             StoreError::Conflict("a customer with this tenant id or domain already exists".into())
         })?;
-        self.apply_effects(&mut tx, scope.partner_id(), effects).await?;
-        tx.commit().await?;
+        self.commit_with(tx, scope.partner_id(), effects).await?;
         Ok(())
     }
 
