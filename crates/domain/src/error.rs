@@ -35,6 +35,20 @@ pub enum DomainError {
     InsufficientKeyStock(String),
     #[error("this cart was already checked out (order {0}); create a new cart")]
     CartAlreadyOrdered(String),
+    #[error("this software item was cancelled; its key and download links are revoked")]
+    ItemCancelled,
+    #[error(
+        "this download link has expired (14 days after issue, or 50 downloads); an admin agent gets a new \
+             link with Get keys and downloads on the customer's Software page"
+    )]
+    LinkExpired,
+    #[error(
+        "this download link was revoked because the purchase was cancelled; an admin agent can check the \
+             customer's Software page"
+    )]
+    LinkRevoked,
+    #[error("the body is larger than the limit of {0} bytes")]
+    PayloadTooLarge(u64),
 }
 
 fn roles_list(roles: &[Role]) -> String {
@@ -61,6 +75,10 @@ impl DomainError {
             DomainError::ProductUnavailableInMarket(_) => "product_unavailable_in_market",
             DomainError::InsufficientKeyStock(_) => "insufficient_key_stock",
             DomainError::CartAlreadyOrdered(_) => "cart_already_ordered",
+            DomainError::ItemCancelled => "item_cancelled",
+            DomainError::LinkExpired => "link_expired",
+            DomainError::LinkRevoked => "link_revoked",
+            DomainError::PayloadTooLarge(_) => "payload_too_large",
         }
     }
 
@@ -79,6 +97,10 @@ impl DomainError {
             DomainError::ProductUnavailableInMarket(_) => 800070,
             DomainError::InsufficientKeyStock(_) => 10003,
             DomainError::CartAlreadyOrdered(_) => 800065,
+            DomainError::ItemCancelled => 409005,
+            DomainError::LinkExpired => 410001,
+            DomainError::LinkRevoked => 410002,
+            DomainError::PayloadTooLarge(_) => 413000,
         }
     }
 
@@ -95,7 +117,10 @@ impl DomainError {
             | DomainError::Conflict(_)
             | DomainError::IdempotencyKeyReused
             | DomainError::RequestInProgress
-            | DomainError::InsufficientKeyStock(_) => 409,
+            | DomainError::InsufficientKeyStock(_)
+            | DomainError::ItemCancelled => 409,
+            DomainError::LinkExpired | DomainError::LinkRevoked => 410,
+            DomainError::PayloadTooLarge(_) => 413,
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod clock;
 pub mod csv;
 pub mod customer;
+pub mod download;
 pub mod error;
 pub mod filter;
 pub mod ids;

@@ -8,6 +8,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use config::{ServeOptions, Settings, StoreOptions};
 use domain::clock::SystemClock;
+use futures::StreamExt;
+use services::blobs::Blobs;
 use services::secrets::SecretBox;
 use services::Services;
 use std::sync::Arc;
@@ -64,6 +66,11 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Files customers download (artifacts).
+    Artifacts {
+        #[command(subcommand)]
+        command: ArtifactsCommand,
+    },
     /// Activity log tools.
     Audit {
         #[command(subcommand)]
@@ -108,6 +115,32 @@ enum KeysCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum ArtifactsCommand {
+    /// Upload a file for a product, streamed into blob storage with its size and SHA-256 (prints its id).
+    Upload {
+        /// The file to upload.
+        file: std::path::PathBuf,
+        /// The product the file belongs to.
+        #[arg(long)]
+        product: String,
+        /// Version, as the Software page lists it (e.g. 2019).
+        #[arg(long)]
+        version: String,
+        /// Language (e.g. en-us).
+        #[arg(long)]
+        language: String,
+        /// File type or OS (e.g. ISO, x64).
+        #[arg(long)]
+        file_type: String,
+        /// The name it is downloaded under; default: the file's own name.
+        #[arg(long)]
+        file_name: Option<String>,
+        #[command(flatten)]
+        store: StoreOptions,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum AuditCommand {
     /// Verify every partner's activity hash chain; exits 1 when any record was altered or removed.
     Verify {
@@ -140,6 +173,44 @@ async fn main() -> anyhow::Result<()> {
         Command::Config { command: ConfigCommand::Example } => {
             print!("{}", config::EXAMPLE);
             Ok(())
+        }
+        Command::Artifacts {
+            command: ArtifactsCommand::Upload { file, product, version, language, file_type, file_name, store },
+        } => {
+            let settings = Settings::resolve(&store, None)?;
+            let opened = tokio::fs::File::open(&file).await.with_context(|| format!("opening {}", file.display()))?;
+            let size = opened.metadata().await?.len();
+            let file_name = match file_name {
+                Some(n) => n,
+                None => file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            };
+            let services = open_services(&settings).await?;
+            let bar = indicatif::ProgressBar::new(size);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let progress = bar.clone();
+            let body = tokio_util::io::ReaderStream::with_capacity(opened, 256 * 1024)
+                .inspect(move |chunk| {
+                    if let Ok(c) = chunk {
+                        progress.inc(c.len() as u64);
+                    }
+                })
+                .boxed();
+            let upload =
+                services::downloads::ArtifactUpload { product_id: product, version, language, file_type, file_name };
+            match services.upload_artifact(upload, body).await {
+                Ok(a) => {
+                    bar.finish();
+                    println!("{}\t{} bytes\tsha256 {}\t{}", a.id, a.size, a.sha256, a.file_name);
+                    Ok(())
+                }
+                Err(e) => {
+                    bar.abandon();
+                    anyhow::bail!("{}: {e}", file.display())
+                }
+            }
         }
         Command::Keys { command: KeysCommand::Import { file, product, sku, store } } => {
             let settings = Settings::resolve(&store, None)?;
@@ -215,7 +286,15 @@ pub async fn open_services(settings: &Settings) -> anyhow::Result<Services> {
         None => SecretBox::from_file(&settings.data_dir.join("secret.key")).map_err(anyhow::Error::msg)?,
     };
     let store: Arc<dyn Store> = Arc::new(store);
-    let services = Services::new(store, Arc::new(SystemClock), secrets, settings.publisher_token.as_deref());
+    let blobs = Blobs::local(&settings.data_dir.join("blobs")).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let services = Services::new(
+        store,
+        Arc::new(SystemClock),
+        secrets,
+        blobs,
+        &settings.base_url,
+        settings.publisher_token.as_deref(),
+    );
     services.check_secret_key().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(services)
 }

@@ -3,8 +3,10 @@
 
 pub mod audit;
 pub mod auth;
+pub mod blobs;
 pub mod catalog;
 pub mod customers;
+pub mod downloads;
 pub mod error;
 pub mod idempotency;
 pub mod markets;
@@ -30,6 +32,9 @@ pub struct Services {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub secrets: Arc<secrets::SecretBox>,
+    pub blobs: blobs::Blobs,
+    /// The public address download links start with, without a trailing slash.
+    pub base_url: Arc<str>,
     publisher_token_hash: Option<[u8; 32]>,
 }
 
@@ -38,12 +43,16 @@ impl Services {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         secrets: secrets::SecretBox,
+        blobs: blobs::Blobs,
+        base_url: &str,
         publisher_token: Option<&str>,
     ) -> Services {
         Services {
             store,
             clock,
             secrets: Arc::new(secrets),
+            blobs,
+            base_url: base_url.trim_end_matches('/').into(),
             publisher_token_hash: publisher_token.filter(|t| !t.is_empty()).map(auth::sha256),
         }
     }

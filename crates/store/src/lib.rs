@@ -13,13 +13,17 @@ use async_trait::async_trait;
 use domain::audit::{AuditRecord, DateRange, NewAuditRecord};
 use domain::catalog::{MarketRule, Product, ProductType};
 use domain::customer::Customer;
+use domain::download::{LinkState, Transfer};
 use domain::filter::{AuditFilter, CustomerFilter};
-use domain::ids::{CartId, KeyId, OrderId, PartnerId, SoftwareItemId, TenantId, TokenId, UserId};
+use domain::ids::{
+    ArtifactId, CartId, DownloadLinkId, KeyId, OrderId, PartnerId, SoftwareItemId, TenantId, TokenId, UserId,
+};
 use domain::market::{Market, MarketCode, MarketUpdate};
 use domain::order::{Cart, CartLine, Order};
 use domain::paging::Cursor;
 use domain::partner::Partner;
 use domain::role::RoleSet;
+use domain::software::{Artifact, SoftwareItem};
 use domain::user::User;
 use domain::Timestamp;
 
@@ -167,6 +171,37 @@ pub struct NewSoftwareItem {
     pub needs_key: bool,
 }
 
+/// A download link to write; its token is known only by its SHA-256.
+#[derive(Debug, Clone)]
+pub struct NewDownloadLink {
+    pub id: DownloadLinkId,
+    pub token_hash: String,
+    pub customer_id: TenantId,
+    pub artifact_id: ArtifactId,
+    /// The user principal who issued it (the activity log says who).
+    pub issued_by: String,
+    pub state: LinkState,
+}
+
+/// A software item with its sealed activation key, when it holds one.
+#[derive(Debug, Clone)]
+pub struct SoftwareItemWithKey {
+    pub item: SoftwareItem,
+    pub sealed_key: Option<Vec<u8>>,
+}
+
+/// What serving a download needs: the link, its file, and whose it is (the partner's clock, the activity record).
+#[derive(Debug, Clone)]
+pub struct LinkForDownload {
+    pub id: DownloadLinkId,
+    pub partner: Partner,
+    pub customer_id: TenantId,
+    pub customer_name: String,
+    pub software_item_id: SoftwareItemId,
+    pub artifact: Artifact,
+    pub state: LinkState,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> Backend;
@@ -283,13 +318,51 @@ pub trait Store: Send + Sync + 'static {
         customer: TenantId,
         limit: u32,
         after: Option<&Cursor>,
-    ) -> StoreResult<Vec<domain::software::SoftwareItem>>;
+    ) -> StoreResult<Vec<SoftwareItem>>;
     /// A customer's active order lines with their order id and purchase instant (entitlements).
     async fn active_order_lines(
         &self,
         scope: PartnerScope,
         customer: TenantId,
     ) -> StoreResult<Vec<(OrderId, Timestamp, domain::order::OrderLine)>>;
+
+    /// One software item of a customer, with its sealed key.
+    async fn get_software_item(
+        &self,
+        scope: PartnerScope,
+        customer: TenantId,
+        id: SoftwareItemId,
+    ) -> StoreResult<Option<SoftwareItemWithKey>>;
+
+    // Files and download links (R6, R7).
+    /// Records a file whose bytes are already in blob storage.
+    async fn add_artifact(&self, artifact: &Artifact) -> StoreResult<()>;
+    /// A product's files, by version, language, file type and upload time.
+    async fn list_artifacts(&self, product_id: &str) -> StoreResult<Vec<Artifact>>;
+    /// Writes an item's new links with their effects; refuses with `item_cancelled` if the item was cancelled
+    /// meanwhile, writing nothing.
+    async fn issue_links(
+        &self,
+        scope: PartnerScope,
+        item: SoftwareItemId,
+        links: &[NewDownloadLink],
+        effects: Effects,
+    ) -> StoreResult<()>;
+    /// The link with this token hash (any partner's: the token is the credential).
+    async fn find_link(&self, token_hash: &str) -> StoreResult<Option<LinkForDownload>>;
+    /// Admits one transfer on a link at `now` (the partner's time) and writes its effects, in one transaction. A
+    /// counted transfer takes one download by a single conditional UPDATE, so the limit is exact under any
+    /// concurrency; a refused one writes nothing and returns `Refused(link_expired | link_revoked)`.
+    async fn redeem_link(
+        &self,
+        link: DownloadLinkId,
+        partner: PartnerId,
+        now: Timestamp,
+        transfer: Transfer,
+        effects: Effects,
+    ) -> StoreResult<LinkState>;
+    /// Commits activity records on their own (a replayed key view).
+    async fn record_activity(&self, scope: PartnerScope, effects: Effects) -> StoreResult<()>;
 
     // Customers.
     async fn create_customer(&self, scope: PartnerScope, customer: &Customer, effects: Effects) -> StoreResult<()>;

@@ -13,12 +13,14 @@ const SQLITE: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/sqlite/0001_init.sql") },
     Migration { version: 2, name: "catalog", sql: include_str!("../migrations/sqlite/0002_catalog.sql") },
     Migration { version: 3, name: "orders", sql: include_str!("../migrations/sqlite/0003_orders.sql") },
+    Migration { version: 4, name: "downloads", sql: include_str!("../migrations/sqlite/0004_downloads.sql") },
 ];
 
 const POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/postgres/0001_init.sql") },
     Migration { version: 2, name: "catalog", sql: include_str!("../migrations/postgres/0002_catalog.sql") },
     Migration { version: 3, name: "orders", sql: include_str!("../migrations/postgres/0003_orders.sql") },
+    Migration { version: 4, name: "downloads", sql: include_str!("../migrations/postgres/0004_downloads.sql") },
 ];
 
 pub fn migrations(backend: Backend) -> &'static [Migration] {

@@ -16,6 +16,8 @@ use sqlx::{Any, AnyPool, Row, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
 
+mod downloads;
+
 pub struct SqlStore {
     backend: Backend,
     write: AnyPool,
@@ -1123,7 +1125,7 @@ impl Store for SqlStore {
         customer: TenantId,
         limit: u32,
         after: Option<&Cursor>,
-    ) -> StoreResult<Vec<domain::software::SoftwareItem>> {
+    ) -> StoreResult<Vec<SoftwareItem>> {
         let mut sql = format!(
             "SELECT {} FROM software_items s JOIN order_lines l ON l.order_id = s.order_id \
              AND l.line_number = s.line_number WHERE s.partner_id = $1 AND s.customer_id = $2",
@@ -1164,6 +1166,53 @@ impl Store for SqlStore {
                 Ok((order_id, Timestamp::from_micros(row.try_get("purchased_at")?), line))
             })
             .collect()
+    }
+
+    async fn get_software_item(
+        &self,
+        scope: PartnerScope,
+        customer: TenantId,
+        id: SoftwareItemId,
+    ) -> StoreResult<Option<SoftwareItemWithKey>> {
+        self.software_item_with_key(scope, customer, id).await
+    }
+
+    async fn add_artifact(&self, artifact: &Artifact) -> StoreResult<()> {
+        self.insert_artifact(artifact).await
+    }
+
+    async fn list_artifacts(&self, product_id: &str) -> StoreResult<Vec<Artifact>> {
+        self.artifacts_of(product_id).await
+    }
+
+    async fn issue_links(
+        &self,
+        scope: PartnerScope,
+        item: SoftwareItemId,
+        links: &[NewDownloadLink],
+        effects: Effects,
+    ) -> StoreResult<()> {
+        self.insert_links(scope, item, links, effects).await
+    }
+
+    async fn find_link(&self, token_hash: &str) -> StoreResult<Option<LinkForDownload>> {
+        self.link_by_token_hash(token_hash).await
+    }
+
+    async fn redeem_link(
+        &self,
+        link: DownloadLinkId,
+        partner: PartnerId,
+        now: Timestamp,
+        transfer: Transfer,
+        effects: Effects,
+    ) -> StoreResult<LinkState> {
+        self.redeem(link, partner, now, transfer, effects).await
+    }
+
+    async fn record_activity(&self, scope: PartnerScope, effects: Effects) -> StoreResult<()> {
+        let tx = self.begin().await?;
+        self.commit_with(tx, scope.partner_id(), effects).await
     }
 
     async fn create_customer(&self, scope: PartnerScope, c: &Customer, effects: Effects) -> StoreResult<()> {

@@ -48,7 +48,7 @@ impl ApiError {
     }
 
     pub fn payload_too_large(limit: usize) -> ApiError {
-        ApiError::new(413, 413000, "payload_too_large", format!("the request body is over its limit of {limit} bytes"))
+        ApiError::from(DomainError::PayloadTooLarge(limit as u64))
     }
 
     pub fn method_not_allowed() -> ApiError {

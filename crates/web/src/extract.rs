@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
+use services::downloads::ClientInfo;
 use services::idempotency::{fingerprint, Claim, Idem, IdemTicket};
 use services::{Actor, Caller};
 
@@ -153,6 +154,53 @@ pub fn idempotency_key(headers: &HeaderMap) -> Option<String> {
         .map(|v| v.to_str().unwrap_or("\u{0}").to_string())
 }
 
+/// The outcome of reading a keyed JSON body: the request to run, or the first response to send again.
+pub enum Keyed<T> {
+    Fresh(IdemJson<T>),
+    Replayed(Response),
+}
+
+async fn keyed_json<T: DeserializeOwned + Send>(req: Request, app: &AppState) -> Result<Keyed<T>, Response> {
+    let (parts, bytes) = read_body(req, JSON_LIMIT).await.map_err(IntoResponse::into_response)?;
+    let key = idempotency_key(&parts.headers);
+    let scope = parts.extensions.get::<IdemScope>().cloned();
+    // Only POST and PATCH take idempotency keys (SPEC §5); PUT and DELETE are idempotent by nature.
+    let keyed = parts.method == axum::http::Method::POST || parts.method == axum::http::Method::PATCH;
+    let ticket = match (key.filter(|_| keyed), scope) {
+        (Some(key), Some(IdemScope(scope))) => {
+            let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            let fp = fingerprint(parts.method.as_str(), path, &bytes);
+            match app
+                .services
+                .idempotency_claim(scope, &key, fp)
+                .await
+                .map_err(|e| ApiError::from(e).into_response())?
+            {
+                Claim::Proceed(ticket) => Some(ticket),
+                Claim::Replay { status, body } => {
+                    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+                    return Ok(Keyed::Replayed(
+                        (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response(),
+                    ));
+                }
+            }
+        }
+        _ => None,
+    };
+    // Parse to a Send-able result before any await (the parser's error type is not Send).
+    let parsed = parse_json::<T>(&bytes);
+    match parsed {
+        Ok(value) => Ok(Keyed::Fresh(IdemJson { value, ticket })),
+        Err(e) => {
+            let response = e.into_response();
+            if let Some(t) = &ticket {
+                app.services.idempotency_release(t).await;
+            }
+            Err(response)
+        }
+    }
+}
+
 impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequest<S> for IdemJson<T>
 where
     AppState: FromRef<S>,
@@ -160,45 +208,40 @@ where
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
-        let app = AppState::from_ref(state);
-        let (parts, bytes) = read_body(req, JSON_LIMIT).await.map_err(IntoResponse::into_response)?;
-        let key = idempotency_key(&parts.headers);
-        let scope = parts.extensions.get::<IdemScope>().cloned();
-        // Only POST and PATCH take idempotency keys (SPEC §5); PUT and DELETE are idempotent by nature.
-        let keyed = parts.method == axum::http::Method::POST || parts.method == axum::http::Method::PATCH;
-        let ticket = match (key.filter(|_| keyed), scope) {
-            (Some(key), Some(IdemScope(scope))) => {
-                let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-                let fp = fingerprint(parts.method.as_str(), path, &bytes);
-                match app
-                    .services
-                    .idempotency_claim(scope, &key, fp)
-                    .await
-                    .map_err(|e| ApiError::from(e).into_response())?
-                {
-                    Claim::Proceed(ticket) => Some(ticket),
-                    Claim::Replay { status, body } => {
-                        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-                        return Err(
-                            (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
-                        );
-                    }
-                }
-            }
-            _ => None,
-        };
-        // Parse to a Send-able result before any await (the parser's error type is not Send).
-        let parsed = parse_json::<T>(&bytes);
-        match parsed {
-            Ok(value) => Ok(IdemJson { value, ticket }),
-            Err(e) => {
-                let response = e.into_response();
-                if let Some(t) = &ticket {
-                    app.services.idempotency_release(t).await;
-                }
-                Err(response)
-            }
+        match keyed_json(req, &AppState::from_ref(state)).await? {
+            Keyed::Fresh(json) => Ok(json),
+            Keyed::Replayed(response) => Err(response),
         }
+    }
+}
+
+/// Like [`IdemJson`], for the one handler that must act on a replay too (a replayed key view is recorded).
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequest<S> for Keyed<T>
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        keyed_json(req, &AppState::from_ref(state)).await
+    }
+}
+
+/// The client's address and user agent, for the activity log. The address is the TCP peer's: a proxy's
+/// `X-Forwarded-For` is not trusted, since any client can send one.
+pub struct Client(pub ClientInfo);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let ip =
+            parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
+        let user_agent = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        Ok(Client(ClientInfo { ip, user_agent }))
     }
 }
 

@@ -95,5 +95,7 @@ pub async fn serve(
     services: Services,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(services)).with_graceful_shutdown(shutdown).await
+    // With the peer's address, for the activity log's records of key views and downloads.
+    let app = app(services).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

@@ -5,6 +5,7 @@ use domain::role::Role;
 use domain::Timestamp;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use services::blobs::Blobs;
 use services::secrets::SecretBox;
 use services::Services;
 use sqlx::Connection;
@@ -60,6 +61,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub store: Arc<dyn Store>,
     pub db: TestDb,
+    /// Where the app keeps uploaded files (removed with the app).
+    pub blob_dir: tempfile::TempDir,
 }
 
 /// A partner with one user (and API token) per role.
@@ -106,16 +109,19 @@ impl TestApp {
         store.migrate().await.expect("migrate");
         let store: Arc<dyn Store> = Arc::new(store);
         let clock = Arc::new(ManualClock::new(Timestamp::from_micros(START)));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let blob_dir = tempfile::tempdir().expect("a folder for blobs");
         let services = Services::new(
             store.clone(),
             clock.clone() as Arc<dyn Clock>,
             SecretBox::from_key([42; 32]),
+            Blobs::local(&blob_dir.path().join("blobs")).expect("blob storage"),
+            &url,
             Some(PUBLISHER_TOKEN),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { web::serve(listener, services, std::future::pending()).await });
-        TestApp { url, http: reqwest::Client::new(), clock, store, db }
+        TestApp { url, http: reqwest::Client::new(), clock, store, db, blob_dir }
     }
 
     pub async fn request(

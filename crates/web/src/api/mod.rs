@@ -4,6 +4,7 @@ pub mod audit;
 pub mod catalog;
 pub mod collection;
 pub mod customers;
+pub mod downloads;
 pub mod orders;
 pub mod publisher;
 pub mod software;
@@ -50,6 +51,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(catalog::routes())
         .merge(orders::routes())
         .merge(software::routes())
+        .merge(downloads::routes())
         .merge(users::routes())
         .merge(audit::routes())
         .merge(testclock::routes())

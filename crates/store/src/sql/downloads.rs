@@ -1,0 +1,210 @@
+//! Files and download links (R6, R7): the rows, and the one conditional UPDATE that counts a download.
+
+use super::*;
+use domain::ids::{ArtifactId, DownloadLinkId, SoftwareItemId};
+use domain::DomainError;
+
+const ARTIFACT_COLS: &str = "a.id AS a_id, a.product_id AS a_product_id, a.version AS a_version, \
+    a.language AS a_language, a.file_type AS a_file_type, a.file_name AS a_file_name, a.size AS a_size, \
+    a.sha256 AS a_sha256, a.blob_key AS a_blob_key, a.created_at AS a_created_at";
+
+fn artifact_from(row: &AnyRow) -> StoreResult<Artifact> {
+    Ok(Artifact {
+        id: ArtifactId(uuid_col(row, "a_id")?),
+        product_id: row.try_get("a_product_id")?,
+        version: row.try_get("a_version")?,
+        language: row.try_get("a_language")?,
+        file_type: row.try_get("a_file_type")?,
+        file_name: row.try_get("a_file_name")?,
+        size: u64::try_from(row.try_get::<i64, _>("a_size")?).map_err(|_| corrupt("artifacts.size"))?,
+        sha256: row.try_get("a_sha256")?,
+        blob_key: row.try_get("a_blob_key")?,
+        created_at: ts(row, "a_created_at")?,
+    })
+}
+
+/// The columns of a link's state, from `table` (an alias, or "" for RETURNING).
+fn link_state_cols(table: &str) -> String {
+    ["issued_at", "expires_at", "downloads", "max_downloads", "revoked_at"]
+        .iter()
+        .map(|c| format!("{table}{c} AS l_{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn link_state_from(row: &AnyRow) -> StoreResult<LinkState> {
+    Ok(LinkState {
+        issued_at: ts(row, "l_issued_at")?,
+        expires_at: ts(row, "l_expires_at")?,
+        downloads: row.try_get("l_downloads")?,
+        max_downloads: row.try_get("l_max_downloads")?,
+        revoked: row.try_get::<Option<i64>, _>("l_revoked_at")?.is_some(),
+    })
+}
+
+impl SqlStore {
+    pub(super) async fn software_item_with_key(
+        &self,
+        scope: PartnerScope,
+        customer: TenantId,
+        id: SoftwareItemId,
+    ) -> StoreResult<Option<SoftwareItemWithKey>> {
+        let sql = format!(
+            "SELECT {}, k.sealed AS sealed FROM software_items s JOIN order_lines l ON l.order_id = s.order_id \
+             AND l.line_number = s.line_number LEFT JOIN activation_keys k ON k.id = s.key_id \
+             WHERE s.partner_id = $1 AND s.customer_id = $2 AND s.id = $3",
+            crate::orders::SOFTWARE_COLS
+        );
+        let row = sqlx::query(&sql)
+            .bind(scope.partner_id().to_string())
+            .bind(customer.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        row.map(|r| {
+            Ok(SoftwareItemWithKey {
+                item: crate::orders::software_from(&r)?,
+                sealed_key: r.try_get::<Option<Vec<u8>>, _>("sealed")?,
+            })
+        })
+        .transpose()
+    }
+
+    pub(super) async fn insert_artifact(&self, a: &Artifact) -> StoreResult<()> {
+        let size = i64::try_from(a.size).map_err(|_| StoreError::Refused(DomainError::invalid("body", "too large")))?;
+        let result = sqlx::query(
+            "INSERT INTO artifacts (id, product_id, version, language, file_type, file_name, size, sha256, blob_key, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(a.id.to_string())
+        .bind(&a.product_id)
+        .bind(&a.version)
+        .bind(&a.language)
+        .bind(&a.file_type)
+        .bind(&a.file_name)
+        .bind(size)
+        .bind(&a.sha256)
+        .bind(&a.blob_key)
+        .bind(a.created_at.micros())
+        .execute(&self.write)
+        .await;
+        result?;
+        Ok(())
+    }
+
+    pub(super) async fn artifacts_of(&self, product_id: &str) -> StoreResult<Vec<Artifact>> {
+        let sql = format!(
+            "SELECT {ARTIFACT_COLS} FROM artifacts a WHERE a.product_id = $1 \
+             ORDER BY a.version, a.language, a.file_type, a.created_at, a.id"
+        );
+        let rows = sqlx::query(&sql).bind(product_id).fetch_all(&self.read).await?;
+        rows.iter().map(artifact_from).collect()
+    }
+
+    pub(super) async fn insert_links(
+        &self,
+        scope: PartnerScope,
+        item: SoftwareItemId,
+        links: &[NewDownloadLink],
+        effects: Effects,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        // Read under lock: a cancellation committing meanwhile either precedes this (refused) or waits for it
+        // (and then revokes these links too).
+        let sql = format!("SELECT status FROM software_items WHERE id = $1 AND partner_id = $2{}", self.for_update());
+        let row = sqlx::query(&sql)
+            .bind(item.to_string())
+            .bind(scope.partner_id().to_string())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if row.try_get::<String, _>("status")? != domain::order::LineStatus::Active.as_str() {
+            return Err(StoreError::Refused(DomainError::ItemCancelled));
+        }
+        for link in links {
+            sqlx::query(
+                "INSERT INTO download_links (id, token_hash, partner_id, customer_id, software_item_id, artifact_id, \
+                 issued_by, issued_at, expires_at, max_downloads, downloads, revoked_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL)",
+            )
+            .bind(link.id.to_string())
+            .bind(&link.token_hash)
+            .bind(scope.partner_id().to_string())
+            .bind(link.customer_id.to_string())
+            .bind(item.to_string())
+            .bind(link.artifact_id.to_string())
+            .bind(&link.issued_by)
+            .bind(link.state.issued_at.micros())
+            .bind(link.state.expires_at.micros())
+            .bind(link.state.max_downloads)
+            .bind(link.state.downloads)
+            .execute(&mut *tx)
+            .await?;
+        }
+        self.commit_with(tx, scope.partner_id(), effects).await
+    }
+
+    pub(super) async fn link_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<LinkForDownload>> {
+        let sql = format!(
+            "SELECT dl.id AS dl_id, dl.customer_id AS dl_customer_id, dl.software_item_id AS dl_item_id, \
+             c.company_name AS c_name, {}, {ARTIFACT_COLS}, {PARTNER_COLS} FROM download_links dl \
+             JOIN artifacts a ON a.id = dl.artifact_id JOIN partners p ON p.id = dl.partner_id \
+             JOIN customers c ON c.partner_id = dl.partner_id AND c.tenant_id = dl.customer_id \
+             WHERE dl.token_hash = $1",
+            link_state_cols("dl.")
+        );
+        let row = sqlx::query(&sql).bind(token_hash).fetch_optional(&self.read).await?;
+        row.map(|r| {
+            Ok(LinkForDownload {
+                id: DownloadLinkId(uuid_col(&r, "dl_id")?),
+                partner: partner_from(&r)?,
+                customer_id: TenantId(uuid_col(&r, "dl_customer_id")?),
+                customer_name: r.try_get("c_name")?,
+                software_item_id: SoftwareItemId(uuid_col(&r, "dl_item_id")?),
+                artifact: artifact_from(&r)?,
+                state: link_state_from(&r)?,
+            })
+        })
+        .transpose()
+    }
+
+    pub(super) async fn redeem(
+        &self,
+        link: DownloadLinkId,
+        partner: PartnerId,
+        now: Timestamp,
+        transfer: Transfer,
+        effects: Effects,
+    ) -> StoreResult<LinkState> {
+        let mut tx = self.begin().await?;
+        let taken = if transfer.counts() {
+            // The whole limit in one statement: on PostgreSQL a concurrent redeemer waits for this row's lock and
+            // re-checks the condition; SQLite has one writer. Either way the 51st finds no row to update.
+            let sql = format!(
+                "UPDATE download_links SET downloads = downloads + 1 WHERE id = $1 AND revoked_at IS NULL \
+                 AND expires_at > $2 AND downloads < max_downloads RETURNING {}",
+                link_state_cols("")
+            );
+            let row = sqlx::query(&sql).bind(link.to_string()).bind(now.micros()).fetch_optional(&mut *tx).await?;
+            row.map(|r| link_state_from(&r)).transpose()?
+        } else {
+            None
+        };
+        let state = match taken {
+            Some(state) => state,
+            None => {
+                let sql = format!("SELECT {} FROM download_links dl WHERE dl.id = $1", link_state_cols("dl."));
+                let row = sqlx::query(&sql).bind(link.to_string()).fetch_optional(&mut *tx).await?;
+                let state = link_state_from(&row.ok_or(StoreError::NotFound)?)?;
+                // A counted transfer gets here only when refused; say why. A resume is checked here.
+                match state.admits(now, transfer) {
+                    Err(e) => return Err(StoreError::Refused(e)),
+                    Ok(()) if transfer.counts() => return Err(StoreError::Refused(DomainError::LinkExpired)),
+                    Ok(()) => state,
+                }
+            }
+        };
+        self.commit_with(tx, partner, effects).await?;
+        Ok(state)
+    }
+}

@@ -1,0 +1,323 @@
+//! Files and download links (R6, R7): the publisher's uploads, an item's download options, "Get keys and
+//! downloads" (admin agents), and `GET /download/{token}` (no authentication: the token is the credential).
+
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{Client, Keyed, PartnerAuth, Path, PublisherAuth, Query};
+use crate::AppState;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use domain::download::{content_disposition, Transfer};
+use domain::software::{Artifact, ArtifactSelection, DownloadOptions};
+use futures::{StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+use services::downloads::{ArtifactUpload, DownloadRequest, KeysAndDownloads, MAX_ARTIFACT_BYTES};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ArtifactDto {
+    pub id: String,
+    pub product_id: String,
+    pub version: String,
+    pub language: String,
+    pub file_type: String,
+    pub file_name: String,
+    pub size: u64,
+    /// Lowercase hex SHA-256 of the file.
+    pub sha256: String,
+}
+
+impl From<&Artifact> for ArtifactDto {
+    fn from(a: &Artifact) -> ArtifactDto {
+        ArtifactDto {
+            id: a.id.to_string(),
+            product_id: a.product_id.clone(),
+            version: a.version.clone(),
+            language: a.language.clone(),
+            file_type: a.file_type.clone(),
+            file_name: a.file_name.clone(),
+            size: a.size,
+            sha256: a.sha256.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DownloadOptionsDto {
+    pub versions: Vec<String>,
+    pub languages: Vec<String>,
+    pub file_types: Vec<String>,
+    pub artifacts: Vec<ArtifactDto>,
+}
+
+impl From<&DownloadOptions> for DownloadOptionsDto {
+    fn from(o: &DownloadOptions) -> DownloadOptionsDto {
+        DownloadOptionsDto {
+            versions: o.versions.clone(),
+            languages: o.languages.clone(),
+            file_types: o.file_types.clone(),
+            artifacts: o.artifacts.iter().map(ArtifactDto::from).collect(),
+        }
+    }
+}
+
+/// What "Submit" selected; each field given narrows the files, none given takes them all.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KeysAndDownloadsInput {
+    pub version: Option<String>,
+    pub language: Option<String>,
+    pub file_type: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LinkUri {
+    pub uri: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DownloadDto {
+    pub artifact_id: String,
+    pub file_name: String,
+    pub size: u64,
+    pub sha256: String,
+    pub version: String,
+    pub language: String,
+    pub file_type: String,
+    pub link: LinkUri,
+    pub expires_at: String,
+    pub max_downloads: i64,
+    pub remaining_downloads: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KeysAndDownloadsDto {
+    pub software_item_id: String,
+    /// The decrypted activation key; absent for a product without keys.
+    pub activation_key: Option<String>,
+    pub downloads: Vec<DownloadDto>,
+}
+
+impl From<&KeysAndDownloads> for KeysAndDownloadsDto {
+    fn from(k: &KeysAndDownloads) -> KeysAndDownloadsDto {
+        KeysAndDownloadsDto {
+            software_item_id: k.item.id.to_string(),
+            activation_key: k.activation_key.clone(),
+            downloads: k
+                .downloads
+                .iter()
+                .map(|d| DownloadDto {
+                    artifact_id: d.artifact.id.to_string(),
+                    file_name: d.artifact.file_name.clone(),
+                    size: d.artifact.size,
+                    sha256: d.artifact.sha256.clone(),
+                    version: d.artifact.version.clone(),
+                    language: d.artifact.language.clone(),
+                    file_type: d.artifact.file_type.clone(),
+                    link: LinkUri { uri: d.uri.clone() },
+                    expires_at: d.state.expires_at.to_rfc3339(),
+                    max_downloads: d.state.max_downloads,
+                    remaining_downloads: d.state.remaining(),
+                })
+                .collect(),
+        }
+    }
+}
+
+fn render_keys(k: &KeysAndDownloads) -> Vec<u8> {
+    serde_json::to_vec(&KeysAndDownloadsDto::from(k)).unwrap_or_default()
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct ArtifactParams {
+    /// e.g. `2019`.
+    pub version: String,
+    /// e.g. `en-us`.
+    pub language: String,
+    /// File type or OS, e.g. `ISO` or `x64`.
+    pub file_type: String,
+    /// The name the file is downloaded under (path parts and unsafe characters are removed).
+    pub file_name: String,
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(upload_artifact))
+        .routes(routes!(download_options))
+        .routes(routes!(keys_and_downloads))
+        .routes(routes!(download))
+}
+
+/// Upload a file for a product (raw body, streamed to blob storage, at most 64 GiB). Not idempotent by key: a
+/// retry stores a second copy with its own id.
+#[utoipa::path(post, path = "/v1/publisher/products/{productId}/artifacts", tag = "publisher",
+    params(("productId" = String, Path), ArtifactParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = ArtifactDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn upload_artifact(
+    State(state): State<AppState>,
+    _publisher: PublisherAuth,
+    Path(product_id): Path<String>,
+    Query(params): Query<ArtifactParams>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<ArtifactDto>)> {
+    // Refused before a byte is read when the client says it is too big.
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_ARTIFACT_BYTES) {
+        return Err(domain::DomainError::PayloadTooLarge(MAX_ARTIFACT_BYTES).into());
+    }
+    let upload = ArtifactUpload {
+        product_id,
+        version: params.version,
+        language: params.language,
+        file_type: params.file_type,
+        file_name: params.file_name,
+    };
+    let stream = body.into_data_stream().map_err(std::io::Error::other).boxed();
+    let artifact = state.services.upload_artifact(upload, stream).await?;
+    Ok((StatusCode::CREATED, Json(ArtifactDto::from(&artifact))))
+}
+
+/// The versions, languages and file types uploaded for the item's product (any role).
+#[utoipa::path(get, path = "/v1/customers/{customerId}/software/{itemId}/downloadoptions", tag = "software",
+    params(("customerId" = String, Path), ("itemId" = String, Path)),
+    responses((status = 200, body = DownloadOptionsDto), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn download_options(
+    State(state): State<AppState>,
+    PartnerAuth(actor): PartnerAuth,
+    Path((customer_id, item_id)): Path<(String, String)>,
+) -> ApiResult<Json<DownloadOptionsDto>> {
+    let options = state.services.download_options(&actor, &customer_id, &item_id).await?;
+    Ok(Json(DownloadOptionsDto::from(&options)))
+}
+
+/// Get keys and downloads (admin agents only): the item's activation key and a fresh link per selected file,
+/// each good for 14 days or 50 downloads. A replay under the same `MS-RequestId` returns the same key and links
+/// and records the key view again. A cancelled item: 409 `item_cancelled`.
+#[utoipa::path(post, path = "/v1/customers/{customerId}/software/{itemId}/keysanddownloads", tag = "software",
+    params(("customerId" = String, Path), ("itemId" = String, Path)),
+    request_body = KeysAndDownloadsInput,
+    responses((status = 201, body = KeysAndDownloadsDto), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn keys_and_downloads(
+    State(state): State<AppState>,
+    PartnerAuth(actor): PartnerAuth,
+    Path((customer_id, item_id)): Path<(String, String)>,
+    Client(client): Client,
+    body: Keyed<KeysAndDownloadsInput>,
+) -> Result<Response, ApiError> {
+    let mut response = match body {
+        Keyed::Replayed(response) => {
+            state.services.record_replayed_key_view(&actor, &customer_id, &item_id, &client).await?;
+            response
+        }
+        Keyed::Fresh(body) => {
+            let selection = ArtifactSelection {
+                version: body.value.version.clone(),
+                language: body.value.language.clone(),
+                file_type: body.value.file_type.clone(),
+            };
+            let result = state
+                .services
+                .keys_and_downloads(
+                    &actor,
+                    &customer_id,
+                    &item_id,
+                    &selection,
+                    &client,
+                    body.idem(StatusCode::CREATED, &render_keys, true),
+                )
+                .await;
+            let keys = body.settle(&state, result).await?;
+            (StatusCode::CREATED, Json(KeysAndDownloadsDto::from(&keys))).into_response()
+        }
+    };
+    // An activation key and live links: never kept by a cache.
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// A download link: the file, counted as R7 says (a transfer from byte 0 is one of the 50 downloads; a resume
+/// with `Range` is not, and is served within the 14 days). `HEAD` answers the same headers and never counts.
+/// Expired or used up: 410 `link_expired`; cancelled: 410 `link_revoked`; unknown token: 404.
+#[utoipa::path(get, path = "/download/{token}", tag = "software",
+    params(("token" = String, Path),
+        ("Range" = Option<String>, Header, description = "bytes=START-END to resume a transfer"),
+        ("If-Range" = Option<String>, Header, description = "the ETag the partial copy came from")),
+    responses((status = 200, description = "the whole file", content_type = "application/octet-stream"),
+        (status = 206, description = "the requested range", content_type = "application/octet-stream"),
+        (status = 404, body = ErrorBody), (status = 410, body = ErrorBody), (status = 416, body = ErrorBody)))]
+async fn download(
+    State(state): State<AppState>,
+    method: Method,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    Client(client): Client,
+) -> Response {
+    let text = |name: header::HeaderName| headers.get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let request = DownloadRequest {
+        token,
+        range: text(header::RANGE),
+        if_range: text(header::IF_RANGE),
+        head: method == Method::HEAD,
+        client,
+    };
+    let download = match state.services.open_download(request).await {
+        Ok(d) => d,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let artifact = &download.artifact;
+    let (status, length) = match download.transfer {
+        Transfer::Full => (StatusCode::OK, artifact.size),
+        Transfer::Partial { start, end } => (StatusCode::PARTIAL_CONTENT, end - start + 1),
+        Transfer::Unsatisfiable => {
+            let mut res =
+                ApiError::new(416, 416000, "range_not_satisfiable", "the range starts beyond the end of the file")
+                    .into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{}", artifact.size)) {
+                res.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            return res;
+        }
+    };
+    let body = match download.body {
+        Some(stream) => Body::from_stream(stream),
+        None => Body::empty(),
+    };
+    let mut res = Response::new(body);
+    *res.status_mut() = status;
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if let Ok(v) = HeaderValue::from_str(&download.etag) {
+        h.insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&content_disposition(&artifact.file_name)) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    if let Transfer::Partial { start, end } = download.transfer {
+        if let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{}", artifact.size)) {
+            h.insert(header::CONTENT_RANGE, v);
+        }
+    }
+    res
+}
