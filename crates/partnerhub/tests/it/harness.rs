@@ -88,6 +88,14 @@ pub struct Res {
 }
 
 impl Res {
+    pub async fn of(res: reqwest::Response) -> Res {
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Res { status, headers, body, text }
+    }
+
     /// Asserts the SPEC §5 error body and returns it.
     #[track_caller]
     pub fn assert_error(&self, status: u16, name: &str) -> &Value {
@@ -142,12 +150,7 @@ impl TestApp {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let res = req.send().await.expect("request");
-        let status = res.status();
-        let headers = res.headers().clone();
-        let text = res.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Res { status, headers, body, text }
+        Res::of(req.send().await.expect("request")).await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Res {
@@ -195,6 +198,15 @@ impl TestApp {
         let r = self.post("/v1/customers", p.token(Role::GlobalAdmin), &customer_body(name, domain, country)).await;
         assert_eq!(r.status, 201, "{}", r.text);
         r.body
+    }
+
+    /// Reads one integer from the test database directly (to check what is stored, not what the API says).
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let mut conn = sqlx::AnyConnection::connect(&self.db.url).await.unwrap();
+        let row = sqlx::query(sql).fetch_one(&mut conn).await.unwrap();
+        let value: i64 = sqlx::Row::try_get(&row, 0).unwrap();
+        let _ = conn.close().await;
+        value
     }
 
     /// Runs SQL on the test database directly (to play an attacker who edits stored rows).

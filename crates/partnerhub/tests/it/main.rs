@@ -8,6 +8,7 @@ mod api_audit;
 mod api_basics;
 mod api_catalog;
 mod api_customers;
+mod api_downloads;
 mod api_orders;
 mod api_users;
 mod cli;
