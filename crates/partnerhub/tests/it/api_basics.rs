@@ -99,6 +99,8 @@ async fn openapi_lists_every_route(db: Db) {
         ("get", "/v1/publisher/availability"),
         ("put", "/v1/publisher/availability/{productType}"),
         ("post", "/v1/publisher/products/{productId}/skus/{skuId}/keys"),
+        ("post", "/v1/publisher/products/{productId}/artifacts"),
+        ("get", "/download/{token}"),
     ]) {
         let item = paths.get(path).unwrap_or_else(|| panic!("{path} is missing from the OpenAPI document"));
         assert!(item.get(method).is_some(), "{method} {path} is missing from the OpenAPI document");

@@ -266,6 +266,34 @@ async fn secrets_never_reach_the_servers_log(db: Db) {
         serde_json::json!({}),
     )
     .await;
+    // Get keys and downloads, then the download: neither the key nor the link's token is logged.
+    let software = http
+        .get(format!("{url}/v1/customers/{cid}/software"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let item_id = software["items"][0]["id"].as_str().unwrap().to_string();
+    let up = http
+        .post(format!(
+            "{url}/v1/publisher/products/SQL2019STD/artifacts?version=2019&language=en-us&fileType=ISO&fileName=a.iso"
+        ))
+        .bearer_auth(publisher)
+        .body(vec![1u8; 1000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(up.status(), 201);
+    let kd =
+        post(format!("/v1/customers/{cid}/software/{item_id}/keysanddownloads"), token.clone(), serde_json::json!({}))
+            .await;
+    assert_eq!(kd["activationKey"], key);
+    let link = kd["downloads"][0]["link"]["uri"].as_str().unwrap().to_string();
+    let link_token = link.rsplit('/').next().unwrap().to_string();
+    assert_eq!(http.get(&link).send().await.unwrap().status(), 200);
     // A refused request with a secret in it is logged without the secret too.
     let _ = http.get(format!("{url}/v1/customers")).bearer_auth("ph_wrong-token-that-must-not-be-logged").send().await;
     let pid_kill = child.id().unwrap().to_string();
@@ -274,8 +302,121 @@ async fn secrets_never_reach_the_servers_log(db: Db) {
     assert!(status.success());
     let log = std::fs::read_to_string(data.path().join("server.log")).unwrap();
     assert!(log.contains("partnerhub ready") && log.contains("/v1/customers"), "the log holds the requests:\n{log}");
-    for secret in [publisher, password, token.as_str(), second.as_str(), key, "ph_wrong-token-that-must-not-be-logged"]
-    {
+    for secret in [
+        publisher,
+        password,
+        token.as_str(),
+        second.as_str(),
+        key,
+        link_token.as_str(),
+        "ph_wrong-token-that-must-not-be-logged",
+    ] {
         assert!(!log.contains(secret), "{secret} appears in the server's log");
     }
+}
+
+crate::on_both_backends!(artifacts_upload_from_the_command_line);
+
+/// `partnerhub artifacts upload` streams a file into the same blob storage the server reads, and the link serves it.
+async fn artifacts_upload_from_the_command_line(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let b = crate::api_downloads::bought(&app, false).await;
+    let file = app.blob_dir.path().join("SQLServer2019-x64-FRA.iso");
+    let bytes = crate::api_downloads::file_bytes(300_000, 5);
+    std::fs::write(&file, &bytes).unwrap();
+    let out = tokio::process::Command::new(BIN)
+        .args(["artifacts", "upload"])
+        .arg(&file)
+        .args(["--product", "SQL2019STD", "--version", "2019", "--language", "fr-fr", "--file-type", "ISO"])
+        .args(["--database-url", &app.db.url, "--data-dir"])
+        .arg(app.blob_dir.path())
+        .args(["--secret-key", "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio="])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("300000 bytes") && stdout.contains("SQLServer2019-x64-FRA.iso"), "{stdout}");
+    let r = app.post(&b.path("keysanddownloads"), b.agent(), &serde_json::json!({"language": "fr-fr"})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let got = crate::api_downloads::fetch(
+        &app.http,
+        reqwest::Method::GET,
+        r.body["downloads"][0]["link"]["uri"].as_str().unwrap(),
+        &[],
+    )
+    .await;
+    assert_eq!(got.status, 200);
+    assert!(got.body == bytes);
+    // A product that does not exist: an error, and nothing stored.
+    let bad = tokio::process::Command::new(BIN)
+        .args(["artifacts", "upload"])
+        .arg(&file)
+        .args(["--product", "NOPE", "--version", "1", "--language", "en", "--file-type", "ISO"])
+        .args(["--database-url", &app.db.url, "--data-dir"])
+        .arg(app.blob_dir.path())
+        .args(["--secret-key", "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio="])
+        .output()
+        .await
+        .unwrap();
+    assert!(!bad.status.success());
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM artifacts").await, 3);
+}
+
+/// Starts `partnerhub serve` on the test app's database and data folder; returns it and its URL once it is ready.
+async fn serve_beside(app: &TestApp) -> (tokio::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = tokio::process::Command::new(BIN)
+        .args(["serve", "--database-url", &app.db.url, "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(app.blob_dir.path())
+        .env("PARTNERHUB_SECRET_KEY", "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=")
+        .env("PARTNERHUB_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while app.http.get(format!("{url}/readyz")).send().await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(20), "the server did not become ready");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (child, url)
+}
+
+/// R7 across processes: two servers share one PostgreSQL and nothing else; 200 requests on one link spread over
+/// both give exactly 50 downloads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_postgresql_share_one_download_limit() {
+    use domain::clock::Clock;
+    let app = TestApp::spawn(Db::Postgres).await;
+    // The servers run on real time: issue the link at real time too.
+    let real = domain::clock::SystemClock.now().micros();
+    app.clock.advance_micros(real - app.clock.now().micros());
+    let b = crate::api_downloads::bought(&app, false).await;
+    let uri = crate::api_downloads::enu_link(&app, &b).await;
+    let token = crate::api_downloads::token_of(&uri).to_string();
+    let (_one, one) = serve_beside(&app).await;
+    let (_two, two) = serve_beside(&app).await;
+    let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
+    let answers = futures::future::join_all((0..200).map(|i| {
+        let url = format!("{}/download/{token}", if i % 2 == 0 { &one } else { &two });
+        let http = http.clone();
+        async move {
+            let res = http.get(url).send().await.unwrap();
+            let status = res.status().as_u16();
+            let len = res.bytes().await.unwrap().len();
+            (i % 2, status, len)
+        }
+    }))
+    .await;
+    let served: Vec<_> = answers.iter().filter(|(_, s, _)| *s == 200).collect();
+    assert_eq!(served.len(), 50, "exactly 50 downloads across both servers");
+    assert!(served.iter().all(|(_, _, len)| *len == 100_000));
+    assert!(answers.iter().all(|(_, s, _)| *s == 200 || *s == 410), "only 200 or 410");
+    let by_first = served.iter().filter(|(server, _, _)| *server == 0).count();
+    eprintln!("first server served {by_first}, second {}", 50 - by_first);
+    let hash = crate::api_downloads::sha256_hex(token.as_bytes());
+    assert_eq!(app.scalar(&format!("SELECT downloads FROM download_links WHERE token_hash = '{hash}'")).await, 50);
 }
