@@ -145,6 +145,7 @@ async fn seed(services: &Services, dir: &Path) -> anyhow::Result<String> {
             }
         }
     }
+    upload_demo_files(services).await.map_err(err)?;
     for (customer, lines) in [
         (&customers[0], vec![("SQL2019STD", "1Y", 2), ("SLES", "1Y", 1)]),
         (&customers[1], vec![("WINSRV2022DC", "1Y", 1)]),
@@ -168,6 +169,38 @@ async fn seed(services: &Services, dir: &Path) -> anyhow::Result<String> {
         services.checkout(&actor, &id, &cart.id.to_string(), None).await.map_err(err)?;
     }
     Ok(token.secret)
+}
+
+/// Small stand-ins for installation media, so the Software page has versions, languages and file types to offer.
+async fn upload_demo_files(services: &Services) -> services::Result<()> {
+    use futures::StreamExt;
+    let products = [
+        ("WINSRV2022DC", "2022"),
+        ("WINSRV2022STD", "2022"),
+        ("SQL2019STD", "2019"),
+        ("SQL2019ENT", "2019"),
+        ("SQL2019STD-PERP", "2019"),
+        ("WIN7ESU2020", "2020"),
+    ];
+    for (product, version) in products {
+        for language in ["en-us", "de-de", "ja-jp"] {
+            for (file_type, ext) in [("ISO", "iso"), ("x64", "zip")] {
+                let file_name = format!("{product}_{language}_{file_type}.{ext}");
+                let text = format!("Partnerhub demo file: {product} {version} {language} {file_type}\n");
+                let body: Vec<u8> = text.bytes().cycle().take(256 * 1024).collect();
+                let upload = services::downloads::ArtifactUpload {
+                    product_id: product.into(),
+                    version: version.into(),
+                    language: language.into(),
+                    file_type: file_type.into(),
+                    file_name,
+                };
+                let stream = futures::stream::once(async move { Ok(bytes::Bytes::from(body)) }).boxed();
+                services.upload_artifact(upload, stream).await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn demo_key() -> String {
