@@ -6,13 +6,14 @@ use crate::idempotency::Idem;
 use crate::{Actor, Error, Result, Services};
 use base64::Engine;
 use domain::audit::{NewAuditRecord, OperationType};
+use domain::customer::Customer;
 use domain::download::{plan_transfer, sanitize_file_name, LinkState, Transfer};
 use domain::ids::{ArtifactId, DownloadLinkId, SoftwareItemId};
 use domain::policy::Action;
 use domain::software::{validate_label, Artifact, ArtifactSelection, DownloadOptions, SoftwareItem};
 use domain::DomainError;
 use rand::RngCore;
-use store::{Effects, NewDownloadLink, SoftwareItemWithKey};
+use store::{Effects, NewDownloadLink, PartnerScope};
 
 /// The largest artifact accepted (a DVD image is a few GiB; this leaves room without letting a disk fill up).
 pub const MAX_ARTIFACT_BYTES: u64 = 64 * 1024 * 1024 * 1024;
@@ -82,6 +83,14 @@ pub struct Download {
     pub body: Option<ByteStream>,
 }
 
+/// A software item found for an authorized actor, with what the use cases need next.
+struct Found {
+    scope: PartnerScope,
+    customer: Customer,
+    item: SoftwareItem,
+    sealed_key: Option<Vec<u8>>,
+}
+
 /// A fresh link token: 256 random bits, URL-safe; only its SHA-256 is stored.
 fn new_link_token() -> (String, String) {
     let mut bytes = [0u8; 32];
@@ -146,23 +155,19 @@ impl Services {
         Ok(artifact)
     }
 
-    async fn software_item(
-        &self,
-        actor: &Actor,
-        action: Action,
-        customer_id: &str,
-        item_id: &str,
-    ) -> Result<SoftwareItemWithKey> {
+    /// One of the customer's software items, once `action` is allowed.
+    async fn software_item(&self, actor: &Actor, action: Action, customer_id: &str, item_id: &str) -> Result<Found> {
         let scope = actor.authorize(action)?;
         let customer = self.get_customer(actor, customer_id).await?;
         let id = SoftwareItemId::parse(item_id).ok_or(DomainError::NotFound)?;
-        self.store.get_software_item(scope, customer.tenant_id, id).await?.ok_or_else(|| DomainError::NotFound.into())
+        let found = self.store.get_software_item(scope, customer.tenant_id, id).await?.ok_or(DomainError::NotFound)?;
+        Ok(Found { scope, customer, item: found.item, sealed_key: found.sealed_key })
     }
 
     /// The versions, languages and file types the publisher uploaded for an item's product (any role).
     pub async fn download_options(&self, actor: &Actor, customer_id: &str, item_id: &str) -> Result<DownloadOptions> {
-        let found = self.software_item(actor, Action::ViewSoftware, customer_id, item_id).await?;
-        Ok(DownloadOptions::of(self.store.list_artifacts(&found.item.product_id).await?))
+        let Found { item, .. } = self.software_item(actor, Action::ViewSoftware, customer_id, item_id).await?;
+        Ok(DownloadOptions::of(self.store.list_artifacts(&item.product_id).await?))
     }
 
     /// "Get keys and downloads" (R7, admin agents): the item's key, and a fresh link per selected file, each good
@@ -177,13 +182,12 @@ impl Services {
         client: &ClientInfo,
         idem: Option<Idem<'_, KeysAndDownloads>>,
     ) -> Result<KeysAndDownloads> {
-        let found = self.software_item(actor, Action::GetKeysAndDownloads, customer_id, item_id).await?;
-        let scope = actor.authorize(Action::GetKeysAndDownloads)?;
-        let item = found.item;
+        let Found { scope, customer, item, sealed_key } =
+            self.software_item(actor, Action::GetKeysAndDownloads, customer_id, item_id).await?;
         if item.status != domain::order::LineStatus::Active {
             return Err(DomainError::ItemCancelled.into());
         }
-        let activation_key = match &found.sealed_key {
+        let activation_key = match &sealed_key {
             Some(sealed) => Some(
                 self.secrets
                     .open(sealed)
@@ -195,7 +199,6 @@ impl Services {
         let artifacts = self.store.list_artifacts(&item.product_id).await?;
         let chosen = selection.select(&artifacts)?;
         let now = self.partner_now(&actor.partner);
-        let customer = self.get_customer(actor, customer_id).await?;
         let mut rows = Vec::with_capacity(chosen.len());
         let mut downloads = Vec::with_capacity(chosen.len());
         let mut audit = Vec::new();
@@ -250,12 +253,11 @@ impl Services {
         item_id: &str,
         client: &ClientInfo,
     ) -> Result<()> {
-        let found = self.software_item(actor, Action::GetKeysAndDownloads, customer_id, item_id).await?;
-        let scope = actor.authorize(Action::GetKeysAndDownloads)?;
-        if found.sealed_key.is_none() {
+        let Found { scope, customer, item, sealed_key } =
+            self.software_item(actor, Action::GetKeysAndDownloads, customer_id, item_id).await?;
+        if sealed_key.is_none() {
             return Ok(());
         }
-        let customer = self.get_customer(actor, customer_id).await?;
         let record = client.annotate(
             NewAuditRecord::succeeded(
                 OperationType::GetSoftwareKey,
@@ -263,9 +265,9 @@ impl Services {
                 self.partner_now(&actor.partner),
             )
             .customer(customer.tenant_id, &customer.company_name)
-            .data("softwareItemId", found.item.id.to_string())
-            .data("orderId", found.item.order_id.to_string())
-            .data("productId", found.item.product_id.clone())
+            .data("softwareItemId", item.id.to_string())
+            .data("orderId", item.order_id.to_string())
+            .data("productId", item.product_id.clone())
             .data("replay", "true"),
         );
         self.store.record_activity(scope, Effects::audit(record)).await?;
