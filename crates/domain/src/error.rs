@@ -49,6 +49,19 @@ pub enum DomainError {
     LinkRevoked,
     #[error("the body is larger than the limit of {0} bytes")]
     PayloadTooLarge(u64),
+    #[error("line item {line} can no longer be cancelled: its cancellation window closed at {closed_at}")]
+    CancellationWindowClosed { line: u32, closed_at: String },
+    #[error(
+        "line item {line} ({product}) can only be cancelled through a support request; `data` holds one \
+             pre-filled from the order"
+    )]
+    CancellationRequiresSupportRequest { line: u32, product: String, customer_id: String, order_id: String },
+    #[error("line item {line} ({product}) can be neither cancelled nor exchanged")]
+    NotCancellable { line: u32, product: String },
+    #[error("the order has no line item {0}")]
+    LineItemOutOfRange(i64),
+    #[error("{0}")]
+    AlreadyCancelled(String),
 }
 
 fn roles_list(roles: &[Role]) -> String {
@@ -79,6 +92,11 @@ impl DomainError {
             DomainError::LinkExpired => "link_expired",
             DomainError::LinkRevoked => "link_revoked",
             DomainError::PayloadTooLarge(_) => "payload_too_large",
+            DomainError::CancellationWindowClosed { .. } => "cancellation_window_closed",
+            DomainError::CancellationRequiresSupportRequest { .. } => "cancellation_requires_support_request",
+            DomainError::NotCancellable { .. } => "not_cancellable",
+            DomainError::LineItemOutOfRange(_) => "line_item_out_of_range",
+            DomainError::AlreadyCancelled(_) => "already_cancelled",
         }
     }
 
@@ -101,6 +119,28 @@ impl DomainError {
             DomainError::LinkExpired => 410001,
             DomainError::LinkRevoked => 410002,
             DomainError::PayloadTooLarge(_) => 413000,
+            DomainError::CancellationWindowClosed { .. } => 900117,
+            DomainError::CancellationRequiresSupportRequest { .. } | DomainError::NotCancellable { .. } => 800061,
+            DomainError::LineItemOutOfRange(_) => 800071,
+            DomainError::AlreadyCancelled(_) => 409004,
+        }
+    }
+
+    /// The error body's `data`: for a cancel that needs a support request, the request pre-filled from the order
+    /// (the dashboard's link, and the fields for `POST /v1/servicerequests/{locale}`).
+    pub fn data(&self) -> Vec<serde_json::Value> {
+        match self {
+            DomainError::CancellationRequiresSupportRequest { line, product, customer_id, order_id } => {
+                vec![serde_json::json!({
+                    "supportRequestLink": format!(
+                        "/support?topic=csp_purchase_refund&customerId={customer_id}&orderId={order_id}&lineItems={line}"
+                    ),
+                    "supportTopicId": "csp_purchase_refund",
+                    "title": format!("Cancel {product} (order {order_id}, line {line})"),
+                    "refund": {"customerId": customer_id, "orderId": order_id, "lineItemNumber": line},
+                })]
+            }
+            _ => Vec::new(),
         }
     }
 
@@ -109,7 +149,11 @@ impl DomainError {
         match self {
             DomainError::InvalidRequest(_)
             | DomainError::ProductUnavailableInMarket(_)
-            | DomainError::CartAlreadyOrdered(_) => 400,
+            | DomainError::CartAlreadyOrdered(_)
+            | DomainError::CancellationWindowClosed { .. }
+            | DomainError::CancellationRequiresSupportRequest { .. }
+            | DomainError::NotCancellable { .. }
+            | DomainError::LineItemOutOfRange(_) => 400,
             DomainError::Unauthorized => 401,
             DomainError::Forbidden { .. } | DomainError::NotSandbox => 403,
             DomainError::NotFound => 404,
@@ -118,7 +162,8 @@ impl DomainError {
             | DomainError::IdempotencyKeyReused
             | DomainError::RequestInProgress
             | DomainError::InsufficientKeyStock(_)
-            | DomainError::ItemCancelled => 409,
+            | DomainError::ItemCancelled
+            | DomainError::AlreadyCancelled(_) => 409,
             DomainError::LinkExpired | DomainError::LinkRevoked => 410,
             DomainError::PayloadTooLarge(_) => 413,
         }

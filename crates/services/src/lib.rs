@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod blobs;
+pub mod cancellations;
 pub mod catalog;
 pub mod customers;
 pub mod downloads;

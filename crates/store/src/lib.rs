@@ -171,6 +171,35 @@ pub struct NewSoftwareItem {
     pub needs_key: bool,
 }
 
+/// A row of the invoice ledger (R12): a charge (`new`) or a credit (`cancel`, `refund`), which keeps a positive
+/// quantity and negative amounts. Invoice runs read these; `invoice_id` is set when one is issued.
+#[derive(Debug, Clone)]
+pub struct LedgerLine {
+    pub id: domain::ids::LedgerEntryId,
+    pub kind: &'static str,
+    pub currency: String,
+    pub scale: u8,
+    pub at: Timestamp,
+    pub customer_id: TenantId,
+    pub order_id: OrderId,
+    pub line_number: u32,
+    pub quantity: i64,
+    pub unit_price_minor: i64,
+    pub net_minor: i64,
+    pub tax_minor: i64,
+    pub gross_minor: i64,
+}
+
+/// A cancellation to write (R10): the lines, when, and their credits.
+#[derive(Debug, Clone)]
+pub struct CancelLines {
+    pub customer: TenantId,
+    pub order_id: OrderId,
+    pub lines: Vec<u32>,
+    pub at: Timestamp,
+    pub credits: Vec<LedgerLine>,
+}
+
 /// A download link to write; its token is known only by its SHA-256.
 #[derive(Debug, Clone)]
 pub struct NewDownloadLink {
@@ -302,6 +331,10 @@ pub trait Store: Send + Sync + 'static {
         effects: Effects,
     ) -> StoreResult<()>;
     async fn get_order(&self, scope: PartnerScope, customer: TenantId, id: OrderId) -> StoreResult<Option<Order>>;
+    /// R10 in one transaction: the lines and their software items cancelled, every link of those items revoked,
+    /// the credits written to the ledger, and the effects. A line cancelled meanwhile refuses the whole change
+    /// with `already_cancelled`, writing nothing.
+    async fn cancel_lines(&self, scope: PartnerScope, cancel: &CancelLines, effects: Effects) -> StoreResult<()>;
     async fn list_orders(
         &self,
         scope: PartnerScope,

@@ -16,6 +16,7 @@ use sqlx::{Any, AnyPool, Row, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
 
+mod cancellations;
 mod downloads;
 
 pub struct SqlStore {
@@ -1028,26 +1029,22 @@ impl Store for SqlStore {
             .bind(l.provisioning_context.as_ref().map(|c| serde_json::to_string(c).unwrap_or_default()))
             .execute(&mut *tx)
             .await?;
-            sqlx::query(
-                "INSERT INTO ledger (id, partner_id, currency_code, scale, at, kind, customer_id, order_id, \
-                 line_number, quantity, unit_price_minor, net_minor, tax_minor, gross_minor, invoice_id) \
-                 VALUES ($1, $2, $3, $4, $5, 'new', $6, $7, $8, $9, $10, $11, $12, $13, NULL)",
-            )
-            .bind(domain::ids::LedgerEntryId::new().to_string())
-            .bind(&partner)
-            .bind(&order.currency)
-            .bind(p.net.scale as i64)
-            .bind(order.created_at.micros())
-            .bind(&customer)
-            .bind(&order_id)
-            .bind(l.line_number as i64)
-            .bind(p.quantity)
-            .bind(p.unit_price.minor)
-            .bind(p.net.minor)
-            .bind(p.tax.minor)
-            .bind(p.gross.minor)
-            .execute(&mut *tx)
-            .await?;
+            let charge = LedgerLine {
+                id: domain::ids::LedgerEntryId::new(),
+                kind: "new",
+                currency: order.currency.clone(),
+                scale: p.net.scale,
+                at: order.created_at,
+                customer_id: order.customer_id,
+                order_id: order.id,
+                line_number: l.line_number,
+                quantity: p.quantity,
+                unit_price_minor: p.unit_price.minor,
+                net_minor: p.net.minor,
+                tax_minor: p.tax.minor,
+                gross_minor: p.gross.minor,
+            };
+            cancellations::insert_ledger(&mut tx, scope.partner_id(), &charge).await?;
         }
         let skip_locked = match self.backend {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
@@ -1102,6 +1099,10 @@ impl Store for SqlStore {
         }
         self.commit_with(tx, scope.partner_id(), effects).await?;
         Ok(())
+    }
+
+    async fn cancel_lines(&self, scope: PartnerScope, cancel: &CancelLines, effects: Effects) -> StoreResult<()> {
+        self.cancel_order_lines(scope, cancel, effects).await
     }
 
     async fn get_order(&self, scope: PartnerScope, customer: TenantId, id: OrderId) -> StoreResult<Option<Order>> {

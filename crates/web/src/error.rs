@@ -66,7 +66,9 @@ impl From<DomainError> for ApiError {
             DomainError::NotFound => "no such route or object".to_string(),
             other => other.to_string(),
         };
-        ApiError::new(e.http_status(), e.code(), e.error_name(), description)
+        let mut error = ApiError::new(e.http_status(), e.code(), e.error_name(), description);
+        error.body.data = e.data();
+        error
     }
 }
 

@@ -6,6 +6,7 @@ mod harness;
 
 mod api_audit;
 mod api_basics;
+mod api_cancellations;
 mod api_catalog;
 mod api_customers;
 mod api_downloads;

@@ -274,7 +274,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_cart, update_cart))
         .routes(routes!(checkout))
         .routes(routes!(list_orders))
-        .routes(routes!(get_order))
+        .routes(routes!(get_order, cancel_order))
         .routes(routes!(add_keys))
 }
 
@@ -405,4 +405,50 @@ async fn add_keys(
         .await;
     let (added, available) = body.settle(&state, result).await?;
     Ok(Json(KeysAdded { added, available }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LineItemRef {
+    pub line_item_number: i64,
+}
+
+/// A cancel: `status` must be `cancelled`; `lineItems` names the lines (none: every active line).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OrderPatch {
+    pub status: String,
+    #[serde(default)]
+    pub line_items: Option<Vec<LineItemRef>>,
+}
+
+/// Cancel lines of an order (admin agents only; R9): all or nothing, by each product's policy on the partner's
+/// clock. Keys and links of the cancelled items are revoked and the credit goes to the next invoice (R10) in the
+/// same transaction.
+#[utoipa::path(patch, path = "/v1/customers/{customerId}/orders/{orderId}", tag = "orders", request_body = OrderPatch,
+    params(("customerId" = String, Path), ("orderId" = String, Path),
+        ("MS-RequestId" = Option<String>, Header, description = "Idempotency key")),
+    responses((status = 200, body = OrderDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn cancel_order(
+    State(state): State<AppState>,
+    PartnerAuth(actor): PartnerAuth,
+    Path((customer_id, order_id)): Path<(String, String)>,
+    body: IdemJson<OrderPatch>,
+) -> ApiResult<Json<OrderDto>> {
+    if body.value.status != "cancelled" {
+        let refused =
+            Err(domain::DomainError::invalid("status", "the only change an order takes is \"cancelled\"").into());
+        return body.settle(&state, refused).await;
+    }
+    let lines = body.value.line_items.as_ref().map(|l| l.iter().map(|r| r.line_item_number).collect());
+    let now = state.services.partner_now(&actor.partner);
+    let render = move |o: &Order| serde_json::to_vec(&order_dto(o, now)).unwrap_or_default();
+    let result = state
+        .services
+        .cancel_order(&actor, &customer_id, &order_id, lines, body.idem(StatusCode::OK, &render, false))
+        .await;
+    let order = body.settle(&state, result).await?;
+    Ok(Json(order_dto(&order, now)))
 }

@@ -1,0 +1,99 @@
+//! Cancelling purchases (R9, R10): the policy check, the credits, and one transaction that revokes and credits.
+
+use crate::idempotency::Idem;
+use crate::{Actor, Result, Services};
+use domain::audit::{NewAuditRecord, OperationType};
+use domain::cancellation::{credit_for, plan_cancellation, Canceller};
+use domain::customer::Customer;
+use domain::ids::{LedgerEntryId, OrderId};
+use domain::order::{LineStatus, Order};
+use domain::policy::Action;
+use domain::{DomainError, Timestamp};
+use store::{CancelLines, Effects, LedgerLine, PartnerScope};
+
+/// Who cancels, for whom, and when (the partner's clock).
+pub(crate) struct Canceling<'a> {
+    pub scope: PartnerScope,
+    pub customer: &'a Customer,
+    /// The principal the activity record names.
+    pub by: &'a str,
+    pub at: Timestamp,
+}
+
+impl Services {
+    /// An admin agent cancels lines of one order (none named: every active line), all or nothing, by the
+    /// product's policy on the partner's clock. Returns the order as it now is.
+    pub async fn cancel_order(
+        &self,
+        actor: &Actor,
+        customer_id: &str,
+        order_id: &str,
+        lines: Option<Vec<i64>>,
+        idem: Option<Idem<'_, Order>>,
+    ) -> Result<Order> {
+        let scope = actor.authorize(Action::CancelPurchase)?;
+        let customer = self.get_customer(actor, customer_id).await?;
+        let id = OrderId::parse(order_id).ok_or(DomainError::NotFound)?;
+        let order = self.store.get_order(scope, customer.tenant_id, id).await?.ok_or(DomainError::NotFound)?;
+        let now = self.partner_now(&actor.partner);
+        let chosen = plan_cancellation(&order, lines.as_deref(), now, Canceller::Partner)?;
+        let who = Canceling { scope, customer: &customer, by: actor.principal(), at: now };
+        self.write_cancellation(who, order, &chosen, idem).await
+    }
+
+    /// The lines' credits, the order as it becomes, the `update_order` record, and the one Store call.
+    pub(crate) async fn write_cancellation(
+        &self,
+        who: Canceling<'_>,
+        mut order: Order,
+        chosen: &[u32],
+        idem: Option<Idem<'_, Order>>,
+    ) -> Result<Order> {
+        let Canceling { scope, customer, by, at: now } = who;
+        let mut credits = Vec::with_capacity(chosen.len());
+        let mut credited = Vec::new();
+        for line in order.lines.iter_mut().filter(|l| chosen.contains(&l.line_number)) {
+            let credit = credit_for(line, order.created_at, now);
+            credits.push(LedgerLine {
+                id: LedgerEntryId::new(),
+                kind: "cancel",
+                currency: order.currency.clone(),
+                scale: line.pricing.net.scale,
+                at: now,
+                customer_id: order.customer_id,
+                order_id: order.id,
+                line_number: line.line_number,
+                quantity: line.pricing.quantity,
+                unit_price_minor: -line.pricing.unit_price.minor,
+                net_minor: -credit.net.minor,
+                tax_minor: -credit.tax.minor,
+                gross_minor: -credit.gross.minor,
+            });
+            credited.push(match line.term {
+                Some(_) => format!(
+                    "{}: {} ({} of {} days unused)",
+                    line.line_number,
+                    credit.gross.format(),
+                    credit.remaining_days,
+                    credit.term_days
+                ),
+                None => format!("{}: {} (all of it)", line.line_number, credit.gross.format()),
+            });
+            line.status = LineStatus::Cancelled;
+            line.cancelled_at = Some(now);
+        }
+        let lines: Vec<String> = chosen.iter().map(u32::to_string).collect();
+        let audit = NewAuditRecord::succeeded(OperationType::UpdateOrder, by, now)
+            .customer(customer.tenant_id, &customer.company_name)
+            .data("orderId", order.id.to_string())
+            .data("status", "cancelled")
+            .data("lineItems", lines.join(","))
+            .data("currency", order.currency.clone())
+            .data("credits", credited.join("; "));
+        let cancel =
+            CancelLines { customer: customer.tenant_id, order_id: order.id, lines: chosen.to_vec(), at: now, credits };
+        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &order) };
+        self.store.cancel_lines(scope, &cancel, effects).await?;
+        Ok(order)
+    }
+}

@@ -1,0 +1,103 @@
+//! Cancellation (R10) and the ledger rows it and checkout write.
+
+use super::*;
+use domain::DomainError;
+
+/// Writes one ledger row of the partner.
+pub(super) async fn insert_ledger(tx: &mut Tx, partner: PartnerId, l: &LedgerLine) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO ledger (id, partner_id, currency_code, scale, at, kind, customer_id, order_id, line_number, \
+         quantity, unit_price_minor, net_minor, tax_minor, gross_minor, invoice_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL)",
+    )
+    .bind(l.id.to_string())
+    .bind(partner.to_string())
+    .bind(&l.currency)
+    .bind(i64::from(l.scale))
+    .bind(l.at.micros())
+    .bind(l.kind)
+    .bind(l.customer_id.to_string())
+    .bind(l.order_id.to_string())
+    .bind(i64::from(l.line_number))
+    .bind(l.quantity)
+    .bind(l.unit_price_minor)
+    .bind(l.net_minor)
+    .bind(l.tax_minor)
+    .bind(l.gross_minor)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl SqlStore {
+    pub(super) async fn cancel_order_lines(
+        &self,
+        scope: PartnerScope,
+        c: &CancelLines,
+        effects: Effects,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let order = c.order_id.to_string();
+        // Lock the order's lines: a concurrent cancel of the same lines waits here, then finds them cancelled.
+        let sql = format!(
+            "SELECT line_number, status FROM order_lines WHERE order_id = $1 AND order_id IN \
+             (SELECT id FROM orders WHERE partner_id = $2 AND customer_id = $3){}",
+            self.for_update()
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&order)
+            .bind(scope.partner_id().to_string())
+            .bind(c.customer.to_string())
+            .fetch_all(&mut *tx)
+            .await?;
+        if rows.is_empty() {
+            return Err(StoreError::NotFound);
+        }
+        for line in &c.lines {
+            let status = rows
+                .iter()
+                .find(|r| r.try_get::<i64, _>("line_number").ok() == Some(i64::from(*line)))
+                .map(|r| r.try_get::<String, _>("status"))
+                .transpose()?;
+            match status.as_deref() {
+                Some("active") => {}
+                Some(_) => {
+                    return Err(StoreError::Refused(DomainError::AlreadyCancelled(format!(
+                        "line item {line} of order {order} is already cancelled"
+                    ))))
+                }
+                None => return Err(StoreError::Refused(DomainError::LineItemOutOfRange(i64::from(*line)))),
+            }
+        }
+        for line in &c.lines {
+            let n = i64::from(*line);
+            sqlx::query(
+                "UPDATE order_lines SET status = 'cancelled', cancelled_at = $1 WHERE order_id = $2 AND line_number = $3",
+            )
+            .bind(c.at.micros())
+            .bind(&order)
+            .bind(n)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE software_items SET status = 'cancelled' WHERE order_id = $1 AND line_number = $2")
+                .bind(&order)
+                .bind(n)
+                .execute(&mut *tx)
+                .await?;
+            // Every link of the item stops at once (R10): 410 link_revoked from the next request on.
+            sqlx::query(
+                "UPDATE download_links SET revoked_at = $1 WHERE revoked_at IS NULL AND software_item_id IN \
+                 (SELECT id FROM software_items WHERE order_id = $2 AND line_number = $3)",
+            )
+            .bind(c.at.micros())
+            .bind(&order)
+            .bind(n)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for credit in &c.credits {
+            insert_ledger(&mut tx, scope.partner_id(), credit).await?;
+        }
+        self.commit_with(tx, scope.partner_id(), effects).await
+    }
+}
