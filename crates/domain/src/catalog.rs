@@ -53,6 +53,12 @@ impl ProductType {
         )
     }
 
+    /// Whether the publisher uploads installation files for this type (SPEC §5: subscriptions and perpetual
+    /// software have keys and downloads; ESU has keys only; plans and reservations neither).
+    pub fn has_downloads(self) -> bool {
+        matches!(self, ProductType::SoftwareSubscription | ProductType::PerpetualSoftware)
+    }
+
     /// Whether a SKU of this type has a term (every type but perpetual software).
     pub fn has_term(self) -> bool {
         self != ProductType::PerpetualSoftware

@@ -43,8 +43,8 @@ pub enum DomainError {
     )]
     LinkExpired,
     #[error(
-        "this download link was revoked because the purchase was cancelled; an admin agent can check the \
-             customer's Software page"
+        "this download link was revoked because the purchase was cancelled; a cancelled purchase has no \
+             downloads and no new link can be issued for it"
     )]
     LinkRevoked,
     #[error("the body is larger than the limit of {0} bytes")]

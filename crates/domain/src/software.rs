@@ -62,6 +62,9 @@ pub fn validate_label(field: &str, value: &str) -> Result<String, DomainError> {
     Ok(v.to_string())
 }
 
+/// Reads one label of an artifact.
+type FieldOf = fn(&Artifact) -> &str;
+
 /// What "Submit" selects on the Software page: each field given narrows the files (case-insensitive).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ArtifactSelection {
@@ -82,10 +85,25 @@ impl ArtifactSelection {
     pub fn select<'a>(&self, artifacts: &'a [Artifact]) -> Result<Vec<&'a Artifact>, DomainError> {
         let chosen: Vec<&Artifact> = artifacts.iter().filter(|a| self.matches(a)).collect();
         if chosen.is_empty() && !artifacts.is_empty() {
-            return Err(DomainError::invalid(
-                "version",
-                "no file matches this version, language and file type; see the item's downloadoptions",
-            ));
+            // Name the first field whose value no file has; otherwise it is the combination that is missing.
+            let fields: [(&str, &Option<String>, FieldOf); 3] = [
+                ("version", &self.version, |a| &a.version),
+                ("language", &self.language, |a| &a.language),
+                ("fileType", &self.file_type, |a| &a.file_type),
+            ];
+            let unknown = fields.iter().find(|(_, want, have)| {
+                want.as_deref().is_some_and(|w| !artifacts.iter().any(|a| w.trim().eq_ignore_ascii_case(have(a))))
+            });
+            return Err(match unknown {
+                Some((field, want, _)) => DomainError::invalid(
+                    field,
+                    format!("no file has '{}'; see the item's downloadoptions", want.as_deref().unwrap_or("")),
+                ),
+                None => DomainError::invalid(
+                    "version",
+                    "no file has this version, language and file type together; see the item's downloadoptions",
+                ),
+            });
         }
         Ok(chosen)
     }
@@ -168,6 +186,12 @@ mod tests {
         assert_eq!(pick(Some("2019"), None, None), Ok(2));
         assert_eq!(pick(Some("2019"), Some("EN-US"), Some("iso")), Ok(1));
         assert!(pick(Some("2016"), None, None).is_err());
+        let named = |v: Option<&str>, l: Option<&str>| {
+            let sel = ArtifactSelection { version: v.map(Into::into), language: l.map(Into::into), file_type: None };
+            sel.select(&files).unwrap_err().to_string()
+        };
+        assert!(named(Some("2019"), Some("fr-fr")).starts_with("language: no file has 'fr-fr'"));
+        assert!(named(Some("2022"), Some("de-de")).starts_with("version: no file has this version, language"));
         assert_eq!(ArtifactSelection { version: Some("x".into()), ..Default::default() }.select(&[]), Ok(vec![]));
         let options = DownloadOptions::of(files.clone());
         assert_eq!(options.versions, vec!["2019", "2022"]);

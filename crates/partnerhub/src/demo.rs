@@ -180,7 +180,6 @@ async fn upload_demo_files(services: &Services) -> services::Result<()> {
         ("SQL2019STD", "2019"),
         ("SQL2019ENT", "2019"),
         ("SQL2019STD-PERP", "2019"),
-        ("WIN7ESU2020", "2020"),
     ];
     for (product, version) in products {
         for language in ["en-us", "de-de", "ja-jp"] {

@@ -123,7 +123,7 @@ impl Services {
         let file_name = sanitize_file_name(&upload.file_name)?;
         let products = self.store.list_products().await?;
         let product = products.iter().find(|p| p.id == upload.product_id).ok_or(DomainError::NotFound)?;
-        if !product.product_type.is_software() {
+        if !product.product_type.has_downloads() {
             return Err(DomainError::invalid(
                 "productId",
                 format!("{} is a {} and has no files", product.id, product.product_type.as_str()),
@@ -255,6 +255,10 @@ impl Services {
     ) -> Result<()> {
         let Found { scope, customer, item, sealed_key } =
             self.software_item(actor, Action::GetKeysAndDownloads, customer_id, item_id).await?;
+        // R10 wins over replaying: a cancelled item's key is not shown again, even from a stored response.
+        if item.status != domain::order::LineStatus::Active {
+            return Err(DomainError::ItemCancelled.into());
+        }
         if sealed_key.is_none() {
             return Ok(());
         }

@@ -109,11 +109,11 @@ async fn demo_sets_up_a_whole_partner_once_and_reuses_it() {
     let (markets,): (i64,) =
         sqlx::query_as("SELECT COUNT(DISTINCT market) FROM customers").fetch_one(&mut conn).await.unwrap();
     assert_eq!(markets, 6);
-    // Files to download: 6 products × 3 languages × 2 file types, each stored in the demo's blob folder.
+    // Files to download: 5 products × 3 languages × 2 file types, each stored in the demo's blob folder.
     let (files,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM artifacts").fetch_one(&mut conn).await.unwrap();
-    assert_eq!(files, 36);
+    assert_eq!(files, 30);
     let blobs = std::fs::read_dir(dir.path().join("partnerhub-demo/blobs/artifacts")).unwrap().count();
-    assert_eq!(blobs, 36);
+    assert_eq!(blobs, 30);
 }
 
 crate::on_both_backends!(keys_import_from_a_file_with_progress);

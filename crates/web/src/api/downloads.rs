@@ -68,7 +68,7 @@ impl From<&DownloadOptions> for DownloadOptionsDto {
 
 /// What "Submit" selected; each field given narrows the files, none given takes them all.
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct KeysAndDownloadsInput {
     pub version: Option<String>,
     pub language: Option<String>,
@@ -157,8 +157,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(download))
 }
 
-/// Upload a file for a product (raw body, streamed to blob storage, at most 64 GiB). Not idempotent by key: a
-/// retry stores a second copy with its own id.
+/// Upload a file for a product (raw body, streamed to blob storage, at most 64 GiB). The one POST that takes no
+/// idempotency key (the body is not kept to compare): a retry stores a second copy with its own id.
 #[utoipa::path(post, path = "/v1/publisher/products/{productId}/artifacts", tag = "publisher",
     params(("productId" = String, Path), ArtifactParams),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),

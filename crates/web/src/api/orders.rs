@@ -408,14 +408,14 @@ async fn add_keys(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct LineItemRef {
     pub line_item_number: i64,
 }
 
 /// A cancel: `status` must be `cancelled`; `lineItems` names the lines (none: every active line).
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct OrderPatch {
     pub status: String,
     #[serde(default)]
