@@ -45,6 +45,7 @@ id_type!(KeyId);
 id_type!(LedgerEntryId);
 id_type!(ArtifactId);
 id_type!(DownloadLinkId);
+id_type!(InvoiceId);
 id_type!(
     /// A customer's id is its Azure AD tenant id (a GUID); unique per partner, not per server.
     TenantId

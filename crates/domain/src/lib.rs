@@ -11,6 +11,7 @@ pub mod download;
 pub mod error;
 pub mod filter;
 pub mod ids;
+pub mod invoice;
 pub mod keys;
 pub mod market;
 pub mod market_data;
@@ -21,6 +22,7 @@ pub mod partner;
 pub mod policy;
 pub mod role;
 pub mod software;
+pub mod support;
 pub mod timestamp;
 pub mod user;
 

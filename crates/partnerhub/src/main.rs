@@ -71,6 +71,11 @@ enum Command {
         #[command(subcommand)]
         command: ArtifactsCommand,
     },
+    /// Monthly invoices.
+    Invoices {
+        #[command(subcommand)]
+        command: InvoicesCommand,
+    },
     /// Activity log tools.
     Audit {
         #[command(subcommand)]
@@ -135,6 +140,18 @@ enum ArtifactsCommand {
         /// The name it is downloaded under; default: the file's own name.
         #[arg(long)]
         file_name: Option<String>,
+        #[command(flatten)]
+        store: StoreOptions,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum InvoicesCommand {
+    /// Issue the invoices of a month (YYYY-MM) for every partner whose clock has passed its end; idempotent.
+    Run {
+        /// The month, e.g. 2026-11.
+        #[arg(long)]
+        period: String,
         #[command(flatten)]
         store: StoreOptions,
     },
@@ -211,6 +228,28 @@ async fn main() -> anyhow::Result<()> {
                     anyhow::bail!("{}: {e}", file.display())
                 }
             }
+        }
+        Command::Invoices { command: InvoicesCommand::Run { period, store } } => {
+            let settings = Settings::resolve(&store, None)?;
+            let services = open_services(&settings).await?;
+            let run = services.run_invoices(&period).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            for i in &run.invoices {
+                println!(
+                    "{}\tpartner {}\t{}\t{} lines\ttotal {}",
+                    i.id,
+                    i.partner_id,
+                    i.currency,
+                    i.line_count,
+                    i.total_charges.format()
+                );
+            }
+            println!(
+                "{}: {} invoices; {} partners not due yet (their clock has not reached the end of the month)",
+                run.period,
+                run.invoices.len(),
+                run.partners_not_due
+            );
+            Ok(())
         }
         Command::Keys { command: KeysCommand::Import { file, product, sku, store } } => {
             let settings = Settings::resolve(&store, None)?;

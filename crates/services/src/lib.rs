@@ -10,6 +10,7 @@ pub mod customers;
 pub mod downloads;
 pub mod error;
 pub mod idempotency;
+pub mod invoices;
 pub mod markets;
 pub mod orders;
 pub mod partners;

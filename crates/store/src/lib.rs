@@ -15,9 +15,11 @@ use domain::catalog::{MarketRule, Product, ProductType};
 use domain::customer::Customer;
 use domain::download::{LinkState, Transfer};
 use domain::filter::{AuditFilter, CustomerFilter};
+use domain::ids::InvoiceId;
 use domain::ids::{
     ArtifactId, CartId, DownloadLinkId, KeyId, OrderId, PartnerId, SoftwareItemId, TenantId, TokenId, UserId,
 };
+use domain::invoice::{Invoice, InvoiceLine, Period};
 use domain::market::{Market, MarketCode, MarketUpdate};
 use domain::order::{Cart, CartLine, Order};
 use domain::paging::Cursor;
@@ -180,9 +182,11 @@ pub struct LedgerLine {
     pub currency: String,
     pub scale: u8,
     pub at: Timestamp,
-    pub customer_id: TenantId,
-    pub order_id: OrderId,
-    pub line_number: u32,
+    pub customer_id: Option<TenantId>,
+    pub order_id: Option<OrderId>,
+    pub line_number: Option<u32>,
+    /// What the row comes from besides an order line (`servicerequest:<id>` for a granted refund).
+    pub reference: Option<String>,
     pub quantity: i64,
     pub unit_price_minor: i64,
     pub net_minor: i64,
@@ -396,6 +400,22 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<LinkState>;
     /// Commits activity records on their own (a replayed key view).
     async fn record_activity(&self, scope: PartnerScope, effects: Effects) -> StoreResult<()>;
+
+    // Invoices (R12).
+    /// Issues the partner's invoices for `period` (one per currency with anything to bill: every ledger row not yet
+    /// invoiced and dated before the period's end), unless issued already; returns the period's invoices. Rows that
+    /// arrive after an invoice was issued wait for the next one.
+    async fn run_invoices(&self, scope: PartnerScope, period: Period, now: Timestamp) -> StoreResult<Vec<Invoice>>;
+    async fn list_invoices(&self, scope: PartnerScope) -> StoreResult<Vec<Invoice>>;
+    async fn get_invoice(&self, scope: PartnerScope, id: InvoiceId) -> StoreResult<Option<Invoice>>;
+    /// An invoice's lines by (at, id).
+    async fn invoice_lines(
+        &self,
+        scope: PartnerScope,
+        id: InvoiceId,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<InvoiceLine>>;
 
     // Customers.
     async fn create_customer(&self, scope: PartnerScope, customer: &Customer, effects: Effects) -> StoreResult<()>;

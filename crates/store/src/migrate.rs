@@ -14,6 +14,7 @@ const SQLITE: &[Migration] = &[
     Migration { version: 2, name: "catalog", sql: include_str!("../migrations/sqlite/0002_catalog.sql") },
     Migration { version: 3, name: "orders", sql: include_str!("../migrations/sqlite/0003_orders.sql") },
     Migration { version: 4, name: "downloads", sql: include_str!("../migrations/sqlite/0004_downloads.sql") },
+    Migration { version: 5, name: "invoices", sql: include_str!("../migrations/sqlite/0005_invoices.sql") },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -21,6 +22,7 @@ const POSTGRES: &[Migration] = &[
     Migration { version: 2, name: "catalog", sql: include_str!("../migrations/postgres/0002_catalog.sql") },
     Migration { version: 3, name: "orders", sql: include_str!("../migrations/postgres/0003_orders.sql") },
     Migration { version: 4, name: "downloads", sql: include_str!("../migrations/postgres/0004_downloads.sql") },
+    Migration { version: 5, name: "invoices", sql: include_str!("../migrations/postgres/0005_invoices.sql") },
 ];
 
 pub fn migrations(backend: Backend) -> &'static [Migration] {

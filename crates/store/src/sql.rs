@@ -18,6 +18,7 @@ use std::time::Duration;
 
 mod cancellations;
 mod downloads;
+mod invoices;
 
 pub struct SqlStore {
     backend: Backend,
@@ -1035,9 +1036,10 @@ impl Store for SqlStore {
                 currency: order.currency.clone(),
                 scale: p.net.scale,
                 at: order.created_at,
-                customer_id: order.customer_id,
-                order_id: order.id,
-                line_number: l.line_number,
+                customer_id: Some(order.customer_id),
+                order_id: Some(order.id),
+                line_number: Some(l.line_number),
+                reference: None,
                 quantity: p.quantity,
                 unit_price_minor: p.unit_price.minor,
                 net_minor: p.net.minor,
@@ -1214,6 +1216,28 @@ impl Store for SqlStore {
     async fn record_activity(&self, scope: PartnerScope, effects: Effects) -> StoreResult<()> {
         let tx = self.begin().await?;
         self.commit_with(tx, scope.partner_id(), effects).await
+    }
+
+    async fn run_invoices(&self, scope: PartnerScope, period: Period, now: Timestamp) -> StoreResult<Vec<Invoice>> {
+        self.issue_invoices(scope, period, now).await
+    }
+
+    async fn list_invoices(&self, scope: PartnerScope) -> StoreResult<Vec<Invoice>> {
+        self.invoices_where(scope, None).await
+    }
+
+    async fn get_invoice(&self, scope: PartnerScope, id: InvoiceId) -> StoreResult<Option<Invoice>> {
+        Ok(self.invoices_where(scope, Some(id)).await?.pop())
+    }
+
+    async fn invoice_lines(
+        &self,
+        scope: PartnerScope,
+        id: InvoiceId,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<InvoiceLine>> {
+        self.lines_of_invoice(scope, id, limit, after).await
     }
 
     async fn create_customer(&self, scope: PartnerScope, c: &Customer, effects: Effects) -> StoreResult<()> {

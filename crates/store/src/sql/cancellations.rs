@@ -7,8 +7,8 @@ use domain::DomainError;
 pub(super) async fn insert_ledger(tx: &mut Tx, partner: PartnerId, l: &LedgerLine) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO ledger (id, partner_id, currency_code, scale, at, kind, customer_id, order_id, line_number, \
-         quantity, unit_price_minor, net_minor, tax_minor, gross_minor, invoice_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL)",
+         quantity, unit_price_minor, net_minor, tax_minor, gross_minor, invoice_id, reference) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL, $15)",
     )
     .bind(l.id.to_string())
     .bind(partner.to_string())
@@ -16,14 +16,15 @@ pub(super) async fn insert_ledger(tx: &mut Tx, partner: PartnerId, l: &LedgerLin
     .bind(i64::from(l.scale))
     .bind(l.at.micros())
     .bind(l.kind)
-    .bind(l.customer_id.to_string())
-    .bind(l.order_id.to_string())
-    .bind(i64::from(l.line_number))
+    .bind(l.customer_id.map(|c| c.to_string()))
+    .bind(l.order_id.map(|o| o.to_string()))
+    .bind(l.line_number.map(i64::from))
     .bind(l.quantity)
     .bind(l.unit_price_minor)
     .bind(l.net_minor)
     .bind(l.tax_minor)
     .bind(l.gross_minor)
+    .bind(l.reference.clone())
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod collection;
 pub mod customers;
 pub mod downloads;
+pub mod invoices;
 pub mod orders;
 pub mod publisher;
 pub mod software;
@@ -27,7 +28,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
         on behalf of customers. Follows Partner Center's REST API v1 conventions."),
     modifiers(&BearerAuth),
     components(schemas(ErrorBody)),
-    tags((name = "customers"), (name = "catalog"), (name = "orders"), (name = "software"), (name = "users"), (name = "activity"), (name = "testclock"), (name = "publisher"),
+    tags((name = "customers"), (name = "catalog"), (name = "orders"), (name = "software"), (name = "billing"), (name = "users"), (name = "activity"), (name = "testclock"), (name = "publisher"),
         (name = "operations"))
 )]
 struct ApiDoc;
@@ -52,6 +53,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(orders::routes())
         .merge(software::routes())
         .merge(downloads::routes())
+        .merge(invoices::routes())
         .merge(users::routes())
         .merge(audit::routes())
         .merge(testclock::routes())

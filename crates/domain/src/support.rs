@@ -1,0 +1,824 @@
+//! Support requests (R11): topics, severities, statuses and the validation of what a partner files, parsed once
+//! into values that are valid wherever they go.
+
+use crate::customer::parse_email;
+use crate::error::DomainError;
+use crate::ids::{OrderId, TenantId};
+use crate::money::Money;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Typed ids of this module (the same shape as those of [`crate::ids`]).
+macro_rules! support_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            /// A fresh, time-ordered id (UUIDv7).
+            pub fn new() -> Self {
+                Self(Uuid::now_v7())
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                Uuid::parse_str(s).ok().map(Self)
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.hyphenated().fmt(f)
+            }
+        }
+    };
+}
+
+support_id!(
+    /// A service request's id.
+    ServiceRequestId
+);
+support_id!(
+    /// A file attached to a service request.
+    AttachmentId
+);
+support_id!(
+    /// A note (a message from either side) on a service request.
+    NoteId
+);
+
+/// The largest attachment accepted, in bytes (10 MiB).
+pub const MAX_ATTACHMENT_BYTES: u64 = 10 * 1024 * 1024;
+
+pub const MAX_TITLE: usize = 200;
+pub const MAX_DESCRIPTION: usize = 10_000;
+pub const MAX_NOTE: usize = 10_000;
+pub const MAX_CONTACT_NAME: usize = 100;
+pub const MAX_EMAIL: usize = 254;
+pub const MIN_PHONE: usize = 3;
+pub const MAX_PHONE: usize = 40;
+pub const MAX_CUSTOMER_DOMAIN: usize = 255;
+pub const MAX_SUBSCRIPTION_ID: usize = 100;
+pub const MAX_REASON: usize = 2000;
+
+/// The topic whose requests must carry a refund block.
+pub const REFUND_TOPIC_ID: &str = "csp_purchase_refund";
+
+/// A type of support request, as `GET /v1/servicerequests/supporttopics` lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct SupportTopic {
+    pub id: &'static str,
+    pub name: &'static str,
+}
+
+pub const TOPICS: &[SupportTopic] = &[
+    SupportTopic { id: REFUND_TOPIC_ID, name: "CSP Purchase/Refund on behalf of customers" },
+    SupportTopic { id: "billing", name: "Billing and invoices" },
+    SupportTopic { id: "orders", name: "Orders and cancellations" },
+    SupportTopic { id: "keys_and_downloads", name: "Activation keys and downloads" },
+    SupportTopic { id: "account", name: "Partner account and users" },
+    SupportTopic { id: "technical", name: "Technical problem" },
+];
+
+/// The topic with this id (exact match).
+pub fn topic(id: &str) -> Option<&'static SupportTopic> {
+    TOPICS.iter().find(|t| t.id == id)
+}
+
+/// The impact the partner gives a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Critical,
+    Moderate,
+    Minimal,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 3] = [Severity::Critical, Severity::Moderate, Severity::Minimal];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Moderate => "moderate",
+            Severity::Minimal => "minimal",
+        }
+    }
+
+    /// Exact, lower-case names only.
+    pub fn parse(s: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a request stands. Any status may move to any other, except that nothing leaves `closed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestStatus {
+    Open,
+    InProgress,
+    Resolved,
+    Closed,
+}
+
+impl RequestStatus {
+    pub const ALL: [RequestStatus; 4] =
+        [RequestStatus::Open, RequestStatus::InProgress, RequestStatus::Resolved, RequestStatus::Closed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestStatus::Open => "open",
+            RequestStatus::InProgress => "in_progress",
+            RequestStatus::Resolved => "resolved",
+            RequestStatus::Closed => "closed",
+        }
+    }
+
+    /// Exact, lower-case names only.
+    pub fn parse(s: &str) -> Option<RequestStatus> {
+        RequestStatus::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// Whether a request in this status may move to `to` (see [`can_move`]).
+    pub fn can_move_to(self, to: RequestStatus) -> bool {
+        can_move(self, to)
+    }
+}
+
+impl std::fmt::Display for RequestStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Any status may move to any other, except that nothing leaves `closed`; moving to the same status is a no-op and
+/// always allowed.
+pub fn can_move(from: RequestStatus, to: RequestStatus) -> bool {
+    from == to || from != RequestStatus::Closed
+}
+
+/// The partner's contact for a request, validated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Contact {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub phone_number: String,
+}
+
+/// The customer a refund request is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CustomerRef {
+    TenantId(TenantId),
+    /// A domain name, trimmed and ASCII lower-cased.
+    Domain(String),
+}
+
+/// The purchase a refund request is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderRef {
+    OrderId(OrderId),
+    SubscriptionId(String),
+}
+
+/// The refund block of a request, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundRequest {
+    pub customer: CustomerRef,
+    pub order: OrderRef,
+    pub reason: String,
+    /// In the currency of `currency_code`, with its decimals; always > 0.
+    pub amount_requested: Option<Money>,
+    /// Three upper-case letters; always present when `amount_requested` is.
+    pub currency_code: Option<String>,
+}
+
+/// The contact as it comes from JSON (`primaryContact`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ContactDraft {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone_number: Option<String>,
+}
+
+/// The refund block as it comes from JSON (`refund`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RefundDraft {
+    pub customer_id: Option<String>,
+    pub customer_domain: Option<String>,
+    pub order_id: Option<String>,
+    pub subscription_id: Option<String>,
+    pub reason: Option<String>,
+    pub amount_requested: Option<String>,
+    pub currency_code: Option<String>,
+}
+
+/// The body of `POST /v1/servicerequests/{locale}`, before validation. Missing fields deserialize as empty, so
+/// that validation (not the JSON parser) names them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ServiceRequestDraft {
+    pub title: String,
+    pub description: String,
+    pub severity: String,
+    pub support_topic_id: String,
+    #[serde(rename = "primaryContact")]
+    pub contact: ContactDraft,
+    pub refund: Option<RefundDraft>,
+}
+
+/// A request ready to be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewServiceRequest {
+    pub title: String,
+    pub description: String,
+    pub severity: Severity,
+    pub topic: &'static SupportTopic,
+    pub contact: Contact,
+    pub refund: Option<RefundRequest>,
+}
+
+/// Validates a draft, naming the first wrong field by its JSON path (`title`, `primaryContact.email`,
+/// `refund.amountRequested`, …). `currency_scale` gives a currency's number of decimals, `None` if unknown.
+pub fn validate_request(
+    d: ServiceRequestDraft,
+    currency_scale: &dyn Fn(&str) -> Option<u8>,
+) -> Result<NewServiceRequest, DomainError> {
+    let title = single_line("title", &d.title, MAX_TITLE)?;
+    let description = multi_line("description", &d.description, MAX_DESCRIPTION)?;
+    let severity = Severity::parse(d.severity.trim())
+        .ok_or_else(|| DomainError::invalid("severity", "must be one of critical, moderate, minimal"))?;
+    let topic_id = d.support_topic_id.trim();
+    if topic_id.is_empty() {
+        return Err(DomainError::invalid("supportTopicId", "is required"));
+    }
+    let topic = topic(topic_id)
+        .ok_or_else(|| DomainError::invalid("supportTopicId", format!("unknown support topic '{topic_id}'")))?;
+    let contact = validate_contact(d.contact)?;
+    let refund = match d.refund {
+        Some(r) => Some(validate_refund(r, currency_scale)?),
+        None if topic.id == REFUND_TOPIC_ID => {
+            return Err(DomainError::invalid("refund", format!("is required for the topic {REFUND_TOPIC_ID}")));
+        }
+        None => None,
+    };
+    Ok(NewServiceRequest { title, description, severity, topic, contact, refund })
+}
+
+/// Validates the text of a note added to a request (`newNote.text`), returned trimmed.
+pub fn validate_note(text: &str) -> Result<String, DomainError> {
+    multi_line("newNote.text", text, MAX_NOTE)
+}
+
+fn validate_contact(c: ContactDraft) -> Result<Contact, DomainError> {
+    let first_name = single_line("primaryContact.firstName", c.first_name.as_deref().unwrap_or(""), MAX_CONTACT_NAME)?;
+    let last_name = single_line("primaryContact.lastName", c.last_name.as_deref().unwrap_or(""), MAX_CONTACT_NAME)?;
+    let email = validate_email("primaryContact.email", c.email.as_deref().unwrap_or(""))?;
+    let phone_number = validate_phone("primaryContact.phoneNumber", c.phone_number.as_deref().unwrap_or(""))?;
+    Ok(Contact { first_name, last_name, email, phone_number })
+}
+
+fn validate_refund(r: RefundDraft, currency_scale: &dyn Fn(&str) -> Option<u8>) -> Result<RefundRequest, DomainError> {
+    let customer = match (given(&r.customer_id), given(&r.customer_domain)) {
+        (Some(_), Some(_)) => {
+            return Err(DomainError::invalid(
+                "refund.customerId",
+                "give either customerId or customerDomain, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(DomainError::invalid("refund.customerId", "customerId or customerDomain is required"))
+        }
+        (Some(id), None) => CustomerRef::TenantId(
+            TenantId::parse(id).ok_or_else(|| DomainError::invalid("refund.customerId", "must be a GUID"))?,
+        ),
+        (None, Some(domain)) => {
+            CustomerRef::Domain(single_line("refund.customerDomain", domain, MAX_CUSTOMER_DOMAIN)?.to_ascii_lowercase())
+        }
+    };
+    if let CustomerRef::Domain(d) = &customer {
+        if d.chars().any(char::is_whitespace) {
+            return Err(DomainError::invalid("refund.customerDomain", "must not contain spaces"));
+        }
+    }
+    let order = match (given(&r.order_id), given(&r.subscription_id)) {
+        (Some(_), Some(_)) => {
+            return Err(DomainError::invalid("refund.orderId", "give either orderId or subscriptionId, not both"));
+        }
+        (None, None) => return Err(DomainError::invalid("refund.orderId", "orderId or subscriptionId is required")),
+        (Some(id), None) => OrderRef::OrderId(
+            OrderId::parse(id).ok_or_else(|| DomainError::invalid("refund.orderId", "must be a GUID"))?,
+        ),
+        (None, Some(sub)) => OrderRef::SubscriptionId(single_line("refund.subscriptionId", sub, MAX_SUBSCRIPTION_ID)?),
+    };
+    let reason = multi_line("refund.reason", r.reason.as_deref().unwrap_or(""), MAX_REASON)?;
+    let currency = match given(&r.currency_code) {
+        None => None,
+        Some(code) => {
+            if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(DomainError::invalid("refund.currencyCode", "must be 3 upper-case letters such as USD"));
+            }
+            let scale = currency_scale(code)
+                .ok_or_else(|| DomainError::invalid("refund.currencyCode", format!("unknown currency '{code}'")))?;
+            Some((code.to_string(), scale))
+        }
+    };
+    let amount_requested = match given(&r.amount_requested) {
+        None => None,
+        Some(s) => {
+            let (_, scale) = currency.as_ref().ok_or_else(|| {
+                DomainError::invalid("refund.currencyCode", "is required when amountRequested is given")
+            })?;
+            let amount = Money::parse(s, *scale).map_err(|m| DomainError::invalid("refund.amountRequested", m))?;
+            if amount.minor <= 0 {
+                return Err(DomainError::invalid("refund.amountRequested", "must be greater than 0"));
+            }
+            Some(amount)
+        }
+    };
+    Ok(RefundRequest { customer, order, reason, amount_requested, currency_code: currency.map(|(code, _)| code) })
+}
+
+/// The trimmed value of an optional field, `None` when absent or blank.
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn length(field: &str, v: &str, max: usize) -> Result<(), DomainError> {
+    if v.is_empty() {
+        return Err(DomainError::invalid(field, "is required"));
+    }
+    if v.chars().count() > max {
+        return Err(DomainError::invalid(field, format!("at most {max} characters")));
+    }
+    Ok(())
+}
+
+/// Trimmed, 1..=max characters, no control characters at all.
+fn single_line(field: &str, value: &str, max: usize) -> Result<String, DomainError> {
+    let v = value.trim();
+    length(field, v, max)?;
+    if v.chars().any(char::is_control) {
+        return Err(DomainError::invalid(field, "must not contain control characters"));
+    }
+    Ok(v.to_string())
+}
+
+/// Trimmed, 1..=max characters, no control characters but line breaks (`\n`, `\r`) and tabs.
+fn multi_line(field: &str, value: &str, max: usize) -> Result<String, DomainError> {
+    let v = value.trim();
+    length(field, v, max)?;
+    if v.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(DomainError::invalid(field, "must not contain control characters other than line breaks and tabs"));
+    }
+    Ok(v.to_string())
+}
+
+fn validate_email(field: &str, value: &str) -> Result<String, DomainError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(DomainError::invalid(field, "is required"));
+    }
+    if v.len() > MAX_EMAIL {
+        return Err(DomainError::invalid(field, format!("at most {MAX_EMAIL} characters")));
+    }
+    parse_email(v).map_err(|m| DomainError::invalid(field, m))
+}
+
+fn validate_phone(field: &str, value: &str) -> Result<String, DomainError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(DomainError::invalid(field, "is required"));
+    }
+    let n = v.chars().count();
+    if !(MIN_PHONE..=MAX_PHONE).contains(&n) {
+        return Err(DomainError::invalid(field, format!("must have {MIN_PHONE} to {MAX_PHONE} characters")));
+    }
+    if !v.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '(' | ')' | '-' | '.'))
+        || !v.chars().any(|c| c.is_ascii_digit())
+    {
+        return Err(DomainError::invalid(field, "may only contain digits, spaces and + ( ) - ."));
+    }
+    Ok(v.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TENANT: &str = "4b1c2f0e-8a3d-4e5f-9a6b-7c8d9e0f1a2b";
+    const ORDER: &str = "01890a5d-ac96-774b-bcce-b302099a8057";
+
+    fn scale(code: &str) -> Option<u8> {
+        match code {
+            "USD" | "EUR" | "AUD" => Some(2),
+            "JPY" => Some(0),
+            "BHD" => Some(3),
+            _ => None,
+        }
+    }
+
+    fn contact() -> ContactDraft {
+        ContactDraft {
+            first_name: Some(" Ada ".into()),
+            last_name: Some("Lovelace".into()),
+            email: Some("ada@Contoso.com".into()),
+            phone_number: Some("+61 (2) 9999-0000".into()),
+        }
+    }
+
+    fn refund() -> RefundDraft {
+        RefundDraft {
+            customer_id: Some(TENANT.into()),
+            order_id: Some(ORDER.into()),
+            reason: Some("Bought by mistake.\nPlease refund.".into()),
+            amount_requested: Some("120.50".into()),
+            currency_code: Some("USD".into()),
+            ..Default::default()
+        }
+    }
+
+    fn draft() -> ServiceRequestDraft {
+        ServiceRequestDraft {
+            title: "  Refund SQL Server  ".into(),
+            description: "The customer ordered the wrong edition.\n\tThanks".into(),
+            severity: "moderate".into(),
+            support_topic_id: REFUND_TOPIC_ID.into(),
+            contact: contact(),
+            refund: Some(refund()),
+        }
+    }
+
+    fn check(d: ServiceRequestDraft) -> Result<NewServiceRequest, DomainError> {
+        validate_request(d, &scale)
+    }
+
+    /// The field path an invalid_request error names.
+    fn field_of(d: ServiceRequestDraft) -> String {
+        let e = check(d).expect_err("should be refused");
+        assert_eq!(e.error_name(), "invalid_request");
+        assert_eq!(e.http_status(), 400);
+        let msg = e.to_string();
+        msg.split_once(": ").expect("message starts with the field").0.to_string()
+    }
+
+    fn with_refund(f: impl FnOnce(&mut RefundDraft)) -> ServiceRequestDraft {
+        let mut d = draft();
+        f(d.refund.as_mut().unwrap());
+        d
+    }
+
+    #[test]
+    fn a_good_request_passes_and_is_normalised() {
+        let r = check(draft()).unwrap();
+        assert_eq!(r.title, "Refund SQL Server");
+        assert_eq!(r.description, "The customer ordered the wrong edition.\n\tThanks");
+        assert_eq!(r.severity, Severity::Moderate);
+        assert_eq!(r.topic.id, REFUND_TOPIC_ID);
+        assert_eq!(r.topic.name, "CSP Purchase/Refund on behalf of customers");
+        assert_eq!(
+            r.contact,
+            Contact {
+                first_name: "Ada".into(),
+                last_name: "Lovelace".into(),
+                email: "ada@contoso.com".into(),
+                phone_number: "+61 (2) 9999-0000".into(),
+            }
+        );
+        let refund = r.refund.unwrap();
+        assert_eq!(refund.customer, CustomerRef::TenantId(TenantId::parse(TENANT).unwrap()));
+        assert_eq!(refund.order, OrderRef::OrderId(OrderId::parse(ORDER).unwrap()));
+        assert_eq!(refund.reason, "Bought by mistake.\nPlease refund.");
+        assert_eq!(refund.amount_requested, Some(Money { minor: 12050, scale: 2 }));
+        assert_eq!(refund.currency_code.as_deref(), Some("USD"));
+    }
+
+    #[test]
+    fn other_topics_need_no_refund() {
+        let mut d = draft();
+        d.support_topic_id = "technical".into();
+        d.refund = None;
+        let r = check(d).unwrap();
+        assert_eq!(r.topic.id, "technical");
+        assert!(r.refund.is_none());
+    }
+
+    #[test]
+    fn refund_is_required_for_the_refund_topic() {
+        let mut d = draft();
+        d.refund = None;
+        assert_eq!(field_of(d), "refund");
+    }
+
+    #[test]
+    fn topics_are_listed_with_the_refund_topic_first() {
+        assert_eq!(
+            TOPICS[0],
+            SupportTopic { id: "csp_purchase_refund", name: "CSP Purchase/Refund on behalf of customers" }
+        );
+        assert_eq!(topic("billing").unwrap().name, "Billing and invoices");
+        assert!(topic("nope").is_none());
+        let mut ids: Vec<_> = TOPICS.iter().map(|t| t.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), TOPICS.len(), "topic ids are unique");
+        assert_eq!(
+            serde_json::to_value(TOPICS[0]).unwrap(),
+            serde_json::json!({"id": "csp_purchase_refund", "name": "CSP Purchase/Refund on behalf of customers"})
+        );
+    }
+
+    #[test]
+    fn title_rules() {
+        for bad in ["", "   ", &"x".repeat(201), "a\nb"] {
+            let mut d = draft();
+            d.title = bad.to_string();
+            assert_eq!(field_of(d), "title", "{bad:?}");
+        }
+        let mut d = draft();
+        d.title = "é".repeat(200);
+        assert!(check(d).is_ok(), "200 characters (not bytes) are fine");
+    }
+
+    #[test]
+    fn description_rules() {
+        for bad in ["".to_string(), " \n ".to_string(), "x".repeat(10_001), "bell\u{7}".to_string()] {
+            let mut d = draft();
+            d.description = bad;
+            assert_eq!(field_of(d), "description");
+        }
+        let mut d = draft();
+        d.description = "x".repeat(10_000);
+        assert!(check(d).is_ok());
+    }
+
+    #[test]
+    fn severity_rules() {
+        for bad in ["", "high", "Critical"] {
+            let mut d = draft();
+            d.severity = bad.into();
+            assert_eq!(field_of(d), "severity", "{bad:?}");
+        }
+        for s in Severity::ALL {
+            assert_eq!(Severity::parse(s.as_str()), Some(s));
+            let mut d = draft();
+            d.severity = s.as_str().into();
+            assert_eq!(check(d).unwrap().severity, s);
+        }
+    }
+
+    #[test]
+    fn topic_rules() {
+        for bad in ["", "refunds"] {
+            let mut d = draft();
+            d.support_topic_id = bad.into();
+            assert_eq!(field_of(d), "supportTopicId", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn contact_name_rules() {
+        for bad in [None, Some(""), Some("  "), Some(&*"n".repeat(101)), Some("a\tb")] {
+            let mut d = draft();
+            d.contact.first_name = bad.map(String::from);
+            assert_eq!(field_of(d), "primaryContact.firstName", "{bad:?}");
+            let mut d = draft();
+            d.contact.last_name = bad.map(String::from);
+            assert_eq!(field_of(d), "primaryContact.lastName", "{bad:?}");
+        }
+        let mut d = draft();
+        d.contact.last_name = Some("n".repeat(100));
+        assert!(check(d).is_ok());
+    }
+
+    #[test]
+    fn contact_email_rules() {
+        let long = format!("{}@{}.com", "a".repeat(60), "b".repeat(200));
+        for bad in [
+            None,
+            Some(""),
+            Some("ada"),
+            Some("@contoso.com"),
+            Some("ada@"),
+            Some("ada@contoso"),
+            Some("a@b@contoso.com"),
+            Some("ada lovelace@contoso.com"),
+            Some(long.as_str()),
+        ] {
+            let mut d = draft();
+            d.contact.email = bad.map(String::from);
+            assert_eq!(field_of(d), "primaryContact.email", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn contact_phone_rules() {
+        for bad in [None, Some(""), Some("12"), Some(&*"1".repeat(41)), Some("555-CALL"), Some("+()-."), Some("1\n23")]
+        {
+            let mut d = draft();
+            d.contact.phone_number = bad.map(String::from);
+            assert_eq!(field_of(d), "primaryContact.phoneNumber", "{bad:?}");
+        }
+        for good in ["123", "+1 (555) 010-0000", "02.9999.0000", &"1".repeat(40)] {
+            let mut d = draft();
+            d.contact.phone_number = Some(good.into());
+            assert!(check(d).is_ok(), "{good:?}");
+        }
+    }
+
+    #[test]
+    fn refund_customer_is_exactly_one_of_id_or_domain() {
+        let both = with_refund(|r| r.customer_domain = Some("contoso.com".into()));
+        assert!(check(both.clone()).unwrap_err().to_string().contains("not both"));
+        assert_eq!(field_of(both), "refund.customerId");
+        let neither = with_refund(|r| r.customer_id = None);
+        assert_eq!(field_of(neither), "refund.customerId");
+        let blank = with_refund(|r| r.customer_id = Some("  ".into()));
+        assert_eq!(field_of(blank), "refund.customerId", "a blank value counts as absent");
+        let not_guid = with_refund(|r| r.customer_id = Some("contoso".into()));
+        assert_eq!(field_of(not_guid), "refund.customerId");
+
+        let by_domain = with_refund(|r| {
+            r.customer_id = None;
+            r.customer_domain = Some(" Contoso.OnMicrosoft.com ".into());
+        });
+        assert_eq!(
+            check(by_domain).unwrap().refund.unwrap().customer,
+            CustomerRef::Domain("contoso.onmicrosoft.com".into())
+        );
+        for bad in ["d".repeat(256), "con toso.com".to_string()] {
+            let d = with_refund(|r| {
+                r.customer_id = None;
+                r.customer_domain = Some(bad);
+            });
+            assert_eq!(field_of(d), "refund.customerDomain");
+        }
+    }
+
+    #[test]
+    fn refund_order_is_exactly_one_of_order_or_subscription() {
+        let both = with_refund(|r| r.subscription_id = Some("sub-1".into()));
+        assert_eq!(field_of(both), "refund.orderId");
+        let neither = with_refund(|r| r.order_id = None);
+        assert_eq!(field_of(neither), "refund.orderId");
+        let not_guid = with_refund(|r| r.order_id = Some("order-1".into()));
+        assert_eq!(field_of(not_guid), "refund.orderId");
+
+        let by_sub = with_refund(|r| {
+            r.order_id = None;
+            r.subscription_id = Some(" sub-1 ".into());
+        });
+        assert_eq!(check(by_sub).unwrap().refund.unwrap().order, OrderRef::SubscriptionId("sub-1".into()));
+        let too_long = with_refund(|r| {
+            r.order_id = None;
+            r.subscription_id = Some("s".repeat(101));
+        });
+        assert_eq!(field_of(too_long), "refund.subscriptionId");
+    }
+
+    #[test]
+    fn refund_reason_rules() {
+        for bad in [None, Some(String::new()), Some("r".repeat(2001)), Some("esc\u{1b}".into())] {
+            let d = with_refund(|r| r.reason = bad);
+            assert_eq!(field_of(d), "refund.reason");
+        }
+        let d = with_refund(|r| r.reason = Some("r".repeat(2000)));
+        assert!(check(d).is_ok());
+    }
+
+    #[test]
+    fn refund_amount_is_optional_but_needs_a_currency() {
+        let no_amount = with_refund(|r| {
+            r.amount_requested = None;
+            r.currency_code = None;
+        });
+        let refund = check(no_amount).unwrap().refund.unwrap();
+        assert_eq!((refund.amount_requested, refund.currency_code), (None, None));
+
+        let no_currency = with_refund(|r| r.currency_code = None);
+        assert_eq!(field_of(no_currency), "refund.currencyCode");
+        for bad in ["usd", "US", "USDD", "XXX"] {
+            let d = with_refund(|r| r.currency_code = Some(bad.into()));
+            assert_eq!(field_of(d), "refund.currencyCode", "{bad:?}");
+        }
+        for bad in ["0", "0.00", "-5", "abc", "1.234", "1e3"] {
+            let d = with_refund(|r| r.amount_requested = Some(bad.into()));
+            assert_eq!(field_of(d), "refund.amountRequested", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn refund_amount_follows_the_currency_decimals() {
+        let jpy_fraction = with_refund(|r| {
+            r.amount_requested = Some("10.5".into());
+            r.currency_code = Some("JPY".into());
+        });
+        assert_eq!(field_of(jpy_fraction), "refund.amountRequested");
+        let jpy = with_refund(|r| {
+            r.amount_requested = Some("1000".into());
+            r.currency_code = Some("JPY".into());
+        });
+        assert_eq!(check(jpy).unwrap().refund.unwrap().amount_requested, Some(Money { minor: 1000, scale: 0 }));
+        let bhd = with_refund(|r| {
+            r.amount_requested = Some("1.5".into());
+            r.currency_code = Some("BHD".into());
+        });
+        assert_eq!(check(bhd).unwrap().refund.unwrap().amount_requested, Some(Money { minor: 1500, scale: 3 }));
+    }
+
+    #[test]
+    fn a_refund_on_another_topic_is_still_validated() {
+        let mut d = with_refund(|r| r.reason = None);
+        d.support_topic_id = "billing".into();
+        assert_eq!(field_of(d), "refund.reason");
+    }
+
+    #[test]
+    fn only_the_first_error_is_reported() {
+        let mut d = draft();
+        d.title = String::new();
+        d.severity = "bad".into();
+        assert_eq!(field_of(d), "title");
+    }
+
+    #[test]
+    fn drafts_deserialize_from_the_api_json() {
+        let d: ServiceRequestDraft = serde_json::from_value(serde_json::json!({
+            "title": "t", "description": "d", "severity": "critical", "supportTopicId": "csp_purchase_refund",
+            "primaryContact": {"firstName": "Ada", "lastName": "L", "email": "a@b.co", "phoneNumber": "123"},
+            "refund": {"customerDomain": "contoso.com", "subscriptionId": "s1", "reason": "r",
+                       "amountRequested": "5", "currencyCode": "EUR"}
+        }))
+        .unwrap();
+        let r = check(d).unwrap();
+        assert_eq!(r.severity, Severity::Critical);
+        assert_eq!(r.refund.unwrap().amount_requested, Some(Money { minor: 500, scale: 2 }));
+        let empty: ServiceRequestDraft = serde_json::from_value(serde_json::json!({})).unwrap();
+        assert_eq!(field_of(empty), "title");
+    }
+
+    #[test]
+    fn note_rules() {
+        assert_eq!(validate_note("  thanks\nbye ").unwrap(), "thanks\nbye");
+        for bad in ["".to_string(), "   ".to_string(), "x".repeat(10_001), "nul\u{0}".to_string()] {
+            let e = validate_note(&bad).unwrap_err();
+            assert!(e.to_string().starts_with("newNote.text: "), "{e}");
+        }
+        assert!(validate_note(&"x".repeat(10_000)).is_ok());
+    }
+
+    #[test]
+    fn status_names_round_trip() {
+        for s in RequestStatus::ALL {
+            assert_eq!(RequestStatus::parse(s.as_str()), Some(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), serde_json::json!(s.as_str()));
+        }
+        assert_eq!(RequestStatus::InProgress.as_str(), "in_progress");
+        assert_eq!(RequestStatus::parse("Open"), None);
+    }
+
+    #[test]
+    fn nothing_leaves_closed_and_everything_else_moves_freely() {
+        use RequestStatus::*;
+        for from in RequestStatus::ALL {
+            for to in RequestStatus::ALL {
+                let expected = from != Closed || to == Closed;
+                assert_eq!(can_move(from, to), expected, "{from} -> {to}");
+                assert_eq!(from.can_move_to(to), expected);
+            }
+        }
+        assert!(can_move(Resolved, Open), "a resolved request may be reopened");
+        assert!(can_move(Open, Closed));
+        assert!(!can_move(Closed, Open));
+    }
+
+    #[test]
+    fn ids_parse_and_display_hyphenated() {
+        let id = ServiceRequestId::new();
+        assert_eq!(ServiceRequestId::parse(&id.to_string()), Some(id));
+        assert_eq!(id.to_string().len(), 36);
+        assert!(AttachmentId::parse("nope").is_none());
+        assert_ne!(NoteId::new(), NoteId::new());
+    }
+
+    #[test]
+    fn attachment_limit_is_ten_mebibytes() {
+        assert_eq!(MAX_ATTACHMENT_BYTES, 10_485_760);
+    }
+}

@@ -1,0 +1,81 @@
+//! Monthly invoices (R12): the publisher's invoice run, and the partner's billing reads (billing or global admin).
+
+use crate::{Actor, Result, Services};
+use domain::ids::InvoiceId;
+use domain::invoice::{Invoice, InvoiceLine, Period};
+use domain::paging::{Cursor, Page, PageSize};
+use domain::policy::Action;
+use domain::DomainError;
+use store::PartnerScope;
+
+/// What an invoice run did for a month.
+#[derive(Debug, Clone)]
+pub struct InvoiceRun {
+    pub period: Period,
+    /// The month's invoices of every partner it has ended for: issued now or earlier (the run is idempotent).
+    pub invoices: Vec<Invoice>,
+    /// Partners whose clock has not reached the end of the month yet.
+    pub partners_not_due: usize,
+}
+
+impl Services {
+    /// Issues the invoices of `period` ("YYYY-MM") for every partner whose clock has passed its end. Running it
+    /// again issues nothing new; an issued invoice never changes.
+    pub async fn run_invoices(&self, period: &str) -> Result<InvoiceRun> {
+        let period = Period::parse(period)?;
+        let mut run = InvoiceRun { period, invoices: Vec::new(), partners_not_due: 0 };
+        for partner in self.store.list_partners().await? {
+            let now = self.partner_now(&partner);
+            if !period.has_ended(now) {
+                run.partners_not_due += 1;
+                continue;
+            }
+            // The publisher acts on each partner's books in turn.
+            let scope = PartnerScope::authenticated(partner.id);
+            run.invoices.extend(self.store.run_invoices(scope, period, now).await?);
+        }
+        tracing::info!(period = %period, invoices = run.invoices.len(), not_due = run.partners_not_due, "invoice run");
+        Ok(run)
+    }
+
+    pub async fn list_invoices(&self, actor: &Actor) -> Result<Vec<Invoice>> {
+        let scope = actor.authorize(Action::ReadInvoices)?;
+        Ok(self.store.list_invoices(scope).await?)
+    }
+
+    pub async fn get_invoice(&self, actor: &Actor, id: &str) -> Result<Invoice> {
+        let scope = actor.authorize(Action::ReadInvoices)?;
+        let id = InvoiceId::parse(id).ok_or(DomainError::NotFound)?;
+        self.store.get_invoice(scope, id).await?.ok_or_else(|| DomainError::NotFound.into())
+    }
+
+    pub async fn invoice_lines(
+        &self,
+        actor: &Actor,
+        id: &str,
+        size: PageSize,
+        after: Option<Cursor>,
+    ) -> Result<Page<InvoiceLine>> {
+        let scope = actor.authorize(Action::ReadInvoices)?;
+        let invoice = self.get_invoice(actor, id).await?;
+        let rows = self.store.invoice_lines(scope, invoice.id, size.get() + 1, after.as_ref()).await?;
+        Ok(Page::from_rows(rows, size, |l| Cursor { at: l.at, id: l.id.clone() }))
+    }
+
+    /// Every line of an invoice, read a page at a time (for the CSV).
+    pub async fn all_invoice_lines(&self, actor: &Actor, id: &str) -> Result<(Invoice, Vec<InvoiceLine>)> {
+        let scope = actor.authorize(Action::ReadInvoices)?;
+        let invoice = self.get_invoice(actor, id).await?;
+        let mut lines = Vec::new();
+        let mut after: Option<Cursor> = None;
+        loop {
+            let page = self.store.invoice_lines(scope, invoice.id, 1000, after.as_ref()).await?;
+            let done = page.len() < 1000;
+            after = page.last().map(|l| Cursor { at: l.at, id: l.id.clone() });
+            lines.extend(page);
+            if done {
+                return Ok((invoice, lines));
+            }
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! Invoice runs (R12): each partner's uninvoiced ledger rows become one invoice per currency, in one transaction.
+
+use super::*;
+use domain::ids::InvoiceId;
+use domain::invoice::{Invoice, InvoiceLine, Period};
+use domain::money::Money;
+
+const INVOICE_COLS: &str = "id, partner_id, period, currency_code, scale, subtotal_minor, tax_minor, total_minor, \
+    line_count, issued_at";
+
+fn invoice_from(row: &AnyRow) -> StoreResult<Invoice> {
+    let scale = u8::try_from(row.try_get::<i64, _>("scale")?).map_err(|_| corrupt("invoices.scale"))?;
+    let money = |col: &str| -> StoreResult<Money> { Ok(Money { minor: row.try_get(col)?, scale }) };
+    let period: String = row.try_get("period")?;
+    Ok(Invoice {
+        id: InvoiceId(uuid_col(row, "id")?),
+        partner_id: PartnerId(uuid_col(row, "partner_id")?),
+        period: Period::parse(&period).map_err(|_| corrupt("invoices.period"))?,
+        currency: row.try_get("currency_code")?,
+        subtotal: money("subtotal_minor")?,
+        tax_total: money("tax_minor")?,
+        total_charges: money("total_minor")?,
+        line_count: row.try_get("line_count")?,
+        issued_at: ts(row, "issued_at")?,
+    })
+}
+
+fn line_from(row: &AnyRow) -> StoreResult<InvoiceLine> {
+    let scale = u8::try_from(row.try_get::<i64, _>("scale")?).map_err(|_| corrupt("ledger.scale"))?;
+    let money = |col: &str| -> StoreResult<Money> { Ok(Money { minor: row.try_get(col)?, scale }) };
+    let opt_uuid = |col: &str| -> StoreResult<Option<uuid::Uuid>> {
+        row.try_get::<Option<String>, _>(col)?.map(|s| uuid::Uuid::parse_str(&s).map_err(|_| corrupt(col))).transpose()
+    };
+    Ok(InvoiceLine {
+        id: row.try_get("id")?,
+        at: ts(row, "at")?,
+        charge_type: row.try_get("kind")?,
+        customer_id: opt_uuid("customer_id")?.map(TenantId),
+        customer_domain: row.try_get("customer_domain")?,
+        order_id: opt_uuid("order_id")?.map(OrderId),
+        line_number: row
+            .try_get::<Option<i64>, _>("line_number")?
+            .map(|n| u32::try_from(n).map_err(|_| corrupt("ledger.line_number")))
+            .transpose()?,
+        order_date: row.try_get::<Option<i64>, _>("order_date")?.map(Timestamp::from_micros),
+        product_id: row.try_get("product_id")?,
+        sku_id: row.try_get("sku_id")?,
+        product_name: row.try_get("title")?,
+        unit_price: money("unit_price_minor")?,
+        quantity: row.try_get("quantity")?,
+        subtotal: money("net_minor")?,
+        tax_total: money("tax_minor")?,
+        total: money("gross_minor")?,
+        currency: row.try_get("currency_code")?,
+    })
+}
+
+impl SqlStore {
+    pub(super) async fn issue_invoices(
+        &self,
+        scope: PartnerScope,
+        period: Period,
+        now: Timestamp,
+    ) -> StoreResult<Vec<Invoice>> {
+        let partner = scope.partner_id().to_string();
+        let label = period.to_string();
+        let end = period.end().micros();
+        let mut tx = self.begin().await?;
+        // One run per partner at a time, and no ledger write of the partner in between (they take this lock too).
+        let sql = format!("SELECT id FROM partners WHERE id = $1{}", self.chain_lock());
+        sqlx::query(&sql).bind(&partner).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
+        let currencies = sqlx::query(
+            "SELECT currency_code, MAX(scale) AS scale FROM ledger WHERE partner_id = $1 AND invoice_id IS NULL \
+             AND at < $2 GROUP BY currency_code ORDER BY currency_code",
+        )
+        .bind(&partner)
+        .bind(end)
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in currencies {
+            let currency: String = row.try_get("currency_code")?;
+            let scale: i64 = row.try_get("scale")?;
+            let issued =
+                sqlx::query("SELECT id FROM invoices WHERE partner_id = $1 AND period = $2 AND currency_code = $3")
+                    .bind(&partner)
+                    .bind(&label)
+                    .bind(&currency)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if issued.is_some() {
+                // Issued already: it never changes; these rows go on the next month's invoice.
+                continue;
+            }
+            let id = InvoiceId::new().to_string();
+            sqlx::query(
+                "INSERT INTO invoices (id, partner_id, period, currency_code, scale, subtotal_minor, tax_minor, \
+                 total_minor, line_count, issued_at) VALUES ($1, $2, $3, $4, $5, 0, 0, 0, 0, $6)",
+            )
+            .bind(&id)
+            .bind(&partner)
+            .bind(&label)
+            .bind(&currency)
+            .bind(scale)
+            .bind(now.micros())
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE ledger SET invoice_id = $1 WHERE partner_id = $2 AND currency_code = $3 \
+                 AND invoice_id IS NULL AND at < $4",
+            )
+            .bind(&id)
+            .bind(&partner)
+            .bind(&currency)
+            .bind(end)
+            .execute(&mut *tx)
+            .await?;
+            // The totals are those of exactly the rows this invoice took.
+            sqlx::query(
+                "UPDATE invoices SET \
+                 subtotal_minor = (SELECT CAST(COALESCE(SUM(net_minor), 0) AS BIGINT) FROM ledger WHERE invoice_id = $1), \
+                 tax_minor = (SELECT CAST(COALESCE(SUM(tax_minor), 0) AS BIGINT) FROM ledger WHERE invoice_id = $1), \
+                 total_minor = (SELECT CAST(COALESCE(SUM(gross_minor), 0) AS BIGINT) FROM ledger WHERE invoice_id = $1), \
+                 line_count = (SELECT COUNT(*) FROM ledger WHERE invoice_id = $1) WHERE id = $1",
+            )
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let sql =
+            format!("SELECT {INVOICE_COLS} FROM invoices WHERE partner_id = $1 AND period = $2 ORDER BY currency_code");
+        let rows = sqlx::query(&sql).bind(&partner).bind(&label).fetch_all(&mut *tx).await?;
+        let invoices = rows.iter().map(invoice_from).collect::<StoreResult<Vec<_>>>()?;
+        tx.commit().await?;
+        Ok(invoices)
+    }
+
+    pub(super) async fn invoices_where(&self, scope: PartnerScope, id: Option<InvoiceId>) -> StoreResult<Vec<Invoice>> {
+        let mut sql = format!("SELECT {INVOICE_COLS} FROM invoices WHERE partner_id = $1");
+        if id.is_some() {
+            sql.push_str(" AND id = $2");
+        }
+        sql.push_str(" ORDER BY period DESC, currency_code");
+        let mut q = sqlx::query(&sql).bind(scope.partner_id().to_string());
+        if let Some(id) = id {
+            q = q.bind(id.to_string());
+        }
+        q.fetch_all(&self.read).await?.iter().map(invoice_from).collect()
+    }
+
+    pub(super) async fn lines_of_invoice(
+        &self,
+        scope: PartnerScope,
+        id: InvoiceId,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<InvoiceLine>> {
+        let mut sql = String::from(
+            "SELECT g.id AS id, g.at AS at, g.kind AS kind, g.customer_id AS customer_id, g.order_id AS order_id, \
+             g.line_number AS line_number, g.quantity AS quantity, g.unit_price_minor AS unit_price_minor, \
+             g.net_minor AS net_minor, g.tax_minor AS tax_minor, g.gross_minor AS gross_minor, \
+             g.currency_code AS currency_code, g.scale AS scale, c.domain AS customer_domain, \
+             o.created_at AS order_date, l.product_id AS product_id, l.sku_id AS sku_id, l.title AS title \
+             FROM ledger g \
+             LEFT JOIN customers c ON c.partner_id = g.partner_id AND c.tenant_id = g.customer_id \
+             LEFT JOIN orders o ON o.id = g.order_id \
+             LEFT JOIN order_lines l ON l.order_id = g.order_id AND l.line_number = g.line_number \
+             WHERE g.partner_id = $1 AND g.invoice_id = $2",
+        );
+        if after.is_some() {
+            sql.push_str(&keyset("g.at", "g.id", 3));
+        }
+        sql.push_str(&format!(" ORDER BY g.at, g.id LIMIT {limit}"));
+        let mut q = sqlx::query(&sql).bind(scope.partner_id().to_string()).bind(id.to_string());
+        if let Some(c) = after {
+            q = q.bind(c.at.micros()).bind(c.id.clone());
+        }
+        q.fetch_all(&self.read).await?.iter().map(line_from).collect()
+    }
+}

@@ -1,0 +1,286 @@
+//! Invoices (R12): the publisher's invoice runs, and billing reads for billing and global admins.
+
+use super::audit::csv_line;
+use super::collection::{collection, whole, Attributes, Collection, PageParams};
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{parse_json, PartnerAuth, Path, PublisherAuth, Query};
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use domain::csv::spreadsheet_safe;
+use domain::invoice::{Invoice, InvoiceLine};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+fn date_time(d: time::Date) -> String {
+    format!("{d}T00:00:00Z")
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvoiceDto {
+    pub id: String,
+    /// The first day of the month after the billing period.
+    pub invoice_date: String,
+    pub billing_period_start_date: String,
+    pub billing_period_end_date: String,
+    pub currency_code: String,
+    /// Net of every line (credits are negative).
+    pub subtotal: String,
+    pub tax_total: String,
+    /// Gross: subtotal + taxTotal.
+    pub total_charges: String,
+    pub document_type: String,
+    pub line_item_count: i64,
+    pub attributes: Attributes,
+}
+
+impl From<&Invoice> for InvoiceDto {
+    fn from(i: &Invoice) -> InvoiceDto {
+        InvoiceDto {
+            id: i.id.to_string(),
+            invoice_date: date_time(i.invoice_date()),
+            billing_period_start_date: date_time(i.period.first_day()),
+            billing_period_end_date: date_time(i.period.last_day()),
+            currency_code: i.currency.clone(),
+            subtotal: i.subtotal.format(),
+            tax_total: i.tax_total.format(),
+            total_charges: i.total_charges.format(),
+            document_type: "invoice".into(),
+            line_item_count: i.line_count,
+            attributes: Attributes::of("Invoice"),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvoiceLineDto {
+    pub customer_id: Option<String>,
+    pub customer_domain_name: Option<String>,
+    pub order_id: Option<String>,
+    pub line_item_number: Option<u32>,
+    pub order_date: Option<String>,
+    /// When the charge or credit happened (the partner's clock).
+    pub charge_date: String,
+    pub product_id: Option<String>,
+    pub sku_id: Option<String>,
+    pub product_name: Option<String>,
+    /// `new`, `cancel` or `refund`.
+    pub charge_type: String,
+    pub unit_price: String,
+    /// Positive, credits included.
+    pub quantity: i64,
+    pub subtotal: String,
+    pub tax_total: String,
+    pub total_for_customer: String,
+    pub currency: String,
+    pub attributes: Attributes,
+}
+
+impl From<&InvoiceLine> for InvoiceLineDto {
+    fn from(l: &InvoiceLine) -> InvoiceLineDto {
+        InvoiceLineDto {
+            customer_id: l.customer_id.map(|c| c.to_string()),
+            customer_domain_name: l.customer_domain.clone(),
+            order_id: l.order_id.map(|o| o.to_string()),
+            line_item_number: l.line_number,
+            order_date: l.order_date.map(|t| t.to_rfc3339()),
+            charge_date: l.at.to_rfc3339(),
+            product_id: l.product_id.clone(),
+            sku_id: l.sku_id.clone(),
+            product_name: l.product_name.clone(),
+            charge_type: l.charge_type.clone(),
+            unit_price: l.unit_price.format(),
+            quantity: l.quantity,
+            subtotal: l.subtotal.format(),
+            tax_total: l.tax_total.format(),
+            total_for_customer: l.total.format(),
+            currency: l.currency.clone(),
+            attributes: Attributes::of("OneTimeInvoiceLineItem"),
+        }
+    }
+}
+
+const CSV_HEADER: [&str; 16] = [
+    "customerId",
+    "customerDomainName",
+    "orderId",
+    "lineItemNumber",
+    "orderDate",
+    "chargeDate",
+    "productId",
+    "skuId",
+    "productName",
+    "chargeType",
+    "unitPrice",
+    "quantity",
+    "subtotal",
+    "taxTotal",
+    "totalForCustomer",
+    "currency",
+];
+
+fn csv_row(l: &InvoiceLine) -> Vec<u8> {
+    // Text cells are made spreadsheet-safe; amounts stay numbers (a credit's minus sign is not a formula).
+    let text = |s: Option<String>| spreadsheet_safe(&s.unwrap_or_default()).into_owned();
+    csv_line([
+        text(l.customer_id.map(|c| c.to_string())),
+        text(l.customer_domain.clone()),
+        text(l.order_id.map(|o| o.to_string())),
+        l.line_number.map(|n| n.to_string()).unwrap_or_default(),
+        l.order_date.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        l.at.to_rfc3339(),
+        text(l.product_id.clone()),
+        text(l.sku_id.clone()),
+        text(l.product_name.clone()),
+        l.charge_type.clone(),
+        l.unit_price.format(),
+        l.quantity.to_string(),
+        l.subtotal.format(),
+        l.tax_total.format(),
+        l.total.format(),
+        l.currency.clone(),
+    ])
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct InvoiceRunInput {
+    /// The month, `YYYY-MM`.
+    pub period: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunInvoice {
+    pub partner_id: String,
+    #[serde(flatten)]
+    pub invoice: InvoiceDto,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvoiceRunDto {
+    pub period: String,
+    pub invoices: Vec<RunInvoice>,
+    /// Partners whose clock has not reached the end of the month; run again later for them.
+    pub partners_not_due: usize,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct LineItemParams {
+    /// `onetime` (the only provider here).
+    pub provider: Option<String>,
+    /// `billinglineitems`.
+    pub invoicelineitemtype: Option<String>,
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(run_invoices))
+        .routes(routes!(list_invoices))
+        .routes(routes!(get_invoice))
+        .routes(routes!(invoice_lines))
+        .routes(routes!(invoice_lines_csv))
+}
+
+/// Run the invoices of a month for every partner whose clock has passed its end (idempotent: a second run issues
+/// nothing new, and an issued invoice never changes).
+#[utoipa::path(post, path = "/v1/publisher/invoiceruns", tag = "publisher", request_body = InvoiceRunInput,
+    responses((status = 200, body = InvoiceRunDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn run_invoices(State(state): State<AppState>, _: PublisherAuth, body: Bytes) -> ApiResult<Json<InvoiceRunDto>> {
+    let input: InvoiceRunInput = parse_json(&body)?;
+    let run = state.services.run_invoices(&input.period).await?;
+    Ok(Json(InvoiceRunDto {
+        period: run.period.to_string(),
+        invoices: run
+            .invoices
+            .iter()
+            .map(|i| RunInvoice { partner_id: i.partner_id.to_string(), invoice: InvoiceDto::from(i) })
+            .collect(),
+        partners_not_due: run.partners_not_due,
+    }))
+}
+
+/// The partner's invoices, newest month first (billing admin, global admin).
+#[utoipa::path(get, path = "/v1/invoices", tag = "billing",
+    responses((status = 200, body = Collection<InvoiceDto>), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn list_invoices(
+    State(state): State<AppState>,
+    PartnerAuth(actor): PartnerAuth,
+    uri: Uri,
+) -> ApiResult<Json<Collection<InvoiceDto>>> {
+    let list = state.services.list_invoices(&actor).await?;
+    Ok(Json(whole(list.iter().map(InvoiceDto::from).collect(), &uri)))
+}
+
+/// One invoice.
+#[utoipa::path(get, path = "/v1/invoices/{invoiceId}", tag = "billing", params(("invoiceId" = String, Path)),
+    responses((status = 200, body = InvoiceDto), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn get_invoice(
+    State(state): State<AppState>,
+    PartnerAuth(actor): PartnerAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<InvoiceDto>> {
+    Ok(Json(InvoiceDto::from(&state.services.get_invoice(&actor, &id).await?)))
+}
+
+/// An invoice's lines: charges (`new`) and credits (`cancel`, `refund`: positive quantity, negative amounts), paged.
+#[utoipa::path(get, path = "/v1/invoices/{invoiceId}/lineitems", tag = "billing",
+    params(("invoiceId" = String, Path), LineItemParams, PageParams),
+    responses((status = 200, body = Collection<InvoiceLineDto>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn invoice_lines(
+    State(state): State<AppState>,
+    PartnerAuth(actor): PartnerAuth,
+    Path(id): Path<String>,
+    Query(params): Query<LineItemParams>,
+    Query(page): Query<PageParams>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> ApiResult<Json<Collection<InvoiceLineDto>>> {
+    if params.provider.as_deref().is_some_and(|p| !p.eq_ignore_ascii_case("onetime")) {
+        return Err(domain::DomainError::invalid("provider", "the only provider is onetime").into());
+    }
+    if params.invoicelineitemtype.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("billinglineitems")) {
+        return Err(domain::DomainError::invalid("invoicelineitemtype", "the only type is billinglineitems").into());
+    }
+    let page = state.services.invoice_lines(&actor, &id, page.size()?, page.cursor(&headers)?).await?;
+    Ok(Json(collection(page, &uri, |l| InvoiceLineDto::from(l))))
+}
+
+/// An invoice's lines as CSV (RFC 4180, the JSON field names as the header).
+#[utoipa::path(get, path = "/v1/invoices/{invoiceId}/lineitems.csv", tag = "billing",
+    params(("invoiceId" = String, Path)),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn invoice_lines_csv(
+    State(state): State<AppState>,
+    PartnerAuth(actor): PartnerAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let (invoice, lines) = state.services.all_invoice_lines(&actor, &id).await?;
+    let mut body = csv_line(CSV_HEADER.map(String::from));
+    for l in &lines {
+        body.extend(csv_row(l));
+    }
+    let disposition = format!("attachment; filename=\"invoice-{}-{}.csv\"", invoice.period, invoice.currency);
+    Ok((
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)],
+        body,
+    )
+        .into_response())
+}
