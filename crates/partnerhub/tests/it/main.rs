@@ -10,6 +10,7 @@ mod api_cancellations;
 mod api_catalog;
 mod api_customers;
 mod api_downloads;
+mod api_invoices;
 mod api_orders;
 mod api_users;
 mod cli;
