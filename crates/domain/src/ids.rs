@@ -46,6 +46,15 @@ id_type!(LedgerEntryId);
 id_type!(ArtifactId);
 id_type!(DownloadLinkId);
 id_type!(InvoiceId);
+id_type!(ServiceRequestId);
+id_type!(
+    /// A file attached to a service request.
+    AttachmentId
+);
+id_type!(
+    /// A note (a message from either side) on a service request.
+    NoteId
+);
 id_type!(
     /// A customer's id is its Azure AD tenant id (a GUID); unique per partner, not per server.
     TenantId

@@ -3,55 +3,10 @@
 
 use crate::customer::parse_email;
 use crate::error::DomainError;
+pub use crate::ids::{AttachmentId, NoteId, ServiceRequestId};
 use crate::ids::{OrderId, TenantId};
 use crate::money::Money;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
-
-/// Typed ids of this module (the same shape as those of [`crate::ids`]).
-macro_rules! support_id {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(transparent)]
-        pub struct $name(pub Uuid);
-
-        impl $name {
-            /// A fresh, time-ordered id (UUIDv7).
-            pub fn new() -> Self {
-                Self(Uuid::now_v7())
-            }
-            pub fn parse(s: &str) -> Option<Self> {
-                Uuid::parse_str(s).ok().map(Self)
-            }
-        }
-
-        impl Default for $name {
-            fn default() -> Self {
-                Self::new()
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                self.0.hyphenated().fmt(f)
-            }
-        }
-    };
-}
-
-support_id!(
-    /// A service request's id.
-    ServiceRequestId
-);
-support_id!(
-    /// A file attached to a service request.
-    AttachmentId
-);
-support_id!(
-    /// A note (a message from either side) on a service request.
-    NoteId
-);
 
 /// The largest attachment accepted, in bytes (10 MiB).
 pub const MAX_ATTACHMENT_BYTES: u64 = 10 * 1024 * 1024;
@@ -416,6 +371,68 @@ fn validate_phone(field: &str, value: &str) -> Result<String, DomainError> {
         return Err(DomainError::invalid(field, "may only contain digits, spaces and + ( ) - ."));
     }
     Ok(v.to_string())
+}
+
+/// A stored service request, with its conversation and files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceRequest {
+    pub id: ServiceRequestId,
+    pub partner_id: crate::ids::PartnerId,
+    pub locale: String,
+    pub title: String,
+    pub description: String,
+    pub severity: Severity,
+    pub topic_id: String,
+    pub status: RequestStatus,
+    pub contact: Contact,
+    /// The refund block as filed (JSON, camelCase), for display and for the publisher's decision.
+    pub refund: Option<serde_json::Value>,
+    pub created_by: String,
+    pub created_at: crate::timestamp::Timestamp,
+    pub updated_at: crate::timestamp::Timestamp,
+    /// Oldest first; empty in lists.
+    pub notes: Vec<Note>,
+    pub attachments: Vec<Attachment>,
+}
+
+/// A message on a request, from the partner or the publisher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub id: NoteId,
+    pub author: String,
+    pub by_publisher: bool,
+    pub text: String,
+    pub created_at: crate::timestamp::Timestamp,
+}
+
+/// A file attached to a request; the bytes are in blob storage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub id: AttachmentId,
+    pub file_name: String,
+    pub size: u64,
+    pub sha256: String,
+    pub blob_key: String,
+    pub uploaded_by: String,
+    pub created_at: crate::timestamp::Timestamp,
+}
+
+/// A locale in the path of `POST /v1/servicerequests/{locale}` (`en-US`, `de`, `pt-BR`): 2–3 letters, optionally a
+/// region of 2 letters or 3 digits.
+pub fn validate_locale(locale: &str) -> Result<String, DomainError> {
+    let ok = match locale.split_once('-') {
+        None => (2..=3).contains(&locale.len()) && locale.bytes().all(|b| b.is_ascii_alphabetic()),
+        Some((lang, region)) => {
+            (2..=3).contains(&lang.len())
+                && lang.bytes().all(|b| b.is_ascii_alphabetic())
+                && ((region.len() == 2 && region.bytes().all(|b| b.is_ascii_alphabetic()))
+                    || (region.len() == 3 && region.bytes().all(|b| b.is_ascii_digit())))
+        }
+    };
+    if !ok {
+        return Err(DomainError::invalid("locale", format!("'{locale}' is not a locale such as en-US")));
+    }
+    Ok(locale.to_string())
 }
 
 #[cfg(test)]
@@ -820,5 +837,15 @@ mod tests {
     #[test]
     fn attachment_limit_is_ten_mebibytes() {
         assert_eq!(MAX_ATTACHMENT_BYTES, 10_485_760);
+    }
+
+    #[test]
+    fn locales_are_language_and_region_tags() {
+        for ok in ["en-US", "de", "pt-BR", "es-419", "fil"] {
+            assert!(validate_locale(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "e", "english", "en_US", "en-USA", "en-", "../x", "en-U1"] {
+            assert!(validate_locale(bad).is_err(), "{bad}");
+        }
     }
 }

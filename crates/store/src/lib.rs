@@ -16,6 +16,7 @@ use domain::customer::Customer;
 use domain::download::{LinkState, Transfer};
 use domain::filter::{AuditFilter, CustomerFilter};
 use domain::ids::InvoiceId;
+use domain::ids::ServiceRequestId;
 use domain::ids::{
     ArtifactId, CartId, DownloadLinkId, KeyId, OrderId, PartnerId, SoftwareItemId, TenantId, TokenId, UserId,
 };
@@ -26,6 +27,7 @@ use domain::paging::Cursor;
 use domain::partner::Partner;
 use domain::role::RoleSet;
 use domain::software::{Artifact, SoftwareItem};
+use domain::support::{Attachment, Note, RequestStatus, ServiceRequest};
 use domain::user::User;
 use domain::Timestamp;
 
@@ -202,6 +204,18 @@ pub struct CancelLines {
     pub lines: Vec<u32>,
     pub at: Timestamp,
     pub credits: Vec<LedgerLine>,
+}
+
+/// A change to a support request, written with its effects in one transaction: a status, a note, a file, a
+/// granted refund (a `refund` ledger row) and a cancel the publisher makes whatever the policy (R11).
+#[derive(Debug, Clone)]
+pub struct RequestChange {
+    pub status: Option<RequestStatus>,
+    pub note: Option<Note>,
+    pub attachment: Option<Attachment>,
+    pub refund: Option<LedgerLine>,
+    pub cancel: Option<CancelLines>,
+    pub at: Timestamp,
 }
 
 /// A download link to write; its token is known only by its SHA-256.
@@ -416,6 +430,46 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
         after: Option<&Cursor>,
     ) -> StoreResult<Vec<InvoiceLine>>;
+
+    // Support requests (R11).
+    async fn create_service_request(
+        &self,
+        scope: PartnerScope,
+        request: &ServiceRequest,
+        effects: Effects,
+    ) -> StoreResult<()>;
+    /// One request with its notes and attachments.
+    async fn get_service_request(
+        &self,
+        scope: PartnerScope,
+        id: ServiceRequestId,
+    ) -> StoreResult<Option<ServiceRequest>>;
+    /// The partner's requests by (created_at, id), without notes and attachments.
+    async fn list_service_requests(
+        &self,
+        scope: PartnerScope,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<ServiceRequest>>;
+    /// The publisher's desk: every partner's requests, optionally of one status.
+    async fn desk_service_requests(
+        &self,
+        status: Option<RequestStatus>,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<ServiceRequest>>;
+    /// The publisher's desk: any partner's request (its `partner_id` says whose).
+    async fn desk_service_request(&self, id: ServiceRequestId) -> StoreResult<Option<ServiceRequest>>;
+    /// Applies a change; a closed request refuses every change with `conflict`, writing nothing.
+    async fn change_service_request(
+        &self,
+        scope: PartnerScope,
+        id: ServiceRequestId,
+        change: &RequestChange,
+        effects: Effects,
+    ) -> StoreResult<()>;
+    /// The partner of an order, found by its id alone (a refund names only the order).
+    async fn find_order(&self, scope: PartnerScope, id: OrderId) -> StoreResult<Option<Order>>;
 
     // Customers.
     async fn create_customer(&self, scope: PartnerScope, customer: &Customer, effects: Effects) -> StoreResult<()>;

@@ -15,6 +15,11 @@ const SQLITE: &[Migration] = &[
     Migration { version: 3, name: "orders", sql: include_str!("../migrations/sqlite/0003_orders.sql") },
     Migration { version: 4, name: "downloads", sql: include_str!("../migrations/sqlite/0004_downloads.sql") },
     Migration { version: 5, name: "invoices", sql: include_str!("../migrations/sqlite/0005_invoices.sql") },
+    Migration {
+        version: 6,
+        name: "service_requests",
+        sql: include_str!("../migrations/sqlite/0006_service_requests.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -23,6 +28,11 @@ const POSTGRES: &[Migration] = &[
     Migration { version: 3, name: "orders", sql: include_str!("../migrations/postgres/0003_orders.sql") },
     Migration { version: 4, name: "downloads", sql: include_str!("../migrations/postgres/0004_downloads.sql") },
     Migration { version: 5, name: "invoices", sql: include_str!("../migrations/postgres/0005_invoices.sql") },
+    Migration {
+        version: 6,
+        name: "service_requests",
+        sql: include_str!("../migrations/postgres/0006_service_requests.sql"),
+    },
 ];
 
 pub fn migrations(backend: Backend) -> &'static [Migration] {

@@ -19,6 +19,7 @@ use std::time::Duration;
 mod cancellations;
 mod downloads;
 mod invoices;
+mod support;
 
 pub struct SqlStore {
     backend: Backend,
@@ -1238,6 +1239,59 @@ impl Store for SqlStore {
         after: Option<&Cursor>,
     ) -> StoreResult<Vec<InvoiceLine>> {
         self.lines_of_invoice(scope, id, limit, after).await
+    }
+
+    async fn create_service_request(
+        &self,
+        scope: PartnerScope,
+        request: &ServiceRequest,
+        effects: Effects,
+    ) -> StoreResult<()> {
+        self.insert_service_request(scope, request, effects).await
+    }
+
+    async fn get_service_request(
+        &self,
+        scope: PartnerScope,
+        id: ServiceRequestId,
+    ) -> StoreResult<Option<ServiceRequest>> {
+        self.service_request(Some(scope.partner_id()), id).await
+    }
+
+    async fn list_service_requests(
+        &self,
+        scope: PartnerScope,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<ServiceRequest>> {
+        self.service_requests_of(scope, limit, after).await
+    }
+
+    async fn desk_service_requests(
+        &self,
+        status: Option<RequestStatus>,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<ServiceRequest>> {
+        self.desk_requests(status, limit, after).await
+    }
+
+    async fn desk_service_request(&self, id: ServiceRequestId) -> StoreResult<Option<ServiceRequest>> {
+        self.service_request(None, id).await
+    }
+
+    async fn change_service_request(
+        &self,
+        scope: PartnerScope,
+        id: ServiceRequestId,
+        change: &RequestChange,
+        effects: Effects,
+    ) -> StoreResult<()> {
+        self.apply_request_change(scope, id, change, effects).await
+    }
+
+    async fn find_order(&self, scope: PartnerScope, id: OrderId) -> StoreResult<Option<Order>> {
+        self.order_by_id(scope, id).await
     }
 
     async fn create_customer(&self, scope: PartnerScope, c: &Customer, effects: Effects) -> StoreResult<()> {

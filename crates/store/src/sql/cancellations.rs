@@ -38,6 +38,13 @@ impl SqlStore {
         effects: Effects,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
+        self.cancel_in(&mut tx, scope, c).await?;
+        self.commit_with(tx, scope.partner_id(), effects).await
+    }
+
+    /// The writes of a cancellation, inside a caller's transaction (checkout's partner, or a support request's
+    /// update by the publisher).
+    pub(super) async fn cancel_in(&self, tx: &mut Tx, scope: PartnerScope, c: &CancelLines) -> StoreResult<()> {
         let order = c.order_id.to_string();
         // Lock the order's lines: a concurrent cancel of the same lines waits here, then finds them cancelled.
         let sql = format!(
@@ -49,7 +56,7 @@ impl SqlStore {
             .bind(&order)
             .bind(scope.partner_id().to_string())
             .bind(c.customer.to_string())
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut **tx)
             .await?;
         if rows.is_empty() {
             return Err(StoreError::NotFound);
@@ -78,12 +85,12 @@ impl SqlStore {
             .bind(c.at.micros())
             .bind(&order)
             .bind(n)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
             sqlx::query("UPDATE software_items SET status = 'cancelled' WHERE order_id = $1 AND line_number = $2")
                 .bind(&order)
                 .bind(n)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
             // Every link of the item stops at once (R10): 410 link_revoked from the next request on.
             sqlx::query(
@@ -93,12 +100,12 @@ impl SqlStore {
             .bind(c.at.micros())
             .bind(&order)
             .bind(n)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         }
         for credit in &c.credits {
-            insert_ledger(&mut tx, scope.partner_id(), credit).await?;
+            insert_ledger(tx, scope.partner_id(), credit).await?;
         }
-        self.commit_with(tx, scope.partner_id(), effects).await
+        Ok(())
     }
 }

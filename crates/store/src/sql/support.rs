@@ -1,0 +1,250 @@
+//! Support requests (R11): requests, notes and attachments, and the publisher desk's changes in one transaction.
+
+use super::*;
+use domain::ids::{AttachmentId, NoteId, ServiceRequestId};
+use domain::support::{Contact, Severity};
+use domain::DomainError;
+
+const REQUEST_COLS: &str = "id, partner_id, locale, title, description, severity, topic_id, status, contact, refund, \
+    created_by, created_at, updated_at";
+
+fn request_from(row: &AnyRow) -> StoreResult<ServiceRequest> {
+    let severity: String = row.try_get("severity")?;
+    let status: String = row.try_get("status")?;
+    let contact: String = row.try_get("contact")?;
+    let refund: Option<String> = row.try_get("refund")?;
+    Ok(ServiceRequest {
+        id: ServiceRequestId(uuid_col(row, "id")?),
+        partner_id: PartnerId(uuid_col(row, "partner_id")?),
+        locale: row.try_get("locale")?,
+        title: row.try_get("title")?,
+        description: row.try_get("description")?,
+        severity: Severity::parse(&severity).ok_or_else(|| corrupt("service_requests.severity"))?,
+        topic_id: row.try_get("topic_id")?,
+        status: RequestStatus::parse(&status).ok_or_else(|| corrupt("service_requests.status"))?,
+        contact: serde_json::from_str::<Contact>(&contact).map_err(|_| corrupt("service_requests.contact"))?,
+        refund: refund.map(|r| serde_json::from_str(&r).map_err(|_| corrupt("service_requests.refund"))).transpose()?,
+        created_by: row.try_get("created_by")?,
+        created_at: ts(row, "created_at")?,
+        updated_at: ts(row, "updated_at")?,
+        notes: Vec::new(),
+        attachments: Vec::new(),
+    })
+}
+
+async fn insert_note(tx: &mut Tx, request: ServiceRequestId, n: &Note) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO service_request_notes (id, request_id, author, by_publisher, text, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(n.id.to_string())
+    .bind(request.to_string())
+    .bind(&n.author)
+    .bind(n.by_publisher as i64)
+    .bind(&n.text)
+    .bind(n.created_at.micros())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_attachment(tx: &mut Tx, request: ServiceRequestId, a: &Attachment) -> StoreResult<()> {
+    let size = i64::try_from(a.size).map_err(|_| corrupt("attachment size"))?;
+    sqlx::query(
+        "INSERT INTO service_request_attachments (id, request_id, file_name, size, sha256, blob_key, uploaded_by, \
+         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(a.id.to_string())
+    .bind(request.to_string())
+    .bind(&a.file_name)
+    .bind(size)
+    .bind(&a.sha256)
+    .bind(&a.blob_key)
+    .bind(&a.uploaded_by)
+    .bind(a.created_at.micros())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl SqlStore {
+    pub(super) async fn insert_service_request(
+        &self,
+        scope: PartnerScope,
+        r: &ServiceRequest,
+        effects: Effects,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let contact = serde_json::to_string(&r.contact).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query(&format!(
+            "INSERT INTO service_requests ({REQUEST_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        ))
+        .bind(r.id.to_string())
+        .bind(scope.partner_id().to_string())
+        .bind(&r.locale)
+        .bind(&r.title)
+        .bind(&r.description)
+        .bind(r.severity.as_str())
+        .bind(&r.topic_id)
+        .bind(r.status.as_str())
+        .bind(contact)
+        .bind(r.refund.as_ref().map(|v| v.to_string()))
+        .bind(&r.created_by)
+        .bind(r.created_at.micros())
+        .bind(r.updated_at.micros())
+        .execute(&mut *tx)
+        .await?;
+        self.commit_with(tx, scope.partner_id(), effects).await
+    }
+
+    /// Requests matching a condition (`$1` binds `arg`), by (created_at, id), optionally after a cursor.
+    async fn requests_where(
+        &self,
+        condition: &str,
+        arg: Option<String>,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<ServiceRequest>> {
+        let mut sql = format!("SELECT {REQUEST_COLS} FROM service_requests WHERE {condition}");
+        let next = if arg.is_some() { 2 } else { 1 };
+        if after.is_some() {
+            sql.push_str(&keyset("created_at", "id", next));
+        }
+        sql.push_str(&format!(" ORDER BY created_at, id LIMIT {limit}"));
+        let mut q = sqlx::query(&sql);
+        if let Some(a) = arg {
+            q = q.bind(a);
+        }
+        if let Some(c) = after {
+            q = q.bind(c.at.micros()).bind(c.id.clone());
+        }
+        q.fetch_all(&self.read).await?.iter().map(request_from).collect()
+    }
+
+    pub(super) async fn service_requests_of(
+        &self,
+        scope: PartnerScope,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<ServiceRequest>> {
+        self.requests_where("partner_id = $1", Some(scope.partner_id().to_string()), limit, after).await
+    }
+
+    pub(super) async fn desk_requests(
+        &self,
+        status: Option<RequestStatus>,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<ServiceRequest>> {
+        match status {
+            Some(s) => self.requests_where("status = $1", Some(s.as_str().to_string()), limit, after).await,
+            None => self.requests_where("1 = 1", None, limit, after).await,
+        }
+    }
+
+    /// One request (of one partner, or any for the desk) with its notes and attachments.
+    pub(super) async fn service_request(
+        &self,
+        partner: Option<PartnerId>,
+        id: ServiceRequestId,
+    ) -> StoreResult<Option<ServiceRequest>> {
+        let sql = format!("SELECT {REQUEST_COLS} FROM service_requests WHERE id = $1");
+        let Some(row) = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&self.read).await? else {
+            return Ok(None);
+        };
+        let mut r = request_from(&row)?;
+        if partner.is_some_and(|p| p != r.partner_id) {
+            return Ok(None);
+        }
+        let notes = sqlx::query(
+            "SELECT id, author, by_publisher, text, created_at FROM service_request_notes WHERE request_id = $1 \
+             ORDER BY created_at, id",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.read)
+        .await?;
+        for n in notes {
+            r.notes.push(Note {
+                id: NoteId(uuid_col(&n, "id")?),
+                author: n.try_get("author")?,
+                by_publisher: flag(&n, "by_publisher")?,
+                text: n.try_get("text")?,
+                created_at: ts(&n, "created_at")?,
+            });
+        }
+        let files = sqlx::query(
+            "SELECT id, file_name, size, sha256, blob_key, uploaded_by, created_at FROM service_request_attachments \
+             WHERE request_id = $1 ORDER BY created_at, id",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.read)
+        .await?;
+        for f in files {
+            r.attachments.push(Attachment {
+                id: AttachmentId(uuid_col(&f, "id")?),
+                file_name: f.try_get("file_name")?,
+                size: u64::try_from(f.try_get::<i64, _>("size")?).map_err(|_| corrupt("attachment size"))?,
+                sha256: f.try_get("sha256")?,
+                blob_key: f.try_get("blob_key")?,
+                uploaded_by: f.try_get("uploaded_by")?,
+                created_at: ts(&f, "created_at")?,
+            });
+        }
+        Ok(Some(r))
+    }
+
+    pub(super) async fn apply_request_change(
+        &self,
+        scope: PartnerScope,
+        id: ServiceRequestId,
+        change: &RequestChange,
+        effects: Effects,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let sql = format!("SELECT status FROM service_requests WHERE id = $1 AND partner_id = $2{}", self.for_update());
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .bind(scope.partner_id().to_string())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let status: String = row.try_get("status")?;
+        if status == RequestStatus::Closed.as_str() {
+            return Err(StoreError::Refused(DomainError::Conflict("this support request is closed".into())));
+        }
+        if let Some(note) = &change.note {
+            insert_note(&mut tx, id, note).await?;
+        }
+        if let Some(file) = &change.attachment {
+            insert_attachment(&mut tx, id, file).await?;
+        }
+        if let Some(cancel) = &change.cancel {
+            self.cancel_in(&mut tx, scope, cancel).await?;
+        }
+        if let Some(refund) = &change.refund {
+            super::cancellations::insert_ledger(&mut tx, scope.partner_id(), refund).await?;
+        }
+        sqlx::query("UPDATE service_requests SET status = $1, updated_at = $2 WHERE id = $3")
+            .bind(change.status.map(|s| s.as_str().to_string()).unwrap_or(status))
+            .bind(change.at.micros())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        self.commit_with(tx, scope.partner_id(), effects).await
+    }
+
+    pub(super) async fn order_by_id(&self, scope: PartnerScope, id: OrderId) -> StoreResult<Option<Order>> {
+        let row = sqlx::query("SELECT customer_id FROM orders WHERE partner_id = $1 AND id = $2")
+            .bind(scope.partner_id().to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        match row {
+            None => Ok(None),
+            Some(r) => {
+                let customer = TenantId(uuid_col(&r, "customer_id")?);
+                Ok(self.orders_where(scope, customer, Some(id), 1, None).await?.pop())
+            }
+        }
+    }
+}
