@@ -9,11 +9,11 @@ use domain::ids::{LedgerEntryId, OrderId};
 use domain::order::{LineStatus, Order};
 use domain::policy::Action;
 use domain::{DomainError, Timestamp};
-use store::{CancelLines, Effects, LedgerLine, PartnerScope};
+use store::{CancelLines, Effects, LedgerLine};
 
 /// Who cancels, for whom, and when (the partner's clock).
+#[derive(Clone, Copy)]
 pub(crate) struct Canceling<'a> {
-    pub scope: PartnerScope,
     pub customer: &'a Customer,
     /// The principal the activity record names.
     pub by: &'a str,
@@ -37,19 +37,23 @@ impl Services {
         let order = self.store.get_order(scope, customer.tenant_id, id).await?.ok_or(DomainError::NotFound)?;
         let now = self.partner_now(&actor.partner);
         let chosen = plan_cancellation(&order, lines.as_deref(), now, Canceller::Partner)?;
-        let who = Canceling { scope, customer: &customer, by: actor.principal(), at: now };
-        self.write_cancellation(who, order, &chosen, idem).await
+        let who = Canceling { customer: &customer, by: actor.principal(), at: now };
+        let (order, cancel, audit) = prepare_cancellation(&who, order, &chosen);
+        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &order) };
+        self.store.cancel_lines(scope, &cancel, effects).await?;
+        Ok(order)
     }
+}
 
-    /// The lines' credits, the order as it becomes, the `update_order` record, and the one Store call.
-    pub(crate) async fn write_cancellation(
-        &self,
-        who: Canceling<'_>,
-        mut order: Order,
-        chosen: &[u32],
-        idem: Option<Idem<'_, Order>>,
-    ) -> Result<Order> {
-        let Canceling { scope, customer, by, at: now } = who;
+/// The lines' credits (R10), the order as it becomes, and the `update_order` record: what a cancel writes, by the
+/// partner or by the publisher through a support request.
+pub(crate) fn prepare_cancellation(
+    who: &Canceling<'_>,
+    mut order: Order,
+    chosen: &[u32],
+) -> (Order, CancelLines, NewAuditRecord) {
+    let Canceling { customer, by, at: now } = *who;
+    {
         let mut credits = Vec::with_capacity(chosen.len());
         let mut credited = Vec::new();
         for line in order.lines.iter_mut().filter(|l| chosen.contains(&l.line_number)) {
@@ -93,8 +97,6 @@ impl Services {
             .data("credits", credited.join("; "));
         let cancel =
             CancelLines { customer: customer.tenant_id, order_id: order.id, lines: chosen.to_vec(), at: now, credits };
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &order) };
-        self.store.cancel_lines(scope, &cancel, effects).await?;
-        Ok(order)
+        (order, cancel, audit)
     }
 }

@@ -105,7 +105,7 @@ fn plausible_token(token: &str) -> bool {
     token.len() == 43 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-fn blob_error(e: BlobError) -> Error {
+pub(crate) fn blob_error(e: BlobError) -> Error {
     match e {
         BlobError::TooLarge(limit) => DomainError::PayloadTooLarge(limit).into(),
         BlobError::Interrupted(e) => DomainError::invalid("body", format!("the upload was interrupted: {e}")).into(),

@@ -16,6 +16,7 @@ pub mod orders;
 pub mod partners;
 pub mod secrets;
 pub mod software;
+pub mod support;
 pub mod users;
 
 pub use auth::{Actor, Caller};

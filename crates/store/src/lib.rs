@@ -218,6 +218,13 @@ pub struct RequestChange {
     pub at: Timestamp,
 }
 
+impl RequestChange {
+    /// No change yet, at `at`: fill in what changes.
+    pub fn at(at: Timestamp) -> RequestChange {
+        RequestChange { status: None, note: None, attachment: None, refund: None, cancel: None, at }
+    }
+}
+
 /// A download link to write; its token is known only by its SHA-256.
 #[derive(Debug, Clone)]
 pub struct NewDownloadLink {

@@ -9,6 +9,7 @@ pub mod invoices;
 pub mod orders;
 pub mod publisher;
 pub mod software;
+pub mod support;
 pub mod testclock;
 pub mod users;
 
@@ -28,7 +29,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
         on behalf of customers. Follows Partner Center's REST API v1 conventions."),
     modifiers(&BearerAuth),
     components(schemas(ErrorBody)),
-    tags((name = "customers"), (name = "catalog"), (name = "orders"), (name = "software"), (name = "billing"), (name = "users"), (name = "activity"), (name = "testclock"), (name = "publisher"),
+    tags((name = "customers"), (name = "catalog"), (name = "orders"), (name = "software"), (name = "billing"), (name = "support"), (name = "users"), (name = "activity"), (name = "testclock"), (name = "publisher"),
         (name = "operations"))
 )]
 struct ApiDoc;
@@ -54,6 +55,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(software::routes())
         .merge(downloads::routes())
         .merge(invoices::routes())
+        .merge(support::routes())
         .merge(users::routes())
         .merge(audit::routes())
         .merge(testclock::routes())

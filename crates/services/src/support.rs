@@ -1,0 +1,401 @@
+//! Support requests (R11): partners file and follow them; the publisher's desk answers, resolves, grants refunds
+//! and cancels what a request names whatever its policy. Every step is in the partner's activity log.
+
+use crate::blobs::ByteStream;
+use crate::cancellations::{prepare_cancellation, Canceling};
+use crate::idempotency::Idem;
+use crate::{Actor, Error, Result, Services};
+use domain::audit::{NewAuditRecord, OperationType};
+use domain::cancellation::{plan_cancellation, Canceller};
+use domain::download::sanitize_file_name;
+use domain::ids::{LedgerEntryId, OrderId, ServiceRequestId};
+use domain::invoice::{refund_split, CHARGE_REFUND};
+use domain::market_data::currency_minor_units;
+use domain::money::Money;
+use domain::paging::{Cursor, Page, PageSize};
+use domain::partner::Partner;
+use domain::policy::Action;
+use domain::support::{
+    validate_locale, validate_note, validate_request, Attachment, AttachmentId, CustomerRef, Note, NoteId, OrderRef,
+    RequestStatus, ServiceRequest, ServiceRequestDraft, MAX_ATTACHMENT_BYTES,
+};
+use domain::{DomainError, Timestamp};
+use store::{Effects, LedgerLine, PartnerScope, RequestChange};
+
+/// The principal the activity log names for the publisher's steps.
+pub const PUBLISHER_PRINCIPAL: &str = "publisher";
+
+/// What the publisher's desk changes on a request (`PATCH /v1/publisher/servicerequests/{id}`).
+#[derive(Debug, Clone, Default)]
+pub struct DeskChange {
+    pub status: Option<String>,
+    pub note: Option<String>,
+    pub refund: Option<RefundGrant>,
+    pub cancel: Option<DeskCancel>,
+}
+
+/// A refund granted: a gross amount, optionally against an order line (then its tax is split at the line's rate).
+#[derive(Debug, Clone)]
+pub struct RefundGrant {
+    pub amount: String,
+    pub currency_code: String,
+    pub order_id: Option<String>,
+    pub line_item_number: Option<i64>,
+}
+
+/// Lines the publisher cancels through the request, whatever their policy.
+#[derive(Debug, Clone)]
+pub struct DeskCancel {
+    pub customer_id: String,
+    pub order_id: String,
+    pub line_items: Option<Vec<i64>>,
+}
+
+fn request_id(id: &str) -> Result<ServiceRequestId> {
+    ServiceRequestId::parse(id).ok_or_else(|| DomainError::NotFound.into())
+}
+
+fn step(op: OperationType, by: &str, at: Timestamp, r: &ServiceRequest) -> NewAuditRecord {
+    NewAuditRecord::succeeded(op, by, at)
+        .data("serviceRequestId", r.id.to_string())
+        .data("title", r.title.clone())
+        .data("supportTopicId", r.topic_id.clone())
+}
+
+impl Services {
+    /// Files a request (any role).
+    pub async fn create_service_request(
+        &self,
+        actor: &Actor,
+        locale: &str,
+        draft: ServiceRequestDraft,
+        idem: Option<Idem<'_, ServiceRequest>>,
+    ) -> Result<ServiceRequest> {
+        let scope = actor.authorize(Action::SupportRequests)?;
+        let locale = validate_locale(locale)?;
+        let new = validate_request(draft, &currency_minor_units)?;
+        let refund = match &new.refund {
+            None => None,
+            Some(r) => {
+                // A customer named by id must be this partner's; a domain is kept as written (it may be a customer
+                // the partner no longer serves).
+                let mut json = serde_json::Map::new();
+                match &r.customer {
+                    CustomerRef::TenantId(t) => {
+                        let known = self.get_customer(actor, &t.to_string()).await;
+                        if matches!(&known, Err(Error::Domain(DomainError::NotFound))) {
+                            return Err(DomainError::invalid("refund.customerId", "no such customer").into());
+                        }
+                        known?;
+                        json.insert("customerId".into(), t.to_string().into());
+                    }
+                    CustomerRef::Domain(d) => {
+                        json.insert("customerDomain".into(), d.clone().into());
+                    }
+                }
+                match &r.order {
+                    OrderRef::OrderId(o) => {
+                        if self.store.find_order(scope, *o).await?.is_none() {
+                            return Err(DomainError::invalid("refund.orderId", "no such order").into());
+                        }
+                        json.insert("orderId".into(), o.to_string().into());
+                    }
+                    OrderRef::SubscriptionId(s) => {
+                        json.insert("subscriptionId".into(), s.clone().into());
+                    }
+                }
+                json.insert("reason".into(), r.reason.clone().into());
+                if let Some(a) = r.amount_requested {
+                    json.insert("amountRequested".into(), a.format().into());
+                }
+                if let Some(c) = &r.currency_code {
+                    json.insert("currencyCode".into(), c.clone().into());
+                }
+                Some(serde_json::Value::Object(json))
+            }
+        };
+        let now = self.partner_now(&actor.partner);
+        let request = ServiceRequest {
+            id: ServiceRequestId::new(),
+            partner_id: actor.partner.id,
+            locale,
+            title: new.title,
+            description: new.description,
+            severity: new.severity,
+            topic_id: new.topic.id.to_string(),
+            status: RequestStatus::Open,
+            contact: new.contact,
+            refund,
+            created_by: actor.principal().to_string(),
+            created_at: now,
+            updated_at: now,
+            notes: Vec::new(),
+            attachments: Vec::new(),
+        };
+        let audit = step(OperationType::CreateServiceRequest, actor.principal(), now, &request)
+            .data("severity", request.severity.as_str());
+        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &request) };
+        self.store.create_service_request(scope, &request, effects).await?;
+        Ok(request)
+    }
+
+    pub async fn list_service_requests(
+        &self,
+        actor: &Actor,
+        size: PageSize,
+        after: Option<Cursor>,
+    ) -> Result<Page<ServiceRequest>> {
+        let scope = actor.authorize(Action::SupportRequests)?;
+        let rows = self.store.list_service_requests(scope, size.get() + 1, after.as_ref()).await?;
+        Ok(Page::from_rows(rows, size, |r| Cursor { at: r.created_at, id: r.id.to_string() }))
+    }
+
+    pub async fn get_service_request(&self, actor: &Actor, id: &str) -> Result<ServiceRequest> {
+        let scope = actor.authorize(Action::SupportRequests)?;
+        self.store.get_service_request(scope, request_id(id)?).await?.ok_or_else(|| DomainError::NotFound.into())
+    }
+
+    /// The partner adds a note (`PATCH /v1/servicerequests/{id}` with `newNote`).
+    pub async fn add_partner_note(&self, actor: &Actor, id: &str, text: &str) -> Result<ServiceRequest> {
+        let scope = actor.authorize(Action::SupportRequests)?;
+        let request = self.get_service_request(actor, id).await?;
+        let now = self.partner_now(&actor.partner);
+        let note = Note {
+            id: NoteId::new(),
+            author: actor.principal().to_string(),
+            by_publisher: false,
+            text: validate_note(text)?,
+            created_at: now,
+        };
+        let audit = step(OperationType::UpdateServiceRequest, actor.principal(), now, &request).data("change", "note");
+        let change = RequestChange { note: Some(note), ..RequestChange::at(now) };
+        self.store.change_service_request(scope, request.id, &change, Effects::audit(audit)).await?;
+        self.get_service_request(actor, id).await
+    }
+
+    /// The partner attaches a file (at most 10 MiB, streamed to blob storage).
+    pub async fn attach_file(&self, actor: &Actor, id: &str, file_name: &str, body: ByteStream) -> Result<Attachment> {
+        let scope = actor.authorize(Action::SupportRequests)?;
+        let request = self.get_service_request(actor, id).await?;
+        let file_name = sanitize_file_name(file_name)?;
+        let now = self.partner_now(&actor.partner);
+        let attachment_id = AttachmentId::new();
+        let blob_key = format!("attachments/{attachment_id}");
+        let stored =
+            self.blobs.put(&blob_key, body, MAX_ATTACHMENT_BYTES).await.map_err(crate::downloads::blob_error)?;
+        let attachment = Attachment {
+            id: attachment_id,
+            file_name,
+            size: stored.size,
+            sha256: stored.sha256,
+            blob_key,
+            uploaded_by: actor.principal().to_string(),
+            created_at: now,
+        };
+        let audit = step(OperationType::UpdateServiceRequest, actor.principal(), now, &request)
+            .data("change", "attachment")
+            .data("fileName", attachment.file_name.clone())
+            .data("size", attachment.size.to_string());
+        let change = RequestChange { attachment: Some(attachment.clone()), ..RequestChange::at(now) };
+        if let Err(e) = self.store.change_service_request(scope, request.id, &change, Effects::audit(audit)).await {
+            let _ = self.blobs.delete(&attachment.blob_key).await;
+            return Err(e.into());
+        }
+        Ok(attachment)
+    }
+
+    /// An attachment's bytes, for the partner (its own requests) or the publisher (`actor` none).
+    pub async fn open_attachment(
+        &self,
+        actor: Option<&Actor>,
+        id: &str,
+        attachment: &str,
+    ) -> Result<(Attachment, ByteStream)> {
+        let request = match actor {
+            Some(a) => self.get_service_request(a, id).await?,
+            None => self.desk_request(id).await?.1,
+        };
+        let found =
+            request.attachments.into_iter().find(|a| a.id.to_string() == attachment).ok_or(DomainError::NotFound)?;
+        let body = self.blobs.get(&found.blob_key, None).await.map_err(crate::downloads::blob_error)?;
+        Ok((found, body))
+    }
+
+    /// The desk: every partner's requests, optionally of one status.
+    pub async fn desk_service_requests(
+        &self,
+        status: Option<&str>,
+        size: PageSize,
+        after: Option<Cursor>,
+    ) -> Result<Page<ServiceRequest>> {
+        let status = status
+            .map(|s| {
+                RequestStatus::parse(s)
+                    .ok_or_else(|| DomainError::invalid("status", "one of open, in_progress, resolved, closed"))
+            })
+            .transpose()?;
+        let rows = self.store.desk_service_requests(status, size.get() + 1, after.as_ref()).await?;
+        Ok(Page::from_rows(rows, size, |r| Cursor { at: r.created_at, id: r.id.to_string() }))
+    }
+
+    /// One request for the desk, with its partner.
+    pub async fn desk_request(&self, id: &str) -> Result<(Partner, ServiceRequest)> {
+        let request = self.store.desk_service_request(request_id(id)?).await?.ok_or(DomainError::NotFound)?;
+        let partner = self.store.get_partner(request.partner_id).await?.ok_or(DomainError::NotFound)?;
+        Ok((partner, request))
+    }
+
+    /// The desk answers a request: a status, a note, a refund granted (a `refund` credit on the partner's next
+    /// invoice) and lines cancelled whatever their policy (every effect of R10), all in one transaction, dated by
+    /// the partner's clock.
+    pub async fn desk_update(&self, id: &str, change: DeskChange) -> Result<ServiceRequest> {
+        let (partner, request) = self.desk_request(id).await?;
+        let scope = PartnerScope::authenticated(partner.id);
+        let now = self.partner_now(&partner);
+        let mut audit = Vec::new();
+        let status = change
+            .status
+            .as_deref()
+            .map(|s| {
+                RequestStatus::parse(s)
+                    .ok_or_else(|| DomainError::invalid("status", "one of open, in_progress, resolved, closed"))
+            })
+            .transpose()?;
+        if let Some(to) = status {
+            if !request.status.can_move_to(to) {
+                return Err(DomainError::Conflict("this support request is closed".into()).into());
+            }
+            audit.push(
+                step(OperationType::UpdateServiceRequest, PUBLISHER_PRINCIPAL, now, &request)
+                    .data("status", to.as_str()),
+            );
+        }
+        let note = match change.note.as_deref() {
+            None => None,
+            Some(text) => {
+                audit.push(
+                    step(OperationType::UpdateServiceRequest, PUBLISHER_PRINCIPAL, now, &request)
+                        .data("change", "note"),
+                );
+                Some(Note {
+                    id: NoteId::new(),
+                    author: PUBLISHER_PRINCIPAL.into(),
+                    by_publisher: true,
+                    text: validate_note(text)?,
+                    created_at: now,
+                })
+            }
+        };
+        let cancel = match &change.cancel {
+            None => None,
+            Some(c) => {
+                let customer = self.customer_in(scope, &c.customer_id).await?;
+                let order_id = OrderId::parse(&c.order_id)
+                    .ok_or_else(|| DomainError::invalid("cancel.orderId", "no such order"))?;
+                let order = self
+                    .store
+                    .get_order(scope, customer.tenant_id, order_id)
+                    .await?
+                    .ok_or_else(|| DomainError::invalid("cancel.orderId", "no such order for this customer"))?;
+                let chosen = plan_cancellation(&order, c.line_items.as_deref(), now, Canceller::Publisher)?;
+                let who = Canceling { customer: &customer, by: PUBLISHER_PRINCIPAL, at: now };
+                let (_, lines, record) = prepare_cancellation(&who, order, &chosen);
+                audit.push(record.data("serviceRequestId", request.id.to_string()));
+                Some(lines)
+            }
+        };
+        let refund = match &change.refund {
+            None => None,
+            Some(g) => Some(self.refund_line(scope, &request, g, now).await?),
+        };
+        if let Some(r) = &refund {
+            let gross = Money { minor: -r.gross_minor, scale: r.scale };
+            audit.push(
+                step(OperationType::UpdateServiceRequest, PUBLISHER_PRINCIPAL, now, &request)
+                    .data("change", "refund")
+                    .data("amount", gross.format())
+                    .data("currency", r.currency.clone()),
+            );
+        }
+        let change = RequestChange { status, note, attachment: None, refund, cancel, at: now };
+        let effects = Effects { audit, idempotency: None };
+        self.store.change_service_request(scope, request.id, &change, effects).await?;
+        Ok(self.desk_request(id).await?.1)
+    }
+
+    async fn customer_in(&self, scope: PartnerScope, id: &str) -> Result<domain::customer::Customer> {
+        let tenant = domain::ids::TenantId::parse(id)
+            .ok_or_else(|| DomainError::invalid("cancel.customerId", "no such customer"))?;
+        self.store
+            .get_customer(scope, tenant)
+            .await?
+            .ok_or_else(|| DomainError::invalid("cancel.customerId", "no such customer").into())
+    }
+
+    /// R12: a refund is a gross amount; against an order line its tax is split at that line's rate, else 0.
+    async fn refund_line(
+        &self,
+        scope: PartnerScope,
+        request: &ServiceRequest,
+        g: &RefundGrant,
+        now: Timestamp,
+    ) -> Result<LedgerLine> {
+        let currency = g.currency_code.trim().to_ascii_uppercase();
+        let scale = currency_minor_units(&currency)
+            .ok_or_else(|| DomainError::invalid("refund.currencyCode", "not a known currency"))?;
+        let gross = Money::parse(g.amount.trim(), scale).map_err(|e| DomainError::invalid("refund.amount", e))?;
+        if gross.minor <= 0 {
+            return Err(DomainError::invalid("refund.amount", "must be more than 0").into());
+        }
+        let order = match &g.order_id {
+            None => None,
+            Some(o) => {
+                let id = OrderId::parse(o).ok_or_else(|| DomainError::invalid("refund.orderId", "no such order"))?;
+                Some(
+                    self.store
+                        .find_order(scope, id)
+                        .await?
+                        .ok_or_else(|| DomainError::invalid("refund.orderId", "no such order"))?,
+                )
+            }
+        };
+        if let Some(o) = &order {
+            if o.currency != currency {
+                return Err(
+                    DomainError::invalid("refund.currencyCode", format!("the order is in {}", o.currency)).into()
+                );
+            }
+        }
+        let line = match (g.line_item_number, &order) {
+            (None, _) => None,
+            (Some(_), None) => return Err(DomainError::invalid("refund.orderId", "a line item needs its order").into()),
+            (Some(n), Some(o)) => Some(
+                o.lines
+                    .iter()
+                    .find(|l| i64::from(l.line_number) == n)
+                    .ok_or(DomainError::LineItemOutOfRange(n))?
+                    .clone(),
+            ),
+        };
+        let (net, tax) = refund_split(gross, line.as_ref().map(|l| l.tax_rate));
+        let customer = order.as_ref().map(|o| o.customer_id).or_else(|| {
+            request.refund.as_ref().and_then(|r| r["customerId"].as_str()).and_then(domain::ids::TenantId::parse)
+        });
+        Ok(LedgerLine {
+            id: LedgerEntryId::new(),
+            kind: CHARGE_REFUND,
+            currency,
+            scale,
+            at: now,
+            customer_id: customer,
+            order_id: order.as_ref().map(|o| o.id),
+            line_number: line.as_ref().map(|l| l.line_number),
+            reference: Some(format!("servicerequest:{}", request.id)),
+            quantity: 1,
+            unit_price_minor: -gross.minor,
+            net_minor: -net.minor,
+            tax_minor: -tax.minor,
+            gross_minor: -gross.minor,
+        })
+    }
+}

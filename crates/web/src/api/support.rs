@@ -1,0 +1,478 @@
+//! Support requests (R11): partners file and follow them (any role); the publisher's desk answers them.
+//!
+//! Partner Center's paths put the locale where later calls put the request id (`POST /v1/servicerequests/{locale}`,
+//! `GET /v1/servicerequests/{id}`); one route cannot carry two parameter names, so both are `{id}` here, and for
+//! the POST it holds the locale.
+
+use super::collection::{collection, Attributes, Collection, PageParams};
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{IdemJson, PartnerAuth, Path, PublisherAuth, Query};
+use crate::AppState;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use domain::download::content_disposition;
+use domain::support::{
+    Attachment, ContactDraft, RefundDraft, ServiceRequest, ServiceRequestDraft, MAX_ATTACHMENT_BYTES, TOPICS,
+};
+use futures::{StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+use services::blobs::ByteStream;
+use services::support::{DeskCancel, DeskChange, RefundGrant};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SupportTopicDto {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactDto {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone_number: Option<String>,
+}
+
+/// The refund fields of a `csp_purchase_refund` request: one of customerId/customerDomain, one of
+/// orderId/subscriptionId, a reason, and optionally an amount with its currency.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundInput {
+    pub customer_id: Option<String>,
+    pub customer_domain: Option<String>,
+    pub order_id: Option<String>,
+    pub subscription_id: Option<String>,
+    pub reason: Option<String>,
+    pub amount_requested: Option<String>,
+    pub currency_code: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceRequestInput {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    /// `critical`, `moderate` or `minimal`.
+    pub severity: Option<String>,
+    /// From `GET /v1/servicerequests/supporttopics`, e.g. `csp_purchase_refund`.
+    pub support_topic_id: Option<String>,
+    pub primary_contact: Option<ContactDto>,
+    pub refund: Option<RefundInput>,
+}
+
+impl ServiceRequestInput {
+    fn draft(self) -> ServiceRequestDraft {
+        // Missing fields become empty, so that validation (not the JSON parser) names them.
+        let c = self.primary_contact.unwrap_or_default();
+        ServiceRequestDraft {
+            title: self.title.unwrap_or_default(),
+            description: self.description.unwrap_or_default(),
+            severity: self.severity.unwrap_or_default(),
+            support_topic_id: self.support_topic_id.unwrap_or_default(),
+            contact: ContactDraft {
+                first_name: c.first_name,
+                last_name: c.last_name,
+                email: c.email,
+                phone_number: c.phone_number,
+            },
+            refund: self.refund.map(|r| RefundDraft {
+                customer_id: r.customer_id,
+                customer_domain: r.customer_domain,
+                order_id: r.order_id,
+                subscription_id: r.subscription_id,
+                reason: r.reason,
+                amount_requested: r.amount_requested,
+                currency_code: r.currency_code,
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NoteDto {
+    pub id: String,
+    pub text: String,
+    pub created_by_name: String,
+    /// Whether the publisher (the support desk) wrote it.
+    pub from_publisher: bool,
+    pub created_date: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentDto {
+    pub id: String,
+    pub file_name: String,
+    pub size: u64,
+    pub sha256: String,
+    pub uploaded_by: String,
+    pub created_date: String,
+}
+
+impl From<&Attachment> for AttachmentDto {
+    fn from(a: &Attachment) -> AttachmentDto {
+        AttachmentDto {
+            id: a.id.to_string(),
+            file_name: a.file_name.clone(),
+            size: a.size,
+            sha256: a.sha256.clone(),
+            uploaded_by: a.uploaded_by.clone(),
+            created_date: a.created_at.to_rfc3339(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceRequestDto {
+    pub id: String,
+    pub partner_id: String,
+    pub title: String,
+    pub description: String,
+    pub severity: String,
+    pub support_topic_id: String,
+    /// `open`, `in_progress`, `resolved` or `closed`.
+    pub status: String,
+    pub primary_contact: ContactDto,
+    #[schema(value_type = Option<Object>)]
+    pub refund: Option<serde_json::Value>,
+    pub created_by: String,
+    pub created_date: String,
+    pub last_updated_date: String,
+    pub notes: Vec<NoteDto>,
+    pub attachments: Vec<AttachmentDto>,
+    pub attributes: Attributes,
+}
+
+impl From<&ServiceRequest> for ServiceRequestDto {
+    fn from(r: &ServiceRequest) -> ServiceRequestDto {
+        ServiceRequestDto {
+            id: r.id.to_string(),
+            partner_id: r.partner_id.to_string(),
+            title: r.title.clone(),
+            description: r.description.clone(),
+            severity: r.severity.as_str().into(),
+            support_topic_id: r.topic_id.clone(),
+            status: r.status.as_str().into(),
+            primary_contact: ContactDto {
+                first_name: Some(r.contact.first_name.clone()),
+                last_name: Some(r.contact.last_name.clone()),
+                email: Some(r.contact.email.clone()),
+                phone_number: Some(r.contact.phone_number.clone()),
+            },
+            refund: r.refund.clone(),
+            created_by: r.created_by.clone(),
+            created_date: r.created_at.to_rfc3339(),
+            last_updated_date: r.updated_at.to_rfc3339(),
+            notes: r
+                .notes
+                .iter()
+                .map(|n| NoteDto {
+                    id: n.id.to_string(),
+                    text: n.text.clone(),
+                    created_by_name: n.author.clone(),
+                    from_publisher: n.by_publisher,
+                    created_date: n.created_at.to_rfc3339(),
+                })
+                .collect(),
+            attachments: r.attachments.iter().map(AttachmentDto::from).collect(),
+            attributes: Attributes::of("ServiceRequest"),
+        }
+    }
+}
+
+fn render_request(r: &ServiceRequest) -> Vec<u8> {
+    serde_json::to_vec(&ServiceRequestDto::from(r)).unwrap_or_default()
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NoteInput {
+    pub text: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PartnerPatch {
+    pub new_note: Option<NoteInput>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundGrantInput {
+    /// The gross amount credited.
+    pub amount: String,
+    pub currency_code: String,
+    pub order_id: Option<String>,
+    pub line_item_number: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LineItemRefInput {
+    pub line_item_number: i64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeskCancelInput {
+    pub customer_id: String,
+    pub order_id: String,
+    pub line_items: Option<Vec<LineItemRefInput>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeskPatch {
+    pub status: Option<String>,
+    pub new_note: Option<NoteInput>,
+    pub refund: Option<RefundGrantInput>,
+    pub cancel: Option<DeskCancelInput>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct AttachmentParams {
+    /// The file's name (path parts and unsafe characters are removed).
+    pub file_name: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeskParams {
+    /// Only requests in this status.
+    pub status: Option<String>,
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(support_topics))
+        .routes(routes!(create_request, get_request, add_note))
+        .routes(routes!(list_requests))
+        .routes(routes!(upload_attachment))
+        .routes(routes!(download_attachment))
+        .routes(routes!(desk_list))
+        .routes(routes!(desk_get, desk_patch))
+        .routes(routes!(desk_attachment))
+}
+
+/// The topics a request can be filed under, including `csp_purchase_refund`.
+#[utoipa::path(get, path = "/v1/servicerequests/supporttopics", tag = "support",
+    responses((status = 200, body = Collection<SupportTopicDto>), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn support_topics(PartnerAuth(_actor): PartnerAuth, uri: Uri) -> Json<Collection<SupportTopicDto>> {
+    let topics = TOPICS.iter().map(|t| SupportTopicDto { id: t.id.into(), name: t.name.into() }).collect();
+    Json(super::collection::whole(topics, &uri))
+}
+
+/// File a support request (any role). The path segment is the locale, e.g. `en-US`.
+#[utoipa::path(post, path = "/v1/servicerequests/{id}", tag = "support", request_body = ServiceRequestInput,
+    params(("id" = String, Path, description = "the locale, e.g. en-US"),
+        ("MS-RequestId" = Option<String>, Header, description = "Idempotency key")),
+    responses((status = 201, body = ServiceRequestDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_request(
+    State(state): State<AppState>,
+    PartnerAuth(actor): PartnerAuth,
+    Path(locale): Path<String>,
+    body: IdemJson<ServiceRequestInput>,
+) -> ApiResult<(StatusCode, Json<ServiceRequestDto>)> {
+    let draft = body.value.clone().draft();
+    let result = state
+        .services
+        .create_service_request(&actor, &locale, draft, body.idem(StatusCode::CREATED, &render_request, false))
+        .await;
+    let request = body.settle(&state, result).await?;
+    Ok((StatusCode::CREATED, Json(ServiceRequestDto::from(&request))))
+}
+
+/// The partner's requests, oldest first (paged).
+#[utoipa::path(get, path = "/v1/servicerequests", tag = "support", params(PageParams),
+    responses((status = 200, body = Collection<ServiceRequestDto>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn list_requests(
+    State(state): State<AppState>,
+    PartnerAuth(actor): PartnerAuth,
+    Query(page): Query<PageParams>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> ApiResult<Json<Collection<ServiceRequestDto>>> {
+    let page = state.services.list_service_requests(&actor, page.size()?, page.cursor(&headers)?).await?;
+    Ok(Json(collection(page, &uri, |r| ServiceRequestDto::from(r))))
+}
+
+/// One request with its notes and attachments.
+#[utoipa::path(get, path = "/v1/servicerequests/{id}", tag = "support", params(("id" = String, Path)),
+    responses((status = 200, body = ServiceRequestDto), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn get_request(
+    State(state): State<AppState>,
+    PartnerAuth(actor): PartnerAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ServiceRequestDto>> {
+    Ok(Json(ServiceRequestDto::from(&state.services.get_service_request(&actor, &id).await?)))
+}
+
+/// Add a note: `{"newNote": {"text": "…"}}`.
+#[utoipa::path(patch, path = "/v1/servicerequests/{id}", tag = "support", request_body = PartnerPatch,
+    params(("id" = String, Path)),
+    responses((status = 200, body = ServiceRequestDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn add_note(
+    State(state): State<AppState>,
+    PartnerAuth(actor): PartnerAuth,
+    Path(id): Path<String>,
+    body: IdemJson<PartnerPatch>,
+) -> ApiResult<Json<ServiceRequestDto>> {
+    let result = match &body.value.new_note {
+        Some(note) => state.services.add_partner_note(&actor, &id, &note.text).await,
+        None => Err(domain::DomainError::invalid("newNote", "is required").into()),
+    };
+    let request = body.settle(&state, result).await?;
+    Ok(Json(ServiceRequestDto::from(&request)))
+}
+
+fn limited_body(headers: &HeaderMap, body: Body) -> ApiResult<ByteStream> {
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_ATTACHMENT_BYTES) {
+        return Err(domain::DomainError::PayloadTooLarge(MAX_ATTACHMENT_BYTES).into());
+    }
+    Ok(body.into_data_stream().map_err(std::io::Error::other).boxed())
+}
+
+/// Attach a file (raw body, at most 10 MiB; a larger declared size is refused before the body is read).
+#[utoipa::path(post, path = "/v1/servicerequests/{id}/attachments", tag = "support",
+    params(("id" = String, Path), AttachmentParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = AttachmentDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn upload_attachment(
+    State(state): State<AppState>,
+    PartnerAuth(actor): PartnerAuth,
+    Path(id): Path<String>,
+    Query(params): Query<AttachmentParams>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<AttachmentDto>)> {
+    let stream = limited_body(&headers, body)?;
+    let attachment = state.services.attach_file(&actor, &id, &params.file_name, stream).await?;
+    Ok((StatusCode::CREATED, Json(AttachmentDto::from(&attachment))))
+}
+
+fn file_response(attachment: &Attachment, body: ByteStream) -> Response {
+    let mut res = Response::new(Body::from_stream(body));
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(attachment.size));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    if let Ok(v) = HeaderValue::from_str(&content_disposition(&attachment.file_name)) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    res
+}
+
+/// Download an attachment of one of the partner's requests.
+#[utoipa::path(get, path = "/v1/servicerequests/{id}/attachments/{attachmentId}", tag = "support",
+    params(("id" = String, Path), ("attachmentId" = String, Path)),
+    responses((status = 200, content_type = "application/octet-stream"), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn download_attachment(
+    State(state): State<AppState>,
+    PartnerAuth(actor): PartnerAuth,
+    Path((id, attachment)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let (found, body) = state.services.open_attachment(Some(&actor), &id, &attachment).await?;
+    Ok(file_response(&found, body))
+}
+
+/// The desk: every partner's requests, oldest first, optionally of one status.
+#[utoipa::path(get, path = "/v1/publisher/servicerequests", tag = "publisher", params(DeskParams, PageParams),
+    responses((status = 200, body = Collection<ServiceRequestDto>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn desk_list(
+    State(state): State<AppState>,
+    _: PublisherAuth,
+    Query(params): Query<DeskParams>,
+    Query(page): Query<PageParams>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> ApiResult<Json<Collection<ServiceRequestDto>>> {
+    let page =
+        state.services.desk_service_requests(params.status.as_deref(), page.size()?, page.cursor(&headers)?).await?;
+    Ok(Json(collection(page, &uri, |r| ServiceRequestDto::from(r))))
+}
+
+/// The desk: one request with its notes and attachments.
+#[utoipa::path(get, path = "/v1/publisher/servicerequests/{id}", tag = "publisher", params(("id" = String, Path)),
+    responses((status = 200, body = ServiceRequestDto), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn desk_get(
+    State(state): State<AppState>,
+    _: PublisherAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ServiceRequestDto>> {
+    Ok(Json(ServiceRequestDto::from(&state.services.desk_request(&id).await?.1)))
+}
+
+/// The desk answers: `{status?, newNote?, refund?{amount, currencyCode, orderId?, lineItemNumber?},
+/// cancel?{customerId, orderId, lineItems?}}`, all in one transaction. A refund becomes a `refund` credit on the
+/// partner's next invoice; a cancel runs R10 whatever the product's policy.
+#[utoipa::path(patch, path = "/v1/publisher/servicerequests/{id}", tag = "publisher", request_body = DeskPatch,
+    params(("id" = String, Path)),
+    responses((status = 200, body = ServiceRequestDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn desk_patch(
+    State(state): State<AppState>,
+    _: PublisherAuth,
+    Path(id): Path<String>,
+    body: IdemJson<DeskPatch>,
+) -> ApiResult<Json<ServiceRequestDto>> {
+    let v = &body.value;
+    let change = DeskChange {
+        status: v.status.clone(),
+        note: v.new_note.as_ref().map(|n| n.text.clone()),
+        refund: v.refund.as_ref().map(|r| RefundGrant {
+            amount: r.amount.clone(),
+            currency_code: r.currency_code.clone(),
+            order_id: r.order_id.clone(),
+            line_item_number: r.line_item_number,
+        }),
+        cancel: v.cancel.as_ref().map(|c| DeskCancel {
+            customer_id: c.customer_id.clone(),
+            order_id: c.order_id.clone(),
+            line_items: c.line_items.as_ref().map(|l| l.iter().map(|r| r.line_item_number).collect()),
+        }),
+    };
+    let result = state.services.desk_update(&id, change).await;
+    let request = body.settle(&state, result).await?;
+    Ok(Json(ServiceRequestDto::from(&request)))
+}
+
+/// The desk: download an attachment of any request.
+#[utoipa::path(get, path = "/v1/publisher/servicerequests/{id}/attachments/{attachmentId}", tag = "publisher",
+    params(("id" = String, Path), ("attachmentId" = String, Path)),
+    responses((status = 200, content_type = "application/octet-stream"), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn desk_attachment(
+    State(state): State<AppState>,
+    _: PublisherAuth,
+    Path((id, attachment)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let (found, body) = state.services.open_attachment(None, &id, &attachment).await?;
+    Ok(file_response(&found, body).into_response())
+}
