@@ -101,6 +101,11 @@ async fn openapi_lists_every_route(db: Db) {
         ("post", "/v1/publisher/products/{productId}/skus/{skuId}/keys"),
         ("post", "/v1/publisher/products/{productId}/artifacts"),
         ("get", "/download/{token}"),
+        ("post", "/v1/publisher/invoiceruns"),
+        ("get", "/v1/publisher/servicerequests"),
+        ("get", "/v1/publisher/servicerequests/{id}"),
+        ("patch", "/v1/publisher/servicerequests/{id}"),
+        ("get", "/v1/publisher/servicerequests/{id}/attachments/{attachmentId}"),
     ]) {
         let item = paths.get(path).unwrap_or_else(|| panic!("{path} is missing from the OpenAPI document"));
         assert!(item.get(method).is_some(), "{method} {path} is missing from the OpenAPI document");

@@ -12,6 +12,7 @@ mod api_customers;
 mod api_downloads;
 mod api_invoices;
 mod api_orders;
+mod api_support;
 mod api_users;
 mod cli;
 mod conformance;
