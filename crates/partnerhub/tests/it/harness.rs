@@ -200,6 +200,22 @@ impl TestApp {
         r.body
     }
 
+    /// Sends only the head of a POST declaring `length` bytes, and returns what the server answers without the
+    /// body (a limit must be enforced before the body is read).
+    pub async fn head_only(&self, path: &str, token: &str, length: u64) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = self.url.trim_start_matches("http://");
+        let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Length: {length}\r\n\r\n"
+        );
+        conn.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = vec![0u8; 4096];
+        let n =
+            tokio::time::timeout(std::time::Duration::from_secs(10), conn.read(&mut answer)).await.unwrap().unwrap();
+        String::from_utf8_lossy(&answer[..n]).into_owned()
+    }
+
     /// Reads one integer from the test database directly (to check what is stored, not what the API says).
     pub async fn scalar(&self, sql: &str) -> i64 {
         let mut conn = sqlx::AnyConnection::connect(&self.db.url).await.unwrap();
