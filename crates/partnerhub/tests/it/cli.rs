@@ -425,3 +425,39 @@ async fn two_servers_on_one_postgresql_share_one_download_limit() {
     let hash = crate::api_downloads::sha256_hex(token.as_bytes());
     assert_eq!(app.scalar(&format!("SELECT downloads FROM download_links WHERE token_hash = '{hash}'")).await, 50);
 }
+
+crate::on_both_backends!(invoices_run_from_the_command_line);
+
+/// `partnerhub invoices run --period` issues the same invoices as the API, once.
+async fn invoices_run_from_the_command_line(db: Db) {
+    use domain::role::Role;
+    let app = TestApp::spawn(db).await;
+    crate::api_catalog::import(&app, &crate::api_catalog::sample_catalog()).await;
+    let p = app.partner("Alpha", false).await;
+    let t = p.token(Role::AdminAgent);
+    let c = app.customer(&p, "Fabrikam", "fabrikam.example.com", "US").await["id"].as_str().unwrap().to_string();
+    let sles = crate::api_orders::item(&app, t, &c, "SLES", "0001").await;
+    crate::api_orders::buy(&app, t, &c, serde_json::json!([{"catalogItemId": sles, "quantity": 2}])).await;
+    let run = |period: &'static str| {
+        let url = app.db.url.clone();
+        async move {
+            tokio::process::Command::new(BIN)
+                .args(["invoices", "run", "--period", period, "--database-url", &url])
+                .args(["--secret-key", "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio="])
+                .output()
+                .await
+                .unwrap()
+        }
+    };
+    // The binary runs on real time, long after January 2026 ended.
+    let out = run("2026-01").await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(stdout.contains("USD\t1 lines\ttotal 600.00") && stdout.contains("2026-01: 1 invoices"), "{stdout}");
+    let again = String::from_utf8_lossy(&run("2026-01").await.stdout).to_string();
+    assert!(again.contains("2026-01: 1 invoices"), "{again}");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM invoices").await, 1);
+    let bad = run("2026-1").await;
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("period"));
+}
