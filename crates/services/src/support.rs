@@ -156,9 +156,15 @@ impl Services {
     }
 
     /// The partner adds a note (`PATCH /v1/servicerequests/{id}` with `newNote`).
-    pub async fn add_partner_note(&self, actor: &Actor, id: &str, text: &str) -> Result<ServiceRequest> {
+    pub async fn add_partner_note(
+        &self,
+        actor: &Actor,
+        id: &str,
+        text: &str,
+        idem: Option<Idem<'_, ServiceRequest>>,
+    ) -> Result<ServiceRequest> {
         let scope = actor.authorize(Action::SupportRequests)?;
-        let request = self.get_service_request(actor, id).await?;
+        let mut request = self.get_service_request(actor, id).await?;
         let now = self.partner_now(&actor.partner);
         let note = Note {
             id: NoteId::new(),
@@ -168,9 +174,13 @@ impl Services {
             created_at: now,
         };
         let audit = step(OperationType::UpdateServiceRequest, actor.principal(), now, &request).data("change", "note");
-        let change = RequestChange { note: Some(note), ..RequestChange::at(now) };
-        self.store.change_service_request(scope, request.id, &change, Effects::audit(audit)).await?;
-        self.get_service_request(actor, id).await
+        let change = RequestChange { note: Some(note.clone()), ..RequestChange::at(now) };
+        // The answer is the request as this change leaves it, built before commit so a retry replays it.
+        request.notes.push(note);
+        request.updated_at = now;
+        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &request) };
+        self.store.change_service_request(scope, request.id, &change, effects).await?;
+        Ok(request)
     }
 
     /// The partner attaches a file (at most 10 MiB, streamed to blob storage).
@@ -248,8 +258,13 @@ impl Services {
     /// The desk answers a request: a status, a note, a refund granted (a `refund` credit on the partner's next
     /// invoice) and lines cancelled whatever their policy (every effect of R10), all in one transaction, dated by
     /// the partner's clock.
-    pub async fn desk_update(&self, id: &str, change: DeskChange) -> Result<ServiceRequest> {
-        let (partner, request) = self.desk_request(id).await?;
+    pub async fn desk_update(
+        &self,
+        id: &str,
+        change: DeskChange,
+        idem: Option<Idem<'_, ServiceRequest>>,
+    ) -> Result<ServiceRequest> {
+        let (partner, mut request) = self.desk_request(id).await?;
         let scope = PartnerScope::authenticated(partner.id);
         let now = self.partner_now(&partner);
         let mut audit = Vec::new();
@@ -318,9 +333,15 @@ impl Services {
             );
         }
         let change = RequestChange { status, note, attachment: None, refund, cancel, at: now };
-        let effects = Effects { audit, idempotency: None };
+        // The answer is the request as this change leaves it, built before commit so a retry replays it.
+        if let Some(s) = status {
+            request.status = s;
+        }
+        request.notes.extend(change.note.clone());
+        request.updated_at = now;
+        let effects = Effects { audit, idempotency: self.completion(idem.as_ref(), &request) };
         self.store.change_service_request(scope, request.id, &change, effects).await?;
-        Ok(self.desk_request(id).await?.1)
+        Ok(request)
     }
 
     async fn customer_in(&self, scope: PartnerScope, id: &str) -> Result<domain::customer::Customer> {

@@ -16,6 +16,10 @@ crate::on_both_backends!(
 
 const DAY: i64 = 86_400_000_000;
 
+static ONE_DOLLAR: std::sync::LazyLock<Value> =
+    std::sync::LazyLock::new(|| json!({"refund": {"amount": "1.00", "currencyCode": "USD"}}));
+static A_NOTE: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| json!({"newNote": {"text": "Thanks!"}}));
+
 pub fn request_body(customer: &str, order: &str) -> Value {
     json!({
         "title": "Refund a duplicate purchase",
@@ -172,6 +176,27 @@ async fn a_refund_request_is_filed_answered_and_credited_on_the_next_invoice(db:
     };
     assert_eq!(desk(json!({"refund": {"amount": "10.00", "currencyCode": "USD"}})).await.status, 200);
     assert_eq!(app.scalar("SELECT tax_minor FROM ledger WHERE kind = 'refund' AND order_id IS NULL").await, 0);
+    // A retried answer under the same MS-RequestId replays the first: one refund, not two.
+    let desk_path = format!("/v1/publisher/servicerequests/{id}");
+    let partner_path = format!("/v1/servicerequests/{id}");
+    let keyed = || {
+        app.request(
+            Method::PATCH,
+            &desk_path,
+            Some(PUBLISHER_TOKEN),
+            Some(&*ONE_DOLLAR),
+            &[("MS-RequestId", "desk-refund-0001")],
+        )
+    };
+    let first = keyed().await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(keyed().await.body, first.body);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM ledger WHERE kind = 'refund' AND order_id IS NULL").await, 2);
+    let noted = || app.request(Method::PATCH, &partner_path, Some(t), Some(&*A_NOTE), &[("MS-RequestId", "note-0001")]);
+    let note = noted().await;
+    assert_eq!(note.status, 200, "{}", note.text);
+    assert_eq!(noted().await.body, note.body);
+    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM service_request_notes WHERE request_id = '{id}'")).await, 3);
     desk(json!({"refund": {"amount": "-1", "currencyCode": "USD"}})).await.assert_error(400, "invalid_request");
     desk(json!({"refund": {"amount": "5", "currencyCode": "AUD", "orderId": order_id}}))
         .await
@@ -183,9 +208,9 @@ async fn a_refund_request_is_filed_answered_and_credited_on_the_next_invoice(db:
     app.patch(&format!("/v1/servicerequests/{id}"), t, &json!({"newNote": {"text": "One more thing"}}))
         .await
         .assert_error(409, "conflict");
-    // Every step is in the partner's activity log: the note, the file, resolve, the desk's note, two refunds,
-    // and the close.
-    assert_eq!(activity_count(&app, "update_service_request").await, 7);
+    // Every step is in the partner's activity log, once: two partner notes, the file, resolve, the desk's note,
+    // three refunds, and the close.
+    assert_eq!(activity_count(&app, "update_service_request").await, 9);
     let verify = app.get("/v1/auditrecords/verification", p.token(Role::GlobalAdmin)).await;
     assert_eq!(verify.body["valid"], true, "{}", verify.text);
 }

@@ -49,7 +49,7 @@ impl SqlStore {
         // Lock the order's lines: a concurrent cancel of the same lines waits here, then finds them cancelled.
         let sql = format!(
             "SELECT line_number, status FROM order_lines WHERE order_id = $1 AND order_id IN \
-             (SELECT id FROM orders WHERE partner_id = $2 AND customer_id = $3){}",
+             (SELECT id FROM orders WHERE partner_id = $2 AND customer_id = $3) ORDER BY line_number{}",
             self.for_update()
         );
         let rows = sqlx::query(&sql)

@@ -334,7 +334,10 @@ async fn add_note(
     body: IdemJson<PartnerPatch>,
 ) -> ApiResult<Json<ServiceRequestDto>> {
     let result = match &body.value.new_note {
-        Some(note) => state.services.add_partner_note(&actor, &id, &note.text).await,
+        Some(note) => {
+            let idem = body.idem(StatusCode::OK, &render_request, false);
+            state.services.add_partner_note(&actor, &id, &note.text, idem).await
+        }
         None => Err(domain::DomainError::invalid("newNote", "is required").into()),
     };
     let request = body.settle(&state, result).await?;
@@ -457,7 +460,7 @@ async fn desk_patch(
             line_items: c.line_items.as_ref().map(|l| l.iter().map(|r| r.line_item_number).collect()),
         }),
     };
-    let result = state.services.desk_update(&id, change).await;
+    let result = state.services.desk_update(&id, change, body.idem(StatusCode::OK, &render_request, false)).await;
     let request = body.settle(&state, result).await?;
     Ok(Json(ServiceRequestDto::from(&request)))
 }
