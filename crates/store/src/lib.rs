@@ -423,9 +423,9 @@ pub trait Store: Send + Sync + 'static {
     async fn record_activity(&self, scope: PartnerScope, effects: Effects) -> StoreResult<()>;
 
     // Invoices (R12).
-    /// Issues the partner's invoices for `period` (one per currency with anything to bill: every ledger row not yet
-    /// invoiced and dated before the period's end), unless issued already; returns the period's invoices. Rows that
-    /// arrive after an invoice was issued wait for the next one.
+    /// Runs `period` for the partner once: one invoice per currency with anything to bill — the rows dated in the
+    /// month, plus late rows dated in a month already run — then records the run. Running it again returns the same
+    /// invoices and issues nothing; rows of a month not run yet wait for that month's run.
     async fn run_invoices(&self, scope: PartnerScope, period: Period, now: Timestamp) -> StoreResult<Vec<Invoice>>;
     async fn list_invoices(&self, scope: PartnerScope) -> StoreResult<Vec<Invoice>>;
     async fn get_invoice(&self, scope: PartnerScope, id: InvoiceId) -> StoreResult<Option<Invoice>>;

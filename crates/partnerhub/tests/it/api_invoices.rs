@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 crate::on_both_backends!(
     a_months_invoice_holds_its_charges_and_credits_to_the_cent,
     invoices_follow_each_partners_clock_and_concurrent_runs_issue_one,
+    each_month_has_its_own_invoice_whatever_the_order_of_runs,
 );
 
 const HOUR: i64 = 3_600_000_000;
@@ -204,5 +205,43 @@ async fn invoices_follow_each_partners_clock_and_concurrent_runs_issue_one(db: D
     let later = run(&app, "2026-01").await;
     assert_eq!(later.body["invoices"].as_array().unwrap().len(), 2);
     assert_eq!(app.scalar("SELECT COUNT(*) FROM invoices").await, 2);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM ledger WHERE invoice_id IS NULL").await, 0);
+}
+
+async fn each_month_has_its_own_invoice_whatever_the_order_of_runs(db: Db) {
+    let app = TestApp::spawn(db).await;
+    import(&app, &sample_catalog()).await;
+    let p = app.partner("Alpha", false).await;
+    let t = p.token(Role::AdminAgent);
+    let c = app.customer(&p, "Fabrikam", "fabrikam.example.com", "US").await["id"].as_str().unwrap().to_string();
+    let sles = item(&app, t, &c, "SLES", "0001").await;
+    buy(&app, t, &c, json!([{"catalogItemId": sles, "quantity": 1}])).await; // 2026-01-15: 300.00
+    app.clock.advance_micros(36 * DAY); // 2026-02-20
+    buy(&app, t, &c, json!([{"catalogItemId": sles, "quantity": 2}])).await; // 600.00
+    app.clock.advance_micros(10 * DAY); // 2026-03-02
+    let total = |r: &Res| r.body["invoices"][0]["totalCharges"].as_str().map(String::from);
+    // February first: only February's charge; January's waits for January's own run.
+    let feb = run(&app, "2026-02").await;
+    assert_eq!(total(&feb).as_deref(), Some("600.00"), "{}", feb.text);
+    let jan = run(&app, "2026-01").await;
+    assert_eq!(total(&jan).as_deref(), Some("300.00"), "{}", jan.text);
+    assert_eq!(total(&run(&app, "2026-02").await).as_deref(), Some("600.00"));
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM invoices").await, 2);
+    // A row dated in January that commits after January's run (a late event) goes on the next run's invoice.
+    let order =
+        app.get(&format!("/v1/customers/{c}/orders"), t).await.body["items"][0]["id"].as_str().unwrap().to_string();
+    app.raw_sql(&format!(
+        "INSERT INTO ledger (id, partner_id, currency_code, scale, at, kind, customer_id, order_id, line_number, quantity, \
+         unit_price_minor, net_minor, tax_minor, gross_minor) VALUES ('{}', '{}', 'USD', 2, {}, 'new', '{c}', '{order}', 0, 1, \
+         5000, 5000, 0, 5000)",
+        uuid::Uuid::now_v7(),
+        p.id,
+        START + DAY
+    ))
+    .await;
+    assert_eq!(total(&run(&app, "2026-01").await).as_deref(), Some("300.00"), "an issued invoice never changes");
+    app.clock.advance_micros(30 * DAY); // 2026-04-01
+    let march = run(&app, "2026-03").await;
+    assert_eq!(total(&march).as_deref(), Some("50.00"), "{}", march.text);
     assert_eq!(app.scalar("SELECT COUNT(*) FROM ledger WHERE invoice_id IS NULL").await, 0);
 }

@@ -16,6 +16,15 @@ CREATE TABLE invoices (
     UNIQUE (partner_id, period, currency_code)
 );
 
+-- The months already run for a partner: running one again issues nothing new, and a row dated in such a month that
+-- commits after its run (a late event) goes on the next month's invoice.
+CREATE TABLE invoice_runs (
+    partner_id TEXT NOT NULL REFERENCES partners (id),
+    period TEXT NOT NULL,
+    run_at BIGINT NOT NULL,
+    PRIMARY KEY (partner_id, period)
+);
+
 ALTER TABLE ledger ALTER COLUMN customer_id DROP NOT NULL;
 ALTER TABLE ledger ALTER COLUMN order_id DROP NOT NULL;
 ALTER TABLE ledger ALTER COLUMN line_number DROP NOT NULL;

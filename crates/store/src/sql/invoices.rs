@@ -64,67 +64,110 @@ impl SqlStore {
     ) -> StoreResult<Vec<Invoice>> {
         let partner = scope.partner_id().to_string();
         let label = period.to_string();
-        let end = period.end().micros();
+        let (start, end) = (period.start().micros(), period.end().micros());
         let mut tx = self.begin().await?;
         // One run per partner at a time, and no ledger write of the partner in between (they take this lock too).
         let sql = format!("SELECT id FROM partners WHERE id = $1{}", self.chain_lock());
         sqlx::query(&sql).bind(&partner).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
-        let currencies = sqlx::query(
-            "SELECT currency_code, MAX(scale) AS scale FROM ledger WHERE partner_id = $1 AND invoice_id IS NULL \
-             AND at < $2 GROUP BY currency_code ORDER BY currency_code",
-        )
-        .bind(&partner)
-        .bind(end)
-        .fetch_all(&mut *tx)
-        .await?;
-        for row in currencies {
-            let currency: String = row.try_get("currency_code")?;
-            let scale: i64 = row.try_get("scale")?;
-            let issued =
-                sqlx::query("SELECT id FROM invoices WHERE partner_id = $1 AND period = $2 AND currency_code = $3")
-                    .bind(&partner)
-                    .bind(&label)
-                    .bind(&currency)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if issued.is_some() {
-                // Issued already: it never changes; these rows go on the next month's invoice.
-                continue;
+        let run: Vec<String> = sqlx::query("SELECT period FROM invoice_runs WHERE partner_id = $1")
+            .bind(&partner)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<String, _>("period"))
+            .collect::<Result<_, _>>()?;
+        if !run.contains(&label) {
+            // Late rows: dated in a month already run (they committed after its run). Rows of a month not run yet
+            // wait for that month's own run.
+            let earlier = sqlx::query(
+                "SELECT id, at, currency_code FROM ledger WHERE partner_id = $1 AND invoice_id IS NULL AND at < $2",
+            )
+            .bind(&partner)
+            .bind(start)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut late: Vec<(String, String)> = Vec::new();
+            for row in &earlier {
+                if run.contains(&Period::of(ts(row, "at")?).to_string()) {
+                    late.push((row.try_get("id")?, row.try_get("currency_code")?));
+                }
             }
-            let id = InvoiceId::new().to_string();
-            sqlx::query(
-                "INSERT INTO invoices (id, partner_id, period, currency_code, scale, subtotal_minor, tax_minor, \
-                 total_minor, line_count, issued_at) VALUES ($1, $2, $3, $4, $5, 0, 0, 0, 0, $6)",
+            let mut currencies: Vec<(String, i64)> = sqlx::query(
+                "SELECT currency_code, MAX(scale) AS scale FROM ledger WHERE partner_id = $1 AND invoice_id IS NULL \
+                 AND at >= $2 AND at < $3 GROUP BY currency_code",
             )
-            .bind(&id)
             .bind(&partner)
-            .bind(&label)
-            .bind(&currency)
-            .bind(scale)
-            .bind(now.micros())
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "UPDATE ledger SET invoice_id = $1 WHERE partner_id = $2 AND currency_code = $3 \
-                 AND invoice_id IS NULL AND at < $4",
-            )
-            .bind(&id)
-            .bind(&partner)
-            .bind(&currency)
+            .bind(start)
             .bind(end)
-            .execute(&mut *tx)
-            .await?;
-            // The totals are those of exactly the rows this invoice took.
-            sqlx::query(
-                "UPDATE invoices SET \
-                 subtotal_minor = (SELECT CAST(COALESCE(SUM(net_minor), 0) AS BIGINT) FROM ledger WHERE invoice_id = $1), \
-                 tax_minor = (SELECT CAST(COALESCE(SUM(tax_minor), 0) AS BIGINT) FROM ledger WHERE invoice_id = $1), \
-                 total_minor = (SELECT CAST(COALESCE(SUM(gross_minor), 0) AS BIGINT) FROM ledger WHERE invoice_id = $1), \
-                 line_count = (SELECT COUNT(*) FROM ledger WHERE invoice_id = $1) WHERE id = $1",
-            )
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("currency_code")?, r.try_get("scale")?)))
+            .collect::<StoreResult<_>>()?;
+            for (_, currency) in &late {
+                if !currencies.iter().any(|(c, _)| c == currency) {
+                    let scale: i64 = sqlx::query(
+                        "SELECT MAX(scale) AS scale FROM ledger WHERE partner_id = $1 AND currency_code = $2",
+                    )
+                    .bind(&partner)
+                    .bind(currency)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("scale")?;
+                    currencies.push((currency.clone(), scale));
+                }
+            }
+            currencies.sort();
+            for (currency, scale) in currencies {
+                let id = InvoiceId::new().to_string();
+                sqlx::query(
+                    "INSERT INTO invoices (id, partner_id, period, currency_code, scale, subtotal_minor, tax_minor, \
+                     total_minor, line_count, issued_at) VALUES ($1, $2, $3, $4, $5, 0, 0, 0, 0, $6)",
+                )
+                .bind(&id)
+                .bind(&partner)
+                .bind(&label)
+                .bind(&currency)
+                .bind(scale)
+                .bind(now.micros())
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE ledger SET invoice_id = $1 WHERE partner_id = $2 AND currency_code = $3 \
+                     AND invoice_id IS NULL AND at >= $4 AND at < $5",
+                )
+                .bind(&id)
+                .bind(&partner)
+                .bind(&currency)
+                .bind(start)
+                .bind(end)
+                .execute(&mut *tx)
+                .await?;
+                for (row, _) in late.iter().filter(|(_, c)| *c == currency) {
+                    sqlx::query("UPDATE ledger SET invoice_id = $1 WHERE id = $2 AND invoice_id IS NULL")
+                        .bind(&id)
+                        .bind(row)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                // The totals are those of exactly the rows this invoice took.
+                sqlx::query(
+                    "UPDATE invoices SET \
+                     subtotal_minor = (SELECT CAST(COALESCE(SUM(net_minor), 0) AS BIGINT) FROM ledger WHERE invoice_id = $1), \
+                     tax_minor = (SELECT CAST(COALESCE(SUM(tax_minor), 0) AS BIGINT) FROM ledger WHERE invoice_id = $1), \
+                     total_minor = (SELECT CAST(COALESCE(SUM(gross_minor), 0) AS BIGINT) FROM ledger WHERE invoice_id = $1), \
+                     line_count = (SELECT COUNT(*) FROM ledger WHERE invoice_id = $1) WHERE id = $1",
+                )
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query("INSERT INTO invoice_runs (partner_id, period, run_at) VALUES ($1, $2, $3)")
+                .bind(&partner)
+                .bind(&label)
+                .bind(now.micros())
+                .execute(&mut *tx)
+                .await?;
         }
         let sql =
             format!("SELECT {INVOICE_COLS} FROM invoices WHERE partner_id = $1 AND period = $2 ORDER BY currency_code");
