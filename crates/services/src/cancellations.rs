@@ -38,7 +38,8 @@ impl Services {
         let now = self.partner_now(&actor.partner);
         let chosen = plan_cancellation(&order, lines.as_deref(), now, Canceller::Partner)?;
         let who = Canceling { customer: &customer, by: actor.principal(), at: now };
-        let (order, cancel, audit) = prepare_cancellation(&who, order, &chosen);
+        let refunded = self.store.credited(scope, order.id).await?;
+        let (order, cancel, audit) = prepare_cancellation(&who, order, &chosen, &refunded);
         let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &order) };
         self.store.cancel_lines(scope, &cancel, effects).await?;
         Ok(order)
@@ -46,18 +47,25 @@ impl Services {
 }
 
 /// The lines' credits (R10), the order as it becomes, and the `update_order` record: what a cancel writes, by the
-/// partner or by the publisher through a support request.
+/// partner or by the publisher through a support request. `refunded` is what was already credited per line (refunds
+/// granted on support requests): a cancel never gives back more than was charged.
 pub(crate) fn prepare_cancellation(
     who: &Canceling<'_>,
     mut order: Order,
     chosen: &[u32],
+    refunded: &[(Option<u32>, i64, i64, i64)],
 ) -> (Order, CancelLines, NewAuditRecord) {
     let Canceling { customer, by, at: now } = *who;
     {
         let mut credits = Vec::with_capacity(chosen.len());
         let mut credited = Vec::new();
         for line in order.lines.iter_mut().filter(|l| chosen.contains(&l.line_number)) {
-            let credit = credit_for(line, order.created_at, now);
+            let mut credit = credit_for(line, order.created_at, now);
+            if let Some((_, net, tax, _)) = refunded.iter().find(|(l, ..)| *l == Some(line.line_number)) {
+                credit.net.minor = credit.net.minor.min(line.pricing.net.minor - net).max(0);
+                credit.tax.minor = credit.tax.minor.min(line.pricing.tax.minor - tax).max(0);
+                credit.gross.minor = credit.net.minor + credit.tax.minor;
+            }
             credits.push(LedgerLine {
                 id: LedgerEntryId::new(),
                 kind: "cancel",

@@ -314,7 +314,8 @@ impl Services {
                     .ok_or_else(|| DomainError::invalid("cancel.orderId", "no such order for this customer"))?;
                 let chosen = plan_cancellation(&order, c.line_items.as_deref(), now, Canceller::Publisher)?;
                 let who = Canceling { customer: &customer, by: PUBLISHER_PRINCIPAL, at: now };
-                let (_, lines, record) = prepare_cancellation(&who, order, &chosen);
+                let refunded = self.store.credited(scope, order.id).await?;
+                let (_, lines, record) = prepare_cancellation(&who, order, &chosen, &refunded);
                 audit.push(record.data("serviceRequestId", request.id.to_string()));
                 Some(lines)
             }
@@ -398,6 +399,25 @@ impl Services {
                     .clone(),
             ),
         };
+        // Never more back than was charged: on a line, what is left of it; on an order, what is left of the order.
+        if let Some(o) = &order {
+            let credited = self.store.credited(scope, o.id).await?;
+            let (charged, back) = match &line {
+                Some(l) => (
+                    l.pricing.gross.minor,
+                    credited.iter().filter(|(n, ..)| *n == Some(l.line_number)).map(|c| c.3).sum::<i64>(),
+                ),
+                None => (o.totals().gross.minor, credited.iter().map(|c| c.3).sum::<i64>()),
+            };
+            let left = Money { minor: (charged - back).max(0), scale };
+            if gross.minor > left.minor {
+                return Err(DomainError::invalid(
+                    "refund.amount",
+                    format!("at most {} {currency} is left to credit on this purchase", left.format()),
+                )
+                .into());
+            }
+        }
         let (net, tax) = refund_split(gross, line.as_ref().map(|l| l.tax_rate));
         let customer = order.as_ref().map(|o| o.customer_id).or_else(|| {
             request.refund.as_ref().and_then(|r| r["customerId"].as_str()).and_then(domain::ids::TenantId::parse)

@@ -475,6 +475,9 @@ pub trait Store: Send + Sync + 'static {
         change: &RequestChange,
         effects: Effects,
     ) -> StoreResult<()>;
+    /// What has been credited back on an order so far (cancel and refund rows), per line (`None`: refunds that
+    /// name the order but no line), as positive minor units (net, tax, gross).
+    async fn credited(&self, scope: PartnerScope, order: OrderId) -> StoreResult<Vec<(Option<u32>, i64, i64, i64)>>;
     /// The partner of an order, found by its id alone (a refund names only the order).
     async fn find_order(&self, scope: PartnerScope, id: OrderId) -> StoreResult<Option<Order>>;
 

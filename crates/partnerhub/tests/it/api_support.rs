@@ -168,6 +168,27 @@ async fn a_refund_request_is_filed_answered_and_credited_on_the_next_invoice(db:
     assert_eq!((refund["quantity"].as_i64(), refund["totalForCustomer"].as_str()), (Some(1), Some("-107.25")));
     assert_eq!(refund["orderId"], order_id.as_str());
 
+    // Never more back than was charged: 1179.75 of line 0 is left, so 1179.76 is refused; a cancel now (day 17)
+    // would give back 348/365 of the line, but only 1100.00 + 79.75 is left after the refund.
+    let over = app
+        .request(
+            Method::PATCH,
+            &format!("/v1/publisher/servicerequests/{id}"),
+            Some(PUBLISHER_TOKEN),
+            Some(&json!({"refund": {"amount": "1179.76", "currencyCode": "USD", "orderId": order_id, "lineItemNumber": 0}})),
+            &[],
+        )
+        .await;
+    assert!(
+        over.assert_error(400, "invalid_request")["description"].as_str().unwrap().contains("1179.75"),
+        "{}",
+        over.text
+    );
+    let cancelled =
+        app.patch(&format!("/v1/customers/{c}/orders/{order_id}"), t, &json!({"status": "cancelled"})).await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.text);
+    assert_eq!(app.scalar("SELECT net_minor FROM ledger WHERE kind = 'cancel'").await, -110_000);
+    assert_eq!(app.scalar("SELECT tax_minor FROM ledger WHERE kind = 'cancel'").await, -7_975);
     // A refund not tied to a line has no tax; it lands on February's invoice.
     let desk = |body: Value| {
         let path = format!("/v1/publisher/servicerequests/{id}");
