@@ -76,6 +76,14 @@ enum Command {
         #[command(subcommand)]
         command: InvoicesCommand,
     },
+    /// Copy the database to a file while the server runs (SQLite; for PostgreSQL use pg_dump).
+    Backup {
+        /// The file to write; it must not exist yet.
+        #[arg(long)]
+        output: std::path::PathBuf,
+        #[command(flatten)]
+        store: StoreOptions,
+    },
     /// Activity log tools.
     Audit {
         #[command(subcommand)]
@@ -229,6 +237,22 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Backup { output, store } => {
+            let settings = Settings::resolve(&store, None)?;
+            if output.exists() {
+                anyhow::bail!("{} exists already; choose a new file", output.display());
+            }
+            let services = open_services(&settings).await?;
+            let path = output.to_str().ok_or_else(|| anyhow::anyhow!("the output path must be UTF-8"))?;
+            services.store.backup_to(path).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("backed up {} to {}", settings.redacted_database_url(), output.display());
+            println!(
+                "keep it with {} (the secret key: without it activation keys cannot be read) and {} (uploaded files)",
+                settings.data_dir.join("secret.key").display(),
+                settings.data_dir.join("blobs").display()
+            );
+            Ok(())
+        }
         Command::Invoices { command: InvoicesCommand::Run { period, store } } => {
             let settings = Settings::resolve(&store, None)?;
             let services = open_services(&settings).await?;
@@ -356,10 +380,28 @@ pub async fn serve_with(settings: Settings) -> anyhow::Result<()> {
         ready_ms = started.elapsed().as_millis() as u64,
         "partnerhub ready"
     );
-    web::serve(listener, services, shutdown_signal()).await?;
+    // After the signal, requests in flight get a while to finish (a long download would otherwise hold the stop).
+    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = web::serve(listener, services, async move {
+        shutdown_signal().await;
+        let _ = stopping.send(());
+    });
+    tokio::select! {
+        served = server => served?,
+        () = async {
+            if stopped.await.is_ok() {
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        } => tracing::warn!(grace_s = SHUTDOWN_GRACE.as_secs(), "requests still running after the grace period; stopping"),
+    }
     tracing::info!("stopped");
     Ok(())
 }
+
+/// How long requests in flight may run on after SIGTERM.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// Periodic clean-up: idempotency keys older than 24 hours.
 fn spawn_housekeeping(services: Services) {

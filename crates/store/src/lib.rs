@@ -263,6 +263,9 @@ pub trait Store: Send + Sync + 'static {
     /// Applies the embedded migrations not yet applied, then seeds reference data that is missing.
     async fn migrate(&self) -> StoreResult<()>;
     async fn ping(&self) -> StoreResult<()>;
+    /// SQLite: writes a consistent copy of the live database to `path` (online, `VACUUM INTO`). PostgreSQL:
+    /// refused — use `pg_dump`.
+    async fn backup_to(&self, path: &str) -> StoreResult<()>;
     /// Stores `value` under `name` unless a value is there already; returns the value in force.
     async fn setting_or_insert(&self, name: &str, value: &str) -> StoreResult<String>;
 

@@ -494,6 +494,20 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn backup_to(&self, path: &str) -> StoreResult<()> {
+        match self.backend {
+            // A read transaction's snapshot, written out as a compact database file while the server keeps serving.
+            Backend::Sqlite => {
+                sqlx::query("VACUUM INTO $1").bind(path).execute(&self.read).await?;
+                Ok(())
+            }
+            Backend::Postgres => Err(StoreError::Refused(domain::DomainError::invalid(
+                "backup",
+                "PostgreSQL is backed up with its own tools: pg_dump --format=custom (see README)",
+            ))),
+        }
+    }
+
     async fn create_partner(&self, p: &Partner, effects: Effects) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         sqlx::query(

@@ -4,7 +4,7 @@ use crate::harness::*;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_partnerhub");
+pub const BIN: &str = env!("CARGO_BIN_EXE_partnerhub");
 
 #[test]
 fn help_documents_every_option_and_its_environment_variable() {
@@ -369,7 +369,7 @@ async fn artifacts_upload_from_the_command_line(db: Db) {
 }
 
 /// Starts `partnerhub serve` on the test app's database and data folder; returns it and its URL once it is ready.
-async fn serve_beside(app: &TestApp) -> (tokio::process::Child, String) {
+pub async fn serve_beside(app: &TestApp) -> (tokio::process::Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = tokio::process::Command::new(BIN)
         .args(["serve", "--database-url", &app.db.url, "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])

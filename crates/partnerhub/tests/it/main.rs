@@ -16,6 +16,7 @@ mod api_support;
 mod api_users;
 mod cli;
 mod conformance;
+mod reliability;
 mod roles;
 
 /// Declares `$name::sqlite` and `$name::postgres`, each running `async fn $name(backend)` on a fresh database.
