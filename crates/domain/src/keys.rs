@@ -47,4 +47,158 @@ mod tests {
         let dup = validate_keys(&["X".into(), "Y".into(), "X".into()]).unwrap_err();
         assert!(dup.to_string().starts_with("keys[2]"), "{dup}");
     }
+
+    // ---- Hostile input (property tests) ----
+
+    use proptest::prelude::*;
+
+    /// The documented rule for one line: the first comma-separated field, trimmed, outer quotes removed;
+    /// blank and `key` header lines are skipped.
+    fn model_key(line: &str) -> Option<String> {
+        let first = match line.find(',') {
+            Some(i) => &line[..i],
+            None => line,
+        };
+        let k = first.trim().trim_start_matches('"').trim_end_matches('"');
+        (!k.is_empty() && !k.eq_ignore_ascii_case("key")).then(|| k.to_string())
+    }
+
+    /// The documented batch rule: the index of the first key that is not 1 to 256 visible ASCII characters or
+    /// repeats an earlier one.
+    fn first_bad(keys: &[String]) -> Option<usize> {
+        (0..keys.len()).find(|&i| {
+            let k = &keys[i];
+            k.is_empty() || k.len() > MAX_KEY_CHARS || !k.chars().all(|c| c.is_ascii_graphic()) || keys[..i].contains(k)
+        })
+    }
+
+    /// Runs the pair on a file and checks the outcome against the rules.
+    fn check_file(text: &str) -> Result<Vec<String>, TestCaseError> {
+        let keys = parse_key_file(text);
+        for k in &keys {
+            prop_assert!(!k.is_empty() && !k.contains(['\n', ',']), "{:?}", k);
+            prop_assert!(!k.eq_ignore_ascii_case("key"));
+        }
+        match (validate_keys(&keys), first_bad(&keys)) {
+            (Ok(()), None) => {
+                prop_assert!(!keys.is_empty());
+                let mut seen = std::collections::HashSet::new();
+                for k in &keys {
+                    prop_assert_eq!(k.trim(), k.as_str());
+                    prop_assert!(!k.chars().any(|c| c.is_control() || !c.is_ascii()), "{:?}", k);
+                    prop_assert!(k.len() <= MAX_KEY_CHARS);
+                    prop_assert!(seen.insert(k.as_str()), "{:?} twice", k);
+                }
+            }
+            (Err(DomainError::InvalidRequest(m)), _) if keys.is_empty() => {
+                prop_assert!(m.starts_with("keys: "), "{}", m);
+            }
+            (Err(DomainError::InvalidRequest(m)), Some(i)) => {
+                prop_assert!(m.starts_with(&format!("keys[{i}]: ")), "{} for {:?}", m, keys);
+            }
+            (other, bad) => prop_assert!(false, "{:?} (first bad key {:?}) for {:?}", other, bad, keys),
+        }
+        Ok(keys)
+    }
+
+    const HOSTILE: [&str; 12] = [
+        "\u{0}",
+        "\u{7f}",
+        "\u{1b}[2J",
+        "\u{202E}",
+        "\u{2066}",
+        "\u{feff}",
+        "\u{a0}",
+        "\t",
+        "\r",
+        "é",
+        "Ｋ",
+        "\u{200b}",
+    ];
+
+    /// One line of a key file: keys, headers, notes, quotes, padding and hostile characters.
+    fn line() -> impl Strategy<Value = String> {
+        let key = prop_oneof![
+            6 => "[A-Z0-9]{5}(-[A-Z0-9]{5}){0,4}",
+            2 => "[!-~]{1,12}",
+            1 => proptest::sample::select(vec!["key", "KEY", "Key", "A", "B", "AAAAA-BBBBB"]).prop_map(String::from),
+            1 => ("[A-Z]{0,4}", proptest::sample::select(HOSTILE.to_vec()), "[A-Z]{0,4}")
+                .prop_map(|(a, h, b)| format!("{a}{h}{b}")),
+            1 => (255_usize..259).prop_map(|n| "K".repeat(n)),
+            1 => Just(String::new()),
+        ];
+        let pad = proptest::sample::select(vec!["", "", " ", "  ", "\t", "\u{3000}", "\u{a0}"]);
+        (pad.clone(), any::<bool>(), key, any::<bool>(), pad, proptest::option::of("[ -~]{0,10}")).prop_map(
+            |(before, quoted, key, inner_pad, after, note)| {
+                let key = if inner_pad { format!(" {key}") } else { key };
+                let key = if quoted { format!("\"{key}\"") } else { key };
+                match note {
+                    Some(n) => format!("{before}{key}{after},{n}"),
+                    None => format!("{before}{key}{after}"),
+                }
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+
+        #[test]
+        fn arbitrary_key_files_never_panic(text in prop_oneof![
+            any::<String>(),
+            "[\\x00-\\x1F\\x7F ,\"a-zA-Z0-9\\u{202A}-\\u{202E}\\u{2066}-\\u{2069}\\u{feff}-]{0,200}",
+        ]) {
+            let keys = check_file(&text)?;
+            prop_assert_eq!(keys, text.lines().filter_map(model_key).collect::<Vec<_>>());
+        }
+
+        #[test]
+        fn generated_key_files_follow_the_rules(
+            lines in proptest::collection::vec(line(), 0..40),
+            header in any::<bool>(),
+            crlf in any::<bool>(),
+            trailing_newline in any::<bool>(),
+        ) {
+            let mut all = Vec::new();
+            if header {
+                all.push("key,note".to_string());
+            }
+            all.extend(lines);
+            let newline = if crlf { "\r\n" } else { "\n" };
+            let mut text = all.join(newline);
+            if trailing_newline {
+                text.push_str(newline);
+            }
+            let keys = check_file(&text)?;
+            prop_assert_eq!(keys, all.iter().filter_map(|l| model_key(l)).collect::<Vec<_>>());
+        }
+
+        #[test]
+        fn batches_of_arbitrary_keys_are_checked(keys in proptest::collection::vec(
+            prop_oneof![any::<String>(), "[!-~]{1,3}", (250_usize..260).prop_map(|n| "Z".repeat(n))],
+            0..20,
+        )) {
+            match (validate_keys(&keys), first_bad(&keys)) {
+                (Ok(()), None) => prop_assert!(!keys.is_empty()),
+                (Err(e), _) if keys.is_empty() => prop_assert!(e.to_string().starts_with("keys: ")),
+                (Err(DomainError::InvalidRequest(m)), Some(i)) => {
+                    prop_assert!(m.starts_with(&format!("keys[{i}]: ")), "{}", m)
+                }
+                (other, bad) => prop_assert!(false, "{:?} (first bad key {:?}) for {:?}", other, bad, keys),
+            }
+        }
+    }
+
+    #[test]
+    fn batch_size_limits() {
+        let many: Vec<String> = (0..100_001).map(|i| format!("K{i}")).collect();
+        assert!(validate_keys(&many[..100_000]).is_ok());
+        let e = validate_keys(&many).unwrap_err();
+        assert_eq!(e.error_name(), "invalid_request");
+        assert!(e.to_string().starts_with("keys: "), "{e}");
+        let text = "\u{0}\n".repeat(1_000) + &"K".repeat(1_000_000);
+        let keys = parse_key_file(&text);
+        assert_eq!(keys.len(), 1_001);
+        assert!(validate_keys(&keys).unwrap_err().to_string().starts_with("keys[0]: "));
+    }
 }

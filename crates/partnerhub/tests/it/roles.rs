@@ -89,6 +89,8 @@ struct Ids {
     sles: String,
     item: String,
     request: String,
+    attachment: String,
+    invoice: String,
 }
 
 fn concrete(method: &str, path: &str, ids: &Ids) -> String {
@@ -100,7 +102,7 @@ fn concrete(method: &str, path: &str, ids: &Ids) -> String {
     }
     let p = path
         .replace("{id}", &ids.request)
-        .replace("{attachmentId}", &uuid::Uuid::new_v4().to_string())
+        .replace("{attachmentId}", &ids.attachment)
         .replace("{customerId}", &ids.customer)
         .replace("{userId}", &ids.user)
         .replace("{productId}", "SQL2019STD")
@@ -109,7 +111,7 @@ fn concrete(method: &str, path: &str, ids: &Ids) -> String {
         .replace("{orderId}", &ids.order)
         .replace("{itemId}", &ids.item)
         .replace("{tokenId}", &uuid::Uuid::new_v4().to_string())
-        .replace("{invoiceId}", &uuid::Uuid::new_v4().to_string());
+        .replace("{invoiceId}", &ids.invoice);
     if p.starts_with("/v1/products") {
         format!("{p}?country=US")
     } else {
@@ -148,18 +150,23 @@ fn body_for(route: &Route, role: Role, n: usize, ids: &Ids) -> Option<Value> {
     }
 }
 
-crate::on_both_backends!(role_route_matrix_follows_the_policy, another_partners_objects_are_not_found);
+crate::on_both_backends!(
+    role_route_matrix_follows_the_policy,
+    another_partners_objects_are_not_found,
+    every_route_with_an_id_is_404_to_another_partner,
+);
 
-async fn role_route_matrix_follows_the_policy(db: Db) {
-    let app = TestApp::spawn(db).await;
+/// A partner with one of everything a route can name: customer, user, cart, order, software item, support request
+/// with an attachment, and an invoice.
+async fn fixture(app: &TestApp) -> (TestPartner, Ids) {
     let p = app.partner("Matrix", true).await;
-    crate::api_catalog::import(&app, &crate::api_catalog::sample_catalog()).await;
+    crate::api_catalog::import(app, &crate::api_catalog::sample_catalog()).await;
     let c = app.customer(&p, "Target Co", "target.example.com", "US").await;
     let customer = c["id"].as_str().unwrap().to_string();
     let admin = p.token(Role::AdminAgent);
-    let sles = crate::api_orders::item(&app, admin, &customer, "SLES", "0001").await;
-    let order = crate::api_orders::buy(&app, admin, &customer, json!([{"catalogItemId": sles, "quantity": 1}])).await;
-    let cart = crate::api_orders::cart(&app, admin, &customer, json!([{"catalogItemId": sles, "quantity": 1}])).await;
+    let sles = crate::api_orders::item(app, admin, &customer, "SLES", "0001").await;
+    let order = crate::api_orders::buy(app, admin, &customer, json!([{"catalogItemId": sles, "quantity": 1}])).await;
+    let cart = crate::api_orders::cart(app, admin, &customer, json!([{"catalogItemId": sles, "quantity": 1}])).await;
     let software = app.get(&format!("/v1/customers/{customer}/software"), admin).await;
     let item = software.body["items"][0]["id"].as_str().unwrap().to_string();
     let filed = app
@@ -184,7 +191,28 @@ async fn role_route_matrix_follows_the_policy(db: Db) {
         cart: cart.body["id"].as_str().unwrap().to_string(),
         order: order["id"].as_str().unwrap().to_string(),
         sles,
+        ..Ids::default()
     };
+    let up = app
+        .http
+        .post(format!("{}/v1/servicerequests/{}/attachments?fileName=a.txt", app.url, ids.request))
+        .bearer_auth(admin)
+        .body("attached")
+        .send()
+        .await
+        .unwrap();
+    let up = Res::of(up).await;
+    assert_eq!(up.status, 201, "{}", up.text);
+    // The order was bought on 2026-01-15; once the partner's clock reaches February, January is invoiced.
+    app.post("/v1/testclock/advance", admin, &json!({"days": 20})).await;
+    let run = crate::api_invoices::run(app, "2026-01").await;
+    let invoice = run.body["invoices"][0]["id"].as_str().unwrap().to_string();
+    (p, Ids { attachment: up.body["id"].as_str().unwrap().to_string(), invoice, ..ids })
+}
+
+async fn role_route_matrix_follows_the_policy(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let (p, ids) = fixture(&app).await;
     let mut n = 0;
     for route in ROUTES {
         for role in Role::ALL {
@@ -204,10 +232,6 @@ async fn role_route_matrix_follows_the_policy(db: Db) {
                 if !matches!(
                     (route.method, route.path),
                     (_, "/v1/users/me/tokens/{tokenId}")
-                        | (_, "/v1/servicerequests/{id}/attachments/{attachmentId}")
-                        | (_, "/v1/invoices/{invoiceId}")
-                        | (_, "/v1/invoices/{invoiceId}/lineitems")
-                        | (_, "/v1/invoices/{invoiceId}/lineitems.csv")
                         | (_, "/v1/customers/{customerId}/carts/{cartId}/checkout")
                         | ("patch", "/v1/customers/{customerId}/orders/{orderId}")
                 ) {
@@ -280,4 +304,48 @@ async fn another_partners_objects_are_not_found(db: Db) {
     app.post(&format!("/v1/publisher/partners/{}/users/{a_user}/tokens", b.id), PUBLISHER_TOKEN, &json!({}))
         .await
         .assert_error(404, "not_found");
+}
+
+/// Tenant isolation, generated from the route table: every route that names an object of partner A, called by
+/// partner B with every role, answers 404 (or 403 where B's role may not act at all) and changes nothing of A's.
+async fn every_route_with_an_id_is_404_to_another_partner(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let (a, ids) = fixture(&app).await;
+    let b = app.partner("Intruder", false).await;
+    let before = app.scalar("SELECT COUNT(*) FROM audit_records").await;
+    let mut tried = 0;
+    for route in ROUTES.iter().filter(|r| r.path.contains('{') && !matches!(r.path, "/v1/users/me/tokens/{tokenId}")) {
+        if (route.method, route.path) == ("post", "/v1/servicerequests/{id}") {
+            continue; // its path segment is a locale, not an object
+        }
+        if route.path.starts_with("/v1/products/") || route.path.contains("/products/{productId}") {
+            if !route.path.contains("{customerId}") {
+                continue; // the catalog is shared, not a partner's object
+            }
+        }
+        for role in Role::ALL {
+            tried += 1;
+            let method = Method::from_bytes(route.method.to_uppercase().as_bytes()).unwrap();
+            let body = body_for(route, role, tried, &ids);
+            let path = concrete(route.method, route.path, &ids);
+            let res = app.request(method, &path, Some(b.token(role)), body.as_ref(), &[]).await;
+            let what = format!("{} {path} as B's {}: {} {}", route.method, role.as_str(), res.status, res.text);
+            if permits(&RoleSet::new([role]).unwrap(), route.action) {
+                assert_eq!(res.status, 404, "{what}");
+            } else {
+                assert_eq!(res.status, 403, "{what}");
+            }
+        }
+    }
+    assert!(tried > 100, "{tried} requests");
+    // Nothing of A's changed: no activity was recorded for A, A's order and request are as they were.
+    let after = app.scalar(&format!("SELECT COUNT(*) FROM audit_records WHERE partner_id = '{}'", a.id)).await;
+    let a_before =
+        before - app.scalar(&format!("SELECT COUNT(*) FROM audit_records WHERE partner_id <> '{}'", a.id)).await;
+    assert!(after <= a_before + 0, "A's activity log grew: {after} > {a_before}");
+    let order =
+        app.get(&format!("/v1/customers/{}/orders/{}", ids.customer, ids.order), a.token(Role::AdminAgent)).await;
+    assert_eq!(order.body["status"], "completed");
+    let request = app.get(&format!("/v1/servicerequests/{}", ids.request), a.token(Role::AdminAgent)).await;
+    assert_eq!(request.body["notes"].as_array().unwrap().len(), 0);
 }
