@@ -152,6 +152,11 @@ mod tests {
             prop_assert_eq!(keys, text.lines().filter_map(model_key).collect::<Vec<_>>());
         }
 
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
         #[test]
         fn generated_key_files_follow_the_rules(
             lines in proptest::collection::vec(line(), 0..40),
