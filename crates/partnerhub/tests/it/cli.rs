@@ -375,6 +375,7 @@ pub async fn serve_beside(app: &TestApp) -> (tokio::process::Child, String) {
         .args(["serve", "--database-url", &app.db.url, "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(app.blob_dir.path())
         .env("PARTNERHUB_SECRET_KEY", "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=")
+        .env("PARTNERHUB_PUBLISHER_TOKEN", PUBLISHER_TOKEN)
         .env("PARTNERHUB_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -169,3 +169,121 @@ async fn a_backup_restores_every_order() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("pg_dump"));
     }
 }
+
+/// R5, R7, R10, R12 across processes: two servers share one PostgreSQL and nothing else. Checkouts racing for a
+/// small key stock never hand one key to two orders; racing cancels of one order credit once; racing invoice runs
+/// issue one invoice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_postgresql_keep_every_limit() {
+    use domain::clock::Clock;
+    let app = TestApp::spawn(Db::Postgres).await;
+    // The servers run on real time; so does this setup, and the partner's test clock starts on 2026-01-15.
+    let real = domain::clock::SystemClock.now().micros();
+    app.clock.advance_micros(real - app.clock.now().micros());
+    crate::api_catalog::import(&app, &crate::api_catalog::sample_catalog()).await;
+    let stock: Vec<String> = (0..5).map(|i| format!("RACE-KEY-{i}")).collect();
+    app.post("/v1/publisher/products/SQL2019STD/skus/0001/keys", PUBLISHER_TOKEN, &json!({"keys": stock})).await;
+    let p = app
+        .post(
+            "/v1/publisher/partners",
+            PUBLISHER_TOKEN,
+            &json!({"name": "Racer", "sandbox": true, "clockStart": "2026-01-15T10:00:00Z"}),
+        )
+        .await;
+    let pid = p.body["id"].as_str().unwrap().to_string();
+    let u = app
+        .post(
+            &format!("/v1/publisher/partners/{pid}/users"),
+            PUBLISHER_TOKEN,
+            &json!({"email": "racer@race.example", "displayName": "Racer", "roles": ["admin_agent", "global_admin"]}),
+        )
+        .await;
+    let uid = u.body["id"].as_str().unwrap();
+    let token =
+        app.post(&format!("/v1/publisher/partners/{pid}/users/{uid}/tokens"), PUBLISHER_TOKEN, &json!({})).await.body
+            ["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let c = app.post("/v1/customers", &token, &customer_body("Fabrikam", "fabrikam.example.com", "US")).await;
+    let customer = c.body["id"].as_str().unwrap().to_string();
+    let sql = crate::api_orders::item(&app, &token, &customer, "SQL2019STD", "0001").await;
+    let (_one, one) = serve_beside(&app).await;
+    let (_two, two) = serve_beside(&app).await;
+    let servers = [one, two];
+    let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
+    let call = |i: usize, method: reqwest::Method, path: String, body: Value| {
+        let (http, token, url) = (http.clone(), token.clone(), servers[i % 2].clone());
+        async move {
+            let r = http.request(method, format!("{url}{path}")).bearer_auth(token).json(&body).send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+
+    // 20 checkouts for 5 keys, spread over both servers.
+    let mut carts = Vec::new();
+    for i in 0..20 {
+        let (status, cart) = call(
+            i,
+            reqwest::Method::POST,
+            format!("/v1/customers/{customer}/carts"),
+            json!({"lineItems": [{"catalogItemId": sql, "quantity": 1}]}),
+        )
+        .await;
+        assert_eq!(status, 201, "{cart}");
+        carts.push(cart["id"].as_str().unwrap().to_string());
+    }
+    let checkouts = futures::future::join_all(carts.iter().enumerate().map(|(i, cart)| {
+        call(i, reqwest::Method::POST, format!("/v1/customers/{customer}/carts/{cart}/checkout"), json!({}))
+    }))
+    .await;
+    let placed: Vec<&Value> = checkouts.iter().filter(|(s, _)| *s == 201).map(|(_, b)| b).collect();
+    assert_eq!(placed.len(), 5, "one order per key");
+    for (status, body) in checkouts.iter().filter(|(s, _)| *s != 201) {
+        assert_eq!((*status, body["errorName"].as_str()), (409, Some("insufficient_key_stock")), "{body}");
+    }
+    assert_eq!(
+        app.scalar("SELECT COUNT(DISTINCT software_item_id) FROM activation_keys WHERE software_item_id IS NOT NULL")
+            .await,
+        5
+    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM software_items WHERE key_id IS NOT NULL").await, 5);
+    assert_eq!(app.scalar("SELECT COUNT(DISTINCT key_id) FROM software_items").await, 5, "no key serves two items");
+
+    // 10 cancels of one order, spread over both servers: one credit.
+    let order = placed[0]["orders"][0]["id"].as_str().unwrap().to_string();
+    let cancels = futures::future::join_all((0..10).map(|i| {
+        call(
+            i,
+            reqwest::Method::PATCH,
+            format!("/v1/customers/{customer}/orders/{order}"),
+            json!({"status": "cancelled"}),
+        )
+    }))
+    .await;
+    assert_eq!(cancels.iter().filter(|(s, _)| *s == 200).count(), 1);
+    assert!(cancels.iter().all(|(s, b)| *s == 200 || (*s == 409 && b["errorName"] == "already_cancelled")));
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM ledger WHERE kind = 'cancel'").await, 1);
+
+    // The partner's month ends; 8 invoice runs over both servers: one invoice.
+    let (status, _) = call(0, reqwest::Method::POST, "/v1/testclock/advance".into(), json!({"days": 20})).await;
+    assert_eq!(status, 200);
+    let runs = futures::future::join_all((0..8).map(|i| {
+        let (http, url) = (http.clone(), servers[i % 2].clone());
+        async move {
+            let r = http
+                .post(format!("{url}/v1/publisher/invoiceruns"))
+                .bearer_auth(PUBLISHER_TOKEN)
+                .json(&json!({"period": "2026-01"}))
+                .send()
+                .await
+                .unwrap();
+            r.status().as_u16()
+        }
+    }))
+    .await;
+    assert!(runs.iter().all(|s| *s == 200), "{runs:?}");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM invoices").await, 1);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM ledger WHERE invoice_id IS NULL").await, 0);
+}
