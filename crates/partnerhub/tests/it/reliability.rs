@@ -287,3 +287,44 @@ async fn two_servers_on_one_postgresql_keep_every_limit() {
     assert_eq!(app.scalar("SELECT COUNT(*) FROM invoices").await, 1);
     assert_eq!(app.scalar("SELECT COUNT(*) FROM ledger WHERE invoice_id IS NULL").await, 0);
 }
+
+/// SIGTERM lets a download in flight finish: the server stops taking connections, sends the rest of the file, then
+/// exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_a_download_in_flight() {
+    use domain::clock::Clock;
+    use futures::StreamExt;
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let real = domain::clock::SystemClock.now().micros();
+    app.clock.advance_micros(real - app.clock.now().micros());
+    let b = crate::api_downloads::bought(&app, false).await;
+    let size = 24 * 1024 * 1024;
+    let up = crate::api_downloads::upload(
+        &app,
+        "SQL2019STD",
+        "version=2022&language=en-us&fileType=ISO&fileName=big.iso",
+        crate::api_downloads::file_bytes(size, 1),
+    )
+    .await;
+    assert_eq!(up.status, 201, "{}", up.text);
+    let r = app.post(&b.path("keysanddownloads"), b.agent(), &json!({"version": "2022"})).await;
+    let token = crate::api_downloads::token_of(r.body["downloads"][0]["link"]["uri"].as_str().unwrap()).to_string();
+    let (mut server, url) = serve_beside(&app).await;
+    let res = reqwest::get(format!("{url}/download/{token}")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let mut body = res.bytes_stream();
+    let mut received = body.next().await.unwrap().unwrap().len();
+    // Mid-transfer: ask the server to stop, then keep reading slowly.
+    let pid = server.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // New connections are refused while the transfer drains.
+    assert!(reqwest::get(format!("{url}/healthz")).await.is_err(), "it stopped accepting");
+    while let Some(chunk) = body.next().await {
+        received += chunk.unwrap().len();
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert_eq!(received, size, "the whole file arrived after SIGTERM");
+    let status = tokio::time::timeout(Duration::from_secs(20), server.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "{status:?}");
+}
