@@ -62,6 +62,8 @@ pub enum DomainError {
     LineItemOutOfRange(i64),
     #[error("{0}")]
     AlreadyCancelled(String),
+    #[error("too many attempts; try again in {retry_after_secs} seconds")]
+    RateLimited { retry_after_secs: u64 },
 }
 
 fn roles_list(roles: &[Role]) -> String {
@@ -97,6 +99,7 @@ impl DomainError {
             DomainError::NotCancellable { .. } => "not_cancellable",
             DomainError::LineItemOutOfRange(_) => "line_item_out_of_range",
             DomainError::AlreadyCancelled(_) => "already_cancelled",
+            DomainError::RateLimited { .. } => "rate_limited",
         }
     }
 
@@ -123,6 +126,7 @@ impl DomainError {
             DomainError::CancellationRequiresSupportRequest { .. } | DomainError::NotCancellable { .. } => 800061,
             DomainError::LineItemOutOfRange(_) => 800071,
             DomainError::AlreadyCancelled(_) => 409004,
+            DomainError::RateLimited { .. } => 429000,
         }
     }
 
@@ -166,6 +170,7 @@ impl DomainError {
             | DomainError::AlreadyCancelled(_) => 409,
             DomainError::LinkExpired | DomainError::LinkRevoked => 410,
             DomainError::PayloadTooLarge(_) => 413,
+            DomainError::RateLimited { .. } => 429,
         }
     }
 }

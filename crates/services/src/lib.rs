@@ -15,6 +15,7 @@ pub mod markets;
 pub mod orders;
 pub mod partners;
 pub mod secrets;
+pub mod sessions;
 pub mod software;
 pub mod support;
 pub mod users;

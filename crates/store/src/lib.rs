@@ -484,6 +484,18 @@ pub trait Store: Send + Sync + 'static {
     /// The partner of an order, found by its id alone (a refund names only the order).
     async fn find_order(&self, scope: PartnerScope, id: OrderId) -> StoreResult<Option<Order>>;
 
+    // Dashboard sessions and sign-in throttling (SPEC §6).
+    async fn create_session(&self, token_hash: &str, user: UserId, csrf: &str, now: Timestamp) -> StoreResult<()>;
+    /// The live session's user, partner, CSRF token and last activity; `None` when unknown or the user is disabled.
+    async fn session(&self, token_hash: &str) -> StoreResult<Option<(User, Partner, String, Timestamp)>>;
+    async fn touch_session(&self, token_hash: &str, now: Timestamp) -> StoreResult<()>;
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Counts one failed sign-in under `key` in a window of `window_micros`; returns the failures in the window.
+    async fn record_sign_in_failure(&self, key: &str, now: Timestamp, window_micros: i64) -> StoreResult<i64>;
+    /// Failed sign-ins under `key` in the current window.
+    async fn sign_in_failures(&self, key: &str, now: Timestamp, window_micros: i64) -> StoreResult<i64>;
+    async fn clear_sign_in_failures(&self, key: &str) -> StoreResult<()>;
+
     // Customers.
     async fn create_customer(&self, scope: PartnerScope, customer: &Customer, effects: Effects) -> StoreResult<()>;
     async fn get_customer(&self, scope: PartnerScope, id: TenantId) -> StoreResult<Option<Customer>>;

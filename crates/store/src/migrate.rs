@@ -20,6 +20,7 @@ const SQLITE: &[Migration] = &[
         name: "service_requests",
         sql: include_str!("../migrations/sqlite/0006_service_requests.sql"),
     },
+    Migration { version: 7, name: "sessions", sql: include_str!("../migrations/sqlite/0007_sessions.sql") },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -33,6 +34,7 @@ const POSTGRES: &[Migration] = &[
         name: "service_requests",
         sql: include_str!("../migrations/postgres/0006_service_requests.sql"),
     },
+    Migration { version: 7, name: "sessions", sql: include_str!("../migrations/postgres/0007_sessions.sql") },
 ];
 
 pub fn migrations(backend: Backend) -> &'static [Migration] {

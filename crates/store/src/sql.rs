@@ -1329,6 +1329,76 @@ impl Store for SqlStore {
         self.order_by_id(scope, id).await
     }
 
+    async fn create_session(&self, token_hash: &str, user: UserId, csrf: &str, now: Timestamp) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, csrf, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $4)",
+        )
+        .bind(token_hash)
+        .bind(user.to_string())
+        .bind(csrf)
+        .bind(now.micros())
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &str) -> StoreResult<Option<(User, Partner, String, Timestamp)>> {
+        let sql = format!(
+            "SELECT {USER_COLS}, {PARTNER_COLS}, s.csrf AS s_csrf, s.last_seen_at AS s_last_seen_at FROM sessions s \
+             JOIN users u ON u.id = s.user_id JOIN partners p ON p.id = u.partner_id \
+             WHERE s.token_hash = $1 AND u.disabled = 0"
+        );
+        let row = sqlx::query(&sql).bind(token_hash).fetch_optional(&self.read).await?;
+        row.map(|r| Ok((user_from(&r)?, partner_from(&r)?, r.try_get("s_csrf")?, ts(&r, "s_last_seen_at")?)))
+            .transpose()
+    }
+
+    async fn touch_session(&self, token_hash: &str, now: Timestamp) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+            .bind(now.micros())
+            .bind(token_hash)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.write).await?;
+        Ok(())
+    }
+
+    async fn record_sign_in_failure(&self, key: &str, now: Timestamp, window_micros: i64) -> StoreResult<i64> {
+        // A window that has passed starts again at one; otherwise the count grows. One statement, so concurrent
+        // failures are all counted.
+        let row = sqlx::query(
+            "INSERT INTO sign_in_failures (key, failures, window_start) VALUES ($1, 1, $2) \
+             ON CONFLICT (key) DO UPDATE SET \
+             failures = CASE WHEN sign_in_failures.window_start <= $3 THEN 1 ELSE sign_in_failures.failures + 1 END, \
+             window_start = CASE WHEN sign_in_failures.window_start <= $3 THEN $2 ELSE sign_in_failures.window_start END \
+             RETURNING failures",
+        )
+        .bind(key)
+        .bind(now.micros())
+        .bind(now.micros() - window_micros)
+        .fetch_one(&self.write)
+        .await?;
+        Ok(row.try_get("failures")?)
+    }
+
+    async fn sign_in_failures(&self, key: &str, now: Timestamp, window_micros: i64) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT failures FROM sign_in_failures WHERE key = $1 AND window_start > $2")
+            .bind(key)
+            .bind(now.micros() - window_micros)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.map(|r| r.try_get("failures")).transpose()?.unwrap_or(0))
+    }
+
+    async fn clear_sign_in_failures(&self, key: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sign_in_failures WHERE key = $1").bind(key).execute(&self.write).await?;
+        Ok(())
+    }
+
     async fn create_customer(&self, scope: PartnerScope, c: &Customer, effects: Effects) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         // Say which of the two unique keys is taken; the unique indexes stay the guard under races.

@@ -5,6 +5,7 @@ pub mod api;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod ui;
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
@@ -30,7 +31,8 @@ pub fn app(services: Services) -> Router {
     let openapi = serde_json::to_value(&openapi).unwrap_or_default();
     let request_metrics = Arc::new(metrics::Metrics::default());
     let state = AppState { services, openapi: Arc::new(openapi), metrics: request_metrics.clone() };
-    api.fallback(|| async { ApiError::not_found() })
+    api.merge(ui::router())
+        .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .with_state(state)
         .layer(middleware::from_fn(json_errors_for_axum_rejections))

@@ -1,0 +1,296 @@
+//! Customers: the searchable list and a customer's Software tab (files, keys and download links).
+
+use super::{can, page, Nav, OrPage, Signed, SignedForm, UiResult};
+use crate::extract::Client;
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
+use axum::Router;
+use domain::paging::{Cursor, PageSize};
+use domain::policy::Action;
+use domain::software::ArtifactSelection;
+use serde::Deserialize;
+use services::sessions::SessionActor;
+
+pub struct CustomerRow {
+    pub id: String,
+    pub name: String,
+    pub domain: String,
+    pub market: String,
+}
+
+#[derive(Template)]
+#[template(path = "customers.html")]
+struct CustomersPage {
+    title: &'static str,
+    section: &'static str,
+    nav: Option<Nav>,
+    customers: Vec<CustomerRow>,
+    field: String,
+    q: String,
+    next_page: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    field: Option<String>,
+    q: Option<String>,
+    after: Option<String>,
+}
+
+async fn list(State(state): State<AppState>, Signed(s): Signed, Query(q): Query<ListQuery>) -> UiResult {
+    let field = match q.field.as_deref() {
+        Some(f @ ("CompanyName" | "Domain" | "TenantId")) => f.to_string(),
+        _ => "CompanyName".to_string(),
+    };
+    let text = q.q.clone().unwrap_or_default();
+    let filter = (!text.trim().is_empty())
+        .then(|| serde_json::json!({"Field": field, "Value": text.trim(), "Operator": "substring"}).to_string());
+    let after = q.after.as_deref().map(Cursor::decode).transpose().map_err(services::Error::from).or_page(&s)?;
+    let size = PageSize::parse(Some(50)).map_err(services::Error::from).or_page(&s)?;
+    let found = state.services.list_customers(&s.actor, filter.as_deref(), size, after).await.or_page(&s)?;
+    let next_page = found.next.map(|c| {
+        let mut url = form_urlencoded::Serializer::new(String::new());
+        url.append_pair("field", &field).append_pair("q", &text).append_pair("after", &c.encode());
+        format!("/customers?{}", url.finish())
+    });
+    Ok(page(&CustomersPage {
+        title: "Customers",
+        section: "customers",
+        nav: Some(Nav::of(&s)),
+        customers: found
+            .items
+            .iter()
+            .map(|c| CustomerRow {
+                id: c.tenant_id.to_string(),
+                name: c.company_name.clone(),
+                domain: c.domain.clone(),
+                market: c.market.as_str().to_string(),
+            })
+            .collect(),
+        field,
+        q: text,
+        next_page,
+    }))
+}
+
+pub struct SoftwareRow {
+    pub id: String,
+    pub title: String,
+    pub product_id: String,
+    pub status: String,
+    pub active: bool,
+    pub order_id: String,
+    pub purchased: String,
+    pub term: String,
+    pub expires: String,
+    pub open: bool,
+    pub versions: Vec<String>,
+    pub languages: Vec<String>,
+    pub file_types: Vec<String>,
+    pub picked_version: String,
+    pub picked_language: String,
+    pub picked_file_type: String,
+    pub matching: Vec<String>,
+}
+
+pub struct LinkRow {
+    pub file_name: String,
+    pub size: String,
+    pub uri: String,
+    pub expires_at: String,
+    pub remaining: i64,
+}
+
+pub struct KeysShown {
+    pub title: String,
+    pub activation_key: Option<String>,
+    pub links: Vec<LinkRow>,
+}
+
+#[derive(Template)]
+#[template(path = "software.html")]
+struct SoftwarePage {
+    title: String,
+    section: &'static str,
+    nav: Option<Nav>,
+    customer: CustomerRow,
+    tab: &'static str,
+    can_buy: bool,
+    notice: Option<String>,
+    customer_id: String,
+    csrf: String,
+    can_keys: bool,
+    can_cancel: bool,
+    items: Vec<SoftwareRow>,
+    keys: Option<KeysShown>,
+}
+
+#[derive(Deserialize, Default)]
+struct SoftwareQuery {
+    item: Option<String>,
+    version: Option<String>,
+    language: Option<String>,
+    #[serde(rename = "fileType")]
+    file_type: Option<String>,
+}
+
+fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.0} KiB", b as f64 / 1024.0),
+        b => format!("{b} bytes"),
+    }
+}
+
+pub async fn customer_row(state: &AppState, s: &SessionActor, id: &str) -> Result<CustomerRow, super::UiError> {
+    let c = state.services.get_customer(&s.actor, id).await.or_page(s)?;
+    Ok(CustomerRow {
+        id: c.tenant_id.to_string(),
+        name: c.company_name,
+        domain: c.domain,
+        market: c.market.as_str().to_string(),
+    })
+}
+
+fn blank(v: &Option<String>) -> Option<String> {
+    v.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// The Software tab; `keys` is what "Get keys and downloads" just returned, if anything.
+async fn software_page(
+    state: &AppState,
+    s: &SessionActor,
+    customer_id: &str,
+    q: &SoftwareQuery,
+    keys: Option<KeysShown>,
+) -> UiResult {
+    let customer = customer_row(state, s, customer_id).await?;
+    let size = PageSize::parse(Some(500)).map_err(services::Error::from).or_page(s)?;
+    let items = state.services.list_software(&s.actor, customer_id, size, None).await.or_page(s)?;
+    let mut rows = Vec::new();
+    for i in &items.items {
+        let id = i.id.to_string();
+        let open = q.item.as_deref() == Some(id.as_str());
+        let active = i.status == domain::order::LineStatus::Active;
+        let options = if active {
+            state.services.download_options(&s.actor, customer_id, &id).await.or_page(s)?
+        } else {
+            domain::software::DownloadOptions::default()
+        };
+        let pick = |v: &Option<String>| if open { blank(v).unwrap_or_default() } else { String::new() };
+        let selection = ArtifactSelection {
+            version: blank(&q.version).filter(|_| open),
+            language: blank(&q.language).filter(|_| open),
+            file_type: blank(&q.file_type).filter(|_| open),
+        };
+        let matching = options
+            .artifacts
+            .iter()
+            .filter(|a| selection.matches(a))
+            .map(|a| format!("{} — {} {} {} ({})", a.file_name, a.version, a.language, a.file_type, human_size(a.size)))
+            .collect();
+        rows.push(SoftwareRow {
+            title: i.title.clone(),
+            product_id: i.product_id.clone(),
+            status: i.status.as_str().to_string(),
+            active,
+            order_id: i.order_id.to_string(),
+            purchased: i.purchased_at.date().to_string(),
+            term: i.term.map(|t| t.as_str().to_string()).unwrap_or_else(|| "perpetual".into()),
+            expires: i.expiry_date().map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
+            open,
+            versions: options.versions,
+            languages: options.languages,
+            file_types: options.file_types,
+            picked_version: pick(&q.version),
+            picked_language: pick(&q.language),
+            picked_file_type: pick(&q.file_type),
+            matching,
+            id,
+        });
+    }
+    Ok(page(&SoftwarePage {
+        title: format!("{} · Software", customer.name),
+        section: "customers",
+        nav: Some(Nav::of(s)),
+        customer_id: customer.id.clone(),
+        customer,
+        tab: "software",
+        can_buy: can(s, Action::BuyForCustomer),
+        notice: None,
+        csrf: s.csrf.clone(),
+        can_keys: can(s, Action::GetKeysAndDownloads),
+        can_cancel: can(s, Action::CancelPurchase),
+        items: rows,
+        keys,
+    }))
+}
+
+async fn software(
+    State(state): State<AppState>,
+    Signed(s): Signed,
+    Path(customer_id): Path<String>,
+    Query(q): Query<SoftwareQuery>,
+) -> UiResult {
+    software_page(&state, &s, &customer_id, &q, None).await
+}
+
+#[derive(Deserialize)]
+struct KeysForm {
+    version: Option<String>,
+    language: Option<String>,
+    #[serde(rename = "fileType")]
+    file_type: Option<String>,
+}
+
+/// "Get keys and downloads" (admin agents): shows the key and fresh links on the Software tab.
+async fn get_keys(
+    State(state): State<AppState>,
+    Path((customer_id, item_id)): Path<(String, String)>,
+    Client(client): Client,
+    SignedForm { session: s, form }: SignedForm<KeysForm>,
+) -> UiResult {
+    let selection = ArtifactSelection {
+        version: blank(&form.version),
+        language: blank(&form.language),
+        file_type: blank(&form.file_type),
+    };
+    let result = state
+        .services
+        .keys_and_downloads(&s.actor, &customer_id, &item_id, &selection, &client, None)
+        .await
+        .or_page(&s)?;
+    let keys = KeysShown {
+        title: result.item.title.clone(),
+        activation_key: result.activation_key.clone(),
+        links: result
+            .downloads
+            .iter()
+            .map(|d| LinkRow {
+                file_name: d.artifact.file_name.clone(),
+                size: human_size(d.artifact.size),
+                uri: d.uri.clone(),
+                expires_at: d.state.expires_at.date().to_string(),
+                remaining: d.state.remaining(),
+            })
+            .collect(),
+    };
+    let q = SoftwareQuery {
+        item: Some(item_id),
+        version: form.version,
+        language: form.language,
+        file_type: form.file_type,
+    };
+    software_page(&state, &s, &customer_id, &q, Some(keys)).await
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/customers", get(list))
+        .route("/customers/{customer_id}", get(software))
+        .route("/customers/{customer_id}/software", get(software))
+        .route("/customers/{customer_id}/software/{item_id}/keys", post(get_keys))
+}

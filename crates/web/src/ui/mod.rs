@@ -1,0 +1,232 @@
+//! The dashboard (SPEC §6): server-rendered pages over the same services as the API. Sign-in with a session
+//! cookie; every form that changes anything carries the session's CSRF token; security headers on every page.
+
+mod customers;
+mod pages;
+
+use crate::AppState;
+use askama::Template;
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use domain::policy::{permits, Action};
+use serde::de::DeserializeOwned;
+use services::sessions::SessionActor;
+
+pub const SESSION_COOKIE: &str = "ph_session";
+
+/// What the layout shows: who is signed in and the sections their roles may open.
+pub struct Nav {
+    pub email: String,
+    pub partner: String,
+    pub csrf: String,
+    pub activity: bool,
+    pub billing: bool,
+    pub admin: bool,
+}
+
+impl Nav {
+    pub fn of(s: &SessionActor) -> Nav {
+        let roles = &s.actor.user.roles;
+        Nav {
+            email: s.actor.user.email.clone(),
+            partner: s.actor.partner.name.clone(),
+            csrf: s.csrf.clone(),
+            activity: permits(roles, Action::ReadActivityLog),
+            billing: permits(roles, Action::ReadInvoices),
+            admin: permits(roles, Action::ManageUsers),
+        }
+    }
+}
+
+pub fn can(s: &SessionActor, action: Action) -> bool {
+    permits(&s.actor.user.roles, action)
+}
+
+/// Renders a template as a page.
+pub fn page(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a page did not render");
+            (StatusCode::INTERNAL_SERVER_ERROR, "the page could not be shown").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    section: &'a str,
+    nav: Option<Nav>,
+    heading: &'a str,
+    message: String,
+}
+
+/// A failed page: 403 naming the roles that may, 404, 400 with the rule's message; internal causes are logged.
+pub struct UiError(pub services::Error, pub Option<Box<Nav>>);
+
+impl IntoResponse for UiError {
+    fn into_response(self) -> Response {
+        let (status, heading, message) = match &self.0 {
+            services::Error::Domain(d) => {
+                let status = StatusCode::from_u16(d.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+                let heading = match status {
+                    StatusCode::FORBIDDEN => "Not allowed",
+                    StatusCode::NOT_FOUND => "Not found",
+                    _ => "That did not work",
+                };
+                let message = match d {
+                    domain::DomainError::NotFound => "There is no such page or object.".to_string(),
+                    other => other.to_string(),
+                };
+                (status, heading, message)
+            }
+            services::Error::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "It has been logged.".to_string())
+            }
+        };
+        let title = heading;
+        let mut res = page(&ErrorPage { title, section: "", nav: self.1.map(|n| *n), heading, message });
+        *res.status_mut() = status;
+        res
+    }
+}
+
+pub type UiResult = Result<Response, UiError>;
+
+/// Maps a use case's error to an error page in the signed-in layout.
+pub trait OrPage<T> {
+    fn or_page(self, s: &SessionActor) -> Result<T, UiError>;
+}
+
+impl<T> OrPage<T> for services::Result<T> {
+    fn or_page(self, s: &SessionActor) -> Result<T, UiError> {
+        self.map_err(|e| UiError(e, Some(Box::new(Nav::of(s)))))
+    }
+}
+
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| {
+        let (k, v) = c.trim().split_once('=')?;
+        (k == name).then_some(v)
+    })
+}
+
+/// A signed-in page request; without a live session, the browser is sent to `/login` and back.
+pub struct Signed(pub SessionActor);
+
+impl<S: Send + Sync> FromRequestParts<S> for Signed
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let app = AppState::from_ref(state);
+        let token = cookie(&parts.headers, SESSION_COOKIE).unwrap_or("");
+        match app.services.session(token).await {
+            Ok(Some(s)) => {
+                tracing::Span::current().record("partner", tracing::field::display(s.actor.partner.id));
+                Ok(Signed(s))
+            }
+            Ok(None) => {
+                let here = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/customers");
+                let next: String = form_urlencoded::byte_serialize(here.as_bytes()).collect();
+                Err(Redirect::to(&format!("/login?next={next}")).into_response())
+            }
+            Err(e) => Err(UiError(e, None).into_response()),
+        }
+    }
+}
+
+/// A signed-in form post: the session, and the form, whose `csrf` field must be the session's.
+pub struct SignedForm<T> {
+    pub session: SessionActor,
+    pub form: T,
+}
+
+/// Largest form accepted (file uploads have routes of their own).
+const FORM_LIMIT: usize = 256 * 1024;
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for SignedForm<T>
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let Signed(session) = Signed::from_request_parts(&mut parts, state).await?;
+        let bytes = axum::body::to_bytes(body, FORM_LIMIT).await.map_err(|_| {
+            UiError(domain::DomainError::PayloadTooLarge(FORM_LIMIT as u64).into(), Some(Box::new(Nav::of(&session))))
+                .into_response()
+        })?;
+        let csrf = form_urlencoded::parse(&bytes).find(|(k, _)| k == "csrf").map(|(_, v)| v.into_owned());
+        if !csrf.is_some_and(|c| session.csrf_matches(&c)) {
+            let e = domain::DomainError::InvalidRequest(
+                "this form has expired or did not come from this site; reload the page and try again".into(),
+            );
+            let mut res = UiError(e.into(), Some(Box::new(Nav::of(&session)))).into_response();
+            *res.status_mut() = StatusCode::FORBIDDEN;
+            return Err(res);
+        }
+        let form: T = serde_urlencoded::from_bytes(&bytes).map_err(|e| {
+            UiError(domain::DomainError::InvalidRequest(format!("form: {e}")).into(), Some(Box::new(Nav::of(&session))))
+                .into_response()
+        })?;
+        Ok(SignedForm { session, form })
+    }
+}
+
+/// Security headers of every dashboard response: no inline script, no framing, no sniffing, no referrer leaks.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+        ),
+    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+async fn stylesheet() -> Response {
+    static_asset("text/css; charset=utf-8", include_str!("../../static/app.css"))
+}
+
+async fn script() -> Response {
+    static_asset("text/javascript; charset=utf-8", include_str!("../../static/app.js"))
+}
+
+fn static_asset(content_type: &'static str, body: &'static str) -> Response {
+    let mut res = body.into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    res
+}
+
+/// The dashboard's routes (not in the OpenAPI document: they are pages, not API).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/customers") }))
+        .route("/static/app.css", get(stylesheet))
+        .route("/static/app.js", get(script))
+        .merge(pages::routes())
+        .merge(customers::routes())
+        .layer(middleware::from_fn(security_headers))
+}
