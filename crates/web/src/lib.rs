@@ -75,7 +75,8 @@ async fn json_errors_for_axum_rejections(req: Request, next: Next) -> Response {
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        // Our own bodies: JSON from the API, HTML from the dashboard.
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
     let status = res.status();
     if is_json || !(status.is_client_error() || status.is_server_error()) {
         return res;

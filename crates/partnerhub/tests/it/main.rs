@@ -18,6 +18,7 @@ mod cli;
 mod conformance;
 mod reliability;
 mod roles;
+mod ui_basics;
 
 /// Declares `$name::sqlite` and `$name::postgres`, each running `async fn $name(backend)` on a fresh database.
 #[macro_export]

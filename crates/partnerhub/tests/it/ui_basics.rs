@@ -1,0 +1,187 @@
+//! The dashboard over HTTP: sign-in, sessions, CSRF, security headers, roles in the page (SPEC §6, R2).
+//! Browser-driven walks through the pages are in `e2e/`.
+
+use crate::harness::*;
+use domain::role::Role;
+use serde_json::json;
+
+crate::on_both_backends!(sign_in_sessions_and_csrf, pages_follow_the_roles);
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A dashboard client: no redirects followed, the session cookie carried by hand.
+pub struct Browser {
+    pub http: reqwest::Client,
+    pub url: String,
+    pub cookie: Option<String>,
+}
+
+pub struct Page {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub html: String,
+}
+
+impl Page {
+    pub fn location(&self) -> &str {
+        self.headers.get("location").map(|v| v.to_str().unwrap()).unwrap_or("")
+    }
+    /// The value of the first hidden `csrf` field.
+    pub fn csrf(&self) -> String {
+        let at = self.html.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
+        self.html[at..].split('"').next().unwrap().to_string()
+    }
+}
+
+impl Browser {
+    pub fn new(app: &TestApp) -> Browser {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Browser { http, url: app.url.clone(), cookie: None }
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Page {
+        let req = match &self.cookie {
+            Some(c) => req.header("cookie", format!("ph_session={c}")),
+            None => req,
+        };
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        Page { status, headers, html: res.text().await.unwrap() }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        self.send(self.http.get(format!("{}{path}", self.url))).await
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.send(self.http.post(format!("{}{path}", self.url)).form(form)).await
+    }
+
+    pub async fn sign_in(&mut self, email: &str, password: &str) -> Page {
+        let page = self.post("/login", &[("email", email), ("password", password), ("next", "/customers")]).await;
+        if let Some(v) = page.headers.get("set-cookie") {
+            let v = v.to_str().unwrap();
+            self.cookie = v.strip_prefix("ph_session=").map(|rest| rest.split(';').next().unwrap().to_string());
+        }
+        page
+    }
+}
+
+/// A user of partner `p` with these roles and [`PASSWORD`]; returns the email.
+pub async fn user_with_password(app: &TestApp, p: &TestPartner, name: &str, roles: &[&str]) -> String {
+    let email = format!("{name}@{}.example", p.id);
+    let r = app
+        .post(
+            &format!("/v1/publisher/partners/{}/users", p.id),
+            PUBLISHER_TOKEN,
+            &json!({"email": email, "displayName": name, "roles": roles, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    email
+}
+
+async fn sign_in_sessions_and_csrf(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let p = app.partner("Alpha", false).await;
+    app.customer(&p, "Fabrikam", "fabrikam.example.com", "US").await;
+    let email = user_with_password(&app, &p, "ann", &["admin_agent"]).await;
+    let mut b = Browser::new(&app);
+    // Signed out: pages send the browser to /login and back.
+    let away = b.get("/customers?q=fab").await;
+    assert_eq!((away.status, away.location()), (303, "/login?next=%2Fcustomers%3Fq%3Dfab"));
+    let login = b.get("/login").await;
+    assert_eq!(login.status, 200);
+    for (header, value) in
+        [("x-frame-options", "DENY"), ("x-content-type-options", "nosniff"), ("referrer-policy", "same-origin")]
+    {
+        assert_eq!(login.headers[header], value);
+    }
+    let csp = login.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline") && csp.contains("frame-ancestors 'none'")
+    );
+    assert!(login.html.contains("name=\"email\"") && login.html.contains("name=\"password\""));
+    // Wrong password: 401, no cookie.
+    let wrong = b.sign_in(&email, "not the password").await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.html.contains("Wrong email or password"));
+    assert!(b.cookie.is_none());
+    // Right password: a cookie that scripts cannot read, then the page.
+    let ok = b.sign_in(&email, PASSWORD).await;
+    assert_eq!((ok.status, ok.location()), (303, "/customers"));
+    let set = ok.headers["set-cookie"].to_str().unwrap();
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && !set.contains("Secure"), "{set}");
+    let first = b.cookie.clone().unwrap();
+    let list = b.get("/customers").await;
+    assert_eq!(list.status, 200);
+    assert!(list.html.contains("Fabrikam"));
+    // A second sign-in gets a new session id (no fixation); the cookie value is never stored as is.
+    b.sign_in(&email, PASSWORD).await;
+    assert_ne!(b.cookie.clone().unwrap(), first);
+    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM sessions WHERE token_hash = '{first}'")).await, 0);
+    // A form without the session's CSRF token is refused.
+    let forged = b.post("/logout", &[("csrf", "forged")]).await;
+    assert_eq!(forged.status, 403);
+    assert_eq!(b.get("/customers").await.status, 200, "still signed in");
+    // Idle for 30 minutes: signed out.
+    app.clock.advance_micros(30 * 60 * 1_000_000);
+    assert_eq!(b.get("/customers").await.status, 303);
+    b.sign_in(&email, PASSWORD).await;
+    let page = b.get("/customers").await;
+    let out = b.post("/logout", &[("csrf", &page.csrf())]).await;
+    assert_eq!((out.status, out.location()), (303, "/login"));
+    assert_eq!(b.get("/customers").await.status, 303, "the session ended on the server");
+    // Failed sign-ins are slowed per account: after 5, even the right password waits.
+    for _ in 0..5 {
+        assert_eq!(b.sign_in(&email, "guess").await.status, 401);
+    }
+    let limited = b.sign_in(&email, PASSWORD).await;
+    assert_eq!(limited.status, 429);
+    assert!(limited.html.contains("try again"));
+    // An open redirect through `next` is not possible.
+    let other = user_with_password(&app, &p, "bob", &["helpdesk_agent"]).await;
+    let r = b.post("/login", &[("email", &other), ("password", PASSWORD), ("next", "https://evil.example/")]).await;
+    assert_eq!(r.location(), "/customers");
+}
+
+async fn pages_follow_the_roles(db: Db) {
+    let app = TestApp::spawn(db).await;
+    crate::api_catalog::import(&app, &crate::api_catalog::sample_catalog()).await;
+    let p = app.partner("Alpha", false).await;
+    let c = app.customer(&p, "Fabrikam", "fabrikam.example.com", "US").await["id"].as_str().unwrap().to_string();
+    let t = p.token(Role::AdminAgent);
+    let sles = crate::api_orders::item(&app, t, &c, "SLES", "0001").await;
+    crate::api_orders::buy(&app, t, &c, json!([{"catalogItemId": sles, "quantity": 1}])).await;
+    let item =
+        app.get(&format!("/v1/customers/{c}/software"), t).await.body["items"][0]["id"].as_str().unwrap().to_string();
+    let helpdesk = user_with_password(&app, &p, "hd", &["helpdesk_agent"]).await;
+    let agent = user_with_password(&app, &p, "agent", &["admin_agent"]).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&helpdesk, PASSWORD).await;
+    // What a role may not do is not offered...
+    let page = b.get(&format!("/customers/{c}")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.html.contains("SLES - 1 year"), "{}", page.html);
+    assert!(!page.html.contains("Get keys and downloads"), "a helpdesk agent is not offered keys");
+    assert!(!page.html.contains("/activity") && !page.html.contains("/billing"));
+    // ...and the server refuses it anyway, naming the roles that may.
+    let refused = b.post(&format!("/customers/{c}/software/{item}/keys"), &[("csrf", &page.csrf())]).await;
+    assert_eq!(refused.status, 403);
+    assert!(refused.html.contains("admin_agent"), "{}", refused.html);
+    // An admin agent gets the key (none for a SUSE plan) on the page.
+    let mut a = Browser::new(&app);
+    a.sign_in(&agent, PASSWORD).await;
+    let page = a.get(&format!("/customers/{c}/software")).await;
+    assert!(page.html.contains("Get keys and downloads"));
+    let keys = a.post(&format!("/customers/{c}/software/{item}/keys"), &[("csrf", &page.csrf())]).await;
+    assert_eq!(keys.status, 200);
+    assert!(keys.html.contains("This product has no activation key"));
+    // Another partner's customer is not found.
+    let q = app.partner("Beta", false).await;
+    let outsider = user_with_password(&app, &q, "eve", &["global_admin", "admin_agent"]).await;
+    let mut e = Browser::new(&app);
+    e.sign_in(&outsider, PASSWORD).await;
+    assert_eq!(e.get(&format!("/customers/{c}")).await.status, 404);
+}
