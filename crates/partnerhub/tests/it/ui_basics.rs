@@ -5,7 +5,7 @@ use crate::harness::*;
 use domain::role::Role;
 use serde_json::json;
 
-crate::on_both_backends!(sign_in_sessions_and_csrf, pages_follow_the_roles);
+crate::on_both_backends!(sign_in_sessions_and_csrf, pages_follow_the_roles, buying_and_cancelling_in_the_dashboard);
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -184,4 +184,61 @@ async fn pages_follow_the_roles(db: Db) {
     let mut e = Browser::new(&app);
     e.sign_in(&outsider, PASSWORD).await;
     assert_eq!(e.get(&format!("/customers/{c}")).await.status, 404);
+}
+
+async fn buying_and_cancelling_in_the_dashboard(db: Db) {
+    let app = TestApp::spawn(db).await;
+    crate::api_catalog::import(&app, &crate::api_catalog::sample_catalog()).await;
+    crate::api_orders::stock(&app, "SQL2019STD", "0001", &["UI-KEY-1"]).await;
+    let p = app.partner("Alpha", false).await;
+    let c = app.customer(&p, "Fabrikam", "fabrikam.example.com", "US").await["id"].as_str().unwrap().to_string();
+    let agent = user_with_password(&app, &p, "agent", &["admin_agent"]).await;
+    let helpdesk = user_with_password(&app, &p, "hd", &["helpdesk_agent"]).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&agent, PASSWORD).await;
+    // Add products: the market's catalog with its tax rule.
+    let products = b.get(&format!("/customers/{c}/products?view=SoftwareSubscriptions")).await;
+    assert_eq!(products.status, 200);
+    assert!(products.html.contains("SQL Server 2019 Standard - 2 Core - 1 year") && products.html.contains("1200.00"));
+    assert!(products.html.contains("tax is added to list prices"), "the US adds tax");
+    let item = crate::api_orders::item(&app, p.token(domain::role::Role::AdminAgent), &c, "SQL2019STD", "0001").await;
+    let added = b
+        .post(
+            &format!("/customers/{c}/cart"),
+            &[("csrf", &products.csrf()), ("catalogItemId", &item), ("quantity", "1")],
+        )
+        .await;
+    assert_eq!(added.status, 303, "{}", added.html);
+    let cart = b.get(added.location()).await;
+    assert!(cart.html.contains("SQL Server 2019 Standard - 2 Core - 1 year"));
+    let cart_id = added.location().split("id=").nth(1).unwrap().to_string();
+    let placed = b.post(&format!("/customers/{c}/cart/checkout"), &[("csrf", &cart.csrf()), ("cart", &cart_id)]).await;
+    assert_eq!(placed.status, 200, "{}", placed.html);
+    assert!(placed.html.contains("Order placed"));
+    let order = app.get(&format!("/v1/customers/{c}/orders"), p.token(domain::role::Role::AdminAgent)).await.body
+        ["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(placed.html.contains(&order));
+    // Orders tab: days left to cancel.
+    let orders = b.get(&format!("/customers/{c}/orders")).await;
+    assert!(orders.html.contains(&order) && orders.html.contains("60 days left to cancel"), "{}", orders.html);
+    // The Cancel dialog lists the order with its days remaining; Submit cancels, and the page shows it at once.
+    let dialog = b.get(&format!("/customers/{c}/cancel?product=SQL2019STD")).await;
+    assert!(dialog.html.contains("60 days remaining"));
+    let choice = format!("{order}:0");
+    let done = b.post(&format!("/customers/{c}/cancel"), &[("csrf", &dialog.csrf()), ("choice", &choice)]).await;
+    assert_eq!(done.status, 303);
+    let after = b.get(done.location()).await;
+    assert!(after.html.contains("was cancelled") && after.html.contains("No key (cancelled)"), "{}", after.html);
+    // A helpdesk agent may not buy or cancel: not offered, and refused.
+    let mut h = Browser::new(&app);
+    h.sign_in(&helpdesk, PASSWORD).await;
+    let tab = h.get(&format!("/customers/{c}")).await;
+    assert!(!tab.html.contains("Add products"));
+    let refused = h.get(&format!("/customers/{c}/products")).await;
+    assert_eq!(refused.status, 403);
+    assert!(refused.html.contains("admin_agent") && refused.html.contains("global_admin"));
+    assert_eq!(h.get(&format!("/customers/{c}/cancel?product=SQL2019STD")).await.status, 403);
 }

@@ -115,10 +115,7 @@ struct SoftwarePage {
     title: String,
     section: &'static str,
     nav: Option<Nav>,
-    customer: CustomerRow,
-    tab: &'static str,
-    can_buy: bool,
-    notice: Option<String>,
+    head: TabHead,
     customer_id: String,
     csrf: String,
     can_keys: bool,
@@ -127,8 +124,24 @@ struct SoftwarePage {
     keys: Option<KeysShown>,
 }
 
+/// The top of a customer's page: who, which tab, what the role may open, and a notice after an action.
+pub struct TabHead {
+    pub customer: CustomerRow,
+    pub tab: &'static str,
+    pub can_buy: bool,
+    pub notice: Option<String>,
+}
+
+impl TabHead {
+    pub fn new(s: &SessionActor, customer: CustomerRow, tab: &'static str, notice: Option<String>) -> TabHead {
+        TabHead { customer, tab, can_buy: can(s, Action::BuyForCustomer), notice }
+    }
+}
+
 #[derive(Deserialize, Default)]
 struct SoftwareQuery {
+    /// Set after a cancel: the order that was cancelled (only an order id is shown, never free text).
+    cancelled: Option<String>,
     item: Option<String>,
     version: Option<String>,
     language: Option<String>,
@@ -136,7 +149,14 @@ struct SoftwareQuery {
     file_type: Option<String>,
 }
 
-fn human_size(bytes: u64) -> String {
+/// The notice after a cancel, from the order id in the address.
+pub fn cancelled_notice(order: Option<&str>) -> Option<String> {
+    order.and_then(domain::ids::OrderId::parse).map(|o| {
+        format!("Order {o} was cancelled: its keys and links are revoked and the credit goes on the next invoice.")
+    })
+}
+
+pub fn human_size(bytes: u64) -> String {
     match bytes {
         b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
         b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
@@ -217,10 +237,7 @@ async fn software_page(
         section: "customers",
         nav: Some(Nav::of(s)),
         customer_id: customer.id.clone(),
-        customer,
-        tab: "software",
-        can_buy: can(s, Action::BuyForCustomer),
-        notice: None,
+        head: TabHead::new(s, customer, "software", cancelled_notice(q.cancelled.as_deref())),
         csrf: s.csrf.clone(),
         can_keys: can(s, Action::GetKeysAndDownloads),
         can_cancel: can(s, Action::CancelPurchase),
@@ -279,6 +296,7 @@ async fn get_keys(
             .collect(),
     };
     let q = SoftwareQuery {
+        cancelled: None,
         item: Some(item_id),
         version: form.version,
         language: form.language,

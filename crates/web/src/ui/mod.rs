@@ -2,6 +2,7 @@
 //! cookie; every form that changes anything carries the session's CSRF token; security headers on every page.
 
 mod customers;
+mod orders;
 mod pages;
 
 use crate::AppState;
@@ -228,5 +229,6 @@ pub fn router() -> Router<AppState> {
         .route("/static/app.js", get(script))
         .merge(pages::routes())
         .merge(customers::routes())
+        .merge(orders::routes())
         .layer(middleware::from_fn(security_headers))
 }

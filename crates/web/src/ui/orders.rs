@@ -1,0 +1,478 @@
+//! A customer's Orders tab, the Cancel dialog, and Add products → cart → checkout.
+
+use super::customers::{cancelled_notice, customer_row, TabHead};
+use super::{can, page, Nav, OrPage, Signed, SignedForm, UiResult};
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
+use axum::Router;
+use domain::catalog::{availability_id, catalog_item_id, ProductType, TargetView};
+use domain::order::{CartLineDraft, LineStatus, Order};
+use domain::paging::PageSize;
+use domain::policy::Action;
+use serde::Deserialize;
+use services::sessions::SessionActor;
+
+pub struct LineRow {
+    pub number: u32,
+    pub product_id: String,
+    pub title: String,
+    pub quantity: i64,
+    pub net: String,
+    pub tax: String,
+    pub gross: String,
+    pub status: String,
+    pub cancellation: String,
+    pub cancellable: bool,
+}
+
+pub struct OrderRow {
+    pub id: String,
+    pub date: String,
+    pub status: String,
+    pub currency: String,
+    pub net: String,
+    pub tax: String,
+    pub gross: String,
+    pub lines: Vec<LineRow>,
+}
+
+fn order_row(o: &Order, now: domain::Timestamp) -> OrderRow {
+    let totals = o.totals();
+    OrderRow {
+        id: o.id.to_string(),
+        date: o.created_at.date().to_string(),
+        status: o.status().to_string(),
+        currency: o.currency.clone(),
+        net: totals.net.format(),
+        tax: totals.tax.format(),
+        gross: totals.gross.format(),
+        lines: o
+            .lines
+            .iter()
+            .map(|l| {
+                let e = l.cancellation(o.created_at, now);
+                let cancellation = match e.reason {
+                    None => format!("{} days left to cancel", e.days_remaining),
+                    Some("cancellation_window_closed") => "the cancellation window has passed".into(),
+                    Some("cancellation_requires_support_request") => "cancel through a support request".into(),
+                    Some("not_cancellable") => "cannot be cancelled".into(),
+                    Some(_) => "cancelled".into(),
+                };
+                LineRow {
+                    number: l.line_number,
+                    product_id: l.product_id.clone(),
+                    title: l.title.clone(),
+                    quantity: if l.status == LineStatus::Cancelled { 0 } else { l.pricing.quantity },
+                    net: l.pricing.net.format(),
+                    tax: l.pricing.tax.format(),
+                    gross: l.pricing.gross.format(),
+                    status: l.status.as_str().to_string(),
+                    cancellation,
+                    cancellable: e.eligible || e.reason == Some("cancellation_requires_support_request"),
+                }
+            })
+            .collect(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "orders.html")]
+struct OrdersPage {
+    title: String,
+    section: &'static str,
+    nav: Option<Nav>,
+    head: TabHead,
+    customer_id: String,
+    can_cancel: bool,
+    orders: Vec<OrderRow>,
+}
+
+#[derive(Deserialize, Default)]
+struct Notice {
+    cancelled: Option<String>,
+}
+
+async fn all_orders(state: &AppState, s: &SessionActor, customer: &str) -> Result<Vec<Order>, super::UiError> {
+    let size = PageSize::parse(Some(500)).map_err(services::Error::from).or_page(s)?;
+    Ok(state.services.list_orders(&s.actor, customer, size, None).await.or_page(s)?.items)
+}
+
+async fn orders(
+    State(state): State<AppState>,
+    Signed(s): Signed,
+    Path(customer_id): Path<String>,
+    Query(n): Query<Notice>,
+) -> UiResult {
+    let customer = customer_row(&state, &s, &customer_id).await?;
+    let now = state.services.partner_now(&s.actor.partner);
+    let mut list = all_orders(&state, &s, &customer_id).await?;
+    list.reverse(); // newest first
+    Ok(page(&OrdersPage {
+        title: format!("{} · Orders", customer.name),
+        section: "customers",
+        nav: Some(Nav::of(&s)),
+        customer_id: customer.id.clone(),
+        head: TabHead::new(&s, customer, "orders", cancelled_notice(n.cancelled.as_deref())),
+        can_cancel: can(&s, Action::CancelPurchase),
+        orders: list.iter().map(|o| order_row(o, now)).collect(),
+    }))
+}
+
+pub struct CancelChoice {
+    pub value: String,
+    pub order_id: String,
+    pub line: u32,
+    pub eligible: bool,
+    pub note: String,
+    pub support_link: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "cancel.html")]
+struct CancelPage {
+    title: String,
+    section: &'static str,
+    nav: Option<Nav>,
+    head: TabHead,
+    customer_id: String,
+    csrf: String,
+    product: String,
+    choices: Vec<CancelChoice>,
+}
+
+#[derive(Deserialize)]
+struct CancelQuery {
+    product: String,
+}
+
+/// The Cancel dialog: the customer's orders of a product, each with its days remaining, a closed window, or a
+/// link to a pre-filled support request.
+async fn cancel_dialog(
+    State(state): State<AppState>,
+    Signed(s): Signed,
+    Path(customer_id): Path<String>,
+    Query(q): Query<CancelQuery>,
+) -> UiResult {
+    // Only those who may cancel see the dialog.
+    s.actor.authorize(Action::CancelPurchase).or_page(&s)?;
+    let customer = customer_row(&state, &s, &customer_id).await?;
+    let now = state.services.partner_now(&s.actor.partner);
+    let mut choices = Vec::new();
+    let mut product = q.product.clone();
+    for o in all_orders(&state, &s, &customer_id).await? {
+        for l in o.lines.iter().filter(|l| l.product_id == q.product && l.status == LineStatus::Active) {
+            product = l.title.clone();
+            let e = l.cancellation(o.created_at, now);
+            let (note, support_link) = match e.reason {
+                None => (format!("{} days remaining", e.days_remaining), None),
+                Some("cancellation_window_closed") => ("the 60-day window has passed".to_string(), None),
+                Some("cancellation_requires_support_request") => (
+                    "cancelled only through a support request".to_string(),
+                    Some(format!(
+                        "/support?topic=csp_purchase_refund&customerId={}&orderId={}&lineItems={}",
+                        customer.id, o.id, l.line_number
+                    )),
+                ),
+                Some(_) => ("cannot be cancelled".to_string(), None),
+            };
+            choices.push(CancelChoice {
+                value: format!("{}:{}", o.id, l.line_number),
+                order_id: o.id.to_string(),
+                line: l.line_number,
+                eligible: e.eligible,
+                note,
+                support_link,
+            });
+        }
+    }
+    Ok(page(&CancelPage {
+        title: format!("{} · Cancel", customer.name),
+        section: "customers",
+        nav: Some(Nav::of(&s)),
+        customer_id: customer.id.clone(),
+        head: TabHead::new(&s, customer, "software", None),
+        csrf: s.csrf.clone(),
+        product,
+        choices,
+    }))
+}
+
+#[derive(Deserialize)]
+struct CancelForm {
+    choice: Option<String>,
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    Path(customer_id): Path<String>,
+    SignedForm { session: s, form }: SignedForm<CancelForm>,
+) -> UiResult {
+    let choice = form.choice.unwrap_or_default();
+    let (order, line) = choice
+        .split_once(':')
+        .and_then(|(o, l)| Some((o.to_string(), l.parse::<i64>().ok()?)))
+        .ok_or_else(|| domain::DomainError::invalid("choice", "choose an order"))
+        .map_err(services::Error::from)
+        .or_page(&s)?;
+    let done = state.services.cancel_order(&s.actor, &customer_id, &order, Some(vec![line]), None).await.or_page(&s)?;
+    Ok(Redirect::to(&format!("/customers/{customer_id}/software?cancelled={}", done.id)).into_response())
+}
+
+pub struct SkuRow {
+    pub product: String,
+    pub title: String,
+    pub term: String,
+    pub price: String,
+    pub catalog_item_id: String,
+    pub reservation: bool,
+}
+
+#[derive(Template)]
+#[template(path = "products.html")]
+struct ProductsPage {
+    title: String,
+    section: &'static str,
+    nav: Option<Nav>,
+    head: TabHead,
+    customer_id: String,
+    csrf: String,
+    cart_id: String,
+    cart_count: usize,
+    views: Vec<(&'static str, &'static str)>,
+    view: String,
+    currency: String,
+    tax_note: String,
+    skus: Vec<SkuRow>,
+}
+
+#[derive(Deserialize, Default)]
+struct ProductsQuery {
+    view: Option<String>,
+    cart: Option<String>,
+}
+
+const VIEWS: [(&str, &str); 5] = [
+    ("Software", "All software"),
+    ("SoftwareSubscriptions", "Software subscriptions"),
+    ("SoftwarePerpetual", "Perpetual software"),
+    ("SoftwareSUSELinux", "SUSE Linux"),
+    ("AzureReservations", "Azure reservations"),
+];
+
+fn tax_note(m: &domain::market::Market) -> String {
+    let rate = (m.tax_rate * rust_decimal::Decimal::from(100)).normalize();
+    if m.tax_inclusive {
+        format!("list prices include {rate}% tax")
+    } else {
+        format!("{rate}% tax is added to list prices")
+    }
+}
+
+async fn products(
+    State(state): State<AppState>,
+    Signed(s): Signed,
+    Path(customer_id): Path<String>,
+    Query(q): Query<ProductsQuery>,
+) -> UiResult {
+    s.actor.authorize(Action::BuyForCustomer).or_page(&s)?;
+    let c = state.services.get_customer(&s.actor, &customer_id).await.or_page(&s)?;
+    let view = q.view.as_deref().and_then(TargetView::parse);
+    let catalog = state.services.market_catalog(c.market, view).await.or_page(&s)?;
+    let mut skus = Vec::new();
+    for p in &catalog.products {
+        for sku in &p.skus {
+            let Some(price) = sku.price_for(c.market) else { continue };
+            skus.push(SkuRow {
+                product: p.title.clone(),
+                title: sku.title.clone(),
+                term: sku.term.map(|t| t.as_str().to_string()).unwrap_or_else(|| "perpetual".into()),
+                price: price.list_price.format(),
+                catalog_item_id: catalog_item_id(&p.id, &sku.id, &availability_id(&p.id, &sku.id, c.market)),
+                reservation: p.product_type == ProductType::AzureReservation,
+            });
+        }
+    }
+    let cart_id = q.cart.clone().unwrap_or_default();
+    let cart_count = if cart_id.is_empty() {
+        0
+    } else {
+        state.services.get_cart(&s.actor, &customer_id, &cart_id).await.map(|c| c.lines.len()).unwrap_or(0)
+    };
+    let customer = customer_row(&state, &s, &customer_id).await?;
+    Ok(page(&ProductsPage {
+        title: format!("{} · Add products", customer.name),
+        section: "customers",
+        nav: Some(Nav::of(&s)),
+        customer_id: customer.id.clone(),
+        head: TabHead::new(&s, customer, "products", None),
+        csrf: s.csrf.clone(),
+        cart_id,
+        cart_count,
+        views: VIEWS.to_vec(),
+        view: view.map(|v| v.as_str().to_string()).unwrap_or_else(|| "Software".into()),
+        currency: catalog.market.currency_code.clone(),
+        tax_note: tax_note(&catalog.market),
+        skus,
+    }))
+}
+
+#[derive(Deserialize)]
+struct AddForm {
+    cart: Option<String>,
+    #[serde(rename = "catalogItemId")]
+    catalog_item_id: String,
+    quantity: Option<String>,
+    #[serde(rename = "subscriptionId")]
+    subscription_id: Option<String>,
+}
+
+/// Adds a line: a new cart, or the same cart with one more line.
+async fn add_to_cart(
+    State(state): State<AppState>,
+    Path(customer_id): Path<String>,
+    SignedForm { session: s, form }: SignedForm<AddForm>,
+) -> UiResult {
+    let quantity = form
+        .quantity
+        .as_deref()
+        .unwrap_or("1")
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| services::Error::from(domain::DomainError::invalid("quantity", "must be a whole number")))
+        .or_page(&s)?;
+    let line = CartLineDraft {
+        catalog_item_id: form.catalog_item_id.clone(),
+        quantity,
+        billing_cycle: "one_time".into(),
+        subscription_id: form.subscription_id.clone().filter(|s| !s.trim().is_empty()),
+        ..Default::default()
+    };
+    let existing = match form.cart.as_deref().filter(|c| !c.is_empty()) {
+        Some(id) => Some(state.services.get_cart(&s.actor, &customer_id, id).await.or_page(&s)?),
+        None => None,
+    };
+    let cart = match existing {
+        Some(cart) => {
+            let mut lines: Vec<CartLineDraft> = cart
+                .lines
+                .iter()
+                .map(|l| CartLineDraft {
+                    catalog_item_id: l.catalog_item_id.clone(),
+                    quantity: l.quantity,
+                    billing_cycle: "one_time".into(),
+                    term_duration: l.term_duration.clone(),
+                    friendly_name: l.friendly_name.clone(),
+                    subscription_id: l.provisioning_context.as_ref().map(|p| p.subscription_id.clone()),
+                    scope: l.provisioning_context.as_ref().map(|p| p.scope.clone()),
+                })
+                .collect();
+            lines.push(line);
+            state.services.update_cart(&s.actor, &customer_id, &cart.id.to_string(), lines, None).await.or_page(&s)?
+        }
+        None => state.services.create_cart(&s.actor, &customer_id, vec![line], None).await.or_page(&s)?,
+    };
+    Ok(Redirect::to(&format!("/customers/{customer_id}/cart?id={}", cart.id)).into_response())
+}
+
+pub struct CartRow {
+    pub product: String,
+    pub title: String,
+    pub quantity: i64,
+    pub price: String,
+}
+
+#[derive(Template)]
+#[template(path = "cart.html")]
+struct CartPage {
+    title: String,
+    section: &'static str,
+    nav: Option<Nav>,
+    head: TabHead,
+    customer_id: String,
+    csrf: String,
+    cart_id: String,
+    currency: String,
+    tax_note: String,
+    lines: Vec<CartRow>,
+    order: Option<OrderRow>,
+}
+
+#[derive(Deserialize)]
+struct CartQuery {
+    id: String,
+}
+
+async fn cart_page(
+    state: &AppState,
+    s: &SessionActor,
+    customer_id: &str,
+    cart_id: &str,
+    order: Option<&Order>,
+) -> UiResult {
+    let c = state.services.get_customer(&s.actor, customer_id).await.or_page(s)?;
+    let catalog = state.services.market_catalog(c.market, None).await.or_page(s)?;
+    let mut lines = Vec::new();
+    if order.is_none() {
+        let cart = state.services.get_cart(&s.actor, customer_id, cart_id).await.or_page(s)?;
+        for l in &cart.lines {
+            let product = catalog.products.iter().find(|p| p.id == l.product_id);
+            let sku = product.and_then(|p| p.sku(&l.sku_id));
+            lines.push(CartRow {
+                product: product.map(|p| p.title.clone()).unwrap_or_else(|| l.product_id.clone()),
+                title: sku.map(|k| k.title.clone()).unwrap_or_else(|| l.sku_id.clone()),
+                quantity: l.quantity,
+                price: sku.and_then(|k| k.price_for(c.market)).map(|p| p.list_price.format()).unwrap_or_default(),
+            });
+        }
+    }
+    let customer = customer_row(state, s, customer_id).await?;
+    let now = state.services.partner_now(&s.actor.partner);
+    Ok(page(&CartPage {
+        title: format!("{} · Cart", customer.name),
+        section: "customers",
+        nav: Some(Nav::of(s)),
+        customer_id: customer.id.clone(),
+        head: TabHead::new(s, customer, "products", None),
+        csrf: s.csrf.clone(),
+        cart_id: cart_id.to_string(),
+        currency: catalog.market.currency_code.clone(),
+        tax_note: tax_note(&catalog.market),
+        lines,
+        order: order.map(|o| order_row(o, now)),
+    }))
+}
+
+async fn cart(
+    State(state): State<AppState>,
+    Signed(s): Signed,
+    Path(customer_id): Path<String>,
+    Query(q): Query<CartQuery>,
+) -> UiResult {
+    cart_page(&state, &s, &customer_id, &q.id, None).await
+}
+
+#[derive(Deserialize)]
+struct CheckoutForm {
+    cart: String,
+}
+
+async fn checkout(
+    State(state): State<AppState>,
+    Path(customer_id): Path<String>,
+    SignedForm { session: s, form }: SignedForm<CheckoutForm>,
+) -> UiResult {
+    let order = state.services.checkout(&s.actor, &customer_id, &form.cart, None).await.or_page(&s)?;
+    cart_page(&state, &s, &customer_id, &form.cart, Some(&order)).await
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/customers/{customer_id}/orders", get(orders))
+        .route("/customers/{customer_id}/cancel", get(cancel_dialog).post(cancel))
+        .route("/customers/{customer_id}/products", get(products))
+        .route("/customers/{customer_id}/cart", get(cart).post(add_to_cart))
+        .route("/customers/{customer_id}/cart/checkout", post(checkout))
+}
