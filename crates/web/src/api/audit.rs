@@ -168,7 +168,16 @@ async fn export_audit(
     Query(p): Query<AuditParams>,
 ) -> ApiResult<Response> {
     let q = state.services.audit_query(&actor, p.start_date.as_deref(), p.end_date.as_deref(), p.filter.as_deref())?;
-    let records = state.services.export_audit(&actor, q)?;
+    Ok(csv_export(&state, &actor, q)?)
+}
+
+/// The activity records of a query as a streamed CSV download (the API's export and the dashboard's).
+pub(crate) fn csv_export(
+    state: &AppState,
+    actor: &services::Actor,
+    q: services::audit::AuditQuery,
+) -> services::Result<Response> {
+    let records = state.services.export_audit(actor, q)?;
     let header = futures::stream::once(async { Ok::<_, std::io::Error>(csv_line(CSV_HEADER.map(String::from))) });
     let rows = records.map(|r| match r {
         Ok(r) => Ok(csv_row(&r)),

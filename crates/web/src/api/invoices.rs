@@ -148,6 +148,15 @@ fn csv_row(l: &InvoiceLine) -> Vec<u8> {
     ])
 }
 
+/// An invoice's lines as a CSV document (the API's and the dashboard's download).
+pub(crate) fn csv_document(lines: &[InvoiceLine]) -> Vec<u8> {
+    let mut body = csv_line(CSV_HEADER.map(String::from));
+    for l in lines {
+        body.extend(csv_row(l));
+    }
+    body
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct InvoiceRunInput {
     /// The month, `YYYY-MM`.
@@ -273,10 +282,7 @@ async fn invoice_lines_csv(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let (invoice, lines) = state.services.all_invoice_lines(&actor, &id).await?;
-    let mut body = csv_line(CSV_HEADER.map(String::from));
-    for l in &lines {
-        body.extend(csv_row(l));
-    }
+    let body = csv_document(&lines);
     let disposition = format!("attachment; filename=\"invoice-{}-{}.csv\"", invoice.period, invoice.currency);
     Ok((
         [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)],

@@ -1,9 +1,11 @@
 //! The dashboard (SPEC §6): server-rendered pages over the same services as the API. Sign-in with a session
 //! cookie; every form that changes anything carries the session's CSRF token; security headers on every page.
 
+mod admin;
 mod customers;
 mod orders;
 mod pages;
+mod support;
 
 use crate::AppState;
 use askama::Template;
@@ -230,5 +232,7 @@ pub fn router() -> Router<AppState> {
         .merge(pages::routes())
         .merge(customers::routes())
         .merge(orders::routes())
+        .merge(admin::routes())
+        .merge(support::routes())
         .layer(middleware::from_fn(security_headers))
 }

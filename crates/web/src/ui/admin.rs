@@ -1,0 +1,358 @@
+//! The Activity log, Billing and Settings pages.
+
+use super::{page, Nav, OrPage, Signed, SignedForm, UiResult};
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
+use axum::Router;
+use domain::paging::{Cursor, PageSize};
+use domain::policy::Action;
+use domain::role::Role;
+use serde::Deserialize;
+
+pub struct RecordRow {
+    pub date: String,
+    pub who: String,
+    pub kind: String,
+    pub customer: String,
+    pub details: String,
+}
+
+#[derive(Template)]
+#[template(path = "activity.html")]
+struct ActivityPage {
+    title: &'static str,
+    section: &'static str,
+    nav: Option<Nav>,
+    start: String,
+    end: String,
+    kind: String,
+    kinds: Vec<(&'static str, &'static str)>,
+    records: Vec<RecordRow>,
+    csv: String,
+    next_page: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct ActivityQuery {
+    start: Option<String>,
+    end: Option<String>,
+    kind: Option<String>,
+    after: Option<String>,
+}
+
+/// The kinds the page filters by; key views and downloads by default, as in the article.
+const KINDS: [(&str, &str); 9] = [
+    ("software", "Key views and downloads"),
+    ("all", "All activity"),
+    ("create_order", "Orders placed"),
+    ("update_order", "Orders cancelled"),
+    ("get_software_key", "Key views"),
+    ("download_software", "Downloads"),
+    ("create_service_request", "Support requests filed"),
+    ("update_service_request", "Support request updates"),
+    ("create_customer", "Customers added"),
+];
+
+fn kind_filter(kind: &str) -> Option<String> {
+    match kind {
+        "all" => None,
+        "software" => Some(r#"{"Field": "ResourceType", "Value": "software", "Operator": "equals"}"#.to_string()),
+        k => Some(serde_json::json!({"Field": "OperationType", "Value": k, "Operator": "equals"}).to_string()),
+    }
+}
+
+fn query_string(q: &ActivityQuery, kind: &str, after: Option<&str>) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    s.append_pair("start", q.start.as_deref().unwrap_or("")).append_pair("end", q.end.as_deref().unwrap_or(""));
+    s.append_pair("kind", kind);
+    if let Some(a) = after {
+        s.append_pair("after", a);
+    }
+    s.finish()
+}
+
+fn blank(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+async fn activity(State(state): State<AppState>, Signed(s): Signed, Query(q): Query<ActivityQuery>) -> UiResult {
+    let kind = q.kind.clone().filter(|k| KINDS.iter().any(|(v, _)| v == k)).unwrap_or_else(|| "software".into());
+    let query = state
+        .services
+        .audit_query(&s.actor, blank(&q.start), blank(&q.end), kind_filter(&kind).as_deref())
+        .or_page(&s)?;
+    let after = q.after.as_deref().map(Cursor::decode).transpose().map_err(services::Error::from).or_page(&s)?;
+    let size = PageSize::parse(Some(100)).map_err(services::Error::from).or_page(&s)?;
+    let found = state.services.list_audit(&s.actor, &query, size, after).await.or_page(&s)?;
+    let records = found
+        .items
+        .iter()
+        .map(|r| RecordRow {
+            date: r.operation_date.to_rfc3339(),
+            who: r.user_principal_name.clone(),
+            kind: r.operation_type.clone(),
+            customer: r.customer_name.clone().unwrap_or_default(),
+            details: r.customized_data.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("; "),
+        })
+        .collect();
+    let next_page = found.next.map(|c| format!("/activity?{}", query_string(&q, &kind, Some(&c.encode()))));
+    Ok(page(&ActivityPage {
+        title: "Activity log",
+        section: "activity",
+        nav: Some(Nav::of(&s)),
+        start: query.range.from.date().to_string(),
+        end: query.range.until.plus_micros(-1).date().to_string(),
+        csv: format!("/activity.csv?{}", query_string(&q, &kind, None)),
+        kind,
+        kinds: KINDS.to_vec(),
+        records,
+        next_page,
+    }))
+}
+
+async fn activity_csv(State(state): State<AppState>, Signed(s): Signed, Query(q): Query<ActivityQuery>) -> UiResult {
+    let kind = q.kind.clone().filter(|k| KINDS.iter().any(|(v, _)| v == k)).unwrap_or_else(|| "software".into());
+    let query = state
+        .services
+        .audit_query(&s.actor, blank(&q.start), blank(&q.end), kind_filter(&kind).as_deref())
+        .or_page(&s)?;
+    crate::api::audit::csv_export(&state, &s.actor, query).or_page(&s)
+}
+
+pub struct InvoiceRow {
+    pub id: String,
+    pub date: String,
+    pub period: String,
+    pub currency: String,
+    pub subtotal: String,
+    pub tax: String,
+    pub total: String,
+}
+
+fn invoice_row(i: &domain::invoice::Invoice) -> InvoiceRow {
+    InvoiceRow {
+        id: i.id.to_string(),
+        date: i.invoice_date().to_string(),
+        period: i.period.to_string(),
+        currency: i.currency.clone(),
+        subtotal: i.subtotal.format(),
+        tax: i.tax_total.format(),
+        total: i.total_charges.format(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "billing.html")]
+struct BillingPage {
+    title: &'static str,
+    section: &'static str,
+    nav: Option<Nav>,
+    invoices: Vec<InvoiceRow>,
+}
+
+async fn billing(State(state): State<AppState>, Signed(s): Signed) -> UiResult {
+    let list = state.services.list_invoices(&s.actor).await.or_page(&s)?;
+    Ok(page(&BillingPage {
+        title: "Billing",
+        section: "billing",
+        nav: Some(Nav::of(&s)),
+        invoices: list.iter().map(invoice_row).collect(),
+    }))
+}
+
+pub struct InvoiceLineRow {
+    pub kind: String,
+    pub customer: String,
+    pub order: String,
+    pub product: String,
+    pub quantity: i64,
+    pub unit: String,
+    pub subtotal: String,
+    pub tax: String,
+    pub total: String,
+}
+
+#[derive(Template)]
+#[template(path = "invoice.html")]
+struct InvoicePage {
+    title: String,
+    section: &'static str,
+    nav: Option<Nav>,
+    invoice: InvoiceRow,
+    lines: Vec<InvoiceLineRow>,
+}
+
+async fn invoice(State(state): State<AppState>, Signed(s): Signed, Path(id): Path<String>) -> UiResult {
+    let (invoice, lines) = state.services.all_invoice_lines(&s.actor, &id).await.or_page(&s)?;
+    Ok(page(&InvoicePage {
+        title: format!("Invoice {}", invoice.period),
+        section: "billing",
+        nav: Some(Nav::of(&s)),
+        invoice: invoice_row(&invoice),
+        lines: lines
+            .iter()
+            .map(|l| InvoiceLineRow {
+                kind: l.charge_type.clone(),
+                customer: l.customer_domain.clone().unwrap_or_default(),
+                order: l.order_id.map(|o| format!("{o} #{}", l.line_number.unwrap_or(0))).unwrap_or_default(),
+                product: l.product_name.clone().unwrap_or_else(|| "refund".into()),
+                quantity: l.quantity,
+                unit: l.unit_price.format(),
+                subtotal: l.subtotal.format(),
+                tax: l.tax_total.format(),
+                total: l.total.format(),
+            })
+            .collect(),
+    }))
+}
+
+async fn invoice_csv(State(state): State<AppState>, Signed(s): Signed, Path(id): Path<String>) -> UiResult {
+    let (invoice, lines) = state.services.all_invoice_lines(&s.actor, &id).await.or_page(&s)?;
+    let body = crate::api::invoices::csv_document(&lines);
+    let disposition = format!("attachment; filename=\"invoice-{}-{}.csv\"", invoice.period, invoice.currency);
+    Ok((
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)],
+        body,
+    )
+        .into_response())
+}
+
+pub struct TokenRow {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    pub revoked: bool,
+}
+
+pub struct UserRow {
+    pub name: String,
+    pub email: String,
+    pub roles: String,
+    pub disabled: bool,
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct SettingsPage {
+    title: &'static str,
+    section: &'static str,
+    nav: Option<Nav>,
+    nav_csrf: String,
+    new_token: Option<String>,
+    error: Option<String>,
+    tokens: Vec<TokenRow>,
+    is_admin: bool,
+    users: Vec<UserRow>,
+    all_roles: Vec<&'static str>,
+}
+
+async fn settings_page(
+    state: &AppState,
+    s: &services::sessions::SessionActor,
+    new_token: Option<String>,
+    error: Option<String>,
+) -> UiResult {
+    let tokens = state.services.list_my_tokens(&s.actor).await.or_page(s)?;
+    let is_admin = super::can(s, Action::ManageUsers);
+    let users = if is_admin {
+        let size = PageSize::parse(Some(500)).map_err(services::Error::from).or_page(s)?;
+        state.services.list_users(&s.actor, size, None).await.or_page(s)?.items
+    } else {
+        Vec::new()
+    };
+    Ok(page(&SettingsPage {
+        title: "Settings",
+        section: "settings",
+        nav: Some(Nav::of(s)),
+        nav_csrf: s.csrf.clone(),
+        new_token,
+        error,
+        tokens: tokens
+            .iter()
+            .map(|t| TokenRow {
+                id: t.id.to_string(),
+                name: t.name.clone(),
+                created: t.created_at.date().to_string(),
+                revoked: t.revoked_at.is_some(),
+            })
+            .collect(),
+        is_admin,
+        users: users
+            .iter()
+            .map(|u| UserRow {
+                name: u.display_name.clone(),
+                email: u.email.clone(),
+                roles: u.roles.to_stored().replace(',', ", "),
+                disabled: u.disabled,
+            })
+            .collect(),
+        all_roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
+    }))
+}
+
+async fn settings(State(state): State<AppState>, Signed(s): Signed) -> UiResult {
+    settings_page(&state, &s, None, None).await
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    name: String,
+}
+
+async fn create_token(
+    State(state): State<AppState>,
+    SignedForm { session: s, form }: SignedForm<TokenForm>,
+) -> UiResult {
+    match state.services.create_my_token(&s.actor, &form.name, None).await {
+        Ok(t) => settings_page(&state, &s, Some(t.secret), None).await,
+        Err(services::Error::Domain(d)) => settings_page(&state, &s, None, Some(d.to_string())).await,
+        Err(e) => Err(super::UiError(e, None)),
+    }
+}
+
+async fn revoke_token(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    SignedForm { session: s, .. }: SignedForm<serde::de::IgnoredAny>,
+) -> UiResult {
+    state.services.revoke_my_token(&s.actor, &id).await.or_page(&s)?;
+    Ok(Redirect::to("/settings").into_response())
+}
+
+async fn add_user(
+    State(state): State<AppState>,
+    SignedForm { session: s, form }: SignedForm<Vec<(String, String)>>,
+) -> UiResult {
+    let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let draft = services::users::UserDraft {
+        email: field("email"),
+        display_name: field("displayName"),
+        roles: form.iter().filter(|(n, _)| n == "roles").map(|(_, v)| v.clone()).collect(),
+        password: Some(field("password")).filter(|p| !p.is_empty()),
+    };
+    match state.services.create_user(&s.actor, draft, None).await {
+        Ok(_) => Ok(Redirect::to("/settings").into_response()),
+        Err(services::Error::Domain(d @ domain::DomainError::InvalidRequest(_)))
+        | Err(services::Error::Domain(d @ domain::DomainError::Conflict(_))) => {
+            settings_page(&state, &s, None, Some(d.to_string())).await
+        }
+        Err(e) => Err(super::UiError(e, Some(Box::new(Nav::of(&s))))),
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/activity", get(activity))
+        .route("/activity.csv", get(activity_csv))
+        .route("/billing", get(billing))
+        .route("/billing/{invoice_id}", get(invoice))
+        .route("/billing/{invoice_id}/lineitems.csv", get(invoice_csv))
+        .route("/settings", get(settings))
+        .route("/settings/tokens", post(create_token))
+        .route("/settings/tokens/{token_id}/revoke", post(revoke_token))
+        .route("/settings/users", post(add_user))
+}
