@@ -1,0 +1,272 @@
+//! The article's walk through the dashboard in Debian's Chromium, headless, on the demo data. `e2e/run` starts the
+//! demo server and chromedriver and sets PARTNERHUB_E2E_URL, PARTNERHUB_E2E_PUBLISHER_TOKEN, CHROMEDRIVER_URL and
+//! PARTNERHUB_SCREENSHOTS (the folder for the pages' screenshots).
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use std::time::Duration;
+
+const ADMIN: &str = "admin@contoso-reseller.example";
+const HELPDESK: &str = "helpdesk.agent@contoso-reseller.example";
+const PASSWORD: &str = "partnerhub-demo-password";
+const TAB: &str = "\u{E004}";
+const ENTER: &str = "\u{E007}";
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the browser tests with e2e/run"))
+}
+
+struct Walk {
+    c: Client,
+    base: String,
+    shots: std::path::PathBuf,
+}
+
+impl Walk {
+    async fn go(&self, path: &str) {
+        self.c.goto(&format!("{}{path}", self.base)).await.unwrap();
+    }
+    async fn find(&self, css: &str) -> Element {
+        self.c
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+    }
+    /// Clicks something on the page that does not leave it (a `<summary>`, a radio button).
+    async fn click(&self, css: &str) {
+        self.find(css).await.click().await.unwrap();
+    }
+    /// Clicks a link or a submit button, and waits until the next page has replaced this one.
+    async fn follow(&self, css: &str) {
+        let old = self.c.find(Locator::Css("html")).await.unwrap();
+        self.find(css).await.click().await.unwrap();
+        for _ in 0..200 {
+            if old.tag_name().await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("clicking {css} did not lead to another page");
+    }
+    async fn type_into(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        e.clear().await.unwrap();
+        e.send_keys(text).await.unwrap();
+    }
+    async fn text(&self) -> String {
+        self.find("main").await.text().await.unwrap()
+    }
+    async fn path(&self) -> String {
+        self.c.current_url().await.unwrap().path().to_string()
+    }
+    async fn shot(&self, name: &str) {
+        let png = self.c.screenshot().await.unwrap();
+        std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
+    }
+    async fn sign_in_by_keyboard(&self, email: &str) {
+        self.go("/login").await;
+        let field = self.find("input[name=email]").await;
+        field.click().await.unwrap();
+        field.send_keys(&format!("{email}{TAB}{PASSWORD}{ENTER}")).await.unwrap();
+        self.c.wait().at_most(Duration::from_secs(10)).for_url(url(&self.base, "/customers")).await.unwrap();
+    }
+    async fn sign_out(&self) {
+        self.follow("header form button").await;
+        self.find("input[name=email]").await;
+    }
+}
+
+fn url(base: &str, path: &str) -> url::Url {
+    url::Url::parse(&format!("{base}{path}")).unwrap()
+}
+
+/// Publisher and partner API calls that set the stage (move the sandbox clock, run invoices).
+async fn api(base: &str, method: &str, path: &str, token: &str, body: serde_json::Value) -> serde_json::Value {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://");
+    let body = body.to_string();
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    conn.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    conn.read_to_string(&mut out).await.unwrap();
+    assert!(out.starts_with("HTTP/1.1 2"), "{method} {path}: {out}");
+    let json = out.split("\r\n\r\n").nth(1).unwrap_or("");
+    serde_json::from_str(json.trim()).unwrap_or(serde_json::Value::Null)
+}
+
+#[tokio::test]
+async fn the_article_walk_in_a_real_browser() {
+    let base = env("PARTNERHUB_E2E_URL");
+    let shots = std::path::PathBuf::from(env("PARTNERHUB_SCREENSHOTS"));
+    std::fs::create_dir_all(&shots).unwrap();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({"binary": "/usr/bin/chromium",
+               "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                        "--disable-background-networking", "--window-size=1100,760"]}),
+    );
+    let c = ClientBuilder::rustls().unwrap().capabilities(caps).connect(&env("CHROMEDRIVER_URL")).await.unwrap();
+    let w = Walk { c, base: base.clone(), shots };
+
+    // Signed out, a page sends the browser to sign in, and back. The form works by keyboard alone.
+    w.go("/customers").await;
+    assert_eq!(w.path().await, "/login");
+    w.shot("login").await;
+    w.sign_in_by_keyboard(ADMIN).await;
+
+    // Customers: the list, and search by name.
+    let list = w.text().await;
+    assert!(list.contains("Fabrikam Inc") && list.contains("Wingtip Toys Pty Ltd"), "{list}");
+    w.shot("customers").await;
+    w.type_into("input[name=q]", "wing").await;
+    w.follow("form[role=search] button").await;
+    let found = w.text().await;
+    assert!(found.contains("Wingtip") && !found.contains("Fabrikam"), "{found}");
+
+    // Fabrikam's Software tab: expand the SQL Server item, pick a language, Submit, then Get keys and downloads.
+    w.go("/customers").await;
+    w.follow("a[href^='/customers/']:not([href='/customers'])").await;
+    let software = w.text().await;
+    assert!(software.contains("SQL Server 2019 Standard - 2 Core - 1 year"), "{software}");
+    w.click("details summary").await;
+    let language = w.find("details select[name=language]").await;
+    language.select_by_value("de-de").await.unwrap();
+    w.follow("details form[method=get] button").await;
+    let matching = w.text().await;
+    assert!(
+        matching.contains("SQL2019STD_de-de_ISO.iso") && !matching.contains("SQL2019STD_en-us_ISO.iso"),
+        "{matching}"
+    );
+    w.follow("details form[method=post] button").await;
+    let key = w.find("[data-testid=activation-key]").await.text().await.unwrap();
+    assert_eq!(key.len(), 29, "a 25-character key in five groups: {key}");
+    let links = w.c.find_all(Locator::Css("[data-testid=download]")).await.unwrap();
+    assert_eq!(links.len(), 2, "ISO and x64 files in German");
+    let keys_text = w.text().await;
+    assert!(keys_text.contains("50 downloads left") && keys_text.contains("Copy link"), "{keys_text}");
+    w.shot("software-keys").await;
+    // The Download link works in the browser's own session (no sign-in needed for the customer's link).
+    let href = w.find("[data-testid=download] a").await.attr("href").await.unwrap().unwrap();
+    assert!(href.starts_with(&format!("{base}/download/")), "{href}");
+
+    // Add products: perpetual software to the cart, checkout, confirmation with US tax added.
+    let customer_path = w.path().await;
+    let customer_id = customer_path.split('/').nth(2).unwrap().to_string();
+    w.go(&format!("/customers/{customer_id}/products?view=SoftwarePerpetual")).await;
+    let catalog = w.text().await;
+    assert!(catalog.contains("tax is added to list prices"), "{catalog}");
+    w.shot("add-products").await;
+    w.follow("tbody form button").await;
+    assert!(w.path().await.ends_with("/cart"));
+    assert!(w.text().await.contains("SQL Server 2019 Standard - 2 Core - perpetual"));
+    w.follow("form[action$='/cart/checkout'] button").await;
+    let order_id = w.find("[data-testid=order-id]").await.text().await.unwrap();
+    assert_eq!(order_id.len(), 36);
+    w.shot("order-placed").await;
+
+    // Orders tab: the new order with its cancellation window.
+    w.go(&format!("/customers/{customer_id}/orders")).await;
+    let orders = w.text().await;
+    assert!(orders.contains(&order_id) && orders.contains("days left to cancel"), "{orders}");
+    w.shot("orders").await;
+
+    // Cancel from the Software tab: the dialog lists the orders of that product with days remaining.
+    w.go(&format!("/customers/{customer_id}/software")).await;
+    w.click("details summary").await;
+    w.follow("details a[href*='/cancel?product=SQL2019STD']").await;
+    let dialog = w.text().await;
+    assert!(dialog.contains("Order number") && dialog.contains("days remaining"), "{dialog}");
+    w.shot("cancel-dialog").await;
+    w.click("input[type=radio]:not([disabled])").await;
+    w.follow("form[action$='/cancel'] button[type=submit]").await;
+    let after = w.text().await;
+    assert!(after.contains("was cancelled") && after.contains("No key (cancelled)"), "{after}");
+
+    // Activity log: key views and downloads by default, with a CSV export.
+    w.go("/activity").await;
+    let activity = w.text().await;
+    assert!(activity.contains("get_software_key") && activity.contains("get_software_download_link"), "{activity}");
+    assert!(!activity.contains("create_order"), "the default kind is key views and downloads");
+    w.shot("activity").await;
+
+    // Support: file a refund request, add a note and a file.
+    w.go("/support").await;
+    w.type_into("input[name=title]", "Refund a duplicate order").await;
+    w.type_into("textarea[name=description]", "The customer ordered twice.").await;
+    w.type_into("input[name=customerId]", &customer_id).await;
+    w.type_into("input[name=orderId]", &order_id).await;
+    w.type_into("input[name=reason]", "Duplicate").await;
+    w.type_into("input[name=firstName]", "Ada").await;
+    w.type_into("input[name=lastName]", "Lovelace").await;
+    w.type_into("input[name=phoneNumber]", "+1 425 555 0100").await;
+    w.follow("form[action='/support'] button[type=submit]").await;
+    assert!(w.path().await.starts_with("/support/"), "filed");
+    w.type_into("textarea[name=text]", "Invoice attached.").await;
+    w.follow("form[action$='/notes'] button").await;
+    let file = std::env::temp_dir().join("partnerhub-e2e-invoice.txt");
+    std::fs::write(&file, "invoice 42").unwrap();
+    w.find("input[type=file]").await.send_keys(file.to_str().unwrap()).await.unwrap();
+    w.follow("form[enctype='multipart/form-data'] button").await;
+    let request = w.text().await;
+    assert!(request.contains("Invoice attached.") && request.contains("partnerhub-e2e-invoice.txt"), "{request}");
+    w.shot("support-request").await;
+
+    // Billing: move the sandbox partner's clock past the month's end, run the invoices, read them.
+    let token = std::fs::read_to_string(env("PARTNERHUB_E2E_DEMO_DIR") + "/demo-api-token").unwrap();
+    api(&base, "POST", "/v1/testclock/advance", token.trim(), json!({"days": 45})).await;
+    let now = api(&base, "GET", "/v1/testclock", token.trim(), json!({})).await;
+    let today = now["now"].as_str().unwrap().to_string();
+    let (year, month): (i32, u32) = (today[0..4].parse().unwrap(), today[5..7].parse().unwrap());
+    let (py, pm) = if month == 1 { (year - 1, 12) } else { (year, month - 1) };
+    let publisher = env("PARTNERHUB_E2E_PUBLISHER_TOKEN");
+    for period in [
+        format!("{py}-{pm:02}"),
+        format!("{}-{:02}", if pm == 1 { py - 1 } else { py }, if pm == 1 { 12 } else { pm - 1 }),
+    ] {
+        api(&base, "POST", "/v1/publisher/invoiceruns", &publisher, json!({"period": period})).await;
+    }
+    w.go("/billing").await;
+    w.shot("billing").await;
+    w.follow("tbody a[href^='/billing/']").await;
+    let invoice = w.text().await;
+    assert!(invoice.contains("new") && invoice.contains("Download CSV"), "{invoice}");
+    w.shot("invoice").await;
+
+    // Settings: an API token, shown once.
+    w.go("/settings").await;
+    w.type_into("input[name=name]", "integration").await;
+    w.follow("form[action='/settings/tokens'] button").await;
+    let token_shown = w.find("[data-testid=new-token]").await.text().await.unwrap();
+    assert!(token_shown.starts_with("ph_"), "{token_shown}");
+    w.shot("settings").await;
+
+    // A phone: 375 px wide, nothing wider than the screen.
+    w.c.set_window_size(375, 760).await.unwrap();
+    w.go("/customers").await;
+    let width = w.c.execute("return document.documentElement.scrollWidth", vec![]).await.unwrap();
+    assert!(width.as_i64().unwrap() <= 375, "the page is {width} px wide at 375 px");
+    w.shot("customers-phone").await;
+    w.c.set_window_size(1100, 760).await.unwrap();
+
+    // Roles in the page: a helpdesk agent is not offered keys, and billing answers 403 naming the roles that may.
+    w.sign_out().await;
+    w.sign_in_by_keyboard(HELPDESK).await;
+    w.go(&format!("/customers/{customer_id}/software")).await;
+    let limited = w.text().await;
+    assert!(!limited.contains("Get keys and downloads"), "{limited}");
+    assert!(w.c.find(Locator::Css("a[href='/billing']")).await.is_err(), "Billing is not offered");
+    w.go("/billing").await;
+    let refused = w.text().await;
+    assert!(refused.contains("Not allowed") && refused.contains("billing_admin"), "{refused}");
+    w.shot("forbidden").await;
+    w.c.close().await.unwrap();
+}
