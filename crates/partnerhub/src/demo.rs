@@ -40,6 +40,7 @@ pub async fn run(listen: &str, no_serve: bool) -> anyhow::Result<()> {
 
     println!("Partnerhub demo — data in {DIR} (kept between runs; delete the folder to start again)");
     println!();
+    println!("  Dashboard:        http://{listen}/  (sign in with a user below)");
     println!("  API:              http://{listen}/v1/customers");
     println!(
         "  Catalog:          {} products, {} SKUs, {} prices (US, AU, BR, JP, GB, GL)",
