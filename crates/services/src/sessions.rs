@@ -56,7 +56,9 @@ impl Services {
         let account_key = format!("account:{folded}");
         let address_key = address.map(|a| format!("address:{a}"));
         let limited = DomainError::RateLimited { retry_after_secs: (FAILURE_WINDOW_MICROS / 1_000_000) as u64 };
-        if self.store.sign_in_failures(&account_key, now, FAILURE_WINDOW_MICROS).await? >= MAX_ACCOUNT_FAILURES {
+        // Counted before the check, in one statement: parallel guesses cannot all slip under the limit. A
+        // successful sign-in clears the account's count.
+        if self.store.record_sign_in_failure(&account_key, now, FAILURE_WINDOW_MICROS).await? > MAX_ACCOUNT_FAILURES {
             return Err(limited.into());
         }
         if let Some(k) = &address_key {
@@ -66,10 +68,9 @@ impl Services {
         }
         let found = self.store.credentials_by_email(&folded).await?;
         let ok = match &found {
-            Some(c) if !c.user.disabled => match &c.password_hash {
-                Some(hash) => verify_password(password.to_string(), hash.clone()).await,
-                None => false,
-            },
+            Some(c) if !c.user.disabled && c.password_hash.is_some() => {
+                verify_password(password.to_string(), c.password_hash.clone().unwrap_or_default()).await
+            }
             _ => {
                 // Spend the same time as a real check, so timing does not tell which emails exist.
                 let _ = verify_password(password.to_string(), DUMMY_HASH.to_string()).await;
@@ -77,7 +78,6 @@ impl Services {
             }
         };
         let Some(credentials) = found.filter(|_| ok) else {
-            self.store.record_sign_in_failure(&account_key, now, FAILURE_WINDOW_MICROS).await?;
             if let Some(k) = &address_key {
                 self.store.record_sign_in_failure(k, now, FAILURE_WINDOW_MICROS).await?;
             }

@@ -145,7 +145,7 @@ struct CancelPage {
 
 #[derive(Deserialize)]
 struct CancelQuery {
-    product: String,
+    product: Option<String>,
 }
 
 /// The Cancel dialog: the customer's orders of a product, each with its days remaining, a closed window, or a
@@ -156,19 +156,28 @@ async fn cancel_dialog(
     Path(customer_id): Path<String>,
     Query(q): Query<CancelQuery>,
 ) -> UiResult {
-    // Only those who may cancel see the dialog.
+    // Only those who may cancel see the dialog; it is about one product, chosen on the Software or Orders tab.
     s.actor.authorize(Action::CancelPurchase).or_page(&s)?;
+    let Some(product_id) = q.product.clone() else {
+        return Ok(Redirect::to(&format!("/customers/{customer_id}/orders")).into_response());
+    };
     let customer = customer_row(&state, &s, &customer_id).await?;
     let now = state.services.partner_now(&s.actor.partner);
     let mut choices = Vec::new();
-    let mut product = q.product.clone();
+    let mut product = product_id.clone();
     for o in all_orders(&state, &s, &customer_id).await? {
-        for l in o.lines.iter().filter(|l| l.product_id == q.product && l.status == LineStatus::Active) {
+        for l in o.lines.iter().filter(|l| l.product_id == product_id && l.status == LineStatus::Active) {
             product = l.title.clone();
             let e = l.cancellation(o.created_at, now);
             let (note, support_link) = match e.reason {
                 None => (format!("{} days remaining", e.days_remaining), None),
-                Some("cancellation_window_closed") => ("the 60-day window has passed".to_string(), None),
+                Some("cancellation_window_closed") => (
+                    format!(
+                        "the cancellation window closed on {}",
+                        e.cancellable_until.map(|t| t.date().to_string()).unwrap_or_default()
+                    ),
+                    None,
+                ),
                 Some("cancellation_requires_support_request") => (
                     "cancelled only through a support request".to_string(),
                     Some(format!(
@@ -402,7 +411,7 @@ struct CartPage {
 
 #[derive(Deserialize)]
 struct CartQuery {
-    id: String,
+    id: Option<String>,
 }
 
 async fn cart_page(
@@ -451,7 +460,11 @@ async fn cart(
     Path(customer_id): Path<String>,
     Query(q): Query<CartQuery>,
 ) -> UiResult {
-    cart_page(&state, &s, &customer_id, &q.id, None).await
+    match q.id.as_deref().filter(|i| !i.is_empty()) {
+        Some(id) => cart_page(&state, &s, &customer_id, id, None).await,
+        // No cart yet: start from the catalog.
+        None => Ok(Redirect::to(&format!("/customers/{customer_id}/products")).into_response()),
+    }
 }
 
 #[derive(Deserialize)]

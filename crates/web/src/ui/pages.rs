@@ -37,7 +37,9 @@ struct LoginForm {
 
 /// Only a path on this site: an absolute or protocol-relative URL would make the sign-in an open redirect.
 fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+    // Browsers drop tabs and newlines from a Location, so "/\t/evil.example" would become "//evil.example".
+    let plain = next.chars().all(|c| c.is_ascii_graphic());
+    if plain && next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
         next.to_string()
     } else {
         "/customers".to_string()
@@ -115,7 +117,16 @@ mod tests {
     #[test]
     fn sign_in_only_returns_to_this_site() {
         assert_eq!(safe_next("/customers/abc?x=1"), "/customers/abc?x=1");
-        for bad in ["https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)", ""] {
+        for bad in [
+            "https://evil.example/",
+            "//evil.example",
+            "/\\evil.example",
+            "javascript:alert(1)",
+            "",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/ /evil.example",
+        ] {
             assert_eq!(safe_next(bad), "/customers", "{bad}");
         }
     }
