@@ -414,6 +414,11 @@ fn spawn_housekeeping(services: Services) {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "idempotency purge failed"),
             }
+            match services.purge_sessions().await {
+                Ok(n) if n > 0 => tracing::info!(purged = n, "idle sessions and old sign-in failures removed"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "session purge failed"),
+            }
         }
     });
 }

@@ -109,6 +109,12 @@ impl Services {
         Ok(Some(SessionActor { actor: Actor::new(partner, user, None), csrf }))
     }
 
+    /// Forgets idle sessions and old failure counts; run periodically by the server.
+    pub async fn purge_sessions(&self) -> Result<u64> {
+        let now = self.clock.now();
+        Ok(self.store.purge_sessions(now.plus_micros(-IDLE_MICROS), now.plus_micros(-FAILURE_WINDOW_MICROS)).await?)
+    }
+
     pub async fn sign_out(&self, token: &str) -> Result<()> {
         Ok(self.store.delete_session(&token_hash(token)).await?)
     }

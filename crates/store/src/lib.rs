@@ -495,6 +495,9 @@ pub trait Store: Send + Sync + 'static {
     /// Failed sign-ins under `key` in the current window.
     async fn sign_in_failures(&self, key: &str, now: Timestamp, window_micros: i64) -> StoreResult<i64>;
     async fn clear_sign_in_failures(&self, key: &str) -> StoreResult<()>;
+    /// Deletes sessions idle since before `idle_before` and failure counts whose window began before
+    /// `window_before`; returns how many rows went.
+    async fn purge_sessions(&self, idle_before: Timestamp, window_before: Timestamp) -> StoreResult<u64>;
 
     // Customers.
     async fn create_customer(&self, scope: PartnerScope, customer: &Customer, effects: Effects) -> StoreResult<()>;

@@ -1394,6 +1394,20 @@ impl Store for SqlStore {
         Ok(row.map(|r| r.try_get("failures")).transpose()?.unwrap_or(0))
     }
 
+    async fn purge_sessions(&self, idle_before: Timestamp, window_before: Timestamp) -> StoreResult<u64> {
+        let sessions = sqlx::query("DELETE FROM sessions WHERE last_seen_at <= $1")
+            .bind(idle_before.micros())
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        let failures = sqlx::query("DELETE FROM sign_in_failures WHERE window_start < $1")
+            .bind(window_before.micros())
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        Ok(sessions + failures)
+    }
+
     async fn clear_sign_in_failures(&self, key: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM sign_in_failures WHERE key = $1").bind(key).execute(&self.write).await?;
         Ok(())

@@ -63,6 +63,8 @@ pub struct TestApp {
     pub db: TestDb,
     /// Where the app keeps uploaded files (removed with the app).
     pub blob_dir: tempfile::TempDir,
+    /// The app's services, for what has no route (housekeeping).
+    pub services: Services,
 }
 
 /// A partner with one user (and API token) per role.
@@ -128,8 +130,9 @@ impl TestApp {
             &url,
             Some(PUBLISHER_TOKEN),
         );
-        tokio::spawn(async move { web::serve(listener, services, std::future::pending()).await });
-        TestApp { url, http: reqwest::Client::new(), clock, store, db, blob_dir }
+        let served = services.clone();
+        tokio::spawn(async move { web::serve(listener, served, std::future::pending()).await });
+        TestApp { url, http: reqwest::Client::new(), clock, store, db, blob_dir, services }
     }
 
     pub async fn request(

@@ -125,8 +125,12 @@ async fn sign_in_sessions_and_csrf(db: Db) {
     let forged = b.post("/logout", &[("csrf", "forged")]).await;
     assert_eq!(forged.status, 403);
     assert_eq!(b.get("/customers").await.status, 200, "still signed in");
-    // Idle for 30 minutes: signed out.
+    // Idle for 30 minutes: signed out, and the housekeeping purge forgets the idle sessions.
     app.clock.advance_micros(30 * 60 * 1_000_000);
+    assert!(app.scalar("SELECT COUNT(*) FROM sessions").await >= 1);
+    let purged = app.services.purge_sessions().await.unwrap();
+    assert!(purged >= 2, "two idle sessions and the failure count: {purged}");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM sessions").await, 0);
     assert_eq!(b.get("/customers").await.status, 303);
     b.sign_in(&email, PASSWORD).await;
     let page = b.get("/customers").await;
@@ -241,4 +245,35 @@ async fn buying_and_cancelling_in_the_dashboard(db: Db) {
     assert_eq!(refused.status, 403);
     assert!(refused.html.contains("admin_agent") && refused.html.contains("global_admin"));
     assert_eq!(h.get(&format!("/customers/{c}/cancel?product=SQL2019STD")).await.status, 403);
+    // A global admin gives the helpdesk agent the admin agent role in Settings; then buying is offered.
+    let admin = user_with_password(&app, &p, "root", &["global_admin"]).await;
+    let mut g = Browser::new(&app);
+    g.sign_in(&admin, PASSWORD).await;
+    let settings = g.get("/settings").await;
+    assert!(settings.html.contains("Users and roles"));
+    let hd_id = app.get("/v1/users?size=500", p.token(domain::role::Role::GlobalAdmin)).await.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == helpdesk.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let saved = g
+        .post(
+            &format!("/settings/users/{hd_id}"),
+            &[("csrf", &settings.csrf()), ("roles", "helpdesk_agent"), ("roles", "admin_agent")],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.html);
+    assert!(h.get(&format!("/customers/{c}")).await.html.contains("Add products"), "roles apply at once");
+    // A helpdesk agent cannot change roles: Settings shows only their own tokens.
+    let mut other = Browser::new(&app);
+    let plain = user_with_password(&app, &p, "plain", &["helpdesk_agent"]).await;
+    other.sign_in(&plain, PASSWORD).await;
+    let own = other.get("/settings").await;
+    assert!(!own.html.contains("Users and roles"));
+    let refused = other.post(&format!("/settings/users/{hd_id}"), &[("csrf", &own.csrf()), ("disabled", "true")]).await;
+    assert_eq!(refused.status, 403);
 }

@@ -229,9 +229,11 @@ pub struct TokenRow {
 }
 
 pub struct UserRow {
+    pub id: String,
     pub name: String,
     pub email: String,
-    pub roles: String,
+    /// Every role, and whether the user has it.
+    pub role_choices: Vec<(&'static str, bool)>,
     pub disabled: bool,
 }
 
@@ -284,9 +286,10 @@ async fn settings_page(
         users: users
             .iter()
             .map(|u| UserRow {
+                id: u.id.to_string(),
                 name: u.display_name.clone(),
                 email: u.email.clone(),
-                roles: u.roles.to_stored().replace(',', ", "),
+                role_choices: Role::ALL.iter().map(|r| (r.as_str(), u.roles.contains(*r))).collect(),
                 disabled: u.disabled,
             })
             .collect(),
@@ -344,6 +347,23 @@ async fn add_user(
     }
 }
 
+/// A global admin changes a user's roles or disables the user (the same rules as `PATCH /v1/users/{id}`).
+async fn update_user(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    SignedForm { session: s, form }: SignedForm<Vec<(String, String)>>,
+) -> UiResult {
+    let roles: Vec<String> = form.iter().filter(|(n, _)| n == "roles").map(|(_, v)| v.clone()).collect();
+    let disabled = form.iter().any(|(n, v)| n == "disabled" && v == "true");
+    match state.services.update_user(&s.actor, &id, None, Some(&roles), Some(disabled), None).await {
+        Ok(_) => Ok(Redirect::to("/settings").into_response()),
+        Err(services::Error::Domain(d @ domain::DomainError::InvalidRequest(_))) => {
+            settings_page(&state, &s, None, Some(d.to_string())).await
+        }
+        Err(e) => Err(super::UiError(e, Some(Box::new(Nav::of(&s))))),
+    }
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/activity", get(activity))
@@ -355,4 +375,5 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/tokens", post(create_token))
         .route("/settings/tokens/{token_id}/revoke", post(revoke_token))
         .route("/settings/users", post(add_user))
+        .route("/settings/users/{user_id}", post(update_user))
 }
