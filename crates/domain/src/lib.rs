@@ -25,6 +25,7 @@ pub mod software;
 pub mod support;
 pub mod timestamp;
 pub mod user;
+pub mod webhook;
 
 pub use error::{DomainError, FieldError};
 pub use timestamp::Timestamp;
