@@ -110,11 +110,13 @@ async fn the_article_walk_in_a_real_browser() {
     let shots = std::path::PathBuf::from(env("PARTNERHUB_SCREENSHOTS"));
     std::fs::create_dir_all(&shots).unwrap();
     let mut caps = serde_json::Map::new();
+    // A profile folder of e2e/run's own, so that it can stop this browser even if the test dies half-way.
+    let profile = format!("--user-data-dir={}", env("PARTNERHUB_E2E_PROFILE"));
     caps.insert(
         "goog:chromeOptions".into(),
         json!({"binary": "/usr/bin/chromium",
                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                        "--disable-background-networking", "--window-size=1100,760"]}),
+                        "--disable-background-networking", "--window-size=1100,760", profile]}),
     );
     let c = ClientBuilder::rustls().unwrap().capabilities(caps).connect(&env("CHROMEDRIVER_URL")).await.unwrap();
     let w = Walk { c, base: base.clone(), shots };
