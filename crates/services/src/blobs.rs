@@ -125,16 +125,6 @@ impl Blobs {
             Err(e) => Err(e.into()),
         }
     }
-
-    /// Whether a key holds a file (for tests and checks).
-    pub async fn exists(&self, key: &str) -> Result<bool, BlobError> {
-        let path = BlobPath::parse(key)?;
-        match self.store.head(&path).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
-    }
 }
 
 impl From<object_store::path::Error> for BlobError {

@@ -170,6 +170,27 @@ impl Services {
         Ok(DownloadOptions::of(self.store.list_artifacts(&item.product_id).await?))
     }
 
+    /// The Software page with each item's download options, reading each product's files once (not once per item).
+    pub async fn software_with_options(
+        &self,
+        actor: &Actor,
+        customer_id: &str,
+        size: domain::paging::PageSize,
+    ) -> Result<Vec<(SoftwareItem, DownloadOptions)>> {
+        let page = self.list_software(actor, customer_id, size, None).await?;
+        let mut by_product: std::collections::HashMap<String, DownloadOptions> = Default::default();
+        let mut out = Vec::with_capacity(page.items.len());
+        for item in page.items {
+            if !by_product.contains_key(&item.product_id) {
+                let options = DownloadOptions::of(self.store.list_artifacts(&item.product_id).await?);
+                by_product.insert(item.product_id.clone(), options);
+            }
+            let options = by_product[&item.product_id].clone();
+            out.push((item, options));
+        }
+        Ok(out)
+    }
+
     /// "Get keys and downloads" (R7, admin agents): the item's key, and a fresh link per selected file, each good
     /// for 14 days or 50 downloads on the partner's clock. The links, the activity records (a key view and each
     /// link issued) and the idempotent response commit together.

@@ -6,7 +6,7 @@ use crate::auth::{token_hash, verify_password};
 use crate::{Actor, Result, Services};
 use base64::Engine;
 use domain::customer::fold;
-use domain::{DomainError, Timestamp};
+use domain::DomainError;
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 
@@ -122,10 +122,6 @@ impl Services {
     /// Whether a sign-in cookie must be `Secure`: the server is reached over HTTPS.
     pub fn secure_cookies(&self) -> bool {
         self.base_url.starts_with("https://")
-    }
-
-    pub fn now_real(&self) -> Timestamp {
-        self.clock.now()
     }
 }
 

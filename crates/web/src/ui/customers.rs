@@ -166,13 +166,18 @@ pub fn human_size(bytes: u64) -> String {
 }
 
 pub async fn customer_row(state: &AppState, s: &SessionActor, id: &str) -> Result<CustomerRow, super::UiError> {
-    let c = state.services.get_customer(&s.actor, id).await.or_page(s)?;
-    Ok(CustomerRow {
-        id: c.tenant_id.to_string(),
-        name: c.company_name,
-        domain: c.domain,
-        market: c.market.as_str().to_string(),
-    })
+    Ok(CustomerRow::of(&state.services.get_customer(&s.actor, id).await.or_page(s)?))
+}
+
+impl CustomerRow {
+    pub fn of(c: &domain::customer::Customer) -> CustomerRow {
+        CustomerRow {
+            id: c.tenant_id.to_string(),
+            name: c.company_name.clone(),
+            domain: c.domain.clone(),
+            market: c.market.as_str().to_string(),
+        }
+    }
 }
 
 fn blank(v: &Option<String>) -> Option<String> {
@@ -189,17 +194,14 @@ async fn software_page(
 ) -> UiResult {
     let customer = customer_row(state, s, customer_id).await?;
     let size = PageSize::parse(Some(500)).map_err(services::Error::from).or_page(s)?;
-    let items = state.services.list_software(&s.actor, customer_id, size, None).await.or_page(s)?;
+    let items = state.services.software_with_options(&s.actor, customer_id, size).await.or_page(s)?;
     let mut rows = Vec::new();
-    for i in &items.items {
+    for (i, options) in items {
         let id = i.id.to_string();
         let open = q.item.as_deref() == Some(id.as_str());
         let active = i.status == domain::order::LineStatus::Active;
-        let options = if active {
-            state.services.download_options(&s.actor, customer_id, &id).await.or_page(s)?
-        } else {
-            domain::software::DownloadOptions::default()
-        };
+        // A cancelled item offers no files.
+        let options = if active { options } else { domain::software::DownloadOptions::default() };
         let pick = |v: &Option<String>| if open { blank(v).unwrap_or_default() } else { String::new() };
         let selection = ArtifactSelection {
             version: blank(&q.version).filter(|_| open),

@@ -1,6 +1,6 @@
 //! A customer's Orders tab, the Cancel dialog, and Add products → cart → checkout.
 
-use super::customers::{cancelled_notice, customer_row, TabHead};
+use super::customers::{cancelled_notice, customer_row, CustomerRow, TabHead};
 use super::{can, page, Nav, OrPage, Signed, SignedForm, UiResult};
 use crate::AppState;
 use askama::Template;
@@ -310,7 +310,7 @@ async fn products(
     } else {
         state.services.get_cart(&s.actor, &customer_id, &cart_id).await.map(|c| c.lines.len()).unwrap_or(0)
     };
-    let customer = customer_row(&state, &s, &customer_id).await?;
+    let customer = CustomerRow::of(&c);
     Ok(page(&ProductsPage {
         title: format!("{} · Add products", customer.name),
         section: "customers",
@@ -437,7 +437,7 @@ async fn cart_page(
             });
         }
     }
-    let customer = customer_row(state, s, customer_id).await?;
+    let customer = CustomerRow::of(&c);
     let now = state.services.partner_now(&s.actor.partner);
     Ok(page(&CartPage {
         title: format!("{} · Cart", customer.name),
