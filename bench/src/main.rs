@@ -1,0 +1,2 @@
+//! The benchmark driver that `scripts/bench` runs (work in progress).
+fn main() {}
