@@ -22,10 +22,12 @@ pub enum OperationType {
     CreateServiceRequest,
     UpdateServiceRequest,
     AdvanceTestClock,
+    CreateWebhook,
+    DeleteWebhook,
 }
 
 impl OperationType {
-    pub const ALL: [OperationType; 13] = [
+    pub const ALL: [OperationType; 15] = [
         OperationType::CreateCustomer,
         OperationType::CreateUser,
         OperationType::UpdateUser,
@@ -39,6 +41,8 @@ impl OperationType {
         OperationType::CreateServiceRequest,
         OperationType::UpdateServiceRequest,
         OperationType::AdvanceTestClock,
+        OperationType::CreateWebhook,
+        OperationType::DeleteWebhook,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +60,8 @@ impl OperationType {
             OperationType::CreateServiceRequest => "create_service_request",
             OperationType::UpdateServiceRequest => "update_service_request",
             OperationType::AdvanceTestClock => "advance_test_clock",
+            OperationType::CreateWebhook => "create_webhook",
+            OperationType::DeleteWebhook => "delete_webhook",
         }
     }
 
@@ -75,6 +81,7 @@ impl OperationType {
             | OperationType::DownloadSoftware => "software",
             OperationType::CreateServiceRequest | OperationType::UpdateServiceRequest => "service_request",
             OperationType::AdvanceTestClock => "test_clock",
+            OperationType::CreateWebhook | OperationType::DeleteWebhook => "webhook",
         }
     }
 }

@@ -48,6 +48,15 @@ id_type!(DownloadLinkId);
 id_type!(InvoiceId);
 id_type!(ServiceRequestId);
 id_type!(
+    /// An endpoint that receives the partner's activity records (SPEC §3, webhooks).
+    WebhookId
+);
+id_type!(
+    /// One activity record (or test event) on its way to one endpoint; sent as `Partnerhub-Delivery`, the same on
+    /// every retry, so receivers can drop duplicates.
+    DeliveryId
+);
+id_type!(
     /// A file attached to a service request.
     AttachmentId
 );

@@ -1,5 +1,8 @@
 //! Webhook rules (SPEC §3): the signature a receiver checks, and when a failed delivery is tried again.
 
+use crate::audit::{AuditRecord, OperationType};
+use crate::error::DomainError;
+use crate::ids::{AuditRecordId, DeliveryId, PartnerId, WebhookId};
 use crate::timestamp::{Timestamp, MICROS_PER_SECOND};
 use sha2::{Digest, Sha256};
 
@@ -70,6 +73,240 @@ pub fn next_attempt(
     (next.micros() - first_attempt.micros() <= RETRY_FOR_MICROS).then_some(next)
 }
 
+/// A partner may register at most this many endpoints.
+pub const MAX_ENDPOINTS_PER_PARTNER: usize = 10;
+/// Longest accepted endpoint URL.
+pub const MAX_URL_LEN: usize = 2048;
+/// A receiver must answer within this many seconds, or the attempt fails.
+pub const TIMEOUT_SECS: u64 = 10;
+
+/// A registered endpoint. It receives, as JSON `POST`s, the partner's activity records of the kinds it asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookEndpoint {
+    pub id: WebhookId,
+    pub partner_id: PartnerId,
+    pub url: String,
+    pub operation_types: Vec<OperationType>,
+    pub created_by: String,
+    pub created_at: Timestamp,
+    /// The first failed attempt since the last success; three days of failures disable the endpoint.
+    pub failing_since: Option<Timestamp>,
+    pub disabled_at: Option<Timestamp>,
+    /// Why it was disabled, for the partner to read.
+    pub disabled_reason: Option<String>,
+}
+
+impl WebhookEndpoint {
+    pub fn wants(&self, operation_type: &str) -> bool {
+        self.operation_types.iter().any(|o| o.as_str() == operation_type)
+    }
+}
+
+/// Where an endpoint may point. Only `https://`; with `allow_insecure` (tests, local development) also `http://`
+/// to this machine. Never credentials in the URL (they would show in every listing), and never, without
+/// `allow_insecure`, an address literal of this machine or a private network (the server would otherwise post to
+/// its own neighbours on a partner's say-so).
+pub fn validate_endpoint_url(raw: &str, allow_insecure: bool) -> Result<String, DomainError> {
+    let bad = |why: &str| DomainError::invalid("url", why);
+    let raw = raw.trim();
+    if raw.is_empty() || raw.len() > MAX_URL_LEN {
+        return Err(bad(&format!("must be an https:// URL of at most {MAX_URL_LEN} characters")));
+    }
+    let url = url::Url::parse(raw).map_err(|e| bad(&format!("is not a URL ({e})")))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("must not carry a user name or password"));
+    }
+    if url.fragment().is_some() {
+        return Err(bad("must not have a #fragment"));
+    }
+    let host = url.host().ok_or_else(|| bad("must name a host"))?;
+    let loopback = match &host {
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    };
+    let internal = loopback
+        || match &host {
+            url::Host::Domain(_) => false,
+            url::Host::Ipv4(ip) => {
+                ip.is_private() || ip.is_link_local() || ip.is_unspecified() || ip.is_broadcast() || ip.octets()[0] == 0
+            }
+            url::Host::Ipv6(ip) => {
+                let first = ip.segments()[0];
+                ip.is_unspecified() || (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80
+            }
+        };
+    match url.scheme() {
+        "https" if !internal || allow_insecure => Ok(url.to_string()),
+        "https" => Err(bad("must not point at this machine or a private network")),
+        "http" if allow_insecure && loopback => Ok(url.to_string()),
+        "http" if allow_insecure => Err(bad("may use http:// only towards this machine (127.0.0.1, ::1, localhost)")),
+        _ => Err(bad("must start with https://")),
+    }
+}
+
+/// The kinds an endpoint asks for: at least one, each a known `operationType`, duplicates dropped.
+pub fn parse_operation_types(raw: &[String]) -> Result<Vec<OperationType>, DomainError> {
+    if raw.is_empty() {
+        return Err(DomainError::invalid("operationTypes", "must name at least one kind of activity record"));
+    }
+    let mut kinds = Vec::new();
+    for (i, name) in raw.iter().enumerate() {
+        let kind = OperationType::parse(name).ok_or_else(|| {
+            let known: Vec<&str> = OperationType::ALL.iter().map(|o| o.as_str()).collect();
+            DomainError::invalid(&format!("operationTypes[{i}]"), format!("must be one of {}", known.join(", ")))
+        })?;
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    Ok(kinds)
+}
+
+/// What a delivery's JSON body is: the activity record exactly as `GET /v1/auditrecords` shows it.
+pub fn event_body(r: &AuditRecord) -> String {
+    let data: Vec<_> = r.customized_data.iter().map(|(k, v)| serde_json::json!({"key": k, "value": v})).collect();
+    serde_json::json!({
+        "id": r.id,
+        "partnerId": r.partner_id,
+        "customerId": r.customer_id,
+        "customerName": r.customer_name,
+        "userPrincipalName": r.user_principal_name,
+        "resourceType": r.resource_type,
+        "operationType": r.operation_type,
+        "operationDate": r.operation_date.to_rfc3339(),
+        "operationStatus": r.operation_status,
+        "customizedData": data,
+        "attributes": {"objectType": "AuditRecord"},
+    })
+    .to_string()
+}
+
+/// The body of `POST /v1/webhooks/{id}/test`: not an activity record, and says so.
+pub fn test_event_body(endpoint: WebhookId, delivery: DeliveryId, at: Timestamp) -> String {
+    serde_json::json!({
+        "id": delivery,
+        "webhookId": endpoint,
+        "operationType": TEST_EVENT,
+        "operationDate": at.to_rfc3339(),
+        "attributes": {"objectType": "WebhookTest"},
+    })
+    .to_string()
+}
+
+/// The `operationType` of a test delivery.
+pub const TEST_EVENT: &str = "webhook_test";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    /// Waiting for its first or next attempt.
+    Pending,
+    Succeeded,
+    /// No 2xx within three days (or the endpoint was disabled or the test failed).
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Succeeded => "succeeded",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<DeliveryStatus> {
+        [DeliveryStatus::Pending, DeliveryStatus::Succeeded, DeliveryStatus::Failed]
+            .into_iter()
+            .find(|d| d.as_str() == s)
+    }
+}
+
+/// One try at sending a delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    pub number: u32,
+    pub at: Timestamp,
+    /// The receiver's HTTP status, when it answered.
+    pub status_code: Option<u16>,
+    pub duration_ms: u32,
+    pub error: Option<String>,
+}
+
+impl Attempt {
+    pub fn succeeded(&self) -> bool {
+        self.status_code.is_some_and(|s| (200..300).contains(&s))
+    }
+}
+
+/// A delivery as the partner sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: DeliveryId,
+    pub webhook_id: WebhookId,
+    /// The activity record it carries; `None` for a test event.
+    pub record_id: Option<AuditRecordId>,
+    pub operation_type: String,
+    pub status: DeliveryStatus,
+    pub created_at: Timestamp,
+    pub next_attempt_at: Option<Timestamp>,
+    pub attempts: Vec<Attempt>,
+}
+
+/// What follows an attempt, for the delivery and for its endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptOutcome {
+    pub delivery: DeliveryStatus,
+    /// When the next attempt is due (only while `Pending`).
+    pub retry_at: Option<Timestamp>,
+    pub endpoint: EndpointHealth,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndpointHealth {
+    /// It answered 2xx: no longer failing (and enabled again, when this was a test).
+    Healthy,
+    /// It failed; failing since the earlier of its stored instant and now.
+    Failing,
+    /// It has failed for three days: disabled, with the reason the partner reads.
+    Disable(String),
+}
+
+/// The rules after an attempt at `now`: retry on the schedule of [`next_attempt`] for three days after the first
+/// attempt, and disable an endpoint that has had no success for three days. A test delivery is tried once.
+pub fn after_attempt(
+    attempt: &Attempt,
+    first_attempt: Timestamp,
+    failing_since: Option<Timestamp>,
+    is_test: bool,
+    jitter_per_mille: u32,
+) -> AttemptOutcome {
+    if attempt.succeeded() {
+        return AttemptOutcome {
+            delivery: DeliveryStatus::Succeeded,
+            retry_at: None,
+            endpoint: EndpointHealth::Healthy,
+        };
+    }
+    let now = attempt.at;
+    let since = failing_since.unwrap_or(now).min(now);
+    let endpoint = if now.micros() - since.micros() >= RETRY_FOR_MICROS {
+        let why = attempt.error.clone().unwrap_or_else(|| "no answer".into());
+        EndpointHealth::Disable(format!(
+            "disabled at {}: no delivery succeeded since {} (last error: {why})",
+            now.to_rfc3339(),
+            since.to_rfc3339()
+        ))
+    } else {
+        EndpointHealth::Failing
+    };
+    let retry_at = match (&endpoint, is_test) {
+        (EndpointHealth::Failing, false) => next_attempt(first_attempt, now, attempt.number, jitter_per_mille),
+        _ => None,
+    };
+    let delivery = if retry_at.is_some() { DeliveryStatus::Pending } else { DeliveryStatus::Failed };
+    AttemptOutcome { delivery, retry_at, endpoint }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +351,104 @@ mod tests {
         assert_eq!(next_attempt(t0, t0, 30, 500), Some(t0.plus_micros(6 * 3600 * s)), "capped at 6 hours");
         let late = t0.plus_micros(RETRY_FOR_MICROS - 60 * s);
         assert_eq!(next_attempt(t0, late, 30, 500), None, "past three days: failed");
+    }
+
+    #[test]
+    fn endpoints_must_be_https_unless_insecure_loopback_is_allowed() {
+        assert_eq!(
+            validate_endpoint_url(" https://hooks.example.com/ph ", false).unwrap(),
+            "https://hooks.example.com/ph"
+        );
+        for (url, why) in [
+            ("http://hooks.example.com/", "https://"),
+            ("ftp://hooks.example.com/", "https://"),
+            ("https://user:pw@hooks.example.com/", "password"),
+            ("https://127.0.0.1/", "private"),
+            ("https://10.1.2.3/", "private"),
+            ("https://169.254.169.254/latest", "private"),
+            ("https://[::1]/", "private"),
+            ("https://[fd00::1]/", "private"),
+            ("https://localhost/", "private"),
+            ("http://127.0.0.1:9/", "https://"),
+            ("not a url", "not a URL"),
+            ("", "at most"),
+        ] {
+            let err = validate_endpoint_url(url, false).unwrap_err().to_string();
+            assert!(err.starts_with("url: ") && err.contains(why), "{url}: {err}");
+        }
+        let long = format!("https://hooks.example.com/{}", "a".repeat(MAX_URL_LEN));
+        assert!(validate_endpoint_url(&long, false).is_err());
+        // Tests and local development: http:// to this machine only.
+        assert!(validate_endpoint_url("http://127.0.0.1:9000/hook", true).is_ok());
+        assert!(validate_endpoint_url("http://localhost:9000/hook", true).is_ok());
+        assert!(validate_endpoint_url("http://[::1]:9000/hook", true).is_ok());
+        assert!(validate_endpoint_url("https://127.0.0.1:9000/hook", true).is_ok());
+        let err = validate_endpoint_url("http://hooks.example.com/", true).unwrap_err().to_string();
+        assert!(err.contains("only towards this machine"), "{err}");
+    }
+
+    #[test]
+    fn operation_types_are_known_and_deduplicated() {
+        let kinds = parse_operation_types(&["create_order".into(), "download_software".into(), "create_order".into()]);
+        assert_eq!(kinds.unwrap(), vec![OperationType::CreateOrder, OperationType::DownloadSoftware]);
+        assert!(parse_operation_types(&[]).unwrap_err().to_string().starts_with("operationTypes: "));
+        let err = parse_operation_types(&["create_order".into(), "nope".into()]).unwrap_err().to_string();
+        assert!(err.starts_with("operationTypes[1]: must be one of create_customer"), "{err}");
+    }
+
+    fn attempt(at: Timestamp, number: u32, status: Option<u16>) -> Attempt {
+        Attempt { number, at, status_code: status, duration_ms: 5, error: status.is_none().then(|| "refused".into()) }
+    }
+
+    #[test]
+    fn after_an_attempt_a_delivery_succeeds_retries_or_fails_and_its_endpoint_may_be_disabled() {
+        let t0 = Timestamp::from_micros(0);
+        let s = MICROS_PER_SECOND;
+        let ok = after_attempt(&attempt(t0, 1, Some(204)), t0, Some(t0), false, 500);
+        assert_eq!((ok.delivery, ok.retry_at, ok.endpoint), (DeliveryStatus::Succeeded, None, EndpointHealth::Healthy));
+        for status in [None, Some(500), Some(302), Some(404)] {
+            let failed = after_attempt(&attempt(t0, 1, status), t0, None, false, 500);
+            assert_eq!(failed.delivery, DeliveryStatus::Pending, "{status:?}");
+            assert_eq!(failed.retry_at, Some(t0.plus_micros(30 * s)));
+            assert_eq!(failed.endpoint, EndpointHealth::Failing);
+        }
+        // A test event is tried once.
+        let test = after_attempt(&attempt(t0, 1, Some(500)), t0, None, true, 500);
+        assert_eq!((test.delivery, test.retry_at), (DeliveryStatus::Failed, None));
+        // Past the three days of retries, the delivery fails.
+        let late = t0.plus_micros(RETRY_FOR_MICROS - 10 * s);
+        let done = after_attempt(&attempt(late, 20, Some(500)), t0, Some(late), false, 500);
+        assert_eq!((done.delivery, done.endpoint), (DeliveryStatus::Failed, EndpointHealth::Failing));
+        // An endpoint failing for three days is disabled, and says why.
+        let now = t0.plus_micros(RETRY_FOR_MICROS);
+        let off = after_attempt(&attempt(now, 3, None), now, Some(t0), false, 500);
+        assert_eq!(off.delivery, DeliveryStatus::Failed);
+        match off.endpoint {
+            EndpointHealth::Disable(why) => {
+                assert!(why.contains("no delivery succeeded since 1970-01-01") && why.contains("refused"), "{why}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn event_bodies_carry_the_record_as_the_api_shows_it() {
+        let partner = PartnerId::new();
+        let new = crate::audit::NewAuditRecord::succeeded(
+            OperationType::CreateOrder,
+            "ann@contoso.com",
+            Timestamp::from_micros(0),
+        )
+        .data("orderId", "o-1");
+        let record = AuditRecord::seal(partner, 1, crate::audit::GENESIS_HASH, new);
+        let body: serde_json::Value = serde_json::from_str(&event_body(&record)).unwrap();
+        assert_eq!(body["id"], record.id.to_string());
+        assert_eq!(body["partnerId"], partner.to_string());
+        assert_eq!(body["operationType"], "create_order");
+        assert_eq!(body["resourceType"], "order");
+        assert_eq!(body["operationDate"], "1970-01-01T00:00:00Z");
+        assert_eq!(body["customizedData"], serde_json::json!([{"key": "orderId", "value": "o-1"}]));
+        assert!(body.get("hash").is_none() && body.get("seq").is_none());
     }
 
     proptest! {
