@@ -1,0 +1,183 @@
+//! Checkout throughput: the same writes through the Store in-process (`store-checkout`, the ceiling) and through
+//! the HTTP API (`api-checkout`: create a cart, then check it out, as a client does).
+
+use crate::util::{emit, err, open_services, percentile_ms, r3, Setup};
+use anyhow::Context;
+use domain::audit::{NewAuditRecord, OperationType};
+use domain::ids::{CartId, OrderId, PartnerId, SoftwareItemId, TenantId, UserId};
+use domain::order::{price_order, validate_cart_lines, Cart, CartLineDraft, CartStatus};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use store::{Effects, NewSoftwareItem, PartnerScope};
+
+fn report(kind: &str, orders: usize, elapsed: Duration, mut latencies: Vec<Duration>, concurrency: usize) {
+    latencies.sort();
+    emit(&serde_json::json!({
+        "kind": kind,
+        "orders": orders,
+        "concurrency": concurrency,
+        "seconds": r3(elapsed.as_secs_f64()),
+        "orders_per_s": r3(orders as f64 / elapsed.as_secs_f64()),
+        "p50_ms": r3(percentile_ms(&latencies, 50.0)),
+        "p99_ms": r3(percentile_ms(&latencies, 99.0)),
+    }));
+}
+
+/// The writes of one checkout through the Store alone: `create_cart`, then `place_order` with the order priced by
+/// the same domain function and the same activity record the service writes. No HTTP, no authentication, no
+/// catalog reads (the catalog is read once up front): what the storage layer sustains.
+pub async fn store_checkout(
+    database_url: &str,
+    data_dir: &Path,
+    setup: &Setup,
+    orders: usize,
+    concurrency: usize,
+) -> anyhow::Result<()> {
+    let services = open_services(database_url, data_dir).await?;
+    let market = domain::market::MarketCode::parse("US").expect("US");
+    let catalog = Arc::new(services.market_catalog(market, None).await.map_err(err)?);
+    struct Buyer {
+        scope: PartnerScope,
+        principal: String,
+        customers: Vec<(TenantId, String)>,
+    }
+    let mut buyers = Vec::new();
+    for p in &setup.partners {
+        let scope = PartnerScope::authenticated(PartnerId::parse(&p.id).context("partner id")?);
+        let user = services
+            .store
+            .get_user(scope, UserId::parse(&p.user_id).context("user id")?)
+            .await?
+            .context("bench user missing")?;
+        let partner = services.store.get_partner(scope.partner_id()).await?.context("bench partner missing")?;
+        let actor = services::Actor::new(partner, user, None);
+        let mut customers = Vec::new();
+        for c in &p.customers {
+            let tenant = TenantId::parse(c).context("tenant id")?;
+            let customer = services.store.get_customer(scope, tenant).await?.context("bench customer missing")?;
+            customers.push((tenant, customer.company_name));
+        }
+        buyers.push(Buyer { scope, principal: actor.principal().to_string(), customers });
+    }
+    let buyers = Arc::new(buyers);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..concurrency {
+        let (services, catalog, buyers, next) = (services.clone(), catalog.clone(), buyers.clone(), next.clone());
+        let item = setup.catalog_item_id.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let buyer = &buyers[w % buyers.len()];
+            let mut n = w / buyers.len();
+            while next.fetch_add(1, Ordering::Relaxed) < orders {
+                let (tenant, company) = &buyer.customers[n % buyer.customers.len()];
+                n += 1;
+                let t0 = Instant::now();
+                let now = services.clock.now();
+                let draft = CartLineDraft {
+                    catalog_item_id: item.clone(),
+                    quantity: 1,
+                    billing_cycle: "one_time".into(),
+                    ..Default::default()
+                };
+                let lines = validate_cart_lines(vec![draft], &catalog.products, &catalog.market)?;
+                let cart = Cart {
+                    id: CartId::new(),
+                    customer_id: *tenant,
+                    status: CartStatus::Active,
+                    lines,
+                    order_id: None,
+                    created_at: now,
+                    updated_at: now,
+                };
+                services.store.create_cart(buyer.scope, &cart, Effects::default()).await?;
+                let order = price_order(OrderId::new(), &cart, &catalog.products, &catalog.market, now)?;
+                let items: Vec<NewSoftwareItem> = order
+                    .lines
+                    .iter()
+                    .filter(|l| l.product_type.is_software())
+                    .map(|l| NewSoftwareItem {
+                        id: SoftwareItemId::new(),
+                        line_number: l.line_number,
+                        needs_key: l.product_type.has_keys(),
+                    })
+                    .collect();
+                let totals = order.totals();
+                let audit = NewAuditRecord::succeeded(OperationType::CreateOrder, &buyer.principal, now)
+                    .customer(*tenant, company)
+                    .data("orderId", order.id.to_string())
+                    .data("lineItems", order.lines.len().to_string())
+                    .data("currency", order.currency.clone())
+                    .data("gross", totals.gross.format());
+                let effects = Effects { audit: vec![audit], idempotency: None };
+                services.store.place_order(buyer.scope, &order, cart.updated_at, &items, effects).await?;
+                lat.push(t0.elapsed());
+            }
+            anyhow::Ok(lat)
+        }));
+    }
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await??);
+    }
+    let elapsed = started.elapsed();
+    anyhow::ensure!(latencies.len() == orders, "placed {} orders of {orders}", latencies.len());
+    report("store", orders, elapsed, latencies, concurrency);
+    Ok(())
+}
+
+/// Orders through HTTP: `POST /v1/customers/{c}/carts` (201) then `POST …/carts/{id}/checkout` (201), each worker
+/// in turn. Any other status stops the run with the response. p99 is that of the checkout request.
+pub async fn api_checkout(url: &str, setup: &Setup, orders: usize, concurrency: usize) -> anyhow::Result<()> {
+    let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let setup = Arc::new(setup.clone());
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..concurrency {
+        let (http, setup, next, url) = (http.clone(), setup.clone(), next.clone(), url.to_string());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let partner = &setup.partners[w % setup.partners.len()];
+            let mut n = w / setup.partners.len();
+            let cart_body = serde_json::json!({"lineItems": [
+                {"catalogItemId": setup.catalog_item_id, "quantity": 1, "billingCycle": "one_time"}]});
+            while next.fetch_add(1, Ordering::Relaxed) < orders {
+                let customer = &partner.customers[n % partner.customers.len()];
+                n += 1;
+                let res = http
+                    .post(format!("{url}/v1/customers/{customer}/carts"))
+                    .bearer_auth(&partner.token)
+                    .json(&cart_body)
+                    .send()
+                    .await?;
+                let status = res.status();
+                let body: serde_json::Value = res.json().await.unwrap_or_default();
+                anyhow::ensure!(status == 201, "create cart answered {status}: {body}");
+                let cart = body["id"].as_str().context("cart id")?.to_string();
+                let t0 = Instant::now();
+                let res = http
+                    .post(format!("{url}/v1/customers/{customer}/carts/{cart}/checkout"))
+                    .bearer_auth(&partner.token)
+                    .send()
+                    .await?;
+                let status = res.status();
+                let text = res.text().await?;
+                anyhow::ensure!(status == 201, "checkout answered {status}: {text}");
+                lat.push(t0.elapsed());
+            }
+            anyhow::Ok(lat)
+        }));
+    }
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await??);
+    }
+    let elapsed = started.elapsed();
+    anyhow::ensure!(latencies.len() == orders, "placed {} orders of {orders}", latencies.len());
+    report("api", orders, elapsed, latencies, concurrency);
+    Ok(())
+}
