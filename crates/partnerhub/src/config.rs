@@ -37,6 +37,10 @@ pub struct ServeOptions {
     /// Public base URL used in the links the server prints and returns, e.g. `https://partnerhub.example.com`.
     #[arg(long, env = "PARTNERHUB_BASE_URL")]
     pub base_url: Option<String>,
+    /// Accept `http://` webhook endpoints on this machine (127.0.0.1, ::1, localhost) and https:// ones at
+    /// private addresses: for tests and local development only.
+    #[arg(long, env = "PARTNERHUB_ALLOW_INSECURE_WEBHOOKS")]
+    pub allow_insecure_webhooks: bool,
 }
 
 /// The TOML file's shape: every key optional, unknown keys refused.
@@ -49,6 +53,7 @@ pub struct FileConfig {
     pub publisher_token: Option<String>,
     pub base_url: Option<String>,
     pub secret_key: Option<String>,
+    pub allow_insecure_webhooks: Option<bool>,
 }
 
 /// The settings in force, after options, environment, file and defaults.
@@ -60,6 +65,7 @@ pub struct Settings {
     pub publisher_token: Option<String>,
     pub base_url: String,
     pub secret_key: Option<String>,
+    pub allow_insecure_webhooks: bool,
 }
 
 pub fn load_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
@@ -91,6 +97,8 @@ impl Settings {
             data_dir: store.data_dir.clone().or(file.data_dir).unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
             publisher_token: serve.and_then(|s| s.publisher_token.clone()).or(file.publisher_token),
             secret_key: store.secret_key.clone().or(file.secret_key),
+            allow_insecure_webhooks: serve.is_some_and(|s| s.allow_insecure_webhooks)
+                || file.allow_insecure_webhooks.unwrap_or(false),
             listen,
             base_url,
         })
@@ -135,6 +143,10 @@ data_dir = "./partnerhub-data"
 
 # Base64 of 32 random bytes sealing secrets at rest (PARTNERHUB_SECRET_KEY); default: <data_dir>/secret.key.
 # secret_key = "..."
+
+# Accept http:// webhook endpoints on this machine, and https:// ones at private addresses
+# (PARTNERHUB_ALLOW_INSECURE_WEBHOOKS). For tests and local development only.
+# allow_insecure_webhooks = false
 "#;
 
 #[cfg(test)]

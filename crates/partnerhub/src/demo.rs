@@ -31,6 +31,8 @@ pub async fn run(listen: &str, no_serve: bool) -> anyhow::Result<()> {
         publisher_token: Some(publisher_token.clone()),
         base_url: format!("http://{listen}"),
         secret_key: None,
+        // A demo on this machine may post to a receiver on this machine.
+        allow_insecure_webhooks: true,
     };
     let services = crate::open_services(&settings).await?;
     // The catalog is upserted on every run (so a demo folder picks up a newer demo catalog); the rest once.

@@ -357,7 +357,8 @@ pub async fn open_services(settings: &Settings) -> anyhow::Result<Services> {
         blobs,
         &settings.base_url,
         settings.publisher_token.as_deref(),
-    );
+    )
+    .allow_insecure_webhooks(settings.allow_insecure_webhooks);
     services.check_secret_key().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(services)
 }
@@ -371,6 +372,11 @@ pub async fn serve_with(settings: Settings) -> anyhow::Result<()> {
         );
     }
     spawn_housekeeping(services.clone());
+    if settings.allow_insecure_webhooks {
+        tracing::warn!("--allow-insecure-webhooks: http:// endpoints on this machine are accepted; not for production");
+    }
+    // The activity log's outbox: new records become signed deliveries to the partners' endpoints.
+    tokio::spawn(services.clone().run_webhook_dispatcher());
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;

@@ -19,6 +19,7 @@ pub mod sessions;
 pub mod software;
 pub mod support;
 pub mod users;
+pub mod webhooks;
 
 pub use auth::{Actor, Caller};
 pub use error::{Error, Result};
@@ -39,6 +40,7 @@ pub struct Services {
     pub blobs: blobs::Blobs,
     /// The public address download links start with, without a trailing slash.
     pub base_url: Arc<str>,
+    pub webhooks: webhooks::WebhookSettings,
     publisher_token_hash: Option<[u8; 32]>,
 }
 
@@ -57,7 +59,14 @@ impl Services {
             secrets: Arc::new(secrets),
             blobs,
             base_url: base_url.trim_end_matches('/').into(),
+            webhooks: webhooks::WebhookSettings::default(),
             publisher_token_hash: publisher_token.filter(|t| !t.is_empty()).map(auth::sha256),
         }
+    }
+
+    /// Accepts `http://` webhook endpoints on this machine (`--allow-insecure-webhooks`: tests, local development).
+    pub fn allow_insecure_webhooks(mut self, allow: bool) -> Services {
+        self.webhooks.allow_insecure = allow;
+        self
     }
 }

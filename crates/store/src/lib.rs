@@ -20,6 +20,7 @@ use domain::ids::ServiceRequestId;
 use domain::ids::{
     ArtifactId, CartId, DownloadLinkId, KeyId, OrderId, PartnerId, SoftwareItemId, TenantId, TokenId, UserId,
 };
+use domain::ids::{AuditRecordId, DeliveryId, WebhookId};
 use domain::invoice::{Invoice, InvoiceLine, Period};
 use domain::market::{Market, MarketCode, MarketUpdate};
 use domain::order::{Cart, CartLine, Order};
@@ -29,6 +30,7 @@ use domain::role::RoleSet;
 use domain::software::{Artifact, SoftwareItem};
 use domain::support::{Attachment, Note, RequestStatus, ServiceRequest};
 use domain::user::User;
+use domain::webhook::{Attempt, AttemptOutcome, Delivery, WebhookEndpoint};
 use domain::Timestamp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,6 +159,42 @@ pub struct CatalogCounts {
     pub products: u64,
     pub skus: u64,
     pub prices: u64,
+}
+
+/// A delivery to write: one activity record (or test event) for one endpoint, with the exact body it sends.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub id: DeliveryId,
+    /// `None` for a test event.
+    pub record_id: Option<AuditRecordId>,
+    pub operation_type: String,
+    pub body: String,
+}
+
+/// A delivery a dispatcher holds: what to send, where, and what it needs to decide what follows.
+#[derive(Debug, Clone)]
+pub struct ClaimedDelivery {
+    pub id: DeliveryId,
+    pub endpoint_id: WebhookId,
+    pub url: String,
+    /// The endpoint's signing secret, sealed with the server's key.
+    pub sealed_secret: Vec<u8>,
+    pub body: String,
+    pub operation_type: String,
+    pub is_test: bool,
+    /// Attempts made so far.
+    pub attempts: u32,
+    pub first_attempt_at: Option<Timestamp>,
+    pub failing_since: Option<Timestamp>,
+}
+
+/// An attempt and what follows it, to record.
+#[derive(Debug, Clone)]
+pub struct FinishedAttempt {
+    pub delivery: DeliveryId,
+    pub endpoint: WebhookId,
+    pub attempt: Attempt,
+    pub outcome: AttemptOutcome,
 }
 
 /// A key for the stock: sealed, with a keyed fingerprint to refuse duplicates.
@@ -483,6 +521,61 @@ pub trait Store: Send + Sync + 'static {
     async fn credited(&self, scope: PartnerScope, order: OrderId) -> StoreResult<Vec<(Option<u32>, i64, i64, i64)>>;
     /// The partner of an order, found by its id alone (a refund names only the order).
     async fn find_order(&self, scope: PartnerScope, id: OrderId) -> StoreResult<Option<Order>>;
+
+    // Webhooks (SPEC §3): endpoints, and deliveries fed from the activity log.
+    /// Registers an endpoint; it hears the records after the partner's current chain head. Refuses (nothing
+    /// written) a partner's endpoint beyond [`domain::webhook::MAX_ENDPOINTS_PER_PARTNER`].
+    async fn create_webhook(
+        &self,
+        scope: PartnerScope,
+        endpoint: &WebhookEndpoint,
+        sealed_secret: &[u8],
+        effects: Effects,
+    ) -> StoreResult<()>;
+    /// The partner's endpoints, oldest first.
+    async fn list_webhooks(&self, scope: PartnerScope) -> StoreResult<Vec<WebhookEndpoint>>;
+    async fn get_webhook(&self, scope: PartnerScope, id: WebhookId) -> StoreResult<Option<WebhookEndpoint>>;
+    /// Deletes an endpoint with its deliveries and their attempts; `NotFound` when the partner has no such one.
+    async fn delete_webhook(&self, scope: PartnerScope, id: WebhookId, effects: Effects) -> StoreResult<()>;
+    /// Enabled endpoints, of any partner, whose cursor is behind their partner's activity chain, with the cursor.
+    async fn webhooks_behind(&self, limit: u32) -> StoreResult<Vec<(WebhookEndpoint, i64)>>;
+    /// Moves an endpoint's cursor from `from` to `to` and writes the deliveries for the records in between, in one
+    /// transaction — only if the cursor is still `from`; `false` when another dispatcher moved it first.
+    async fn enqueue_deliveries(
+        &self,
+        endpoint: WebhookId,
+        from: i64,
+        to: i64,
+        deliveries: &[NewDelivery],
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Takes up to `limit` pending deliveries due at `now` (real time) of enabled endpoints, holding each until
+    /// `hold_until`: no other dispatcher takes it meanwhile (PostgreSQL skips rows another is taking).
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        hold_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// Writes a test delivery already held by the caller, who sends it at once; `NotFound` for another's endpoint.
+    async fn add_test_delivery(
+        &self,
+        scope: PartnerScope,
+        endpoint: WebhookId,
+        delivery: &NewDelivery,
+        now: Timestamp,
+        hold_until: Timestamp,
+    ) -> StoreResult<ClaimedDelivery>;
+    /// Records an attempt and what follows for its delivery and endpoint (healthy again, failing, disabled).
+    async fn finish_attempt(&self, finished: &FinishedAttempt) -> StoreResult<()>;
+    /// An endpoint's deliveries with their attempts, newest first (the cursor pages backwards in time).
+    async fn list_deliveries(
+        &self,
+        scope: PartnerScope,
+        endpoint: WebhookId,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<Delivery>>;
 
     // Dashboard sessions and sign-in throttling (SPEC §6).
     async fn create_session(&self, token_hash: &str, user: UserId, csrf: &str, now: Timestamp) -> StoreResult<()>;

@@ -21,6 +21,7 @@ const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0006_service_requests.sql"),
     },
     Migration { version: 7, name: "sessions", sql: include_str!("../migrations/sqlite/0007_sessions.sql") },
+    Migration { version: 8, name: "webhooks", sql: include_str!("../migrations/sqlite/0008_webhooks.sql") },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -35,6 +36,7 @@ const POSTGRES: &[Migration] = &[
         sql: include_str!("../migrations/postgres/0006_service_requests.sql"),
     },
     Migration { version: 7, name: "sessions", sql: include_str!("../migrations/postgres/0007_sessions.sql") },
+    Migration { version: 8, name: "webhooks", sql: include_str!("../migrations/postgres/0008_webhooks.sql") },
 ];
 
 pub fn migrations(backend: Backend) -> &'static [Migration] {

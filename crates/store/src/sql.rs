@@ -20,6 +20,7 @@ mod cancellations;
 mod downloads;
 mod invoices;
 mod support;
+mod webhooks;
 
 pub struct SqlStore {
     backend: Backend,
@@ -1640,6 +1641,77 @@ impl Store for SqlStore {
             });
         }
         Ok(ClaimOutcome::InProgress)
+    }
+
+    async fn create_webhook(
+        &self,
+        scope: PartnerScope,
+        endpoint: &WebhookEndpoint,
+        sealed_secret: &[u8],
+        effects: Effects,
+    ) -> StoreResult<()> {
+        self.insert_webhook(scope, endpoint, sealed_secret, effects).await
+    }
+
+    async fn list_webhooks(&self, scope: PartnerScope) -> StoreResult<Vec<WebhookEndpoint>> {
+        self.webhooks_of(scope, None).await
+    }
+
+    async fn get_webhook(&self, scope: PartnerScope, id: WebhookId) -> StoreResult<Option<WebhookEndpoint>> {
+        Ok(self.webhooks_of(scope, Some(id)).await?.pop())
+    }
+
+    async fn delete_webhook(&self, scope: PartnerScope, id: WebhookId, effects: Effects) -> StoreResult<()> {
+        self.remove_webhook(scope, id, effects).await
+    }
+
+    async fn webhooks_behind(&self, limit: u32) -> StoreResult<Vec<(WebhookEndpoint, i64)>> {
+        self.endpoints_behind(limit).await
+    }
+
+    async fn enqueue_deliveries(
+        &self,
+        endpoint: WebhookId,
+        from: i64,
+        to: i64,
+        deliveries: &[NewDelivery],
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        self.enqueue(endpoint, from, to, deliveries, now).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        hold_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        self.claim(now, hold_until, limit).await
+    }
+
+    async fn add_test_delivery(
+        &self,
+        scope: PartnerScope,
+        endpoint: WebhookId,
+        delivery: &NewDelivery,
+        now: Timestamp,
+        hold_until: Timestamp,
+    ) -> StoreResult<ClaimedDelivery> {
+        self.insert_test_delivery(scope, endpoint, delivery, now, hold_until).await
+    }
+
+    async fn finish_attempt(&self, finished: &FinishedAttempt) -> StoreResult<()> {
+        self.record_attempt(finished).await
+    }
+
+    async fn list_deliveries(
+        &self,
+        scope: PartnerScope,
+        endpoint: WebhookId,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<Delivery>> {
+        self.deliveries_of(scope, endpoint, limit, after).await
     }
 
     async fn release_idempotency(&self, scope: &str, key: &str) -> StoreResult<()> {

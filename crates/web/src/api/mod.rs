@@ -12,6 +12,7 @@ pub mod software;
 pub mod support;
 pub mod testclock;
 pub mod users;
+pub mod webhooks;
 
 use crate::error::ErrorBody;
 use crate::AppState;
@@ -29,7 +30,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
         on behalf of customers. Follows Partner Center's REST API v1 conventions."),
     modifiers(&BearerAuth),
     components(schemas(ErrorBody)),
-    tags((name = "customers"), (name = "catalog"), (name = "orders"), (name = "software"), (name = "billing"), (name = "support"), (name = "users"), (name = "activity"), (name = "testclock"), (name = "publisher"),
+    tags((name = "customers"), (name = "catalog"), (name = "orders"), (name = "software"), (name = "billing"), (name = "support"), (name = "users"), (name = "activity"), (name = "webhooks"), (name = "testclock"), (name = "publisher"),
         (name = "operations"))
 )]
 struct ApiDoc;
@@ -58,6 +59,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(support::routes())
         .merge(users::routes())
         .merge(audit::routes())
+        .merge(webhooks::routes())
         .merge(testclock::routes())
         .merge(publisher::routes())
         .routes(routes!(healthz))

@@ -1,0 +1,311 @@
+//! Webhooks (SPEC §3): a partner's endpoints, and the dispatcher that turns the activity log into signed,
+//! retried deliveries.
+//!
+//! The activity log is the outbox: each endpoint keeps a cursor in its partner's chain. The dispatcher (one per
+//! server process, any number of processes) writes a delivery for each new record an endpoint asked for while
+//! moving the cursor, in one transaction, then sends what is due. Only committed records exist to be read, so
+//! nothing is sent that did not happen; a process that dies mid-send leaves the delivery to be sent again, with the
+//! same `Partnerhub-Delivery` id, once its hold runs out. Delivery is at least once.
+
+use crate::idempotency::Idem;
+use crate::{Actor, Result, Services};
+use domain::audit::{NewAuditRecord, OperationType};
+use domain::ids::{DeliveryId, WebhookId};
+use domain::paging::{Cursor, Page, PageSize};
+use domain::policy::Action;
+use domain::webhook::{
+    after_attempt, event_body, parse_operation_types, signature_header, test_event_body, validate_endpoint_url,
+    Attempt, Delivery, DeliveryStatus, WebhookEndpoint, TEST_EVENT, TIMEOUT_SECS,
+};
+use domain::{DomainError, Timestamp};
+use futures::StreamExt;
+use rand::{Rng, RngCore};
+use std::time::{Duration, Instant};
+use store::{ClaimedDelivery, Effects, FinishedAttempt, NewDelivery, PartnerScope};
+
+/// A dispatcher holds a delivery it is sending this long (real time): longer than the receiver's timeout, so it is
+/// never sent twice at once, and short, so a crashed process's deliveries go out again soon.
+pub const HOLD_MICROS: i64 = (TIMEOUT_SECS as i64 + 5) * 1_000_000;
+/// How often the dispatcher looks for new records and due retries.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// Deliveries sent at once by one process.
+const PARALLEL_SENDS: usize = 8;
+/// Deliveries taken per round, and records read per endpoint per pass.
+const CLAIM_BATCH: u32 = 32;
+const RECORD_BATCH: u32 = 500;
+/// At most this many error characters are kept per attempt.
+const MAX_ERROR_CHARS: usize = 300;
+
+/// A new endpoint with its signing secret, which is shown this once.
+#[derive(Debug, Clone)]
+pub struct CreatedWebhook {
+    pub endpoint: WebhookEndpoint,
+    pub secret: String,
+}
+
+/// What one round of the dispatcher did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DispatchRound {
+    pub enqueued: usize,
+    pub attempted: usize,
+}
+
+/// How this server sends deliveries.
+#[derive(Clone)]
+pub struct WebhookSettings {
+    /// `--allow-insecure-webhooks`: `http://` to loopback is accepted (tests, local development).
+    pub allow_insecure: bool,
+    /// Built at the first delivery: a server without endpoints never loads TLS roots.
+    http: std::sync::Arc<std::sync::OnceLock<reqwest::Client>>,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings { allow_insecure: false, http: Default::default() }
+    }
+}
+
+/// The HTTP client deliveries go out with: the receiver's timeout, and no redirects (a 3xx is a failed attempt;
+/// following it would let an endpoint send the server anywhere).
+fn delivery_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(TIMEOUT_SECS))
+        .connect_timeout(Duration::from_secs(TIMEOUT_SECS))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("Partnerhub-Webhooks/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_default()
+}
+
+impl Services {
+    pub async fn create_webhook(
+        &self,
+        actor: &Actor,
+        url: &str,
+        operation_types: &[String],
+        idem: Option<Idem<'_, CreatedWebhook>>,
+    ) -> Result<CreatedWebhook> {
+        let scope = actor.authorize(Action::ManageWebhooks)?;
+        let url = validate_endpoint_url(url, self.webhooks.allow_insecure)?;
+        let operation_types = parse_operation_types(operation_types)?;
+        let now = self.partner_now(&actor.partner);
+        let endpoint = WebhookEndpoint {
+            id: WebhookId::new(),
+            partner_id: actor.partner.id,
+            url,
+            operation_types,
+            created_by: actor.principal().to_string(),
+            created_at: now,
+            failing_since: None,
+            disabled_at: None,
+            disabled_reason: None,
+        };
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let created = CreatedWebhook { secret: format!("whsec_{}", hex::encode(bytes)), endpoint };
+        let kinds: Vec<&str> = created.endpoint.operation_types.iter().map(|o| o.as_str()).collect();
+        let audit = NewAuditRecord::succeeded(OperationType::CreateWebhook, actor.principal(), now)
+            .data("webhookId", created.endpoint.id.to_string())
+            .data("url", created.endpoint.url.clone())
+            .data("operationTypes", kinds.join(","));
+        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &created) };
+        let sealed = self.secrets.seal(created.secret.as_bytes());
+        self.store.create_webhook(scope, &created.endpoint, &sealed, effects).await?;
+        Ok(created)
+    }
+
+    pub async fn list_webhooks(&self, actor: &Actor) -> Result<Vec<WebhookEndpoint>> {
+        let scope = actor.authorize(Action::ManageWebhooks)?;
+        Ok(self.store.list_webhooks(scope).await?)
+    }
+
+    pub async fn get_webhook(&self, actor: &Actor, id: &str) -> Result<WebhookEndpoint> {
+        let scope = actor.authorize(Action::ManageWebhooks)?;
+        self.endpoint(scope, id).await
+    }
+
+    async fn endpoint(&self, scope: PartnerScope, id: &str) -> Result<WebhookEndpoint> {
+        let id = WebhookId::parse(id).ok_or(DomainError::NotFound)?;
+        Ok(self.store.get_webhook(scope, id).await?.ok_or(DomainError::NotFound)?)
+    }
+
+    /// Deletes an endpoint; what was still waiting for it is not sent.
+    pub async fn delete_webhook(&self, actor: &Actor, id: &str) -> Result<()> {
+        let scope = actor.authorize(Action::ManageWebhooks)?;
+        let endpoint = self.endpoint(scope, id).await?;
+        let audit = NewAuditRecord::succeeded(
+            OperationType::DeleteWebhook,
+            actor.principal(),
+            self.partner_now(&actor.partner),
+        )
+        .data("webhookId", endpoint.id.to_string())
+        .data("url", endpoint.url);
+        self.store.delete_webhook(scope, endpoint.id, Effects::audit(audit)).await?;
+        Ok(())
+    }
+
+    /// An endpoint's deliveries and their attempts, newest first.
+    pub async fn webhook_deliveries(
+        &self,
+        actor: &Actor,
+        id: &str,
+        size: PageSize,
+        after: Option<Cursor>,
+    ) -> Result<Page<Delivery>> {
+        let scope = actor.authorize(Action::ManageWebhooks)?;
+        let endpoint = self.endpoint(scope, id).await?;
+        let rows = self.store.list_deliveries(scope, endpoint.id, size.get() + 1, after.as_ref()).await?;
+        Ok(Page::from_rows(rows, size, |d| Cursor { at: d.created_at, id: d.id.to_string() }))
+    }
+
+    /// Sends a test event to an endpoint now, once, and returns the delivery with its attempt. A disabled endpoint
+    /// that answers 2xx is enabled again.
+    pub async fn test_webhook(&self, actor: &Actor, id: &str) -> Result<Delivery> {
+        let scope = actor.authorize(Action::ManageWebhooks)?;
+        let endpoint = self.endpoint(scope, id).await?;
+        let now = self.clock.now();
+        let delivery_id = DeliveryId::new();
+        let new = NewDelivery {
+            id: delivery_id,
+            record_id: None,
+            operation_type: TEST_EVENT.into(),
+            body: test_event_body(endpoint.id, delivery_id, now),
+        };
+        let claimed = self.store.add_test_delivery(scope, endpoint.id, &new, now, now.plus_micros(HOLD_MICROS)).await?;
+        let (attempt, status, retry_at) = self.attempt(claimed).await?;
+        Ok(Delivery {
+            id: delivery_id,
+            webhook_id: endpoint.id,
+            record_id: None,
+            operation_type: TEST_EVENT.into(),
+            status,
+            created_at: now,
+            next_attempt_at: retry_at,
+            attempts: vec![attempt],
+        })
+    }
+
+    /// Runs the dispatcher until the process ends: a round every [`POLL_INTERVAL`]. Errors are logged and the next
+    /// round tries again (a delivery not recorded as sent is sent again: at least once).
+    pub async fn run_webhook_dispatcher(self) {
+        let mut tick = tokio::time::interval(POLL_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = self.dispatch_webhooks().await {
+                tracing::warn!(error = %e, "webhook dispatch failed; retrying");
+            }
+        }
+    }
+
+    /// One round: turn new activity records into deliveries, then send what is due.
+    pub async fn dispatch_webhooks(&self) -> Result<DispatchRound> {
+        let mut round = DispatchRound { enqueued: self.enqueue_new_records().await?, attempted: 0 };
+        let now = self.clock.now();
+        let claimed = self.store.claim_deliveries(now, now.plus_micros(HOLD_MICROS), CLAIM_BATCH).await?;
+        round.attempted = claimed.len();
+        let results: Vec<Result<_>> =
+            futures::stream::iter(claimed).map(|d| self.attempt(d)).buffer_unordered(PARALLEL_SENDS).collect().await;
+        for r in results {
+            r?;
+        }
+        Ok(round)
+    }
+
+    /// For every endpoint behind its partner's chain: the deliveries for the records it asked for, written while
+    /// its cursor moves past them.
+    async fn enqueue_new_records(&self) -> Result<usize> {
+        let mut enqueued = 0;
+        for (endpoint, cursor) in self.store.webhooks_behind(100).await? {
+            let scope = PartnerScope::authenticated(endpoint.partner_id);
+            let records = self.store.audit_chain(scope, cursor, RECORD_BATCH).await?;
+            let Some(last) = records.last() else { continue };
+            let deliveries: Vec<NewDelivery> = records
+                .iter()
+                .filter(|r| endpoint.wants(&r.operation_type))
+                .map(|r| NewDelivery {
+                    id: DeliveryId::new(),
+                    record_id: Some(r.id),
+                    operation_type: r.operation_type.clone(),
+                    body: event_body(r),
+                })
+                .collect();
+            if self.store.enqueue_deliveries(endpoint.id, cursor, last.seq, &deliveries, self.clock.now()).await? {
+                enqueued += deliveries.len();
+            }
+        }
+        Ok(enqueued)
+    }
+
+    /// Sends a held delivery once and records the attempt and what follows.
+    async fn attempt(&self, d: ClaimedDelivery) -> Result<(Attempt, DeliveryStatus, Option<Timestamp>)> {
+        let at = self.clock.now();
+        let started = Instant::now();
+        let (status_code, error) = self.send(&d, at).await;
+        let attempt = Attempt {
+            number: d.attempts + 1,
+            at,
+            status_code,
+            duration_ms: u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX),
+            error: error.map(|e| e.chars().take(MAX_ERROR_CHARS).collect()),
+        };
+        let jitter = rand::thread_rng().gen_range(0..=1000);
+        let outcome = after_attempt(&attempt, d.first_attempt_at.unwrap_or(at), d.failing_since, d.is_test, jitter);
+        if let domain::webhook::EndpointHealth::Disable(reason) = &outcome.endpoint {
+            tracing::warn!(webhook = %d.endpoint_id, reason, "webhook endpoint disabled");
+        }
+        let (status, retry_at) = (outcome.delivery, outcome.retry_at);
+        self.store
+            .finish_attempt(&FinishedAttempt {
+                delivery: d.id,
+                endpoint: d.endpoint_id,
+                attempt: attempt.clone(),
+                outcome,
+            })
+            .await?;
+        Ok((attempt, status, retry_at))
+    }
+
+    /// One HTTP POST: the receiver's status, or why there was none.
+    async fn send(&self, d: &ClaimedDelivery, at: Timestamp) -> (Option<u16>, Option<String>) {
+        // The server's settings may have changed since registration (say, insecure URLs no longer allowed).
+        if let Err(e) = validate_endpoint_url(&d.url, self.webhooks.allow_insecure) {
+            return (None, Some(format!("not sent: this server does not allow the endpoint's address ({e})")));
+        }
+        let Some(secret) = self.secrets.open(&d.sealed_secret) else {
+            return (None, Some("not sent: the signing secret does not decrypt with this server's key".into()));
+        };
+        let signature = signature_header(&secret, at.micros().div_euclid(1_000_000), d.body.as_bytes());
+        let sent = self
+            .webhooks
+            .http
+            .get_or_init(delivery_client)
+            .post(&d.url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header("Partnerhub-Signature", signature)
+            .header("Partnerhub-Delivery", d.id.to_string())
+            .header("Partnerhub-Event", d.operation_type.as_str())
+            .body(d.body.clone())
+            .send()
+            .await;
+        match sent {
+            Ok(res) => {
+                let status = res.status().as_u16();
+                let error = (!res.status().is_success()).then(|| format!("the endpoint answered {status}"));
+                (Some(status), error)
+            }
+            Err(e) if e.is_timeout() => (None, Some(format!("no answer within {TIMEOUT_SECS} s"))),
+            Err(e) if e.is_connect() => (None, Some(format!("could not connect: {}", root_cause(&e)))),
+            Err(e) => (None, Some(root_cause(&e))),
+        }
+    }
+}
+
+/// The innermost error's text ("Connection refused (os error 111)"), which says more than reqwest's outer one.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut inner = e;
+    while let Some(next) = inner.source() {
+        inner = next;
+    }
+    inner.to_string()
+}

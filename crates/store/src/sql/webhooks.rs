@@ -1,0 +1,424 @@
+//! Webhooks (SPEC §3): endpoints with their cursor in the activity chain, deliveries, and attempts.
+
+use super::*;
+use domain::audit::OperationType;
+use domain::webhook::{Attempt, AttemptOutcome, Delivery, DeliveryStatus, EndpointHealth, MAX_ENDPOINTS_PER_PARTNER};
+
+const ENDPOINT_COLS: &str = "e.id, e.partner_id, e.url, e.operation_types, e.created_by, e.created_at, \
+    e.failing_since, e.disabled_at, e.disabled_reason";
+
+fn endpoint_from(row: &AnyRow) -> StoreResult<WebhookEndpoint> {
+    let kinds: String = row.try_get("operation_types")?;
+    let operation_types = kinds
+        .split(',')
+        .filter(|k| !k.is_empty())
+        // A kind this version does not know (written by a newer one) is skipped rather than failing the read.
+        .filter_map(OperationType::parse)
+        .collect();
+    Ok(WebhookEndpoint {
+        id: WebhookId(uuid_col(row, "id")?),
+        partner_id: PartnerId(uuid_col(row, "partner_id")?),
+        url: row.try_get("url")?,
+        operation_types,
+        created_by: row.try_get("created_by")?,
+        created_at: ts(row, "created_at")?,
+        failing_since: opt_ts(row, "failing_since")?,
+        disabled_at: opt_ts(row, "disabled_at")?,
+        disabled_reason: row.try_get("disabled_reason")?,
+    })
+}
+
+fn opt_ts(row: &AnyRow, col: &str) -> StoreResult<Option<Timestamp>> {
+    Ok(row.try_get::<Option<i64>, _>(col)?.map(Timestamp::from_micros))
+}
+
+fn count(n: i64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+fn claimed_from(row: &AnyRow) -> StoreResult<ClaimedDelivery> {
+    Ok(ClaimedDelivery {
+        id: DeliveryId(uuid_col(row, "id")?),
+        endpoint_id: WebhookId(uuid_col(row, "endpoint_id")?),
+        url: row.try_get("url")?,
+        sealed_secret: row.try_get("secret")?,
+        body: row.try_get("body")?,
+        operation_type: row.try_get("operation_type")?,
+        is_test: row.try_get::<Option<String>, _>("record_id")?.is_none(),
+        attempts: count(row.try_get("attempts")?),
+        first_attempt_at: opt_ts(row, "first_attempt_at")?,
+        failing_since: opt_ts(row, "failing_since")?,
+    })
+}
+
+const CLAIMED_SELECT: &str = "SELECT d.id, d.endpoint_id, e.url, e.secret, d.body, d.operation_type, d.record_id, \
+    d.attempts, d.first_attempt_at, e.failing_since FROM webhook_deliveries d \
+    JOIN webhook_endpoints e ON e.id = d.endpoint_id";
+
+async fn insert_delivery(
+    tx: &mut Tx,
+    endpoint: WebhookId,
+    d: &NewDelivery,
+    now: Timestamp,
+    claimed_until: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (id, endpoint_id, record_id, operation_type, body, status, attempts, \
+         created_at, next_attempt_at, claimed_until) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6, $7) \
+         ON CONFLICT (endpoint_id, record_id) DO NOTHING",
+    )
+    .bind(d.id.to_string())
+    .bind(endpoint.to_string())
+    .bind(d.record_id.map(|r| r.to_string()))
+    .bind(&d.operation_type)
+    .bind(&d.body)
+    .bind(now.micros())
+    .bind(claimed_until.micros())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl SqlStore {
+    pub(super) async fn insert_webhook(
+        &self,
+        scope: PartnerScope,
+        e: &WebhookEndpoint,
+        sealed_secret: &[u8],
+        effects: Effects,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let partner = scope.partner_id().to_string();
+        // Under the chain lock: the cursor is the head no later record can slip under, and two registrations
+        // cannot both pass the limit.
+        let sql = format!("SELECT audit_seq FROM partners WHERE id = $1{}", self.chain_lock());
+        let head: i64 = sqlx::query(&sql).bind(&partner).fetch_one(&mut *tx).await?.try_get(0)?;
+        let existing: i64 = sqlx::query("SELECT COUNT(*) FROM webhook_endpoints WHERE partner_id = $1")
+            .bind(&partner)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        if existing >= MAX_ENDPOINTS_PER_PARTNER as i64 {
+            return Err(StoreError::Refused(domain::DomainError::Conflict(format!(
+                "a partner may register at most {MAX_ENDPOINTS_PER_PARTNER} webhook endpoints; delete one first"
+            ))));
+        }
+        let kinds: Vec<&str> = e.operation_types.iter().map(|o| o.as_str()).collect();
+        sqlx::query(
+            "INSERT INTO webhook_endpoints (id, partner_id, url, operation_types, secret, cursor_seq, created_by, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(e.id.to_string())
+        .bind(&partner)
+        .bind(&e.url)
+        .bind(kinds.join(","))
+        .bind(sealed_secret.to_vec())
+        .bind(head)
+        .bind(&e.created_by)
+        .bind(e.created_at.micros())
+        .execute(&mut *tx)
+        .await?;
+        self.commit_with(tx, scope.partner_id(), effects).await
+    }
+
+    pub(super) async fn webhooks_of(
+        &self,
+        scope: PartnerScope,
+        id: Option<WebhookId>,
+    ) -> StoreResult<Vec<WebhookEndpoint>> {
+        let mut sql = format!("SELECT {ENDPOINT_COLS} FROM webhook_endpoints e WHERE e.partner_id = $1");
+        if id.is_some() {
+            sql.push_str(" AND e.id = $2");
+        }
+        sql.push_str(" ORDER BY e.created_at, e.id");
+        let mut q = sqlx::query(&sql).bind(scope.partner_id().to_string());
+        if let Some(id) = id {
+            q = q.bind(id.to_string());
+        }
+        q.fetch_all(&self.read).await?.iter().map(endpoint_from).collect()
+    }
+
+    pub(super) async fn remove_webhook(&self, scope: PartnerScope, id: WebhookId, effects: Effects) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let endpoint = id.to_string();
+        let partner = scope.partner_id().to_string();
+        // Children first: SQLite's cascade depends on a pragma, and this says what goes.
+        sqlx::query(
+            "DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT d.id FROM webhook_deliveries d \
+             JOIN webhook_endpoints e ON e.id = d.endpoint_id WHERE e.id = $1 AND e.partner_id = $2)",
+        )
+        .bind(&endpoint)
+        .bind(&partner)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM webhook_deliveries WHERE endpoint_id IN (SELECT id FROM webhook_endpoints \
+             WHERE id = $1 AND partner_id = $2)",
+        )
+        .bind(&endpoint)
+        .bind(&partner)
+        .execute(&mut *tx)
+        .await?;
+        let gone = sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1 AND partner_id = $2")
+            .bind(&endpoint)
+            .bind(&partner)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if gone == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.commit_with(tx, scope.partner_id(), effects).await
+    }
+
+    pub(super) async fn endpoints_behind(&self, limit: u32) -> StoreResult<Vec<(WebhookEndpoint, i64)>> {
+        let sql = format!(
+            "SELECT {ENDPOINT_COLS}, e.cursor_seq FROM webhook_endpoints e JOIN partners p ON p.id = e.partner_id \
+             WHERE e.disabled_at IS NULL AND e.cursor_seq < p.audit_seq ORDER BY e.created_at, e.id LIMIT {limit}"
+        );
+        sqlx::query(&sql)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|row| Ok((endpoint_from(row)?, row.try_get::<i64, _>("cursor_seq")?)))
+            .collect()
+    }
+
+    pub(super) async fn enqueue(
+        &self,
+        endpoint: WebhookId,
+        from: i64,
+        to: i64,
+        deliveries: &[NewDelivery],
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        // Compare-and-set: of two dispatchers that read the same records, one moves the cursor and writes; the
+        // other finds it moved (PostgreSQL re-checks the condition after waiting on the row) and writes nothing.
+        let moved = sqlx::query("UPDATE webhook_endpoints SET cursor_seq = $1 WHERE id = $2 AND cursor_seq = $3")
+            .bind(to)
+            .bind(endpoint.to_string())
+            .bind(from)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if moved == 0 {
+            return Ok(false);
+        }
+        for d in deliveries {
+            // Due now, held by nobody.
+            insert_delivery(&mut tx, endpoint, d, now, Timestamp::from_micros(0)).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub(super) async fn claim(
+        &self,
+        now: Timestamp,
+        hold_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        let mut tx = self.begin().await?;
+        let skip_locked = match self.backend {
+            Backend::Postgres => " FOR UPDATE OF d SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id \
+             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND d.claimed_until <= $1 \
+             AND e.disabled_at IS NULL ORDER BY d.next_attempt_at, d.created_at LIMIT {limit}{skip_locked}"
+        );
+        let ids: Vec<String> = sqlx::query(&sql)
+            .bind(now.micros())
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<String, _>(0))
+            .collect::<Result<_, _>>()?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let update = format!(
+            "UPDATE webhook_deliveries SET claimed_until = $1 WHERE id IN ({})",
+            crate::orders::placeholders(2, ids.len())
+        );
+        let mut q = sqlx::query(&update).bind(hold_until.micros());
+        for id in &ids {
+            q = q.bind(id.clone());
+        }
+        q.execute(&mut *tx).await?;
+        let select = format!("{CLAIMED_SELECT} WHERE d.id IN ({})", crate::orders::placeholders(1, ids.len()));
+        let mut q = sqlx::query(&select);
+        for id in &ids {
+            q = q.bind(id.clone());
+        }
+        let claimed = q.fetch_all(&mut *tx).await?.iter().map(claimed_from).collect::<StoreResult<Vec<_>>>()?;
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    pub(super) async fn insert_test_delivery(
+        &self,
+        scope: PartnerScope,
+        endpoint: WebhookId,
+        delivery: &NewDelivery,
+        now: Timestamp,
+        hold_until: Timestamp,
+    ) -> StoreResult<ClaimedDelivery> {
+        let mut tx = self.begin().await?;
+        let mine = sqlx::query("SELECT id FROM webhook_endpoints WHERE id = $1 AND partner_id = $2")
+            .bind(endpoint.to_string())
+            .bind(scope.partner_id().to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if mine.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        insert_delivery(&mut tx, endpoint, delivery, now, hold_until).await?;
+        let row = sqlx::query(&format!("{CLAIMED_SELECT} WHERE d.id = $1"))
+            .bind(delivery.id.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+        let claimed = claimed_from(&row)?;
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    pub(super) async fn record_attempt(&self, f: &FinishedAttempt) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let a = &f.attempt;
+        sqlx::query(
+            "INSERT INTO webhook_attempts (delivery_id, number, at, status_code, duration_ms, error) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (delivery_id, number) DO NOTHING",
+        )
+        .bind(f.delivery.to_string())
+        .bind(i64::from(a.number))
+        .bind(a.at.micros())
+        .bind(a.status_code.map(i64::from))
+        .bind(i64::from(a.duration_ms))
+        .bind(a.error.clone())
+        .execute(&mut *tx)
+        .await?;
+        let AttemptOutcome { delivery, retry_at, endpoint } = &f.outcome;
+        sqlx::query(
+            "UPDATE webhook_deliveries SET status = $1, attempts = $2, first_attempt_at = COALESCE(first_attempt_at, \
+             $3), next_attempt_at = $4, claimed_until = 0 WHERE id = $5",
+        )
+        .bind(delivery.as_str())
+        .bind(i64::from(a.number))
+        .bind(a.at.micros())
+        .bind(retry_at.unwrap_or(a.at).micros())
+        .bind(f.delivery.to_string())
+        .execute(&mut *tx)
+        .await?;
+        let id = f.endpoint.to_string();
+        match endpoint {
+            EndpointHealth::Healthy => {
+                sqlx::query(
+                    "UPDATE webhook_endpoints SET failing_since = NULL, disabled_at = NULL, disabled_reason = NULL \
+                     WHERE id = $1",
+                )
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            EndpointHealth::Failing => {
+                sqlx::query("UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $1) WHERE id = $2")
+                    .bind(a.at.micros())
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            EndpointHealth::Disable(reason) => {
+                sqlx::query(
+                    "UPDATE webhook_endpoints SET disabled_at = $1, disabled_reason = $2, \
+                     failing_since = COALESCE(failing_since, $1) WHERE id = $3",
+                )
+                .bind(a.at.micros())
+                .bind(reason)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+                // What was still waiting will not be sent to a disabled endpoint.
+                sqlx::query(
+                    "UPDATE webhook_deliveries SET status = 'failed', claimed_until = 0 \
+                     WHERE endpoint_id = $1 AND status = 'pending'",
+                )
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn deliveries_of(
+        &self,
+        scope: PartnerScope,
+        endpoint: WebhookId,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<Delivery>> {
+        let mut sql = "SELECT d.id, d.endpoint_id, d.record_id, d.operation_type, d.status, d.created_at, \
+             d.next_attempt_at FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id \
+             WHERE d.endpoint_id = $1 AND e.partner_id = $2"
+            .to_string();
+        if after.is_some() {
+            // Newest first: the page after a cursor is older than it.
+            sql.push_str(" AND (d.created_at < $3 OR (d.created_at = $3 AND d.id < $4))");
+        }
+        sql.push_str(&format!(" ORDER BY d.created_at DESC, d.id DESC LIMIT {limit}"));
+        let mut q = sqlx::query(&sql).bind(endpoint.to_string()).bind(scope.partner_id().to_string());
+        if let Some(c) = after {
+            q = q.bind(c.at.micros()).bind(c.id.clone());
+        }
+        let rows = q.fetch_all(&self.read).await?;
+        let mut deliveries = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let status: String = row.try_get("status")?;
+            let status = DeliveryStatus::parse(&status).ok_or_else(|| corrupt("webhook_deliveries.status"))?;
+            let record: Option<String> = row.try_get("record_id")?;
+            deliveries.push(Delivery {
+                id: DeliveryId(uuid_col(row, "id")?),
+                webhook_id: WebhookId(uuid_col(row, "endpoint_id")?),
+                record_id: record
+                    .map(|r| uuid::Uuid::parse_str(&r).map(AuditRecordId).map_err(|_| corrupt("record_id")))
+                    .transpose()?,
+                operation_type: row.try_get("operation_type")?,
+                status,
+                created_at: ts(row, "created_at")?,
+                next_attempt_at: (status == DeliveryStatus::Pending).then(|| ts(row, "next_attempt_at")).transpose()?,
+                attempts: Vec::new(),
+            });
+        }
+        if deliveries.is_empty() {
+            return Ok(deliveries);
+        }
+        let sql = format!(
+            "SELECT delivery_id, number, at, status_code, duration_ms, error FROM webhook_attempts \
+             WHERE delivery_id IN ({}) ORDER BY delivery_id, number",
+            crate::orders::placeholders(1, deliveries.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for d in &deliveries {
+            q = q.bind(d.id.to_string());
+        }
+        let mut attempts: std::collections::HashMap<String, Vec<Attempt>> = Default::default();
+        for row in q.fetch_all(&self.read).await? {
+            let status: Option<i64> = row.try_get("status_code")?;
+            attempts.entry(row.try_get("delivery_id")?).or_default().push(Attempt {
+                number: count(row.try_get("number")?),
+                at: ts(&row, "at")?,
+                status_code: status.and_then(|s| u16::try_from(s).ok()),
+                duration_ms: count(row.try_get("duration_ms")?),
+                error: row.try_get("error")?,
+            });
+        }
+        for d in &mut deliveries {
+            d.attempts = attempts.remove(&d.id.to_string()).unwrap_or_default();
+        }
+        Ok(deliveries)
+    }
+}
