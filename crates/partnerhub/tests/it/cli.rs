@@ -370,10 +370,16 @@ async fn artifacts_upload_from_the_command_line(db: Db) {
 
 /// Starts `partnerhub serve` on the test app's database and data folder; returns it and its URL once it is ready.
 pub async fn serve_beside(app: &TestApp) -> (tokio::process::Child, String) {
+    serve_beside_with(app, &[]).await
+}
+
+/// [`serve_beside`] with more options for `serve`.
+pub async fn serve_beside_with(app: &TestApp, options: &[&str]) -> (tokio::process::Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = tokio::process::Command::new(BIN)
         .args(["serve", "--database-url", &app.db.url, "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(app.blob_dir.path())
+        .args(options)
         .env("PARTNERHUB_SECRET_KEY", "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=")
         .env("PARTNERHUB_PUBLISHER_TOKEN", PUBLISHER_TOKEN)
         .env("PARTNERHUB_LOG", "warn")

@@ -14,6 +14,7 @@ mod api_invoices;
 mod api_orders;
 mod api_support;
 mod api_users;
+mod api_webhooks;
 mod cli;
 mod conformance;
 mod reliability;
