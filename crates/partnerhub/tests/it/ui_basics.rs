@@ -5,7 +5,12 @@ use crate::harness::*;
 use domain::role::Role;
 use serde_json::json;
 
-crate::on_both_backends!(sign_in_sessions_and_csrf, pages_follow_the_roles, buying_and_cancelling_in_the_dashboard);
+crate::on_both_backends!(
+    sign_in_sessions_and_csrf,
+    pages_follow_the_roles,
+    buying_and_cancelling_in_the_dashboard,
+    webhooks_are_managed_under_settings,
+);
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -276,4 +281,78 @@ async fn buying_and_cancelling_in_the_dashboard(db: Db) {
     assert!(!own.html.contains("Users and roles"));
     let refused = other.post(&format!("/settings/users/{hd_id}"), &[("csrf", &own.csrf()), ("disabled", "true")]).await;
     assert_eq!(refused.status, 403);
+}
+
+/// Settings › Webhooks: a global admin adds an endpoint (the secret shown once), tests it, reads its deliveries and
+/// deletes it; other roles are refused.
+async fn webhooks_are_managed_under_settings(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let p = app.partner("Alpha", false).await;
+    let receiver = crate::api_webhooks::Receiver::start().await;
+    let admin = user_with_password(&app, &p, "root", &["global_admin"]).await;
+    let mut g = Browser::new(&app);
+    g.sign_in(&admin, PASSWORD).await;
+    let settings = g.get("/settings").await;
+    assert!(settings.html.contains("href=\"/settings/webhooks\""), "{}", settings.html);
+    let page = g.get("/settings/webhooks").await;
+    assert_eq!(page.status, 200);
+    assert!(page.html.contains("No endpoints.") && page.html.contains("value=\"download_software\""));
+    let csrf = page.csrf();
+    // A bad address is refused on the page, naming the rule.
+    let bad = g
+        .post(
+            "/settings/webhooks",
+            &[("csrf", &csrf), ("url", "http://hooks.example.com/"), ("operationTypes", "create_order")],
+        )
+        .await;
+    assert_eq!(bad.status, 200);
+    assert!(bad.html.contains("url: may use http:// only towards this machine"), "{}", bad.html);
+    let added = g
+        .post(
+            "/settings/webhooks",
+            &[
+                ("csrf", &csrf),
+                ("url", &receiver.url),
+                ("operationTypes", "create_customer"),
+                ("operationTypes", "create_order"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, 200);
+    let at = added.html.find("data-testid=\"webhook-secret\">").expect("the secret, once") + 29;
+    let secret = added.html[at..].split('<').next().unwrap().to_string();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    assert!(added.html.contains("create_customer, create_order"));
+    let listed = g.get("/settings/webhooks").await;
+    assert!(!listed.html.contains(&secret), "the secret is shown once");
+    let id =
+        app.get("/v1/webhooks", p.token(Role::GlobalAdmin)).await.body["items"][0]["id"].as_str().unwrap().to_string();
+    // A test event goes out at once and its outcome is shown.
+    let tested = g.post(&format!("/settings/webhooks/{id}/test"), &[("csrf", &csrf)]).await;
+    assert!(tested.html.contains("Test event delivered (200)."), "{}", tested.html);
+    let got = receiver.received();
+    assert_eq!(got.len(), 1);
+    assert!(domain::webhook::verify_signature(
+        secret.as_bytes(),
+        &got[0].signature,
+        got[0].body.as_bytes(),
+        START / 1_000_000
+    ));
+    let deliveries = g.get(&format!("/settings/webhooks/{id}")).await;
+    assert_eq!(deliveries.status, 200);
+    assert!(deliveries.html.contains("webhook_test") && deliveries.html.contains("succeeded"), "{}", deliveries.html);
+    assert!(deliveries.html.contains(&got[0].delivery));
+    // Without the token the form is refused; with it the endpoint goes.
+    assert_eq!(g.post(&format!("/settings/webhooks/{id}/delete"), &[("csrf", "forged")]).await.status, 403);
+    let deleted = g.post(&format!("/settings/webhooks/{id}/delete"), &[("csrf", &csrf)]).await;
+    assert_eq!((deleted.status, deleted.location()), (303, "/settings/webhooks"));
+    assert!(g.get("/settings/webhooks").await.html.contains("No endpoints."));
+    // Other roles: not offered, and refused naming the role that may.
+    let agent = user_with_password(&app, &p, "agent", &["admin_agent"]).await;
+    let mut a = Browser::new(&app);
+    a.sign_in(&agent, PASSWORD).await;
+    assert!(!a.get("/settings").await.html.contains("/settings/webhooks"));
+    let refused = a.get("/settings/webhooks").await;
+    assert_eq!(refused.status, 403);
+    assert!(refused.html.contains("global_admin"));
 }

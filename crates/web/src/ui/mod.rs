@@ -6,6 +6,7 @@ mod customers;
 mod orders;
 mod pages;
 mod support;
+mod webhooks;
 
 use crate::AppState;
 use askama::Template;
@@ -234,5 +235,6 @@ pub fn router() -> Router<AppState> {
         .merge(orders::routes())
         .merge(admin::routes())
         .merge(support::routes())
+        .merge(webhooks::routes())
         .layer(middleware::from_fn(security_headers))
 }
