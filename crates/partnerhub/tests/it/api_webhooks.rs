@@ -522,3 +522,47 @@ async fn two_servers_on_one_postgresql_deliver_each_record_once() {
         .await;
     assert_eq!(succeeded, n as i64);
 }
+
+/// The README's verification snippet, run by Python against a real delivery: it accepts it, and refuses another
+/// body, another secret and a timestamp over 5 minutes old.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readmes_python_snippet_verifies_real_deliveries() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let start = readme.find("```python\n").expect("a Python block in the README") + 10;
+    let snippet = &readme[start..start + readme[start..].find("```").unwrap()];
+    assert!(snippet.contains("def verify("), "{snippet}");
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let p = app.partner("Alpha", false).await;
+    let r = Receiver::start().await;
+    let (id, secret) = register(&app, &p, &r.url, &["create_customer"]).await;
+    let test = app.post(&format!("/v1/webhooks/{id}/test"), p.token(Role::GlobalAdmin), &json!({})).await;
+    assert_eq!(test.body["status"], "succeeded", "{}", test.text);
+    let got = r.received().pop().unwrap();
+    let now = unix_now(&app);
+    let cases = json!([
+        [secret, got.signature, got.body, now, true],
+        [secret, got.signature, got.body, now + 300, true],
+        [secret, got.signature, got.body, now + 301, false],
+        [secret, got.signature, format!("{} ", got.body), now, false],
+        ["whsec_other", got.signature, got.body, now, false],
+        [secret, "v1=00", got.body, now, false],
+    ]);
+    let program = format!(
+        "{snippet}\nimport json, sys\nfor secret, header, body, now, _ in json.load(sys.stdin):\n    \
+         print(verify(secret, header, body.encode(), now=now))\n"
+    );
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", &program])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(cases.to_string().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let answers: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
+    let expected: Vec<&str> =
+        cases.as_array().unwrap().iter().map(|c| if c[4] == true { "True" } else { "False" }).collect();
+    assert_eq!(answers, expected);
+}
