@@ -467,7 +467,10 @@ pub trait Store: Send + Sync + 'static {
     /// Runs `period` for the partner once: one invoice per currency with anything to bill — the rows dated in the
     /// month, plus late rows dated in a month already run — then records the run. Running it again returns the same
     /// invoices and issues nothing; rows of a month not run yet wait for that month's run.
-    async fn run_invoices(&self, scope: PartnerScope, period: Period, now: Timestamp) -> StoreResult<Vec<Invoice>>;
+    ///
+    /// Several partners (each at its own `now`) run in one transaction: each partner's invoices are all or nothing,
+    /// and shared ledger pages are written once per batch.
+    async fn run_invoices(&self, partners: &[(PartnerScope, Timestamp)], period: Period) -> StoreResult<Vec<Invoice>>;
     async fn list_invoices(&self, scope: PartnerScope) -> StoreResult<Vec<Invoice>>;
     async fn get_invoice(&self, scope: PartnerScope, id: InvoiceId) -> StoreResult<Option<Invoice>>;
     /// An invoice's lines by (at, id).

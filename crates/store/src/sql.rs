@@ -37,7 +37,7 @@ impl SqlStore {
         if url.starts_with("sqlite:") {
             let url = sqlite_url(url)?;
             let pragmas = sqlite_pragmas;
-            let write = AnyPoolOptions::new().max_connections(1).after_connect(pragmas).connect(&url).await?;
+            let write = AnyPoolOptions::new().max_connections(1).after_connect(writer_pragmas).connect(&url).await?;
             let read = AnyPoolOptions::new().max_connections(8).after_connect(pragmas).connect(&url).await?;
             Ok(SqlStore { backend: Backend::Sqlite, write, read })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -243,6 +243,20 @@ fn sqlite_pragmas(
         ] {
             sqlx::Executor::execute(&mut *conn, pragma).await?;
         }
+        Ok(())
+    })
+}
+
+/// The one writer connection also gets a 64 MiB page cache (SQLite's default is 2 MiB): large writes such as an
+/// invoice run revisit the same index pages, and the cache saves re-reading them. Readers keep the default, so
+/// eight of them never hold 512 MiB.
+fn writer_pragmas(
+    conn: &mut sqlx::AnyConnection,
+    meta: sqlx::pool::PoolConnectionMetadata,
+) -> futures::future::BoxFuture<'_, Result<(), sqlx::Error>> {
+    Box::pin(async move {
+        sqlite_pragmas(conn, meta).await?;
+        sqlx::Executor::execute(&mut *conn, "PRAGMA cache_size = -65536").await?;
         Ok(())
     })
 }
@@ -1234,8 +1248,8 @@ impl Store for SqlStore {
         self.commit_with(tx, scope.partner_id(), effects).await
     }
 
-    async fn run_invoices(&self, scope: PartnerScope, period: Period, now: Timestamp) -> StoreResult<Vec<Invoice>> {
-        self.issue_invoices(scope, period, now).await
+    async fn run_invoices(&self, partners: &[(PartnerScope, Timestamp)], period: Period) -> StoreResult<Vec<Invoice>> {
+        self.issue_invoices(partners, period).await
     }
 
     async fn list_invoices(&self, scope: PartnerScope) -> StoreResult<Vec<Invoice>> {

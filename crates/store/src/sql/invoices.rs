@@ -56,16 +56,33 @@ fn line_from(row: &AnyRow) -> StoreResult<InvoiceLine> {
 }
 
 impl SqlStore {
+    /// Runs `period` for each partner (at its own `now`) in one transaction: a ledger page shared by several partners'
+    /// rows is then written once, not once per partner.
     pub(super) async fn issue_invoices(
         &self,
+        partners: &[(PartnerScope, Timestamp)],
+        period: Period,
+    ) -> StoreResult<Vec<Invoice>> {
+        let mut tx = self.begin().await?;
+        let mut invoices = Vec::new();
+        for (scope, now) in partners {
+            invoices.extend(self.issue_in(&mut tx, *scope, period, *now).await?);
+        }
+        tx.commit().await?;
+        Ok(invoices)
+    }
+
+    async fn issue_in(
+        &self,
+        tx: &mut Tx,
         scope: PartnerScope,
         period: Period,
         now: Timestamp,
     ) -> StoreResult<Vec<Invoice>> {
+        let tx = &mut **tx;
         let partner = scope.partner_id().to_string();
         let label = period.to_string();
         let (start, end) = (period.start().micros(), period.end().micros());
-        let mut tx = self.begin().await?;
         // One run per partner at a time, and no ledger write of the partner in between (they take this lock too).
         let sql = format!("SELECT id FROM partners WHERE id = $1{}", self.chain_lock());
         sqlx::query(&sql).bind(&partner).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
@@ -150,14 +167,24 @@ impl SqlStore {
                         .execute(&mut *tx)
                         .await?;
                 }
-                // The totals are those of exactly the rows this invoice took.
-                sqlx::query(
-                    "UPDATE invoices SET \
-                     subtotal_minor = (SELECT CAST(COALESCE(SUM(net_minor), 0) AS BIGINT) FROM ledger WHERE invoice_id = $1), \
-                     tax_minor = (SELECT CAST(COALESCE(SUM(tax_minor), 0) AS BIGINT) FROM ledger WHERE invoice_id = $1), \
-                     total_minor = (SELECT CAST(COALESCE(SUM(gross_minor), 0) AS BIGINT) FROM ledger WHERE invoice_id = $1), \
-                     line_count = (SELECT COUNT(*) FROM ledger WHERE invoice_id = $1) WHERE id = $1",
+                // The totals are those of exactly the rows this invoice took, summed in one pass.
+                let totals = sqlx::query(
+                    "SELECT CAST(COALESCE(SUM(net_minor), 0) AS BIGINT) AS net, \
+                     CAST(COALESCE(SUM(tax_minor), 0) AS BIGINT) AS tax, \
+                     CAST(COALESCE(SUM(gross_minor), 0) AS BIGINT) AS gross, COUNT(*) AS n \
+                     FROM ledger WHERE invoice_id = $1",
                 )
+                .bind(&id)
+                .fetch_one(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE invoices SET subtotal_minor = $1, tax_minor = $2, total_minor = $3, line_count = $4 \
+                     WHERE id = $5",
+                )
+                .bind(totals.try_get::<i64, _>("net")?)
+                .bind(totals.try_get::<i64, _>("tax")?)
+                .bind(totals.try_get::<i64, _>("gross")?)
+                .bind(totals.try_get::<i64, _>("n")?)
                 .bind(&id)
                 .execute(&mut *tx)
                 .await?;
@@ -172,9 +199,7 @@ impl SqlStore {
         let sql =
             format!("SELECT {INVOICE_COLS} FROM invoices WHERE partner_id = $1 AND period = $2 ORDER BY currency_code");
         let rows = sqlx::query(&sql).bind(&partner).bind(&label).fetch_all(&mut *tx).await?;
-        let invoices = rows.iter().map(invoice_from).collect::<StoreResult<Vec<_>>>()?;
-        tx.commit().await?;
-        Ok(invoices)
+        rows.iter().map(invoice_from).collect()
     }
 
     pub(super) async fn invoices_where(&self, scope: PartnerScope, id: Option<InvoiceId>) -> StoreResult<Vec<Invoice>> {

@@ -1,0 +1,7 @@
+-- Invoice runs stamp every ledger row of a month with its invoice. Each index that held invoice_id for every row
+-- made each stamp a delete plus an insert in it; partial indexes make it one or the other: the uninvoiced rows a run
+-- looks for, and the rows of each issued invoice.
+DROP INDEX ledger_period;
+CREATE INDEX ledger_uninvoiced ON ledger (partner_id, currency_code, at) WHERE invoice_id IS NULL;
+DROP INDEX ledger_invoice;
+CREATE INDEX ledger_invoice ON ledger (invoice_id, at, id) WHERE invoice_id IS NOT NULL;
