@@ -6,7 +6,39 @@ use domain::customer::Customer;
 use domain::market::{Market, MarketCode};
 use domain::policy::Action;
 use domain::DomainError;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use store::CatalogCounts;
+
+/// How long another server process's catalog change may go unseen here.
+pub const CATALOG_TTL: Duration = Duration::from_secs(1);
+
+/// Products, R1 rules and markets, read whole and kept for a moment: every cart and checkout needs them and they
+/// change only when the publisher edits them. An edit through this process clears the cache at once; one through
+/// another process (several servers on one PostgreSQL) shows within [`CATALOG_TTL`].
+#[derive(Clone, Default)]
+pub struct CatalogCache(Arc<Mutex<Option<(Instant, Arc<CatalogSnapshot>)>>>);
+
+pub struct CatalogSnapshot {
+    products: Vec<Product>,
+    rules: Vec<(ProductType, MarketRule)>,
+    markets: Vec<Market>,
+}
+
+impl CatalogCache {
+    fn fresh(&self) -> Option<Arc<CatalogSnapshot>> {
+        let cached = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        cached.as_ref().filter(|(at, _)| at.elapsed() < CATALOG_TTL).map(|(_, s)| s.clone())
+    }
+
+    fn keep(&self, snapshot: Arc<CatalogSnapshot>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), snapshot));
+    }
+
+    pub fn clear(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
 
 /// The catalog as one market sees it.
 #[derive(Debug, Clone)]
@@ -50,7 +82,9 @@ impl Services {
                 .unwrap_or_else(|| (code.info().currency.to_string(), code.info().minor_units))
         };
         let products = parse_catalog(document, &lookup)?;
-        Ok(self.store.put_catalog(&products, self.clock.now()).await?)
+        let counts = self.store.put_catalog(&products, self.clock.now()).await;
+        self.catalog_cache.clear();
+        Ok(counts?)
     }
 
     /// Publisher: sets a product type's market list (R1).
@@ -63,8 +97,24 @@ impl Services {
         let t = ProductType::parse(product_type)
             .ok_or_else(|| DomainError::invalid("productType", format!("'{product_type}' is not a product type")))?;
         let rule = MarketRule::parse(available, unavailable)?;
-        self.store.put_type_availability(t, &rule, self.clock.now()).await?;
+        let put = self.store.put_type_availability(t, &rule, self.clock.now()).await;
+        self.catalog_cache.clear();
+        put?;
         Ok(rule)
+    }
+
+    /// The catalog as stored, from the cache when it is fresh.
+    pub async fn catalog_snapshot(&self) -> Result<Arc<CatalogSnapshot>> {
+        if let Some(s) = self.catalog_cache.fresh() {
+            return Ok(s);
+        }
+        let snapshot = Arc::new(CatalogSnapshot {
+            products: self.store.list_products().await?,
+            rules: self.store.type_availability().await?,
+            markets: self.store.list_markets().await?,
+        });
+        self.catalog_cache.keep(snapshot.clone());
+        Ok(snapshot)
     }
 
     pub async fn type_availability(&self) -> Result<Vec<(ProductType, MarketRule)>> {
@@ -73,13 +123,13 @@ impl Services {
 
     /// The catalog for one market and view (R1: what is unavailable there is left out).
     pub async fn market_catalog(&self, market: MarketCode, view: Option<TargetView>) -> Result<MarketCatalog> {
-        let market = self.store.get_market(market).await?.ok_or(DomainError::NotFound)?;
-        let rules = self.store.type_availability().await?;
-        let products = self
-            .store
-            .list_products()
-            .await?
-            .into_iter()
+        let snapshot = self.catalog_snapshot().await?;
+        let market = snapshot.markets.iter().find(|m| m.country == market).cloned().ok_or(DomainError::NotFound)?;
+        let rules = &snapshot.rules;
+        let products = snapshot
+            .products
+            .iter()
+            .cloned()
             .filter(|p| view.is_none_or(|v| v.includes(p)))
             .filter(|p| {
                 let denied = rules

@@ -41,6 +41,7 @@ pub struct Services {
     /// The public address download links start with, without a trailing slash.
     pub base_url: Arc<str>,
     pub webhooks: webhooks::WebhookSettings,
+    catalog_cache: catalog::CatalogCache,
     publisher_token_hash: Option<[u8; 32]>,
 }
 
@@ -60,6 +61,7 @@ impl Services {
             blobs,
             base_url: base_url.trim_end_matches('/').into(),
             webhooks: webhooks::WebhookSettings::default(),
+            catalog_cache: Default::default(),
             publisher_token_hash: publisher_token.filter(|t| !t.is_empty()).map(auth::sha256),
         }
     }

@@ -14,6 +14,8 @@ impl Services {
         let code = MarketCode::parse(country)
             .ok_or_else(|| DomainError::invalid("country", format!("'{country}' is not an ISO 3166-1 alpha-2 code")))?;
         let update = MarketUpdate::parse(currency, tax_rate, inclusive)?;
-        Ok(self.store.put_market(code, &update, self.clock.now()).await?)
+        let put = self.store.put_market(code, &update, self.clock.now()).await;
+        self.catalog_cache.clear();
+        Ok(put?)
     }
 }

@@ -124,12 +124,13 @@ impl Services {
         cart_id: &str,
         idem: Option<Idem<'_, Order>>,
     ) -> Result<Order> {
-        let cart = self.get_cart(actor, customer_id, cart_id).await?;
+        let (scope, customer) = self.buyer(actor, customer_id).await?;
+        let id = CartId::parse(cart_id).ok_or(DomainError::NotFound)?;
+        let cart = self.store.get_cart(scope, customer.tenant_id, id).await?.ok_or(DomainError::NotFound)?;
         if cart.status == CartStatus::Ordered {
             let order = cart.order_id.map(|o| o.to_string()).unwrap_or_default();
             return Err(DomainError::CartAlreadyOrdered(order).into());
         }
-        let (scope, customer) = self.buyer(actor, customer_id).await?;
         let catalog = self.market_catalog(customer.market, None).await?;
         let now = self.partner_now(&actor.partner);
         let order = price_order(OrderId::new(), &cart, &catalog.products, &catalog.market, now)?;
