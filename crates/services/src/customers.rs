@@ -5,11 +5,35 @@ use crate::{Actor, Result, Services};
 use domain::audit::{NewAuditRecord, OperationType};
 use domain::customer::{Customer, CustomerDraft};
 use domain::filter::CustomerFilter;
-use domain::ids::TenantId;
+use domain::ids::{PartnerId, TenantId};
 use domain::paging::{Cursor, Page, PageSize};
 use domain::policy::Action;
 use domain::DomainError;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use store::{Effects, StoreError};
+
+/// Customers found by id, per process. A customer is never changed or deleted once created, so an entry cannot go
+/// stale; only hits are kept (one created by another process is looked up until found). Bounded: when full it
+/// starts over.
+#[derive(Clone, Default)]
+pub struct CustomerCache(Arc<Mutex<HashMap<(PartnerId, TenantId), Customer>>>);
+
+const CUSTOMER_CACHE_ENTRIES: usize = 10_000;
+
+impl CustomerCache {
+    fn get(&self, partner: PartnerId, id: TenantId) -> Option<Customer> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(&(partner, id)).cloned()
+    }
+
+    fn keep(&self, partner: PartnerId, customer: &Customer) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= CUSTOMER_CACHE_ENTRIES {
+            map.clear();
+        }
+        map.insert((partner, customer.tenant_id), customer.clone());
+    }
+}
 
 impl Services {
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
@@ -35,7 +59,12 @@ impl Services {
     pub async fn get_customer(&self, actor: &Actor, id: &str) -> Result<Customer> {
         let scope = actor.authorize(Action::ViewCustomer)?;
         let id = TenantId::parse(id).ok_or(DomainError::NotFound)?;
-        self.store.get_customer(scope, id).await?.ok_or_else(|| DomainError::NotFound.into())
+        if let Some(c) = self.customer_cache.get(scope.partner_id(), id) {
+            return Ok(c);
+        }
+        let customer = self.store.get_customer(scope, id).await?.ok_or(DomainError::NotFound)?;
+        self.customer_cache.keep(scope.partner_id(), &customer);
+        Ok(customer)
     }
 
     pub async fn list_customers(

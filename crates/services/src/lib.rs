@@ -42,6 +42,7 @@ pub struct Services {
     pub base_url: Arc<str>,
     pub webhooks: webhooks::WebhookSettings,
     catalog_cache: catalog::CatalogCache,
+    customer_cache: customers::CustomerCache,
     publisher_token_hash: Option<[u8; 32]>,
 }
 
@@ -62,6 +63,7 @@ impl Services {
             base_url: base_url.trim_end_matches('/').into(),
             webhooks: webhooks::WebhookSettings::default(),
             catalog_cache: Default::default(),
+            customer_cache: Default::default(),
             publisher_token_hash: publisher_token.filter(|t| !t.is_empty()).map(auth::sha256),
         }
     }
