@@ -26,6 +26,8 @@ pub struct SqlStore {
     backend: Backend,
     write: AnyPool,
     read: AnyPool,
+    /// SQLite: the queue of the task that commits download redemptions in batches (see `downloads::redeem`).
+    redeemer: Option<tokio::sync::mpsc::UnboundedSender<downloads::RedeemJob>>,
 }
 
 type Tx = Transaction<'static, Any>;
@@ -39,11 +41,16 @@ impl SqlStore {
             let pragmas = sqlite_pragmas;
             let write = AnyPoolOptions::new().max_connections(1).after_connect(writer_pragmas).connect(&url).await?;
             let read = AnyPoolOptions::new().max_connections(8).after_connect(pragmas).connect(&url).await?;
-            Ok(SqlStore { backend: Backend::Sqlite, write, read })
+            let (queue, jobs) = tokio::sync::mpsc::unbounded_channel();
+            let writer =
+                SqlStore { backend: Backend::Sqlite, write: write.clone(), read: read.clone(), redeemer: None };
+            // It ends when this store (the queue's only sender) is dropped.
+            tokio::spawn(writer.redeem_batches(jobs));
+            Ok(SqlStore { backend: Backend::Sqlite, write, read, redeemer: Some(queue) })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool =
                 AnyPoolOptions::new().max_connections(32).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
-            Ok(SqlStore { backend: Backend::Postgres, write: pool.clone(), read: pool })
+            Ok(SqlStore { backend: Backend::Postgres, write: pool.clone(), read: pool, redeemer: None })
         } else {
             Err(StoreError::Corrupt(format!(
                 "unsupported database URL scheme in '{}': use sqlite:// or postgres://",

@@ -100,5 +100,13 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     // With the peer's address, for the activity log's records of key views and downloads.
     let app = app(services).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    // No Nagle: a small response written in two parts (head, then a streamed body) would otherwise wait for the
+    // client's delayed ACK, some 40 ms per download.
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    });
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

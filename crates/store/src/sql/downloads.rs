@@ -168,6 +168,9 @@ impl SqlStore {
         .transpose()
     }
 
+    /// On SQLite, redemptions go through one task that commits them in batches (group commit: one fsync for all
+    /// the downloads that arrived while the previous batch was being written); each keeps its own statements and
+    /// answers only after its batch commits. PostgreSQL takes them in parallel under row locks.
     pub(super) async fn redeem(
         &self,
         link: DownloadLinkId,
@@ -176,7 +179,27 @@ impl SqlStore {
         transfer: Transfer,
         effects: Effects,
     ) -> StoreResult<LinkState> {
+        if let Some(queue) = &self.redeemer {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            let job = RedeemJob { link, partner, now, transfer, effects, reply };
+            queue.send(job).map_err(|_| StoreError::Corrupt("the redemption writer has stopped".into()))?;
+            return answer.await.map_err(|_| StoreError::Corrupt("the redemption writer has stopped".into()))?;
+        }
         let mut tx = self.begin().await?;
+        let state = self.admit_in(&mut tx, link, now, transfer).await?;
+        self.commit_with(tx, partner, effects).await?;
+        Ok(state)
+    }
+
+    /// One redemption's count (or a resume's check) inside a transaction. A refusal (`StoreError::Refused`) has
+    /// written nothing.
+    async fn admit_in(
+        &self,
+        tx: &mut Tx,
+        link: DownloadLinkId,
+        now: Timestamp,
+        transfer: Transfer,
+    ) -> StoreResult<LinkState> {
         let taken = if transfer.counts() {
             // The whole limit in one statement: on PostgreSQL a concurrent redeemer waits for this row's lock and
             // re-checks the condition; SQLite has one writer. Either way the 51st finds no row to update.
@@ -185,7 +208,7 @@ impl SqlStore {
                  AND expires_at > $2 AND downloads < max_downloads RETURNING {}",
                 link_state_cols("")
             );
-            let row = sqlx::query(&sql).bind(link.to_string()).bind(now.micros()).fetch_optional(&mut *tx).await?;
+            let row = sqlx::query(&sql).bind(link.to_string()).bind(now.micros()).fetch_optional(&mut **tx).await?;
             row.map(|r| link_state_from(&r)).transpose()?
         } else {
             None
@@ -194,7 +217,7 @@ impl SqlStore {
             Some(state) => state,
             None => {
                 let sql = format!("SELECT {} FROM download_links dl WHERE dl.id = $1", link_state_cols("dl."));
-                let row = sqlx::query(&sql).bind(link.to_string()).fetch_optional(&mut *tx).await?;
+                let row = sqlx::query(&sql).bind(link.to_string()).fetch_optional(&mut **tx).await?;
                 let state = link_state_from(&row.ok_or(StoreError::NotFound)?)?;
                 // A counted transfer gets here only when refused; say why. A resume is checked here.
                 match state.admits(now, transfer) {
@@ -204,7 +227,72 @@ impl SqlStore {
                 }
             }
         };
-        self.commit_with(tx, partner, effects).await?;
         Ok(state)
     }
+
+    /// The SQLite redemption writer: takes what is queued (up to [`REDEEM_BATCH`]), counts each (a refused one
+    /// writes nothing), appends their activity records, commits once, then answers each.
+    pub(super) async fn redeem_batches(self, mut queue: tokio::sync::mpsc::UnboundedReceiver<RedeemJob>) {
+        while let Some(first) = queue.recv().await {
+            let mut jobs = vec![first];
+            while jobs.len() < REDEEM_BATCH {
+                match queue.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
+                }
+            }
+            let mut answers = Vec::with_capacity(jobs.len());
+            let committed = async {
+                let mut tx = self.begin().await?;
+                // The activity records of the admitted ones, appended per partner after the counts: one chain
+                // read and one head update per partner and batch.
+                let mut chains: Vec<(PartnerId, Effects)> = Vec::new();
+                for job in jobs {
+                    let result = self.admit_in(&mut tx, job.link, job.now, job.transfer).await;
+                    match &result {
+                        Ok(_) => match chains.iter_mut().find(|(p, _)| *p == job.partner) {
+                            Some((_, effects)) => effects.audit.extend(job.effects.audit),
+                            None => chains.push((job.partner, job.effects)),
+                        },
+                        Err(StoreError::Refused(_)) => {}
+                        // Anything else fails the batch: nothing of it commits, and every request hears so.
+                        Err(e) => return Err(StoreError::Corrupt(e.to_string())),
+                    }
+                    answers.push((job.reply, result));
+                }
+                for (partner, effects) in chains {
+                    self.apply_effects(&mut tx, partner, effects).await?;
+                }
+                tx.commit().await?;
+                StoreResult::Ok(())
+            }
+            .await;
+            match committed {
+                Ok(()) => {
+                    for (reply, result) in answers {
+                        let _ = reply.send(result);
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "a batch of redemptions failed to commit");
+                    for (reply, _) in answers {
+                        let _ = reply.send(Err(StoreError::Corrupt(format!("the redemption was not committed: {e}"))));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Redemptions committed together at most.
+const REDEEM_BATCH: usize = 128;
+
+/// A redemption waiting for the SQLite writer, and where its answer goes.
+pub(super) struct RedeemJob {
+    link: DownloadLinkId,
+    partner: PartnerId,
+    now: Timestamp,
+    transfer: Transfer,
+    effects: Effects,
+    reply: tokio::sync::oneshot::Sender<StoreResult<LinkState>>,
 }
