@@ -409,7 +409,7 @@ pub async fn serve_with(settings: Settings) -> anyhow::Result<()> {
 /// How long requests in flight may run on after SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
-/// Periodic clean-up: idempotency keys older than 24 hours.
+/// Periodic clean-up: idempotency keys older than 24 hours, idle sessions, finished webhook deliveries after 30 days.
 fn spawn_housekeeping(services: Services) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
@@ -424,6 +424,11 @@ fn spawn_housekeeping(services: Services) {
                 Ok(n) if n > 0 => tracing::info!(purged = n, "idle sessions and old sign-in failures removed"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "session purge failed"),
+            }
+            match services.purge_deliveries().await {
+                Ok(n) if n > 0 => tracing::info!(purged = n, "webhook deliveries older than 30 days removed"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "webhook delivery purge failed"),
             }
         }
     });

@@ -26,6 +26,8 @@ use store::{ClaimedDelivery, Effects, FinishedAttempt, NewDelivery, PartnerScope
 /// A dispatcher holds a delivery it is sending this long (real time): longer than the receiver's timeout, so it is
 /// never sent twice at once, and short, so a crashed process's deliveries go out again soon.
 pub const HOLD_MICROS: i64 = (TIMEOUT_SECS as i64 + 5) * 1_000_000;
+/// Finished deliveries (and their attempts) are kept this long for the partner to read, then purged.
+pub const DELIVERY_RETENTION_MICROS: i64 = 30 * 24 * 3600 * 1_000_000;
 /// How often the dispatcher looks for new records and due retries.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
 /// Deliveries sent at once by one process.
@@ -183,6 +185,11 @@ impl Services {
             next_attempt_at: retry_at,
             attempts: vec![attempt],
         })
+    }
+
+    /// Housekeeping: forgets finished deliveries older than [`DELIVERY_RETENTION_MICROS`] (real time).
+    pub async fn purge_deliveries(&self) -> Result<u64> {
+        Ok(self.store.purge_deliveries(self.clock.now().plus_micros(-DELIVERY_RETENTION_MICROS)).await?)
     }
 
     /// Runs the dispatcher until the process ends: a round every [`POLL_INTERVAL`]. Errors are logged and the next

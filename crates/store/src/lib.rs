@@ -571,6 +571,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<ClaimedDelivery>;
     /// Records an attempt and what follows for its delivery and endpoint (healthy again, failing, disabled).
     async fn finish_attempt(&self, finished: &FinishedAttempt) -> StoreResult<()>;
+    /// Deletes finished (succeeded or failed) deliveries created before `before`, with their attempts; returns how
+    /// many deliveries went.
+    async fn purge_deliveries(&self, before: Timestamp) -> StoreResult<u64>;
     /// An endpoint's deliveries with their attempts, newest first (the cursor pages backwards in time).
     async fn list_deliveries(
         &self,

@@ -1725,6 +1725,10 @@ impl Store for SqlStore {
         self.record_attempt(finished).await
     }
 
+    async fn purge_deliveries(&self, before: Timestamp) -> StoreResult<u64> {
+        self.forget_deliveries(before).await
+    }
+
     async fn list_deliveries(
         &self,
         scope: PartnerScope,

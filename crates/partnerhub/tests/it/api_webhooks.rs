@@ -389,6 +389,13 @@ async fn a_receiver_that_fails_twice_gets_the_delivery_on_the_third_attempt(db: 
     let numbers: Vec<&Value> = listed[0]["attempts"].as_array().unwrap().iter().map(|a| &a["number"]).collect();
     assert_eq!(numbers, [&json!(1), &json!(2), &json!(3)]);
     assert!(endpoint(&app, &p, &id).await["failingSince"].is_null(), "a success ends the failing");
+    // Housekeeping keeps finished deliveries for 30 days, then forgets them with their attempts.
+    app.clock.advance_micros(29 * 86_400 * s);
+    assert_eq!(app.services.purge_deliveries().await.unwrap(), 0);
+    app.clock.advance_micros(2 * 86_400 * s);
+    assert_eq!(app.services.purge_deliveries().await.unwrap(), 1);
+    assert!(deliveries(&app, &p, &id).await.is_empty());
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM webhook_attempts").await, 0);
 }
 
 async fn an_endpoint_failing_for_three_days_is_disabled_and_a_good_test_enables_it_again(db: Db) {

@@ -288,6 +288,23 @@ impl SqlStore {
     pub(super) async fn record_attempt(&self, f: &FinishedAttempt) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let a = &f.attempt;
+        let AttemptOutcome { delivery, retry_at, endpoint } = &f.outcome;
+        let still_there = sqlx::query(
+            "UPDATE webhook_deliveries SET status = $1, attempts = $2, first_attempt_at = COALESCE(first_attempt_at, \
+             $3), next_attempt_at = $4, claimed_until = 0 WHERE id = $5",
+        )
+        .bind(delivery.as_str())
+        .bind(i64::from(a.number))
+        .bind(a.at.micros())
+        .bind(retry_at.unwrap_or(a.at).micros())
+        .bind(f.delivery.to_string())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if still_there == 0 {
+            // The endpoint was deleted (with its deliveries) while this one was being sent: nothing to record.
+            return Ok(());
+        }
         sqlx::query(
             "INSERT INTO webhook_attempts (delivery_id, number, at, status_code, duration_ms, error) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (delivery_id, number) DO NOTHING",
@@ -298,18 +315,6 @@ impl SqlStore {
         .bind(a.status_code.map(i64::from))
         .bind(i64::from(a.duration_ms))
         .bind(a.error.clone())
-        .execute(&mut *tx)
-        .await?;
-        let AttemptOutcome { delivery, retry_at, endpoint } = &f.outcome;
-        sqlx::query(
-            "UPDATE webhook_deliveries SET status = $1, attempts = $2, first_attempt_at = COALESCE(first_attempt_at, \
-             $3), next_attempt_at = $4, claimed_until = 0 WHERE id = $5",
-        )
-        .bind(delivery.as_str())
-        .bind(i64::from(a.number))
-        .bind(a.at.micros())
-        .bind(retry_at.unwrap_or(a.at).micros())
-        .bind(f.delivery.to_string())
         .execute(&mut *tx)
         .await?;
         let id = f.endpoint.to_string();
@@ -352,6 +357,22 @@ impl SqlStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    pub(super) async fn forget_deliveries(&self, before: Timestamp) -> StoreResult<u64> {
+        let mut tx = self.begin().await?;
+        let old = "SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1";
+        sqlx::query(&format!("DELETE FROM webhook_attempts WHERE delivery_id IN ({old})"))
+            .bind(before.micros())
+            .execute(&mut *tx)
+            .await?;
+        let gone = sqlx::query("DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1")
+            .bind(before.micros())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(gone)
     }
 
     pub(super) async fn deliveries_of(
