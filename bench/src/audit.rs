@@ -28,7 +28,8 @@ pub async fn seed(database_url: &str, setup: &Setup, records: i64, per_day: i64)
     let mut conn = sqlx::AnyConnection::connect(database_url).await?;
     let partner = &setup.partners[0];
     let customer = &partner.customers[0];
-    let row = sqlx::query("SELECT audit_seq FROM partners WHERE id = $1").bind(&partner.id).fetch_one(&mut conn).await?;
+    let row =
+        sqlx::query("SELECT audit_seq FROM partners WHERE id = $1").bind(&partner.id).fetch_one(&mut conn).await?;
     let base: i64 = sqlx::Row::try_get(&row, "audit_seq")?;
     let row = sqlx::query("SELECT user_principal_name, customer_name FROM audit_records WHERE partner_id = $1 AND customer_id = $2 LIMIT 1")
         .bind(&partner.id)
@@ -81,7 +82,9 @@ pub async fn seed(database_url: &str, setup: &Setup, records: i64, per_day: i64)
         .await?;
     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut conn).await?;
     conn.close().await?;
-    emit(&serde_json::json!({"kind": "seed-audit", "records": records, "seconds": r3(started.elapsed().as_secs_f64())}));
+    emit(
+        &serde_json::json!({"kind": "seed-audit", "records": records, "seconds": r3(started.elapsed().as_secs_f64())}),
+    );
     Ok(())
 }
 

@@ -55,7 +55,10 @@ pub fn footprint(listen: &str, idle_s: u64, command: &[String]) -> anyhow::Resul
 pub fn wait_ready(addr: &str, path: &str, timeout_s: u64) -> anyhow::Result<()> {
     let t0 = Instant::now();
     while !answers_200(addr, path) {
-        anyhow::ensure!(t0.elapsed() < Duration::from_secs(timeout_s), "{addr}{path} did not answer 200 within {timeout_s} s");
+        anyhow::ensure!(
+            t0.elapsed() < Duration::from_secs(timeout_s),
+            "{addr}{path} did not answer 200 within {timeout_s} s"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     Ok(())

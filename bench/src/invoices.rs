@@ -29,9 +29,15 @@ pub async fn run(database_url: &str, data_dir: &Path, partners: usize, lines: i6
     let step_us = 28 * 86_400_000_000 / per_partner;
     sqlx::any::install_default_drivers();
     let mut conn = sqlx::AnyConnection::connect(database_url).await?;
-    sqlx::query("CREATE TEMP TABLE bench_partners (k INTEGER PRIMARY KEY, id TEXT NOT NULL)").execute(&mut conn).await?;
+    sqlx::query("CREATE TEMP TABLE bench_partners (k INTEGER PRIMARY KEY, id TEXT NOT NULL)")
+        .execute(&mut conn)
+        .await?;
     for (k, id) in ids.iter().enumerate() {
-        sqlx::query("INSERT INTO bench_partners (k, id) VALUES ($1, $2)").bind(k as i64).bind(id).execute(&mut conn).await?;
+        sqlx::query("INSERT INTO bench_partners (k, id) VALUES ($1, $2)")
+            .bind(k as i64)
+            .bind(id)
+            .execute(&mut conn)
+            .await?;
     }
     // Line n belongs to partner n % partners and is its (n / partners)-th charge of the month: 1 × 1899.00 USD net,
     // 10% tax.

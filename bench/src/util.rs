@@ -23,7 +23,8 @@ pub fn r3(x: f64) -> f64 {
 
 /// A field of /proc/PID/status in KiB (VmRSS, VmHWM).
 pub fn proc_status_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).with_context(|| format!("reading /proc/{pid}/status"))?;
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("reading /proc/{pid}/status"))?;
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix(field).and_then(|r| r.strip_prefix(':')) {
             let n = rest.trim().trim_end_matches("kB").trim();
