@@ -17,7 +17,10 @@ pub const CATALOG_TTL: Duration = Duration::from_secs(1);
 /// change only when the publisher edits them. An edit through this process clears the cache at once; one through
 /// another process (several servers on one PostgreSQL) shows within [`CATALOG_TTL`].
 #[derive(Clone, Default)]
-pub struct CatalogCache(Arc<Mutex<Option<(Instant, Arc<CatalogSnapshot>)>>>);
+pub struct CatalogCache(Arc<Mutex<Option<Cached>>>);
+
+/// A snapshot and when it was read.
+type Cached = (Instant, Arc<CatalogSnapshot>);
 
 pub struct CatalogSnapshot {
     products: Vec<Product>,
@@ -129,7 +132,6 @@ impl Services {
         let products = snapshot
             .products
             .iter()
-            .cloned()
             .filter(|p| view.is_none_or(|v| v.includes(p)))
             .filter(|p| {
                 let denied = rules
@@ -139,6 +141,7 @@ impl Services {
                     .unwrap_or_default();
                 is_available(p, &denied, market.country)
             })
+            .cloned()
             .filter_map(|mut p| {
                 // A price in another currency or precision than the market's (the publisher changed the market
                 // since the import) is not offered: it would be charged in the wrong currency.

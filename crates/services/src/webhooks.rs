@@ -53,18 +53,12 @@ pub struct DispatchRound {
 }
 
 /// How this server sends deliveries.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct WebhookSettings {
     /// `--allow-insecure-webhooks`: `http://` to loopback is accepted (tests, local development).
     pub allow_insecure: bool,
     /// Built at the first delivery: a server without endpoints never loads TLS roots.
     http: std::sync::Arc<std::sync::OnceLock<reqwest::Client>>,
-}
-
-impl Default for WebhookSettings {
-    fn default() -> Self {
-        WebhookSettings { allow_insecure: false, http: Default::default() }
-    }
 }
 
 /// The HTTP client deliveries go out with: the receiver's timeout, and no redirects (a 3xx is a failed attempt;
