@@ -120,8 +120,16 @@ pub fn validate_endpoint_url(raw: &str, allow_insecure: bool) -> Result<String, 
         return Err(bad("must not have a #fragment"));
     }
     let host = url.host().ok_or_else(|| bad("must name a host"))?;
+    // An IPv6 address that maps an IPv4 one (`::ffff:127.0.0.1`) is judged as that IPv4 address.
+    let host = match host {
+        url::Host::Ipv6(ip) => ip.to_ipv4_mapped().map(url::Host::Ipv4).unwrap_or(url::Host::Ipv6(ip)),
+        other => other,
+    };
     let loopback = match &host {
-        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        url::Host::Domain(d) => {
+            let d = d.trim_end_matches('.');
+            d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost")
+        }
         url::Host::Ipv4(ip) => ip.is_loopback(),
         url::Host::Ipv6(ip) => ip.is_loopback(),
     };
@@ -129,7 +137,14 @@ pub fn validate_endpoint_url(raw: &str, allow_insecure: bool) -> Result<String, 
         || match &host {
             url::Host::Domain(_) => false,
             url::Host::Ipv4(ip) => {
-                ip.is_private() || ip.is_link_local() || ip.is_unspecified() || ip.is_broadcast() || ip.octets()[0] == 0
+                let [a, b, ..] = ip.octets();
+                ip.is_private()
+                    || ip.is_link_local()
+                    || ip.is_unspecified()
+                    || ip.is_broadcast()
+                    || a == 0
+                    // Shared address space (carrier-grade NAT), 100.64.0.0/10.
+                    || (a == 100 && (64..128).contains(&b))
             }
             url::Host::Ipv6(ip) => {
                 let first = ip.segments()[0];
@@ -289,7 +304,14 @@ pub fn after_attempt(
     }
     let now = attempt.at;
     let since = failing_since.unwrap_or(now).min(now);
-    let endpoint = if now.micros() - since.micros() >= RETRY_FOR_MICROS {
+    // Three days without a success: either this attempt comes three days after the endpoint began failing, or this
+    // delivery has used up its three days of retries (its last one may fall a little short of the 72 hours) and
+    // the endpoint has not succeeded since its first attempt. One payload an endpoint keeps refusing while it takes
+    // others does not disable it.
+    let gave_up = !is_test
+        && since <= first_attempt
+        && next_attempt(first_attempt, now, attempt.number, jitter_per_mille).is_none();
+    let endpoint = if now.micros() - since.micros() >= RETRY_FOR_MICROS || gave_up {
         let why = attempt.error.clone().unwrap_or_else(|| "no answer".into());
         EndpointHealth::Disable(format!(
             "disabled at {}: no delivery succeeded since {} (last error: {why})",
@@ -369,6 +391,12 @@ mod tests {
             ("https://[::1]/", "private"),
             ("https://[fd00::1]/", "private"),
             ("https://localhost/", "private"),
+            ("https://localhost./", "private"),
+            ("https://api.localhost/", "private"),
+            ("https://[::ffff:127.0.0.1]/", "private"),
+            ("https://[::ffff:169.254.169.254]/", "private"),
+            ("https://100.64.0.1/", "private"),
+            ("https://0.0.0.0/", "private"),
             ("http://127.0.0.1:9/", "https://"),
             ("not a url", "not a URL"),
             ("", "at most"),
@@ -415,10 +443,14 @@ mod tests {
         // A test event is tried once.
         let test = after_attempt(&attempt(t0, 1, Some(500)), t0, None, true, 500);
         assert_eq!((test.delivery, test.retry_at), (DeliveryStatus::Failed, None));
-        // Past the three days of retries, the delivery fails.
+        // Past the three days of retries, the delivery fails, and its endpoint (no success since) is disabled.
         let late = t0.plus_micros(RETRY_FOR_MICROS - 10 * s);
-        let done = after_attempt(&attempt(late, 20, Some(500)), t0, Some(late), false, 500);
-        assert_eq!((done.delivery, done.endpoint), (DeliveryStatus::Failed, EndpointHealth::Failing));
+        let done = after_attempt(&attempt(late, 20, Some(500)), t0, Some(t0), false, 500);
+        assert_eq!(done.delivery, DeliveryStatus::Failed);
+        assert!(matches!(done.endpoint, EndpointHealth::Disable(_)), "{:?}", done.endpoint);
+        // ...unless the endpoint took other deliveries meanwhile: then only this one fails.
+        let refused = after_attempt(&attempt(late, 20, Some(400)), t0, Some(late), false, 500);
+        assert_eq!((refused.delivery, refused.endpoint), (DeliveryStatus::Failed, EndpointHealth::Failing));
         // An endpoint failing for three days is disabled, and says why.
         let now = t0.plus_micros(RETRY_FOR_MICROS);
         let off = after_attempt(&attempt(now, 3, None), now, Some(t0), false, 500);

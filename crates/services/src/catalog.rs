@@ -17,10 +17,14 @@ pub const CATALOG_TTL: Duration = Duration::from_secs(1);
 /// change only when the publisher edits them. An edit through this process clears the cache at once; one through
 /// another process (several servers on one PostgreSQL) shows within [`CATALOG_TTL`].
 #[derive(Clone, Default)]
-pub struct CatalogCache(Arc<Mutex<Option<Cached>>>);
+pub struct CatalogCache(Arc<Mutex<CacheState>>);
 
-/// A snapshot and when it was read.
-type Cached = (Instant, Arc<CatalogSnapshot>);
+#[derive(Default)]
+struct CacheState {
+    snapshot: Option<(Instant, Arc<CatalogSnapshot>)>,
+    /// Bumped by every edit: a read that began before an edit must not store what it read.
+    generation: u64,
+}
 
 pub struct CatalogSnapshot {
     products: Vec<Product>,
@@ -29,17 +33,30 @@ pub struct CatalogSnapshot {
 }
 
 impl CatalogCache {
-    fn fresh(&self) -> Option<Arc<CatalogSnapshot>> {
-        let cached = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        cached.as_ref().filter(|(at, _)| at.elapsed() < CATALOG_TTL).map(|(_, s)| s.clone())
+    fn state(&self) -> std::sync::MutexGuard<'_, CacheState> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn keep(&self, snapshot: Arc<CatalogSnapshot>) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), snapshot));
+    /// A fresh snapshot, or the generation a new read starts at.
+    fn fresh(&self) -> std::result::Result<Arc<CatalogSnapshot>, u64> {
+        let state = self.state();
+        match &state.snapshot {
+            Some((at, s)) if at.elapsed() < CATALOG_TTL => Ok(s.clone()),
+            _ => Err(state.generation),
+        }
+    }
+
+    fn keep(&self, read_at_generation: u64, snapshot: Arc<CatalogSnapshot>) {
+        let mut state = self.state();
+        if state.generation == read_at_generation {
+            state.snapshot = Some((Instant::now(), snapshot));
+        }
     }
 
     pub fn clear(&self) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        let mut state = self.state();
+        state.snapshot = None;
+        state.generation += 1;
     }
 }
 
@@ -108,15 +125,16 @@ impl Services {
 
     /// The catalog as stored, from the cache when it is fresh.
     pub async fn catalog_snapshot(&self) -> Result<Arc<CatalogSnapshot>> {
-        if let Some(s) = self.catalog_cache.fresh() {
-            return Ok(s);
-        }
+        let generation = match self.catalog_cache.fresh() {
+            Ok(s) => return Ok(s),
+            Err(generation) => generation,
+        };
         let snapshot = Arc::new(CatalogSnapshot {
             products: self.store.list_products().await?,
             rules: self.store.type_availability().await?,
             markets: self.store.list_markets().await?,
         });
-        self.catalog_cache.keep(snapshot.clone());
+        self.catalog_cache.keep(generation, snapshot.clone());
         Ok(snapshot)
     }
 

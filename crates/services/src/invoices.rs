@@ -21,6 +21,7 @@ pub struct InvoiceRun {
 /// Partners invoiced per transaction: enough that a ledger page shared by many partners is written a few times rather
 /// than once per partner; few enough that no partner's writes wait long on PostgreSQL (each holds its chain lock).
 const INVOICE_BATCH: usize = 100;
+const INVOICE_BATCH_POSTGRES: usize = 10;
 
 impl Services {
     /// Issues the invoices of `period` ("YYYY-MM") for every partner whose clock has passed its end. Running it
@@ -38,7 +39,12 @@ impl Services {
                 run.partners_not_due += 1;
             }
         }
-        for batch in due.chunks(INVOICE_BATCH) {
+        // PostgreSQL holds each partner's chain lock until the batch commits: smaller batches there.
+        let batch = match self.store.backend() {
+            store::Backend::Sqlite => INVOICE_BATCH,
+            store::Backend::Postgres => INVOICE_BATCH_POSTGRES,
+        };
+        for batch in due.chunks(batch) {
             run.invoices.extend(self.store.run_invoices(batch, period).await?);
         }
         tracing::info!(period = %period, invoices = run.invoices.len(), not_due = run.partners_not_due, "invoice run");

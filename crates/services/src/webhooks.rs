@@ -32,8 +32,10 @@ pub const DELIVERY_RETENTION_MICROS: i64 = 30 * 24 * 3600 * 1_000_000;
 pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
 /// Deliveries sent at once by one process.
 const PARALLEL_SENDS: usize = 8;
-/// Deliveries taken per round, and records read per endpoint per pass.
-const CLAIM_BATCH: u32 = 32;
+/// Deliveries taken per round: no more than are sent at once, so each is sent as soon as it is held (a held
+/// delivery waiting its turn could outlast its hold and be taken over by another process).
+const CLAIM_BATCH: u32 = PARALLEL_SENDS as u32;
+/// Records read per endpoint per pass.
 const RECORD_BATCH: u32 = 500;
 /// At most this many error characters are kept per attempt.
 const MAX_ERROR_CHARS: usize = 300;
@@ -259,6 +261,7 @@ impl Services {
         self.store
             .finish_attempt(&FinishedAttempt {
                 delivery: d.id,
+                held_until: d.held_until,
                 endpoint: d.endpoint_id,
                 attempt: attempt.clone(),
                 outcome,

@@ -186,12 +186,16 @@ pub struct ClaimedDelivery {
     pub attempts: u32,
     pub first_attempt_at: Option<Timestamp>,
     pub failing_since: Option<Timestamp>,
+    /// The hold this dispatcher took; its attempt is recorded only while the delivery is still held so.
+    pub held_until: Timestamp,
 }
 
 /// An attempt and what follows it, to record.
 #[derive(Debug, Clone)]
 pub struct FinishedAttempt {
     pub delivery: DeliveryId,
+    /// The claim's hold (see [`ClaimedDelivery::held_until`]).
+    pub held_until: Timestamp,
     pub endpoint: WebhookId,
     pub attempt: Attempt,
     pub outcome: AttemptOutcome,
@@ -569,7 +573,8 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
         hold_until: Timestamp,
     ) -> StoreResult<ClaimedDelivery>;
-    /// Records an attempt and what follows for its delivery and endpoint (healthy again, failing, disabled).
+    /// Records an attempt and what follows for its delivery and endpoint (healthy again, failing, disabled) — only
+    /// if the delivery is still held by that claim (else another dispatcher took it over, or it was deleted).
     async fn finish_attempt(&self, finished: &FinishedAttempt) -> StoreResult<()>;
     /// Deletes finished (succeeded or failed) deliveries created before `before`, with their attempts; returns how
     /// many deliveries went.

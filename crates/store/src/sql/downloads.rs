@@ -242,21 +242,31 @@ impl SqlStore {
                 }
             }
             let mut answers = Vec::with_capacity(jobs.len());
+            let mut jobs = jobs.into_iter();
             let committed = async {
                 let mut tx = self.begin().await?;
                 // The activity records of the admitted ones, appended per partner after the counts: one chain
                 // read and one head update per partner and batch.
                 let mut chains: Vec<(PartnerId, Effects)> = Vec::new();
-                for job in jobs {
+                for job in jobs.by_ref() {
                     let result = self.admit_in(&mut tx, job.link, job.now, job.transfer).await;
                     match &result {
-                        Ok(_) => match chains.iter_mut().find(|(p, _)| *p == job.partner) {
-                            Some((_, effects)) => effects.audit.extend(job.effects.audit),
-                            None => chains.push((job.partner, job.effects)),
-                        },
-                        Err(StoreError::Refused(_)) => {}
+                        Ok(_) => {
+                            // Redemptions carry no idempotency completion; only activity records are merged.
+                            debug_assert!(job.effects.idempotency.is_none());
+                            match chains.iter_mut().find(|(p, _)| *p == job.partner) {
+                                Some((_, effects)) => effects.audit.extend(job.effects.audit),
+                                None => chains.push((job.partner, job.effects)),
+                            }
+                        }
+                        // A refusal, or a link that is gone: this one's answer; it wrote nothing.
+                        Err(StoreError::Refused(_)) | Err(StoreError::NotFound) => {}
                         // Anything else fails the batch: nothing of it commits, and every request hears so.
-                        Err(e) => return Err(StoreError::Corrupt(e.to_string())),
+                        Err(e) => {
+                            let failed = StoreError::Corrupt(e.to_string());
+                            answers.push((job.reply, result));
+                            return Err(failed);
+                        }
                     }
                     answers.push((job.reply, result));
                 }
@@ -267,6 +277,8 @@ impl SqlStore {
                 StoreResult::Ok(())
             }
             .await;
+            // Jobs a failed batch never reached are answered with its failure too.
+            answers.extend(jobs.map(|job| (job.reply, Err(StoreError::NotFound))));
             match committed {
                 Ok(()) => {
                     for (reply, result) in answers {

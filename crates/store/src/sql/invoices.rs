@@ -124,7 +124,8 @@ impl SqlStore {
             for (_, currency) in &late {
                 if !currencies.iter().any(|(c, _)| c == currency) {
                     let scale: i64 = sqlx::query(
-                        "SELECT MAX(scale) AS scale FROM ledger WHERE partner_id = $1 AND currency_code = $2",
+                        "SELECT MAX(scale) AS scale FROM ledger WHERE partner_id = $1 AND currency_code = $2 \
+                         AND invoice_id IS NULL",
                     )
                     .bind(&partner)
                     .bind(currency)

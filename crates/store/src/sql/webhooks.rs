@@ -48,11 +48,12 @@ fn claimed_from(row: &AnyRow) -> StoreResult<ClaimedDelivery> {
         attempts: count(row.try_get("attempts")?),
         first_attempt_at: opt_ts(row, "first_attempt_at")?,
         failing_since: opt_ts(row, "failing_since")?,
+        held_until: ts(row, "claimed_until")?,
     })
 }
 
 const CLAIMED_SELECT: &str = "SELECT d.id, d.endpoint_id, e.url, e.secret, d.body, d.operation_type, d.record_id, \
-    d.attempts, d.first_attempt_at, e.failing_since FROM webhook_deliveries d \
+    d.attempts, d.first_attempt_at, d.claimed_until, e.failing_since FROM webhook_deliveries d \
     JOIN webhook_endpoints e ON e.id = d.endpoint_id";
 
 async fn insert_delivery(
@@ -291,18 +292,19 @@ impl SqlStore {
         let AttemptOutcome { delivery, retry_at, endpoint } = &f.outcome;
         let still_there = sqlx::query(
             "UPDATE webhook_deliveries SET status = $1, attempts = $2, first_attempt_at = COALESCE(first_attempt_at, \
-             $3), next_attempt_at = $4, claimed_until = 0 WHERE id = $5",
+             $3), next_attempt_at = $4, claimed_until = 0 WHERE id = $5 AND claimed_until = $6",
         )
         .bind(delivery.as_str())
         .bind(i64::from(a.number))
         .bind(a.at.micros())
         .bind(retry_at.unwrap_or(a.at).micros())
         .bind(f.delivery.to_string())
+        .bind(f.held_until.micros())
         .execute(&mut *tx)
         .await?
         .rows_affected();
         if still_there == 0 {
-            // The endpoint was deleted (with its deliveries) while this one was being sent: nothing to record.
+            // Deleted with its endpoint while being sent, or held too long and taken over: nothing to record here.
             return Ok(());
         }
         sqlx::query(
@@ -359,20 +361,27 @@ impl SqlStore {
         Ok(())
     }
 
+    /// A thousand at a time, each batch its own short transaction: SQLite's one writer is never held for long.
     pub(super) async fn forget_deliveries(&self, before: Timestamp) -> StoreResult<u64> {
-        let mut tx = self.begin().await?;
-        let old = "SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1";
-        sqlx::query(&format!("DELETE FROM webhook_attempts WHERE delivery_id IN ({old})"))
-            .bind(before.micros())
-            .execute(&mut *tx)
-            .await?;
-        let gone = sqlx::query("DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1")
-            .bind(before.micros())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        tx.commit().await?;
-        Ok(gone)
+        let old = "SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1 LIMIT 1000";
+        let mut gone = 0;
+        loop {
+            let mut tx = self.begin().await?;
+            sqlx::query(&format!("DELETE FROM webhook_attempts WHERE delivery_id IN ({old})"))
+                .bind(before.micros())
+                .execute(&mut *tx)
+                .await?;
+            let n = sqlx::query(&format!("DELETE FROM webhook_deliveries WHERE id IN ({old})"))
+                .bind(before.micros())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+            gone += n;
+            if n < 1000 {
+                return Ok(gone);
+            }
+        }
     }
 
     pub(super) async fn deliveries_of(
