@@ -22,7 +22,7 @@ const SQLITE: &[Migration] = &[
     },
     Migration { version: 7, name: "sessions", sql: include_str!("../migrations/sqlite/0007_sessions.sql") },
     Migration { version: 8, name: "webhooks", sql: include_str!("../migrations/sqlite/0008_webhooks.sql") },
-    Migration { version: 9, name: "ledger_indexes", sql: include_str!("../migrations/sqlite/0009_ledger_indexes.sql") },
+    Migration { version: 9, name: "indexes", sql: include_str!("../migrations/sqlite/0009_indexes.sql") },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -40,8 +40,8 @@ const POSTGRES: &[Migration] = &[
     Migration { version: 8, name: "webhooks", sql: include_str!("../migrations/postgres/0008_webhooks.sql") },
     Migration {
         version: 9,
-        name: "ledger_indexes",
-        sql: include_str!("../migrations/postgres/0009_ledger_indexes.sql"),
+        name: "indexes",
+        sql: include_str!("../migrations/postgres/0009_indexes.sql"),
     },
 ];
 
