@@ -3,14 +3,13 @@
 
 use crate::util::{emit, err, open_services, percentile_ms, r3, Setup};
 use anyhow::Context;
-use domain::audit::{NewAuditRecord, OperationType};
-use domain::ids::{CartId, OrderId, PartnerId, SoftwareItemId, TenantId, UserId};
+use domain::ids::{CartId, OrderId, PartnerId, TenantId, UserId};
 use domain::order::{price_order, validate_cart_lines, Cart, CartLineDraft, CartStatus};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use store::{Effects, NewSoftwareItem, PartnerScope};
+use store::{Effects, PartnerScope};
 
 fn report(kind: &str, orders: usize, elapsed: Duration, mut latencies: Vec<Duration>, concurrency: usize) {
     latencies.sort();
@@ -41,7 +40,7 @@ pub async fn store_checkout(
     struct Buyer {
         scope: PartnerScope,
         principal: String,
-        customers: Vec<(TenantId, String)>,
+        customers: Vec<domain::customer::Customer>,
     }
     let mut buyers = Vec::new();
     for p in &setup.partners {
@@ -57,7 +56,7 @@ pub async fn store_checkout(
         for c in &p.customers {
             let tenant = TenantId::parse(c).context("tenant id")?;
             let customer = services.store.get_customer(scope, tenant).await?.context("bench customer missing")?;
-            customers.push((tenant, customer.company_name));
+            customers.push(customer);
         }
         buyers.push(Buyer { scope, principal: actor.principal().to_string(), customers });
     }
@@ -73,7 +72,7 @@ pub async fn store_checkout(
             let buyer = &buyers[w % buyers.len()];
             let mut n = w / buyers.len();
             while next.fetch_add(1, Ordering::Relaxed) < orders {
-                let (tenant, company) = &buyer.customers[n % buyer.customers.len()];
+                let customer = &buyer.customers[n % buyer.customers.len()];
                 n += 1;
                 let t0 = Instant::now();
                 let now = services.clock.now();
@@ -86,7 +85,7 @@ pub async fn store_checkout(
                 let lines = validate_cart_lines(vec![draft], &catalog.products, &catalog.market)?;
                 let cart = Cart {
                     id: CartId::new(),
-                    customer_id: *tenant,
+                    customer_id: customer.tenant_id,
                     status: CartStatus::Active,
                     lines,
                     order_id: None,
@@ -95,23 +94,8 @@ pub async fn store_checkout(
                 };
                 services.store.create_cart(buyer.scope, &cart, Effects::default()).await?;
                 let order = price_order(OrderId::new(), &cart, &catalog.products, &catalog.market, now)?;
-                let items: Vec<NewSoftwareItem> = order
-                    .lines
-                    .iter()
-                    .filter(|l| l.product_type.is_software())
-                    .map(|l| NewSoftwareItem {
-                        id: SoftwareItemId::new(),
-                        line_number: l.line_number,
-                        needs_key: l.product_type.has_keys(),
-                    })
-                    .collect();
-                let totals = order.totals();
-                let audit = NewAuditRecord::succeeded(OperationType::CreateOrder, &buyer.principal, now)
-                    .customer(*tenant, company)
-                    .data("orderId", order.id.to_string())
-                    .data("lineItems", order.lines.len().to_string())
-                    .data("currency", order.currency.clone())
-                    .data("gross", totals.gross.format());
+                // The same writes as the API's checkout.
+                let (items, audit) = services::orders::checkout_writes(&order, customer, &buyer.principal, now);
                 let effects = Effects { audit: vec![audit], idempotency: None };
                 services.store.place_order(buyer.scope, &order, cart.updated_at, &items, effects).await?;
                 lat.push(t0.elapsed());

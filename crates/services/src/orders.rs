@@ -9,7 +9,7 @@ use domain::keys::validate_keys;
 use domain::order::{price_order, validate_cart_lines, Cart, CartLineDraft, CartStatus, Order};
 use domain::paging::{Cursor, Page, PageSize};
 use domain::policy::Action;
-use domain::DomainError;
+use domain::{DomainError, Timestamp};
 use store::{Effects, NewKey, NewSoftwareItem, PartnerScope};
 
 impl Services {
@@ -134,23 +134,7 @@ impl Services {
         let catalog = self.market_catalog(customer.market, None).await?;
         let now = self.partner_now(&actor.partner);
         let order = price_order(OrderId::new(), &cart, &catalog.products, &catalog.market, now)?;
-        let items: Vec<NewSoftwareItem> = order
-            .lines
-            .iter()
-            .filter(|l| l.product_type.is_software())
-            .map(|l| NewSoftwareItem {
-                id: SoftwareItemId::new(),
-                line_number: l.line_number,
-                needs_key: l.product_type.has_keys(),
-            })
-            .collect();
-        let totals = order.totals();
-        let audit = NewAuditRecord::succeeded(OperationType::CreateOrder, actor.principal(), now)
-            .customer(customer.tenant_id, &customer.company_name)
-            .data("orderId", order.id.to_string())
-            .data("lineItems", order.lines.len().to_string())
-            .data("currency", order.currency.clone())
-            .data("gross", totals.gross.format());
+        let (items, audit) = checkout_writes(&order, &customer, actor.principal(), now);
         let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &order) };
         self.store.place_order(scope, &order, cart.updated_at, &items, effects).await?;
         Ok(order)
@@ -175,4 +159,32 @@ impl Services {
         let id = OrderId::parse(order_id).ok_or(DomainError::NotFound)?;
         self.store.get_order(scope, customer.tenant_id, id).await?.ok_or_else(|| DomainError::NotFound.into())
     }
+}
+
+/// What a checkout writes besides the order: a software item per software line (taking a key where the product
+/// has keys) and the `create_order` activity record.
+pub fn checkout_writes(
+    order: &Order,
+    customer: &Customer,
+    principal: &str,
+    now: Timestamp,
+) -> (Vec<NewSoftwareItem>, NewAuditRecord) {
+    let items = order
+        .lines
+        .iter()
+        .filter(|l| l.product_type.is_software())
+        .map(|l| NewSoftwareItem {
+            id: SoftwareItemId::new(),
+            line_number: l.line_number,
+            needs_key: l.product_type.has_keys(),
+        })
+        .collect();
+    let totals = order.totals();
+    let audit = NewAuditRecord::succeeded(OperationType::CreateOrder, principal, now)
+        .customer(customer.tenant_id, &customer.company_name)
+        .data("orderId", order.id.to_string())
+        .data("lineItems", order.lines.len().to_string())
+        .data("currency", order.currency.clone())
+        .data("gross", totals.gross.format());
+    (items, audit)
 }

@@ -38,11 +38,7 @@ const POSTGRES: &[Migration] = &[
     },
     Migration { version: 7, name: "sessions", sql: include_str!("../migrations/postgres/0007_sessions.sql") },
     Migration { version: 8, name: "webhooks", sql: include_str!("../migrations/postgres/0008_webhooks.sql") },
-    Migration {
-        version: 9,
-        name: "indexes",
-        sql: include_str!("../migrations/postgres/0009_indexes.sql"),
-    },
+    Migration { version: 9, name: "indexes", sql: include_str!("../migrations/postgres/0009_indexes.sql") },
 ];
 
 pub fn migrations(backend: Backend) -> &'static [Migration] {
