@@ -62,8 +62,20 @@ pub enum DomainError {
     LineItemOutOfRange(i64),
     #[error("{0}")]
     AlreadyCancelled(String),
+    #[error(
+        "this credit would give back more than was charged: at most {left} {currency} is left to credit on {}",
+        credit_target(.line, .order_id)
+    )]
+    CreditExceedsCharge { order_id: String, line: Option<u32>, left: String, currency: String },
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
+}
+
+fn credit_target(line: &Option<u32>, order_id: &str) -> String {
+    match line {
+        Some(n) => format!("line item {n} of order {order_id}"),
+        None => format!("order {order_id}"),
+    }
 }
 
 fn roles_list(roles: &[Role]) -> String {
@@ -99,6 +111,7 @@ impl DomainError {
             DomainError::NotCancellable { .. } => "not_cancellable",
             DomainError::LineItemOutOfRange(_) => "line_item_out_of_range",
             DomainError::AlreadyCancelled(_) => "already_cancelled",
+            DomainError::CreditExceedsCharge { .. } => "credit_exceeds_charge",
             DomainError::RateLimited { .. } => "rate_limited",
         }
     }
@@ -126,6 +139,7 @@ impl DomainError {
             DomainError::CancellationRequiresSupportRequest { .. } | DomainError::NotCancellable { .. } => 800061,
             DomainError::LineItemOutOfRange(_) => 800071,
             DomainError::AlreadyCancelled(_) => 409004,
+            DomainError::CreditExceedsCharge { .. } => 409006,
             DomainError::RateLimited { .. } => 429000,
         }
     }
@@ -143,6 +157,11 @@ impl DomainError {
                     "title": format!("Cancel {product} (order {order_id}, line {line})"),
                     "refund": {"customerId": customer_id, "orderId": order_id, "lineItemNumber": line},
                 })]
+            }
+            DomainError::CreditExceedsCharge { order_id, line, left, currency } => {
+                vec![
+                    serde_json::json!({"orderId": order_id, "lineItemNumber": line, "left": left, "currencyCode": currency}),
+                ]
             }
             _ => Vec::new(),
         }
@@ -167,7 +186,8 @@ impl DomainError {
             | DomainError::RequestInProgress
             | DomainError::InsufficientKeyStock(_)
             | DomainError::ItemCancelled
-            | DomainError::AlreadyCancelled(_) => 409,
+            | DomainError::AlreadyCancelled(_)
+            | DomainError::CreditExceedsCharge { .. } => 409,
             DomainError::LinkExpired | DomainError::LinkRevoked => 410,
             DomainError::PayloadTooLarge(_) => 413,
             DomainError::RateLimited { .. } => 429,

@@ -89,6 +89,22 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Money tools.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum LedgerCommand {
+    /// Check the ledger's invariants: per order line, credits (cancels and refunds) never exceed the charge, net and
+    /// tax; per invoice, the totals equal its rows, all of its partner and currency. Exits 1 naming every offending
+    /// line or invoice.
+    Verify {
+        #[command(flatten)]
+        store: StoreOptions,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -331,6 +347,25 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
             if !all_valid {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Ledger { command: LedgerCommand::Verify { store } } => {
+            let settings = Settings::resolve(&store, None)?;
+            let services = open_services(&settings).await?;
+            let v = services.verify_ledger().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            for violation in &v.violations {
+                println!("INVALID {}: {violation}", violation.kind());
+            }
+            println!(
+                "ledger: {} ({} order lines, {} invoices checked, {} violations)",
+                if v.valid() { "valid" } else { "INVALID" },
+                v.lines_checked,
+                v.invoices_checked,
+                v.violations.len()
+            );
+            if !v.valid() {
                 std::process::exit(1);
             }
             Ok(())

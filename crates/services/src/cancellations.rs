@@ -4,8 +4,11 @@ use crate::idempotency::Idem;
 use crate::{Actor, Result, Services};
 use domain::audit::{NewAuditRecord, OperationType};
 use domain::cancellation::{credit_for, plan_cancellation, Canceller};
+use domain::credit::{LineCredit, OrderBalance};
 use domain::customer::Customer;
 use domain::ids::{LedgerEntryId, OrderId};
+use domain::invoice::CHARGE_CANCEL;
+use domain::money::Money;
 use domain::order::{LineStatus, Order};
 use domain::policy::Action;
 use domain::{DomainError, Timestamp};
@@ -38,73 +41,96 @@ impl Services {
         let now = self.partner_now(&actor.partner);
         let chosen = plan_cancellation(&order, lines.as_deref(), now, Canceller::Partner)?;
         let who = Canceling { customer: &customer, by: actor.principal(), at: now };
-        let refunded = self.store.credited(scope, order.id).await?;
-        let (order, cancel, audit) = prepare_cancellation(&who, order, &chosen, &refunded);
+        let mut balance = self.store.order_balance(scope, order.id).await?.ok_or(DomainError::NotFound)?;
+        let (order, cancel, audit) = prepare_cancellation(&who, order, &chosen, &mut balance)?;
         let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &order) };
         self.store.cancel_lines(scope, &cancel, effects).await?;
         Ok(order)
     }
 }
 
+/// A credit row of the ledger (positive quantity, negative amounts) for a credit on an order line.
+pub(crate) fn credit_row(
+    kind: &'static str,
+    order: &Order,
+    credit: &LineCredit,
+    quantity: i64,
+    unit_price_minor: i64,
+    at: Timestamp,
+    reference: Option<String>,
+) -> LedgerLine {
+    let scale = order.lines.first().map_or(0, |l| l.pricing.net.scale);
+    LedgerLine {
+        id: LedgerEntryId::new(),
+        kind,
+        currency: order.currency.clone(),
+        scale,
+        at,
+        customer_id: Some(order.customer_id),
+        order_id: Some(order.id),
+        line_number: Some(credit.line_number),
+        reference,
+        quantity,
+        unit_price_minor: -unit_price_minor,
+        net_minor: -credit.net,
+        tax_minor: -credit.tax,
+        gross_minor: -credit.gross(),
+    }
+}
+
 /// The lines' credits (R10), the order as it becomes, and the `update_order` record: what a cancel writes, by the
-/// partner or by the publisher through a support request. `refunded` is what was already credited per line (refunds
-/// granted on support requests): a cancel never gives back more than was charged.
+/// partner or by the publisher through a support request. Each credit is R10's, never more than `balance` says is
+/// left of the line (refunds granted on it already, or in the same desk answer); `balance` records them, so a
+/// refund worked out next sees them. The store admits the credits again under the order's lock.
 pub(crate) fn prepare_cancellation(
     who: &Canceling<'_>,
     mut order: Order,
     chosen: &[u32],
-    refunded: &[(Option<u32>, i64, i64, i64)],
-) -> (Order, CancelLines, NewAuditRecord) {
+    balance: &mut OrderBalance,
+) -> Result<(Order, CancelLines, NewAuditRecord)> {
     let Canceling { customer, by, at: now } = *who;
-    {
-        let mut credits = Vec::with_capacity(chosen.len());
-        let mut credited = Vec::new();
-        for line in order.lines.iter_mut().filter(|l| chosen.contains(&l.line_number)) {
-            let mut credit = credit_for(line, order.created_at, now);
-            if let Some((_, net, tax, _)) = refunded.iter().find(|(l, ..)| *l == Some(line.line_number)) {
-                credit.net.minor = credit.net.minor.min(line.pricing.net.minor - net).max(0);
-                credit.tax.minor = credit.tax.minor.min(line.pricing.tax.minor - tax).max(0);
-                credit.gross.minor = credit.net.minor + credit.tax.minor;
-            }
-            credits.push(LedgerLine {
-                id: LedgerEntryId::new(),
-                kind: "cancel",
-                currency: order.currency.clone(),
-                scale: line.pricing.net.scale,
-                at: now,
-                customer_id: Some(order.customer_id),
-                order_id: Some(order.id),
-                line_number: Some(line.line_number),
-                reference: None,
-                quantity: line.pricing.quantity,
-                unit_price_minor: -line.pricing.unit_price.minor,
-                net_minor: -credit.net.minor,
-                tax_minor: -credit.tax.minor,
-                gross_minor: -credit.gross.minor,
-            });
-            credited.push(match line.term {
-                Some(_) => format!(
-                    "{}: {} ({} of {} days unused)",
-                    line.line_number,
-                    credit.gross.format(),
-                    credit.remaining_days,
-                    credit.term_days
-                ),
-                None => format!("{}: {} (all of it)", line.line_number, credit.gross.format()),
-            });
-            line.status = LineStatus::Cancelled;
-            line.cancelled_at = Some(now);
+    let mut credits = Vec::with_capacity(chosen.len());
+    let mut credited = Vec::new();
+    let (created_at, snapshot) = (order.created_at, order.clone());
+    for line in order.lines.iter_mut().filter(|l| chosen.contains(&l.line_number)) {
+        let r10 = credit_for(line, created_at, now);
+        let credit = balance.cancel(line.line_number, r10.net.minor, r10.tax.minor)?;
+        let given = Money { minor: credit.gross(), scale: r10.gross.scale };
+        let capped = if credit.gross() < r10.gross.minor { ", all that was left after refunds" } else { "" };
+        credited.push(match line.term {
+            Some(_) => format!(
+                "{}: {} ({} of {} days unused{capped})",
+                line.line_number,
+                given.format(),
+                r10.remaining_days,
+                r10.term_days
+            ),
+            None => format!("{}: {} (all of it{capped})", line.line_number, given.format()),
+        });
+        // Nothing left to give back (refunded in full already): no credit row.
+        if credit.gross() > 0 {
+            credits.push(credit_row(
+                CHARGE_CANCEL,
+                &snapshot,
+                &credit,
+                line.pricing.quantity,
+                line.pricing.unit_price.minor,
+                now,
+                None,
+            ));
         }
-        let lines: Vec<String> = chosen.iter().map(u32::to_string).collect();
-        let audit = NewAuditRecord::succeeded(OperationType::UpdateOrder, by, now)
-            .customer(customer.tenant_id, &customer.company_name)
-            .data("orderId", order.id.to_string())
-            .data("status", "cancelled")
-            .data("lineItems", lines.join(","))
-            .data("currency", order.currency.clone())
-            .data("credits", credited.join("; "));
-        let cancel =
-            CancelLines { customer: customer.tenant_id, order_id: order.id, lines: chosen.to_vec(), at: now, credits };
-        (order, cancel, audit)
+        line.status = LineStatus::Cancelled;
+        line.cancelled_at = Some(now);
     }
+    let lines: Vec<String> = chosen.iter().map(u32::to_string).collect();
+    let audit = NewAuditRecord::succeeded(OperationType::UpdateOrder, by, now)
+        .customer(customer.tenant_id, &customer.company_name)
+        .data("orderId", order.id.to_string())
+        .data("status", "cancelled")
+        .data("lineItems", lines.join(","))
+        .data("currency", order.currency.clone())
+        .data("credits", credited.join("; "));
+    let cancel =
+        CancelLines { customer: customer.tenant_id, order_id: order.id, lines: chosen.to_vec(), at: now, credits };
+    Ok((order, cancel, audit))
 }

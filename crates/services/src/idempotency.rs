@@ -15,6 +15,8 @@ pub const LEASE_MICROS: i64 = 60 * 1_000_000;
 #[derive(Debug, Clone)]
 pub struct IdemTicket {
     scope: String,
+    /// Who within the scope asked (`user:{id}`, `publisher`): a stored secret is bound to it.
+    owner: String,
     key: String,
     /// The lease the claim was taken with; it identifies this claim when completing it.
     lease_until: domain::Timestamp,
@@ -47,6 +49,22 @@ pub fn fingerprint(method: &str, path_and_query: &str, body: &[u8]) -> String {
     hex::encode(h.finalize())
 }
 
+/// A secret-bearing response is sealed together with its owner (`owner\n` before the body), so the seal vouches for
+/// whom it may be replayed to.
+fn bind_owner(owner: &str, body: &[u8]) -> Vec<u8> {
+    let mut bound = Vec::with_capacity(owner.len() + 1 + body.len());
+    bound.extend_from_slice(owner.as_bytes());
+    bound.push(b'\n');
+    bound.extend_from_slice(body);
+    bound
+}
+
+/// The body of a bound response when `owner` is the one it was bound to.
+fn unbind_owner<'a>(bound: &'a [u8], owner: &str) -> Option<&'a [u8]> {
+    let rest = bound.strip_prefix(owner.as_bytes())?;
+    rest.strip_prefix(b"\n")
+}
+
 pub fn validate_key(key: &str) -> std::result::Result<(), DomainError> {
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(DomainError::invalid("MS-RequestId", "must be 1 to 255 visible ASCII characters, such as a UUID"));
@@ -55,8 +73,17 @@ pub fn validate_key(key: &str) -> std::result::Result<(), DomainError> {
 }
 
 impl Services {
-    /// `scope` is the caller ("partner:{id}" or "publisher"): keys of different callers never meet.
-    pub async fn idempotency_claim(&self, scope: String, key: &str, fingerprint: String) -> Result<Claim> {
+    /// `scope` is the caller ("partner:{id}" or "publisher"): keys of different callers never meet. `owner` is who
+    /// within it asks: any of the partner's users gets the first response again, except one that carries a secret
+    /// (an API token, an activation key, a webhook secret), which only its owner gets; another user is told the key
+    /// was used for a different request (409).
+    pub async fn idempotency_claim(
+        &self,
+        scope: String,
+        owner: String,
+        key: &str,
+        fingerprint: String,
+    ) -> Result<Claim> {
         validate_key(key)?;
         let claim = IdempotencyClaim {
             scope,
@@ -70,13 +97,19 @@ impl Services {
             ClaimOutcome::Claimed => Ok(Claim::Proceed(IdemTicket {
                 lease_until: claim.now.plus_micros(claim.lease_micros),
                 scope: claim.scope,
+                owner,
                 key: claim.key,
             })),
             ClaimOutcome::Replay { status, body, encrypted } => {
                 let body = if encrypted {
-                    self.secrets
+                    let opened = self
+                        .secrets
                         .open(&body)
-                        .ok_or_else(|| crate::Error::Internal("a stored response does not decrypt".into()))?
+                        .ok_or_else(|| crate::Error::Internal("a stored response does not decrypt".into()))?;
+                    match unbind_owner(&opened, &owner) {
+                        Some(body) => body.to_vec(),
+                        None => return Err(DomainError::IdempotencyKeyReused.into()),
+                    }
                 } else {
                     body
                 };
@@ -101,7 +134,7 @@ impl Services {
                 scope: i.ticket.scope.clone(),
                 key: i.ticket.key.clone(),
                 status: i.status,
-                body: if i.secret { self.secrets.seal(&body) } else { body },
+                body: if i.secret { self.secrets.seal(&bind_owner(&i.ticket.owner, &body)) } else { body },
                 encrypted: i.secret,
                 lease_until: i.ticket.lease_until,
             }
@@ -123,6 +156,14 @@ mod tests {
         assert_ne!(fingerprint("POST", "/a", b"b"), fingerprint("POST", "/ab", b""));
         assert_ne!(fingerprint("POST", "/a", b"{}"), fingerprint("PATCH", "/a", b"{}"));
         assert_eq!(fingerprint("POST", "/a", b"{}"), fingerprint("POST", "/a", b"{}"));
+    }
+
+    #[test]
+    fn a_bound_response_opens_only_for_its_owner() {
+        let bound = bind_owner("user:a", b"{\"token\":\"s\"}");
+        assert_eq!(unbind_owner(&bound, "user:a"), Some(&b"{\"token\":\"s\"}"[..]));
+        assert_eq!(unbind_owner(&bound, "user:b"), None);
+        assert_eq!(unbind_owner(&bound, "user:"), None);
     }
 
     #[test]

@@ -2,14 +2,15 @@
 //! and cancels what a request names whatever its policy. Every step is in the partner's activity log.
 
 use crate::blobs::ByteStream;
-use crate::cancellations::{prepare_cancellation, Canceling};
+use crate::cancellations::{credit_row, prepare_cancellation, Canceling};
 use crate::idempotency::Idem;
 use crate::{Actor, Error, Result, Services};
 use domain::audit::{NewAuditRecord, OperationType};
 use domain::cancellation::{plan_cancellation, Canceller};
+use domain::credit::OrderBalance;
 use domain::download::sanitize_file_name;
 use domain::ids::{LedgerEntryId, OrderId, ServiceRequestId};
-use domain::invoice::{refund_split, CHARGE_REFUND};
+use domain::invoice::CHARGE_REFUND;
 use domain::market_data::currency_minor_units;
 use domain::money::Money;
 use domain::paging::{Cursor, Page, PageSize};
@@ -301,6 +302,9 @@ impl Services {
                 })
             }
         };
+        // One decision: the cancel's credits are worked out first, and the refund's cap sees them (on the same
+        // order, through the same balance); the store admits both again under the order's lock.
+        let mut balance: Option<OrderBalance> = None;
         let cancel = match &change.cancel {
             None => None,
             Some(c) => {
@@ -314,26 +318,36 @@ impl Services {
                     .ok_or_else(|| DomainError::invalid("cancel.orderId", "no such order for this customer"))?;
                 let chosen = plan_cancellation(&order, c.line_items.as_deref(), now, Canceller::Publisher)?;
                 let who = Canceling { customer: &customer, by: PUBLISHER_PRINCIPAL, at: now };
-                let refunded = self.store.credited(scope, order.id).await?;
-                let (_, lines, record) = prepare_cancellation(&who, order, &chosen, &refunded);
+                let mut b = self.store.order_balance(scope, order.id).await?.ok_or(DomainError::NotFound)?;
+                let (_, lines, record) = prepare_cancellation(&who, order, &chosen, &mut b)?;
+                balance = Some(b);
                 audit.push(record.data("serviceRequestId", request.id.to_string()));
                 Some(lines)
             }
         };
-        let refund = match &change.refund {
-            None => None,
-            Some(g) => Some(self.refund_line(scope, &request, g, now).await?),
+        let refunds = match &change.refund {
+            None => Vec::new(),
+            Some(g) => self.refund_rows(scope, &request, g, now, &mut balance).await?,
         };
-        if let Some(r) = &refund {
-            let gross = Money { minor: -r.gross_minor, scale: r.scale };
-            audit.push(
-                step(OperationType::UpdateServiceRequest, PUBLISHER_PRINCIPAL, now, &request)
-                    .data("change", "refund")
-                    .data("amount", gross.format())
-                    .data("currency", r.currency.clone()),
-            );
+        if let Some(first) = refunds.first() {
+            let gross = Money { minor: -refunds.iter().map(|r| r.gross_minor).sum::<i64>(), scale: first.scale };
+            let mut record = step(OperationType::UpdateServiceRequest, PUBLISHER_PRINCIPAL, now, &request)
+                .data("change", "refund")
+                .data("amount", gross.format())
+                .data("currency", first.currency.clone());
+            if let Some(order) = first.order_id {
+                let lines: Vec<String> = refunds
+                    .iter()
+                    .map(|r| {
+                        let share = Money { minor: -r.gross_minor, scale: r.scale };
+                        format!("{}: {}", r.line_number.unwrap_or_default(), share.format())
+                    })
+                    .collect();
+                record = record.data("orderId", order.to_string()).data("lineItems", lines.join("; "));
+            }
+            audit.push(record);
         }
-        let change = RequestChange { status, note, attachment: None, refund, cancel, at: now };
+        let change = RequestChange { status, note, attachment: None, refunds, cancel, at: now };
         // The answer is the request as this change leaves it, built before commit so a retry replays it.
         if let Some(s) = status {
             request.status = s;
@@ -354,14 +368,18 @@ impl Services {
             .ok_or_else(|| DomainError::invalid("cancel.customerId", "no such customer").into())
     }
 
-    /// R12: a refund is a gross amount; against an order line its tax is split at that line's rate, else 0.
-    async fn refund_line(
+    /// R12 and SPEC §8: a refund is a gross amount. Against an order line, one row with its tax split at that
+    /// line's rate; against a whole order, one row per line, apportioned pro rata to what each line has left; naming
+    /// no order, one row with no tax (a goodwill credit, which reverses no charge). Never more than is left: 409
+    /// `credit_exceeds_charge`. `balance` is the order's balance when a cancel of this answer already worked on it.
+    async fn refund_rows(
         &self,
         scope: PartnerScope,
         request: &ServiceRequest,
         g: &RefundGrant,
         now: Timestamp,
-    ) -> Result<LedgerLine> {
+        balance: &mut Option<OrderBalance>,
+    ) -> Result<Vec<LedgerLine>> {
         let currency = g.currency_code.trim().to_ascii_uppercase();
         let scale = currency_minor_units(&currency)
             .ok_or_else(|| DomainError::invalid("refund.currencyCode", "not a known currency"))?;
@@ -369,74 +387,52 @@ impl Services {
         if gross.minor <= 0 {
             return Err(DomainError::invalid("refund.amount", "must be more than 0").into());
         }
-        let order = match &g.order_id {
-            None => None,
-            Some(o) => {
-                let id = OrderId::parse(o).ok_or_else(|| DomainError::invalid("refund.orderId", "no such order"))?;
-                Some(
-                    self.store
-                        .find_order(scope, id)
-                        .await?
-                        .ok_or_else(|| DomainError::invalid("refund.orderId", "no such order"))?,
-                )
+        let reference = Some(format!("servicerequest:{}", request.id));
+        let Some(o) = &g.order_id else {
+            if g.line_item_number.is_some() {
+                return Err(DomainError::invalid("refund.orderId", "a line item needs its order").into());
             }
+            let customer =
+                request.refund.as_ref().and_then(|r| r["customerId"].as_str()).and_then(domain::ids::TenantId::parse);
+            return Ok(vec![LedgerLine {
+                id: LedgerEntryId::new(),
+                kind: CHARGE_REFUND,
+                currency,
+                scale,
+                at: now,
+                customer_id: customer,
+                order_id: None,
+                line_number: None,
+                reference,
+                quantity: 1,
+                unit_price_minor: -gross.minor,
+                net_minor: -gross.minor,
+                tax_minor: 0,
+                gross_minor: -gross.minor,
+            }]);
         };
-        if let Some(o) = &order {
-            if o.currency != currency {
-                return Err(
-                    DomainError::invalid("refund.currencyCode", format!("the order is in {}", o.currency)).into()
-                );
-            }
+        let id = OrderId::parse(o).ok_or_else(|| DomainError::invalid("refund.orderId", "no such order"))?;
+        let order = self
+            .store
+            .find_order(scope, id)
+            .await?
+            .ok_or_else(|| DomainError::invalid("refund.orderId", "no such order"))?;
+        if order.currency != currency {
+            return Err(
+                DomainError::invalid("refund.currencyCode", format!("the order is in {}", order.currency)).into()
+            );
         }
-        let line = match (g.line_item_number, &order) {
-            (None, _) => None,
-            (Some(_), None) => return Err(DomainError::invalid("refund.orderId", "a line item needs its order").into()),
-            (Some(n), Some(o)) => Some(
-                o.lines
-                    .iter()
-                    .find(|l| i64::from(l.line_number) == n)
-                    .ok_or(DomainError::LineItemOutOfRange(n))?
-                    .clone(),
-            ),
+        if balance.as_ref().is_none_or(|b| b.order_id != order.id) {
+            *balance = Some(self.store.order_balance(scope, order.id).await?.ok_or(DomainError::NotFound)?);
+        }
+        let b = balance.as_mut().ok_or(DomainError::NotFound)?;
+        let credits = match g.line_item_number {
+            Some(n) => {
+                let line = u32::try_from(n).map_err(|_| DomainError::LineItemOutOfRange(n))?;
+                vec![b.refund_line(line, gross.minor)?]
+            }
+            None => b.refund_order(gross.minor)?,
         };
-        // Never more back than was charged: on a line, what is left of it; on an order, what is left of the order.
-        if let Some(o) = &order {
-            let credited = self.store.credited(scope, o.id).await?;
-            let (charged, back) = match &line {
-                Some(l) => (
-                    l.pricing.gross.minor,
-                    credited.iter().filter(|(n, ..)| *n == Some(l.line_number)).map(|c| c.3).sum::<i64>(),
-                ),
-                None => (o.totals().gross.minor, credited.iter().map(|c| c.3).sum::<i64>()),
-            };
-            let left = Money { minor: (charged - back).max(0), scale };
-            if gross.minor > left.minor {
-                return Err(DomainError::invalid(
-                    "refund.amount",
-                    format!("at most {} {currency} is left to credit on this purchase", left.format()),
-                )
-                .into());
-            }
-        }
-        let (net, tax) = refund_split(gross, line.as_ref().map(|l| l.tax_rate));
-        let customer = order.as_ref().map(|o| o.customer_id).or_else(|| {
-            request.refund.as_ref().and_then(|r| r["customerId"].as_str()).and_then(domain::ids::TenantId::parse)
-        });
-        Ok(LedgerLine {
-            id: LedgerEntryId::new(),
-            kind: CHARGE_REFUND,
-            currency,
-            scale,
-            at: now,
-            customer_id: customer,
-            order_id: order.as_ref().map(|o| o.id),
-            line_number: line.as_ref().map(|l| l.line_number),
-            reference: Some(format!("servicerequest:{}", request.id)),
-            quantity: 1,
-            unit_price_minor: -gross.minor,
-            net_minor: -net.minor,
-            tax_minor: -tax.minor,
-            gross_minor: -gross.minor,
-        })
+        Ok(credits.iter().map(|c| credit_row(CHARGE_REFUND, &order, c, 1, c.gross(), now, reference.clone())).collect())
     }
 }

@@ -12,6 +12,7 @@ pub use sql::SqlStore;
 use async_trait::async_trait;
 use domain::audit::{AuditRecord, DateRange, NewAuditRecord};
 use domain::catalog::{MarketRule, Product, ProductType};
+use domain::credit::OrderBalance;
 use domain::customer::Customer;
 use domain::download::{LinkState, Transfer};
 use domain::filter::{AuditFilter, CustomerFilter};
@@ -255,7 +256,9 @@ pub struct RequestChange {
     pub status: Option<RequestStatus>,
     pub note: Option<Note>,
     pub attachment: Option<Attachment>,
-    pub refund: Option<LedgerLine>,
+    /// A granted refund's rows: one per line it reverses (an order-level refund is apportioned), or one naming no
+    /// order (a goodwill credit).
+    pub refunds: Vec<LedgerLine>,
     pub cancel: Option<CancelLines>,
     pub at: Timestamp,
 }
@@ -263,7 +266,7 @@ pub struct RequestChange {
 impl RequestChange {
     /// No change yet, at `at`: fill in what changes.
     pub fn at(at: Timestamp) -> RequestChange {
-        RequestChange { status: None, note: None, attachment: None, refund: None, cancel: None, at }
+        RequestChange { status: None, note: None, attachment: None, refunds: Vec::new(), cancel: None, at }
     }
 }
 
@@ -523,11 +526,15 @@ pub trait Store: Send + Sync + 'static {
         change: &RequestChange,
         effects: Effects,
     ) -> StoreResult<()>;
-    /// What has been credited back on an order so far (cancel and refund rows), per line (`None`: refunds that
-    /// name the order but no line), as positive minor units (net, tax, gross).
-    async fn credited(&self, scope: PartnerScope, order: OrderId) -> StoreResult<Vec<(Option<u32>, i64, i64, i64)>>;
+    /// What each line of an order was charged and has been credited back so far: the balance a cancel or a refund
+    /// is worked out from. (The write checks its credits again against the balance under the order's lock.)
+    async fn order_balance(&self, scope: PartnerScope, order: OrderId) -> StoreResult<Option<OrderBalance>>;
     /// The partner of an order, found by its id alone (a refund names only the order).
     async fn find_order(&self, scope: PartnerScope, id: OrderId) -> StoreResult<Option<Order>>;
+
+    /// The whole ledger as `ledger verify` checks it (every partner's): per order line what was charged and credited,
+    /// ordered by order; per invoice its stated totals and what its rows add up to.
+    async fn ledger_facts(&self) -> StoreResult<(Vec<domain::ledger::LineFacts>, Vec<domain::ledger::InvoiceFacts>)>;
 
     // Webhooks (SPEC §3): endpoints, and deliveries fed from the activity log.
     /// Registers an endpoint; it hears the records after the partner's current chain head. Refuses (nothing

@@ -1326,29 +1326,16 @@ impl Store for SqlStore {
         self.apply_request_change(scope, id, change, effects).await
     }
 
-    async fn credited(&self, scope: PartnerScope, order: OrderId) -> StoreResult<Vec<(Option<u32>, i64, i64, i64)>> {
-        let rows = sqlx::query(
-            "SELECT line_number, CAST(SUM(-net_minor) AS BIGINT) AS net, CAST(SUM(-tax_minor) AS BIGINT) AS tax, \
-             CAST(SUM(-gross_minor) AS BIGINT) AS gross FROM ledger WHERE partner_id = $1 AND order_id = $2 \
-             AND kind IN ('cancel', 'refund') GROUP BY line_number",
-        )
-        .bind(scope.partner_id().to_string())
-        .bind(order.to_string())
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let line = r
-                    .try_get::<Option<i64>, _>("line_number")?
-                    .map(|n| u32::try_from(n).map_err(|_| corrupt("ledger.line_number")))
-                    .transpose()?;
-                Ok((line, r.try_get("net")?, r.try_get("tax")?, r.try_get("gross")?))
-            })
-            .collect()
+    async fn order_balance(&self, scope: PartnerScope, order: OrderId) -> StoreResult<Option<OrderBalance>> {
+        self.order_balance_of(scope, order).await
     }
 
     async fn find_order(&self, scope: PartnerScope, id: OrderId) -> StoreResult<Option<Order>> {
         self.order_by_id(scope, id).await
+    }
+
+    async fn ledger_facts(&self) -> StoreResult<(Vec<domain::ledger::LineFacts>, Vec<domain::ledger::InvoiceFacts>)> {
+        self.ledger_facts_of().await
     }
 
     async fn create_session(&self, token_hash: &str, user: UserId, csrf: &str, now: Timestamp) -> StoreResult<()> {

@@ -12,9 +12,13 @@ use services::downloads::ClientInfo;
 use services::idempotency::{fingerprint, Claim, Idem, IdemTicket};
 use services::{Actor, Caller};
 
-/// The caller's idempotency scope, left in the request by authentication for [`IdemJson`].
+/// The caller's idempotency scope (a partner, or the publisher: SPEC §5) and who within it is asking, left in the
+/// request by authentication for [`IdemJson`].
 #[derive(Clone)]
-struct IdemScope(String);
+struct IdemScope {
+    scope: String,
+    owner: String,
+}
 
 fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
     let value = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
@@ -45,8 +49,13 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         match caller(parts, state).await? {
             Caller::Partner(actor) => {
-                // Per user, not per partner: a replay must never hand one user another user's response.
-                parts.extensions.insert(IdemScope(format!("partner:{}:user:{}", actor.partner.id, actor.user.id)));
+                // Per partner (SPEC §5): a retry through another token of the partner replays the first response
+                // instead of ordering twice. A response carrying a secret is replayed only to the user it was made
+                // for (the services bind it to its owner).
+                parts.extensions.insert(IdemScope {
+                    scope: format!("partner:{}", actor.partner.id),
+                    owner: format!("user:{}", actor.user.id),
+                });
                 tracing::Span::current().record("partner", tracing::field::display(actor.partner.id));
                 Ok(PartnerAuth(*actor))
             }
@@ -67,7 +76,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         match caller(parts, state).await? {
             Caller::Publisher => {
-                parts.extensions.insert(IdemScope("publisher".into()));
+                parts.extensions.insert(IdemScope { scope: "publisher".into(), owner: "publisher".into() });
                 Ok(PublisherAuth)
             }
             Caller::Partner(_) => Err(domain::DomainError::Unauthorized.into()),
@@ -167,12 +176,12 @@ async fn keyed_json<T: DeserializeOwned + Send>(req: Request, app: &AppState) ->
     // Only POST and PATCH take idempotency keys (SPEC §5); PUT and DELETE are idempotent by nature.
     let keyed = parts.method == axum::http::Method::POST || parts.method == axum::http::Method::PATCH;
     let ticket = match (key.filter(|_| keyed), scope) {
-        (Some(key), Some(IdemScope(scope))) => {
+        (Some(key), Some(IdemScope { scope, owner })) => {
             let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
             let fp = fingerprint(parts.method.as_str(), path, &bytes);
             match app
                 .services
-                .idempotency_claim(scope, &key, fp)
+                .idempotency_claim(scope, owner, &key, fp)
                 .await
                 .map_err(|e| ApiError::from(e).into_response())?
             {

@@ -246,3 +246,61 @@ impl SqlStore {
         q.fetch_all(&self.read).await?.iter().map(line_from).collect()
     }
 }
+
+impl SqlStore {
+    /// The ledger as `ledger verify` checks it, read from the reader pool (one consistent snapshot per query).
+    pub(super) async fn ledger_facts_of(
+        &self,
+    ) -> StoreResult<(Vec<domain::ledger::LineFacts>, Vec<domain::ledger::InvoiceFacts>)> {
+        let rows = sqlx::query(
+            "SELECT order_id, line_number, \
+             CAST(SUM(CASE WHEN kind = 'new' THEN net_minor ELSE 0 END) AS BIGINT) AS charged_net, \
+             CAST(SUM(CASE WHEN kind = 'new' THEN tax_minor ELSE 0 END) AS BIGINT) AS charged_tax, \
+             CAST(SUM(CASE WHEN kind = 'new' THEN 0 ELSE -net_minor END) AS BIGINT) AS credited_net, \
+             CAST(SUM(CASE WHEN kind = 'new' THEN 0 ELSE -tax_minor END) AS BIGINT) AS credited_tax \
+             FROM ledger WHERE order_id IS NOT NULL GROUP BY order_id, line_number ORDER BY order_id, line_number",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        let mut lines = Vec::with_capacity(rows.len());
+        for r in &rows {
+            lines.push(domain::ledger::LineFacts {
+                order_id: r.try_get("order_id")?,
+                line: r
+                    .try_get::<Option<i64>, _>("line_number")?
+                    .map(|n| u32::try_from(n).map_err(|_| corrupt("ledger.line_number")))
+                    .transpose()?,
+                charged_net: r.try_get("charged_net")?,
+                charged_tax: r.try_get("charged_tax")?,
+                credited_net: r.try_get("credited_net")?,
+                credited_tax: r.try_get("credited_tax")?,
+            });
+        }
+        let rows = sqlx::query(
+            "SELECT i.id, i.subtotal_minor, i.tax_minor, i.total_minor, i.line_count, \
+             CAST(COALESCE(SUM(l.net_minor), 0) AS BIGINT) AS net, CAST(COALESCE(SUM(l.tax_minor), 0) AS BIGINT) AS tax, \
+             CAST(COALESCE(SUM(l.gross_minor), 0) AS BIGINT) AS gross, CAST(COUNT(l.id) AS BIGINT) AS n, \
+             CAST(COALESCE(SUM(CASE WHEN l.partner_id <> i.partner_id OR l.currency_code <> i.currency_code \
+             THEN 1 ELSE 0 END), 0) AS BIGINT) AS foreign_rows \
+             FROM invoices i LEFT JOIN ledger l ON l.invoice_id = i.id \
+             GROUP BY i.id, i.subtotal_minor, i.tax_minor, i.total_minor, i.line_count ORDER BY i.id",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        let mut invoices = Vec::with_capacity(rows.len());
+        for r in &rows {
+            invoices.push(domain::ledger::InvoiceFacts {
+                invoice_id: r.try_get("id")?,
+                stated: (
+                    r.try_get("subtotal_minor")?,
+                    r.try_get("tax_minor")?,
+                    r.try_get("total_minor")?,
+                    r.try_get("line_count")?,
+                ),
+                summed: (r.try_get("net")?, r.try_get("tax")?, r.try_get("gross")?, r.try_get("n")?),
+                foreign_rows: r.try_get("foreign_rows")?,
+            });
+        }
+        Ok((lines, invoices))
+    }
+}

@@ -221,8 +221,15 @@ impl SqlStore {
         if let Some(cancel) = &change.cancel {
             self.cancel_in(&mut tx, scope, cancel).await?;
         }
-        if let Some(refund) = &change.refund {
-            super::cancellations::insert_ledger(&mut tx, scope.partner_id(), refund).await?;
+        // Refund rows naming an order are admitted against its balance as the cancel above left it.
+        let mut on_orders: Vec<OrderId> = change.refunds.iter().filter_map(|r| r.order_id).collect();
+        on_orders.dedup();
+        for order in on_orders {
+            let rows: Vec<LedgerLine> = change.refunds.iter().filter(|r| r.order_id == Some(order)).cloned().collect();
+            self.write_credits(&mut tx, scope, order, &rows).await?;
+        }
+        for goodwill in change.refunds.iter().filter(|r| r.order_id.is_none()) {
+            super::cancellations::insert_ledger(&mut tx, scope.partner_id(), goodwill).await?;
         }
         sqlx::query("UPDATE service_requests SET status = $1, updated_at = $2 WHERE id = $3")
             .bind(change.status.map(|s| s.as_str().to_string()).unwrap_or(status))

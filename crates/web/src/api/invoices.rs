@@ -193,6 +193,7 @@ pub struct LineItemParams {
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(run_invoices))
+        .routes(routes!(verify_ledger))
         .routes(routes!(list_invoices))
         .routes(routes!(get_invoice))
         .routes(routes!(invoice_lines))
@@ -216,6 +217,66 @@ async fn run_invoices(State(state): State<AppState>, _: PublisherAuth, body: Byt
             .collect(),
         partners_not_due: run.partners_not_due,
     }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerViolationDto {
+    /// `over_credited` (a line, or an order as a whole, credited more than it was charged) or `invoice_mismatch`
+    /// (an invoice whose totals differ from its rows, or which holds rows of another partner or currency).
+    pub kind: String,
+    pub order_id: Option<String>,
+    pub line_item_number: Option<u32>,
+    pub invoice_id: Option<String>,
+    pub description: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerVerificationDto {
+    pub valid: bool,
+    /// Order lines checked (per order and line: what was charged against what was credited).
+    pub lines_checked: usize,
+    pub invoices_checked: usize,
+    pub violations: Vec<LedgerViolationDto>,
+}
+
+impl From<services::invoices::LedgerVerification> for LedgerVerificationDto {
+    fn from(v: services::invoices::LedgerVerification) -> Self {
+        use domain::ledger::Violation;
+        LedgerVerificationDto {
+            valid: v.valid(),
+            lines_checked: v.lines_checked,
+            invoices_checked: v.invoices_checked,
+            violations: v
+                .violations
+                .iter()
+                .map(|x| {
+                    let (order_id, line_item_number, invoice_id) = match x {
+                        Violation::OverCredited { order_id, line, .. } => (Some(order_id.clone()), *line, None),
+                        Violation::InvoiceMismatch { invoice_id, .. } => (None, None, Some(invoice_id.clone())),
+                    };
+                    LedgerViolationDto {
+                        kind: x.kind().to_string(),
+                        order_id,
+                        line_item_number,
+                        invoice_id,
+                        description: x.to_string(),
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Check the whole ledger's invariants (SPEC §8): per order line, cancel credits plus refunds never exceed the
+/// charge (net and tax); per invoice, its totals equal the sum of its rows, all of its partner and currency.
+/// `partnerhub ledger verify` runs the same check.
+#[utoipa::path(get, path = "/v1/publisher/ledger/verification", tag = "publisher",
+    responses((status = 200, body = LedgerVerificationDto), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn verify_ledger(State(state): State<AppState>, _: PublisherAuth) -> ApiResult<Json<LedgerVerificationDto>> {
+    Ok(Json(state.services.verify_ledger().await?.into()))
 }
 
 /// The partner's invoices, newest month first (billing admin, global admin).
