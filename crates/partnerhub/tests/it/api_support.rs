@@ -180,7 +180,7 @@ async fn a_refund_request_is_filed_answered_and_credited_on_the_next_invoice(db:
         )
         .await;
     assert!(
-        over.assert_error(400, "invalid_request")["description"].as_str().unwrap().contains("1179.75"),
+        over.assert_error(409, "credit_exceeds_charge")["description"].as_str().unwrap().contains("1179.75"),
         "{}",
         over.text
     );

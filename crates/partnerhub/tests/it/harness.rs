@@ -170,6 +170,14 @@ impl TestApp {
         self.request(Method::PATCH, path, Some(token), Some(body), &[]).await
     }
 
+    /// SPEC §8: the ledger's invariants hold (`GET /v1/publisher/ledger/verification`); every money test ends with it.
+    pub async fn assert_ledger_valid(&self) -> Value {
+        let v = self.get("/v1/publisher/ledger/verification", PUBLISHER_TOKEN).await;
+        assert_eq!(v.status, 200, "{}", v.text);
+        assert_eq!(v.body["valid"], true, "{}", v.text);
+        v.body
+    }
+
     /// A partner with a user and token per role, made through the publisher API.
     pub async fn partner(&self, name: &str, sandbox: bool) -> TestPartner {
         let p = self.post("/v1/publisher/partners", PUBLISHER_TOKEN, &json!({"name": name, "sandbox": sandbox})).await;

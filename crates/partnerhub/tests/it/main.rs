@@ -17,6 +17,7 @@ mod api_users;
 mod api_webhooks;
 mod cli;
 mod conformance;
+mod money;
 mod reliability;
 mod roles;
 mod ui_basics;
