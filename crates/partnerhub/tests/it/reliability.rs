@@ -266,6 +266,60 @@ async fn two_servers_on_one_postgresql_keep_every_limit() {
     assert!(cancels.iter().all(|(s, b)| *s == 200 || (*s == 409 && b["errorName"] == "already_cancelled")));
     assert_eq!(app.scalar("SELECT COUNT(*) FROM ledger WHERE kind = 'cancel'").await, 1);
 
+    // SPEC §8 across processes: 10 desk answers, each through its own support request, each granting the whole
+    // gross of one line, spread over both servers: one is granted, nine are over the charge.
+    let refunded = placed[1]["orders"][0]["id"].as_str().unwrap().to_string();
+    let gross = placed[1]["orders"][0]["lineItems"][0]["pricing"]["gross"].as_str().unwrap().to_string();
+    let mut requests = Vec::new();
+    for i in 0..11 {
+        let body = crate::api_support::request_body(&customer, &refunded);
+        let (status, r) = call(i, reqwest::Method::POST, "/v1/servicerequests/en-US".into(), body).await;
+        assert_eq!(status, 201, "{r}");
+        requests.push(r["id"].as_str().unwrap().to_string());
+    }
+    let desk = |i: usize, request: &str, body: Value| {
+        let (http, url, path) =
+            (http.clone(), servers[i % 2].clone(), format!("/v1/publisher/servicerequests/{request}"));
+        async move {
+            let r = http.patch(format!("{url}{path}")).bearer_auth(PUBLISHER_TOKEN).json(&body).send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let grant = json!({"refund": {"amount": gross, "currencyCode": "USD", "orderId": refunded, "lineItemNumber": 0}});
+    let grants =
+        futures::future::join_all(requests[..10].iter().enumerate().map(|(i, r)| desk(i, r, grant.clone()))).await;
+    assert_eq!(grants.iter().filter(|(s, _)| *s == 200).count(), 1, "{grants:?}");
+    assert!(grants.iter().all(|(s, b)| *s == 200 || (*s == 409 && b["errorName"] == "credit_exceeds_charge")));
+    // A partner's cancel racing the desk's full refund of another order: together they give back the charge once.
+    let raced = placed[2]["orders"][0]["id"].as_str().unwrap().to_string();
+    let raced_gross = placed[2]["orders"][0]["lineItems"][0]["pricing"]["gross"].as_str().unwrap().to_string();
+    let full = json!({"refund": {"amount": raced_gross, "currencyCode": "USD", "orderId": raced}});
+    let (cancelled, granted) = tokio::join!(
+        call(
+            0,
+            reqwest::Method::PATCH,
+            format!("/v1/customers/{customer}/orders/{raced}"),
+            json!({"status": "cancelled"})
+        ),
+        desk(1, &requests[10], full)
+    );
+    assert!(cancelled.0 == 200 || granted.0 == 200, "{cancelled:?} {granted:?}");
+    for (status, body) in [&cancelled, &granted] {
+        assert!(*status == 200 || body["errorName"] == "credit_exceeds_charge", "{body}");
+    }
+    for order in [&refunded, &raced] {
+        let credited = app
+            .scalar(&format!(
+                "SELECT CAST(-SUM(gross_minor) AS BIGINT) FROM ledger WHERE order_id = '{order}' AND kind <> 'new'"
+            ))
+            .await;
+        let charged =
+            app.scalar(&format!("SELECT gross_minor FROM ledger WHERE order_id = '{order}' AND kind = 'new'")).await;
+        assert_eq!(credited, charged, "order {order}: credited exactly its charge, once");
+    }
+    app.assert_ledger_valid().await;
+
     // The partner's month ends; 8 invoice runs over both servers: one invoice.
     let (status, _) = call(0, reqwest::Method::POST, "/v1/testclock/advance".into(), json!({"days": 20})).await;
     assert_eq!(status, 200);
@@ -286,6 +340,7 @@ async fn two_servers_on_one_postgresql_keep_every_limit() {
     assert!(runs.iter().all(|s| *s == 200), "{runs:?}");
     assert_eq!(app.scalar("SELECT COUNT(*) FROM invoices").await, 1);
     assert_eq!(app.scalar("SELECT COUNT(*) FROM ledger WHERE invoice_id IS NULL").await, 0);
+    app.assert_ledger_valid().await;
 }
 
 /// SIGTERM lets a download in flight finish: the server stops taking connections, sends the rest of the file, then
