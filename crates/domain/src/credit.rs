@@ -152,14 +152,21 @@ impl OrderBalance {
             .collect()
     }
 
-    /// Admits credits worked out earlier (from a read made before the write): each must still fit what is left of
-    /// its line now. The store calls this inside the transaction that writes them, under the order's lock.
-    pub fn admit(&mut self, credits: &[LineCredit]) -> Result<(), DomainError> {
-        for c in credits {
+    /// Admits credits worked out earlier (from a read made before the write): each one's gross must still fit what
+    /// is left of its line now, or the whole set is refused with `credit_exceeds_charge`. The gross is the decision
+    /// (what the activity record states); its split into net and tax is derived, so a split that no longer fits
+    /// (another credit landed meanwhile) is moved into what is left — the same result as working it out now, since
+    /// what is left only shrinks. The store calls this inside the transaction that writes the credits, under the
+    /// order's lock, and writes the credits as admitted.
+    pub fn admit(&mut self, credits: &mut [LineCredit]) -> Result<(), DomainError> {
+        for c in credits.iter_mut() {
             let l = self.line(c.line_number).ok_or(DomainError::LineItemOutOfRange(i64::from(c.line_number)))?;
-            if c.net < 0 || c.tax < 0 || c.net > l.left_net() || c.tax > l.left_tax() {
+            let gross = c.gross();
+            if c.net < 0 || c.tax < 0 || gross > l.left_gross() {
                 return Err(self.exceeds(Some(c.line_number), l.left_gross()));
             }
+            let tax = c.tax.clamp((gross - l.left_net()).max(0), l.left_tax().min(gross));
+            *c = LineCredit { line_number: c.line_number, net: gross - tax, tax };
             self.apply(c);
         }
         Ok(())
@@ -275,8 +282,24 @@ mod tests {
         let mut planned = order(vec![line(0, 1_000, 0, "0")]);
         let c = planned.refund_line(0, 1_000).unwrap();
         let mut now = order(vec![line(0, 1_000, 0, "0")]);
-        now.admit(&[c]).unwrap();
-        assert_eq!(now.admit(&[c]).unwrap_err().error_name(), "credit_exceeds_charge");
+        now.admit(&mut [c]).unwrap();
+        assert_eq!(now.admit(&mut [c]).unwrap_err().error_name(), "credit_exceeds_charge");
+    }
+
+    #[test]
+    fn admit_moves_a_stale_split_into_what_is_left_as_working_it_out_now_would() {
+        // Net 10,000 + tax 725. Planned on the fresh line: 5,000 gross split 4,662 + 338.
+        let mut planned = order(vec![line(0, 10_000, 725, "0.0725")]);
+        let mut late = [planned.refund_line(0, 5_000).unwrap()];
+        assert_eq!((late[0].net, late[0].tax), (4_662, 338));
+        // Meanwhile another credit took 1,000 net and 500 tax: 9,000 + 225 are left.
+        let mut now = order(vec![line(0, 10_000, 725, "0.0725")]);
+        now.admit(&mut [LineCredit { line_number: 0, net: 1_000, tax: 500 }]).unwrap();
+        let mut fresh = now.clone();
+        now.admit(&mut late).unwrap();
+        assert_eq!((late[0].net, late[0].tax), (4_775, 225), "the same gross, its tax within what is left");
+        assert_eq!(late[0], fresh.refund_line(0, 5_000).unwrap(), "as if worked out now");
+        assert_eq!(now.lines[0].left_tax(), 0);
     }
 
     #[test]

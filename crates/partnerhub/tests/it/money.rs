@@ -19,6 +19,7 @@ crate::on_both_backends!(
     an_order_level_refund_counts_against_later_cancels_and_line_refunds,
     a_desk_answer_that_cancels_and_refunds_is_one_decision,
     one_partners_tokens_share_idempotency_keys_but_not_secrets,
+    ledger_verify_names_every_broken_invariant,
     random_sequences_of_money_actions_match_the_model,
 );
 
@@ -270,6 +271,68 @@ async fn one_partners_tokens_share_idempotency_keys_but_not_secrets(db: Db) {
         .await;
     stolen.assert_error(409, "idempotency_key_reused");
     assert!(!stolen.text.contains(mine.body["token"].as_str().unwrap()));
+}
+
+/// `partnerhub ledger verify` and `GET /v1/publisher/ledger/verification`: valid on a sound ledger; a credit written
+/// around the application, or an invoice total changed by hand, is named and the command exits 1.
+async fn ledger_verify_names_every_broken_invariant(db: Db) {
+    let shop = Shop::open(db).await;
+    let app = &shop.app;
+    let order = shop.buy(&[("SQL2019PERP", 1), ("SQL2019STD", 1)]).await;
+    let id = order["id"].as_str().unwrap().to_string();
+    let sr = shop.request_about(&id).await;
+    assert_eq!(shop.desk(&sr, &refund("100.00", &id, None), None).await.status, 200);
+    let verify = || async {
+        let out = tokio::process::Command::new(crate::cli::BIN)
+            .args(["ledger", "verify", "--database-url", &app.db.url])
+            .args(["--secret-key", "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio="])
+            .output()
+            .await
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).to_string())
+    };
+    let (code, out) = verify().await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("ledger: valid (2 order lines, 0 invoices checked, 0 violations)"), "{out}");
+    let ok = app.assert_ledger_valid().await;
+    assert_eq!((ok["linesChecked"].as_u64(), ok["violations"].as_array().map(Vec::len)), (Some(2), Some(0)));
+
+    // A refund written around the application: line 1 credited one cent over its charge.
+    let line1 =
+        app.scalar(&format!("SELECT gross_minor FROM order_lines WHERE order_id = '{id}' AND line_number = 1")).await;
+    app.raw_sql(&format!(
+        "INSERT INTO ledger (id, partner_id, currency_code, scale, at, kind, customer_id, order_id, line_number, quantity, \
+         unit_price_minor, net_minor, tax_minor, gross_minor) VALUES ('{}', '{}', 'USD', 2, {START}, 'refund', '{}', '{id}', 1, 1, \
+         -{line1}, -{line1}, 0, -{line1})",
+        uuid::Uuid::now_v7(),
+        shop.partner.id,
+        shop.customer,
+    ))
+    .await;
+    let v = app.get("/v1/publisher/ledger/verification", PUBLISHER_TOKEN).await;
+    assert_eq!(v.body["valid"], false, "{}", v.text);
+    let found = &v.body["violations"][0];
+    assert_eq!(
+        (found["kind"].as_str(), found["orderId"].as_str(), found["lineItemNumber"].as_u64()),
+        (Some("over_credited"), Some(id.as_str()), Some(1))
+    );
+    let (code, out) = verify().await;
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains(&format!("INVALID over_credited: order {id} line 1")), "{out}");
+
+    // An invoice whose total was changed by hand no longer equals its lines.
+    app.clock.advance_micros(20 * DAY);
+    assert_eq!(run(app, "2026-01").await.status, 200);
+    app.raw_sql("UPDATE invoices SET total_minor = total_minor + 1").await;
+    let v = app.get("/v1/publisher/ledger/verification", PUBLISHER_TOKEN).await;
+    let kinds: Vec<&str> =
+        v.body["violations"].as_array().unwrap().iter().map(|x| x["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["over_credited", "invoice_mismatch"], "{}", v.text);
+    assert!(v.body["violations"][1]["invoiceId"].is_string());
+    // Partners never reach it.
+    app.get("/v1/publisher/ledger/verification", shop.partner.token(Role::GlobalAdmin))
+        .await
+        .assert_error(401, "unauthorized");
 }
 
 // ---- The model ----------------------------------------------------------------------------------------------

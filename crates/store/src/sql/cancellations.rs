@@ -187,7 +187,8 @@ impl SqlStore {
     }
 
     /// Writes credit rows (cancel or refund). Rows naming an order are admitted against its balance read under the
-    /// order's lock in this transaction (`credit_exceeds_charge` when one no longer fits: nothing is written);
+    /// order's lock in this transaction (`credit_exceeds_charge` when one's gross no longer fits: nothing is written;
+    /// a split into net and tax that no longer fits is moved into what is left, see `OrderBalance::admit`);
     /// a row naming no order (a goodwill refund) reverses no charge and is written as it is.
     pub(super) async fn write_credits(
         &self,
@@ -206,9 +207,10 @@ impl SqlStore {
             planned.push(LineCredit { line_number: line, net: -c.net_minor, tax: -c.tax_minor });
         }
         let mut balance = self.balance(&mut **tx, scope, order, true).await?.ok_or(StoreError::NotFound)?;
-        balance.admit(&planned).map_err(StoreError::Refused)?;
-        for credit in credits {
-            insert_ledger(tx, scope.partner_id(), credit).await?;
+        balance.admit(&mut planned).map_err(StoreError::Refused)?;
+        for (credit, admitted) in credits.iter().zip(&planned) {
+            let row = LedgerLine { net_minor: -admitted.net, tax_minor: -admitted.tax, ..credit.clone() };
+            insert_ledger(tx, scope.partner_id(), &row).await?;
         }
         Ok(())
     }
