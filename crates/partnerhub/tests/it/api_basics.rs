@@ -102,6 +102,7 @@ async fn openapi_lists_every_route(db: Db) {
         ("post", "/v1/publisher/products/{productId}/artifacts"),
         ("get", "/download/{token}"),
         ("post", "/v1/publisher/invoiceruns"),
+        ("get", "/v1/publisher/ledger/verification"),
         ("get", "/v1/publisher/servicerequests"),
         ("get", "/v1/publisher/servicerequests/{id}"),
         ("patch", "/v1/publisher/servicerequests/{id}"),

@@ -206,7 +206,8 @@ pub struct PartnerPatch {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RefundGrantInput {
-    /// The gross amount credited.
+    /// The gross amount credited: at most what is left of the line (or, without `lineItemNumber`, of the order)
+    /// after earlier credits.
     pub amount: String,
     pub currency_code: String,
     pub order_id: Option<String>,
@@ -431,8 +432,11 @@ async fn desk_get(
 }
 
 /// The desk answers: `{status?, newNote?, refund?{amount, currencyCode, orderId?, lineItemNumber?},
-/// cancel?{customerId, orderId, lineItems?}}`, all in one transaction. A refund becomes a `refund` credit on the
-/// partner's next invoice; a cancel runs R10 whatever the product's policy.
+/// cancel?{customerId, orderId, lineItems?}}`, all in one transaction. A refund becomes `refund` credits on the
+/// partner's next invoice: against a line, split at its rate; against an order, apportioned to its lines pro rata to
+/// what each has left; never more than is left of the charge (409 `credit_exceeds_charge`, with what is left in
+/// `data[0].left`). A cancel runs R10 whatever the product's policy, its credit capped to what is left; with both,
+/// the refund's cap sees the cancel's credits.
 #[utoipa::path(patch, path = "/v1/publisher/servicerequests/{id}", tag = "publisher", request_body = DeskPatch,
     params(("id" = String, Path)),
     responses((status = 200, body = ServiceRequestDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
