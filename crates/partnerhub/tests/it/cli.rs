@@ -114,6 +114,15 @@ async fn demo_sets_up_a_whole_partner_once_and_reuses_it() {
     assert_eq!(files, 30);
     let blobs = std::fs::read_dir(dir.path().join("partnerhub-demo/blobs/artifacts")).unwrap().count();
     assert_eq!(blobs, 30);
+    // The demo's money is sound (SPEC §8): `ledger verify` on its folder passes.
+    let verify = std::process::Command::new(BIN)
+        .args(["ledger", "verify", "--data-dir", "partnerhub-demo", "--database-url"])
+        .arg(&url)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&verify.stdout).to_string();
+    assert!(verify.status.success() && said.contains("ledger: valid (4 order lines"), "{said}");
 }
 
 crate::on_both_backends!(keys_import_from_a_file_with_progress);
