@@ -109,6 +109,7 @@ async fn a_cancel_revokes_key_and_links_and_credits_the_unused_days(db: Db) {
     let filter = url_encode(&json!({"Field": "OperationType", "Value": "update_order"}).to_string());
     let log = app.get(&format!("/v1/auditrecords?filter={filter}"), b.p.token(Role::GlobalAdmin)).await;
     assert_eq!(log.body["items"].as_array().unwrap().len(), 3, "{}", log.text);
+    app.assert_ledger_valid().await;
 }
 
 async fn the_window_is_open_on_day_59_and_closed_on_day_60(db: Db) {
@@ -131,6 +132,7 @@ async fn the_window_is_open_on_day_59_and_closed_on_day_60(db: Db) {
     let body = refused.assert_error(400, "cancellation_window_closed");
     assert_eq!(body["code"], 900117);
     assert_eq!(app.get(&cancel_path(&c, &late), t).await.body["lineItems"][0]["status"], "active");
+    app.assert_ledger_valid().await;
 }
 
 async fn support_request_and_none_policies_refuse_and_a_refusal_changes_nothing(db: Db) {
@@ -191,6 +193,7 @@ async fn support_request_and_none_policies_refuse_and_a_refusal_changes_nothing(
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(app.scalar("SELECT COUNT(*) FROM ledger WHERE kind = 'cancel'").await, 1, "repeats are ignored");
+    app.assert_ledger_valid().await;
 }
 
 async fn concurrent_cancels_of_one_order_give_one_credit(db: Db) {
@@ -206,6 +209,7 @@ async fn concurrent_cancels_of_one_order_give_one_credit(db: Db) {
     }
     assert_eq!(app.scalar("SELECT COUNT(*) FROM ledger WHERE kind = 'cancel'").await, 1);
     assert_eq!(app.scalar("SELECT COUNT(*) FROM audit_records WHERE operation_type = 'update_order'").await, 1);
+    app.assert_ledger_valid().await;
 }
 
 async fn a_replayed_cancel_returns_the_first_answer_and_credits_once(db: Db) {
@@ -220,4 +224,5 @@ async fn a_replayed_cancel_returns_the_first_answer_and_credits_once(db: Db) {
     let again = send().await;
     assert_eq!((again.status.as_u16(), &again.body), (200, &first.body));
     assert_eq!(app.scalar("SELECT COUNT(*) FROM ledger WHERE kind = 'cancel'").await, 1);
+    app.assert_ledger_valid().await;
 }

@@ -176,6 +176,7 @@ async fn a_months_invoice_holds_its_charges_and_credits_to_the_cent(db: Db) {
     assert_eq!(run(&app, "2025-12").await.body["invoices"].as_array().unwrap().len(), 0);
     run(&app, "2026-13").await.assert_error(400, "invalid_request");
     app.post("/v1/publisher/invoiceruns", t, &json!({"period": "2026-01"})).await.assert_error(401, "unauthorized");
+    app.assert_ledger_valid().await;
 }
 
 async fn invoices_follow_each_partners_clock_and_concurrent_runs_issue_one(db: Db) {
@@ -206,6 +207,7 @@ async fn invoices_follow_each_partners_clock_and_concurrent_runs_issue_one(db: D
     assert_eq!(later.body["invoices"].as_array().unwrap().len(), 2);
     assert_eq!(app.scalar("SELECT COUNT(*) FROM invoices").await, 2);
     assert_eq!(app.scalar("SELECT COUNT(*) FROM ledger WHERE invoice_id IS NULL").await, 0);
+    app.assert_ledger_valid().await;
 }
 
 async fn each_month_has_its_own_invoice_whatever_the_order_of_runs(db: Db) {
@@ -244,4 +246,5 @@ async fn each_month_has_its_own_invoice_whatever_the_order_of_runs(db: Db) {
     let march = run(&app, "2026-03").await;
     assert_eq!(total(&march).as_deref(), Some("50.00"), "{}", march.text);
     assert_eq!(app.scalar("SELECT COUNT(*) FROM ledger WHERE invoice_id IS NULL").await, 0);
+    app.assert_ledger_valid().await;
 }

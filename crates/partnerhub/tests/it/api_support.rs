@@ -234,6 +234,7 @@ async fn a_refund_request_is_filed_answered_and_credited_on_the_next_invoice(db:
     assert_eq!(activity_count(&app, "update_service_request").await, 9);
     let verify = app.get("/v1/auditrecords/verification", p.token(Role::GlobalAdmin)).await;
     assert_eq!(verify.body["valid"], true, "{}", verify.text);
+    app.assert_ledger_valid().await;
 }
 
 async fn the_desk_cancels_windows_7_esu_through_its_support_request(db: Db) {
@@ -290,4 +291,5 @@ async fn the_desk_cancels_windows_7_esu_through_its_support_request(db: Db) {
     again.assert_error(409, "already_cancelled");
     let seen = app.get(&format!("/v1/servicerequests/{id}"), t).await;
     assert_eq!(seen.body["notes"].as_array().unwrap().len(), 0, "the refused change wrote nothing");
+    app.assert_ledger_valid().await;
 }
