@@ -63,16 +63,20 @@ pub struct OrderBalance {
 }
 
 impl OrderBalance {
-    /// `lines` carry what each line was charged and what names it already; `unassigned` is the gross of credits
-    /// that name the order but no line (refunds granted before every credit named its line), apportioned here as
-    /// an order-level refund would be today.
+    /// `lines` carry what each line was charged and what names it already; `unassigned` is the net of credits that
+    /// name the order but no line (refunds granted before every credit named its line, written with no tax). They are
+    /// apportioned to the lines pro rata to what each has left, as an order-level refund is today, and booked as they
+    /// were written: against net first, tax only where a line's net is used up.
     pub fn new(order_id: OrderId, currency: &str, scale: u8, mut lines: Vec<LineBalance>, unassigned: i64) -> Self {
         lines.sort_by_key(|l| l.line_number);
         let mut balance = OrderBalance { order_id, currency: currency.to_string(), scale, lines };
         if unassigned > 0 {
-            let gross = unassigned.min(balance.left_gross());
-            for c in balance.split_order_refund(gross) {
-                balance.apply(&c);
+            let weights: Vec<i64> = balance.lines.iter().map(LineBalance::left_gross).collect();
+            let shares = apportion(unassigned.min(balance.left_gross()), &weights);
+            for (l, share) in balance.lines.iter_mut().zip(shares) {
+                let net = share.min(l.left_net());
+                l.credited_net += net;
+                l.credited_tax += share - net;
             }
         }
         balance
@@ -308,6 +312,16 @@ mod tests {
             OrderBalance::new(OrderId::new(), "USD", 2, vec![line(0, 1_000, 0, "0"), line(1, 3_000, 0, "0")], 2_000);
         assert_eq!(o.left_gross(), 2_000);
         assert_eq!((o.lines[0].left_gross(), o.lines[1].left_gross()), (500, 1_500));
+    }
+
+    #[test]
+    fn legacy_unassigned_credits_count_against_net_as_they_were_written() {
+        // An old order-level refund of 53,625 was written as net 53,625, tax 0: a cancel now gives back the rest of
+        // the net and all of the tax, so the ledger's net credits never pass the net charged.
+        let mut o = OrderBalance::new(OrderId::new(), "USD", 2, vec![line(0, 100_000, 7_250, "0.0725")], 53_625);
+        assert_eq!((o.lines[0].left_net(), o.lines[0].left_tax()), (46_375, 7_250));
+        let c = o.cancel(0, 100_000, 7_250).unwrap();
+        assert_eq!((c.net + 53_625, c.tax), (100_000, 7_250));
     }
 
     proptest! {

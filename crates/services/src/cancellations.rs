@@ -41,12 +41,28 @@ impl Services {
         let now = self.partner_now(&actor.partner);
         let chosen = plan_cancellation(&order, lines.as_deref(), now, Canceller::Partner)?;
         let who = Canceling { customer: &customer, by: actor.principal(), at: now };
-        let mut balance = self.store.order_balance(scope, order.id).await?.ok_or(DomainError::NotFound)?;
-        let (order, cancel, audit) = prepare_cancellation(&who, order, &chosen, &mut balance)?;
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &order) };
-        self.store.cancel_lines(scope, &cancel, effects).await?;
-        Ok(order)
+        let mut attempt = 0;
+        loop {
+            let mut balance = self.store.order_balance(scope, order.id).await?.ok_or(DomainError::NotFound)?;
+            let (cancelled, cancel, audit) = prepare_cancellation(&who, order.clone(), &chosen, &mut balance)?;
+            let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &cancelled) };
+            match self.store.cancel_lines(scope, &cancel, effects).await {
+                Ok(()) => return Ok(cancelled),
+                Err(e) if attempt < CREDIT_RETRIES && credited_meanwhile(&e) => attempt += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
+}
+
+/// How often a change whose credits were worked out from a balance that another credit changed before the write is
+/// worked out again. A cancel caps its credit to what is left, so its second attempt fits unless yet another credit
+/// landed meanwhile.
+pub(crate) const CREDIT_RETRIES: u32 = 2;
+
+/// The store refused credits worked out before another credit on the order was written (its in-transaction check).
+pub(crate) fn credited_meanwhile(e: &store::StoreError) -> bool {
+    matches!(e, store::StoreError::Refused(DomainError::CreditExceedsCharge { .. }))
 }
 
 /// A credit row of the ledger (positive quantity, negative amounts) for a credit on an order line.

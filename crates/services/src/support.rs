@@ -2,7 +2,7 @@
 //! and cancels what a request names whatever its policy. Every step is in the partner's activity log.
 
 use crate::blobs::ByteStream;
-use crate::cancellations::{credit_row, prepare_cancellation, Canceling};
+use crate::cancellations::{credit_row, credited_meanwhile, prepare_cancellation, Canceling, CREDIT_RETRIES};
 use crate::idempotency::Idem;
 use crate::{Actor, Error, Result, Services};
 use domain::audit::{NewAuditRecord, OperationType};
@@ -21,7 +21,7 @@ use domain::support::{
     RequestStatus, ServiceRequest, ServiceRequestDraft, MAX_ATTACHMENT_BYTES,
 };
 use domain::{DomainError, Timestamp};
-use store::{Effects, LedgerLine, PartnerScope, RequestChange};
+use store::{CancelLines, Effects, LedgerLine, PartnerScope, RequestChange};
 
 /// The principal the activity log names for the publisher's steps.
 pub const PUBLISHER_PRINCIPAL: &str = "publisher";
@@ -265,7 +265,7 @@ impl Services {
         change: DeskChange,
         idem: Option<Idem<'_, ServiceRequest>>,
     ) -> Result<ServiceRequest> {
-        let (partner, mut request) = self.desk_request(id).await?;
+        let (partner, request) = self.desk_request(id).await?;
         let scope = PartnerScope::authenticated(partner.id);
         let now = self.partner_now(&partner);
         let mut audit = Vec::new();
@@ -302,8 +302,38 @@ impl Services {
                 })
             }
         };
-        // One decision: the cancel's credits are worked out first, and the refund's cap sees them (on the same
-        // order, through the same balance); the store admits both again under the order's lock.
+        // The answer is the request as this change leaves it, built before commit so a retry replays it.
+        let mut answer = request.clone();
+        if let Some(s) = status {
+            answer.status = s;
+        }
+        answer.notes.extend(note.clone());
+        answer.updated_at = now;
+        let mut attempt = 0;
+        loop {
+            let (cancel, refunds, credit_records) = self.plan_desk_credits(scope, &request, &change, now).await?;
+            let mut records = audit.clone();
+            records.extend(credit_records);
+            let effects = Effects { audit: records, idempotency: self.completion(idem.as_ref(), &answer) };
+            let write = RequestChange { status, note: note.clone(), attachment: None, refunds, cancel, at: now };
+            match self.store.change_service_request(scope, request.id, &write, effects).await {
+                Ok(()) => return Ok(answer),
+                Err(e) if attempt < CREDIT_RETRIES && credited_meanwhile(&e) => attempt += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// A desk answer's credits as one decision: the cancel's are worked out first, and the refund's cap sees them
+    /// (on the same order, through the same balance). The store admits both again under the orders' locks.
+    async fn plan_desk_credits(
+        &self,
+        scope: PartnerScope,
+        request: &ServiceRequest,
+        change: &DeskChange,
+        now: Timestamp,
+    ) -> Result<(Option<CancelLines>, Vec<LedgerLine>, Vec<NewAuditRecord>)> {
+        let mut audit = Vec::new();
         let mut balance: Option<OrderBalance> = None;
         let cancel = match &change.cancel {
             None => None,
@@ -327,7 +357,7 @@ impl Services {
         };
         let refunds = match &change.refund {
             None => Vec::new(),
-            Some(g) => self.refund_rows(scope, &request, g, now, &mut balance).await?,
+            Some(g) => self.refund_rows(scope, request, g, now, &mut balance).await?,
         };
         if let Some(first) = refunds.first() {
             let gross = Money { minor: -refunds.iter().map(|r| r.gross_minor).sum::<i64>(), scale: first.scale };
@@ -347,16 +377,7 @@ impl Services {
             }
             audit.push(record);
         }
-        let change = RequestChange { status, note, attachment: None, refunds, cancel, at: now };
-        // The answer is the request as this change leaves it, built before commit so a retry replays it.
-        if let Some(s) = status {
-            request.status = s;
-        }
-        request.notes.extend(change.note.clone());
-        request.updated_at = now;
-        let effects = Effects { audit, idempotency: self.completion(idem.as_ref(), &request) };
-        self.store.change_service_request(scope, request.id, &change, effects).await?;
-        Ok(request)
+        Ok((cancel, refunds, audit))
     }
 
     async fn customer_in(&self, scope: PartnerScope, id: &str) -> Result<domain::customer::Customer> {

@@ -494,6 +494,8 @@ async fn run_sequence(db: Db, seed: u64, steps: usize) {
     let mut runs_done: Vec<String> = Vec::new();
     let products = [("SQL2019STD", 120_000i64, true), ("SQL2019PERP", 390_000, false), ("VMRESERVED", 70_000, true)];
     let mut key_no = 0u32;
+    // What the sequence exercised, printed at its end (a seed that stops exercising something shows here).
+    let mut seen: BTreeMap<&str, u32> = BTreeMap::new();
     let mut next_key = || {
         key_no += 1;
         format!("{seed:08x}-0000-4000-8000-{key_no:012}")
@@ -504,7 +506,7 @@ async fn run_sequence(db: Db, seed: u64, steps: usize) {
             app.clock.now().micros()
         };
         let ctx = format!("seed {seed} step {step}");
-        let action = if model.orders.is_empty() { 0 } else { rng.below(10) };
+        let action = if model.orders.is_empty() { 0 } else { rng.below(12) };
         match action {
             // Checkout of one or two lines.
             0 | 1 => {
@@ -534,6 +536,7 @@ async fn run_sequence(db: Db, seed: u64, steps: usize) {
                     model.book(now, net, tax);
                 }
                 model.orders.push(m);
+                *seen.entry("checkout").or_default() += 1;
             }
             // A partner cancels a whole order, or one line of it (60-day window).
             2 | 3 => {
@@ -556,6 +559,7 @@ async fn run_sequence(db: Db, seed: u64, steps: usize) {
                     for i in active {
                         model.cancel_line(o, i, now);
                     }
+                    *seen.entry("partner cancel").or_default() += 1;
                     let path = format!("/v1/customers/{}/orders/{id}", shop.customer);
                     let body = json!({"status": "cancelled"});
                     let body =
@@ -590,6 +594,7 @@ async fn run_sequence(db: Db, seed: u64, steps: usize) {
                 let r = shop.desk(&request, &body, Some(&key)).await;
                 let fits =
                     if on_line { model.refund_line(o, l, amount, now) } else { model.refund_order(o, amount, now) };
+                *seen.entry(if fits { "refund granted" } else { "refund refused" }).or_default() += 1;
                 if fits {
                     assert_eq!(r.status, 200, "{ctx}: {}", r.text);
                     let path = format!("/v1/publisher/servicerequests/{request}");
@@ -626,6 +631,7 @@ async fn run_sequence(db: Db, seed: u64, steps: usize) {
                     r.assert_error(409, "already_cancelled");
                 } else if after.refund_order(o, amount, now) {
                     assert_eq!(r.status, 200, "{ctx}: {}", r.text);
+                    *seen.entry("cancel and refund in one answer").or_default() += 1;
                     model = after;
                 } else {
                     r.assert_error(409, "credit_exceeds_charge");
@@ -661,7 +667,58 @@ async fn run_sequence(db: Db, seed: u64, steps: usize) {
                     for _ in 0..granted {
                         assert!(model.refund_line(o, l, x, now));
                     }
+                    *seen.entry("burst refunds granted").or_default() += granted as u32;
+                    *seen.entry("burst refunds refused").or_default() += 6 - granted as u32;
                 }
+            }
+            // A race: the desk cancels an order while another answer refunds half of what is left of one of its
+            // active perpetual lines. Whichever commits first, the line gives back exactly its charge: the cancel
+            // caps its credit to what the refund left, or the refund finds nothing left.
+            9 => {
+                let o = rng.below(model.orders.len() as u64) as usize;
+                let Some(p) = (0..model.orders[o].lines.len()).find(|&i| {
+                    let l = &model.orders[o].lines[i];
+                    !l.yearly && !l.cancelled && l.left_gross() >= 2
+                }) else {
+                    continue;
+                };
+                let id = model.orders[o].id.clone();
+                let (first, second) = (shop.request_about(&id).await, shop.request_about(&id).await);
+                let x = model.orders[o].lines[p].left_gross() / 2;
+                let cancel = json!({"cancel": {"customerId": shop.customer, "orderId": id}});
+                let half = refund(&cents(x), &id, Some(p as u32));
+                let (c, r) = tokio::join!(shop.desk(&first, &cancel, None), shop.desk(&second, &half, None));
+                assert_eq!(c.status, 200, "{ctx}: the cancel always goes through: {}", c.text);
+                *seen.entry(if r.status == 200 { "race: refund first" } else { "race: cancel first" }).or_default() +=
+                    1;
+                if r.status == 200 {
+                    assert!(model.refund_line(o, p, x, now));
+                } else {
+                    r.assert_error(409, "credit_exceeds_charge");
+                }
+                let active: Vec<usize> =
+                    (0..model.orders[o].lines.len()).filter(|&i| !model.orders[o].lines[i].cancelled).collect();
+                for i in active {
+                    model.cancel_line(o, i, now);
+                }
+                assert_eq!(model.orders[o].lines[p].left_gross(), 0, "{ctx}");
+            }
+            // A goodwill refund naming no order: no tax, tied to no charge.
+            10 => {
+                let request = match &sr {
+                    Some(s) => s.clone(),
+                    None => {
+                        let s = shop.request_about(&model.orders[0].id).await;
+                        sr = Some(s.clone());
+                        s
+                    }
+                };
+                let amount = 1 + rng.below(5_000) as i64;
+                let r = shop
+                    .desk(&request, &json!({"refund": {"amount": cents(amount), "currencyCode": "USD"}}), None)
+                    .await;
+                assert_eq!(r.status, 200, "{ctx}: {}", r.text);
+                model.book(now, -amount, 0);
             }
             // Time passes; every month that ended is invoiced. (Keys live 24 hours of the clock: no replay after.)
             _ => {
@@ -721,5 +778,6 @@ async fn run_sequence(db: Db, seed: u64, steps: usize) {
         let want: (i64, i64) = o.lines.iter().fold((0, 0), |a, l| (a.0 + l.credited_net, a.1 + l.credited_tax));
         assert_eq!((net, tax), want, "seed {seed}: credits of order {}", o.id);
     }
+    eprintln!("seed {seed}: {} orders, {} months; {seen:?}", model.orders.len(), model.months.len());
     app.assert_ledger_valid().await;
 }

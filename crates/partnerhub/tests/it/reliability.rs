@@ -304,10 +304,9 @@ async fn two_servers_on_one_postgresql_keep_every_limit() {
         ),
         desk(1, &requests[10], full)
     );
-    assert!(cancelled.0 == 200 || granted.0 == 200, "{cancelled:?} {granted:?}");
-    for (status, body) in [&cancelled, &granted] {
-        assert!(*status == 200 || body["errorName"] == "credit_exceeds_charge", "{body}");
-    }
+    // The cancel always goes through (worked out again if the refund landed between its read and its write).
+    assert_eq!(cancelled.0, 200, "{cancelled:?}");
+    assert!(granted.0 == 200 || granted.1["errorName"] == "credit_exceeds_charge", "{granted:?}");
     for order in [&refunded, &raced] {
         let credited = app
             .scalar(&format!(

@@ -48,6 +48,8 @@ impl SqlStore {
     /// The writes of a cancellation, inside a caller's transaction (checkout's partner, or a support request's
     /// update by the publisher).
     pub(super) async fn cancel_in(&self, tx: &mut Tx, scope: PartnerScope, c: &CancelLines) -> StoreResult<()> {
+        // The order before its lines, on every path (see `lock_order`).
+        self.lock_order(tx, scope, c.order_id).await?;
         let order = c.order_id.to_string();
         // Lock the order's lines: a concurrent cancel of the same lines waits here, then finds them cancelled.
         let sql = format!(
@@ -109,6 +111,21 @@ impl SqlStore {
         self.write_credits(tx, scope, c.order_id, &c.credits).await
     }
 
+    /// Locks an order's row for the rest of the transaction: every writer of the order's credits or lines takes it
+    /// before anything else of the order, so they queue on it (`FOR NO KEY UPDATE` on PostgreSQL, which does not block
+    /// the `FOR KEY SHARE` of inserts that reference the order; nothing on SQLite, whose single writer serializes).
+    /// `NotFound` when the partner has no such order.
+    pub(super) async fn lock_order(&self, tx: &mut Tx, scope: PartnerScope, order: OrderId) -> StoreResult<()> {
+        let sql = format!("SELECT id FROM orders WHERE id = $1 AND partner_id = $2{}", self.chain_lock());
+        sqlx::query(&sql)
+            .bind(order.to_string())
+            .bind(scope.partner_id().to_string())
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(|_| ())
+            .ok_or(StoreError::NotFound)
+    }
+
     /// An order's balance: each line's charge and what has been credited on it. In a write transaction (`tx`) the
     /// order row is locked first (`FOR NO KEY UPDATE` on PostgreSQL, which every credit writer takes and which does not
     /// block the `FOR KEY SHARE` of inserts that reference the order; SQLite's single writer serializes anyway), so
@@ -165,7 +182,8 @@ impl SqlStore {
         let mut unassigned = 0;
         for c in &credited {
             match c.try_get::<Option<i64>, _>("line_number")? {
-                None => unassigned += c.try_get::<i64, _>("gross")?,
+                // Written with no tax: their net is their gross.
+                None => unassigned += c.try_get::<i64, _>("net")?,
                 Some(n) => {
                     if let Some(b) = balances.iter_mut().find(|b| i64::from(b.line_number) == n) {
                         b.credited_net += c.try_get::<i64, _>("net")?;

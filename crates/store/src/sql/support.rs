@@ -218,12 +218,22 @@ impl SqlStore {
         if let Some(file) = &change.attachment {
             insert_attachment(&mut tx, id, file).await?;
         }
+        // Every order this answer credits is locked first, in id order: two answers touching the same orders (one
+        // cancelling A and refunding B, the other the reverse) then wait for each other instead of deadlocking.
+        let mut on_orders: Vec<OrderId> = change.refunds.iter().filter_map(|r| r.order_id).collect();
+        on_orders.sort();
+        on_orders.dedup();
+        let mut locked: Vec<OrderId> =
+            on_orders.iter().copied().chain(change.cancel.iter().map(|c| c.order_id)).collect();
+        locked.sort();
+        locked.dedup();
+        for order in &locked {
+            self.lock_order(&mut tx, scope, *order).await?;
+        }
         if let Some(cancel) = &change.cancel {
             self.cancel_in(&mut tx, scope, cancel).await?;
         }
         // Refund rows naming an order are admitted against its balance as the cancel above left it.
-        let mut on_orders: Vec<OrderId> = change.refunds.iter().filter_map(|r| r.order_id).collect();
-        on_orders.dedup();
         for order in on_orders {
             let rows: Vec<LedgerLine> = change.refunds.iter().filter(|r| r.order_id == Some(order)).cloned().collect();
             self.write_credits(&mut tx, scope, order, &rows).await?;
