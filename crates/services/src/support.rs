@@ -361,7 +361,7 @@ impl Services {
         };
         if let Some(first) = refunds.first() {
             let gross = Money { minor: -refunds.iter().map(|r| r.gross_minor).sum::<i64>(), scale: first.scale };
-            let mut record = step(OperationType::UpdateServiceRequest, PUBLISHER_PRINCIPAL, now, &request)
+            let mut record = step(OperationType::UpdateServiceRequest, PUBLISHER_PRINCIPAL, now, request)
                 .data("change", "refund")
                 .data("amount", gross.format())
                 .data("currency", first.currency.clone());

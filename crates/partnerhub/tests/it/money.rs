@@ -568,7 +568,7 @@ async fn run_sequence(db: Db, seed: u64, steps: usize) {
                 }
             }
             // The desk refunds a line or a whole order: all that is left, half of it, a random part, or a cent over.
-            4 | 5 | 6 => {
+            4..=6 => {
                 let o = rng.below(model.orders.len() as u64) as usize;
                 let id = model.orders[o].id.clone();
                 let on_line = action != 6;

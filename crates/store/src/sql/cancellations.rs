@@ -224,7 +224,7 @@ impl SqlStore {
                 c.line_number.ok_or_else(|| StoreError::Corrupt("a credit on an order must name its line".into()))?;
             planned.push(LineCredit { line_number: line, net: -c.net_minor, tax: -c.tax_minor });
         }
-        let mut balance = self.balance(&mut **tx, scope, order, true).await?.ok_or(StoreError::NotFound)?;
+        let mut balance = self.balance(tx, scope, order, true).await?.ok_or(StoreError::NotFound)?;
         balance.admit(&mut planned).map_err(StoreError::Refused)?;
         for (credit, admitted) in credits.iter().zip(&planned) {
             let row = LedgerLine { net_minor: -admitted.net, tax_minor: -admitted.tax, ..credit.clone() };
