@@ -118,7 +118,12 @@ async fn the_article_walk_in_a_real_browser() {
                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                         "--disable-background-networking", "--window-size=1100,760", profile]}),
     );
-    let c = ClientBuilder::rustls().unwrap().capabilities(caps).connect(&env("CHROMEDRIVER_URL")).await.unwrap();
+    // chromedriver listens on loopback over plain HTTP: no TLS stack to build for the tests.
+    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&env("CHROMEDRIVER_URL"))
+        .await
+        .unwrap();
     let w = Walk { c, base: base.clone(), shots };
 
     // Signed out, a page sends the browser to sign in, and back. The form works by keyboard alone.
