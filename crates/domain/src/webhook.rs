@@ -136,20 +136,8 @@ pub fn validate_endpoint_url(raw: &str, allow_insecure: bool) -> Result<String, 
     let internal = loopback
         || match &host {
             url::Host::Domain(_) => false,
-            url::Host::Ipv4(ip) => {
-                let [a, b, ..] = ip.octets();
-                ip.is_private()
-                    || ip.is_link_local()
-                    || ip.is_unspecified()
-                    || ip.is_broadcast()
-                    || a == 0
-                    // Shared address space (carrier-grade NAT), 100.64.0.0/10.
-                    || (a == 100 && (64..128).contains(&b))
-            }
-            url::Host::Ipv6(ip) => {
-                let first = ip.segments()[0];
-                ip.is_unspecified() || (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80
-            }
+            url::Host::Ipv4(ip) => !is_public_address(std::net::IpAddr::V4(*ip)),
+            url::Host::Ipv6(ip) => !is_public_address(std::net::IpAddr::V6(*ip)),
         };
     match url.scheme() {
         "https" if !internal || allow_insecure => Ok(url.to_string()),
@@ -157,6 +145,46 @@ pub fn validate_endpoint_url(raw: &str, allow_insecure: bool) -> Result<String, 
         "http" if allow_insecure && loopback => Ok(url.to_string()),
         "http" if allow_insecure => Err(bad("may use http:// only towards this machine (127.0.0.1, ::1, localhost)")),
         _ => Err(bad("must start with https://")),
+    }
+}
+
+/// Whether a delivery may connect to `ip`: only globally reachable unicast addresses, as IANA's special-purpose
+/// address registries (RFC 6890 and successors) say, for both families. Everything else — this machine, private
+/// and shared networks, link-local, documentation, benchmarking, multicast, reserved — is refused, and so is every
+/// IPv6 address that embeds or translates to an IPv4 one (IPv4-compatible, NAT64, 6to4, Teredo) except the
+/// IPv4-mapped form, which is judged as the IPv4 address it maps.
+pub fn is_public_address(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(ip) => {
+            let [a, b, c, _] = ip.octets();
+            !(a == 0 // "this network"
+                || a == 10
+                || (a == 100 && (64..128).contains(&b)) // shared address space (carrier-grade NAT)
+                || a == 127
+                || (a == 169 && b == 254)
+                || (a == 172 && (16..32).contains(&b))
+                || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
+                || (a == 192 && b == 0 && c == 2) // TEST-NET-1
+                || (a == 192 && b == 88 && c == 99) // 6to4 relay anycast
+                || (a == 192 && b == 168)
+                || (a == 198 && (18..20).contains(&b)) // benchmarking
+                || (a == 198 && b == 51 && c == 100) // TEST-NET-2
+                || (a == 203 && b == 0 && c == 113) // TEST-NET-3
+                || a >= 224) // multicast, reserved, broadcast
+        }
+        std::net::IpAddr::V6(ip) => {
+            if let Some(v4) = ip.to_ipv4_mapped() {
+                return is_public_address(std::net::IpAddr::V4(v4));
+            }
+            let s = ip.segments();
+            // Global unicast is 2000::/3; the rest of the space (loopback, unspecified, IPv4-compatible, NAT64
+            // 64:ff9b::/96 and 64:ff9b:1::/48, discard, unique local, link-local, multicast) is not reachable.
+            (s[0] & 0xe000) == 0x2000
+                && (s[0] != 0x2001 || s[1] >= 0x0200) // 2001::/23: IETF protocol assignments (Teredo, benchmarking, ORCHID)
+                && !(s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+                && s[0] != 0x2002 // 6to4
+                && !(s[0] == 0x3fff && s[1] < 0x1000) // 3fff::/20, documentation
+        }
     }
 }
 
@@ -397,6 +425,11 @@ mod tests {
             ("https://[::ffff:169.254.169.254]/", "private"),
             ("https://100.64.0.1/", "private"),
             ("https://0.0.0.0/", "private"),
+            ("https://[::127.0.0.1]/", "private"),
+            ("https://[64:ff9b::7f00:1]/", "private"),
+            ("https://[2002:7f00:1::]/", "private"),
+            ("https://198.18.0.1/", "private"),
+            ("https://224.0.0.1/", "private"),
             ("http://127.0.0.1:9/", "https://"),
             ("not a url", "not a URL"),
             ("", "at most"),
@@ -413,6 +446,61 @@ mod tests {
         assert!(validate_endpoint_url("https://127.0.0.1:9000/hook", true).is_ok());
         let err = validate_endpoint_url("http://hooks.example.com/", true).unwrap_err().to_string();
         assert!(err.contains("only towards this machine"), "{err}");
+    }
+
+    #[test]
+    fn only_globally_reachable_addresses_are_public() {
+        for ip in ["93.184.215.14", "8.8.8.8", "1.1.1.1", "2606:4700::1111", "2a00:1450:4001::64", "::ffff:8.8.8.8"] {
+            assert!(is_public_address(ip.parse().unwrap()), "{ip} is public");
+        }
+        for ip in [
+            "0.1.2.3",
+            "10.0.0.1",
+            "100.64.0.1",
+            "100.127.255.255",
+            "127.0.0.1",
+            "127.8.8.8",
+            "169.254.169.254",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.0.0.8",
+            "192.0.2.1",
+            "192.88.99.1",
+            "192.168.1.1",
+            "198.18.0.1",
+            "198.19.255.255",
+            "198.51.100.7",
+            "203.0.113.9",
+            "224.0.0.1",
+            "239.255.255.250",
+            "240.0.0.1",
+            "255.255.255.255",
+            "::",
+            "::1",
+            "::127.0.0.1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "64:ff9b::7f00:1",
+            "64:ff9b:1::1",
+            "100::1",
+            "2001::1",
+            "2001:2::1",
+            "2001:db8::1",
+            "2002:7f00:1::",
+            "3fff::1",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "fec0::1",
+            "ff02::1",
+            "5f00::1",
+        ] {
+            assert!(!is_public_address(ip.parse().unwrap()), "{ip} is not public");
+        }
+        // Neighbours of the refused blocks stay public.
+        for ip in ["100.63.255.255", "100.128.0.0", "172.15.255.255", "172.32.0.0", "198.17.255.255", "198.20.0.0"] {
+            assert!(is_public_address(ip.parse().unwrap()), "{ip} is public");
+        }
     }
 
     #[test]

@@ -73,4 +73,11 @@ impl Services {
         self.webhooks.allow_insecure = allow;
         self
     }
+
+    /// Host names webhook deliveries resolve before the system's resolver (like `/etc/hosts`); what they name is
+    /// judged like any resolved address. For tests, which need a name that resolves to loopback.
+    pub fn webhook_hosts(mut self, hosts: std::collections::HashMap<String, Vec<std::net::IpAddr>>) -> Services {
+        self.webhooks = self.webhooks.with_hosts(hosts);
+        self
+    }
 }

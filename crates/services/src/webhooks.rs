@@ -14,8 +14,8 @@ use domain::ids::{DeliveryId, WebhookId};
 use domain::paging::{Cursor, Page, PageSize};
 use domain::policy::Action;
 use domain::webhook::{
-    after_attempt, event_body, parse_operation_types, signature_header, test_event_body, validate_endpoint_url,
-    Attempt, Delivery, DeliveryStatus, WebhookEndpoint, TEST_EVENT, TIMEOUT_SECS,
+    after_attempt, event_body, is_public_address, parse_operation_types, signature_header, test_event_body,
+    validate_endpoint_url, Attempt, Delivery, DeliveryStatus, WebhookEndpoint, TEST_EVENT, TIMEOUT_SECS,
 };
 use domain::{DomainError, Timestamp};
 use futures::StreamExt;
@@ -57,22 +57,79 @@ pub struct DispatchRound {
 /// How this server sends deliveries.
 #[derive(Clone, Default)]
 pub struct WebhookSettings {
-    /// `--allow-insecure-webhooks`: `http://` to loopback is accepted (tests, local development).
+    /// `--allow-insecure-webhooks`: `http://` to loopback is accepted (tests, local development), and so is a host
+    /// name that resolves to this machine or a private network.
     pub allow_insecure: bool,
+    /// Names answered before the system's resolver, like `/etc/hosts` (tests name a host that resolves to
+    /// loopback). What they resolve to is judged like any other address.
+    hosts: std::sync::Arc<std::collections::HashMap<String, Vec<std::net::IpAddr>>>,
     /// Built at the first delivery: a server without endpoints never loads TLS roots.
     http: std::sync::Arc<std::sync::OnceLock<reqwest::Client>>,
 }
 
-/// The HTTP client deliveries go out with: the receiver's timeout, and no redirects (a 3xx is a failed attempt;
-/// following it would let an endpoint send the server anywhere).
-fn delivery_client() -> reqwest::Client {
+impl WebhookSettings {
+    pub(crate) fn with_hosts(mut self, hosts: std::collections::HashMap<String, Vec<std::net::IpAddr>>) -> Self {
+        self.hosts = std::sync::Arc::new(hosts.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect());
+        self
+    }
+
+    fn client(&self) -> &reqwest::Client {
+        self.http.get_or_init(|| {
+            delivery_client(PublicOnly { allow_internal: self.allow_insecure, hosts: self.hosts.clone() })
+        })
+    }
+}
+
+/// The HTTP client deliveries go out with: the receiver's timeout, no redirects (a 3xx is a failed attempt;
+/// following it would let an endpoint send the server anywhere), and a resolver that hands the connector only
+/// public addresses, so the address judged is the address connected to (a name that resolves to 127.0.0.1 is
+/// refused at delivery time, whatever it resolved to at registration).
+fn delivery_client(resolver: PublicOnly) -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(TIMEOUT_SECS))
         .connect_timeout(Duration::from_secs(TIMEOUT_SECS))
         .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(std::sync::Arc::new(resolver))
         .user_agent(concat!("Partnerhub-Webhooks/", env!("CARGO_PKG_VERSION")))
         .build()
         .unwrap_or_default()
+}
+
+/// Resolves an endpoint's host name and keeps only the addresses [`is_public_address`] allows (all of them with
+/// `--allow-insecure-webhooks`). Address literals never reach a resolver; [`validate_endpoint_url`] judges them,
+/// by the same rule, before each send.
+struct PublicOnly {
+    allow_internal: bool,
+    hosts: std::sync::Arc<std::collections::HashMap<String, Vec<std::net::IpAddr>>>,
+}
+
+/// Why a host name was not connected to (for the server's log; the partner reads only "could not deliver").
+#[derive(Debug, thiserror::Error)]
+#[error("{host} resolves only to addresses deliveries may not reach ({addresses})")]
+struct RefusedAddress {
+    host: String,
+    addresses: String,
+}
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().trim_end_matches('.').to_ascii_lowercase();
+        let listed = self.hosts.get(&host).cloned();
+        let allow_internal = self.allow_internal;
+        Box::pin(async move {
+            let found: Vec<std::net::SocketAddr> = match listed {
+                Some(ips) => ips.into_iter().map(|ip| std::net::SocketAddr::new(ip, 0)).collect(),
+                None => tokio::net::lookup_host((host.as_str(), 0)).await?.collect(),
+            };
+            let allowed: Vec<std::net::SocketAddr> =
+                found.iter().copied().filter(|a| allow_internal || is_public_address(a.ip())).collect();
+            if allowed.is_empty() {
+                let addresses = found.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", ");
+                return Err(Box::new(RefusedAddress { host, addresses }) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
 }
 
 impl Services {
@@ -282,8 +339,7 @@ impl Services {
         let signature = signature_header(&secret, at.micros().div_euclid(1_000_000), d.body.as_bytes());
         let sent = self
             .webhooks
-            .http
-            .get_or_init(delivery_client)
+            .client()
             .post(&d.url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header("Partnerhub-Signature", signature)
@@ -299,11 +355,18 @@ impl Services {
                 (Some(status), error)
             }
             Err(e) if e.is_timeout() => (None, Some(format!("no answer within {TIMEOUT_SECS} s"))),
-            Err(e) if e.is_connect() => (None, Some(format!("could not connect: {}", root_cause(&e)))),
-            Err(e) => (None, Some(root_cause(&e))),
+            Err(e) => {
+                // Which transport step failed (refused address, connection refused, TLS, reset) would tell the
+                // partner what listens where; it goes to the server's log only.
+                tracing::warn!(webhook = %d.endpoint_id, delivery = %d.id, error = %root_cause(&e), "webhook delivery not delivered");
+                (None, Some(NOT_DELIVERED.into()))
+            }
         }
     }
 }
+
+/// What the partner reads when no HTTP answer came back (other than a timeout).
+pub const NOT_DELIVERED: &str = "could not deliver: no HTTP answer from the endpoint";
 
 /// The innermost error's text ("Connection refused (os error 111)"), which says more than reqwest's outer one.
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {

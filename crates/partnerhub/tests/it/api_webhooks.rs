@@ -105,6 +105,28 @@ impl Receiver {
 }
 
 /// Registers an endpoint as the partner's global admin; returns (id, secret).
+/// A TCP listener on loopback that counts the connections it accepts and closes each at once (it speaks no TLS,
+/// so an `https://` delivery to it fails after connecting).
+async fn counting_listener() -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    tokio::spawn(async move {
+        while let Ok((conn, _)) = listener.accept().await {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(conn);
+        }
+    });
+    (port, count)
+}
+
+/// A port on loopback where nothing listens.
+async fn closed_port() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap().port()
+}
+
 async fn register(app: &TestApp, p: &TestPartner, url: &str, kinds: &[&str]) -> (String, String) {
     let r = app.post("/v1/webhooks", p.token(Role::GlobalAdmin), &json!({"url": url, "operationTypes": kinds})).await;
     assert_eq!(r.status, 201, "{}", r.text);
@@ -135,11 +157,62 @@ fn unix_now(app: &TestApp) -> i64 {
     app.clock.now().micros() / 1_000_000
 }
 
+/// Issue 16.1: the address checked is the address connected to. A host name that resolves to this machine (or a
+/// private network) passes registration, but the delivery's resolver refuses it, so nothing connects; the partner
+/// reads one generic error whether a port is open, closed or refused, and the detail stays in the server's log.
+async fn deliveries_never_reach_internal_addresses_through_a_host_name(db: Db) {
+    let hosts = HashMap::from([
+        ("hooks.internal.test".to_string(), vec!["127.0.0.1".parse().unwrap()]),
+        ("metadata.internal.test".to_string(), vec!["169.254.169.254".parse().unwrap(), "10.0.0.7".parse().unwrap()]),
+    ]);
+    let app = TestApp::spawn_with(db, |s| s.webhook_hosts(hosts.clone())).await;
+    let p = app.partner("Contoso", false).await;
+    let admin = p.token(Role::GlobalAdmin);
+    let (port, connections) = counting_listener().await;
+    for url in [format!("https://hooks.internal.test:{port}/hook"), "https://metadata.internal.test/latest".into()] {
+        let (id, _) = register(&app, &p, &url, &["create_customer"]).await;
+        let test = app.post(&format!("/v1/webhooks/{id}/test"), admin, &json!({})).await;
+        assert_eq!(test.status, 200, "{}", test.text);
+        assert_eq!(test.body["status"], "failed");
+        assert_eq!(test.body["attempts"][0]["error"], services::webhooks::NOT_DELIVERED, "{}", test.text);
+    }
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 0, "no connection reached loopback");
+    // Literals that embed or alias an internal IPv4 address are refused at registration.
+    for literal in ["[::127.0.0.1]", "[64:ff9b::7f00:1]", "[2002:7f00:1::]", "198.18.0.1", "224.0.0.1"] {
+        let r = app
+            .post(
+                "/v1/webhooks",
+                admin,
+                &json!({"url": format!("https://{literal}/h"), "operationTypes": ["create_order"]}),
+            )
+            .await;
+        r.assert_error(400, "invalid_request");
+    }
+
+    // The same name with --allow-insecure-webhooks (local development) does connect: the refusal above was the
+    // resolver's, not a name that failed to resolve. An open port and a closed one read the same to the partner.
+    let dev = TestApp::spawn_with(db, |s| s.allow_insecure_webhooks(true).webhook_hosts(hosts.clone())).await;
+    let p = dev.partner("Fabrikam", false).await;
+    let closed = closed_port().await;
+    let mut errors = HashSet::new();
+    for url in
+        [format!("https://hooks.internal.test:{port}/hook"), format!("https://hooks.internal.test:{closed}/hook")]
+    {
+        let (id, _) = register(&dev, &p, &url, &["create_customer"]).await;
+        let test = dev.post(&format!("/v1/webhooks/{id}/test"), p.token(Role::GlobalAdmin), &json!({})).await;
+        assert_eq!(test.body["status"], "failed", "{}", test.text);
+        errors.insert(test.body["attempts"][0]["error"].as_str().unwrap().to_string());
+    }
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1, "the open port was reached once");
+    assert_eq!(errors, HashSet::from([services::webhooks::NOT_DELIVERED.to_string()]), "no port-scan oracle");
+}
+
 crate::on_both_backends!(
     endpoints_are_registered_validated_listed_and_deleted,
     every_kind_of_record_arrives_once_signed_and_as_the_api_shows_it,
     a_receiver_that_fails_twice_gets_the_delivery_on_the_third_attempt,
     an_endpoint_failing_for_three_days_is_disabled_and_a_good_test_enables_it_again,
+    deliveries_never_reach_internal_addresses_through_a_host_name,
 );
 
 async fn endpoints_are_registered_validated_listed_and_deleted(db: Db) {
@@ -190,7 +263,7 @@ async fn endpoints_are_registered_validated_listed_and_deleted(db: Db) {
     assert_eq!(test.status, 200, "{}", test.text);
     assert_eq!(test.body["status"], "failed");
     assert_eq!(test.body["operationType"], "webhook_test");
-    assert!(test.body["attempts"][0]["error"].as_str().unwrap().starts_with("could not connect"), "{}", test.text);
+    assert_eq!(test.body["attempts"][0]["error"], services::webhooks::NOT_DELIVERED, "{}", test.text);
     assert!(test.body["attempts"][0]["statusCode"].is_null());
     assert_eq!(deliveries(&app, &p, &down).await[0]["id"], test.body["id"]);
 

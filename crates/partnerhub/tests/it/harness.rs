@@ -114,6 +114,12 @@ pub const START: i64 = 1_768_471_200_000_000;
 
 impl TestApp {
     pub async fn spawn(backend: Db) -> TestApp {
+        // Tests' receivers listen on loopback.
+        TestApp::spawn_with(backend, |s| s.allow_insecure_webhooks(true)).await
+    }
+
+    /// The app with its services' settings changed by `configure` (from the defaults `partnerhub serve` has).
+    pub async fn spawn_with(backend: Db, configure: impl FnOnce(Services) -> Services) -> TestApp {
         let db = TestDb::new(backend).await;
         let store = SqlStore::connect(&db.url).await.expect("open the store");
         store.migrate().await.expect("migrate");
@@ -129,9 +135,9 @@ impl TestApp {
             Blobs::local(&blob_dir.path().join("blobs")).expect("blob storage"),
             &url,
             Some(PUBLISHER_TOKEN),
-        )
-        // Tests' receivers listen on loopback. The dispatcher runs only where a test starts it.
-        .allow_insecure_webhooks(true);
+        );
+        // The dispatcher runs only where a test starts it.
+        let services = configure(services);
         let served = services.clone();
         tokio::spawn(async move { web::serve(listener, served, std::future::pending()).await });
         TestApp { url, http: reqwest::Client::new(), clock, store, db, blob_dir, services }
