@@ -188,6 +188,83 @@ pub fn is_public_address(ip: std::net::IpAddr) -> bool {
     }
 }
 
+/// How many deliveries one dispatcher sends at once: in all, per partner, per endpoint. The caps keep one partner's
+/// endpoints that never answer from holding every sending slot: the others' deliveries keep going out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendCaps {
+    pub total: u32,
+    pub per_partner: u32,
+    pub per_endpoint: u32,
+}
+
+pub const SEND_CAPS: SendCaps = SendCaps { total: 32, per_partner: 8, per_endpoint: 4 };
+
+/// A due delivery the dispatcher may take, oldest due first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DueDelivery {
+    pub id: DeliveryId,
+    pub endpoint: WebhookId,
+    pub partner: PartnerId,
+}
+
+/// What one dispatcher is sending now, counted against [`SendCaps`].
+#[derive(Debug, Default, Clone)]
+pub struct SendSlots {
+    total: u32,
+    partners: std::collections::HashMap<PartnerId, u32>,
+    endpoints: std::collections::HashMap<WebhookId, u32>,
+}
+
+impl SendSlots {
+    pub fn in_flight(&self) -> u32 {
+        self.total
+    }
+
+    /// Partners and endpoints with no slot left (the store need not offer their deliveries).
+    pub fn full(&self, caps: SendCaps) -> (Vec<PartnerId>, Vec<WebhookId>) {
+        let partners = self.partners.iter().filter(|(_, n)| **n >= caps.per_partner).map(|(p, _)| *p).collect();
+        let endpoints = self.endpoints.iter().filter(|(_, n)| **n >= caps.per_endpoint).map(|(e, _)| *e).collect();
+        (partners, endpoints)
+    }
+
+    /// Takes slots for the due deliveries, oldest first, as far as the caps allow, and returns those taken. A
+    /// delivery whose partner or endpoint is full is passed over, not waited for: it does not hold up the rest.
+    pub fn take(&mut self, due: &[DueDelivery], caps: SendCaps) -> Vec<DeliveryId> {
+        let mut taken = Vec::new();
+        for d in due {
+            if self.total >= caps.total {
+                break;
+            }
+            let partner = self.partners.get(&d.partner).copied().unwrap_or(0);
+            let endpoint = self.endpoints.get(&d.endpoint).copied().unwrap_or(0);
+            if partner < caps.per_partner && endpoint < caps.per_endpoint {
+                self.total += 1;
+                *self.partners.entry(d.partner).or_default() += 1;
+                *self.endpoints.entry(d.endpoint).or_default() += 1;
+                taken.push(d.id);
+            }
+        }
+        taken
+    }
+
+    /// Gives back the slot of a delivery whose attempt ended (or that was not claimed after all).
+    pub fn release(&mut self, partner: PartnerId, endpoint: WebhookId) {
+        fn down<K: std::hash::Hash + Eq>(map: &mut std::collections::HashMap<K, u32>, key: K) {
+            if let Some(n) = map.get_mut(&key) {
+                *n -= 1;
+                if *n == 0 {
+                    map.remove(&key);
+                }
+            }
+        }
+        if self.partners.contains_key(&partner) && self.endpoints.contains_key(&endpoint) {
+            self.total -= 1;
+            down(&mut self.partners, partner);
+            down(&mut self.endpoints, endpoint);
+        }
+    }
+}
+
 /// The kinds an endpoint asks for: at least one, each a known `operationType`, duplicates dropped.
 pub fn parse_operation_types(raw: &[String]) -> Result<Vec<OperationType>, DomainError> {
     if raw.is_empty() {
@@ -501,6 +578,38 @@ mod tests {
         for ip in ["100.63.255.255", "100.128.0.0", "172.15.255.255", "172.32.0.0", "198.17.255.255", "198.20.0.0"] {
             assert!(is_public_address(ip.parse().unwrap()), "{ip} is public");
         }
+    }
+
+    #[test]
+    fn a_partner_or_endpoint_at_its_cap_is_passed_over_not_waited_for() {
+        let caps = SendCaps { total: 5, per_partner: 3, per_endpoint: 2 };
+        let (hog, other) = (PartnerId::new(), PartnerId::new());
+        let hog_endpoints = [WebhookId::new(), WebhookId::new()];
+        let other_endpoint = WebhookId::new();
+        // The hog's deliveries are the oldest due: six of them, then one of the other partner.
+        let mut due: Vec<DueDelivery> = (0..6)
+            .map(|i| DueDelivery { id: DeliveryId::new(), endpoint: hog_endpoints[i % 2], partner: hog })
+            .collect();
+        due.push(DueDelivery { id: DeliveryId::new(), endpoint: other_endpoint, partner: other });
+        let mut slots = SendSlots::default();
+        let taken = slots.take(&due, caps);
+        assert_eq!(taken, vec![due[0].id, due[1].id, due[2].id, due[6].id], "three of the hog's, then the other's");
+        assert_eq!(slots.in_flight(), 4);
+        let (full_partners, full_endpoints) = slots.full(caps);
+        assert_eq!(full_partners, vec![hog]);
+        assert_eq!(full_endpoints, vec![hog_endpoints[0]], "two in flight on the first endpoint");
+        // Nothing more for the hog until one of its attempts ends.
+        assert!(slots.take(&due[3..6], caps).is_empty());
+        slots.release(hog, hog_endpoints[1]);
+        assert_eq!(slots.take(&due[3..6], caps), vec![due[3].id]);
+        // The total cap holds too.
+        let more: Vec<DueDelivery> = (0..3)
+            .map(|_| DueDelivery { id: DeliveryId::new(), endpoint: WebhookId::new(), partner: PartnerId::new() })
+            .collect();
+        assert_eq!(slots.take(&more, caps).len(), 0, "five in flight");
+        // Releasing what was never taken changes nothing.
+        slots.release(PartnerId::new(), WebhookId::new());
+        assert_eq!(slots.in_flight(), 5);
     }
 
     #[test]

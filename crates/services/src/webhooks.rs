@@ -15,11 +15,13 @@ use domain::paging::{Cursor, Page, PageSize};
 use domain::policy::Action;
 use domain::webhook::{
     after_attempt, event_body, is_public_address, parse_operation_types, signature_header, test_event_body,
-    validate_endpoint_url, Attempt, Delivery, DeliveryStatus, WebhookEndpoint, TEST_EVENT, TIMEOUT_SECS,
+    validate_endpoint_url, Attempt, Delivery, DeliveryStatus, SendSlots, WebhookEndpoint, SEND_CAPS, TEST_EVENT,
+    TIMEOUT_SECS,
 };
 use domain::{DomainError, Timestamp};
 use futures::StreamExt;
 use rand::{Rng, RngCore};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use store::{ClaimedDelivery, Effects, FinishedAttempt, NewDelivery, PartnerScope};
 
@@ -30,11 +32,10 @@ pub const HOLD_MICROS: i64 = (TIMEOUT_SECS as i64 + 5) * 1_000_000;
 pub const DELIVERY_RETENTION_MICROS: i64 = 30 * 24 * 3600 * 1_000_000;
 /// How often the dispatcher looks for new records and due retries.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
-/// Deliveries sent at once by one process.
-const PARALLEL_SENDS: usize = 8;
-/// Deliveries taken per round: no more than are sent at once, so each is sent as soon as it is held (a held
-/// delivery waiting its turn could outlast its hold and be taken over by another process).
-const CLAIM_BATCH: u32 = PARALLEL_SENDS as u32;
+/// Due deliveries read per look, from which the dispatcher takes what its free slots allow ([`SEND_CAPS`]). It
+/// holds only what it sends at once, so each delivery is sent as soon as it is held (one waiting its turn could
+/// outlast its hold and be taken over by another process).
+const DUE_BATCH: u32 = 256;
 /// Records read per endpoint per pass.
 const RECORD_BATCH: u32 = 500;
 /// At most this many error characters are kept per attempt.
@@ -52,6 +53,19 @@ pub struct CreatedWebhook {
 pub struct DispatchRound {
     pub enqueued: usize,
     pub attempted: usize,
+}
+
+/// A sending slot, given back when the attempt's task ends, however it ends.
+struct Slot {
+    slots: Arc<Mutex<SendSlots>>,
+    partner: domain::ids::PartnerId,
+    endpoint: WebhookId,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.slots.lock().unwrap_or_else(|e| e.into_inner()).release(self.partner, self.endpoint);
+    }
 }
 
 /// How this server sends deliveries.
@@ -245,31 +259,86 @@ impl Services {
         Ok(self.store.purge_deliveries(self.clock.now().plus_micros(-DELIVERY_RETENTION_MICROS)).await?)
     }
 
-    /// Runs the dispatcher until the process ends: a round every [`POLL_INTERVAL`]. Errors are logged and the next
-    /// round tries again (a delivery not recorded as sent is sent again: at least once).
+    /// Runs the dispatcher until the process ends. Every [`POLL_INTERVAL`] it turns new records into deliveries;
+    /// then, and whenever an attempt ends, it takes what is due as far as [`SEND_CAPS`] allow and sends each on its
+    /// own task: nothing waits for a batch, and a partner whose endpoints hang holds at most its own slots. Errors
+    /// are logged and the next round tries again (a delivery not recorded as sent is sent again: at least once).
     pub async fn run_webhook_dispatcher(self) {
+        let slots = Arc::new(Mutex::new(SendSlots::default()));
+        let mut sending = tokio::task::JoinSet::new();
         let mut tick = tokio::time::interval(POLL_INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
-            if let Err(e) = self.dispatch_webhooks().await {
-                tracing::warn!(error = %e, "webhook dispatch failed; retrying");
+            tokio::select! {
+                _ = tick.tick() => {
+                    if let Err(e) = self.enqueue_new_records().await {
+                        tracing::warn!(error = %e, "webhook enqueue failed; retrying");
+                    }
+                }
+                Some(ended) = sending.join_next(), if !sending.is_empty() => {
+                    match ended {
+                        Ok(Err(e)) => tracing::warn!(error = %e, "webhook attempt not recorded; it will be sent again"),
+                        Err(e) => tracing::error!(error = %e, "webhook sending task failed"),
+                        Ok(Ok(())) => {}
+                    }
+                }
+            }
+            match self.take_due(&slots).await {
+                Ok(claimed) => {
+                    for d in claimed {
+                        let slot = Slot { slots: slots.clone(), partner: d.partner_id, endpoint: d.endpoint_id };
+                        let services = self.clone();
+                        sending.spawn(async move {
+                            let _slot = slot;
+                            services.attempt(d).await.map(|_| ())
+                        });
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "webhook dispatch failed; retrying"),
             }
         }
     }
 
-    /// One round: turn new activity records into deliveries, then send what is due.
+    /// One round, for tests and tools: turn new activity records into deliveries, then send what is due (as far as
+    /// [`SEND_CAPS`] allow) and wait for those attempts.
     pub async fn dispatch_webhooks(&self) -> Result<DispatchRound> {
         let mut round = DispatchRound { enqueued: self.enqueue_new_records().await?, attempted: 0 };
-        let now = self.clock.now();
-        let claimed = self.store.claim_deliveries(now, now.plus_micros(HOLD_MICROS), CLAIM_BATCH).await?;
+        let claimed = self.take_due(&Mutex::new(SendSlots::default())).await?;
         round.attempted = claimed.len();
-        let results: Vec<Result<_>> =
-            futures::stream::iter(claimed).map(|d| self.attempt(d)).buffer_unordered(PARALLEL_SENDS).collect().await;
+        let results: Vec<Result<_>> = futures::stream::iter(claimed)
+            .map(|d| self.attempt(d))
+            .buffer_unordered(SEND_CAPS.total as usize)
+            .collect()
+            .await;
         for r in results {
             r?;
         }
         Ok(round)
+    }
+
+    /// Holds the due deliveries the free slots allow, counting them in `slots` (the caller gives each slot back
+    /// when its attempt ends).
+    async fn take_due(&self, slots: &Mutex<SendSlots>) -> Result<Vec<ClaimedDelivery>> {
+        let (full_partners, full_endpoints) = {
+            let slots = slots.lock().unwrap_or_else(|e| e.into_inner());
+            if slots.in_flight() >= SEND_CAPS.total {
+                return Ok(Vec::new());
+            }
+            slots.full(SEND_CAPS)
+        };
+        let now = self.clock.now();
+        let due =
+            self.store.due_deliveries(now, DUE_BATCH, SEND_CAPS.per_endpoint, &full_partners, &full_endpoints).await?;
+        let taken = slots.lock().unwrap_or_else(|e| e.into_inner()).take(&due, SEND_CAPS);
+        let claimed = self.store.claim_deliveries(&taken, now, now.plus_micros(HOLD_MICROS)).await;
+        // Slots taken for deliveries not held after all (another process took them, or the claim failed) go back.
+        let held: std::collections::HashSet<DeliveryId> =
+            claimed.as_ref().map(|c| c.iter().map(|d| d.id).collect()).unwrap_or_default();
+        let mut slots = slots.lock().unwrap_or_else(|e| e.into_inner());
+        for d in due.iter().filter(|d| taken.contains(&d.id) && !held.contains(&d.id)) {
+            slots.release(d.partner, d.endpoint);
+        }
+        Ok(claimed?)
     }
 
     /// For every endpoint behind its partner's chain: the deliveries for the records it asked for, written while

@@ -31,7 +31,7 @@ use domain::role::RoleSet;
 use domain::software::{Artifact, SoftwareItem};
 use domain::support::{Attachment, Note, RequestStatus, ServiceRequest};
 use domain::user::User;
-use domain::webhook::{Attempt, AttemptOutcome, Delivery, WebhookEndpoint};
+use domain::webhook::{Attempt, AttemptOutcome, Delivery, DueDelivery, WebhookEndpoint};
 use domain::Timestamp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,6 +177,7 @@ pub struct NewDelivery {
 pub struct ClaimedDelivery {
     pub id: DeliveryId,
     pub endpoint_id: WebhookId,
+    pub partner_id: PartnerId,
     pub url: String,
     /// The endpoint's signing secret, sealed with the server's key.
     pub sealed_secret: Vec<u8>,
@@ -563,13 +564,23 @@ pub trait Store: Send + Sync + 'static {
         deliveries: &[NewDelivery],
         now: Timestamp,
     ) -> StoreResult<bool>;
-    /// Takes up to `limit` pending deliveries due at `now` (real time) of enabled endpoints, holding each until
-    /// `hold_until`: no other dispatcher takes it meanwhile (PostgreSQL skips rows another is taking).
-    async fn claim_deliveries(
+    /// Pending deliveries due at `now` (real time) of enabled endpoints that nobody holds, oldest due first: at most
+    /// `per_endpoint` per endpoint, none of `full_partners` or `full_endpoints`, `limit` in all. Only a read.
+    async fn due_deliveries(
         &self,
         now: Timestamp,
-        hold_until: Timestamp,
         limit: u32,
+        per_endpoint: u32,
+        full_partners: &[PartnerId],
+        full_endpoints: &[WebhookId],
+    ) -> StoreResult<Vec<DueDelivery>>;
+    /// Holds those of `ids` still pending and held by nobody at `now` until `hold_until`, and returns them: no
+    /// other dispatcher takes them meanwhile.
+    async fn claim_deliveries(
+        &self,
+        ids: &[DeliveryId],
+        now: Timestamp,
+        hold_until: Timestamp,
     ) -> StoreResult<Vec<ClaimedDelivery>>;
     /// Writes a test delivery already held by the caller, who sends it at once; `NotFound` for another's endpoint.
     async fn add_test_delivery(

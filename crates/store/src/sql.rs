@@ -1688,13 +1688,24 @@ impl Store for SqlStore {
         self.enqueue(endpoint, from, to, deliveries, now).await
     }
 
-    async fn claim_deliveries(
+    async fn due_deliveries(
         &self,
         now: Timestamp,
-        hold_until: Timestamp,
         limit: u32,
+        per_endpoint: u32,
+        full_partners: &[PartnerId],
+        full_endpoints: &[WebhookId],
+    ) -> StoreResult<Vec<DueDelivery>> {
+        self.due(now, limit, per_endpoint, full_partners, full_endpoints).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        ids: &[DeliveryId],
+        now: Timestamp,
+        hold_until: Timestamp,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
-        self.claim(now, hold_until, limit).await
+        self.claim(ids, now, hold_until).await
     }
 
     async fn add_test_delivery(

@@ -104,7 +104,6 @@ impl Receiver {
     }
 }
 
-/// Registers an endpoint as the partner's global admin; returns (id, secret).
 /// A TCP listener on loopback that counts the connections it accepts and closes each at once (it speaks no TLS,
 /// so an `https://` delivery to it fails after connecting).
 async fn counting_listener() -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
@@ -127,6 +126,7 @@ async fn closed_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
+/// Registers an endpoint as the partner's global admin; returns (id, secret).
 async fn register(app: &TestApp, p: &TestPartner, url: &str, kinds: &[&str]) -> (String, String) {
     let r = app.post("/v1/webhooks", p.token(Role::GlobalAdmin), &json!({"url": url, "operationTypes": kinds})).await;
     assert_eq!(r.status, 201, "{}", r.text);
@@ -213,7 +213,37 @@ crate::on_both_backends!(
     a_receiver_that_fails_twice_gets_the_delivery_on_the_third_attempt,
     an_endpoint_failing_for_three_days_is_disabled_and_a_good_test_enables_it_again,
     deliveries_never_reach_internal_addresses_through_a_host_name,
+    a_partner_whose_endpoints_hang_does_not_delay_another_partners_delivery,
 );
+
+/// Issue 16.2: eight endpoints of one partner that never answer hold eight sending slots for ten seconds each; the
+/// dispatcher neither gives them every slot nor waits for them, so another partner's delivery goes out at the
+/// next poll.
+async fn a_partner_whose_endpoints_hang_does_not_delay_another_partners_delivery(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let hog = app.partner("Hog", false).await;
+    let hanging = Receiver::start().await;
+    hanging.hang(true);
+    for _ in 0..8 {
+        register(&app, &hog, &hanging.url, &["create_customer"]).await;
+    }
+    for i in 0..3 {
+        app.customer(&hog, &format!("Hog customer {i}"), &format!("hog{i}.example"), "US").await;
+    }
+    let other = app.partner("Other", false).await;
+    let quick = Receiver::start().await;
+    register(&app, &other, &quick.url, &["create_customer"]).await;
+    tokio::spawn(app.services.clone().run_webhook_dispatcher());
+    // Every slot the hog may hold is hanging (24 of its deliveries are due).
+    hanging.wait_for(8, Duration::from_secs(10)).await;
+    let created = Instant::now();
+    app.customer(&other, "Patient Co", "patient.example", "US").await;
+    quick.wait_for(1, Duration::from_secs(15)).await;
+    let waited = created.elapsed();
+    eprintln!("the other partner's delivery arrived {waited:?} after its record");
+    assert!(waited < Duration::from_secs(1), "delayed {waited:?} by another partner's hanging endpoints");
+    assert_eq!(hanging.received().len(), 8, "the hog holds no more than its eight slots");
+}
 
 async fn endpoints_are_registered_validated_listed_and_deleted(db: Db) {
     let app = TestApp::spawn(db).await;

@@ -2,7 +2,9 @@
 
 use super::*;
 use domain::audit::OperationType;
-use domain::webhook::{Attempt, AttemptOutcome, Delivery, DeliveryStatus, EndpointHealth, MAX_ENDPOINTS_PER_PARTNER};
+use domain::webhook::{
+    Attempt, AttemptOutcome, Delivery, DeliveryStatus, DueDelivery, EndpointHealth, MAX_ENDPOINTS_PER_PARTNER,
+};
 
 const ENDPOINT_COLS: &str = "e.id, e.partner_id, e.url, e.operation_types, e.created_by, e.created_at, \
     e.failing_since, e.disabled_at, e.disabled_reason";
@@ -40,6 +42,7 @@ fn claimed_from(row: &AnyRow) -> StoreResult<ClaimedDelivery> {
     Ok(ClaimedDelivery {
         id: DeliveryId(uuid_col(row, "id")?),
         endpoint_id: WebhookId(uuid_col(row, "endpoint_id")?),
+        partner_id: PartnerId(uuid_col(row, "partner_id")?),
         url: row.try_get("url")?,
         sealed_secret: row.try_get("secret")?,
         body: row.try_get("body")?,
@@ -52,7 +55,8 @@ fn claimed_from(row: &AnyRow) -> StoreResult<ClaimedDelivery> {
     })
 }
 
-const CLAIMED_SELECT: &str = "SELECT d.id, d.endpoint_id, e.url, e.secret, d.body, d.operation_type, d.record_id, \
+const CLAIMED_SELECT: &str =
+    "SELECT d.id, d.endpoint_id, e.partner_id, e.url, e.secret, d.body, d.operation_type, d.record_id, \
     d.attempts, d.first_attempt_at, d.claimed_until, e.failing_since FROM webhook_deliveries d \
     JOIN webhook_endpoints e ON e.id = d.endpoint_id";
 
@@ -214,44 +218,83 @@ impl SqlStore {
         Ok(true)
     }
 
-    pub(super) async fn claim(
+    /// Pending deliveries due at `now` of enabled endpoints held by nobody, oldest due first: at most
+    /// `per_endpoint` of any endpoint, none of the full partners and endpoints, `limit` in all. A read: taking them
+    /// is [`Self::claim`]'s.
+    pub(super) async fn due(
         &self,
         now: Timestamp,
-        hold_until: Timestamp,
         limit: u32,
-    ) -> StoreResult<Vec<ClaimedDelivery>> {
-        let mut tx = self.begin().await?;
-        let skip_locked = match self.backend {
-            Backend::Postgres => " FOR UPDATE OF d SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
-        let sql = format!(
-            "SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id \
+        per_endpoint: u32,
+        full_partners: &[PartnerId],
+        full_endpoints: &[WebhookId],
+    ) -> StoreResult<Vec<DueDelivery>> {
+        let mut sql = String::from(
+            "SELECT id, endpoint_id, partner_id FROM (SELECT d.id, d.endpoint_id, e.partner_id, d.next_attempt_at, \
+             d.created_at, ROW_NUMBER() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at, d.created_at) \
+             AS nth FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id \
              WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND d.claimed_until <= $1 \
-             AND e.disabled_at IS NULL ORDER BY d.next_attempt_at, d.created_at LIMIT {limit}{skip_locked}"
+             AND e.disabled_at IS NULL",
         );
-        let ids: Vec<String> = sqlx::query(&sql)
-            .bind(now.micros())
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| r.try_get::<String, _>(0))
-            .collect::<Result<_, _>>()?;
+        let mut next = 2;
+        if !full_partners.is_empty() {
+            sql += &format!(" AND e.partner_id NOT IN ({})", crate::orders::placeholders(next, full_partners.len()));
+            next += full_partners.len();
+        }
+        if !full_endpoints.is_empty() {
+            sql += &format!(" AND d.endpoint_id NOT IN ({})", crate::orders::placeholders(next, full_endpoints.len()));
+            next += full_endpoints.len();
+        }
+        sql += &format!(") due WHERE nth <= ${next} ORDER BY next_attempt_at, created_at LIMIT ${}", next + 1);
+        let mut q = sqlx::query(&sql).bind(now.micros());
+        for p in full_partners {
+            q = q.bind(p.to_string());
+        }
+        for e in full_endpoints {
+            q = q.bind(e.to_string());
+        }
+        let rows = q.bind(i64::from(per_endpoint)).bind(i64::from(limit)).fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DueDelivery {
+                    id: DeliveryId(uuid_col(r, "id")?),
+                    endpoint: WebhookId(uuid_col(r, "endpoint_id")?),
+                    partner: PartnerId(uuid_col(r, "partner_id")?),
+                })
+            })
+            .collect()
+    }
+
+    /// Holds the given deliveries until `hold_until` if they are still pending and held by nobody at `now`, and
+    /// returns those held. The conditional update decides: of two dispatchers naming one delivery, one holds it
+    /// (PostgreSQL's second `UPDATE` waits for the first's row lock, then finds the hold taken).
+    pub(super) async fn claim(
+        &self,
+        ids: &[DeliveryId],
+        now: Timestamp,
+        hold_until: Timestamp,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
+        let mut tx = self.begin().await?;
         let update = format!(
-            "UPDATE webhook_deliveries SET claimed_until = $1 WHERE id IN ({})",
-            crate::orders::placeholders(2, ids.len())
+            "UPDATE webhook_deliveries SET claimed_until = $1 WHERE status = 'pending' AND claimed_until <= $2 \
+             AND id IN ({}) RETURNING id",
+            crate::orders::placeholders(3, ids.len())
         );
-        let mut q = sqlx::query(&update).bind(hold_until.micros());
-        for id in &ids {
-            q = q.bind(id.clone());
+        let mut q = sqlx::query(&update).bind(hold_until.micros()).bind(now.micros());
+        for id in ids {
+            q = q.bind(id.to_string());
         }
-        q.execute(&mut *tx).await?;
-        let select = format!("{CLAIMED_SELECT} WHERE d.id IN ({})", crate::orders::placeholders(1, ids.len()));
+        let held: Vec<String> =
+            q.fetch_all(&mut *tx).await?.iter().map(|r| r.try_get::<String, _>(0)).collect::<Result<_, _>>()?;
+        if held.is_empty() {
+            return Ok(Vec::new());
+        }
+        let select = format!("{CLAIMED_SELECT} WHERE d.id IN ({})", crate::orders::placeholders(1, held.len()));
         let mut q = sqlx::query(&select);
-        for id in &ids {
+        for id in &held {
             q = q.bind(id.clone());
         }
         let claimed = q.fetch_all(&mut *tx).await?.iter().map(claimed_from).collect::<StoreResult<Vec<_>>>()?;
