@@ -22,6 +22,7 @@ pub mod order;
 pub mod paging;
 pub mod partner;
 pub mod policy;
+pub mod rate;
 pub mod role;
 pub mod software;
 pub mod support;

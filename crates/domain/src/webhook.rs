@@ -179,11 +179,15 @@ pub fn is_public_address(ip: std::net::IpAddr) -> bool {
             let s = ip.segments();
             // Global unicast is 2000::/3; the rest of the space (loopback, unspecified, IPv4-compatible, NAT64
             // 64:ff9b::/96 and 64:ff9b:1::/48, discard, unique local, link-local, multicast) is not reachable.
-            (s[0] & 0xe000) == 0x2000
-                && (s[0] != 0x2001 || s[1] >= 0x0200) // 2001::/23: IETF protocol assignments (Teredo, benchmarking, ORCHID)
-                && !(s[0] == 0x2001 && s[1] == 0x0db8) // documentation
-                && s[0] != 0x2002 // 6to4
-                && !(s[0] == 0x3fff && s[1] < 0x1000) // 3fff::/20, documentation
+            let global_unicast = (s[0] & 0xe000) == 0x2000;
+            let special = match s[0] {
+                // 2001::/23: IETF protocol assignments (Teredo, benchmarking, ORCHID); 2001:db8::/32: documentation.
+                0x2001 => s[1] < 0x0200 || s[1] == 0x0db8,
+                0x2002 => true,          // 6to4
+                0x3fff => s[1] < 0x1000, // 3fff::/20, documentation
+                _ => false,
+            };
+            global_unicast && !special
         }
     }
 }
@@ -606,7 +610,8 @@ mod tests {
         let more: Vec<DueDelivery> = (0..3)
             .map(|_| DueDelivery { id: DeliveryId::new(), endpoint: WebhookId::new(), partner: PartnerId::new() })
             .collect();
-        assert_eq!(slots.take(&more, caps).len(), 0, "five in flight");
+        assert_eq!(slots.take(&more, caps), vec![more[0].id], "a fifth, then the total is reached");
+        assert_eq!(slots.in_flight(), 5);
         // Releasing what was never taken changes nothing.
         slots.release(PartnerId::new(), WebhookId::new());
         assert_eq!(slots.in_flight(), 5);

@@ -1,8 +1,13 @@
 //! Configuration: command-line options, each also an environment variable `PARTNERHUB_*`, optionally a TOML file.
 
 use clap::Args;
+use domain::rate::Rate;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+use web::ratelimit::RateLimits;
+use web::server::ConnectionLimits;
+use web::ServerLimits;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./partnerhub-data/partnerhub.db";
@@ -41,6 +46,55 @@ pub struct ServeOptions {
     /// private addresses: for tests and local development only.
     #[arg(long, env = "PARTNERHUB_ALLOW_INSECURE_WEBHOOKS")]
     pub allow_insecure_webhooks: bool,
+    #[command(flatten)]
+    pub limits: LimitOptions,
+}
+
+/// Connection and rate limits (of `serve` and `demo`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct LimitOptions {
+    /// Seconds a client has to send a request's head (request line and headers) once the server reads it
+    /// [default: 10].
+    #[arg(long, env = "PARTNERHUB_HEADER_READ_TIMEOUT_SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout_secs: Option<u64>,
+    /// Seconds a connection may stay without a byte moving either way before it is closed [default: 60].
+    #[arg(long, env = "PARTNERHUB_IDLE_TIMEOUT_SECS", value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub idle_timeout_secs: Option<u64>,
+    /// Connections served at once; further ones are closed at once [default: 1024].
+    #[arg(long, env = "PARTNERHUB_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: Option<u64>,
+    /// Requests per API token, as PER_MINUTE/BURST (0 turns the limit off) [default: 1200/100].
+    #[arg(long, env = "PARTNERHUB_RATE_LIMIT_PER_TOKEN", value_parser = parse_rate)]
+    pub rate_limit_per_token: Option<Rate>,
+    /// Requests per client address (IPv6: per /64), download links excepted, as PER_MINUTE/BURST; behind a
+    /// reverse proxy every client has the proxy's address, so limit there and set 0 here [default: 3000/200].
+    #[arg(long, env = "PARTNERHUB_RATE_LIMIT_PER_ADDRESS", value_parser = parse_rate)]
+    pub rate_limit_per_address: Option<Rate>,
+    /// Requests to one download link, as PER_MINUTE/BURST [default: 60/20].
+    #[arg(long, env = "PARTNERHUB_RATE_LIMIT_PER_LINK", value_parser = parse_rate)]
+    pub rate_limit_per_link: Option<Rate>,
+    /// Requests to download links from one client address, as PER_MINUTE/BURST [default: 120/30].
+    #[arg(long, env = "PARTNERHUB_RATE_LIMIT_LINK_DOWNLOADS_PER_ADDRESS", value_parser = parse_rate)]
+    pub rate_limit_link_downloads_per_address: Option<Rate>,
+}
+
+/// `PER_MINUTE/BURST` (or `PER_MINUTE` alone, with a burst of a tenth of it); `0` is no limit.
+pub fn parse_rate(raw: &str) -> Result<Rate, String> {
+    let bad = || format!("{raw:?} is not PER_MINUTE/BURST (for example 1200/100, or 0 for no limit)");
+    let (per_minute, burst) = match raw.trim().split_once('/') {
+        Some((p, b)) => {
+            (p.trim().parse::<u32>().map_err(|_| bad())?, Some(b.trim().parse::<u32>().map_err(|_| bad())?))
+        }
+        None => (raw.trim().parse::<u32>().map_err(|_| bad())?, None),
+    };
+    if per_minute == 0 {
+        return Ok(Rate::OFF);
+    }
+    let burst = burst.unwrap_or((per_minute / 10).max(1));
+    if burst == 0 {
+        return Err(format!("{raw:?}: the burst must be at least 1"));
+    }
+    Ok(Rate { per_minute, burst })
 }
 
 /// The TOML file's shape: every key optional, unknown keys refused.
@@ -54,6 +108,13 @@ pub struct FileConfig {
     pub base_url: Option<String>,
     pub secret_key: Option<String>,
     pub allow_insecure_webhooks: Option<bool>,
+    pub header_read_timeout_secs: Option<u64>,
+    pub idle_timeout_secs: Option<u64>,
+    pub max_connections: Option<u64>,
+    pub rate_limit_per_token: Option<String>,
+    pub rate_limit_per_address: Option<String>,
+    pub rate_limit_per_link: Option<String>,
+    pub rate_limit_link_downloads_per_address: Option<String>,
 }
 
 /// The settings in force, after options, environment, file and defaults.
@@ -66,6 +127,7 @@ pub struct Settings {
     pub base_url: String,
     pub secret_key: Option<String>,
     pub allow_insecure_webhooks: bool,
+    pub limits: ServerLimits,
 }
 
 pub fn load_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
@@ -81,6 +143,7 @@ pub fn load_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
 impl Settings {
     pub fn resolve(store: &StoreOptions, serve: Option<&ServeOptions>) -> anyhow::Result<Settings> {
         let file = load_file(store.config.as_deref())?;
+        let limits = limits(serve.map(|s| &s.limits), &file)?;
         let listen = serve.and_then(|s| s.listen.clone()).or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.into());
         let base_url = serve
             .and_then(|s| s.base_url.clone())
@@ -89,6 +152,7 @@ impl Settings {
             .trim_end_matches('/')
             .to_string();
         Ok(Settings {
+            limits,
             database_url: store
                 .database_url
                 .clone()
@@ -108,6 +172,73 @@ impl Settings {
     pub fn redacted_database_url(&self) -> String {
         redact(&self.database_url)
     }
+}
+
+/// Connection and rate limits: options and environment, then the file, then the defaults.
+pub fn limits(serve: Option<&LimitOptions>, file: &FileConfig) -> anyhow::Result<ServerLimits> {
+    let defaults = ServerLimits::default();
+    let secs = |option: Option<u64>, key: Option<u64>, default: Duration, name: &str| -> anyhow::Result<Duration> {
+        match option.or(key) {
+            None => Ok(default),
+            Some(0) => anyhow::bail!("{name} must be at least 1 second"),
+            Some(n) => Ok(Duration::from_secs(n)),
+        }
+    };
+    let rate = |option: Option<Rate>, key: &Option<String>, default: Rate, name: &str| -> anyhow::Result<Rate> {
+        match (option, key) {
+            (Some(r), _) => Ok(r),
+            (None, Some(raw)) => parse_rate(raw).map_err(|e| anyhow::anyhow!("{name}: {e}")),
+            (None, None) => Ok(default),
+        }
+    };
+    let max_connections = match serve.and_then(|s| s.max_connections).or(file.max_connections) {
+        None => defaults.connections.max_connections,
+        Some(0) => anyhow::bail!("max_connections must be at least 1"),
+        Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+    };
+    Ok(ServerLimits {
+        connections: ConnectionLimits {
+            header_read_timeout: secs(
+                serve.and_then(|s| s.header_read_timeout_secs),
+                file.header_read_timeout_secs,
+                defaults.connections.header_read_timeout,
+                "header_read_timeout_secs",
+            )?,
+            idle_timeout: secs(
+                serve.and_then(|s| s.idle_timeout_secs),
+                file.idle_timeout_secs,
+                defaults.connections.idle_timeout,
+                "idle_timeout_secs",
+            )?,
+            max_connections,
+        },
+        rates: RateLimits {
+            per_token: rate(
+                serve.and_then(|s| s.rate_limit_per_token),
+                &file.rate_limit_per_token,
+                defaults.rates.per_token,
+                "rate_limit_per_token",
+            )?,
+            per_address: rate(
+                serve.and_then(|s| s.rate_limit_per_address),
+                &file.rate_limit_per_address,
+                defaults.rates.per_address,
+                "rate_limit_per_address",
+            )?,
+            per_link: rate(
+                serve.and_then(|s| s.rate_limit_per_link),
+                &file.rate_limit_per_link,
+                defaults.rates.per_link,
+                "rate_limit_per_link",
+            )?,
+            link_downloads_per_address: rate(
+                serve.and_then(|s| s.rate_limit_link_downloads_per_address),
+                &file.rate_limit_link_downloads_per_address,
+                defaults.rates.link_downloads_per_address,
+                "rate_limit_link_downloads_per_address",
+            )?,
+        },
+    })
 }
 
 pub fn redact(url: &str) -> String {
@@ -147,6 +278,21 @@ data_dir = "./partnerhub-data"
 # Accept http:// webhook endpoints on this machine, and https:// ones at private addresses
 # (PARTNERHUB_ALLOW_INSECURE_WEBHOOKS). For tests and local development only.
 # allow_insecure_webhooks = false
+
+# Slow and silent clients: seconds to send a request's head once the server reads it, seconds a connection may stay
+# without a byte moving, and connections served at once (PARTNERHUB_HEADER_READ_TIMEOUT_SECS,
+# PARTNERHUB_IDLE_TIMEOUT_SECS, PARTNERHUB_MAX_CONNECTIONS).
+# header_read_timeout_secs = 10
+# idle_timeout_secs = 60
+# max_connections = 1024
+
+# Rate limits as "PER_MINUTE/BURST", "0" for none; a refused request gets 429 rate_limited with Retry-After. Counted
+# per server process. Behind a reverse proxy every client has the proxy's address: limit there, and set the
+# per-address limits here to "0" (PARTNERHUB_RATE_LIMIT_*).
+# rate_limit_per_token = "1200/100"
+# rate_limit_per_address = "3000/200"
+# rate_limit_per_link = "60/20"
+# rate_limit_link_downloads_per_address = "120/30"
 "#;
 
 #[cfg(test)]
@@ -165,5 +311,23 @@ mod tests {
         let parsed: FileConfig = toml::from_str(EXAMPLE).unwrap();
         assert_eq!(parsed.listen.as_deref(), Some(DEFAULT_LISTEN));
         assert!(toml::from_str::<FileConfig>("lisen = \"x\"").is_err());
+        let uncommented: String = EXAMPLE
+            .lines()
+            .map(|l| l.strip_prefix("# ").filter(|l| l.contains(" = ")).unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let parsed: FileConfig = toml::from_str(&uncommented).unwrap();
+        assert_eq!(limits(None, &parsed).unwrap(), ServerLimits::default(), "the example shows the defaults");
+    }
+
+    #[test]
+    fn rates_parse_with_a_burst_or_a_tenth() {
+        assert_eq!(parse_rate("1200/100"), Ok(Rate { per_minute: 1200, burst: 100 }));
+        assert_eq!(parse_rate(" 600 "), Ok(Rate { per_minute: 600, burst: 60 }));
+        assert_eq!(parse_rate("5"), Ok(Rate { per_minute: 5, burst: 1 }));
+        assert_eq!(parse_rate("0"), Ok(Rate::OFF));
+        for bad in ["", "abc", "-1", "10/0", "10/x", "1/2/3"] {
+            assert!(parse_rate(bad).is_err(), "{bad}");
+        }
     }
 }

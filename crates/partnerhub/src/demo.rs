@@ -16,7 +16,7 @@ const DOMAIN: &str = "contoso-reseller.example";
 /// Demo users share one password; it is printed, and the data is for trying the product only.
 const PASSWORD: &str = "partnerhub-demo-password";
 
-pub async fn run(listen: &str, no_serve: bool) -> anyhow::Result<()> {
+pub async fn run(listen: &str, no_serve: bool, limits: &crate::config::LimitOptions) -> anyhow::Result<()> {
     let dir = Path::new(DIR);
     std::fs::create_dir_all(dir)?;
     let publisher_token = read_or_create(&dir.join("publisher-token"), || {
@@ -33,6 +33,7 @@ pub async fn run(listen: &str, no_serve: bool) -> anyhow::Result<()> {
         secret_key: None,
         // A demo on this machine may post to a receiver on this machine.
         allow_insecure_webhooks: true,
+        limits: crate::config::limits(Some(limits), &Default::default())?,
     };
     let services = crate::open_services(&settings).await?;
     // The catalog is upserted on every run (so a demo folder picks up a newer demo catalog); the rest once.

@@ -45,6 +45,8 @@ enum Command {
         /// Set up the demo data, print the sign-in details and exit without serving.
         #[arg(long)]
         no_serve: bool,
+        #[command(flatten)]
+        limits: config::LimitOptions,
     },
     /// Apply database migrations and seed reference data, then exit.
     Migrate {
@@ -204,7 +206,7 @@ async fn main() -> anyhow::Result<()> {
             let settings = Settings::resolve(&store, Some(&serve))?;
             serve_with(settings).await
         }
-        Command::Demo { listen, no_serve } => demo::run(&listen, no_serve).await,
+        Command::Demo { listen, no_serve, limits } => demo::run(&listen, no_serve, &limits).await,
         Command::Migrate { store } => {
             let settings = Settings::resolve(&store, None)?;
             open_services(&settings).await?;
@@ -423,7 +425,7 @@ pub async fn serve_with(settings: Settings) -> anyhow::Result<()> {
     );
     // After the signal, requests in flight get a while to finish (a long download would otherwise hold the stop).
     let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = web::serve(listener, services, async move {
+    let server = web::serve(listener, services, settings.limits, async move {
         shutdown_signal().await;
         let _ = stopping.send(());
     });

@@ -9,6 +9,9 @@ pub enum Error {
     Domain(#[from] DomainError),
     #[error("internal error: {0}")]
     Internal(String),
+    /// The database cannot be reached now; nothing was written (503 with `Retry-After`).
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -19,6 +22,7 @@ impl From<StoreError> for Error {
             StoreError::NotFound => Error::Domain(DomainError::NotFound),
             StoreError::Conflict(m) => Error::Domain(DomainError::Conflict(m)),
             StoreError::Refused(d) => Error::Domain(d),
+            StoreError::Unavailable(e) => Error::Unavailable(e.to_string()),
             other => Error::Internal(other.to_string()),
         }
     }
@@ -28,7 +32,7 @@ impl Error {
     pub fn domain(&self) -> Option<&DomainError> {
         match self {
             Error::Domain(d) => Some(d),
-            Error::Internal(_) => None,
+            Error::Internal(_) | Error::Unavailable(_) => None,
         }
     }
 }

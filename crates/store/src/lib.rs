@@ -73,7 +73,11 @@ pub enum StoreError {
     #[error("not found")]
     NotFound,
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+    /// The database cannot be reached (connection refused or lost, no connection free in time): nothing was
+    /// written; the client may try again shortly.
+    #[error("database unavailable: {0}")]
+    Unavailable(sqlx::Error),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     /// A rule refused the change inside its transaction (no key left, cart already ordered…); nothing was written.
@@ -82,6 +86,25 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> StoreError {
+        let unreachable = match &e {
+            sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+            sqlx::Error::WorkerCrashed => true,
+            // PostgreSQL: class 08 (connection exception), and 57P01–57P03 (shut down, cannot connect now).
+            sqlx::Error::Database(db) => {
+                db.code().is_some_and(|c| c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03"))
+            }
+            _ => false,
+        };
+        if unreachable {
+            StoreError::Unavailable(e)
+        } else {
+            StoreError::Database(e)
+        }
+    }
+}
 
 /// A finished response to keep under an idempotency key, written in the change's own transaction.
 #[derive(Debug, Clone)]

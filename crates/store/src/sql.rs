@@ -48,8 +48,10 @@ impl SqlStore {
             tokio::spawn(writer.redeem_batches(jobs));
             Ok(SqlStore { backend: Backend::Sqlite, write, read, redeemer: Some(queue) })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            // A request waits at most this long for a connection: when the database is down (sqlx retries a refused
+            // connection until then) or overloaded, the client hears 503 with Retry-After soon rather than late.
             let pool =
-                AnyPoolOptions::new().max_connections(32).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
+                AnyPoolOptions::new().max_connections(32).acquire_timeout(Duration::from_secs(2)).connect(url).await?;
             Ok(SqlStore { backend: Backend::Postgres, write: pool.clone(), read: pool, redeemer: None })
         } else {
             Err(StoreError::Corrupt(format!(

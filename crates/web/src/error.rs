@@ -21,9 +21,14 @@ pub struct ErrorBody {
 pub struct ApiError {
     pub status: StatusCode,
     pub body: ErrorBody,
+    /// `Retry-After` seconds (429, 503).
+    pub retry_after: Option<u64>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// `Retry-After` of a 503: a database restart or failover usually takes seconds.
+pub const RETRY_AFTER_UNAVAILABLE_SECS: u64 = 5;
 
 impl ApiError {
     pub fn new(status: u16, code: u32, name: &'static str, description: impl Into<String>) -> ApiError {
@@ -36,6 +41,7 @@ impl ApiError {
                 source: "partnerhub",
                 error_name: name,
             },
+            retry_after: None,
         }
     }
 
@@ -55,6 +61,18 @@ impl ApiError {
         ApiError::new(405, 405000, "method_not_allowed", "this route does not take that method")
     }
 
+    /// 503 `service_unavailable`: the database (or blob store) cannot be reached; try again after `Retry-After`.
+    pub fn unavailable() -> ApiError {
+        let mut e = ApiError::new(
+            503,
+            503000,
+            "service_unavailable",
+            "the service cannot reach its database right now; nothing was changed, try again shortly",
+        );
+        e.retry_after = Some(RETRY_AFTER_UNAVAILABLE_SECS);
+        e
+    }
+
     pub fn internal() -> ApiError {
         ApiError::new(500, 500000, "internal_error", "an internal error occurred; it has been logged")
     }
@@ -68,6 +86,9 @@ impl From<DomainError> for ApiError {
         };
         let mut error = ApiError::new(e.http_status(), e.code(), e.error_name(), description);
         error.body.data = e.data();
+        if let DomainError::RateLimited { retry_after_secs } = e {
+            error.retry_after = Some(retry_after_secs);
+        }
         error
     }
 }
@@ -80,6 +101,10 @@ impl From<services::Error> for ApiError {
                 tracing::error!(%cause, "internal error");
                 ApiError::internal()
             }
+            services::Error::Unavailable(cause) => {
+                tracing::warn!(%cause, "database unavailable");
+                ApiError::unavailable()
+            }
         }
     }
 }
@@ -89,6 +114,9 @@ impl IntoResponse for ApiError {
         let mut res = (self.status, axum::Json(&self.body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert("www-authenticate", HeaderValue::from_static("Bearer"));
+        }
+        if let Some(secs) = self.retry_after {
+            res.headers_mut().insert("retry-after", HeaderValue::from(secs));
         }
         res
     }

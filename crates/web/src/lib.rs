@@ -5,6 +5,8 @@ pub mod api;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod ratelimit;
+pub mod server;
 pub mod ui;
 
 use axum::extract::{MatchedPath, Request};
@@ -25,8 +27,15 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
 }
 
+/// What the server enforces on its clients: connections and request rates.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServerLimits {
+    pub connections: server::ConnectionLimits,
+    pub rates: ratelimit::RateLimits,
+}
+
 /// The whole HTTP application.
-pub fn app(services: Services) -> Router {
+pub fn app(services: Services, rates: ratelimit::RateLimits) -> Router {
     let (api, openapi) = api::router();
     let openapi = serde_json::to_value(&openapi).unwrap_or_default();
     let request_metrics = Arc::new(metrics::Metrics::default());
@@ -45,6 +54,8 @@ pub fn app(services: Services) -> Router {
                 req.headers().get("ms-correlationid").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
             tracing::info_span!("request", method = %req.method(), route, request_id, partner = tracing::field::Empty)
         }))
+        // Before routing, authentication and any body is read; inside the correlation ids, so a 429 has them.
+        .layer(middleware::from_fn_with_state(ratelimit::Limiter::new(rates), ratelimit::enforce))
         // Outermost, so the span above always has a request id.
         .layer(middleware::from_fn(correlation))
 }
@@ -96,17 +107,8 @@ async fn json_errors_for_axum_rejections(req: Request, next: Next) -> Response {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     services: Services,
+    limits: ServerLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // With the peer's address, for the activity log's records of key views and downloads.
-    let app = app(services).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    // No Nagle: a small response written in two parts (head, then a streamed body) would otherwise wait for the
-    // client's delayed ACK, some 40 ms per download.
-    use axum::serve::ListenerExt;
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "TCP_NODELAY not set");
-        }
-    });
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    server::serve_app(listener, app(services, limits.rates), limits.connections, shutdown).await
 }

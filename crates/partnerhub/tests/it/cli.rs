@@ -392,6 +392,11 @@ pub async fn serve_beside_with(app: &TestApp, options: &[&str]) -> (tokio::proce
         .env("PARTNERHUB_SECRET_KEY", "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=")
         .env("PARTNERHUB_PUBLISHER_TOKEN", PUBLISHER_TOKEN)
         .env("PARTNERHUB_LOG", "warn")
+        // Tests send requests faster than any person; the rate-limit tests set their own limits.
+        .env("PARTNERHUB_RATE_LIMIT_PER_TOKEN", "0")
+        .env("PARTNERHUB_RATE_LIMIT_PER_ADDRESS", "0")
+        .env("PARTNERHUB_RATE_LIMIT_PER_LINK", "0")
+        .env("PARTNERHUB_RATE_LIMIT_LINK_DOWNLOADS_PER_ADDRESS", "0")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)

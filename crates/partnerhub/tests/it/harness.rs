@@ -120,6 +120,17 @@ impl TestApp {
 
     /// The app with its services' settings changed by `configure` (from the defaults `partnerhub serve` has).
     pub async fn spawn_with(backend: Db, configure: impl FnOnce(Services) -> Services) -> TestApp {
+        // Tests send requests faster than any person; the rate-limit tests set their own limits.
+        let limits = web::ServerLimits { rates: web::ratelimit::RateLimits::OFF, ..Default::default() };
+        TestApp::spawn_limited(backend, configure, limits).await
+    }
+
+    /// The app with changed services and the given connection and rate limits.
+    pub async fn spawn_limited(
+        backend: Db,
+        configure: impl FnOnce(Services) -> Services,
+        limits: web::ServerLimits,
+    ) -> TestApp {
         let db = TestDb::new(backend).await;
         let store = SqlStore::connect(&db.url).await.expect("open the store");
         store.migrate().await.expect("migrate");
@@ -139,7 +150,7 @@ impl TestApp {
         // The dispatcher runs only where a test starts it.
         let services = configure(services);
         let served = services.clone();
-        tokio::spawn(async move { web::serve(listener, served, std::future::pending()).await });
+        tokio::spawn(async move { web::serve(listener, served, limits, std::future::pending()).await });
         TestApp { url, http: reqwest::Client::new(), clock, store, db, blob_dir, services }
     }
 

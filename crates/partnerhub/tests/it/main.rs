@@ -17,6 +17,7 @@ mod api_users;
 mod api_webhooks;
 mod cli;
 mod conformance;
+mod hardening;
 mod money;
 mod reliability;
 mod roles;

@@ -75,18 +75,25 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// The process can serve: its database answers.
+/// The process can serve: its database answers within [`READY_WITHIN`].
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, body = String), (status = 503, body = String)))]
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.services.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ready").into_response(),
-        Err(e) => {
+    match tokio::time::timeout(READY_WITHIN, state.services.store.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+        Err(_) => {
+            tracing::warn!("not ready: the database did not answer within {READY_WITHIN:?}");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
         }
     }
 }
+
+/// A load balancer's probe gets its answer within this (a database that does not answer is not ready).
+const READY_WITHIN: std::time::Duration = std::time::Duration::from_millis(800);
 
 /// This document.
 #[utoipa::path(get, path = "/v1/openapi.json", tag = "operations", responses((status = 200, body = Object)))]

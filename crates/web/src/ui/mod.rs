@@ -95,10 +95,20 @@ impl IntoResponse for UiError {
                 tracing::error!(%cause, "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "It has been logged.".to_string())
             }
+            services::Error::Unavailable(cause) => {
+                tracing::warn!(%cause, "database unavailable");
+                let message = "Partnerhub cannot reach its database right now. Nothing was changed; try again in a \
+                               few seconds.";
+                (StatusCode::SERVICE_UNAVAILABLE, "Temporarily unavailable", message.to_string())
+            }
         };
         let title = heading;
         let mut res = page(&ErrorPage { title, section: "", nav: self.1.map(|n| *n), heading, message });
         *res.status_mut() = status;
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, crate::error::RETRY_AFTER_UNAVAILABLE_SECS.into());
+        }
         res
     }
 }

@@ -1,0 +1,156 @@
+//! Issue 16, the open internet: slow and silent clients, connection caps, rate limits, database outages, and roles
+//! checked before a body is read.
+
+use crate::api_downloads::{bought, enu_link};
+use crate::harness::*;
+use domain::rate::Rate;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use web::ratelimit::RateLimits;
+use web::server::ConnectionLimits;
+use web::ServerLimits;
+
+fn addr(app: &TestApp) -> String {
+    app.url.trim_start_matches("http://").to_string()
+}
+
+/// Reads until the server closes the connection (or `within` passes); returns what it sent and how long it took.
+async fn until_closed(conn: &mut TcpStream, within: Duration) -> (String, Option<Duration>) {
+    let started = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout(within.saturating_sub(started.elapsed()), conn.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return (String::from_utf8_lossy(&got).into_owned(), Some(started.elapsed())),
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+            Err(_) => return (String::from_utf8_lossy(&got).into_owned(), None),
+        }
+    }
+}
+
+/// Issue 16.3 (slowloris): a client that never finishes its headers, one that says nothing, and an idle keep-alive
+/// connection are closed after their timeouts; past the connection cap a new connection is closed at once, and
+/// once one closes the server serves again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_silent_clients_are_cut_off_and_connections_are_capped() {
+    let limits = ServerLimits {
+        connections: ConnectionLimits {
+            header_read_timeout: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(2),
+            max_connections: 3,
+        },
+        rates: RateLimits::OFF,
+    };
+    let app = TestApp::spawn_limited(Db::Sqlite, |s| s, limits).await;
+    let addr = addr(&app);
+
+    // Half a request head, then nothing: closed after the header-read timeout.
+    let mut slow = TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: 1").await.unwrap();
+    let (_, closed) = until_closed(&mut slow, Duration::from_secs(10)).await;
+    let closed = closed.expect("a half-sent head is cut off");
+    assert!(closed >= Duration::from_millis(900), "not before the timeout: {closed:?}");
+
+    // Nothing at all: closed too.
+    let mut silent = TcpStream::connect(&addr).await.unwrap();
+    let (_, closed) = until_closed(&mut silent, Duration::from_secs(10)).await;
+    assert!(closed.is_some(), "a silent connection is cut off");
+
+    // A keep-alive connection answered once and then idle: closed.
+    let mut idle = TcpStream::connect(&addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let (answer, closed) = until_closed(&mut idle, Duration::from_secs(10)).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(closed.is_some(), "an idle keep-alive connection is cut off");
+
+    // Three connections held open; a fourth is closed at once without an answer.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut c = TcpStream::connect(&addr).await.unwrap();
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        let mut buf = [0u8; 512];
+        let n = c.read(&mut buf).await.unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+        held.push(c);
+    }
+    let mut extra = TcpStream::connect(&addr).await.unwrap();
+    let _ = extra.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let (answer, closed) = until_closed(&mut extra, Duration::from_millis(900)).await;
+    assert!(closed.is_some() && answer.is_empty(), "past the cap: closed at once, unanswered ({answer:?})");
+    drop(held.pop());
+    let started = Instant::now();
+    loop {
+        let mut c = TcpStream::connect(&addr).await.unwrap();
+        let _ = c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+        let (answer, _) = until_closed(&mut c, Duration::from_secs(2)).await;
+        if answer.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(2), "a freed slot serves again");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Issue 16.5: per token and per address, 429 `rate_limited` with `Retry-After`, counted before the token is even
+/// checked (made-up tokens are limited like real ones); another token has its own allowance; health probes are never
+/// limited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_over_the_rate_get_429_with_retry_after() {
+    let limits = ServerLimits {
+        rates: RateLimits {
+            per_token: Rate { per_minute: 6, burst: 3 },
+            per_address: Rate { per_minute: 6, burst: 8 },
+            ..RateLimits::OFF
+        },
+        ..Default::default()
+    };
+    let app = TestApp::spawn_limited(Db::Sqlite, |s| s, limits).await;
+    for _ in 0..3 {
+        app.get("/v1/customers", "made-up-token-a").await.assert_error(401, "unauthorized");
+    }
+    let refused = app.get("/v1/customers", "made-up-token-a").await;
+    refused.assert_error(429, "rate_limited");
+    assert_eq!(refused.body["code"], 429000);
+    let retry: u64 = refused.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=10).contains(&retry), "one request per 10 s: {retry}");
+    app.get("/v1/customers", "made-up-token-b").await.assert_error(401, "unauthorized");
+    // Five requests from this address so far; three more, then the address is limited whatever the token.
+    for _ in 0..3 {
+        assert_eq!(app.http.get(format!("{}/v1/openapi.json", app.url)).send().await.unwrap().status(), 200);
+    }
+    let by_address = Res::of(app.http.get(format!("{}/v1/openapi.json", app.url)).send().await.unwrap()).await;
+    by_address.assert_error(429, "rate_limited");
+    assert!(by_address.headers.contains_key("retry-after"));
+    for probe in ["/healthz", "/readyz", "/metrics"] {
+        assert_eq!(app.http.get(format!("{}{probe}", app.url)).send().await.unwrap().status(), 200, "{probe}");
+    }
+}
+
+/// Issue 16.5: a leaked download link cannot flood the server: requests to one link, and to links from one
+/// address, are limited; a refused request counts no download.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn download_links_are_limited_per_link_and_per_address() {
+    let limits = ServerLimits {
+        rates: RateLimits {
+            per_link: Rate { per_minute: 6, burst: 2 },
+            link_downloads_per_address: Rate { per_minute: 6, burst: 3 },
+            ..RateLimits::OFF
+        },
+        ..Default::default()
+    };
+    let app = TestApp::spawn_limited(Db::Sqlite, |s| s.allow_insecure_webhooks(true), limits).await;
+    let b = bought(&app, false).await;
+    let first = enu_link(&app, &b).await;
+    for _ in 0..2 {
+        assert_eq!(app.http.get(&first).send().await.unwrap().status(), 200);
+    }
+    let refused = Res::of(app.http.get(&first).send().await.unwrap()).await;
+    refused.assert_error(429, "rate_limited");
+    assert!(refused.headers.contains_key("retry-after"));
+    assert_eq!(app.scalar("SELECT SUM(downloads) FROM download_links").await, 2, "the refused request counted nothing");
+    // Another link from the same address: one more, then the address's allowance is spent.
+    let second = enu_link(&app, &b).await;
+    assert_eq!(app.http.get(&second).send().await.unwrap().status(), 200);
+    Res::of(app.http.get(&second).send().await.unwrap()).await.assert_error(429, "rate_limited");
+}
