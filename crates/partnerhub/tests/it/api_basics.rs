@@ -11,6 +11,7 @@ crate::on_both_backends!(
     errors_use_the_spec_body,
     openapi_lists_every_route,
     health_and_readiness,
+    metrics_labels_stay_bounded_whatever_clients_send,
     correlation_ids_are_echoed,
     publisher_edits_markets,
     test_clock_is_for_sandbox_partners_and_moves_forward_only,
@@ -140,6 +141,32 @@ async fn health_and_readiness(db: Db) {
     );
     assert!(m.text.contains(r#"route="/v1/customers/{customerId}",status="401""#), "{}", m.text);
     assert!(!m.text.contains("some-id"));
+}
+
+/// Issue 16 item 7: made-up methods and paths must not grow `/metrics` (3,000 methods once made it 12 MiB).
+async fn metrics_labels_stay_bounded_whatever_clients_send(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let scrape = || async { app.request(Method::GET, "/metrics", None, None, &[]).await.text };
+    for i in 0..3 {
+        let m = Method::from_bytes(format!("WARMUP{i}").as_bytes()).unwrap();
+        app.request(m.clone(), "/v1/customers", None, None, &[]).await;
+        app.request(m, &format!("/no/such/route/{i}"), None, None, &[]).await;
+    }
+    let before = scrape().await;
+    for i in 0..300 {
+        let m = Method::from_bytes(format!("MADEUP{i}").as_bytes()).unwrap();
+        let r = app.request(m, "/v1/customers", None, None, &[]).await;
+        assert!(r.status.is_client_error(), "{}", r.status);
+        let m = Method::from_bytes(format!("X{i}").as_bytes()).unwrap();
+        app.request(m, &format!("/junk-{i}/{i}"), None, None, &[]).await;
+    }
+    let after = scrape().await;
+    assert!(!after.contains("MADEUP") && !after.contains("junk-"), "{after}");
+    assert!(after.contains(r#"method="other",route="/v1/customers""#), "{after}");
+    assert!(after.contains(r#"route="unmatched""#), "{after}");
+    // The same series, only their counts grew (the /metrics scrape itself adds one series at most).
+    let series = |text: &str| text.lines().filter(|l| !l.starts_with('#')).count();
+    assert!(series(&after) <= series(&before) + 15, "{} series before, {} after", series(&before), series(&after));
 }
 
 async fn correlation_ids_are_echoed(db: Db) {
