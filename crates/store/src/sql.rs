@@ -425,8 +425,9 @@ fn customer_from(row: &AnyRow) -> StoreResult<Customer> {
     })
 }
 
-const AUDIT_COLS: &str = "id, partner_id, seq, customer_id, customer_name, user_principal_name, resource_type, \
-    operation_type, operation_date, operation_status, customized_data, prev_hash, hash";
+const AUDIT_COLS: &str = "id, partner_id, seq, customer_id, customer_name, customer_name_folded, \
+    user_principal_name, resource_type, operation_type, operation_date, operation_status, customized_data, prev_hash, \
+    hash";
 
 fn audit_from(row: &AnyRow) -> StoreResult<AuditRecord> {
     let customer_id: Option<String> = row.try_get("customer_id")?;
@@ -440,6 +441,7 @@ fn audit_from(row: &AnyRow) -> StoreResult<AuditRecord> {
             None => None,
         },
         customer_name: row.try_get("customer_name")?,
+        customer_name_folded: row.try_get("customer_name_folded")?,
         user_principal_name: row.try_get("user_principal_name")?,
         resource_type: row.try_get("resource_type")?,
         operation_type: row.try_get("operation_type")?,
@@ -462,7 +464,7 @@ async fn insert_audit(tx: &mut Tx, r: &AuditRecord) -> StoreResult<()> {
     .bind(r.id.to_string())
     .bind(r.customer_id.map(|c| c.to_string()))
     .bind(r.customer_name.clone())
-    .bind(r.customer_name.as_deref().map(fold))
+    .bind(r.customer_name_folded.clone())
     .bind(&r.user_principal_name)
     .bind(&r.resource_type)
     .bind(&r.operation_type)
