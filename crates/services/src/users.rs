@@ -14,6 +14,9 @@ use domain::user::{check_password, new_user, parse_display_name, parse_roles, Us
 use domain::DomainError;
 use store::{ApiToken, Effects, PartnerScope, StoreError, UserPatch};
 
+/// The one answer to a new user whose email is already in use anywhere on the server (SECURITY.md).
+pub const EMAIL_TAKEN: &str = "this email address cannot be used for a new user; choose another";
+
 /// The fields of a new user, as the API takes them.
 #[derive(Debug, Clone)]
 pub struct UserDraft {
@@ -53,9 +56,9 @@ impl Services {
             .data("roles", user.roles.to_stored());
         let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &user) };
         match self.store.create_user(&user, hash.as_deref(), effects).await {
-            Err(StoreError::Conflict(_)) => {
-                Err(DomainError::Conflict(format!("a user with email {} already exists", user.email)).into())
-            }
+            // Emails are unique on the whole server. The answer is the same whichever partner holds the address
+            // (this one or another), and neither echoes the address nor says whose it is.
+            Err(StoreError::Conflict(_)) => Err(DomainError::Conflict(EMAIL_TAKEN.into()).into()),
             other => Ok(other.map(|_| user)?),
         }
     }
