@@ -174,6 +174,11 @@ impl Services {
         if let Some(d) = patch.disabled {
             audit = audit.data("disabled", d.to_string());
         }
+        if patch.disabled == Some(true) {
+            // Disabling ends the user's sessions and revokes its API tokens in the same transaction; enabling
+            // again restores neither (the user signs in again and makes new tokens).
+            audit = audit.data("sessionsEnded", "true").data("tokensRevoked", "true");
+        }
         // The response is rendered from the user as it will be after the change.
         let mut after = target.clone();
         if let Some(n) = &patch.display_name {
@@ -186,7 +191,7 @@ impl Services {
             after.disabled = d;
         }
         let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &after) };
-        Ok(self.store.update_user(scope, target.id, &patch, effects).await?)
+        Ok(self.store.update_user(scope, target.id, &patch, now, effects).await?)
     }
 
     pub fn me(&self, actor: &Actor) -> Result<User> {

@@ -318,18 +318,28 @@ pub trait Store: Send + Sync + 'static {
     async fn create_partner(&self, partner: &Partner, effects: Effects) -> StoreResult<()>;
     async fn get_partner(&self, id: PartnerId) -> StoreResult<Option<Partner>>;
     async fn list_partners(&self) -> StoreResult<Vec<Partner>>;
-    /// Moves a sandbox partner's clock forward; returns the partner as it is now.
-    async fn advance_clock(&self, scope: PartnerScope, micros: i64, effects: Effects) -> StoreResult<Partner>;
+    /// Moves a sandbox partner's clock forward unless its offset would pass `max_offset` (`NotFound` then, writing
+    /// nothing); returns the partner as it is now.
+    async fn advance_clock(
+        &self,
+        scope: PartnerScope,
+        micros: i64,
+        max_offset: i64,
+        effects: Effects,
+    ) -> StoreResult<Partner>;
 
     // Users and tokens.
     async fn create_user(&self, user: &User, password_hash: Option<&str>, effects: Effects) -> StoreResult<()>;
     async fn get_user(&self, scope: PartnerScope, id: UserId) -> StoreResult<Option<User>>;
     async fn list_users(&self, scope: PartnerScope, limit: u32, after: Option<&Cursor>) -> StoreResult<Vec<User>>;
+    /// Applies the patch. Disabling a user also ends every session of the user and revokes every API token (at
+    /// `now`), in the same transaction: enabling the user again brings neither back.
     async fn update_user(
         &self,
         scope: PartnerScope,
         id: UserId,
         patch: &UserPatch,
+        now: Timestamp,
         effects: Effects,
     ) -> StoreResult<User>;
     async fn credentials_by_email(&self, email_folded: &str) -> StoreResult<Option<Credentials>>;

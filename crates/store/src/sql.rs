@@ -561,14 +561,22 @@ impl Store for SqlStore {
         sqlx::query(&sql).fetch_all(&self.read).await?.iter().map(partner_from).collect()
     }
 
-    async fn advance_clock(&self, scope: PartnerScope, micros: i64, effects: Effects) -> StoreResult<Partner> {
+    async fn advance_clock(
+        &self,
+        scope: PartnerScope,
+        micros: i64,
+        max_offset: i64,
+        effects: Effects,
+    ) -> StoreResult<Partner> {
         let mut tx = self.begin().await?;
         let n = sqlx::query(
-            "UPDATE partners SET clock_offset_micros = clock_offset_micros + $1 WHERE id = $2 AND sandbox = $3",
+            "UPDATE partners SET clock_offset_micros = clock_offset_micros + $1 WHERE id = $2 AND sandbox = $3 \
+             AND clock_offset_micros <= $4 - $1",
         )
         .bind(micros)
         .bind(scope.partner_id().to_string())
         .bind(1_i64)
+        .bind(max_offset)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -633,6 +641,7 @@ impl Store for SqlStore {
         scope: PartnerScope,
         id: UserId,
         patch: &UserPatch,
+        now: Timestamp,
         effects: Effects,
     ) -> StoreResult<User> {
         let mut tx = self.begin().await?;
@@ -660,6 +669,17 @@ impl Store for SqlStore {
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
+        if patch.disabled == Some(true) {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.to_string()).execute(&mut *tx).await?;
+            sqlx::query(
+                "UPDATE api_tokens SET revoked_at = $1 WHERE partner_id = $2 AND user_id = $3 AND revoked_at IS NULL",
+            )
+            .bind(now.micros())
+            .bind(scope.partner_id().to_string())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
         self.commit_with(tx, scope.partner_id(), effects).await?;
         Ok(user)
     }

@@ -15,6 +15,7 @@ crate::on_both_backends!(
     correlation_ids_are_echoed,
     publisher_edits_markets,
     test_clock_is_for_sandbox_partners_and_moves_forward_only,
+    test_clock_dates_are_bounded_and_never_wrap,
 );
 
 async fn authentication_is_required_and_token_kinds_do_not_mix(db: Db) {
@@ -272,4 +273,39 @@ async fn test_clock_is_for_sandbox_partners_and_moves_forward_only(db: Db) {
     let c = app.post("/v1/customers", t, &customer_body("Dated Ltd", "dated.example.com", "US")).await;
     assert_eq!(c.status, 201, "{}", c.text);
     assert_eq!(c.body["createdDate"], "2030-03-01T12:01:00Z");
+}
+
+/// Issue 16 item 11: `clockStart` was unbounded, and from 9999-12-31 one advance read 1970-01-01.
+async fn test_clock_dates_are_bounded_and_never_wrap(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let sandbox = |start: &str| json!({"name": "Sandbox", "sandbox": true, "clockStart": start});
+    for start in ["9999-12-31T00:00:00Z", "3000-01-01T00:00:00Z", "1999-12-31T23:59:59Z", "0001-01-01T00:00:00Z"] {
+        let e = app.post("/v1/publisher/partners", PUBLISHER_TOKEN, &sandbox(start)).await;
+        e.assert_error(400, "invalid_request");
+        assert!(e.body["description"].as_str().unwrap().contains("2999-12-31"), "{}", e.text);
+    }
+    let created = app.post("/v1/publisher/partners", PUBLISHER_TOKEN, &sandbox("2999-12-30T00:00:00Z")).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let pid = created.body["id"].as_str().unwrap();
+    let u = app
+        .post(
+            &format!("/v1/publisher/partners/{pid}/users"),
+            PUBLISHER_TOKEN,
+            &json!({"email": "late@sandbox.example", "displayName": "L", "roles": ["sales_agent"]}),
+        )
+        .await;
+    let uid = u.body["id"].as_str().unwrap();
+    let tok = app.post(&format!("/v1/publisher/partners/{pid}/users/{uid}/tokens"), PUBLISHER_TOKEN, &json!({})).await;
+    let t = tok.body["token"].as_str().unwrap();
+    // A move past the end is refused and changes nothing; one within it works.
+    let e = app.post("/v1/testclock/advance", t, &json!({"days": 2})).await;
+    e.assert_error(400, "invalid_request");
+    assert!(e.body["description"].as_str().unwrap().contains("2999-12-31"), "{}", e.text);
+    app.post("/v1/testclock/advance", t, &json!({"days": 3660})).await.assert_error(400, "invalid_request");
+    assert_eq!(app.get("/v1/testclock", t).await.body["now"], "2999-12-30T00:00:00Z");
+    let moved = app.post("/v1/testclock/advance", t, &json!({"days": 1})).await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    assert_eq!(moved.body["now"], "2999-12-31T00:00:00Z");
+    app.post("/v1/testclock/advance", t, &json!({"seconds": 86_400})).await.assert_error(400, "invalid_request");
+    assert_eq!(app.get("/v1/testclock", t).await.body["now"], "2999-12-31T00:00:00Z");
 }
