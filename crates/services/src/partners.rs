@@ -4,6 +4,7 @@ use crate::idempotency::Idem;
 use crate::{Actor, Result, Services};
 use domain::audit::{NewAuditRecord, OperationType};
 use domain::ids::PartnerId;
+use domain::paging::{Cursor, Page, PageSize};
 use domain::partner::{clock_advance, clock_after_advance, clock_passes_its_end, Partner, CLOCK_MAX};
 use domain::policy::Action;
 use domain::{DomainError, Timestamp};
@@ -31,8 +32,15 @@ impl Services {
         Ok(partner)
     }
 
+    /// Every partner (the operator's commands).
     pub async fn list_partners(&self) -> Result<Vec<Partner>> {
         Ok(self.store.list_partners().await?)
+    }
+
+    /// Publisher: a page of partners, oldest first.
+    pub async fn page_partners(&self, size: PageSize, after: Option<Cursor>) -> Result<Page<Partner>> {
+        let rows = self.store.page_partners(size.get() + 1, after.as_ref()).await?;
+        Ok(Page::from_rows(rows, size, |p| Cursor { at: p.created_at, id: p.id.to_string() }))
     }
 
     /// For the publisher acting on one partner's data: an unknown partner is 404.

@@ -199,9 +199,10 @@ impl Services {
         Ok(actor.user.clone())
     }
 
-    pub async fn list_my_tokens(&self, actor: &Actor) -> Result<Vec<ApiToken>> {
+    pub async fn list_my_tokens(&self, actor: &Actor, size: PageSize, after: Option<Cursor>) -> Result<Page<ApiToken>> {
         let scope = actor.authorize(Action::OwnProfile)?;
-        Ok(self.store.list_tokens(scope, actor.user.id).await?)
+        let rows = self.store.list_tokens(scope, actor.user.id, size.get() + 1, after.as_ref()).await?;
+        Ok(Page::from_rows(rows, size, |t| Cursor { at: t.created_at, id: t.id.to_string() }))
     }
 
     pub async fn create_my_token(

@@ -297,8 +297,12 @@ async fn tokens_authenticate_until_revoked_or_disabled(backend: Db) {
     let t2 = token(&ann, "laptop", START + 1);
     store.create_token(&t1, "hash-1", Effects::audit(record(OperationType::CreateApiToken, START))).await.unwrap();
     store.create_token(&t2, "hash-2", Effects::default()).await.unwrap();
-    assert_eq!(store.list_tokens(scope(&a), ann.id).await.unwrap(), vec![t1.clone(), t2.clone()]);
-    assert!(store.list_tokens(scope(&b), ann.id).await.unwrap().is_empty());
+    assert_eq!(store.list_tokens(scope(&a), ann.id, 100, None).await.unwrap(), vec![t1.clone(), t2.clone()]);
+    assert!(store.list_tokens(scope(&b), ann.id, 100, None).await.unwrap().is_empty());
+    // Keyset pages of one.
+    assert_eq!(store.list_tokens(scope(&a), ann.id, 1, None).await.unwrap(), vec![t1.clone()]);
+    let after = Cursor { at: t1.created_at, id: t1.id.to_string() };
+    assert_eq!(store.list_tokens(scope(&a), ann.id, 1, Some(&after)).await.unwrap(), vec![t2.clone()]);
 
     let (id, u, p) = store.authenticate("hash-1").await.unwrap().expect("a live token");
     assert_eq!((id, u, p), (t1.id, ann.clone(), a.clone()));
@@ -323,7 +327,7 @@ async fn tokens_authenticate_until_revoked_or_disabled(backend: Db) {
         .unwrap();
     assert!(store.authenticate("hash-1").await.unwrap().is_none(), "a revoked token no longer authenticates");
     assert!(store.authenticate("hash-2").await.unwrap().is_some(), "the other token still does");
-    assert_eq!(store.list_tokens(scope(&a), ann.id).await.unwrap(), vec![t2.clone()]);
+    assert_eq!(store.list_tokens(scope(&a), ann.id, 100, None).await.unwrap(), vec![t2.clone()]);
     assert!(matches!(
         store.revoke_token(scope(&a), ann.id, t1.id, at(START + 2 * HOUR), Effects::default()).await,
         Err(StoreError::NotFound)
@@ -339,7 +343,7 @@ async fn tokens_authenticate_until_revoked_or_disabled(backend: Db) {
         store.update_user(scope(&a), ann.id, &off, at(START + 3 * HOUR), Effects::default()).await.unwrap().disabled
     );
     assert!(store.authenticate("hash-2").await.unwrap().is_none(), "disabled user");
-    assert!(store.list_tokens(scope(&a), ann.id).await.unwrap().is_empty(), "revoked, so no longer listed");
+    assert!(store.list_tokens(scope(&a), ann.id, 100, None).await.unwrap().is_empty(), "revoked, so no longer listed");
     let on = UserPatch { disabled: Some(false), ..Default::default() };
     store.update_user(scope(&a), ann.id, &on, at(START + 4 * HOUR), Effects::default()).await.unwrap();
     assert!(store.authenticate("hash-2").await.unwrap().is_none(), "a token does not come back with the user");
