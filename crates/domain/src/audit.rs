@@ -132,6 +132,9 @@ pub struct AuditRecord {
     pub seq: i64,
     pub customer_id: Option<TenantId>,
     pub customer_name: Option<String>,
+    /// `customer_name` folded (`customer::fold`), as stored for CompanyName searches. Not part of the hash: it is
+    /// derived from the hashed name, and [`ChainVerifier`] recomputes it, so an edited fold fails verification.
+    pub customer_name_folded: Option<String>,
     pub user_principal_name: String,
     pub resource_type: String,
     pub operation_type: String,
@@ -153,6 +156,7 @@ impl AuditRecord {
             partner_id,
             seq,
             customer_id: r.customer_id,
+            customer_name_folded: r.customer_name.as_deref().map(crate::customer::fold),
             customer_name: r.customer_name,
             user_principal_name: r.user_principal_name,
             resource_type: r.operation_type.resource_type().to_string(),
@@ -212,10 +216,15 @@ impl Default for ChainVerifier {
 }
 
 impl ChainVerifier {
+    /// A record is invalid when it is out of sequence, does not link to the previous hash, does not match its own
+    /// hash, or its stored search fold is not the fold of its (hashed) customer name.
     pub fn feed(&mut self, r: &AuditRecord) {
         self.count += 1;
         if self.first_invalid.is_none()
-            && (r.seq != self.expected_seq || r.prev_hash != self.prev_hash || r.compute_hash() != r.hash)
+            && (r.seq != self.expected_seq
+                || r.prev_hash != self.prev_hash
+                || r.compute_hash() != r.hash
+                || r.customer_name_folded != r.customer_name.as_deref().map(crate::customer::fold))
         {
             self.first_invalid = Some(r.id);
         }
@@ -323,6 +332,26 @@ mod tests {
         assert_eq!(verify(&removed, (head.0, &head.1)).first_invalid_record_id, Some(c[3].id));
         // Removing the tail is caught by the head kept on the partner.
         assert!(!verify(&c[..4], (head.0, &head.1)).valid);
+    }
+
+    /// Issue 16 item 12: the search fold is outside the hash, so the verifier recomputes it.
+    #[test]
+    fn an_edited_search_fold_is_detected() {
+        let partner = PartnerId::new();
+        let r = AuditRecord::seal(
+            partner,
+            1,
+            GENESIS_HASH,
+            NewAuditRecord::succeeded(OperationType::CreateCustomer, "a@b.com", Timestamp::from_micros(1))
+                .customer(TenantId::new(), "  Contoso LTD "),
+        );
+        assert_eq!(r.customer_name_folded.as_deref(), Some("contoso ltd"));
+        assert!(verify(std::slice::from_ref(&r), (1, &r.hash)).valid);
+        for fold in [Some("hidden".to_string()), None] {
+            let mut edited = r.clone();
+            edited.customer_name_folded = fold;
+            assert_eq!(verify(&[edited], (1, &r.hash)).first_invalid_record_id, Some(r.id));
+        }
     }
 
     #[test]

@@ -11,6 +11,9 @@ pub const MAX_PAGE_SIZE: u32 = 500;
 pub struct PageSize(u32);
 
 impl PageSize {
+    /// The largest page (what the dashboard reads of lists it shows whole).
+    pub const MAX: PageSize = PageSize(MAX_PAGE_SIZE);
+
     pub fn parse(size: Option<i64>) -> Result<PageSize, DomainError> {
         match size {
             None => Ok(PageSize(DEFAULT_PAGE_SIZE)),

@@ -73,9 +73,14 @@ impl Services {
         Ok(run)
     }
 
-    pub async fn list_invoices(&self, actor: &Actor) -> Result<Vec<Invoice>> {
+    /// Newest month first, then by currency.
+    pub async fn list_invoices(&self, actor: &Actor, size: PageSize, after: Option<Cursor>) -> Result<Page<Invoice>> {
         let scope = actor.authorize(Action::ReadInvoices)?;
-        Ok(self.store.list_invoices(scope).await?)
+        let rows = self.store.list_invoices(scope, size.get() + 1, after.as_ref()).await?;
+        Ok(Page::from_rows(rows, size, |i| Cursor {
+            at: domain::Timestamp::start_of_day(i.period.first_day()),
+            id: i.currency.clone(),
+        }))
     }
 
     pub async fn get_invoice(&self, actor: &Actor, id: &str) -> Result<Invoice> {

@@ -19,6 +19,7 @@ pub mod sessions;
 pub mod software;
 pub mod support;
 pub mod users;
+pub mod webhook_list;
 pub mod webhooks;
 
 pub use auth::{Actor, Caller};

@@ -4,7 +4,8 @@ use crate::idempotency::Idem;
 use crate::{Actor, Result, Services};
 use domain::audit::{NewAuditRecord, OperationType};
 use domain::ids::PartnerId;
-use domain::partner::{clock_advance, Partner};
+use domain::paging::{Cursor, Page, PageSize};
+use domain::partner::{clock_advance, clock_after_advance, clock_passes_its_end, Partner, CLOCK_MAX};
 use domain::policy::Action;
 use domain::{DomainError, Timestamp};
 use store::{Effects, PartnerScope};
@@ -31,8 +32,15 @@ impl Services {
         Ok(partner)
     }
 
+    /// Every partner (the operator's commands).
     pub async fn list_partners(&self) -> Result<Vec<Partner>> {
         Ok(self.store.list_partners().await?)
+    }
+
+    /// Publisher: a page of partners, oldest first.
+    pub async fn page_partners(&self, size: PageSize, after: Option<Cursor>) -> Result<Page<Partner>> {
+        let rows = self.store.page_partners(size.get() + 1, after.as_ref()).await?;
+        Ok(Page::from_rows(rows, size, |p| Cursor { at: p.created_at, id: p.id.to_string() }))
     }
 
     /// For the publisher acting on one partner's data: an unknown partner is 404.
@@ -63,13 +71,18 @@ impl Services {
         }
         let micros = clock_advance(days, seconds)?;
         let server_now = self.clock.now();
-        let moved_to = self.partner_now(&actor.partner).plus_micros(micros);
+        let moved_to = clock_after_advance(self.partner_now(&actor.partner), micros)?;
         // The record is dated at the new time, so the partner's log stays in time order.
         let audit = NewAuditRecord::succeeded(OperationType::AdvanceTestClock, actor.principal(), moved_to)
             .data("days", days.to_string())
             .data("seconds", seconds.to_string());
         let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &moved_to) };
-        let partner = self.store.advance_clock(scope, micros, effects).await?;
+        // The store checks the bound again against the offset it adds to (another move may have landed meanwhile).
+        let max_offset = CLOCK_MAX.micros() - server_now.micros();
+        let partner = self.store.advance_clock(scope, micros, max_offset, effects).await.map_err(|e| match e {
+            store::StoreError::NotFound => clock_passes_its_end().into(),
+            other => crate::Error::from(other),
+        })?;
         Ok(partner.now(server_now))
     }
 }

@@ -37,8 +37,19 @@ pub struct SessionActor {
 impl SessionActor {
     /// Whether a form's CSRF token is this session's (constant time).
     pub fn csrf_matches(&self, token: &str) -> bool {
-        bool::from(self.csrf.as_bytes().ct_eq(token.as_bytes()))
+        csrf_equal(&self.csrf, token)
     }
+}
+
+/// Whether a form's CSRF token is the expected one, compared in constant time; an empty expected token matches
+/// nothing. The signed-in forms compare with the session's token, the sign-in form with its pre-session cookie.
+pub fn csrf_equal(expected: &str, token: &str) -> bool {
+    !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(token.as_bytes()))
+}
+
+/// A fresh CSRF token: 256 random bits, base64url.
+pub fn new_csrf_token() -> String {
+    random_token()
 }
 
 fn random_token() -> String {

@@ -61,8 +61,16 @@ impl Services {
         Ok(Page::from_rows(rows, size, |i| Cursor { at: i.purchased_at, id: i.id.to_string() }))
     }
 
-    /// `entitlementType`: `software` or `reservedinstance` (any case); none: both.
-    pub async fn entitlements(&self, actor: &Actor, customer_id: &str, kind: Option<&str>) -> Result<Vec<Entitlement>> {
+    /// `entitlementType`: `software` or `reservedinstance` (any case); none: both. Paged by (purchase instant,
+    /// order id, line number).
+    pub async fn entitlements(
+        &self,
+        actor: &Actor,
+        customer_id: &str,
+        kind: Option<&str>,
+        size: PageSize,
+        after: Option<Cursor>,
+    ) -> Result<Page<Entitlement>> {
         let scope = actor.authorize(Action::ViewSoftware)?;
         let wanted = match kind.map(str::trim).filter(|k| !k.is_empty()) {
             None => None,
@@ -77,9 +85,10 @@ impl Services {
             }
         };
         let customer = self.get_customer(actor, customer_id).await?;
-        Ok(self
+        let reservations = wanted.map(|w| w == EntitlementType::ReservedInstance);
+        let rows = self
             .store
-            .active_order_lines(scope, customer.tenant_id)
+            .active_order_lines(scope, customer.tenant_id, reservations, size.get() + 1, after.as_ref())
             .await?
             .into_iter()
             .map(|(order_id, purchased_at, line)| Entitlement {
@@ -88,7 +97,10 @@ impl Services {
                 purchased_at,
                 line,
             })
-            .filter(|e| wanted.is_none_or(|w| w == e.kind))
-            .collect())
+            .collect();
+        Ok(Page::from_rows(rows, size, |e| Cursor {
+            at: e.purchased_at,
+            id: format!("{}:{}", e.order_id, e.line.line_number),
+        }))
     }
 }

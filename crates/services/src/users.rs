@@ -14,6 +14,9 @@ use domain::user::{check_password, new_user, parse_display_name, parse_roles, Us
 use domain::DomainError;
 use store::{ApiToken, Effects, PartnerScope, StoreError, UserPatch};
 
+/// The one answer to a new user whose email is already in use anywhere on the server (SECURITY.md).
+pub const EMAIL_TAKEN: &str = "this email address cannot be used for a new user; choose another";
+
 /// The fields of a new user, as the API takes them.
 #[derive(Debug, Clone)]
 pub struct UserDraft {
@@ -53,9 +56,9 @@ impl Services {
             .data("roles", user.roles.to_stored());
         let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &user) };
         match self.store.create_user(&user, hash.as_deref(), effects).await {
-            Err(StoreError::Conflict(_)) => {
-                Err(DomainError::Conflict(format!("a user with email {} already exists", user.email)).into())
-            }
+            // Emails are unique on the whole server. The answer is the same whichever partner holds the address
+            // (this one or another), and neither echoes the address nor says whose it is.
+            Err(StoreError::Conflict(_)) => Err(DomainError::Conflict(EMAIL_TAKEN.into()).into()),
             other => Ok(other.map(|_| user)?),
         }
     }
@@ -171,6 +174,11 @@ impl Services {
         if let Some(d) = patch.disabled {
             audit = audit.data("disabled", d.to_string());
         }
+        if patch.disabled == Some(true) {
+            // Disabling ends the user's sessions and revokes its API tokens in the same transaction; enabling
+            // again restores neither (the user signs in again and makes new tokens).
+            audit = audit.data("sessionsEnded", "true").data("tokensRevoked", "true");
+        }
         // The response is rendered from the user as it will be after the change.
         let mut after = target.clone();
         if let Some(n) = &patch.display_name {
@@ -183,7 +191,7 @@ impl Services {
             after.disabled = d;
         }
         let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &after) };
-        Ok(self.store.update_user(scope, target.id, &patch, effects).await?)
+        Ok(self.store.update_user(scope, target.id, &patch, now, effects).await?)
     }
 
     pub fn me(&self, actor: &Actor) -> Result<User> {
@@ -191,9 +199,10 @@ impl Services {
         Ok(actor.user.clone())
     }
 
-    pub async fn list_my_tokens(&self, actor: &Actor) -> Result<Vec<ApiToken>> {
+    pub async fn list_my_tokens(&self, actor: &Actor, size: PageSize, after: Option<Cursor>) -> Result<Page<ApiToken>> {
         let scope = actor.authorize(Action::OwnProfile)?;
-        Ok(self.store.list_tokens(scope, actor.user.id).await?)
+        let rows = self.store.list_tokens(scope, actor.user.id, size.get() + 1, after.as_ref()).await?;
+        Ok(Page::from_rows(rows, size, |t| Cursor { at: t.created_at, id: t.id.to_string() }))
     }
 
     pub async fn create_my_token(

@@ -341,26 +341,46 @@ pub trait Store: Send + Sync + 'static {
     // Partners.
     async fn create_partner(&self, partner: &Partner, effects: Effects) -> StoreResult<()>;
     async fn get_partner(&self, id: PartnerId) -> StoreResult<Option<Partner>>;
+    /// Every partner, by (created_at, id) (the operator's commands and invoice runs).
     async fn list_partners(&self) -> StoreResult<Vec<Partner>>;
-    /// Moves a sandbox partner's clock forward; returns the partner as it is now.
-    async fn advance_clock(&self, scope: PartnerScope, micros: i64, effects: Effects) -> StoreResult<Partner>;
+    /// A keyset page of partners by (created_at, id).
+    async fn page_partners(&self, limit: u32, after: Option<&Cursor>) -> StoreResult<Vec<Partner>>;
+    /// Moves a sandbox partner's clock forward unless its offset would pass `max_offset` (`NotFound` then, writing
+    /// nothing); returns the partner as it is now.
+    async fn advance_clock(
+        &self,
+        scope: PartnerScope,
+        micros: i64,
+        max_offset: i64,
+        effects: Effects,
+    ) -> StoreResult<Partner>;
 
     // Users and tokens.
     async fn create_user(&self, user: &User, password_hash: Option<&str>, effects: Effects) -> StoreResult<()>;
     async fn get_user(&self, scope: PartnerScope, id: UserId) -> StoreResult<Option<User>>;
     async fn list_users(&self, scope: PartnerScope, limit: u32, after: Option<&Cursor>) -> StoreResult<Vec<User>>;
+    /// Applies the patch. Disabling a user also ends every session of the user and revokes every API token (at
+    /// `now`), in the same transaction: enabling the user again brings neither back.
     async fn update_user(
         &self,
         scope: PartnerScope,
         id: UserId,
         patch: &UserPatch,
+        now: Timestamp,
         effects: Effects,
     ) -> StoreResult<User>;
     async fn credentials_by_email(&self, email_folded: &str) -> StoreResult<Option<Credentials>>;
     async fn create_token(&self, token: &ApiToken, token_hash: &str, effects: Effects) -> StoreResult<()>;
     /// The live token's user and partner; `None` for an unknown or revoked token or a disabled user.
     async fn authenticate(&self, token_hash: &str) -> StoreResult<Option<(TokenId, User, Partner)>>;
-    async fn list_tokens(&self, scope: PartnerScope, user: UserId) -> StoreResult<Vec<ApiToken>>;
+    /// A user's live tokens by (created_at, id).
+    async fn list_tokens(
+        &self,
+        scope: PartnerScope,
+        user: UserId,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<ApiToken>>;
     async fn revoke_token(
         &self,
         scope: PartnerScope,
@@ -449,11 +469,16 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
         after: Option<&Cursor>,
     ) -> StoreResult<Vec<SoftwareItem>>;
-    /// A customer's active order lines with their order id and purchase instant (entitlements).
+    /// A customer's active order lines with their order id and purchase instant (entitlements), by (purchase
+    /// instant, order id, line number); `reservations`: only Azure reservations (`Some(true)`), none of them
+    /// (`Some(false)`), or both. The cursor's id is `{orderId}:{lineNumber}`.
     async fn active_order_lines(
         &self,
         scope: PartnerScope,
         customer: TenantId,
+        reservations: Option<bool>,
+        limit: u32,
+        after: Option<&Cursor>,
     ) -> StoreResult<Vec<(OrderId, Timestamp, domain::order::OrderLine)>>;
 
     /// One software item of a customer, with its sealed key.
@@ -502,7 +527,10 @@ pub trait Store: Send + Sync + 'static {
     /// Several partners (each at its own `now`) run in one transaction: each partner's invoices are all or nothing,
     /// and shared ledger pages are written once per batch.
     async fn run_invoices(&self, partners: &[(PartnerScope, Timestamp)], period: Period) -> StoreResult<Vec<Invoice>>;
-    async fn list_invoices(&self, scope: PartnerScope) -> StoreResult<Vec<Invoice>>;
+    /// The partner's invoices, newest month first, then by currency. The cursor is the last invoice's period (its
+    /// first instant) and currency.
+    async fn list_invoices(&self, scope: PartnerScope, limit: u32, after: Option<&Cursor>)
+        -> StoreResult<Vec<Invoice>>;
     async fn get_invoice(&self, scope: PartnerScope, id: InvoiceId) -> StoreResult<Option<Invoice>>;
     /// An invoice's lines by (at, id).
     async fn invoice_lines(
@@ -570,8 +598,15 @@ pub trait Store: Send + Sync + 'static {
         sealed_secret: &[u8],
         effects: Effects,
     ) -> StoreResult<()>;
-    /// The partner's endpoints, oldest first.
+    /// The partner's endpoints, oldest first (at most [`domain::webhook::MAX_ENDPOINTS_PER_PARTNER`]).
     async fn list_webhooks(&self, scope: PartnerScope) -> StoreResult<Vec<WebhookEndpoint>>;
+    /// A keyset page of the partner's endpoints by (created_at, id).
+    async fn page_webhooks(
+        &self,
+        scope: PartnerScope,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<WebhookEndpoint>>;
     async fn get_webhook(&self, scope: PartnerScope, id: WebhookId) -> StoreResult<Option<WebhookEndpoint>>;
     /// Deletes an endpoint with its deliveries and their attempts; `NotFound` when the partner has no such one.
     async fn delete_webhook(&self, scope: PartnerScope, id: WebhookId, effects: Effects) -> StoreResult<()>;

@@ -427,8 +427,9 @@ fn customer_from(row: &AnyRow) -> StoreResult<Customer> {
     })
 }
 
-const AUDIT_COLS: &str = "id, partner_id, seq, customer_id, customer_name, user_principal_name, resource_type, \
-    operation_type, operation_date, operation_status, customized_data, prev_hash, hash";
+const AUDIT_COLS: &str = "id, partner_id, seq, customer_id, customer_name, customer_name_folded, \
+    user_principal_name, resource_type, operation_type, operation_date, operation_status, customized_data, prev_hash, \
+    hash";
 
 fn audit_from(row: &AnyRow) -> StoreResult<AuditRecord> {
     let customer_id: Option<String> = row.try_get("customer_id")?;
@@ -442,6 +443,7 @@ fn audit_from(row: &AnyRow) -> StoreResult<AuditRecord> {
             None => None,
         },
         customer_name: row.try_get("customer_name")?,
+        customer_name_folded: row.try_get("customer_name_folded")?,
         user_principal_name: row.try_get("user_principal_name")?,
         resource_type: row.try_get("resource_type")?,
         operation_type: row.try_get("operation_type")?,
@@ -464,7 +466,7 @@ async fn insert_audit(tx: &mut Tx, r: &AuditRecord) -> StoreResult<()> {
     .bind(r.id.to_string())
     .bind(r.customer_id.map(|c| c.to_string()))
     .bind(r.customer_name.clone())
-    .bind(r.customer_name.as_deref().map(fold))
+    .bind(r.customer_name_folded.clone())
     .bind(&r.user_principal_name)
     .bind(&r.resource_type)
     .bind(&r.operation_type)
@@ -479,6 +481,11 @@ async fn insert_audit(tx: &mut Tx, r: &AuditRecord) -> StoreResult<()> {
 }
 
 /// `AND (at, id) > (cursor)` written so both databases use the keyset index.
+/// A continuation token this server did not issue for the list it is used with.
+fn bad_cursor() -> StoreError {
+    StoreError::Refused(domain::DomainError::invalid("MS-ContinuationToken", "is not a token this server issued"))
+}
+
 fn keyset(at_col: &str, id_col: &str, first_param: usize) -> String {
     format!(" AND ({at_col} > ${a} OR ({at_col} = ${a} AND {id_col} > ${b}))", a = first_param, b = first_param + 1)
 }
@@ -561,14 +568,35 @@ impl Store for SqlStore {
         sqlx::query(&sql).fetch_all(&self.read).await?.iter().map(partner_from).collect()
     }
 
-    async fn advance_clock(&self, scope: PartnerScope, micros: i64, effects: Effects) -> StoreResult<Partner> {
+    async fn page_partners(&self, limit: u32, after: Option<&Cursor>) -> StoreResult<Vec<Partner>> {
+        let mut sql = format!("SELECT {PARTNER_COLS} FROM partners p WHERE 1 = 1");
+        if after.is_some() {
+            sql.push_str(&keyset("p.created_at", "p.id", 1));
+        }
+        sql.push_str(&format!(" ORDER BY p.created_at, p.id LIMIT {limit}"));
+        let mut q = sqlx::query(&sql);
+        if let Some(c) = after {
+            q = q.bind(c.at.micros()).bind(c.id.clone());
+        }
+        q.fetch_all(&self.read).await?.iter().map(partner_from).collect()
+    }
+
+    async fn advance_clock(
+        &self,
+        scope: PartnerScope,
+        micros: i64,
+        max_offset: i64,
+        effects: Effects,
+    ) -> StoreResult<Partner> {
         let mut tx = self.begin().await?;
         let n = sqlx::query(
-            "UPDATE partners SET clock_offset_micros = clock_offset_micros + $1 WHERE id = $2 AND sandbox = $3",
+            "UPDATE partners SET clock_offset_micros = clock_offset_micros + $1 WHERE id = $2 AND sandbox = $3 \
+             AND clock_offset_micros <= $4 - $1",
         )
         .bind(micros)
         .bind(scope.partner_id().to_string())
         .bind(1_i64)
+        .bind(max_offset)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -633,6 +661,7 @@ impl Store for SqlStore {
         scope: PartnerScope,
         id: UserId,
         patch: &UserPatch,
+        now: Timestamp,
         effects: Effects,
     ) -> StoreResult<User> {
         let mut tx = self.begin().await?;
@@ -660,6 +689,17 @@ impl Store for SqlStore {
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
+        if patch.disabled == Some(true) {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.to_string()).execute(&mut *tx).await?;
+            sqlx::query(
+                "UPDATE api_tokens SET revoked_at = $1 WHERE partner_id = $2 AND user_id = $3 AND revoked_at IS NULL",
+            )
+            .bind(now.micros())
+            .bind(scope.partner_id().to_string())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
         self.commit_with(tx, scope.partner_id(), effects).await?;
         Ok(user)
     }
@@ -711,18 +751,26 @@ impl Store for SqlStore {
         }
     }
 
-    async fn list_tokens(&self, scope: PartnerScope, user: UserId) -> StoreResult<Vec<ApiToken>> {
-        sqlx::query(
+    async fn list_tokens(
+        &self,
+        scope: PartnerScope,
+        user: UserId,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<ApiToken>> {
+        let mut sql = String::from(
             "SELECT id, partner_id, user_id, name, created_at, revoked_at FROM api_tokens \
-             WHERE partner_id = $1 AND user_id = $2 AND revoked_at IS NULL ORDER BY created_at, id",
-        )
-        .bind(scope.partner_id().to_string())
-        .bind(user.to_string())
-        .fetch_all(&self.read)
-        .await?
-        .iter()
-        .map(token_from)
-        .collect()
+             WHERE partner_id = $1 AND user_id = $2 AND revoked_at IS NULL",
+        );
+        if after.is_some() {
+            sql.push_str(&keyset("created_at", "id", 3));
+        }
+        sql.push_str(&format!(" ORDER BY created_at, id LIMIT {limit}"));
+        let mut q = sqlx::query(&sql).bind(scope.partner_id().to_string()).bind(user.to_string());
+        if let Some(c) = after {
+            q = q.bind(c.at.micros()).bind(c.id.clone());
+        }
+        q.fetch_all(&self.read).await?.iter().map(token_from).collect()
     }
 
     async fn revoke_token(
@@ -1188,19 +1236,41 @@ impl Store for SqlStore {
         &self,
         scope: PartnerScope,
         customer: TenantId,
+        reservations: Option<bool>,
+        limit: u32,
+        after: Option<&Cursor>,
     ) -> StoreResult<Vec<(OrderId, Timestamp, domain::order::OrderLine)>> {
         let cols =
             crate::orders::LINE_COLS.split(", ").map(|c| format!("l.{}", c.trim())).collect::<Vec<_>>().join(", ");
-        let sql = format!(
+        let mut sql = format!(
             "SELECT {cols}, o.created_at AS purchased_at FROM order_lines l JOIN orders o ON o.id = l.order_id \
-             WHERE o.partner_id = $1 AND o.customer_id = $2 AND l.status = 'active' \
-             ORDER BY o.created_at, o.id, l.line_number"
+             WHERE o.partner_id = $1 AND o.customer_id = $2 AND l.status = 'active'"
         );
-        let rows = sqlx::query(&sql)
-            .bind(scope.partner_id().to_string())
-            .bind(customer.to_string())
-            .fetch_all(&self.read)
-            .await?;
+        let reservation = ProductType::AzureReservation.as_str();
+        match reservations {
+            Some(true) => sql.push_str(&format!(" AND l.product_type = '{reservation}'")),
+            Some(false) => sql.push_str(&format!(" AND l.product_type <> '{reservation}'")),
+            None => {}
+        }
+        // The cursor's id is `{orderId}:{lineNumber}` (the services build it; anything else is a bad token).
+        let after = match after {
+            Some(c) => {
+                let (order, line) = c.id.rsplit_once(':').ok_or_else(bad_cursor)?;
+                let line: i64 = line.parse().map_err(|_| bad_cursor())?;
+                sql.push_str(
+                    " AND (o.created_at > $3 OR (o.created_at = $3 AND (o.id > $4 OR (o.id = $4 \
+                     AND l.line_number > $5))))",
+                );
+                Some((c.at.micros(), order.to_string(), line))
+            }
+            None => None,
+        };
+        sql.push_str(&format!(" ORDER BY o.created_at, o.id, l.line_number LIMIT {limit}"));
+        let mut q = sqlx::query(&sql).bind(scope.partner_id().to_string()).bind(customer.to_string());
+        if let Some((at, order, line)) = after {
+            q = q.bind(at).bind(order).bind(line);
+        }
+        let rows = q.fetch_all(&self.read).await?;
         rows.iter()
             .map(|row| {
                 let (order_id, line) = crate::orders::line_from(row)?;
@@ -1261,12 +1331,17 @@ impl Store for SqlStore {
         self.issue_invoices(partners, period).await
     }
 
-    async fn list_invoices(&self, scope: PartnerScope) -> StoreResult<Vec<Invoice>> {
-        self.invoices_where(scope, None).await
+    async fn list_invoices(
+        &self,
+        scope: PartnerScope,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<Invoice>> {
+        self.invoices_where(scope, None, limit, after).await
     }
 
     async fn get_invoice(&self, scope: PartnerScope, id: InvoiceId) -> StoreResult<Option<Invoice>> {
-        Ok(self.invoices_where(scope, Some(id)).await?.pop())
+        Ok(self.invoices_where(scope, Some(id), 1, None).await?.pop())
     }
 
     async fn invoice_lines(
@@ -1664,11 +1739,20 @@ impl Store for SqlStore {
     }
 
     async fn list_webhooks(&self, scope: PartnerScope) -> StoreResult<Vec<WebhookEndpoint>> {
-        self.webhooks_of(scope, None).await
+        self.webhooks_of(scope, None, domain::webhook::MAX_ENDPOINTS_PER_PARTNER as u32, None).await
+    }
+
+    async fn page_webhooks(
+        &self,
+        scope: PartnerScope,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<WebhookEndpoint>> {
+        self.webhooks_of(scope, None, limit, after).await
     }
 
     async fn get_webhook(&self, scope: PartnerScope, id: WebhookId) -> StoreResult<Option<WebhookEndpoint>> {
-        Ok(self.webhooks_of(scope, Some(id)).await?.pop())
+        Ok(self.webhooks_of(scope, Some(id), 1, None).await?.pop())
     }
 
     async fn delete_webhook(&self, scope: PartnerScope, id: WebhookId, effects: Effects) -> StoreResult<()> {

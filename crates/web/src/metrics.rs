@@ -69,14 +69,31 @@ impl Metrics {
     }
 }
 
-/// Records every request under its route template (never the raw path, which would hold ids and tokens).
+/// The method's label: the standard methods by name, anything else (clients may send any token) as `other`, so
+/// that a client cannot grow the exposition with made-up methods.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// Records every request under its route template (never the raw path, which would hold ids and tokens); a path
+/// no route matches is `unmatched`. Every label comes from a fixed set, so the number of series is bounded.
 pub async fn record(metrics: std::sync::Arc<Metrics>, req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let route =
         req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let res = next.run(req).await;
-    metrics.observe(&method, &route, res.status().as_u16(), started.elapsed().as_secs_f64());
+    metrics.observe(method, &route, res.status().as_u16(), started.elapsed().as_secs_f64());
     res
 }
 
@@ -95,5 +112,15 @@ mod tests {
         );
         assert!(text.contains("le=\"0.005\"} 1"));
         assert!(text.contains("le=\"+Inf\"} 2"));
+    }
+
+    #[test]
+    fn unknown_methods_share_one_label() {
+        for m in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
+            assert_eq!(method_label(&m.parse().unwrap()), m);
+        }
+        for m in ["FOO", "BREW", "TRACE", "CONNECT", "get"] {
+            assert_eq!(method_label(&m.parse().unwrap()), "other", "{m}");
+        }
     }
 }

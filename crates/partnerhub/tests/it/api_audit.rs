@@ -9,6 +9,7 @@ crate::on_both_backends!(
     customer_creation_is_recorded_and_queried_by_date_range,
     activity_exports_as_csv_that_spreadsheets_cannot_run,
     editing_a_stored_record_fails_verification,
+    editing_the_search_fold_fails_verification,
 );
 
 const DAY: i64 = 86_400 * 1_000_000;
@@ -177,4 +178,35 @@ async fn editing_a_stored_record_fails_verification(db: Db) {
     let out = cli(app.db.url.clone()).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("INVALID at record {victim_id}")));
+}
+
+/// Issue 16 item 12: `customer_name_folded` (what CompanyName searches read) is not hashed; editing it to hide a
+/// record from searches must fail verification, since the verifier recomputes it from the hashed name.
+async fn editing_the_search_fold_fails_verification(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let p = app.partner("Alpha", false).await;
+    app.customer(&p, "Contoso Ltd", "contoso.example.com", "US").await;
+    app.customer(&p, "Fabrikam", "fabrikam.example.com", "US").await;
+    let reader = p.token(Role::GlobalAdmin);
+    let search = format!(
+        "/v1/auditrecords?filter={}",
+        url_encode(r#"{"Field": "CompanyName", "Value": "contoso", "Operator": "starts_with"}"#)
+    );
+    let found = app.get(&search, reader).await;
+    assert_eq!(found.status, 200, "{}", found.text);
+    assert_eq!(found.body["totalCount"], 1, "{}", found.text);
+    let victim_id = found.body["items"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(app.get("/v1/auditrecords/verification", reader).await.body["valid"], true);
+    let drop = match db {
+        Db::Sqlite => "DROP TRIGGER audit_records_no_update",
+        Db::Postgres => "DROP TRIGGER audit_records_no_update ON audit_records",
+    };
+    app.raw_sql(drop).await;
+    app.raw_sql(&format!("UPDATE audit_records SET customer_name_folded = 'zzz' WHERE id = '{victim_id}'")).await;
+    // The edit hides the record from the search…
+    assert_eq!(app.get(&search, reader).await.body["totalCount"], 0);
+    // …and verification names it.
+    let bad = app.get("/v1/auditrecords/verification", reader).await;
+    assert_eq!(bad.body["valid"], false, "{}", bad.text);
+    assert_eq!(bad.body["firstInvalidRecordId"], victim_id.as_str());
 }

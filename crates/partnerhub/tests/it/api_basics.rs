@@ -11,9 +11,12 @@ crate::on_both_backends!(
     errors_use_the_spec_body,
     openapi_lists_every_route,
     health_and_readiness,
+    metrics_labels_stay_bounded_whatever_clients_send,
     correlation_ids_are_echoed,
     publisher_edits_markets,
     test_clock_is_for_sandbox_partners_and_moves_forward_only,
+    test_clock_dates_are_bounded_and_never_wrap,
+    every_list_is_a_paged_collection,
 );
 
 async fn authentication_is_required_and_token_kinds_do_not_mix(db: Db) {
@@ -142,6 +145,32 @@ async fn health_and_readiness(db: Db) {
     assert!(!m.text.contains("some-id"));
 }
 
+/// Issue 16 item 7: made-up methods and paths must not grow `/metrics` (3,000 methods once made it 12 MiB).
+async fn metrics_labels_stay_bounded_whatever_clients_send(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let scrape = || async { app.request(Method::GET, "/metrics", None, None, &[]).await.text };
+    for i in 0..3 {
+        let m = Method::from_bytes(format!("WARMUP{i}").as_bytes()).unwrap();
+        app.request(m.clone(), "/v1/customers", None, None, &[]).await;
+        app.request(m, &format!("/no/such/route/{i}"), None, None, &[]).await;
+    }
+    let before = scrape().await;
+    for i in 0..300 {
+        let m = Method::from_bytes(format!("MADEUP{i}").as_bytes()).unwrap();
+        let r = app.request(m, "/v1/customers", None, None, &[]).await;
+        assert!(r.status.is_client_error(), "{}", r.status);
+        let m = Method::from_bytes(format!("X{i}").as_bytes()).unwrap();
+        app.request(m, &format!("/junk-{i}/{i}"), None, None, &[]).await;
+    }
+    let after = scrape().await;
+    assert!(!after.contains("MADEUP") && !after.contains("junk-"), "{after}");
+    assert!(after.contains(r#"method="other",route="/v1/customers""#), "{after}");
+    assert!(after.contains(r#"route="unmatched""#), "{after}");
+    // The same series, only their counts grew (the /metrics scrape itself adds one series at most).
+    let series = |text: &str| text.lines().filter(|l| !l.starts_with('#')).count();
+    assert!(series(&after) <= series(&before) + 15, "{} series before, {} after", series(&before), series(&after));
+}
+
 async fn correlation_ids_are_echoed(db: Db) {
     let app = TestApp::spawn(db).await;
     let r = app
@@ -221,17 +250,7 @@ async fn test_clock_is_for_sandbox_partners_and_moves_forward_only(db: Db) {
     )
     .await
     .assert_error(400, "invalid_request");
-    let pid = created.body["id"].as_str().unwrap();
-    let u = app
-        .post(
-            &format!("/v1/publisher/partners/{pid}/users"),
-            PUBLISHER_TOKEN,
-            &json!({"email": "sales@sandbox.example", "displayName": "S", "roles": ["sales_agent"]}),
-        )
-        .await;
-    let uid = u.body["id"].as_str().unwrap();
-    let tok = app.post(&format!("/v1/publisher/partners/{pid}/users/{uid}/tokens"), PUBLISHER_TOKEN, &json!({})).await;
-    let t = tok.body["token"].as_str().unwrap();
+    let t = &sales_agent_token(&app, created.body["id"].as_str().unwrap(), "sales@sandbox.example").await;
     assert_eq!(app.get("/v1/testclock", t).await.body["now"], "2030-02-28T12:00:00Z");
     // The server's own time passing moves the partner's clock too.
     app.clock.advance_micros(30 * 1_000_000);
@@ -245,4 +264,190 @@ async fn test_clock_is_for_sandbox_partners_and_moves_forward_only(db: Db) {
     let c = app.post("/v1/customers", t, &customer_body("Dated Ltd", "dated.example.com", "US")).await;
     assert_eq!(c.status, 201, "{}", c.text);
     assert_eq!(c.body["createdDate"], "2030-03-01T12:01:00Z");
+}
+
+/// The publisher adds a sales agent to partner `pid` and issues it a token.
+async fn sales_agent_token(app: &TestApp, pid: &str, email: &str) -> String {
+    let u = app
+        .post(
+            &format!("/v1/publisher/partners/{pid}/users"),
+            PUBLISHER_TOKEN,
+            &json!({"email": email, "displayName": "S", "roles": ["sales_agent"]}),
+        )
+        .await;
+    assert_eq!(u.status, 201, "{}", u.text);
+    let uid = u.body["id"].as_str().unwrap();
+    let tok = app.post(&format!("/v1/publisher/partners/{pid}/users/{uid}/tokens"), PUBLISHER_TOKEN, &json!({})).await;
+    tok.body["token"].as_str().unwrap().to_string()
+}
+
+/// Issue 16 item 11: `clockStart` was unbounded, and from 9999-12-31 one advance read 1970-01-01.
+async fn test_clock_dates_are_bounded_and_never_wrap(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let sandbox = |start: &str| json!({"name": "Sandbox", "sandbox": true, "clockStart": start});
+    for start in ["9999-12-31T00:00:00Z", "3000-01-01T00:00:00Z", "1999-12-31T23:59:59Z", "0001-01-01T00:00:00Z"] {
+        let e = app.post("/v1/publisher/partners", PUBLISHER_TOKEN, &sandbox(start)).await;
+        e.assert_error(400, "invalid_request");
+        assert!(e.body["description"].as_str().unwrap().contains("2999-12-31"), "{}", e.text);
+    }
+    let created = app.post("/v1/publisher/partners", PUBLISHER_TOKEN, &sandbox("2999-12-30T00:00:00Z")).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let t = &sales_agent_token(&app, created.body["id"].as_str().unwrap(), "late@sandbox.example").await;
+    // A move past the end is refused and changes nothing; one within it works.
+    let e = app.post("/v1/testclock/advance", t, &json!({"days": 2})).await;
+    e.assert_error(400, "invalid_request");
+    assert!(e.body["description"].as_str().unwrap().contains("2999-12-31"), "{}", e.text);
+    app.post("/v1/testclock/advance", t, &json!({"days": 3660})).await.assert_error(400, "invalid_request");
+    assert_eq!(app.get("/v1/testclock", t).await.body["now"], "2999-12-30T00:00:00Z");
+    let moved = app.post("/v1/testclock/advance", t, &json!({"days": 1})).await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    assert_eq!(moved.body["now"], "2999-12-31T00:00:00Z");
+    app.post("/v1/testclock/advance", t, &json!({"seconds": 86_400})).await.assert_error(400, "invalid_request");
+    assert_eq!(app.get("/v1/testclock", t).await.body["now"], "2999-12-31T00:00:00Z");
+}
+
+/// Walks a list two items at a time through `links.next` (its `MS-ContinuationToken` header resent with
+/// `seekOperation=Next`), checking the collection's shape on every page; returns every item in order.
+async fn walk_pages(app: &TestApp, path: &str, token: &str) -> Vec<serde_json::Value> {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let mut page = app.get(&format!("{path}{sep}size=2"), token).await;
+    let mut items = Vec::new();
+    loop {
+        assert_eq!(page.status, 200, "{path}: {}", page.text);
+        assert_eq!(page.body["attributes"]["objectType"], "Collection", "{path}: {}", page.text);
+        let got = page.body["items"].as_array().unwrap().clone();
+        assert_eq!(page.body["totalCount"], got.len(), "{path}: totalCount is this page's count");
+        assert!(got.len() <= 2, "{path}: {}", page.text);
+        items.extend(got);
+        let Some(next) = page.body["links"].get("next").cloned() else { break };
+        assert_eq!(items.len() % 2, 0, "{path}: only a full page says there is more");
+        let uri = next["uri"].as_str().unwrap();
+        assert!(uri.contains("seekOperation=Next") && uri.contains("size=2"), "{uri}");
+        let header = &next["headers"][0];
+        assert_eq!(header["key"], "MS-ContinuationToken");
+        page = app
+            .request(
+                Method::GET,
+                uri,
+                Some(token),
+                None,
+                &[("MS-ContinuationToken", header["value"].as_str().unwrap())],
+            )
+            .await;
+        assert!(items.len() < 100, "{path}: paging does not end");
+    }
+    items
+}
+
+/// Issue 16 item 8: these lists returned everything and took any `size`; `/v1/publisher/partners` was a bare array.
+async fn every_list_is_a_paged_collection(db: Db) {
+    use crate::api_orders::{buy, item, stock};
+    let app = TestApp::spawn(db).await;
+    crate::api_catalog::import(&app, &crate::api_catalog::sample_catalog()).await;
+    stock(&app, "SQL2019STD", "0001", &["PK-1", "PK-2", "PK-3"]).await;
+    let p = app.partner("Alpha", false).await;
+    app.partner("Beta", false).await;
+    app.partner("Gamma", false).await;
+    let admin = p.token(Role::GlobalAdmin);
+    let agent = p.token(Role::AdminAgent);
+    // Three tokens of one user, three endpoints.
+    for name in ["ci", "laptop"] {
+        assert_eq!(app.post("/v1/users/me/tokens", admin, &json!({"name": name})).await.status, 201);
+    }
+    for i in 0..3 {
+        let body = json!({"url": format!("http://127.0.0.1:9/hook{i}"), "operationTypes": ["create_customer"]});
+        let r = app.post("/v1/webhooks", admin, &body).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    // Five entitlements of one customer (four lines of one order, one reservation) and three invoices: January in
+    // USD and AUD, February in USD.
+    let us = app.customer(&p, "Fabrikam", "fabrikam.example.com", "US").await["id"].as_str().unwrap().to_string();
+    let au = app.customer(&p, "Wingtip", "wingtip.example.com", "AU").await["id"].as_str().unwrap().to_string();
+    let sles = item(&app, agent, &us, "SLES", "0001").await;
+    let lines: Vec<_> = (0..4).map(|_| json!({"catalogItemId": sles, "quantity": 1})).collect();
+    buy(&app, agent, &us, json!(lines)).await;
+    buy(
+        &app,
+        agent,
+        &au,
+        json!([{"catalogItemId": item(&app, agent, &au, "SQL2019STD", "0001").await, "quantity": 1}]),
+    )
+    .await;
+    let vm = item(&app, agent, &us, "VMRESERVED", "0001").await;
+    let sub = "00000000-0000-0000-0000-000000000001";
+    buy(
+        &app,
+        agent,
+        &us,
+        json!([{"catalogItemId": vm, "quantity": 1, "provisioningContext": {"subscriptionId": sub}}]),
+    )
+    .await;
+    app.clock.advance_micros(20 * 86_400 * 1_000_000);
+    assert_eq!(crate::api_invoices::run(&app, "2026-01").await.status, 200);
+    buy(&app, agent, &us, json!([{"catalogItemId": sles, "quantity": 1}])).await;
+    app.clock.advance_micros(30 * 86_400 * 1_000_000);
+    assert_eq!(crate::api_invoices::run(&app, "2026-02").await.status, 200);
+
+    let entitlements = format!("/v1/customers/{us}/entitlements");
+    let lists: [(&str, &str, usize); 5] = [
+        ("/v1/users/me/tokens", admin, 3),
+        ("/v1/webhooks", admin, 3),
+        ("/v1/invoices", admin, 3),
+        (&entitlements, agent, 6),
+        ("/v1/publisher/partners", PUBLISHER_TOKEN, 3),
+    ];
+    for (path, token, count) in lists {
+        // Bad sizes: 400 with the error body, never everything.
+        for size in ["0", "-1", "abc", "501", "1.5", ""] {
+            let e = app.get(&format!("{path}?size={size}"), token).await;
+            e.assert_error(400, "invalid_request");
+            assert_eq!(e.body["code"], 400000, "{path}?size={size}");
+        }
+        app.request(
+            Method::GET,
+            &format!("{path}?seekOperation=Next"),
+            Some(token),
+            None,
+            &[("MS-ContinuationToken", "junk")],
+        )
+        .await
+        .assert_error(400, "invalid_request");
+        // Pages of two give every item once, in the same order as one page.
+        let whole = app.get(path, token).await;
+        assert_eq!(whole.status, 200, "{path}: {}", whole.text);
+        assert!(whole.body["links"].get("next").is_none(), "{path}: {}", whole.text);
+        let all = whole.body["items"].as_array().unwrap().clone();
+        assert_eq!(all.len(), count, "{path}: {}", whole.text);
+        assert_eq!(walk_pages(&app, path, token).await, all, "{path}");
+    }
+    // Invoices: newest month first, then by currency; entitlements filtered by type page the same way.
+    let invoices = app.get("/v1/invoices", admin).await.body["items"].clone();
+    let order: Vec<(String, String)> = invoices
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["billingPeriodStartDate"].as_str().unwrap()[..7].to_string(), i["currencyCode"].to_string()))
+        .collect();
+    assert_eq!(
+        order,
+        [("2026-02", "\"USD\""), ("2026-01", "\"AUD\""), ("2026-01", "\"USD\"")]
+            .map(|(p, c)| (p.to_string(), c.to_string()))
+    );
+    let software = walk_pages(&app, &format!("{entitlements}?entitlementType=software"), agent).await;
+    assert_eq!(software.len(), 5);
+    assert!(software.iter().all(|e| e["entitlementType"] == "software"));
+    let reserved = walk_pages(&app, &format!("{entitlements}?entitlementType=reservedinstance"), agent).await;
+    assert_eq!(reserved.len(), 1);
+    // A token from another list is refused, not misread.
+    let other = app.get("/v1/publisher/partners?size=1", PUBLISHER_TOKEN).await;
+    let token = other.body["links"]["next"]["headers"][0]["value"].as_str().unwrap().to_string();
+    app.request(
+        Method::GET,
+        &format!("{entitlements}?seekOperation=Next"),
+        Some(agent),
+        None,
+        &[("MS-ContinuationToken", &token)],
+    )
+    .await
+    .assert_error(400, "invalid_request");
 }

@@ -92,6 +92,39 @@ async fn emails_are_unique_across_the_server_case_folded(db: Db) {
         )
         .await;
     dup.assert_error(409, "conflict");
+    // Issue 16 item 10: the answer does not say whose the address is, nor repeat it. Taken by this partner or by
+    // another, the answer is the same, through the API and the dashboard's form alike.
+    let same_partner = app
+        .post(
+            "/v1/users",
+            a.token(Role::GlobalAdmin),
+            &json!({"email": "SAME@example.com", "displayName": "A2", "roles": ["admin_agent"]}),
+        )
+        .await;
+    same_partner.assert_error(409, "conflict");
+    assert_eq!(dup.body, same_partner.body);
+    assert!(!dup.text.to_lowercase().contains("same@example.com"), "{}", dup.text);
+    assert_eq!(dup.body["description"], services::users::EMAIL_TAKEN);
+    let admin = crate::ui_basics::user_with_password(&app, &b, "boss", &["global_admin"]).await;
+    let mut browser = crate::ui_basics::Browser::new(&app);
+    browser.sign_in(&admin, crate::ui_basics::PASSWORD).await;
+    let csrf = browser.get("/settings").await.csrf();
+    let add = |email: &'static str| {
+        let (browser, csrf) = (&browser, csrf.clone());
+        async move {
+            let form = [("csrf", csrf.as_str()), ("email", email), ("displayName", "X"), ("roles", "sales_agent")];
+            browser.post("/settings/users", &form).await
+        }
+    };
+    let ours = add("boss-twin@example.com").await;
+    assert_eq!(ours.status, 303, "{}", ours.html);
+    let taken =
+        |html: &str| html.contains(services::users::EMAIL_TAKEN) && !html.to_lowercase().contains("same@example.com");
+    let theirs = add("Same@Example.com").await;
+    assert!(taken(&theirs.html), "{}", theirs.html);
+    let own = add("boss-twin@example.com").await;
+    assert!(taken(&own.html), "{}", own.html);
+    assert_eq!(theirs.status, own.status);
 }
 
 async fn tokens_are_shown_once_and_revocable(db: Db) {

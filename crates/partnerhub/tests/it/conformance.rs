@@ -167,6 +167,7 @@ async fn partners_and_the_test_clock(backend: Db) {
         .advance_clock(
             scope(&sandbox),
             DAY,
+            i64::MAX,
             Effects::audit(record(OperationType::AdvanceTestClock, START).data("days", "1")),
         )
         .await
@@ -174,7 +175,12 @@ async fn partners_and_the_test_clock(backend: Db) {
     assert_eq!(moved.clock_offset_micros, sandbox.clock_offset_micros + DAY);
     assert_eq!(moved.now(at(START + 1)), at(START + 31 * DAY));
     let moved = store
-        .advance_clock(scope(&sandbox), 5 * HOUR, Effects::audit(record(OperationType::AdvanceTestClock, START)))
+        .advance_clock(
+            scope(&sandbox),
+            5 * HOUR,
+            i64::MAX,
+            Effects::audit(record(OperationType::AdvanceTestClock, START)),
+        )
         .await
         .unwrap();
     assert_eq!(moved.clock_offset_micros, sandbox.clock_offset_micros + DAY + 5 * HOUR);
@@ -185,10 +191,14 @@ async fn partners_and_the_test_clock(backend: Db) {
     assert_eq!(records[1].resource_type, "test_clock");
     assert_eq!(records[1].customized_data, vec![("days".to_string(), "1".to_string())]);
     assert!(verify(store, scope(&sandbox)).await.valid);
+    // A move past `max_offset` is refused and writes nothing (the services' bound on the test clock's dates).
+    let refused = store.advance_clock(scope(&sandbox), DAY, moved.clock_offset_micros + DAY - 1, Effects::default());
+    assert!(matches!(refused.await, Err(StoreError::NotFound)));
+    assert_eq!(store.get_partner(sandbox.id).await.unwrap(), Some(moved.clone()));
 
     // A production partner has no test clock: NotFound, nothing changed, nothing recorded.
     let err = store
-        .advance_clock(scope(&prod), DAY, Effects::audit(record(OperationType::AdvanceTestClock, START)))
+        .advance_clock(scope(&prod), DAY, i64::MAX, Effects::audit(record(OperationType::AdvanceTestClock, START)))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "{err:?}");
@@ -197,7 +207,7 @@ async fn partners_and_the_test_clock(backend: Db) {
     assert!(chain(store, scope(&prod)).await.is_empty());
     // Nor does a partner that does not exist.
     let ghost = PartnerScope::authenticated(domain::ids::PartnerId::new());
-    assert!(matches!(store.advance_clock(ghost, DAY, Effects::default()).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.advance_clock(ghost, DAY, i64::MAX, Effects::default()).await, Err(StoreError::NotFound)));
 }
 
 crate::on_both_backends!(migrate_is_idempotent_and_seeds_markets, partners_and_the_test_clock);
@@ -252,11 +262,11 @@ async fn users_are_scoped_and_unique_by_folded_email(backend: Db) {
         disabled: None,
     };
     assert!(matches!(
-        store.update_user(scope(&b), ann.id, &patch, Effects::default()).await,
+        store.update_user(scope(&b), ann.id, &patch, at(START), Effects::default()).await,
         Err(StoreError::NotFound)
     ));
     let updated = store
-        .update_user(scope(&a), ann.id, &patch, Effects::audit(record(OperationType::UpdateUser, START)))
+        .update_user(scope(&a), ann.id, &patch, at(START), Effects::audit(record(OperationType::UpdateUser, START)))
         .await
         .unwrap();
     assert_eq!(updated.display_name, "Ann Example");
@@ -287,8 +297,12 @@ async fn tokens_authenticate_until_revoked_or_disabled(backend: Db) {
     let t2 = token(&ann, "laptop", START + 1);
     store.create_token(&t1, "hash-1", Effects::audit(record(OperationType::CreateApiToken, START))).await.unwrap();
     store.create_token(&t2, "hash-2", Effects::default()).await.unwrap();
-    assert_eq!(store.list_tokens(scope(&a), ann.id).await.unwrap(), vec![t1.clone(), t2.clone()]);
-    assert!(store.list_tokens(scope(&b), ann.id).await.unwrap().is_empty());
+    assert_eq!(store.list_tokens(scope(&a), ann.id, 100, None).await.unwrap(), vec![t1.clone(), t2.clone()]);
+    assert!(store.list_tokens(scope(&b), ann.id, 100, None).await.unwrap().is_empty());
+    // Keyset pages of one.
+    assert_eq!(store.list_tokens(scope(&a), ann.id, 1, None).await.unwrap(), vec![t1.clone()]);
+    let after = Cursor { at: t1.created_at, id: t1.id.to_string() };
+    assert_eq!(store.list_tokens(scope(&a), ann.id, 1, Some(&after)).await.unwrap(), vec![t2.clone()]);
 
     let (id, u, p) = store.authenticate("hash-1").await.unwrap().expect("a live token");
     assert_eq!((id, u, p), (t1.id, ann.clone(), a.clone()));
@@ -313,20 +327,27 @@ async fn tokens_authenticate_until_revoked_or_disabled(backend: Db) {
         .unwrap();
     assert!(store.authenticate("hash-1").await.unwrap().is_none(), "a revoked token no longer authenticates");
     assert!(store.authenticate("hash-2").await.unwrap().is_some(), "the other token still does");
-    assert_eq!(store.list_tokens(scope(&a), ann.id).await.unwrap(), vec![t2.clone()]);
+    assert_eq!(store.list_tokens(scope(&a), ann.id, 100, None).await.unwrap(), vec![t2.clone()]);
     assert!(matches!(
         store.revoke_token(scope(&a), ann.id, t1.id, at(START + 2 * HOUR), Effects::default()).await,
         Err(StoreError::NotFound)
     ));
     assert_eq!(store.audit_head(scope(&a)).await.unwrap().0, 2);
 
-    // A disabled user's tokens do not authenticate; enabling the user again restores them.
+    // Disabling a user revokes its tokens and ends its sessions in the same transaction; enabling the user again
+    // brings neither back (issue 16: they used to come back).
+    store.create_session("session-hash", ann.id, "csrf", at(START)).await.unwrap();
+    assert!(store.session("session-hash").await.unwrap().is_some());
     let off = UserPatch { disabled: Some(true), ..Default::default() };
-    assert!(store.update_user(scope(&a), ann.id, &off, Effects::default()).await.unwrap().disabled);
+    assert!(
+        store.update_user(scope(&a), ann.id, &off, at(START + 3 * HOUR), Effects::default()).await.unwrap().disabled
+    );
     assert!(store.authenticate("hash-2").await.unwrap().is_none(), "disabled user");
+    assert!(store.list_tokens(scope(&a), ann.id, 100, None).await.unwrap().is_empty(), "revoked, so no longer listed");
     let on = UserPatch { disabled: Some(false), ..Default::default() };
-    store.update_user(scope(&a), ann.id, &on, Effects::default()).await.unwrap();
-    assert_eq!(store.authenticate("hash-2").await.unwrap().map(|(id, _, _)| id), Some(t2.id));
+    store.update_user(scope(&a), ann.id, &on, at(START + 4 * HOUR), Effects::default()).await.unwrap();
+    assert!(store.authenticate("hash-2").await.unwrap().is_none(), "a token does not come back with the user");
+    assert!(store.session("session-hash").await.unwrap().is_none(), "nor does a session");
 }
 
 crate::on_both_backends!(users_are_scoped_and_unique_by_folded_email, tokens_authenticate_until_revoked_or_disabled);
@@ -652,12 +673,13 @@ async fn audit_chain_is_numbered_and_linked_per_partner(backend: Db) {
             scope(&a),
             ann.id,
             &UserPatch { display_name: Some("Ann".into()), ..Default::default() },
+            at(START + 4),
             Effects::audit(record(OperationType::UpdateUser, START + 4)),
         )
         .await
         .unwrap();
     store
-        .advance_clock(scope(&a), DAY, Effects::audit(record(OperationType::AdvanceTestClock, START + 5)))
+        .advance_clock(scope(&a), DAY, i64::MAX, Effects::audit(record(OperationType::AdvanceTestClock, START + 5)))
         .await
         .unwrap();
     // A write with no records leaves the chain as it was.
@@ -1101,7 +1123,12 @@ async fn concurrent_mixed_writes_keep_one_chain(backend: Db) {
                     store.create_user(&u, None, Effects::audit(record(OperationType::CreateUser, START + i))).await
                 }
                 _ => store
-                    .advance_clock(s, HOUR, Effects::audit(record(OperationType::AdvanceTestClock, START + i)))
+                    .advance_clock(
+                        s,
+                        HOUR,
+                        i64::MAX,
+                        Effects::audit(record(OperationType::AdvanceTestClock, START + i)),
+                    )
                     .await
                     .map(|_| ()),
             }

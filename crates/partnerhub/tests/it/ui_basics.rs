@@ -10,6 +10,8 @@ crate::on_both_backends!(
     pages_follow_the_roles,
     buying_and_cancelling_in_the_dashboard,
     webhooks_are_managed_under_settings,
+    sign_in_refuses_cross_site_posts,
+    disabling_a_user_ends_its_sessions_and_tokens_for_good,
 );
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -64,13 +66,47 @@ impl Browser {
     }
 
     pub async fn sign_in(&mut self, email: &str, password: &str) -> Page {
-        let page = self.post("/login", &[("email", email), ("password", password), ("next", "/customers")]).await;
-        if let Some(v) = page.headers.get("set-cookie") {
-            let v = v.to_str().unwrap();
-            self.cookie = v.strip_prefix("ph_session=").map(|rest| rest.split(';').next().unwrap().to_string());
+        self.post_login(&[("email", email), ("password", password), ("next", "/customers")], &[]).await
+    }
+
+    /// Posts the sign-in form as a browser does: the form (its CSRF token and cookie) first, then the post, with
+    /// `headers` added; a new session cookie is kept.
+    pub async fn post_login(&mut self, fields: &[(&str, &str)], headers: &[(&str, &str)]) -> Page {
+        let form = self.get("/login").await;
+        let csrf = form.csrf();
+        let login = set_cookie(&form.headers, "ph_login").expect("the sign-in form sets its cookie");
+        let mut fields = fields.to_vec();
+        fields.push(("csrf", &csrf));
+        let mut req = self.http.post(format!("{}/login", self.url)).header("cookie", format!("ph_login={login}"));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let page = self.send(req.form(&fields)).await;
+        if let Some(session) = set_cookie(&page.headers, "ph_session").filter(|v| !v.is_empty()) {
+            self.cookie = Some(session);
         }
         page
     }
+}
+
+/// The value a response's `Set-Cookie` gives cookie `name`.
+pub fn set_cookie(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
+    headers.get_all("set-cookie").iter().find_map(|v| {
+        let v = v.to_str().ok()?;
+        Some(v.strip_prefix(name)?.strip_prefix('=')?.split(';').next()?.to_string())
+    })
+}
+
+/// The whole `Set-Cookie` header for cookie `name`.
+pub fn set_cookie_header(headers: &reqwest::header::HeaderMap, name: &str) -> String {
+    let prefix = format!("{name}=");
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&prefix))
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// A user of partner `p` with these roles and [`PASSWORD`]; returns the email.
@@ -116,7 +152,7 @@ async fn sign_in_sessions_and_csrf(db: Db) {
     // Right password: a cookie that scripts cannot read, then the page.
     let ok = b.sign_in(&email, PASSWORD).await;
     assert_eq!((ok.status, ok.location()), (303, "/customers"));
-    let set = ok.headers["set-cookie"].to_str().unwrap();
+    let set = set_cookie_header(&ok.headers, "ph_session");
     assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && !set.contains("Secure"), "{set}");
     let first = b.cookie.clone().unwrap();
     let list = b.get("/customers").await;
@@ -151,7 +187,7 @@ async fn sign_in_sessions_and_csrf(db: Db) {
     assert!(limited.html.contains("try again"));
     // An open redirect through `next` is not possible.
     let other = user_with_password(&app, &p, "bob", &["helpdesk_agent"]).await;
-    let r = b.post("/login", &[("email", &other), ("password", PASSWORD), ("next", "https://evil.example/")]).await;
+    let r = b.post_login(&[("email", &other), ("password", PASSWORD), ("next", "https://evil.example/")], &[]).await;
     assert_eq!(r.location(), "/customers");
 }
 
@@ -355,4 +391,97 @@ async fn webhooks_are_managed_under_settings(db: Db) {
     let refused = a.get("/settings/webhooks").await;
     assert_eq!(refused.status, 403);
     assert!(refused.html.contains("global_admin"));
+}
+
+/// Issue 16 item 9: a cross-site page could sign a victim into the attacker's account (login CSRF).
+async fn sign_in_refuses_cross_site_posts(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let p = app.partner("Alpha", false).await;
+    let email = user_with_password(&app, &p, "ann", &["admin_agent"]).await;
+    let mut b = Browser::new(&app);
+    // The form's cookie: only for /login, never sent cross-site, unreadable by scripts.
+    let form = b.get("/login").await;
+    let set = set_cookie_header(&form.headers, "ph_login");
+    assert!(set.contains("Path=/login") && set.contains("SameSite=Strict") && set.contains("HttpOnly"), "{set}");
+    let fields = [("email", email.as_str()), ("password", PASSWORD), ("next", "/customers")];
+    // What a cross-site form can send: no token, or a token without its cookie.
+    let bare = b.post("/login", &fields).await;
+    assert_eq!(bare.status, 403, "{}", bare.html);
+    assert!(bare.html.contains("did not come from this site"));
+    let csrf = form.csrf();
+    let mut with_token = fields.to_vec();
+    with_token.push(("csrf", &csrf));
+    assert_eq!(b.post("/login", &with_token).await.status, 403, "a token without its cookie");
+    // A post with the form's token and cookie, but from another site, by Origin or Sec-Fetch-Site.
+    for headers in [
+        &[("origin", "https://evil.example")][..],
+        &[("origin", "null")],
+        &[("sec-fetch-site", "cross-site")],
+        &[("sec-fetch-site", "cross-site"), ("origin", app.url.as_str())],
+    ] {
+        let r = b.post_login(&fields, headers).await;
+        assert_eq!(r.status, 403, "{headers:?}");
+        assert!(set_cookie(&r.headers, "ph_session").is_none(), "{headers:?}");
+    }
+    assert!(b.cookie.is_none());
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM sessions").await, 0);
+    // None of these counted as a failed sign-in: refused before the password was looked at.
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM sign_in_failures").await, 0);
+    // The same post from this site signs in, and the form's cookie is cleared.
+    let ok = b.post_login(&fields, &[("origin", app.url.as_str()), ("sec-fetch-site", "same-origin")]).await;
+    assert_eq!((ok.status, ok.location()), (303, "/customers"));
+    assert!(set_cookie_header(&ok.headers, "ph_login").contains("Max-Age=0"));
+    assert_eq!(b.get("/customers").await.status, 200);
+}
+
+/// Issue 16 item 9: disabling a user left its sessions alive, and enabling it again revived old sessions and API
+/// tokens. Disabling now ends them for good: the user signs in again and makes new tokens.
+async fn disabling_a_user_ends_its_sessions_and_tokens_for_good(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let p = app.partner("Alpha", false).await;
+    let admin = p.token(Role::GlobalAdmin);
+    let email = user_with_password(&app, &p, "ann", &["admin_agent"]).await;
+    let users = app.get("/v1/users?size=500", admin).await;
+    let ann = users.body["items"].as_array().unwrap().iter().find(|u| u["email"] == email.as_str()).unwrap();
+    let ann_id = ann["id"].as_str().unwrap().to_string();
+    let issue = |path: String| {
+        let app = &app;
+        async move {
+            let r = app.post(&path, PUBLISHER_TOKEN, &json!({"name": "ci"})).await;
+            assert_eq!(r.status, 201, "{}", r.text);
+            r.body["token"].as_str().unwrap().to_string()
+        }
+    };
+    let token = issue(format!("/v1/publisher/partners/{}/users/{ann_id}/tokens", p.id)).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&email, PASSWORD).await;
+    assert_eq!(b.get("/customers").await.status, 200);
+    assert_eq!(app.get("/v1/users/me", &token).await.status, 200);
+
+    let off = app.patch(&format!("/v1/users/{ann_id}"), admin, &json!({"disabled": true})).await;
+    assert_eq!(off.status, 200, "{}", off.text);
+    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM sessions WHERE user_id = '{ann_id}'")).await, 0);
+    assert_eq!(b.get("/customers").await.status, 303, "signed out");
+    app.get("/v1/users/me", &token).await.assert_error(401, "unauthorized");
+    let live = format!("SELECT COUNT(*) FROM api_tokens WHERE user_id = '{ann_id}' AND revoked_at IS NULL");
+    assert_eq!(app.scalar(&live).await, 0, "revoked, not just ignored");
+
+    // Enabled again: the old session and token stay dead; signing in again and new tokens work.
+    let on = app.patch(&format!("/v1/users/{ann_id}"), admin, &json!({"disabled": false})).await;
+    assert_eq!(on.status, 200, "{}", on.text);
+    assert_eq!(b.get("/customers").await.status, 303);
+    app.get("/v1/users/me", &token).await.assert_error(401, "unauthorized");
+    b.sign_in(&email, PASSWORD).await;
+    assert_eq!(b.get("/customers").await.status, 200);
+    let fresh = issue(format!("/v1/publisher/partners/{}/users/{ann_id}/tokens", p.id)).await;
+    assert_eq!(app.get("/v1/users/me", &fresh).await.status, 200);
+    // The activity log says what the disable did.
+    let log = app.get("/v1/auditrecords?size=500", admin).await;
+    let disable = log.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["operationType"] == "update_user" && r.to_string().contains("tokensRevoked"))
+        .expect("the disable is recorded");
+    assert!(disable.to_string().contains("sessionsEnded"), "{disable}");
 }

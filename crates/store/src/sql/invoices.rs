@@ -203,15 +203,27 @@ impl SqlStore {
         rows.iter().map(invoice_from).collect()
     }
 
-    pub(super) async fn invoices_where(&self, scope: PartnerScope, id: Option<InvoiceId>) -> StoreResult<Vec<Invoice>> {
+    /// Newest month first, then by currency: the cursor names the last invoice's period (by its first instant) and
+    /// currency, unique per partner.
+    pub(super) async fn invoices_where(
+        &self,
+        scope: PartnerScope,
+        id: Option<InvoiceId>,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<Invoice>> {
         let mut sql = format!("SELECT {INVOICE_COLS} FROM invoices WHERE partner_id = $1");
         if id.is_some() {
             sql.push_str(" AND id = $2");
+        } else if after.is_some() {
+            sql.push_str(" AND (period < $2 OR (period = $2 AND currency_code > $3))");
         }
-        sql.push_str(" ORDER BY period DESC, currency_code");
+        sql.push_str(&format!(" ORDER BY period DESC, currency_code LIMIT {limit}"));
         let mut q = sqlx::query(&sql).bind(scope.partner_id().to_string());
         if let Some(id) = id {
             q = q.bind(id.to_string());
+        } else if let Some(c) = after {
+            q = q.bind(Period::of(c.at).to_string()).bind(c.id.clone());
         }
         q.fetch_all(&self.read).await?.iter().map(invoice_from).collect()
     }

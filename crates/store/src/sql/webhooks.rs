@@ -130,15 +130,21 @@ impl SqlStore {
         &self,
         scope: PartnerScope,
         id: Option<WebhookId>,
+        limit: u32,
+        after: Option<&Cursor>,
     ) -> StoreResult<Vec<WebhookEndpoint>> {
         let mut sql = format!("SELECT {ENDPOINT_COLS} FROM webhook_endpoints e WHERE e.partner_id = $1");
         if id.is_some() {
             sql.push_str(" AND e.id = $2");
+        } else if after.is_some() {
+            sql.push_str(&super::keyset("e.created_at", "e.id", 2));
         }
-        sql.push_str(" ORDER BY e.created_at, e.id");
+        sql.push_str(&format!(" ORDER BY e.created_at, e.id LIMIT {limit}"));
         let mut q = sqlx::query(&sql).bind(scope.partner_id().to_string());
         if let Some(id) = id {
             q = q.bind(id.to_string());
+        } else if let Some(c) = after {
+            q = q.bind(c.at.micros()).bind(c.id.clone());
         }
         q.fetch_all(&self.read).await?.iter().map(endpoint_from).collect()
     }

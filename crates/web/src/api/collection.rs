@@ -122,7 +122,7 @@ pub fn collection<T, D: ToSchema>(page: Page<T>, uri: &axum::http::Uri, map: imp
     }
 }
 
-/// A list that is small by nature (a user's tokens): one page, no continuation.
+/// A list that is small and fixed by nature (a product's SKUs, the support topics): one page, no continuation.
 pub fn whole<D: ToSchema>(items: Vec<D>, uri: &axum::http::Uri) -> Collection<D> {
     Collection {
         total_count: items.len(),

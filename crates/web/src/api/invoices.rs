@@ -1,7 +1,7 @@
 //! Invoices (R12): the publisher's invoice runs, and billing reads for billing and global admins.
 
 use super::audit::csv_line;
-use super::collection::{collection, whole, Attributes, Collection, PageParams};
+use super::collection::{collection, Attributes, Collection, PageParams};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{parse_json, PartnerAuth, Path, PublisherAuth, Query};
 use crate::AppState;
@@ -279,18 +279,20 @@ async fn verify_ledger(State(state): State<AppState>, _: PublisherAuth) -> ApiRe
     Ok(Json(state.services.verify_ledger().await?.into()))
 }
 
-/// The partner's invoices, newest month first (billing admin, global admin).
-#[utoipa::path(get, path = "/v1/invoices", tag = "billing",
-    responses((status = 200, body = Collection<InvoiceDto>), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody)),
+/// The partner's invoices, newest month first, then by currency, paged (billing admin, global admin).
+#[utoipa::path(get, path = "/v1/invoices", tag = "billing", params(PageParams),
+    responses((status = 200, body = Collection<InvoiceDto>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn list_invoices(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
+    Query(params): Query<PageParams>,
+    headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<Json<Collection<InvoiceDto>>> {
-    let list = state.services.list_invoices(&actor).await?;
-    Ok(Json(whole(list.iter().map(InvoiceDto::from).collect(), &uri)))
+    let page = state.services.list_invoices(&actor, params.size()?, params.cursor(&headers)?).await?;
+    Ok(Json(collection(page, &uri, |x| InvoiceDto::from(x))))
 }
 
 /// One invoice.

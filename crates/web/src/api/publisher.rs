@@ -1,12 +1,12 @@
 //! `/v1/publisher/…`: the operator's side (publisher token only).
 
-use super::collection::Attributes;
+use super::collection::{collection, Attributes, Collection, PageParams};
 use super::users::{render_token, render_user, IssuedTokenDto, NewUser, UserDto};
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{IdemJson, Path, PublisherAuth};
+use crate::extract::{IdemJson, Path, PublisherAuth, Query};
 use crate::AppState;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::Json;
 use domain::market::Market;
 use domain::partner::Partner;
@@ -131,11 +131,20 @@ async fn create_partner(
     Ok((StatusCode::CREATED, Json(PartnerDto::from(&partner))))
 }
 
-/// Every partner on this server.
-#[utoipa::path(get, path = "/v1/publisher/partners", tag = "publisher",
-    responses((status = 200, body = Vec<PartnerDto>), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
-async fn list_partners(State(state): State<AppState>, _: PublisherAuth) -> ApiResult<Json<Vec<PartnerDto>>> {
-    Ok(Json(state.services.list_partners().await?.iter().map(PartnerDto::from).collect()))
+/// The partners on this server, oldest first, paged.
+#[utoipa::path(get, path = "/v1/publisher/partners", tag = "publisher", params(PageParams),
+    responses((status = 200, body = Collection<PartnerDto>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn list_partners(
+    State(state): State<AppState>,
+    _: PublisherAuth,
+    Query(params): Query<PageParams>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> ApiResult<Json<Collection<PartnerDto>>> {
+    let page = state.services.page_partners(params.size()?, params.cursor(&headers)?).await?;
+    Ok(Json(collection(page, &uri, |x| PartnerDto::from(x))))
 }
 
 /// Add a user to a partner.

@@ -1,6 +1,6 @@
 //! The Software page (R6) and entitlements, any role.
 
-use super::collection::{collection, whole, Attributes, Collection, PageParams};
+use super::collection::{collection, Attributes, Collection, PageParams};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{PartnerAuth, Path, Query};
 use crate::AppState;
@@ -126,9 +126,9 @@ async fn list_software(
     Ok(Json(collection(page, &uri, |i| SoftwareItemDto::from(i))))
 }
 
-/// The customer's entitlements (active order lines), in Partner Center's shape.
+/// The customer's entitlements (active order lines), in Partner Center's shape, in purchase order, paged.
 #[utoipa::path(get, path = "/v1/customers/{customerId}/entitlements", tag = "software",
-    params(("customerId" = String, Path), EntitlementParams),
+    params(("customerId" = String, Path), EntitlementParams, PageParams),
     responses((status = 200, body = Collection<EntitlementDto>), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -137,9 +137,12 @@ async fn list_entitlements(
     PartnerAuth(actor): PartnerAuth,
     Path(customer_id): Path<String>,
     Query(params): Query<EntitlementParams>,
+    Query(page): Query<PageParams>,
+    headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<Json<Collection<EntitlementDto>>> {
-    let list = state.services.entitlements(&actor, &customer_id, params.entitlement_type.as_deref()).await?;
+    let kind = params.entitlement_type.as_deref();
+    let page = state.services.entitlements(&actor, &customer_id, kind, page.size()?, page.cursor(&headers)?).await?;
     let show = params.show_expiry.unwrap_or(false);
-    Ok(Json(whole(list.iter().map(|e| entitlement_dto(e, show)).collect(), &uri)))
+    Ok(Json(collection(page, &uri, |e| entitlement_dto(e, show))))
 }

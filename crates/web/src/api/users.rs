@@ -1,6 +1,6 @@
 //! `/v1/users` (global admin) and `/v1/users/me` (anyone, for itself).
 
-use super::collection::{collection, whole, Attributes, Collection, PageParams};
+use super::collection::{collection, Attributes, Collection, PageParams};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{IdemJson, PartnerAuth, Path, Query};
 use crate::AppState;
@@ -223,17 +223,20 @@ async fn me(State(state): State<AppState>, PartnerAuth(actor): PartnerAuth) -> A
     Ok(Json(UserDto::from(&state.services.me(&actor)?)))
 }
 
-/// The caller's live API tokens (never the secrets).
-#[utoipa::path(get, path = "/v1/users/me/tokens", tag = "users",
-    responses((status = 200, body = Collection<TokenDto>), (status = 401, body = ErrorBody)),
+/// The caller's live API tokens (never the secrets), oldest first, paged.
+#[utoipa::path(get, path = "/v1/users/me/tokens", tag = "users", params(PageParams),
+    responses((status = 200, body = Collection<TokenDto>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn list_my_tokens(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
+    Query(params): Query<PageParams>,
+    headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<Json<Collection<TokenDto>>> {
-    let tokens = state.services.list_my_tokens(&actor).await?;
-    Ok(Json(whole(tokens.iter().map(TokenDto::from).collect(), &uri)))
+    let page = state.services.list_my_tokens(&actor, params.size()?, params.cursor(&headers)?).await?;
+    Ok(Json(collection(page, &uri, |x| TokenDto::from(x))))
 }
 
 /// A new API token for the caller, shown once.

@@ -1,7 +1,7 @@
 //! `/v1/webhooks` (SPEC §3, §5): endpoints that receive the partner's activity records, signed, and their
 //! deliveries. Global admins only.
 
-use super::collection::{collection, whole, Attributes, Collection, PageParams};
+use super::collection::{collection, Attributes, Collection, PageParams};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{IdemJson, PartnerAuth, Query};
 use crate::AppState;
@@ -140,18 +140,20 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(test_webhook))
 }
 
-/// The partner's webhook endpoints (never their secrets).
-#[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks",
-    responses((status = 200, body = Collection<WebhookDto>), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody)),
+/// The partner's webhook endpoints (never their secrets), oldest first, paged.
+#[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks", params(PageParams),
+    responses((status = 200, body = Collection<WebhookDto>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn list_webhooks(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
+    Query(params): Query<PageParams>,
+    headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<Json<Collection<WebhookDto>>> {
-    let endpoints = state.services.list_webhooks(&actor).await?;
-    Ok(Json(whole(endpoints.iter().map(WebhookDto::from).collect(), &uri)))
+    let page = state.services.page_webhooks(&actor, params.size()?, params.cursor(&headers)?).await?;
+    Ok(Json(collection(page, &uri, |x| WebhookDto::from(x))))
 }
 
 /// Register an endpoint for kinds of activity records; the signing secret is shown once.

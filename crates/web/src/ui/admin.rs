@@ -155,7 +155,8 @@ struct BillingPage {
 }
 
 async fn billing(State(state): State<AppState>, Signed(s): Signed) -> UiResult {
-    let list = state.services.list_invoices(&s.actor).await.or_page(&s)?;
+    // One invoice per month and currency: the first (largest) page holds decades of them.
+    let list = state.services.list_invoices(&s.actor, PageSize::MAX, None).await.or_page(&s)?.items;
     Ok(page(&BillingPage {
         title: "Billing",
         section: "billing",
@@ -258,11 +259,10 @@ async fn settings_page(
     new_token: Option<String>,
     error: Option<String>,
 ) -> UiResult {
-    let tokens = state.services.list_my_tokens(&s.actor).await.or_page(s)?;
+    let tokens = state.services.list_my_tokens(&s.actor, PageSize::MAX, None).await.or_page(s)?.items;
     let is_admin = super::can(s, Action::ManageUsers);
     let users = if is_admin {
-        let size = PageSize::parse(Some(500)).map_err(services::Error::from).or_page(s)?;
-        state.services.list_users(&s.actor, size, None).await.or_page(s)?.items
+        state.services.list_users(&s.actor, PageSize::MAX, None).await.or_page(s)?.items
     } else {
         Vec::new()
     };

@@ -1,4 +1,9 @@
 //! Sign-in and sign-out.
+//!
+//! The sign-in form is protected against login CSRF (a cross-site page signing a victim into the attacker's
+//! account): the form carries a token that must equal a pre-session cookie (double submit; the cookie is
+//! `SameSite=Strict`, `HttpOnly` and sent only to `/login`), and a post whose `Origin` is another site's, or whose
+//! `Sec-Fetch-Site` says it came from another site, is refused before any password is checked.
 
 use super::{cookie, page, SESSION_COOKIE};
 use crate::extract::Client;
@@ -20,7 +25,11 @@ struct LoginPage<'a> {
     error: Option<String>,
     next: String,
     email: String,
+    csrf: String,
 }
+
+/// The sign-in form's pre-session CSRF cookie.
+const LOGIN_COOKIE: &str = "ph_login";
 
 #[derive(Deserialize, Default)]
 struct NextParam {
@@ -33,6 +42,8 @@ struct LoginForm {
     password: String,
     #[serde(default)]
     next: String,
+    #[serde(default)]
+    csrf: String,
 }
 
 /// Only a path on this site: an absolute or protocol-relative URL would make the sign-in an open redirect.
@@ -46,22 +57,77 @@ fn safe_next(next: &str) -> String {
     }
 }
 
-async fn login_page(Query(q): Query<NextParam>) -> Response {
-    let next = safe_next(q.next.as_deref().unwrap_or("/customers"));
-    page(&LoginPage { title: "Sign in", section: "", nav: None, error: None, next, email: String::new() })
+/// The sign-in form with a fresh CSRF token, and the cookie it must be posted with.
+fn login_form(state: &AppState, next: String, email: String, error: Option<String>, status: StatusCode) -> Response {
+    let csrf = services::sessions::new_csrf_token();
+    let cookie = format!("{LOGIN_COOKIE}={csrf}; Path=/login; HttpOnly; SameSite=Strict{}", secure(state));
+    let mut res = page(&LoginPage { title: "Sign in", section: "", nav: None, error, next, email, csrf });
+    *res.status_mut() = status;
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
 }
 
-async fn login(State(state): State<AppState>, Client(client): Client, Form(form): Form<LoginForm>) -> Response {
+fn secure(state: &AppState) -> &'static str {
+    if state.services.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
+/// Whether a form post came from this site: a browser's `Sec-Fetch-Site` (when sent) is `same-origin` (or `none`),
+/// and its `Origin` (when sent) is this server's, as the request's `Host` or the configured public address names
+/// it. Clients that send neither (curl, scripts) still need the form's token and its cookie.
+fn from_this_site(headers: &HeaderMap, base_url: &str) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        if !matches!(site.as_bytes(), b"same-origin" | b"none") {
+            return false;
+        }
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else { return true };
+    let Ok(origin) = origin.to_str() else { return false };
+    let public = base_url.find("://").map(|i| i + 3).map(|start| match base_url[start..].find('/') {
+        Some(end) => &base_url[..start + end],
+        None => base_url,
+    });
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    public == Some(origin)
+        || host.is_some_and(|h| origin.strip_prefix("http://").or(origin.strip_prefix("https://")) == Some(h))
+}
+
+async fn login_page(State(state): State<AppState>, Query(q): Query<NextParam>) -> Response {
+    let next = safe_next(q.next.as_deref().unwrap_or("/customers"));
+    login_form(&state, next, String::new(), None, StatusCode::OK)
+}
+
+async fn login(
+    State(state): State<AppState>,
+    Client(client): Client,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
     let address = client.ip;
     let next = safe_next(&form.next);
+    // Login CSRF: checked before the password, so another site cannot even count failures against an account.
+    let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
+    if !from_this_site(&headers, &state.services.base_url) || !services::sessions::csrf_equal(expected, &form.csrf) {
+        let message = "This sign-in form has expired or did not come from this site; please sign in again.";
+        return login_form(&state, next, String::new(), Some(message.into()), StatusCode::FORBIDDEN);
+    }
     match state.services.sign_in(&form.email, &form.password, address.as_deref()).await {
         Ok(session) => {
-            // A fresh session id at every sign-in (no fixation); HttpOnly, SameSite=Lax, Secure over HTTPS.
-            let secure = if state.services.secure_cookies() { "; Secure" } else { "" };
-            let value = format!("{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{secure}", session.token);
+            // A fresh session id at every sign-in (no fixation); HttpOnly, SameSite=Lax, Secure over HTTPS. The
+            // sign-in form's cookie has done its work.
+            let value = format!("{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{}", session.token, secure(&state));
             let mut res = Redirect::to(&next).into_response();
             if let Ok(v) = HeaderValue::from_str(&value) {
-                res.headers_mut().insert(header::SET_COOKIE, v);
+                res.headers_mut().append(header::SET_COOKIE, v);
+            }
+            let done = format!("{LOGIN_COOKIE}=; Path=/login; HttpOnly; SameSite=Strict; Max-Age=0{}", secure(&state));
+            if let Ok(v) = HeaderValue::from_str(&done) {
+                res.headers_mut().append(header::SET_COOKIE, v);
             }
             res
         }
@@ -74,16 +140,7 @@ async fn login(State(state): State<AppState>, Client(client): Client, Form(form)
                     (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong; try again.".to_string())
                 }
             };
-            let mut res = page(&LoginPage {
-                title: "Sign in",
-                section: "",
-                nav: None,
-                error: Some(message),
-                next,
-                email: form.email,
-            });
-            *res.status_mut() = status;
-            res
+            login_form(&state, next, form.email, Some(message), status)
         }
     }
 }
@@ -112,7 +169,36 @@ pub fn routes() -> Router<AppState> {
 
 #[cfg(test)]
 mod tests {
-    use super::safe_next;
+    use super::{from_this_site, safe_next};
+    use axum::http::HeaderMap;
+
+    #[test]
+    fn sign_in_posts_only_from_this_site() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(*k, v.parse().unwrap());
+            }
+            h
+        };
+        let base = "https://hub.example.com";
+        assert!(from_this_site(&headers(&[]), base), "curl and scripts send neither header");
+        assert!(from_this_site(&headers(&[("origin", "https://hub.example.com")]), base));
+        assert!(from_this_site(&headers(&[("origin", "https://hub.example.com")]), "https://hub.example.com/x/"));
+        assert!(from_this_site(&headers(&[("origin", "http://127.0.0.1:8080"), ("host", "127.0.0.1:8080")]), base));
+        assert!(from_this_site(&headers(&[("sec-fetch-site", "same-origin"), ("host", "h")]), base));
+        for bad in [
+            &[("origin", "https://evil.example")][..],
+            &[("origin", "null")],
+            &[("origin", "https://hub.example.com.evil.example")],
+            &[("origin", "http://evil.example"), ("host", "127.0.0.1:8080")],
+            &[("sec-fetch-site", "cross-site")],
+            &[("sec-fetch-site", "same-site")],
+            &[("sec-fetch-site", "cross-site"), ("origin", "https://hub.example.com")],
+        ] {
+            assert!(!from_this_site(&headers(bad), base), "{bad:?}");
+        }
+    }
 
     #[test]
     fn sign_in_only_returns_to_this_site() {
