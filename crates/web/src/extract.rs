@@ -49,6 +49,10 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         match caller(parts, state).await? {
             Caller::Partner(actor) => {
+                // The route's declared action, before any body is read (the services check it again).
+                if let Some(crate::api::Requires(action)) = parts.extensions.get::<crate::api::Requires>().copied() {
+                    actor.authorize(action)?;
+                }
                 // Per partner (SPEC §5): a retry through another token of the partner replays the first response
                 // instead of ordering twice. A response carrying a secret is replayed only to the user it was made
                 // for (the services bind it to its owner).

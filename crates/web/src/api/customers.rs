@@ -1,6 +1,7 @@
 //! `/v1/customers` (R3).
 
 use super::collection::{collection, Attributes, Collection, PageParams};
+use super::requires;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{IdemJson, PartnerAuth, Path, Query};
 use crate::AppState;
@@ -8,6 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::Json;
 use domain::customer::{Address, Customer, CustomerDraft};
+use domain::policy::Action;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -166,7 +168,10 @@ pub struct CustomerListParams {
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create_customer, list_customers)).routes(routes!(get_customer))
+    OpenApiRouter::new()
+        .routes(requires(Action::CreateCustomer, routes!(create_customer)))
+        .routes(routes!(list_customers))
+        .routes(routes!(get_customer))
 }
 
 fn render(c: &Customer) -> Vec<u8> {

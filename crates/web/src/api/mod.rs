@@ -47,6 +47,22 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The action a partner route's caller must be allowed (R2), declared next to the route. [`PartnerAuth`] checks it
+/// right after authentication, so a caller without the role hears 403 before the body is read, parsed or
+/// validated, and before an idempotent replay; the service checks its action again.
+///
+/// [`PartnerAuth`]: crate::extract::PartnerAuth
+#[derive(Debug, Clone, Copy)]
+pub struct Requires(pub domain::policy::Action);
+
+/// Declares the action every handler of `route` requires.
+pub(crate) fn requires<S: Clone + Send + Sync + 'static>(
+    action: domain::policy::Action,
+    (schemas, paths, router): utoipa_axum::router::UtoipaMethodRouter<S>,
+) -> utoipa_axum::router::UtoipaMethodRouter<S> {
+    (schemas, paths, router.route_layer(axum::Extension(Requires(action))))
+}
+
 /// Every documented route, and the OpenAPI document built from them.
 pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())

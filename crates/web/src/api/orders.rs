@@ -1,6 +1,7 @@
 //! Carts, checkout and orders (R5), and the publisher's key stock.
 
 use super::collection::{collection, Attributes, Collection, PageParams};
+use super::requires;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{IdemJson, PartnerAuth, Path, PublisherAuth, Query};
 use crate::AppState;
@@ -8,6 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::Json;
 use domain::order::{Cart, CartLineDraft, LineStatus, Order, ProvisioningContext};
+use domain::policy::Action;
 use domain::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -270,12 +272,14 @@ pub struct KeysAdded {
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(create_cart))
-        .routes(routes!(get_cart, update_cart))
-        .routes(routes!(checkout))
+        .routes(requires(Action::BuyForCustomer, routes!(create_cart)))
+        .routes(routes!(get_cart))
+        .routes(requires(Action::BuyForCustomer, routes!(update_cart)))
+        .routes(requires(Action::BuyForCustomer, routes!(checkout)))
         .routes(routes!(list_orders))
-        .routes(routes!(get_order, cancel_order))
-        .routes(routes!(add_keys))
+        .routes(routes!(get_order))
+        .routes(requires(Action::CancelPurchase, routes!(cancel_order)))
+        .routes(requires(Action::GetKeysAndDownloads, routes!(add_keys)))
 }
 
 /// Create a cart for a customer (admin agent or global admin).

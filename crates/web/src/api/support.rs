@@ -5,6 +5,7 @@
 //! the POST it holds the locale.
 
 use super::collection::{collection, Attributes, Collection, PageParams};
+use super::requires;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{IdemJson, PartnerAuth, Path, PublisherAuth, Query};
 use crate::AppState;
@@ -14,6 +15,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::download::content_disposition;
+use domain::policy::Action;
 use domain::support::{
     Attachment, ContactDraft, RefundDraft, ServiceRequest, ServiceRequestDraft, MAX_ATTACHMENT_BYTES, TOPICS,
 };
@@ -255,10 +257,10 @@ pub struct DeskParams {
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(support_topics))
-        .routes(routes!(create_request, get_request, add_note))
-        .routes(routes!(list_requests))
-        .routes(routes!(upload_attachment))
-        .routes(routes!(download_attachment))
+        .routes(requires(Action::SupportRequests, routes!(create_request, get_request, add_note)))
+        .routes(requires(Action::SupportRequests, routes!(list_requests)))
+        .routes(requires(Action::SupportRequests, routes!(upload_attachment)))
+        .routes(requires(Action::SupportRequests, routes!(download_attachment)))
         .routes(routes!(desk_list))
         .routes(routes!(desk_get, desk_patch))
         .routes(routes!(desk_attachment))

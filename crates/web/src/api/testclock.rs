@@ -1,11 +1,13 @@
 //! `/v1/testclock`: a sandbox partner's own clock (SPEC §3).
 
+use super::requires;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{IdemJson, PartnerAuth};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use domain::policy::Action;
 use domain::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -30,7 +32,9 @@ fn render(t: &Timestamp) -> Vec<u8> {
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(now)).routes(routes!(advance))
+    OpenApiRouter::new()
+        .routes(requires(Action::TestClock, routes!(now)))
+        .routes(requires(Action::TestClock, routes!(advance)))
 }
 
 /// The sandbox partner's current time (403 not_sandbox for a production partner).

@@ -1,12 +1,14 @@
 //! `/v1/users` (global admin) and `/v1/users/me` (anyone, for itself).
 
 use super::collection::{collection, Attributes, Collection, PageParams};
+use super::requires;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{IdemJson, PartnerAuth, Path, Query};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::Json;
+use domain::policy::Action;
 use domain::user::User;
 use serde::{Deserialize, Serialize};
 use services::users::{IssuedToken, UserDraft};
@@ -133,11 +135,11 @@ impl From<&IssuedToken> for IssuedTokenDto {
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_users, create_user))
-        .routes(routes!(get_user, update_user))
+        .routes(requires(Action::ManageUsers, routes!(list_users, create_user)))
+        .routes(requires(Action::ManageUsers, routes!(get_user, update_user)))
         .routes(routes!(me))
-        .routes(routes!(list_my_tokens, create_my_token))
-        .routes(routes!(revoke_my_token))
+        .routes(requires(Action::OwnProfile, routes!(list_my_tokens, create_my_token)))
+        .routes(requires(Action::OwnProfile, routes!(revoke_my_token)))
 }
 
 /// The partner's users (global admin).

@@ -2,12 +2,14 @@
 //! deliveries. Global admins only.
 
 use super::collection::{collection, Attributes, Collection, PageParams};
+use super::requires;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{IdemJson, PartnerAuth, Query};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::Json;
+use domain::policy::Action;
 use domain::webhook::{Attempt, Delivery, WebhookEndpoint};
 use serde::{Deserialize, Serialize};
 use services::webhooks::CreatedWebhook;
@@ -134,10 +136,10 @@ impl From<&Delivery> for DeliveryDto {
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_webhooks, create_webhook))
-        .routes(routes!(delete_webhook))
-        .routes(routes!(list_deliveries))
-        .routes(routes!(test_webhook))
+        .routes(requires(Action::ManageWebhooks, routes!(list_webhooks, create_webhook)))
+        .routes(requires(Action::ManageWebhooks, routes!(delete_webhook)))
+        .routes(requires(Action::ManageWebhooks, routes!(list_deliveries)))
+        .routes(requires(Action::ManageWebhooks, routes!(test_webhook)))
 }
 
 /// The partner's webhook endpoints (never their secrets), oldest first, paged.

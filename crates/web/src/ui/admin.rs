@@ -6,7 +6,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use domain::paging::{Cursor, PageSize};
 use domain::policy::Action;
@@ -372,8 +372,11 @@ pub fn routes() -> Router<AppState> {
         .route("/billing/{invoice_id}", get(invoice))
         .route("/billing/{invoice_id}/lineitems.csv", get(invoice_csv))
         .route("/settings", get(settings))
-        .route("/settings/tokens", post(create_token))
-        .route("/settings/tokens/{token_id}/revoke", post(revoke_token))
-        .route("/settings/users", post(add_user))
-        .route("/settings/users/{user_id}", post(update_user))
+        .route("/settings/tokens", super::post_requiring(domain::policy::Action::OwnProfile, create_token))
+        .route(
+            "/settings/tokens/{token_id}/revoke",
+            super::post_requiring(domain::policy::Action::OwnProfile, revoke_token),
+        )
+        .route("/settings/users", super::post_requiring(domain::policy::Action::ManageUsers, add_user))
+        .route("/settings/users/{user_id}", super::post_requiring(domain::policy::Action::ManageUsers, update_user))
 }

@@ -5,7 +5,7 @@ use crate::extract::Client;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use domain::paging::{Cursor, PageSize};
 use domain::policy::Action;
@@ -312,5 +312,8 @@ pub fn routes() -> Router<AppState> {
         .route("/customers", get(list))
         .route("/customers/{customer_id}", get(software))
         .route("/customers/{customer_id}/software", get(software))
-        .route("/customers/{customer_id}/software/{item_id}/keys", post(get_keys))
+        .route(
+            "/customers/{customer_id}/software/{item_id}/keys",
+            super::post_requiring(domain::policy::Action::GetKeysAndDownloads, get_keys),
+        )
 }

@@ -148,6 +148,12 @@ where
         match app.services.session(token).await {
             Ok(Some(s)) => {
                 tracing::Span::current().record("partner", tracing::field::display(s.actor.partner.id));
+                // The route's declared action, before any form is read (the services check it again).
+                if let Some(crate::api::Requires(action)) = parts.extensions.get::<crate::api::Requires>().copied() {
+                    if let Err(e) = s.actor.authorize(action) {
+                        return Err(UiError(e, Some(Box::new(Nav::of(&s)))).into_response());
+                    }
+                }
                 Ok(Signed(s))
             }
             Ok(None) => {
@@ -232,6 +238,15 @@ fn static_asset(content_type: &'static str, body: &'static str) -> Response {
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
     res
+}
+
+/// A form post whose signed-in user must be allowed `action` (R2): refused with 403 before the form is read.
+pub(crate) fn post_requiring<H, T>(action: domain::policy::Action, handler: H) -> axum::routing::MethodRouter<AppState>
+where
+    H: axum::handler::Handler<T, AppState>,
+    T: 'static,
+{
+    axum::routing::post(handler).route_layer(axum::Extension(crate::api::Requires(action)))
 }
 
 /// The dashboard's routes (not in the OpenAPI document: they are pages, not API).

@@ -6,7 +6,7 @@ use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use domain::catalog::{availability_id, catalog_item_id, ProductType, TargetView};
 use domain::order::{CartLineDraft, LineStatus, Order};
@@ -484,8 +484,17 @@ async fn checkout(
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/customers/{customer_id}/orders", get(orders))
-        .route("/customers/{customer_id}/cancel", get(cancel_dialog).post(cancel))
+        .route(
+            "/customers/{customer_id}/cancel",
+            get(cancel_dialog).merge(super::post_requiring(domain::policy::Action::CancelPurchase, cancel)),
+        )
         .route("/customers/{customer_id}/products", get(products))
-        .route("/customers/{customer_id}/cart", get(cart).post(add_to_cart))
-        .route("/customers/{customer_id}/cart/checkout", post(checkout))
+        .route(
+            "/customers/{customer_id}/cart",
+            get(cart).merge(super::post_requiring(domain::policy::Action::BuyForCustomer, add_to_cart)),
+        )
+        .route(
+            "/customers/{customer_id}/cart/checkout",
+            super::post_requiring(domain::policy::Action::BuyForCustomer, checkout),
+        )
 }

@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use domain::download::content_disposition;
 use domain::paging::PageSize;
@@ -304,9 +304,15 @@ pub fn routes() -> Router<AppState> {
     // An attachment is at most 10 MiB; the multipart envelope adds a little.
     let upload_limit = axum::extract::DefaultBodyLimit::max(domain::support::MAX_ATTACHMENT_BYTES as usize + 64 * 1024);
     Router::new()
-        .route("/support", get(support).post(file_request))
+        .route(
+            "/support",
+            get(support).merge(super::post_requiring(domain::policy::Action::SupportRequests, file_request)),
+        )
         .route("/support/{request_id}", get(request))
-        .route("/support/{request_id}/notes", post(add_note))
-        .route("/support/{request_id}/attachments", post(attach).layer(upload_limit))
+        .route("/support/{request_id}/notes", super::post_requiring(domain::policy::Action::SupportRequests, add_note))
+        .route(
+            "/support/{request_id}/attachments",
+            super::post_requiring(domain::policy::Action::SupportRequests, attach).layer(upload_limit),
+        )
         .route("/support/{request_id}/attachments/{attachment_id}", get(attachment))
 }

@@ -6,7 +6,7 @@ use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use domain::audit::OperationType;
 use domain::paging::PageSize;
@@ -182,8 +182,17 @@ async fn webhook(State(state): State<AppState>, Signed(s): Signed, Path(id): Pat
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/settings/webhooks", get(webhooks).post(add_webhook))
+        .route(
+            "/settings/webhooks",
+            get(webhooks).merge(super::post_requiring(domain::policy::Action::ManageWebhooks, add_webhook)),
+        )
         .route("/settings/webhooks/{webhook_id}", get(webhook))
-        .route("/settings/webhooks/{webhook_id}/test", post(test_webhook))
-        .route("/settings/webhooks/{webhook_id}/delete", post(delete_webhook))
+        .route(
+            "/settings/webhooks/{webhook_id}/test",
+            super::post_requiring(domain::policy::Action::ManageWebhooks, test_webhook),
+        )
+        .route(
+            "/settings/webhooks/{webhook_id}/delete",
+            super::post_requiring(domain::policy::Action::ManageWebhooks, delete_webhook),
+        )
 }
