@@ -199,3 +199,131 @@ async fn roles_are_checked_before_the_body_is_read(db: Db) {
         browser.post(&format!("/customers/{customer}/cart"), &[("csrf", &csrf), ("quantity", "not a number")]).await;
     assert_eq!(refused.status, 403, "{}", refused.html);
 }
+
+/// A PostgreSQL cluster of one test's own (the shared one serves every other test), which the test stops and
+/// starts again: Debian's server binaries, as `scripts/lib/postgres.sh` runs them.
+struct OwnPostgres {
+    dir: tempfile::TempDir,
+    bin: std::path::PathBuf,
+    port: u16,
+    as_root: bool,
+}
+
+impl OwnPostgres {
+    fn start() -> OwnPostgres {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL's server binaries under /usr/lib/postgresql (scripts/test installs them)")
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .filter(|b| b.join("pg_ctl").exists())
+            .max_by_key(|b| b.to_string_lossy().into_owned())
+            .expect("a PostgreSQL version with pg_ctl");
+        let uid = std::process::Command::new("id").arg("-u").output().unwrap();
+        let as_root = String::from_utf8_lossy(&uid.stdout).trim() == "0";
+        // Under /tmp, so the postgres user can reach it when we are root.
+        let dir = tempfile::Builder::new().prefix("partnerhub-outage").tempdir_in("/tmp").unwrap();
+        if as_root {
+            assert!(std::process::Command::new("chown").arg("postgres:").arg(dir.path()).status().unwrap().success());
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let pg = OwnPostgres { dir, bin, port, as_root };
+        let data = pg.dir.path().join("data");
+        pg.run("initdb", &["-D", data.to_str().unwrap(), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]);
+        pg.up();
+        pg
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let program = self.bin.join(tool);
+        let mut cmd = if self.as_root {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&program);
+            c
+        } else {
+            std::process::Command::new(&program)
+        };
+        let out = cmd.args(args).current_dir(self.dir.path()).output().unwrap();
+        assert!(out.status.success(), "{tool} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    fn pg_ctl(&self, args: &[&str]) {
+        let data = self.dir.path().join("data");
+        let mut all = vec!["-D", data.to_str().unwrap(), "-w", "-t", "30"];
+        all.extend_from_slice(args);
+        self.run("pg_ctl", &all);
+    }
+
+    fn up(&self) {
+        let log = self.dir.path().join("postgres.log");
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        self.pg_ctl(&["-l", log.to_str().unwrap(), "-o", &options, "start"]);
+    }
+
+    /// Stops at once, as a crash or a failover does (connections are cut, not closed).
+    fn down(&self) {
+        self.pg_ctl(&["-m", "immediate", "stop"]);
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data");
+        let _ =
+            std::panic::catch_unwind(|| self.run("pg_ctl", &["-D", data.to_str().unwrap(), "-m", "immediate", "stop"]));
+    }
+}
+
+/// Issue 16.4: while PostgreSQL is down, requests answer 503 `service_unavailable` with `Retry-After` within a few
+/// seconds (they waited 10 s for a 500), `/readyz` answers 503 within a second, nothing is half-written, and once
+/// the database is back the same server serves again without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_is_503_quickly_and_the_server_recovers() {
+    use domain::role::Role;
+    let pg = OwnPostgres::start();
+    let app =
+        TestApp::spawn_on(TestDb::at(&pg.url()), |s| s, ServerLimits { rates: RateLimits::OFF, ..Default::default() })
+            .await;
+    let p = app.partner("Alpha", false).await;
+    let admin = p.token(Role::GlobalAdmin);
+    assert_eq!(app.get("/v1/customers", admin).await.status, 200);
+
+    pg.down();
+    let started = Instant::now();
+    let ready = app.http.get(format!("{}/readyz", app.url)).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    assert!(started.elapsed() < Duration::from_secs(1), "/readyz took {:?}", started.elapsed());
+    for _ in 0..2 {
+        let started = Instant::now();
+        let read = app.get("/v1/customers", admin).await;
+        read.assert_error(503, "service_unavailable");
+        assert_eq!(read.body["code"], 503000);
+        assert!(read.headers.contains_key("retry-after"), "{:?}", read.headers);
+        assert!(started.elapsed() < Duration::from_secs(4), "a read took {:?}", started.elapsed());
+    }
+    let write = app.post("/v1/customers", admin, &customer_body("Fabrikam", "fabrikam.example", "US")).await;
+    write.assert_error(503, "service_unavailable");
+
+    pg.up();
+    let started = Instant::now();
+    loop {
+        let r = app.get("/v1/customers", admin).await;
+        if r.status == 200 {
+            assert_eq!(r.body["totalCount"], 0, "the refused create wrote nothing");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "not back after the database returned: {}", r.text);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.http.get(format!("{}/readyz", app.url)).send().await.unwrap().status(), 200);
+    assert_eq!(
+        app.post("/v1/customers", admin, &customer_body("Fabrikam", "fabrikam.example", "US")).await.status,
+        201
+    );
+}

@@ -26,6 +26,11 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// A database someone else made and cleans up.
+    pub fn at(url: &str) -> TestDb {
+        TestDb { url: url.to_string(), _dir: None }
+    }
+
     pub async fn new(db: Db) -> TestDb {
         match db {
             Db::Sqlite => {
@@ -131,7 +136,15 @@ impl TestApp {
         configure: impl FnOnce(Services) -> Services,
         limits: web::ServerLimits,
     ) -> TestApp {
-        let db = TestDb::new(backend).await;
+        TestApp::spawn_on(TestDb::new(backend).await, configure, limits).await
+    }
+
+    /// The app on a given (empty or migrated) database.
+    pub async fn spawn_on(
+        db: TestDb,
+        configure: impl FnOnce(Services) -> Services,
+        limits: web::ServerLimits,
+    ) -> TestApp {
         let store = SqlStore::connect(&db.url).await.expect("open the store");
         store.migrate().await.expect("migrate");
         let store: Arc<dyn Store> = Arc::new(store);
