@@ -65,7 +65,7 @@ pub(crate) fn requires<S: Clone + Send + Sync + 'static>(
 
 /// Every documented route, and the OpenAPI document built from them.
 pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(customers::routes())
         .merge(catalog::routes())
         .merge(orders::routes())
@@ -81,8 +81,44 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .routes(routes!(openapi_json))
-        .routes(routes!(metrics))
-        .split_for_parts()
+        .routes(routes!(metrics));
+    let (router, mut openapi) = router.split_for_parts();
+    document_common_errors(&mut openapi);
+    (router, openapi)
+}
+
+/// Every operation but the probes may answer 429 (rate limits, checked before the route) and 503 (the database
+/// cannot be reached): documented once here rather than on each handler.
+fn document_common_errors(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let error = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .header("Retry-After", utoipa::openapi::HeaderBuilder::new().description(Some("seconds")).build())
+            .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
+            .build()
+    };
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        if matches!(path.as_str(), "/healthz" | "/readyz" | "/metrics") {
+            continue;
+        }
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+            &mut item.head,
+            &mut item.options,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let responses = &mut operation.responses.responses;
+            responses.entry("429".into()).or_insert_with(|| error("rate_limited: too many requests").into());
+            responses
+                .entry("503".into())
+                .or_insert_with(|| error("service_unavailable: the database cannot be reached").into());
+        }
+    }
 }
 
 /// The process is up.
