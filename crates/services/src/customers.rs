@@ -67,6 +67,19 @@ impl Services {
         Ok(customer)
     }
 
+    /// Partner Center's domain availability check: whether one of this partner's customers already uses `domain`
+    /// (any role may ask; other partners' customers do not count, as domains are unique per partner).
+    pub async fn domain_in_use(&self, actor: &Actor, domain: &str) -> Result<bool> {
+        let scope = actor.authorize(Action::ListCustomers)?;
+        let domain = domain::customer::parse_domain(domain).map_err(|m| DomainError::invalid("domain", m))?;
+        let filter = CustomerFilter {
+            field: domain::filter::CustomerField::Domain,
+            operator: domain::filter::FilterOperator::Equals,
+            value: domain,
+        };
+        Ok(!self.store.list_customers(scope, Some(&filter), 1, None).await?.is_empty())
+    }
+
     pub async fn list_customers(
         &self,
         actor: &Actor,

@@ -10,7 +10,7 @@ use domain::order::{price_order, validate_cart_lines, Cart, CartLineDraft, CartS
 use domain::paging::{Cursor, Page, PageSize};
 use domain::policy::Action;
 use domain::{DomainError, Timestamp};
-use store::{Effects, NewKey, NewSoftwareItem, PartnerScope};
+use store::{CartClaim, Effects, NewKey, NewSoftwareItem, PartnerScope};
 
 impl Services {
     /// Publisher: adds activation keys to a SKU's stock, sealed at rest; returns (added, available).
@@ -136,7 +136,38 @@ impl Services {
         let order = price_order(OrderId::new(), &cart, &catalog.products, &catalog.market, now)?;
         let (items, audit) = checkout_writes(&order, &customer, actor.principal(), now);
         let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &order) };
-        self.store.place_order(scope, &order, cart.updated_at, &items, effects).await?;
+        self.store.place_order(scope, &order, CartClaim::Stored { version: cart.updated_at }, &items, effects).await?;
+        Ok(order)
+    }
+
+    /// Partner Center's order without a cart (`POST /v1/customers/{id}/orders`): the lines are validated and priced
+    /// exactly as a cart's at checkout (R1, R4), and the order, its cart (written already ordered), software items
+    /// with their keys, charges, activity record and idempotency record commit in one transaction (R5).
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
+    pub async fn create_order(
+        &self,
+        actor: &Actor,
+        customer_id: &str,
+        lines: Vec<CartLineDraft>,
+        idem: Option<Idem<'_, Order>>,
+    ) -> Result<Order> {
+        let (scope, customer) = self.buyer(actor, customer_id).await?;
+        let catalog = self.market_catalog(customer.market, None).await?;
+        let lines = validate_cart_lines(lines, &catalog.products, &catalog.market)?;
+        let now = self.partner_now(&actor.partner);
+        let cart = Cart {
+            id: CartId::new(),
+            customer_id: customer.tenant_id,
+            status: CartStatus::Ordered,
+            lines,
+            order_id: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let order = price_order(OrderId::new(), &cart, &catalog.products, &catalog.market, now)?;
+        let (items, audit) = checkout_writes(&order, &customer, actor.principal(), now);
+        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &order) };
+        self.store.place_order(scope, &order, CartClaim::Direct(&cart), &items, effects).await?;
         Ok(order)
     }
 

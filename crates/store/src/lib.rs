@@ -106,6 +106,16 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// Where an order's cart comes from at checkout.
+#[derive(Debug, Clone, Copy)]
+pub enum CartClaim<'a> {
+    /// A stored cart, as priced at this `updated_at`; it is claimed (`active` → `ordered`) in the order's
+    /// transaction.
+    Stored { version: Timestamp },
+    /// A cart made for this order alone (`POST /v1/customers/{id}/orders`), written already ordered.
+    Direct(&'a Cart),
+}
+
 /// A finished response to keep under an idempotency key, written in the change's own transaction.
 #[derive(Debug, Clone)]
 pub struct IdempotencyCompletion {
@@ -438,12 +448,14 @@ pub trait Store: Send + Sync + 'static {
     /// Checkout, in one transaction: marks the cart ordered, writes the order and its lines, creates the software
     /// items (each taking one key from stock when it needs one), the ledger charges and the effects. Refuses
     /// with `cart_already_ordered` or `insufficient_key_stock`, writing nothing.
-    /// `cart_version` is the cart's `updated_at` as priced: a cart changed since is refused (409 `conflict`).
+    /// For a stored cart, `CartClaim::Stored` carries its `updated_at` as priced: a cart changed since is refused
+    /// (409 `conflict`). `CartClaim::Direct` (an order created without a cart, as Partner Center allows) writes its
+    /// cart already ordered, in the same transaction.
     async fn place_order(
         &self,
         scope: PartnerScope,
         order: &Order,
-        cart_version: Timestamp,
+        cart: CartClaim<'_>,
         items: &[NewSoftwareItem],
         effects: Effects,
     ) -> StoreResult<()>;

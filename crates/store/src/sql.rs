@@ -1036,7 +1036,7 @@ impl Store for SqlStore {
         &self,
         scope: PartnerScope,
         order: &Order,
-        cart_version: Timestamp,
+        cart: CartClaim<'_>,
         items: &[NewSoftwareItem],
         effects: Effects,
     ) -> StoreResult<()> {
@@ -1044,34 +1044,57 @@ impl Store for SqlStore {
         let customer = order.customer_id.to_string();
         let order_id = order.id.to_string();
         let mut tx = self.begin().await?;
-        // Claiming the cart first: a second checkout (or a racing one) finds it ordered and stops here.
-        let claimed = sqlx::query(
-            "UPDATE carts SET status = 'ordered', order_id = $1, updated_at = $2 WHERE partner_id = $3 \
-             AND customer_id = $4 AND id = $5 AND status = 'active' AND updated_at = $6",
-        )
-        .bind(&order_id)
-        .bind(order.created_at.micros())
-        .bind(&partner)
-        .bind(&customer)
-        .bind(order.cart_id.to_string())
-        .bind(cart_version.micros())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if claimed != 1 {
-            let row = sqlx::query("SELECT order_id FROM carts WHERE partner_id = $1 AND customer_id = $2 AND id = $3")
+        match cart {
+            CartClaim::Direct(cart) => {
+                // A new cart, written already ordered: nothing else can claim it.
+                sqlx::query(
+                    "INSERT INTO carts (id, partner_id, customer_id, status, line_items, order_id, created_at, \
+                     updated_at) VALUES ($1, $2, $3, 'ordered', $4, $5, $6, $6)",
+                )
+                .bind(cart.id.to_string())
+                .bind(&partner)
+                .bind(&customer)
+                .bind(crate::orders::lines_json(&cart.lines)?)
+                .bind(&order_id)
+                .bind(order.created_at.micros())
+                .execute(&mut *tx)
+                .await?;
+            }
+            CartClaim::Stored { version } => {
+                // Claiming the cart first: a second checkout (or a racing one) finds it ordered and stops here.
+                let claimed = sqlx::query(
+                    "UPDATE carts SET status = 'ordered', order_id = $1, updated_at = $2 WHERE partner_id = $3 \
+                     AND customer_id = $4 AND id = $5 AND status = 'active' AND updated_at = $6",
+                )
+                .bind(&order_id)
+                .bind(order.created_at.micros())
                 .bind(&partner)
                 .bind(&customer)
                 .bind(order.cart_id.to_string())
-                .fetch_optional(&mut *tx)
+                .bind(version.micros())
+                .execute(&mut *tx)
                 .await?
-                .ok_or(StoreError::NotFound)?;
-            let existing: Option<String> = row.try_get(0)?;
-            return Err(StoreError::Refused(match existing {
-                Some(order) => domain::DomainError::CartAlreadyOrdered(order),
-                // Still active but changed since it was priced: the caller must price it again.
-                None => domain::DomainError::Conflict("the cart changed during checkout; check it out again".into()),
-            }));
+                .rows_affected();
+                if claimed != 1 {
+                    let row = sqlx::query(
+                        "SELECT order_id FROM carts WHERE partner_id = $1 AND customer_id = $2 AND id = $3",
+                    )
+                    .bind(&partner)
+                    .bind(&customer)
+                    .bind(order.cart_id.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                    let existing: Option<String> = row.try_get(0)?;
+                    return Err(StoreError::Refused(match existing {
+                        Some(order) => domain::DomainError::CartAlreadyOrdered(order),
+                        // Still active but changed since it was priced: the caller must price it again.
+                        None => {
+                            domain::DomainError::Conflict("the cart changed during checkout; check it out again".into())
+                        }
+                    }));
+                }
+            }
         }
         sqlx::query(
             "INSERT INTO orders (id, partner_id, customer_id, cart_id, currency_code, created_at) \

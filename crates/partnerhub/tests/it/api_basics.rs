@@ -329,6 +329,9 @@ async fn walk_pages(app: &TestApp, path: &str, token: &str) -> Vec<serde_json::V
         assert_eq!(items.len() % 2, 0, "{path}: only a full page says there is more");
         let uri = next["uri"].as_str().unwrap();
         assert!(uri.contains("seekOperation=Next") && uri.contains("size=2"), "{uri}");
+        // Relative to the API root, as in Partner Center: the client's base URL ends in /v1.
+        assert!(!uri.starts_with("/v1/"), "{uri}");
+        let uri = &format!("/v1{uri}");
         let header = &next["headers"][0];
         assert_eq!(header["key"], "MS-ContinuationToken");
         page = app

@@ -180,7 +180,8 @@ async fn catalog_by_country_and_view_with_prices(db: Db) {
     let more = app
         .request(
             Method::GET,
-            next["uri"].as_str().unwrap(),
+            // Relative to the API root, as in Partner Center: the client's base URL ends in /v1.
+            &format!("/v1{}", next["uri"].as_str().unwrap()),
             Some(t),
             None,
             &[("MS-ContinuationToken", next["headers"][0]["value"].as_str().unwrap())],

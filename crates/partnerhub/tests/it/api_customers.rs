@@ -199,6 +199,9 @@ async fn paging_never_skips_or_repeats_while_rows_are_added(db: Db) {
         assert_eq!(next["method"], "GET");
         let uri = next["uri"].as_str().unwrap();
         assert!(uri.contains("seekOperation=Next") && uri.contains("size=3"), "{uri}");
+        // Relative to the API root, as in Partner Center: the client's base URL ends in /v1.
+        assert!(uri.starts_with("/customers?"), "{uri}");
+        let uri = &format!("/v1{uri}");
         let header = &next["headers"][0];
         assert_eq!(header["key"], "MS-ContinuationToken");
         page = app

@@ -155,7 +155,42 @@ async fn download_links_are_limited_per_link_and_per_address() {
     Res::of(app.http.get(&second).send().await.unwrap()).await.assert_error(429, "rate_limited");
 }
 
-crate::on_both_backends!(roles_are_checked_before_the_body_is_read);
+crate::on_both_backends!(roles_are_checked_before_the_body_is_read, every_route_with_a_body_declares_its_action);
+
+/// Issue 16.6, for every partner route that takes a body (the role matrix's table): a role the policy refuses gets
+/// 403 for a body that is not even JSON, so no such route forgot to declare its action.
+async fn every_route_with_a_body_declares_its_action(db: Db) {
+    use domain::policy::permits;
+    use domain::role::{Role, RoleSet};
+    let app = TestApp::spawn(db).await;
+    let p = app.partner("Alpha", false).await;
+    let mut checked = 0;
+    for route in crate::roles::ROUTES.iter().filter(|r| matches!(r.method, "post" | "put" | "patch")) {
+        let Some(role) = Role::ALL.into_iter().find(|r| !permits(&RoleSet::new([*r]).unwrap(), route.action)) else {
+            continue;
+        };
+        let path: String = route
+            .path
+            .split('/')
+            .map(|s| if s.starts_with('{') { uuid::Uuid::new_v4().to_string() } else { s.to_string() })
+            .collect::<Vec<_>>()
+            .join("/");
+        let method = reqwest::Method::from_bytes(route.method.to_uppercase().as_bytes()).unwrap();
+        let res = app
+            .http
+            .request(method, format!("{}{path}", app.url))
+            .bearer_auth(p.token(role))
+            .header("content-type", "application/json")
+            .body("{ this is not JSON")
+            .send()
+            .await
+            .unwrap();
+        let res = Res::of(res).await;
+        assert_eq!(res.status, 403, "{} {} as {}: {}", route.method, route.path, role.as_str(), res.text);
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} routes checked");
+}
 
 /// Issue 16.6: a caller whose roles do not allow the route hears 403 before its body is read, parsed or replayed:
 /// a malformed body, an oversized one, and a key another user of the partner already used all get 403 (they got

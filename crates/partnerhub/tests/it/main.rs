@@ -19,6 +19,7 @@ mod cli;
 mod conformance;
 mod hardening;
 mod money;
+mod pc_compat;
 mod reliability;
 mod roles;
 mod ui_basics;

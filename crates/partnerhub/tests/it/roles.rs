@@ -43,6 +43,7 @@ pub const ROUTES: &[Route] = &[
     r("put", "/v1/customers/{customerId}/carts/{cartId}", Action::BuyForCustomer),
     r("post", "/v1/customers/{customerId}/carts/{cartId}/checkout", Action::BuyForCustomer),
     r("get", "/v1/customers/{customerId}/orders", Action::ViewOrders),
+    r("post", "/v1/customers/{customerId}/orders", Action::BuyForCustomer),
     r("get", "/v1/customers/{customerId}/orders/{orderId}", Action::ViewOrders),
     r("patch", "/v1/customers/{customerId}/orders/{orderId}", Action::CancelPurchase),
     r("get", "/v1/customers/{customerId}/software", Action::ViewSoftware),
@@ -147,6 +148,9 @@ fn body_for(route: &Route, role: Role, n: usize, ids: &Ids) -> Option<Value> {
             "primaryContact": {"firstName": "A", "lastName": "B", "email": "a@b.example", "phoneNumber": "+1 555 0100"}
         })),
         ("patch", "/v1/customers/{customerId}/orders/{orderId}") => Some(json!({"status": "cancelled"})),
+        ("post", "/v1/customers/{customerId}/orders") => Some(
+            json!({"lineItems": [{"offerId": ids.sles, "quantity": 1, "lineItemNumber": 0}], "billingCycle": "one_time"}),
+        ),
         ("post", "/v1/users/me/tokens") => Some(json!({"name": "matrix"})),
         ("post", "/v1/testclock/advance") => Some(json!({"seconds": 1})),
         ("post", "/v1/webhooks") => {

@@ -234,7 +234,7 @@ async fn products_by_country(
     let catalog = state.services.country_catalog(&actor, &q.country, q.target_view.as_deref()).await?;
     let page = product_page(&catalog, q.size, q.seek_operation, &headers)?;
     let suffix = format!("?country={}", catalog.market.country);
-    Ok(Json(collection(page, &uri, |p| product_dto(p, "/v1/products", &suffix))))
+    Ok(Json(collection(page, &uri, |p| product_dto(p, "/products", &suffix))))
 }
 
 /// One product offered in a market.
@@ -250,7 +250,7 @@ async fn product_by_country(
 ) -> ApiResult<Json<ProductDto>> {
     let catalog = state.services.country_catalog(&actor, &q.country, None).await?;
     let suffix = format!("?country={}", catalog.market.country);
-    Ok(Json(product_dto(catalog.product(&product_id)?, "/v1/products", &suffix)))
+    Ok(Json(product_dto(catalog.product(&product_id)?, "/products", &suffix)))
 }
 
 /// A product's SKUs offered in a market.
@@ -303,7 +303,7 @@ async fn customer_products(
 ) -> ApiResult<Json<Collection<ProductDto>>> {
     let (c, catalog) = state.services.customer_catalog(&actor, &customer_id, q.target_view.as_deref()).await?;
     let page = product_page(&catalog, q.size, q.seek_operation, &headers)?;
-    let base = format!("/v1/customers/{}/products", c.tenant_id);
+    let base = format!("/customers/{}/products", c.tenant_id);
     Ok(Json(collection(page, &uri, |p| product_dto(p, &base, ""))))
 }
 
@@ -318,7 +318,7 @@ async fn customer_product(
     Path((customer_id, product_id)): Path<(String, String)>,
 ) -> ApiResult<Json<ProductDto>> {
     let (c, catalog) = state.services.customer_catalog(&actor, &customer_id, None).await?;
-    let base = format!("/v1/customers/{}/products", c.tenant_id);
+    let base = format!("/customers/{}/products", c.tenant_id);
     Ok(Json(product_dto(catalog.product(&product_id)?, &base, "")))
 }
 

@@ -83,10 +83,17 @@ impl PageParams {
     }
 }
 
+/// A path as Partner Center writes it in `links`: relative to the API root (`/customers?size=40`, not
+/// `/v1/customers…`), so a client that follows `links.next.uri` against its base URL (which ends in `/v1`) lands on
+/// the right route.
+pub fn api_relative(path: &str) -> &str {
+    path.strip_prefix("/v1").filter(|rest| rest.starts_with('/')).unwrap_or(path)
+}
+
 /// Builds the collection for a page: `links.self` is the request, `links.next` the same query with
-/// `seekOperation=Next` and the continuation token as a header.
+/// `seekOperation=Next` and the continuation token as a header; both relative to the API root.
 pub fn collection<T, D: ToSchema>(page: Page<T>, uri: &axum::http::Uri, map: impl Fn(&T) -> D) -> Collection<D> {
-    let path = uri.path();
+    let path = api_relative(uri.path());
     let kept: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
         .filter(|(k, _)| k != "seekOperation")
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -127,7 +134,24 @@ pub fn whole<D: ToSchema>(items: Vec<D>, uri: &axum::http::Uri) -> Collection<D>
     Collection {
         total_count: items.len(),
         items,
-        links: Links { self_: Link { uri: uri.path().to_string(), method: "GET".into(), headers: vec![] }, next: None },
+        links: Links {
+            self_: Link { uri: api_relative(uri.path()).to_string(), method: "GET".into(), headers: vec![] },
+            next: None,
+        },
         attributes: Attributes::of("Collection"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::api_relative;
+
+    #[test]
+    fn links_are_relative_to_the_api_root() {
+        assert_eq!(api_relative("/v1/customers"), "/customers");
+        assert_eq!(api_relative("/v1/publisher/partners"), "/publisher/partners");
+        assert_eq!(api_relative("/v1"), "/v1");
+        assert_eq!(api_relative("/v1x/y"), "/v1x/y");
+        assert_eq!(api_relative("/download/abc"), "/download/abc");
     }
 }

@@ -172,6 +172,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(requires(Action::CreateCustomer, routes!(create_customer)))
         .routes(routes!(list_customers))
         .routes(routes!(get_customer))
+        .routes(routes!(domain_availability))
 }
 
 fn render(c: &Customer) -> Vec<u8> {
@@ -234,4 +235,19 @@ async fn get_customer(
     Path(customer_id): Path<String>,
 ) -> ApiResult<Json<CustomerDto>> {
     Ok(Json(CustomerDto::from(&state.services.get_customer(&actor, &customer_id).await?)))
+}
+
+/// Partner Center's "check domain availability": 200 when one of this partner's customers already uses the domain,
+/// 404 when it is free (any role). No body, as for any `HEAD`.
+#[utoipa::path(head, path = "/v1/domains/{domain}", tag = "customers",
+    params(("domain" = String, Path, description = "A domain name, e.g. contoso.com")),
+    responses((status = 200, description = "in use by a customer of this partner"), (status = 404, description = "free"),
+        (status = 400, description = "not a domain name"), (status = 401, description = "no or a bad token")),
+    security(("bearer" = [])))]
+async fn domain_availability(
+    State(state): State<AppState>,
+    PartnerAuth(actor): PartnerAuth,
+    Path(domain): Path<String>,
+) -> ApiResult<StatusCode> {
+    Ok(if state.services.domain_in_use(&actor, &domain).await? { StatusCode::OK } else { StatusCode::NOT_FOUND })
 }

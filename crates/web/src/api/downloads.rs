@@ -153,7 +153,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(upload_artifact))
         .routes(routes!(download_options))
-        .routes(routes!(keys_and_downloads))
+        .routes(super::requires(domain::policy::Action::GetKeysAndDownloads, routes!(keys_and_downloads)))
         .routes(routes!(download))
 }
 

