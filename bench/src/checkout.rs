@@ -97,7 +97,16 @@ pub async fn store_checkout(
                 // The same writes as the API's checkout.
                 let (items, audit) = services::orders::checkout_writes(&order, customer, &buyer.principal, now);
                 let effects = Effects { audit: vec![audit], idempotency: None };
-                services.store.place_order(buyer.scope, &order, cart.updated_at, &items, effects).await?;
+                services
+                    .store
+                    .place_order(
+                        buyer.scope,
+                        &order,
+                        store::CartClaim::Stored { version: cart.updated_at },
+                        &items,
+                        effects,
+                    )
+                    .await?;
                 lat.push(t0.elapsed());
             }
             anyhow::Ok(lat)
