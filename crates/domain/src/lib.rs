@@ -25,6 +25,7 @@ pub mod policy;
 pub mod rate;
 pub mod role;
 pub mod software;
+pub mod subscription;
 pub mod support;
 pub mod timestamp;
 pub mod user;

@@ -17,6 +17,7 @@ pub mod partners;
 pub mod secrets;
 pub mod sessions;
 pub mod software;
+pub mod subscriptions;
 pub mod support;
 pub mod users;
 pub mod webhook_list;

@@ -492,6 +492,15 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
         after: Option<&Cursor>,
     ) -> StoreResult<Vec<(OrderId, Timestamp, domain::order::OrderLine)>>;
+    /// A customer's order lines bought for a term (software subscriptions, plans, reservations), whatever their
+    /// status (Partner Center's subscriptions), in the order and with the cursor of [`Store::active_order_lines`].
+    async fn term_order_lines(
+        &self,
+        scope: PartnerScope,
+        customer: TenantId,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<(OrderId, Timestamp, domain::order::OrderLine)>>;
 
     /// One software item of a customer, with its sealed key.
     async fn get_software_item(

@@ -61,6 +61,50 @@ impl SqlStore {
         }
     }
 
+    /// A customer's order lines matching `which` (SQL over `l`, the line), with their order id and purchase
+    /// instant, by (purchase instant, order id, line number). The cursor's id is `{orderId}:{lineNumber}`.
+    async fn customer_order_lines(
+        &self,
+        scope: PartnerScope,
+        customer: TenantId,
+        which: &str,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<(OrderId, Timestamp, domain::order::OrderLine)>> {
+        let cols =
+            crate::orders::LINE_COLS.split(", ").map(|c| format!("l.{}", c.trim())).collect::<Vec<_>>().join(", ");
+        let mut sql = format!(
+            "SELECT {cols}, o.created_at AS purchased_at FROM order_lines l JOIN orders o ON o.id = l.order_id \
+             WHERE o.partner_id = $1 AND o.customer_id = $2 AND {which}"
+        );
+        // The cursor's id is `{orderId}:{lineNumber}` (the services build it; anything else is a bad token).
+        let after = match after {
+            Some(c) => {
+                let (order, line) = c.id.rsplit_once(':').ok_or_else(bad_cursor)?;
+                let line: i64 = line.parse().map_err(|_| bad_cursor())?;
+                sql.push_str(
+                    " AND (o.created_at > $3 OR (o.created_at = $3 AND (o.id > $4 OR (o.id = $4 \
+                     AND l.line_number > $5))))",
+                );
+                Some((c.at.micros(), order.to_string(), line))
+            }
+            None => None,
+        };
+        sql.push_str(&format!(" ORDER BY o.created_at, o.id, l.line_number LIMIT {limit}"));
+        let mut q = sqlx::query(&sql).bind(scope.partner_id().to_string()).bind(customer.to_string());
+        if let Some((at, order, line)) = after {
+            q = q.bind(at).bind(order).bind(line);
+        }
+        let rows = q.fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|row| {
+                let (order_id, line) = crate::orders::line_from(row)?;
+                let order_id = OrderId::parse(&order_id).ok_or_else(|| corrupt("order_lines.order_id"))?;
+                Ok((order_id, Timestamp::from_micros(row.try_get("purchased_at")?), line))
+            })
+            .collect()
+    }
+
     async fn run_migrations(&self, conn: &mut sqlx::AnyConnection) -> StoreResult<()> {
         sqlx::Executor::execute(
             &mut *conn,
@@ -1263,44 +1307,23 @@ impl Store for SqlStore {
         limit: u32,
         after: Option<&Cursor>,
     ) -> StoreResult<Vec<(OrderId, Timestamp, domain::order::OrderLine)>> {
-        let cols =
-            crate::orders::LINE_COLS.split(", ").map(|c| format!("l.{}", c.trim())).collect::<Vec<_>>().join(", ");
-        let mut sql = format!(
-            "SELECT {cols}, o.created_at AS purchased_at FROM order_lines l JOIN orders o ON o.id = l.order_id \
-             WHERE o.partner_id = $1 AND o.customer_id = $2 AND l.status = 'active'"
-        );
         let reservation = ProductType::AzureReservation.as_str();
-        match reservations {
-            Some(true) => sql.push_str(&format!(" AND l.product_type = '{reservation}'")),
-            Some(false) => sql.push_str(&format!(" AND l.product_type <> '{reservation}'")),
-            None => {}
-        }
-        // The cursor's id is `{orderId}:{lineNumber}` (the services build it; anything else is a bad token).
-        let after = match after {
-            Some(c) => {
-                let (order, line) = c.id.rsplit_once(':').ok_or_else(bad_cursor)?;
-                let line: i64 = line.parse().map_err(|_| bad_cursor())?;
-                sql.push_str(
-                    " AND (o.created_at > $3 OR (o.created_at = $3 AND (o.id > $4 OR (o.id = $4 \
-                     AND l.line_number > $5))))",
-                );
-                Some((c.at.micros(), order.to_string(), line))
-            }
-            None => None,
+        let which = match reservations {
+            Some(true) => format!("l.status = 'active' AND l.product_type = '{reservation}'"),
+            Some(false) => format!("l.status = 'active' AND l.product_type <> '{reservation}'"),
+            None => "l.status = 'active'".to_string(),
         };
-        sql.push_str(&format!(" ORDER BY o.created_at, o.id, l.line_number LIMIT {limit}"));
-        let mut q = sqlx::query(&sql).bind(scope.partner_id().to_string()).bind(customer.to_string());
-        if let Some((at, order, line)) = after {
-            q = q.bind(at).bind(order).bind(line);
-        }
-        let rows = q.fetch_all(&self.read).await?;
-        rows.iter()
-            .map(|row| {
-                let (order_id, line) = crate::orders::line_from(row)?;
-                let order_id = OrderId::parse(&order_id).ok_or_else(|| corrupt("order_lines.order_id"))?;
-                Ok((order_id, Timestamp::from_micros(row.try_get("purchased_at")?), line))
-            })
-            .collect()
+        self.customer_order_lines(scope, customer, &which, limit, after).await
+    }
+
+    async fn term_order_lines(
+        &self,
+        scope: PartnerScope,
+        customer: TenantId,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<(OrderId, Timestamp, domain::order::OrderLine)>> {
+        self.customer_order_lines(scope, customer, "l.term IS NOT NULL", limit, after).await
     }
 
     async fn get_software_item(

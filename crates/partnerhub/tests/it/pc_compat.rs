@@ -12,7 +12,72 @@ crate::on_both_backends!(
     an_order_is_created_without_a_cart_as_partner_center_does,
     domain_availability_is_a_head_request,
     collection_links_are_relative_to_the_api_root,
+    term_purchases_are_listed_as_partner_center_subscriptions,
 );
+
+/// `GET /v1/customers/{id}/subscriptions` (and `/{id}`): each term purchase as a Partner Center `Subscription`;
+/// perpetual software is not one; a cancelled line is `deleted`, one past its term `expired` (test clock).
+async fn term_purchases_are_listed_as_partner_center_subscriptions(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let p = app.partner("Alpha", true).await;
+    import(&app, &sample_catalog()).await;
+    assert_eq!(stock(&app, "SQL2019STD", "0001", &["AAAAA-BBBBB-CCCCC-DDDDD-EEEE1"]).await.status, 200);
+    assert_eq!(stock(&app, "SQL2019PERP", "0001", &["AAAAA-BBBBB-CCCCC-DDDDD-EEEE2"]).await.status, 200);
+    let agent = p.token(Role::AdminAgent);
+    let c = app.customer(&p, "Fabrikam", "fabrikam.example.com", "US").await["id"].as_str().unwrap().to_string();
+    let std = item(&app, agent, &c, "SQL2019STD", "0001").await;
+    let perp = item(&app, agent, &c, "SQL2019PERP", "0001").await;
+    let sles = item(&app, agent, &c, "SLES", "0001").await;
+    let order = crate::api_orders::buy(
+        &app,
+        agent,
+        &c,
+        json!([{"catalogItemId": std, "quantity": 1, "friendlyName": "SQL for finance"},
+               {"catalogItemId": perp, "quantity": 1}, {"catalogItemId": sles, "quantity": 3}]),
+    )
+    .await;
+    let order_id = order["id"].as_str().unwrap();
+    let reader = p.token(Role::HelpdeskAgent);
+    let path = format!("/v1/customers/{c}/subscriptions");
+    let list = app.get(&path, reader).await;
+    assert_eq!(list.status, 200, "{}", list.text);
+    assert_eq!(list.body["attributes"]["objectType"], "Collection");
+    let items = list.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "the perpetual line is not a subscription: {}", list.text);
+    let (first, second) = (&items[0], &items[1]);
+    assert_eq!(first["offerId"], std.as_str());
+    assert_eq!(first["friendlyName"], "SQL for finance");
+    assert_eq!(first["offerName"], "SQL Server 2019 Standard - 2 Core - 1 year");
+    assert_eq!((first["quantity"].as_i64(), second["quantity"].as_i64()), (Some(1), Some(3)));
+    assert_eq!(first["orderId"], order_id);
+    assert_eq!(first["termDuration"], "P1Y");
+    assert_eq!(first["status"], "active");
+    assert_eq!(first["attributes"]["objectType"], "Subscription");
+    // Bought on 2026-01-15 (the harness's start): the term ends a year later.
+    assert!(first["creationDate"].as_str().unwrap().starts_with("2026-01-15T"), "{}", first);
+    assert_eq!(first["commitmentEndDate"], "2027-01-15T00:00:00Z");
+    let id = first["id"].as_str().unwrap();
+    uuid::Uuid::parse_str(id).expect("a GUID, as Partner Center's");
+    assert_eq!(first["links"]["self"]["uri"], format!("/customers/{c}/subscriptions/{id}"));
+    let one = app.get(&format!("{path}/{id}"), reader).await;
+    assert_eq!(one.body, *first);
+    app.get(&format!("{path}/{}", uuid::Uuid::new_v4()), reader).await.assert_error(404, "not_found");
+    app.get(&format!("{path}/not-a-guid"), reader).await.assert_error(404, "not_found");
+    let other = app.partner("Beta", false).await;
+    app.get(&format!("{path}/{id}"), other.token(Role::GlobalAdmin)).await.assert_error(404, "not_found");
+    // Cancelled: deleted. Past its term: expired.
+    let cancel = json!({"status": "cancelled", "lineItems": [{"lineItemNumber": 0}]});
+    let r = app.patch(&format!("/v1/customers/{c}/orders/{order_id}"), agent, &cancel).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(app.get(&format!("{path}/{id}"), reader).await.body["status"], "deleted");
+    let advance =
+        app.post("/v1/testclock/advance", p.token(Role::GlobalAdmin), &json!({"seconds": 400 * 86_400})).await;
+    assert_eq!(advance.status, 200, "{}", advance.text);
+    let later = app.get(&path, reader).await;
+    assert_eq!(later.body["items"][1]["status"], "expired", "{}", later.text);
+    assert_eq!(later.body["items"][0]["status"], "deleted");
+    app.assert_ledger_valid().await;
+}
 
 /// `POST /v1/customers/{id}/orders` with Partner Center's own sample body: one transaction with every rule of
 /// checkout (pricing, key stock, all or nothing, idempotency), 201 with the order.

@@ -44,6 +44,7 @@ pub const ROUTES: &[Route] = &[
     r("post", "/v1/customers/{customerId}/carts/{cartId}/checkout", Action::BuyForCustomer),
     r("get", "/v1/customers/{customerId}/orders", Action::ViewOrders),
     r("post", "/v1/customers/{customerId}/orders", Action::BuyForCustomer),
+    r("get", "/v1/customers/{customerId}/subscriptions", Action::ViewOrders),
     r("get", "/v1/customers/{customerId}/orders/{orderId}", Action::ViewOrders),
     r("patch", "/v1/customers/{customerId}/orders/{orderId}", Action::CancelPurchase),
     r("get", "/v1/customers/{customerId}/software", Action::ViewSoftware),

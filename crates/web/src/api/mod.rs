@@ -9,6 +9,7 @@ pub mod invoices;
 pub mod orders;
 pub mod publisher;
 pub mod software;
+pub mod subscriptions;
 pub mod support;
 pub mod testclock;
 pub mod users;
@@ -70,6 +71,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(catalog::routes())
         .merge(orders::routes())
         .merge(software::routes())
+        .merge(subscriptions::routes())
         .merge(downloads::routes())
         .merge(invoices::routes())
         .merge(support::routes())
