@@ -2,7 +2,7 @@
 //! made in-process through the product's own services (the same code the API and the CLI call).
 
 use crate::util::{err, open_services, Setup, SetupPartner};
-use domain::customer::{Address, CustomerDraft};
+use domain::customer::{Address, BillingDraft, CustomerDraft};
 use domain::role::Role;
 use services::users::UserDraft;
 use services::Actor;
@@ -54,13 +54,16 @@ pub async fn run(o: Options<'_>) -> anyhow::Result<()> {
                 tenant_id: None,
                 company_name: format!("Bench Customer {p}-{c}"),
                 domain: domain.clone(),
-                billing_email: format!("billing@{domain}"),
-                billing_company_name: None,
-                address: Address {
-                    country: "US".into(),
-                    city: "Seattle".into(),
-                    address_line1: "1 Bench Way".into(),
-                    ..Default::default()
+                billing: BillingDraft {
+                    email: format!("billing@{domain}"),
+                    company_name: None,
+                    contact: Default::default(),
+                    address: Address {
+                        country: "US".into(),
+                        city: "Seattle".into(),
+                        address_line1: "1 Bench Way".into(),
+                        ..Default::default()
+                    },
                 },
             };
             let customer = services.create_customer(&actor, draft, None).await.map_err(err)?;

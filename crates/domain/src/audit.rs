@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 #[serde(rename_all = "snake_case")]
 pub enum OperationType {
     CreateCustomer,
+    UpdateCustomer,
     CreateUser,
     UpdateUser,
     CreateApiToken,
@@ -27,8 +28,9 @@ pub enum OperationType {
 }
 
 impl OperationType {
-    pub const ALL: [OperationType; 15] = [
+    pub const ALL: [OperationType; 16] = [
         OperationType::CreateCustomer,
+        OperationType::UpdateCustomer,
         OperationType::CreateUser,
         OperationType::UpdateUser,
         OperationType::CreateApiToken,
@@ -48,6 +50,7 @@ impl OperationType {
     pub fn as_str(self) -> &'static str {
         match self {
             OperationType::CreateCustomer => "create_customer",
+            OperationType::UpdateCustomer => "update_customer",
             OperationType::CreateUser => "create_user",
             OperationType::UpdateUser => "update_user",
             OperationType::CreateApiToken => "create_api_token",
@@ -72,7 +75,7 @@ impl OperationType {
     /// The resource a kind of operation acts on (Partner Center's `resourceType`).
     pub fn resource_type(self) -> &'static str {
         match self {
-            OperationType::CreateCustomer => "customer",
+            OperationType::CreateCustomer | OperationType::UpdateCustomer => "customer",
             OperationType::CreateUser | OperationType::UpdateUser => "user",
             OperationType::CreateApiToken | OperationType::RevokeApiToken => "api_token",
             OperationType::CreateOrder | OperationType::UpdateOrder => "order",

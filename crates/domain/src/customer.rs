@@ -14,6 +14,8 @@ pub struct Address {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     pub city: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
     pub address_line1: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address_line2: Option<String>,
@@ -38,10 +40,141 @@ pub struct Customer {
     pub billing_email: String,
     pub billing_company_name: String,
     pub address: Address,
+    /// The billing profile's contact and locale (Partner Center's `CustomerBillingProfile`).
+    pub billing: BillingContact,
+    /// Bumped by every billing-profile change; the profile's ETag is made of it.
+    pub profile_version: i64,
     pub market: MarketCode,
     pub created_at: Timestamp,
     /// The customer's number within its partner, in commit order (0 until stored); lists page by it.
     pub position: i64,
+}
+
+/// The billing profile's person and locale, beside its email, company name and address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct BillingContact {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// A language tag such as `en` (Partner Center's `language`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// A culture such as `en-US` (Partner Center's `culture`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub culture: Option<String>,
+}
+
+/// A billing profile as a client sends it (create or replace), before validation.
+#[derive(Debug, Clone, Default)]
+pub struct BillingDraft {
+    pub email: String,
+    pub company_name: Option<String>,
+    pub contact: BillingContact,
+    pub address: Address,
+}
+
+/// What a valid billing profile is: email, company name, the contact and an address whose country is a market.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BillingProfile {
+    pub email: String,
+    pub company_name: String,
+    pub contact: BillingContact,
+    pub address: Address,
+    pub market: MarketCode,
+}
+
+impl BillingDraft {
+    /// Validates every field; `company_fallback` is the company profile's name, used when none is given. Errors
+    /// name the field under `at` (`billingProfile.` in a customer, empty for the profile alone).
+    pub fn validate(self, company_fallback: &str, at: &str) -> Result<BillingProfile, DomainError> {
+        let email = parse_email(&self.email).map_err(|m| DomainError::invalid(&format!("{at}email"), m))?;
+        let company_name = match self.company_name.as_deref() {
+            Some(n) if !n.trim().is_empty() => text(&format!("{at}companyName"), n, MAX_NAME)?,
+            _ => company_fallback.to_string(),
+        };
+        let mut contact = self.contact;
+        for (field, value) in [("firstName", &mut contact.first_name), ("lastName", &mut contact.last_name)] {
+            optional_text(&format!("{at}{field}"), value)?;
+        }
+        for (field, value) in [("language", &mut contact.language), ("culture", &mut contact.culture)] {
+            optional_text(&format!("{at}{field}"), value)?;
+            if let Some(v) = value.as_deref() {
+                let tag = v.len() <= 35
+                    && v.split('-')
+                        .all(|p| !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_alphanumeric()));
+                if !tag {
+                    return Err(DomainError::invalid(
+                        &format!("{at}{field}"),
+                        "must be a language tag such as en or en-US",
+                    ));
+                }
+            }
+        }
+        let mut address = self.address;
+        let market = MarketCode::parse(&address.country).ok_or_else(|| {
+            DomainError::invalid(
+                &format!("{at}defaultAddress.country"),
+                format!("'{}' is not an ISO 3166-1 alpha-2 country code", address.country),
+            )
+        })?;
+        address.country = market.as_str().to_string();
+        address.city = text(&format!("{at}defaultAddress.city"), &address.city, MAX_NAME)?;
+        address.address_line1 = text(&format!("{at}defaultAddress.addressLine1"), &address.address_line1, MAX_NAME)?;
+        for (field, value) in [
+            ("region", &mut address.region),
+            ("state", &mut address.state),
+            ("addressLine2", &mut address.address_line2),
+            ("addressLine3", &mut address.address_line3),
+            ("postalCode", &mut address.postal_code),
+            ("firstName", &mut address.first_name),
+            ("lastName", &mut address.last_name),
+            ("phoneNumber", &mut address.phone_number),
+        ] {
+            optional_text(&format!("{at}defaultAddress.{field}"), value)?;
+        }
+        Ok(BillingProfile { email, company_name, contact, address, market })
+    }
+}
+
+impl Customer {
+    /// Replaces the billing profile (Partner Center's `PUT …/profiles/billing`). The country stays: it is the
+    /// customer's market, which prices every order (R1, R4), as Partner Center does not let it change either.
+    pub fn with_billing(&self, profile: BillingProfile) -> Result<Customer, DomainError> {
+        if profile.market != self.market {
+            return Err(DomainError::invalid(
+                "defaultAddress.country",
+                format!("cannot change from {} (the customer's market)", self.market.as_str()),
+            ));
+        }
+        Ok(Customer {
+            billing_email: profile.email,
+            billing_company_name: profile.company_name,
+            billing: profile.contact,
+            address: profile.address,
+            profile_version: self.profile_version + 1,
+            ..self.clone()
+        })
+    }
+
+    /// The billing profile's ETag (Partner Center's `attributes.etag` and `If-Match`): opaque to clients, changed by
+    /// every change of the profile.
+    pub fn billing_etag(&self) -> String {
+        format!("{}.{}", self.tenant_id.to_string().replace('-', ""), self.profile_version)
+    }
+}
+
+/// Trims an optional text field, dropping it when empty; over [`MAX_NAME`] characters is refused.
+fn optional_text(field: &str, value: &mut Option<String>) -> Result<(), DomainError> {
+    if let Some(v) = value.take() {
+        let v = v.trim().to_string();
+        if v.chars().count() > MAX_NAME {
+            return Err(DomainError::invalid(field, format!("at most {MAX_NAME} characters")));
+        }
+        *value = (!v.is_empty()).then_some(v);
+    }
+    Ok(())
 }
 
 /// The raw fields of a create request, before validation.
@@ -50,9 +183,7 @@ pub struct CustomerDraft {
     pub tenant_id: Option<String>,
     pub company_name: String,
     pub domain: String,
-    pub billing_email: String,
-    pub billing_company_name: Option<String>,
-    pub address: Address,
+    pub billing: BillingDraft,
 }
 
 const MAX_NAME: usize = 256;
@@ -68,50 +199,17 @@ impl CustomerDraft {
         };
         let company_name = text("companyProfile.companyName", &self.company_name, MAX_NAME)?;
         let domain = parse_domain(&self.domain).map_err(|m| DomainError::invalid("companyProfile.domain", m))?;
-        let billing_email =
-            parse_email(&self.billing_email).map_err(|m| DomainError::invalid("billingProfile.email", m))?;
-        let billing_company_name = match self.billing_company_name.as_deref() {
-            Some(n) if !n.trim().is_empty() => text("billingProfile.companyName", n, MAX_NAME)?,
-            _ => company_name.clone(),
-        };
-        let mut address = self.address;
-        let market = MarketCode::parse(&address.country).ok_or_else(|| {
-            DomainError::invalid(
-                "billingProfile.defaultAddress.country",
-                format!("'{}' is not an ISO 3166-1 alpha-2 country code", address.country),
-            )
-        })?;
-        address.country = market.as_str().to_string();
-        address.city = text("billingProfile.defaultAddress.city", &address.city, MAX_NAME)?;
-        address.address_line1 = text("billingProfile.defaultAddress.addressLine1", &address.address_line1, MAX_NAME)?;
-        for (field, value) in [
-            ("region", &mut address.region),
-            ("addressLine2", &mut address.address_line2),
-            ("addressLine3", &mut address.address_line3),
-            ("postalCode", &mut address.postal_code),
-            ("firstName", &mut address.first_name),
-            ("lastName", &mut address.last_name),
-            ("phoneNumber", &mut address.phone_number),
-        ] {
-            if let Some(v) = value.take() {
-                let v = v.trim().to_string();
-                if v.chars().count() > MAX_NAME {
-                    return Err(DomainError::invalid(
-                        &format!("billingProfile.defaultAddress.{field}"),
-                        format!("at most {MAX_NAME} characters"),
-                    ));
-                }
-                *value = (!v.is_empty()).then_some(v);
-            }
-        }
+        let billing = self.billing.validate(&company_name, "billingProfile.")?;
         Ok(Customer {
             tenant_id,
             company_name,
             domain,
-            billing_email,
-            billing_company_name,
-            address,
-            market,
+            billing_email: billing.email,
+            billing_company_name: billing.company_name,
+            address: billing.address,
+            billing: billing.contact,
+            profile_version: 1,
+            market: billing.market,
             created_at,
             position: 0,
         })
@@ -187,14 +285,18 @@ mod tests {
             tenant_id: None,
             company_name: " Contoso Ltd ".into(),
             domain: "Contoso.OnMicrosoft.com".into(),
-            billing_email: "billing@Contoso.com".into(),
-            billing_company_name: None,
-            address: Address {
-                country: "au".into(),
-                city: "Sydney".into(),
-                address_line1: "1 George St".into(),
-                postal_code: Some("2000".into()),
-                ..Default::default()
+            billing: BillingDraft {
+                email: "billing@Contoso.com".into(),
+                company_name: None,
+                contact: BillingContact { culture: Some(" en-AU ".into()), ..Default::default() },
+                address: Address {
+                    country: "au".into(),
+                    city: "Sydney".into(),
+                    address_line1: "1 George St".into(),
+                    postal_code: Some("2000".into()),
+                    state: Some("NSW".into()),
+                    ..Default::default()
+                },
             },
         }
     }
@@ -208,6 +310,25 @@ mod tests {
         assert_eq!(c.market.as_str(), "AU");
         assert_eq!(c.address.country, "AU");
         assert_eq!(c.billing_company_name, "Contoso Ltd");
+        assert_eq!(c.billing.culture.as_deref(), Some("en-AU"));
+        assert_eq!(c.address.state.as_deref(), Some("NSW"));
+        assert_eq!(c.profile_version, 1);
+    }
+
+    #[test]
+    fn a_billing_profile_is_replaced_but_its_country_stays() {
+        let c = draft().validate(Timestamp::from_micros(0)).unwrap();
+        let mut edit = draft().billing;
+        edit.email = "accounts@contoso.com".into();
+        edit.contact.first_name = Some("Ada".into());
+        let changed = c.with_billing(edit.clone().validate(&c.company_name, "").unwrap()).unwrap();
+        assert_eq!((changed.billing_email.as_str(), changed.profile_version), ("accounts@contoso.com", 2));
+        assert_eq!(changed.billing.first_name.as_deref(), Some("Ada"));
+        assert_ne!(changed.billing_etag(), c.billing_etag());
+        assert_eq!((changed.tenant_id, changed.market, changed.position), (c.tenant_id, c.market, c.position));
+        edit.address.country = "NZ".into();
+        let err = c.with_billing(edit.validate(&c.company_name, "").unwrap()).unwrap_err().to_string();
+        assert!(err.starts_with("defaultAddress.country: cannot change from AU"), "{err}");
     }
 
     #[test]
@@ -218,9 +339,11 @@ mod tests {
             (Box::new(|d| d.company_name = "  ".into()), "companyProfile.companyName"),
             (Box::new(|d| d.domain = "localhost".into()), "companyProfile.domain"),
             (Box::new(|d| d.domain = "bad_domain.com".into()), "companyProfile.domain"),
-            (Box::new(|d| d.billing_email = "nobody".into()), "billingProfile.email"),
-            (Box::new(|d| d.address.country = "ZZ".into()), "billingProfile.defaultAddress.country"),
-            (Box::new(|d| d.address.city = "".into()), "billingProfile.defaultAddress.city"),
+            (Box::new(|d| d.billing.email = "nobody".into()), "billingProfile.email"),
+            (Box::new(|d| d.billing.address.country = "ZZ".into()), "billingProfile.defaultAddress.country"),
+            (Box::new(|d| d.billing.address.city = "".into()), "billingProfile.defaultAddress.city"),
+            (Box::new(|d| d.billing.contact.culture = Some("en_US!".into())), "billingProfile.culture"),
+            (Box::new(|d| d.billing.address.state = Some("x".repeat(300))), "billingProfile.defaultAddress.state"),
         ];
         for (mutate, field) in cases {
             let mut d = draft();

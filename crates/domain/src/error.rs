@@ -69,6 +69,10 @@ pub enum DomainError {
     CreditExceedsCharge { order_id: String, line: Option<u32>, left: String, currency: String },
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
+    #[error("If-Match: the resource changed since this ETag was read; read it again and reapply the change")]
+    PreconditionFailed,
+    #[error("If-Match: required, with the ETag read (attributes.etag), so that a change made meanwhile is not lost")]
+    PreconditionRequired,
 }
 
 fn credit_target(line: &Option<u32>, order_id: &str) -> String {
@@ -113,6 +117,8 @@ impl DomainError {
             DomainError::AlreadyCancelled(_) => "already_cancelled",
             DomainError::CreditExceedsCharge { .. } => "credit_exceeds_charge",
             DomainError::RateLimited { .. } => "rate_limited",
+            DomainError::PreconditionFailed => "precondition_failed",
+            DomainError::PreconditionRequired => "precondition_required",
         }
     }
 
@@ -141,6 +147,8 @@ impl DomainError {
             DomainError::AlreadyCancelled(_) => 409004,
             DomainError::CreditExceedsCharge { .. } => 409006,
             DomainError::RateLimited { .. } => 429000,
+            DomainError::PreconditionFailed => 412000,
+            DomainError::PreconditionRequired => 428000,
         }
     }
 
@@ -191,6 +199,8 @@ impl DomainError {
             DomainError::LinkExpired | DomainError::LinkRevoked => 410,
             DomainError::PayloadTooLarge(_) => 413,
             DomainError::RateLimited { .. } => 429,
+            DomainError::PreconditionFailed => 412,
+            DomainError::PreconditionRequired => 428,
         }
     }
 }

@@ -9,6 +9,8 @@ pub enum Action {
     ListCustomers,
     ViewCustomer,
     CreateCustomer,
+    /// Change a customer's billing profile (Partner Center lets whoever may add customers edit them).
+    UpdateCustomer,
     ViewCatalog,
     BuyForCustomer,
     ViewOrders,
@@ -37,6 +39,7 @@ pub const POLICY: &[(Action, Allowed)] = &[
     (Action::ListCustomers, Allowed::AnyRole),
     (Action::ViewCustomer, Allowed::AnyRole),
     (Action::CreateCustomer, Allowed::Roles(&[GlobalAdmin, AdminAgent, SalesAgent])),
+    (Action::UpdateCustomer, Allowed::Roles(&[GlobalAdmin, AdminAgent, SalesAgent])),
     (Action::ViewCatalog, Allowed::AnyRole),
     (Action::BuyForCustomer, Allowed::Roles(&[GlobalAdmin, AdminAgent])),
     (Action::ViewOrders, Allowed::AnyRole),

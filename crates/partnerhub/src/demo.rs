@@ -3,7 +3,7 @@
 
 use crate::config::Settings;
 use base64::Engine;
-use domain::customer::{Address, CustomerDraft};
+use domain::customer::{Address, BillingDraft, CustomerDraft};
 use domain::role::Role;
 use rand::RngCore;
 use services::users::UserDraft;
@@ -126,13 +126,16 @@ async fn seed(services: &Services, dir: &Path) -> anyhow::Result<String> {
             tenant_id: None,
             company_name: name.into(),
             domain: domain.into(),
-            billing_email: format!("billing@{domain}"),
-            billing_company_name: None,
-            address: Address {
-                country: country.into(),
-                city: city.into(),
-                address_line1: street.into(),
-                ..Default::default()
+            billing: BillingDraft {
+                email: format!("billing@{domain}"),
+                company_name: None,
+                contact: Default::default(),
+                address: Address {
+                    country: country.into(),
+                    city: city.into(),
+                    address_line1: street.into(),
+                    ..Default::default()
+                },
             },
         };
         let customer = services.create_customer(&actor, draft, None).await.map_err(err)?;

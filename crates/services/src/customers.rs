@@ -3,7 +3,7 @@
 use crate::idempotency::Idem;
 use crate::{Actor, Result, Services};
 use domain::audit::{NewAuditRecord, OperationType};
-use domain::customer::{Customer, CustomerDraft};
+use domain::customer::{BillingDraft, Customer, CustomerDraft};
 use domain::filter::CustomerFilter;
 use domain::ids::{PartnerId, TenantId};
 use domain::paging::{Cursor, Page, PageSize};
@@ -11,19 +11,23 @@ use domain::policy::Action;
 use domain::DomainError;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use store::{Effects, StoreError};
 
-/// Customers found by id, per process. A customer is never changed or deleted once created, so an entry cannot go
-/// stale; only hits are kept (one created by another process is looked up until found). Bounded: when full it
-/// starts over.
+/// Customers found by id, per process, for at most [`CUSTOMER_CACHE_FOR`]. What prices orders (the tenant id and
+/// the market) never changes; the billing profile may (`PUT …/profiles/billing`): this process forgets its entry at
+/// once, another server's entry ages out within a second, and the profile's own routes always read the database.
+/// Only hits are kept (one created by another process is looked up until found). Bounded: when full it starts over.
 #[derive(Clone, Default)]
-pub struct CustomerCache(Arc<Mutex<HashMap<(PartnerId, TenantId), Customer>>>);
+pub struct CustomerCache(Arc<Mutex<HashMap<(PartnerId, TenantId), (Instant, Customer)>>>);
 
 const CUSTOMER_CACHE_ENTRIES: usize = 10_000;
+const CUSTOMER_CACHE_FOR: Duration = Duration::from_secs(1);
 
 impl CustomerCache {
     fn get(&self, partner: PartnerId, id: TenantId) -> Option<Customer> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(&(partner, id)).cloned()
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&(partner, id)).filter(|(at, _)| at.elapsed() < CUSTOMER_CACHE_FOR).map(|(_, c)| c.clone())
     }
 
     fn keep(&self, partner: PartnerId, customer: &Customer) {
@@ -31,8 +35,18 @@ impl CustomerCache {
         if map.len() >= CUSTOMER_CACHE_ENTRIES {
             map.clear();
         }
-        map.insert((partner, customer.tenant_id), customer.clone());
+        map.insert((partner, customer.tenant_id), (Instant::now(), customer.clone()));
     }
+
+    fn forget(&self, partner: PartnerId, id: TenantId) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(&(partner, id));
+    }
+}
+
+/// An ETag as a client sends it in `If-Match`: without a weak prefix or quotes.
+fn etag_value(raw: &str) -> &str {
+    let raw = raw.trim();
+    raw.strip_prefix("W/").unwrap_or(raw).trim_matches('"')
 }
 
 impl Services {
@@ -65,6 +79,46 @@ impl Services {
         let customer = self.store.get_customer(scope, id).await?.ok_or(DomainError::NotFound)?;
         self.customer_cache.keep(scope.partner_id(), &customer);
         Ok(customer)
+    }
+
+    /// The customer as stored now (the billing and company profile routes: never from the cache).
+    pub async fn customer_profile(&self, actor: &Actor, id: &str) -> Result<Customer> {
+        let scope = actor.authorize(Action::ViewCustomer)?;
+        let id = TenantId::parse(id).ok_or(DomainError::NotFound)?;
+        Ok(self.store.get_customer(scope, id).await?.ok_or(DomainError::NotFound)?)
+    }
+
+    /// Partner Center's `PUT …/profiles/billing`: replaces the billing profile if `if_match` is its current ETag
+    /// (`*` matches any), keeping the country (the market). One `update_customer` activity record.
+    pub async fn update_billing_profile(
+        &self,
+        actor: &Actor,
+        id: &str,
+        draft: BillingDraft,
+        if_match: Option<&str>,
+        idem: Option<Idem<'_, Customer>>,
+    ) -> Result<Customer> {
+        let scope = actor.authorize(Action::UpdateCustomer)?;
+        let id = TenantId::parse(id).ok_or(DomainError::NotFound)?;
+        let current = self.store.get_customer(scope, id).await?.ok_or(DomainError::NotFound)?;
+        let if_match = if_match.map(etag_value).filter(|e| !e.is_empty()).ok_or(DomainError::PreconditionRequired)?;
+        if if_match != "*" && if_match != current.billing_etag() {
+            return Err(DomainError::PreconditionFailed.into());
+        }
+        let updated = current.with_billing(draft.validate(&current.company_name, "")?)?;
+        let audit = NewAuditRecord::succeeded(
+            OperationType::UpdateCustomer,
+            actor.principal(),
+            self.partner_now(&actor.partner),
+        )
+        .customer(updated.tenant_id, &updated.company_name)
+        .data("change", "billing_profile")
+        .data("profileVersion", updated.profile_version.to_string());
+        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &updated) };
+        let written = self.store.update_customer_billing(scope, &updated, current.profile_version, effects).await;
+        self.customer_cache.forget(scope.partner_id(), id);
+        written?;
+        Ok(updated)
     }
 
     /// Partner Center's domain availability check: whether one of this partner's customers already uses `domain`

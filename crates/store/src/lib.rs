@@ -702,6 +702,15 @@ pub trait Store: Send + Sync + 'static {
 
     // Customers.
     async fn create_customer(&self, scope: PartnerScope, customer: &Customer, effects: Effects) -> StoreResult<()>;
+    /// Replaces a customer's billing profile (email, company name, contact, address) with `customer`'s, if its
+    /// version is still `expected_version` (else `Refused(PreconditionFailed)`; `NotFound` for another partner's).
+    async fn update_customer_billing(
+        &self,
+        scope: PartnerScope,
+        customer: &Customer,
+        expected_version: i64,
+        effects: Effects,
+    ) -> StoreResult<()>;
     async fn get_customer(&self, scope: PartnerScope, id: TenantId) -> StoreResult<Option<Customer>>;
     async fn list_customers(
         &self,

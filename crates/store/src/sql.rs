@@ -452,11 +452,13 @@ mod domain_decimal {
 }
 
 const CUSTOMER_COLS: &str = "tenant_id, company_name, domain, billing_email, billing_company_name, address_json, \
-    market, created_at, position";
+    billing_json, profile_version, market, created_at, position";
 
 fn customer_from(row: &AnyRow) -> StoreResult<Customer> {
     let address: String = row.try_get("address_json")?;
     let address: Address = serde_json::from_str(&address).map_err(|_| corrupt("customers.address_json"))?;
+    let billing: String = row.try_get("billing_json")?;
+    let billing = serde_json::from_str(&billing).map_err(|_| corrupt("customers.billing_json"))?;
     let market: String = row.try_get("market")?;
     Ok(Customer {
         tenant_id: TenantId(uuid_col(row, "tenant_id")?),
@@ -465,6 +467,8 @@ fn customer_from(row: &AnyRow) -> StoreResult<Customer> {
         billing_email: row.try_get("billing_email")?,
         billing_company_name: row.try_get("billing_company_name")?,
         address,
+        billing,
+        profile_version: row.try_get("profile_version")?,
         market: MarketCode::parse(&market).ok_or_else(|| corrupt("customers.market"))?,
         created_at: ts(row, "created_at")?,
         position: row.try_get("position")?,
@@ -1574,8 +1578,8 @@ impl Store for SqlStore {
         .try_get(0)?;
         let result = sqlx::query(
             "INSERT INTO customers (partner_id, tenant_id, company_name, company_name_folded, domain, billing_email, \
-             billing_company_name, address_json, market, created_at, position) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             billing_company_name, address_json, market, created_at, position, billing_json, profile_version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(scope.partner_id().to_string())
         .bind(c.tenant_id.to_string())
@@ -1588,11 +1592,54 @@ impl Store for SqlStore {
         .bind(c.market.as_str())
         .bind(c.created_at.micros())
         .bind(position)
+        .bind(serde_json::to_string(&c.billing).map_err(|_| corrupt("billing"))?)
+        .bind(c.profile_version)
         .execute(&mut *tx)
         .await;
         unless_unique(result, || {
             StoreError::Conflict("a customer with this tenant id or domain already exists".into())
         })?;
+        self.commit_with(tx, scope.partner_id(), effects).await?;
+        Ok(())
+    }
+
+    async fn update_customer_billing(
+        &self,
+        scope: PartnerScope,
+        c: &Customer,
+        expected_version: i64,
+        effects: Effects,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        // Compare-and-set on the version: of two writers that read the same profile, the second is refused.
+        let changed = sqlx::query(
+            "UPDATE customers SET billing_email = $1, billing_company_name = $2, address_json = $3, billing_json = $4, \
+             profile_version = $5 WHERE partner_id = $6 AND tenant_id = $7 AND profile_version = $8",
+        )
+        .bind(&c.billing_email)
+        .bind(&c.billing_company_name)
+        .bind(serde_json::to_string(&c.address).map_err(|_| corrupt("address"))?)
+        .bind(serde_json::to_string(&c.billing).map_err(|_| corrupt("billing"))?)
+        .bind(c.profile_version)
+        .bind(scope.partner_id().to_string())
+        .bind(c.tenant_id.to_string())
+        .bind(expected_version)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed != 1 {
+            let exists = sqlx::query("SELECT 1 FROM customers WHERE partner_id = $1 AND tenant_id = $2")
+                .bind(scope.partner_id().to_string())
+                .bind(c.tenant_id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
+            return Err(if exists {
+                StoreError::Refused(domain::DomainError::PreconditionFailed)
+            } else {
+                StoreError::NotFound
+            });
+        }
         self.commit_with(tx, scope.partner_id(), effects).await?;
         Ok(())
     }

@@ -3,7 +3,7 @@
 
 use crate::harness::{Db, TestDb, START};
 use domain::audit::{AuditRecord, ChainVerifier, DateRange, NewAuditRecord, OperationType, GENESIS_HASH};
-use domain::customer::{Address, Customer, CustomerDraft};
+use domain::customer::{Address, BillingDraft, Customer, CustomerDraft};
 use domain::filter::{AuditFilter, CustomerFilter};
 use domain::ids::{TenantId, TokenId};
 use domain::market::{Market, MarketCode, MarketUpdate};
@@ -53,14 +53,17 @@ fn customer(name: &str, domain: &str, country: &str, created_at: i64) -> Custome
         tenant_id: None,
         company_name: name.into(),
         domain: domain.into(),
-        billing_email: format!("billing@{domain}"),
-        billing_company_name: None,
-        address: Address {
-            country: country.into(),
-            city: "Springfield".into(),
-            address_line1: "1 Main Street".into(),
-            postal_code: Some("12345".into()),
-            ..Default::default()
+        billing: BillingDraft {
+            email: format!("billing@{domain}"),
+            company_name: None,
+            contact: Default::default(),
+            address: Address {
+                country: country.into(),
+                city: "Springfield".into(),
+                address_line1: "1 Main Street".into(),
+                postal_code: Some("12345".into()),
+                ..Default::default()
+            },
         },
     }
     .validate(at(created_at))

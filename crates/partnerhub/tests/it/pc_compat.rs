@@ -13,7 +13,133 @@ crate::on_both_backends!(
     domain_availability_is_a_head_request,
     collection_links_are_relative_to_the_api_root,
     term_purchases_are_listed_as_partner_center_subscriptions,
+    customer_profiles_keep_every_field_and_change_under_an_etag,
 );
+
+/// Partner Center's create-customer sample (PascalCase, as its docs print it, nulls included): every billing field
+/// comes back; `…/profiles/billing` and `…/profiles/company` read it; `PUT …/profiles/billing` replaces it under
+/// `If-Match`, one writer of two racing wins, and the country (the market) stays.
+async fn customer_profiles_keep_every_field_and_change_under_an_etag(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let p = app.partner("Alpha", false).await;
+    let admin = p.token(Role::AdminAgent);
+    let sample = json!({
+        "Id": null, "CommerceId": null,
+        "CompanyProfile": {"TenantId": null, "Domain": "fabrikam2.onmicrosoft.com", "CompanyName": null,
+                           "Attributes": {"ObjectType": "CustomerCompanyProfile"}},
+        "BillingProfile": {
+            "Id": null, "FirstName": "Tania", "LastName": "Carr", "Email": "SomeEmail@Outlook.com",
+            "Culture": "EN-US", "Language": "En", "CompanyName": "Fabrikam",
+            "DefaultAddress": {"Country": "US", "Region": null, "City": "Redmond", "State": "WA",
+                               "AddressLine1": "One Microsoft Way", "AddressLine2": "Building 92", "AddressLine3": "Floor 3",
+                               "PostalCode": "98052", "FirstName": "Tania", "LastName": "Carr", "PhoneNumber": "4255550101"},
+            "Attributes": {"ObjectType": "CustomerBillingProfile"}
+        },
+        "RelationshipToPartner": "none", "AllowDelegatedAccess": null, "UserCredentials": null, "CustomDomains": null,
+        "Attributes": {"ObjectType": "Customer"}
+    });
+    let made = app.post("/v1/customers", admin, &sample).await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let id = made.body["id"].as_str().unwrap().to_string();
+    let got = app.get(&format!("/v1/customers/{id}"), p.token(Role::HelpdeskAgent)).await;
+    let billing = &got.body["billingProfile"];
+    assert_eq!(got.body["companyProfile"]["companyName"], "Fabrikam", "from the billing profile when absent");
+    for (field, value) in [
+        ("firstName", "Tania"),
+        ("lastName", "Carr"),
+        ("email", "SomeEmail@outlook.com"),
+        ("culture", "EN-US"),
+        ("language", "En"),
+        ("companyName", "Fabrikam"),
+    ] {
+        assert_eq!(billing[field], value, "{field}: {}", got.text);
+    }
+    let address = &billing["defaultAddress"];
+    for (field, value) in [
+        ("state", "WA"),
+        ("addressLine2", "Building 92"),
+        ("addressLine3", "Floor 3"),
+        ("phoneNumber", "4255550101"),
+        ("firstName", "Tania"),
+        ("postalCode", "98052"),
+    ] {
+        assert_eq!(address[field], value, "{field}: {}", got.text);
+    }
+    let path = format!("/v1/customers/{id}/profiles/billing");
+    let profile = app.get(&path, p.token(Role::HelpdeskAgent)).await;
+    assert_eq!(profile.status, 200, "{}", profile.text);
+    let etag = profile.body["attributes"]["etag"].as_str().unwrap().to_string();
+    assert_eq!(profile.headers["etag"].to_str().unwrap(), format!("\"{etag}\""));
+    assert_eq!(profile.body["attributes"]["objectType"], "CustomerBillingProfile");
+    assert_eq!(profile.body["links"]["self"]["uri"], format!("/customers/{id}/profiles/billing"));
+    assert_eq!(profile.body["defaultAddress"], *address);
+    let company = app.get(&format!("/v1/customers/{id}/profiles/company"), p.token(Role::HelpdeskAgent)).await;
+    assert_eq!(
+        (company.body["tenantId"].as_str(), company.body["domain"].as_str()),
+        (Some(id.as_str()), Some("fabrikam2.onmicrosoft.com"))
+    );
+    assert_eq!(company.body["attributes"]["objectType"], "CustomerCompanyProfile");
+
+    // Partner Center's update: the whole resource, as read, with changes; If-Match carries the ETag.
+    let mut update = profile.body.clone();
+    update["firstName"] = json!("Tanya");
+    update["email"] = json!("accounts@fabrikam.example");
+    update["defaultAddress"]["addressLine2"] = json!("Building 93");
+    // Without the header or attributes.etag: 428.
+    update.as_object_mut().unwrap().remove("attributes");
+    app.request(Method::PUT, &path, Some(admin), Some(&update), &[]).await.assert_error(428, "precondition_required");
+    let quoted = format!("\"{etag}\"");
+    let put = app.request(Method::PUT, &path, Some(admin), Some(&update), &[("If-Match", &quoted)]).await;
+    assert_eq!(put.status, 200, "{}", put.text);
+    let new_etag = put.body["attributes"]["etag"].as_str().unwrap().to_string();
+    assert_ne!(new_etag, etag);
+    let after = app.get(&format!("/v1/customers/{id}"), admin).await;
+    assert_eq!(after.body["billingProfile"]["firstName"], "Tanya", "the customer shows the change at once");
+    assert_eq!(after.body["billingProfile"]["defaultAddress"]["addressLine2"], "Building 93");
+    // The old ETag is stale: 412. The body's attributes.etag stands in for a missing header.
+    app.request(Method::PUT, &path, Some(admin), Some(&update), &[("If-Match", &quoted)])
+        .await
+        .assert_error(412, "precondition_failed");
+    let mut with_body_etag = put.body.clone();
+    with_body_etag["lastName"] = json!("Carr-Smith");
+    let by_body = app.request(Method::PUT, &path, Some(admin), Some(&with_body_etag), &[]).await;
+    assert_eq!(by_body.status, 200, "{}", by_body.text);
+    // The country is the market: it stays.
+    let mut moved = by_body.body.clone();
+    moved["defaultAddress"]["country"] = json!("CA");
+    let r = app.request(Method::PUT, &path, Some(admin), Some(&moved), &[]).await;
+    assert!(r.assert_error(400, "invalid_request")["description"]
+        .as_str()
+        .unwrap()
+        .starts_with("defaultAddress.country"));
+    // Roles and partners.
+    let etag_now = by_body.body["attributes"]["etag"].as_str().unwrap().to_string();
+    app.request(Method::PUT, &path, Some(p.token(Role::HelpdeskAgent)), Some(&moved), &[("If-Match", &etag_now)])
+        .await
+        .assert_error(403, "forbidden");
+    let other = app.partner("Beta", false).await;
+    app.get(&path, other.token(Role::GlobalAdmin)).await.assert_error(404, "not_found");
+    // Two writers with the same ETag: one wins, the other hears 412.
+    let if_match = [("If-Match", etag_now.as_str())];
+    let (a, b) = tokio::join!(
+        app.request(Method::PUT, &path, Some(admin), Some(&by_body.body), &if_match),
+        app.request(Method::PUT, &path, Some(p.token(Role::GlobalAdmin)), Some(&by_body.body), &if_match),
+    );
+    let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [200, 412], "{} / {}", a.text, b.text);
+    // Each change is an activity record.
+    let filter = crate::harness::url_encode(
+        &json!({"Field": "OperationType", "Value": "update_customer", "Operator": "equals"}).to_string(),
+    );
+    let records = app
+        .get(
+            &format!("/v1/auditrecords?startDate=2026-01-01&endDate=2026-12-31&filter={filter}"),
+            p.token(Role::GlobalAdmin),
+        )
+        .await;
+    assert_eq!(records.body["totalCount"], 3, "{}", records.text);
+}
 
 /// `GET /v1/customers/{id}/subscriptions` (and `/{id}`): each term purchase as a Partner Center `Subscription`;
 /// perpetual software is not one; a cancelled line is `deleted`, one past its term `expired` (test clock).

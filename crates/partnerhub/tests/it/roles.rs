@@ -22,6 +22,9 @@ pub const ROUTES: &[Route] = &[
     r("get", "/v1/customers", Action::ListCustomers),
     r("post", "/v1/customers", Action::CreateCustomer),
     r("get", "/v1/customers/{customerId}", Action::ViewCustomer),
+    r("get", "/v1/customers/{customerId}/profiles/billing", Action::ViewCustomer),
+    r("put", "/v1/customers/{customerId}/profiles/billing", Action::UpdateCustomer),
+    r("get", "/v1/customers/{customerId}/profiles/company", Action::ViewCustomer),
     r("get", "/v1/users", Action::ManageUsers),
     r("post", "/v1/users", Action::ManageUsers),
     r("get", "/v1/users/{userId}", Action::ManageUsers),
@@ -142,6 +145,11 @@ fn body_for(route: &Route, role: Role, n: usize, ids: &Ids) -> Option<Value> {
             "roles": ["helpdesk_agent"]
         })),
         ("patch", "/v1/users/{userId}") => Some(json!({"displayName": "Renamed"})),
+        ("put", "/v1/customers/{customerId}/profiles/billing") => Some(json!({
+            "email": format!("billing{n}@target.example.com"),
+            "defaultAddress": {"country": "US", "city": "Springfield", "addressLine1": "1 Main Street"},
+            "attributes": {"etag": "*"}
+        })),
         ("patch", "/v1/servicerequests/{id}") => Some(json!({"newNote": {"text": "matrix"}})),
         ("post", "/v1/servicerequests/{id}") => Some(json!({
             "title": "Matrix", "description": "A request from the role matrix.", "severity": "minimal",
