@@ -19,7 +19,10 @@ use store::{Effects, StoreError};
 /// once, another server's entry ages out within a second, and the profile's own routes always read the database.
 /// Only hits are kept (one created by another process is looked up until found). Bounded: when full it starts over.
 #[derive(Clone, Default)]
-pub struct CustomerCache(Arc<Mutex<HashMap<(PartnerId, TenantId), (Instant, Customer)>>>);
+pub struct CustomerCache(Arc<Mutex<HashMap<(PartnerId, TenantId), Cached>>>);
+
+/// A customer and when it was read.
+type Cached = (Instant, Customer);
 
 const CUSTOMER_CACHE_ENTRIES: usize = 10_000;
 const CUSTOMER_CACHE_FOR: Duration = Duration::from_secs(1);
