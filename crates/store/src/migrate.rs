@@ -23,6 +23,11 @@ const SQLITE: &[Migration] = &[
     Migration { version: 7, name: "sessions", sql: include_str!("../migrations/sqlite/0007_sessions.sql") },
     Migration { version: 8, name: "webhooks", sql: include_str!("../migrations/sqlite/0008_webhooks.sql") },
     Migration { version: 9, name: "indexes", sql: include_str!("../migrations/sqlite/0009_indexes.sql") },
+    Migration {
+        version: 10,
+        name: "support_request_customers",
+        sql: include_str!("../migrations/sqlite/0010_support_request_customers.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -39,6 +44,11 @@ const POSTGRES: &[Migration] = &[
     Migration { version: 7, name: "sessions", sql: include_str!("../migrations/postgres/0007_sessions.sql") },
     Migration { version: 8, name: "webhooks", sql: include_str!("../migrations/postgres/0008_webhooks.sql") },
     Migration { version: 9, name: "indexes", sql: include_str!("../migrations/postgres/0009_indexes.sql") },
+    Migration {
+        version: 10,
+        name: "support_request_customers",
+        sql: include_str!("../migrations/postgres/0010_support_request_customers.sql"),
+    },
 ];
 
 pub fn migrations(backend: Backend) -> &'static [Migration] {

@@ -19,6 +19,7 @@ mod cli;
 mod conformance;
 mod hardening;
 mod money;
+mod pc_support_invoices;
 mod reliability;
 mod roles;
 mod ui_basics;
