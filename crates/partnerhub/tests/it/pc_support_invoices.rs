@@ -14,6 +14,7 @@ crate::on_both_backends!(
     support_topics_have_integer_ids_and_requests_are_filed_as_partner_center_sends_them,
     a_customers_service_requests_are_listed_as_partner_center_lists_them,
     invoices_carry_invoice_details_whose_link_leads_to_the_one_time_lines,
+    migration_0010_links_earlier_requests_to_their_customers_and_dates_closed_ones,
 );
 
 const DAY: i64 = 86_400_000_000;
@@ -482,4 +483,70 @@ async fn invoices_carry_invoice_details_whose_link_leads_to_the_one_time_lines(d
     app.get(&format!("/v1/invoices/{}/lineitems/OneTime/BillingLineItems", uuid::Uuid::new_v4()), billing)
         .await
         .assert_error(404, "not_found");
+}
+
+async fn file_refund(app: &TestApp, token: &str, refund: Value) -> String {
+    let body = json!({"title": "Refund", "description": "Unused.", "severity": "minimal", "supportTopicId": 1,
+                      "refund": refund});
+    let r = app.post("/v1/servicerequests/en-US", token, &body).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    r.body["id"].as_str().unwrap().to_string()
+}
+
+/// Requests filed before migration 0010 get their customer (by tenant id, or by one of the partner's domains) and,
+/// when closed, their closing date.
+async fn migration_0010_links_earlier_requests_to_their_customers_and_dates_closed_ones(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let p = app.partner("Alpha", false).await;
+    let helpdesk = p.token(Role::HelpdeskAgent);
+    let c = app.customer(&p, "Fabrikam", "fabrikam.example.com", "US").await["id"].as_str().unwrap().to_string();
+    let by_id = file_refund(&app, helpdesk, json!({"customerId": c, "subscriptionId": "s1", "reason": "r"})).await;
+    let by_domain = file_refund(
+        &app,
+        helpdesk,
+        json!({"customerDomain": "fabrikam.example.com", "subscriptionId": "s2", "reason": "r"}),
+    )
+    .await;
+    let unknown = file_refund(
+        &app,
+        helpdesk,
+        json!({"customerDomain": "gone.example.com", "subscriptionId": "s3", "reason": "r"}),
+    )
+    .await;
+    app.clock.advance_micros(DAY);
+    let closed = app
+        .request(
+            Method::PATCH,
+            &format!("/v1/publisher/servicerequests/{by_id}"),
+            Some(PUBLISHER_TOKEN),
+            Some(&json!({"status": "closed"})),
+            &[],
+        )
+        .await;
+    assert_eq!(closed.status, 200, "{}", closed.text);
+
+    // Back to the schema before 0010, then migrate again.
+    for sql in [
+        "DROP INDEX service_requests_customer",
+        "ALTER TABLE service_requests DROP COLUMN customer_id",
+        "ALTER TABLE service_requests DROP COLUMN closed_at",
+        "DELETE FROM schema_migrations WHERE version = 10",
+    ] {
+        app.raw_sql(sql).await;
+    }
+    let store = store::SqlStore::connect(&app.db.url).await.unwrap();
+    store::Store::migrate(&store).await.unwrap();
+
+    let customer_of =
+        |id: &str| format!("SELECT COUNT(*) FROM service_requests WHERE id = '{id}' AND customer_id = '{c}'");
+    assert_eq!(app.scalar(&customer_of(&by_id)).await, 1);
+    assert_eq!(app.scalar(&customer_of(&by_domain)).await, 1);
+    assert_eq!(
+        app.scalar(&format!("SELECT COUNT(*) FROM service_requests WHERE id = '{unknown}' AND customer_id IS NULL"))
+            .await,
+        1
+    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM service_requests WHERE closed_at IS NOT NULL").await, 1);
+    let day_two = START + DAY;
+    assert_eq!(app.scalar(&format!("SELECT closed_at FROM service_requests WHERE id = '{by_id}'")).await, day_two);
 }
