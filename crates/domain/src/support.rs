@@ -22,28 +22,75 @@ pub const MAX_CUSTOMER_DOMAIN: usize = 255;
 pub const MAX_SUBSCRIPTION_ID: usize = 100;
 pub const MAX_REASON: usize = 2000;
 
-/// The topic whose requests must carry a refund block.
+/// The machine name of the refund topic ("CSP Purchase/Refund on behalf of customers").
 pub const REFUND_TOPIC_ID: &str = "csp_purchase_refund";
 
-/// A type of support request, as `GET /v1/servicerequests/supporttopics` lists it.
+/// A type of support request, as `GET /v1/servicerequests/supporttopics` lists it: Partner Center's `SupportTopic`
+/// (an integer `id`, `name`, `description`) plus `code`, the stable machine name that earlier versions used as the
+/// id. Both the id and the code are permanent: a topic is never renumbered or renamed, and a retired number is never
+/// given to another topic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct SupportTopic {
-    pub id: &'static str,
+    pub id: u32,
+    pub code: &'static str,
     pub name: &'static str,
+    pub description: &'static str,
 }
 
 pub const TOPICS: &[SupportTopic] = &[
-    SupportTopic { id: REFUND_TOPIC_ID, name: "CSP Purchase/Refund on behalf of customers" },
-    SupportTopic { id: "billing", name: "Billing and invoices" },
-    SupportTopic { id: "orders", name: "Orders and cancellations" },
-    SupportTopic { id: "keys_and_downloads", name: "Activation keys and downloads" },
-    SupportTopic { id: "account", name: "Partner account and users" },
-    SupportTopic { id: "technical", name: "Technical problem" },
+    SupportTopic {
+        id: 1,
+        code: REFUND_TOPIC_ID,
+        name: "CSP Purchase/Refund on behalf of customers",
+        description: "A refund or a cancellation of a purchase made for a customer: name the customer, the order and \
+                      the reason (in the refund fields, or in the description).",
+    },
+    SupportTopic {
+        id: 2,
+        code: "billing",
+        name: "Billing and invoices",
+        description: "Questions about an invoice, its lines, credits or totals.",
+    },
+    SupportTopic {
+        id: 3,
+        code: "orders",
+        name: "Orders and cancellations",
+        description: "Problems placing, reading or cancelling an order.",
+    },
+    SupportTopic {
+        id: 4,
+        code: "keys_and_downloads",
+        name: "Activation keys and downloads",
+        description: "An activation key that does not work, or a file or download link that fails.",
+    },
+    SupportTopic {
+        id: 5,
+        code: "account",
+        name: "Partner account and users",
+        description: "The partner account, its users, roles and API tokens.",
+    },
+    SupportTopic {
+        id: 6,
+        code: "technical",
+        name: "Technical problem",
+        description: "Anything else that does not work as expected.",
+    },
 ];
 
-/// The topic with this id (exact match).
-pub fn topic(id: &str) -> Option<&'static SupportTopic> {
-    TOPICS.iter().find(|t| t.id == id)
+/// The topic with this machine name (exact match).
+pub fn topic(code: &str) -> Option<&'static SupportTopic> {
+    TOPICS.iter().find(|t| t.code == code)
+}
+
+/// The topic a request names in `supportTopicId`: its integer id (as Partner Center sends it, a number or a string of
+/// digits such as `"1"`), or, for integrations written before topics had numbers, its machine name.
+pub fn find_topic(given: &str) -> Option<&'static SupportTopic> {
+    let given = given.trim();
+    if !given.is_empty() && given.bytes().all(|b| b.is_ascii_digit()) {
+        let id: u32 = given.parse().ok()?;
+        return TOPICS.iter().find(|t| t.id == id);
+    }
+    topic(given)
 }
 
 /// The impact the partner gives a request.
@@ -131,7 +178,27 @@ pub struct Contact {
     pub first_name: String,
     pub last_name: String,
     pub email: String,
-    pub phone_number: String,
+    /// Optional, as in Partner Center's `ServiceRequestContact`.
+    #[serde(default)]
+    pub phone_number: Option<String>,
+}
+
+impl Contact {
+    /// The contact of a request filed without `primaryContact` (as Partner Center allows): the user who files it.
+    /// The display name is split at its last space into first and last name (one word: no last name).
+    pub fn of_user(display_name: &str, email: &str) -> Contact {
+        let name = display_name.trim();
+        let (first, last) = match name.rsplit_once(char::is_whitespace) {
+            Some((first, last)) => (first.trim(), last.trim()),
+            None => (name, ""),
+        };
+        Contact {
+            first_name: first.to_string(),
+            last_name: last.to_string(),
+            email: email.to_string(),
+            phone_number: None,
+        }
+    }
 }
 
 /// The customer a refund request is about.
@@ -192,9 +259,11 @@ pub struct ServiceRequestDraft {
     pub title: String,
     pub description: String,
     pub severity: String,
+    /// A topic's integer id (as digits) or, from older integrations, its machine name.
     pub support_topic_id: String,
+    /// `None`: the user filing the request is the contact (see [`Contact::of_user`]).
     #[serde(rename = "primaryContact")]
-    pub contact: ContactDraft,
+    pub contact: Option<ContactDraft>,
     pub refund: Option<RefundDraft>,
 }
 
@@ -210,10 +279,15 @@ pub struct NewServiceRequest {
 }
 
 /// Validates a draft, naming the first wrong field by its JSON path (`title`, `primaryContact.email`,
-/// `refund.amountRequested`, …). `currency_scale` gives a currency's number of decimals, `None` if unknown.
+/// `refund.amountRequested`, …). `currency_scale` gives a currency's number of decimals, `None` if unknown;
+/// `filer` is the contact when the draft names none.
+///
+/// The refund block is optional for every topic, `csp_purchase_refund` included: Partner Center's `ServiceRequest`
+/// has no such block and its clients write the details in `description`. When given, it is validated whole.
 pub fn validate_request(
     d: ServiceRequestDraft,
     currency_scale: &dyn Fn(&str) -> Option<u8>,
+    filer: Contact,
 ) -> Result<NewServiceRequest, DomainError> {
     let title = single_line("title", &d.title, MAX_TITLE)?;
     let description = multi_line("description", &d.description, MAX_DESCRIPTION)?;
@@ -223,16 +297,17 @@ pub fn validate_request(
     if topic_id.is_empty() {
         return Err(DomainError::invalid("supportTopicId", "is required"));
     }
-    let topic = topic(topic_id)
-        .ok_or_else(|| DomainError::invalid("supportTopicId", format!("unknown support topic '{topic_id}'")))?;
-    let contact = validate_contact(d.contact)?;
-    let refund = match d.refund {
-        Some(r) => Some(validate_refund(r, currency_scale)?),
-        None if topic.id == REFUND_TOPIC_ID => {
-            return Err(DomainError::invalid("refund", format!("is required for the topic {REFUND_TOPIC_ID}")));
-        }
-        None => None,
+    let topic = find_topic(topic_id).ok_or_else(|| {
+        DomainError::invalid(
+            "supportTopicId",
+            format!("unknown support topic '{topic_id}' (see GET /v1/servicerequests/supporttopics)"),
+        )
+    })?;
+    let contact = match d.contact {
+        Some(c) => validate_contact(c)?,
+        None => filer,
     };
+    let refund = d.refund.map(|r| validate_refund(r, currency_scale)).transpose()?;
     Ok(NewServiceRequest { title, description, severity, topic, contact, refund })
 }
 
@@ -245,7 +320,7 @@ fn validate_contact(c: ContactDraft) -> Result<Contact, DomainError> {
     let first_name = single_line("primaryContact.firstName", c.first_name.as_deref().unwrap_or(""), MAX_CONTACT_NAME)?;
     let last_name = single_line("primaryContact.lastName", c.last_name.as_deref().unwrap_or(""), MAX_CONTACT_NAME)?;
     let email = validate_email("primaryContact.email", c.email.as_deref().unwrap_or(""))?;
-    let phone_number = validate_phone("primaryContact.phoneNumber", c.phone_number.as_deref().unwrap_or(""))?;
+    let phone_number = given(&c.phone_number).map(|p| validate_phone("primaryContact.phoneNumber", p)).transpose()?;
     Ok(Contact { first_name, last_name, email, phone_number })
 }
 
@@ -382,14 +457,18 @@ pub struct ServiceRequest {
     pub title: String,
     pub description: String,
     pub severity: Severity,
-    pub topic_id: String,
+    pub topic: &'static SupportTopic,
     pub status: RequestStatus,
     pub contact: Contact,
+    /// The partner's customer the request is about (from its refund block), if any.
+    pub customer_id: Option<TenantId>,
     /// The refund block as filed (JSON, camelCase), for display and for the publisher's decision.
     pub refund: Option<serde_json::Value>,
     pub created_by: String,
     pub created_at: crate::timestamp::Timestamp,
     pub updated_at: crate::timestamp::Timestamp,
+    /// When the request was closed (`closed` is final, so at most once).
+    pub closed_at: Option<crate::timestamp::Timestamp>,
     /// Oldest first; empty in lists.
     pub notes: Vec<Note>,
     pub attachments: Vec<Attachment>,
@@ -477,13 +556,17 @@ mod tests {
             description: "The customer ordered the wrong edition.\n\tThanks".into(),
             severity: "moderate".into(),
             support_topic_id: REFUND_TOPIC_ID.into(),
-            contact: contact(),
+            contact: Some(contact()),
             refund: Some(refund()),
         }
     }
 
+    fn filer() -> Contact {
+        Contact::of_user("Grace Brewster Hopper", "grace@partner.example")
+    }
+
     fn check(d: ServiceRequestDraft) -> Result<NewServiceRequest, DomainError> {
-        validate_request(d, &scale)
+        validate_request(d, &scale, filer())
     }
 
     /// The field path an invalid_request error names.
@@ -507,7 +590,7 @@ mod tests {
         assert_eq!(r.title, "Refund SQL Server");
         assert_eq!(r.description, "The customer ordered the wrong edition.\n\tThanks");
         assert_eq!(r.severity, Severity::Moderate);
-        assert_eq!(r.topic.id, REFUND_TOPIC_ID);
+        assert_eq!((r.topic.id, r.topic.code), (1, REFUND_TOPIC_ID));
         assert_eq!(r.topic.name, "CSP Purchase/Refund on behalf of customers");
         assert_eq!(
             r.contact,
@@ -515,7 +598,7 @@ mod tests {
                 first_name: "Ada".into(),
                 last_name: "Lovelace".into(),
                 email: "ada@contoso.com".into(),
-                phone_number: "+61 (2) 9999-0000".into(),
+                phone_number: Some("+61 (2) 9999-0000".into()),
             }
         );
         let refund = r.refund.unwrap();
@@ -532,33 +615,66 @@ mod tests {
         d.support_topic_id = "technical".into();
         d.refund = None;
         let r = check(d).unwrap();
-        assert_eq!(r.topic.id, "technical");
+        assert_eq!(r.topic.code, "technical");
         assert!(r.refund.is_none());
     }
 
     #[test]
-    fn refund_is_required_for_the_refund_topic() {
+    fn the_refund_topic_may_come_without_a_refund_block() {
+        // Partner Center's way: the details are in the description.
         let mut d = draft();
         d.refund = None;
-        assert_eq!(field_of(d), "refund");
+        let r = check(d).unwrap();
+        assert_eq!(r.topic.code, REFUND_TOPIC_ID);
+        assert!(r.refund.is_none());
     }
 
     #[test]
-    fn topics_are_listed_with_the_refund_topic_first() {
-        assert_eq!(
-            TOPICS[0],
-            SupportTopic { id: "csp_purchase_refund", name: "CSP Purchase/Refund on behalf of customers" }
-        );
+    fn topics_are_numbered_and_keep_their_machine_names() {
+        assert_eq!(TOPICS[0].id, 1);
+        assert_eq!(TOPICS[0].code, "csp_purchase_refund");
+        assert_eq!(TOPICS[0].name, "CSP Purchase/Refund on behalf of customers");
         assert_eq!(topic("billing").unwrap().name, "Billing and invoices");
         assert!(topic("nope").is_none());
-        let mut ids: Vec<_> = TOPICS.iter().map(|t| t.id).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        assert_eq!(ids.len(), TOPICS.len(), "topic ids are unique");
+        // These numbers are part of the API: they never change.
+        let numbered: Vec<_> = TOPICS.iter().map(|t| (t.id, t.code)).collect();
         assert_eq!(
-            serde_json::to_value(TOPICS[0]).unwrap(),
-            serde_json::json!({"id": "csp_purchase_refund", "name": "CSP Purchase/Refund on behalf of customers"})
+            numbered,
+            [
+                (1, "csp_purchase_refund"),
+                (2, "billing"),
+                (3, "orders"),
+                (4, "keys_and_downloads"),
+                (5, "account"),
+                (6, "technical")
+            ]
         );
+        for t in TOPICS {
+            assert!(!t.description.is_empty(), "{} has a description", t.code);
+            assert_eq!(find_topic(&t.id.to_string()), Some(t));
+            assert_eq!(find_topic(&format!(" 0{} ", t.id)), Some(t), "digits, trimmed, leading zeros");
+            assert_eq!(find_topic(t.code), Some(t));
+        }
+        for unknown in ["", "0", "7", "99999999999999999999", "-1", "1.0", "Billing", "32444671"] {
+            assert_eq!(find_topic(unknown), None, "{unknown:?}");
+        }
+    }
+
+    #[test]
+    fn a_request_without_a_contact_names_the_filer() {
+        let mut d = draft();
+        d.contact = None;
+        assert_eq!(
+            check(d).unwrap().contact,
+            Contact {
+                first_name: "Grace Brewster".into(),
+                last_name: "Hopper".into(),
+                email: "grace@partner.example".into(),
+                phone_number: None,
+            }
+        );
+        assert_eq!(Contact::of_user(" Cher ", "c@x.example").first_name, "Cher");
+        assert_eq!(Contact::of_user(" Cher ", "c@x.example").last_name, "");
     }
 
     #[test]
@@ -602,10 +718,15 @@ mod tests {
 
     #[test]
     fn topic_rules() {
-        for bad in ["", "refunds"] {
+        for bad in ["", "refunds", "0", "42"] {
             let mut d = draft();
             d.support_topic_id = bad.into();
             assert_eq!(field_of(d), "supportTopicId", "{bad:?}");
+        }
+        for (given, code) in [("1", "csp_purchase_refund"), ("6", "technical"), ("billing", "billing")] {
+            let mut d = draft();
+            d.support_topic_id = given.into();
+            assert_eq!(check(d).unwrap().topic.code, code);
         }
     }
 
@@ -613,14 +734,14 @@ mod tests {
     fn contact_name_rules() {
         for bad in [None, Some(""), Some("  "), Some(&*"n".repeat(101)), Some("a\tb")] {
             let mut d = draft();
-            d.contact.first_name = bad.map(String::from);
+            d.contact.as_mut().unwrap().first_name = bad.map(String::from);
             assert_eq!(field_of(d), "primaryContact.firstName", "{bad:?}");
             let mut d = draft();
-            d.contact.last_name = bad.map(String::from);
+            d.contact.as_mut().unwrap().last_name = bad.map(String::from);
             assert_eq!(field_of(d), "primaryContact.lastName", "{bad:?}");
         }
         let mut d = draft();
-        d.contact.last_name = Some("n".repeat(100));
+        d.contact.as_mut().unwrap().last_name = Some("n".repeat(100));
         assert!(check(d).is_ok());
     }
 
@@ -639,23 +760,28 @@ mod tests {
             Some(long.as_str()),
         ] {
             let mut d = draft();
-            d.contact.email = bad.map(String::from);
+            d.contact.as_mut().unwrap().email = bad.map(String::from);
             assert_eq!(field_of(d), "primaryContact.email", "{bad:?}");
         }
     }
 
     #[test]
     fn contact_phone_rules() {
-        for bad in [None, Some(""), Some("12"), Some(&*"1".repeat(41)), Some("555-CALL"), Some("+()-."), Some("1\n23")]
-        {
+        for bad in ["12", &*"1".repeat(41), "555-CALL", "+()-.", "1\n23"] {
             let mut d = draft();
-            d.contact.phone_number = bad.map(String::from);
+            d.contact.as_mut().unwrap().phone_number = Some(bad.into());
             assert_eq!(field_of(d), "primaryContact.phoneNumber", "{bad:?}");
         }
         for good in ["123", "+1 (555) 010-0000", "02.9999.0000", &"1".repeat(40)] {
             let mut d = draft();
-            d.contact.phone_number = Some(good.into());
+            d.contact.as_mut().unwrap().phone_number = Some(good.into());
             assert!(check(d).is_ok(), "{good:?}");
+        }
+        // Optional, as in Partner Center: absent or blank is no phone.
+        for none in [None, Some(""), Some("  ")] {
+            let mut d = draft();
+            d.contact.as_mut().unwrap().phone_number = none.map(String::from);
+            assert_eq!(check(d).unwrap().contact.phone_number, None);
         }
     }
 

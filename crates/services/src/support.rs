@@ -8,8 +8,10 @@ use crate::{Actor, Error, Result, Services};
 use domain::audit::{NewAuditRecord, OperationType};
 use domain::cancellation::{plan_cancellation, Canceller};
 use domain::credit::OrderBalance;
+use domain::customer::fold;
 use domain::download::sanitize_file_name;
-use domain::ids::{LedgerEntryId, OrderId, ServiceRequestId};
+use domain::filter::{CustomerField, CustomerFilter, FilterOperator};
+use domain::ids::{LedgerEntryId, OrderId, ServiceRequestId, TenantId};
 use domain::invoice::CHARGE_REFUND;
 use domain::market_data::currency_minor_units;
 use domain::money::Money;
@@ -17,8 +19,8 @@ use domain::paging::{Cursor, Page, PageSize};
 use domain::partner::Partner;
 use domain::policy::Action;
 use domain::support::{
-    validate_locale, validate_note, validate_request, Attachment, AttachmentId, CustomerRef, Note, NoteId, OrderRef,
-    RequestStatus, ServiceRequest, ServiceRequestDraft, MAX_ATTACHMENT_BYTES,
+    validate_locale, validate_note, validate_request, Attachment, AttachmentId, Contact, CustomerRef, Note, NoteId,
+    OrderRef, RequestStatus, ServiceRequest, ServiceRequestDraft, MAX_ATTACHMENT_BYTES,
 };
 use domain::{DomainError, Timestamp};
 use store::{CancelLines, Effects, LedgerLine, PartnerScope, RequestChange};
@@ -60,7 +62,7 @@ fn step(op: OperationType, by: &str, at: Timestamp, r: &ServiceRequest) -> NewAu
     NewAuditRecord::succeeded(op, by, at)
         .data("serviceRequestId", r.id.to_string())
         .data("title", r.title.clone())
-        .data("supportTopicId", r.topic_id.clone())
+        .data("supportTopicId", r.topic.code)
 }
 
 impl Services {
@@ -74,7 +76,10 @@ impl Services {
     ) -> Result<ServiceRequest> {
         let scope = actor.authorize(Action::SupportRequests)?;
         let locale = validate_locale(locale)?;
-        let new = validate_request(draft, &currency_minor_units)?;
+        let filer = Contact::of_user(&actor.user.display_name, &actor.user.email);
+        let new = validate_request(draft, &currency_minor_units, filer)?;
+        // The customer the request is about, when its refund block names one of the partner's customers.
+        let mut customer_id = None;
         let refund = match &new.refund {
             None => None,
             Some(r) => {
@@ -88,9 +93,11 @@ impl Services {
                             return Err(DomainError::invalid("refund.customerId", "no such customer").into());
                         }
                         known?;
+                        customer_id = Some(*t);
                         json.insert("customerId".into(), t.to_string().into());
                     }
                     CustomerRef::Domain(d) => {
+                        customer_id = self.customer_with_domain(scope, d).await?;
                         json.insert("customerDomain".into(), d.clone().into());
                     }
                 }
@@ -123,13 +130,15 @@ impl Services {
             title: new.title,
             description: new.description,
             severity: new.severity,
-            topic_id: new.topic.id.to_string(),
+            topic: new.topic,
             status: RequestStatus::Open,
             contact: new.contact,
+            customer_id,
             refund,
             created_by: actor.principal().to_string(),
             created_at: now,
             updated_at: now,
+            closed_at: None,
             notes: Vec::new(),
             attachments: Vec::new(),
         };
@@ -149,6 +158,29 @@ impl Services {
         let scope = actor.authorize(Action::SupportRequests)?;
         let rows = self.store.list_service_requests(scope, size.get() + 1, after.as_ref()).await?;
         Ok(Page::from_rows(rows, size, |r| Cursor { at: r.created_at, id: r.id.to_string() }))
+    }
+
+    /// The requests about one of the partner's customers (`GET /v1/customers/{customerId}/servicerequests`): those
+    /// whose refund block names it. Another partner's customer, or none, is 404.
+    pub async fn list_customer_service_requests(
+        &self,
+        actor: &Actor,
+        customer_id: &str,
+        size: PageSize,
+        after: Option<Cursor>,
+    ) -> Result<Page<ServiceRequest>> {
+        let scope = actor.authorize(Action::SupportRequests)?;
+        let tenant = TenantId::parse(customer_id).ok_or(DomainError::NotFound)?;
+        self.store.get_customer(scope, tenant).await?.ok_or(DomainError::NotFound)?;
+        let rows = self.store.list_customer_service_requests(scope, tenant, size.get() + 1, after.as_ref()).await?;
+        Ok(Page::from_rows(rows, size, |r| Cursor { at: r.created_at, id: r.id.to_string() }))
+    }
+
+    /// The partner's customer whose domain this is, if any (compared case-insensitively).
+    async fn customer_with_domain(&self, scope: PartnerScope, domain: &str) -> Result<Option<TenantId>> {
+        let filter =
+            CustomerFilter { field: CustomerField::Domain, operator: FilterOperator::Equals, value: fold(domain) };
+        Ok(self.store.list_customers(scope, Some(&filter), 1, None).await?.first().map(|c| c.tenant_id))
     }
 
     pub async fn get_service_request(&self, actor: &Actor, id: &str) -> Result<ServiceRequest> {
@@ -306,6 +338,9 @@ impl Services {
         let mut answer = request.clone();
         if let Some(s) = status {
             answer.status = s;
+            if s == RequestStatus::Closed && request.status != RequestStatus::Closed {
+                answer.closed_at = Some(now);
+            }
         }
         answer.notes.extend(note.clone());
         answer.updated_at = now;

@@ -582,6 +582,14 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
         after: Option<&Cursor>,
     ) -> StoreResult<Vec<ServiceRequest>>;
+    /// The requests about one of the partner's customers by (created_at, id), without notes and attachments.
+    async fn list_customer_service_requests(
+        &self,
+        scope: PartnerScope,
+        customer: TenantId,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<ServiceRequest>>;
     /// The publisher's desk: every partner's requests, optionally of one status.
     async fn desk_service_requests(
         &self,

@@ -24,6 +24,11 @@ const SQLITE: &[Migration] = &[
     Migration { version: 8, name: "webhooks", sql: include_str!("../migrations/sqlite/0008_webhooks.sql") },
     Migration { version: 9, name: "indexes", sql: include_str!("../migrations/sqlite/0009_indexes.sql") },
     Migration {
+        version: 10,
+        name: "support_request_customers",
+        sql: include_str!("../migrations/sqlite/0010_support_request_customers.sql"),
+    },
+    Migration {
         version: 11,
         name: "customer_profiles",
         sql: include_str!("../migrations/sqlite/0011_customer_profiles.sql"),
@@ -44,6 +49,11 @@ const POSTGRES: &[Migration] = &[
     Migration { version: 7, name: "sessions", sql: include_str!("../migrations/postgres/0007_sessions.sql") },
     Migration { version: 8, name: "webhooks", sql: include_str!("../migrations/postgres/0008_webhooks.sql") },
     Migration { version: 9, name: "indexes", sql: include_str!("../migrations/postgres/0009_indexes.sql") },
+    Migration {
+        version: 10,
+        name: "support_request_customers",
+        sql: include_str!("../migrations/postgres/0010_support_request_customers.sql"),
+    },
     Migration {
         version: 11,
         name: "customer_profiles",

@@ -1430,6 +1430,16 @@ impl Store for SqlStore {
         self.service_requests_of(scope, limit, after).await
     }
 
+    async fn list_customer_service_requests(
+        &self,
+        scope: PartnerScope,
+        customer: TenantId,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<ServiceRequest>> {
+        self.service_requests_of_customer(scope, customer, limit, after).await
+    }
+
     async fn desk_service_requests(
         &self,
         status: Option<RequestStatus>,

@@ -378,6 +378,18 @@ async fn every_kind_of_record_arrives_once_signed_and_as_the_api_shows_it(db: Db
         .patch(&format!("/v1/customers/{}/orders/{sql_order}", b.customer), agent, &json!({"status": "cancelled"}))
         .await;
     assert_eq!(cancel.status, 200, "{}", cancel.text);
+    let profile = json!({"email": "accounts@webhook.example.com", "firstName": "Hook",
+        "defaultAddress": {"country": "US", "city": "Springfield", "addressLine1": "2 Main Street"}});
+    let updated = app
+        .request(
+            Method::PUT,
+            &format!("/v1/customers/{}/profiles/billing", b.customer),
+            Some(agent),
+            Some(&profile),
+            &[("If-Match", "*")],
+        )
+        .await;
+    assert_eq!(updated.status, 200, "{}", updated.text);
     let filed = app
         .post(
             "/v1/servicerequests/en-US",

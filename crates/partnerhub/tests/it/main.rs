@@ -20,6 +20,7 @@ mod conformance;
 mod hardening;
 mod money;
 mod pc_compat;
+mod pc_support_invoices;
 mod reliability;
 mod roles;
 mod ui_basics;

@@ -61,9 +61,11 @@ pub const ROUTES: &[Route] = &[
     r("get", "/v1/invoices/{invoiceId}", Action::ReadInvoices),
     r("get", "/v1/invoices/{invoiceId}/lineitems", Action::ReadInvoices),
     r("get", "/v1/invoices/{invoiceId}/lineitems.csv", Action::ReadInvoices),
+    r("get", "/v1/invoices/{invoiceId}/lineitems/{billingProvider}/{invoiceLineItemType}", Action::ReadInvoices),
     r("get", "/v1/servicerequests/supporttopics", Action::SupportRequests),
     r("post", "/v1/servicerequests/{id}", Action::SupportRequests),
     r("get", "/v1/servicerequests", Action::SupportRequests),
+    r("get", "/v1/customers/{customerId}/servicerequests", Action::SupportRequests),
     r("get", "/v1/servicerequests/{id}", Action::SupportRequests),
     r("patch", "/v1/servicerequests/{id}", Action::SupportRequests),
     r("post", "/v1/servicerequests/{id}/attachments", Action::SupportRequests),
@@ -119,6 +121,8 @@ fn concrete(method: &str, path: &str, ids: &Ids) -> String {
         .replace("{itemId}", &ids.item)
         .replace("{tokenId}", &uuid::Uuid::new_v4().to_string())
         .replace("{invoiceId}", &ids.invoice)
+        .replace("{billingProvider}", "OneTime")
+        .replace("{invoiceLineItemType}", "BillingLineItems")
         .replace("{webhookId}", &ids.webhook);
     if p.starts_with("/v1/products") {
         format!("{p}?country=US")

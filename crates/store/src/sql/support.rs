@@ -2,17 +2,20 @@
 
 use super::*;
 use domain::ids::{AttachmentId, NoteId, ServiceRequestId};
-use domain::support::{Contact, Severity};
+use domain::support::{topic, Contact, Severity};
 use domain::DomainError;
 
 const REQUEST_COLS: &str = "id, partner_id, locale, title, description, severity, topic_id, status, contact, refund, \
-    created_by, created_at, updated_at";
+    created_by, created_at, updated_at, customer_id, closed_at";
 
 fn request_from(row: &AnyRow) -> StoreResult<ServiceRequest> {
     let severity: String = row.try_get("severity")?;
     let status: String = row.try_get("status")?;
     let contact: String = row.try_get("contact")?;
     let refund: Option<String> = row.try_get("refund")?;
+    let topic_code: String = row.try_get("topic_id")?;
+    let customer: Option<String> = row.try_get("customer_id")?;
+    let closed_at: Option<i64> = row.try_get("closed_at")?;
     Ok(ServiceRequest {
         id: ServiceRequestId(uuid_col(row, "id")?),
         partner_id: PartnerId(uuid_col(row, "partner_id")?),
@@ -20,13 +23,18 @@ fn request_from(row: &AnyRow) -> StoreResult<ServiceRequest> {
         title: row.try_get("title")?,
         description: row.try_get("description")?,
         severity: Severity::parse(&severity).ok_or_else(|| corrupt("service_requests.severity"))?,
-        topic_id: row.try_get("topic_id")?,
+        // The column keeps the topic's machine name, which never changes (its number is found from it).
+        topic: topic(&topic_code).ok_or_else(|| corrupt("service_requests.topic_id"))?,
         status: RequestStatus::parse(&status).ok_or_else(|| corrupt("service_requests.status"))?,
         contact: serde_json::from_str::<Contact>(&contact).map_err(|_| corrupt("service_requests.contact"))?,
+        customer_id: customer
+            .map(|c| TenantId::parse(&c).ok_or_else(|| corrupt("service_requests.customer_id")))
+            .transpose()?,
         refund: refund.map(|r| serde_json::from_str(&r).map_err(|_| corrupt("service_requests.refund"))).transpose()?,
         created_by: row.try_get("created_by")?,
         created_at: ts(row, "created_at")?,
         updated_at: ts(row, "updated_at")?,
+        closed_at: closed_at.map(Timestamp::from_micros),
         notes: Vec::new(),
         attachments: Vec::new(),
     })
@@ -77,7 +85,8 @@ impl SqlStore {
         let mut tx = self.begin().await?;
         let contact = serde_json::to_string(&r.contact).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(&format!(
-            "INSERT INTO service_requests ({REQUEST_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            "INSERT INTO service_requests ({REQUEST_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+             $14, $15)"
         ))
         .bind(r.id.to_string())
         .bind(scope.partner_id().to_string())
@@ -85,34 +94,35 @@ impl SqlStore {
         .bind(&r.title)
         .bind(&r.description)
         .bind(r.severity.as_str())
-        .bind(&r.topic_id)
+        .bind(r.topic.code)
         .bind(r.status.as_str())
         .bind(contact)
         .bind(r.refund.as_ref().map(|v| v.to_string()))
         .bind(&r.created_by)
         .bind(r.created_at.micros())
         .bind(r.updated_at.micros())
+        .bind(r.customer_id.map(|c| c.to_string()))
+        .bind(r.closed_at.map(|t| t.micros()))
         .execute(&mut *tx)
         .await?;
         self.commit_with(tx, scope.partner_id(), effects).await
     }
 
-    /// Requests matching a condition (`$1` binds `arg`), by (created_at, id), optionally after a cursor.
+    /// Requests matching a condition (`$1`, `$2`, … bind `args`), by (created_at, id), optionally after a cursor.
     async fn requests_where(
         &self,
         condition: &str,
-        arg: Option<String>,
+        args: Vec<String>,
         limit: u32,
         after: Option<&Cursor>,
     ) -> StoreResult<Vec<ServiceRequest>> {
         let mut sql = format!("SELECT {REQUEST_COLS} FROM service_requests WHERE {condition}");
-        let next = if arg.is_some() { 2 } else { 1 };
         if after.is_some() {
-            sql.push_str(&keyset("created_at", "id", next));
+            sql.push_str(&keyset("created_at", "id", args.len() + 1));
         }
         sql.push_str(&format!(" ORDER BY created_at, id LIMIT {limit}"));
         let mut q = sqlx::query(&sql);
-        if let Some(a) = arg {
+        for a in args {
             q = q.bind(a);
         }
         if let Some(c) = after {
@@ -127,7 +137,18 @@ impl SqlStore {
         limit: u32,
         after: Option<&Cursor>,
     ) -> StoreResult<Vec<ServiceRequest>> {
-        self.requests_where("partner_id = $1", Some(scope.partner_id().to_string()), limit, after).await
+        self.requests_where("partner_id = $1", vec![scope.partner_id().to_string()], limit, after).await
+    }
+
+    pub(super) async fn service_requests_of_customer(
+        &self,
+        scope: PartnerScope,
+        customer: TenantId,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<ServiceRequest>> {
+        let args = vec![scope.partner_id().to_string(), customer.to_string()];
+        self.requests_where("partner_id = $1 AND customer_id = $2", args, limit, after).await
     }
 
     pub(super) async fn desk_requests(
@@ -137,8 +158,8 @@ impl SqlStore {
         after: Option<&Cursor>,
     ) -> StoreResult<Vec<ServiceRequest>> {
         match status {
-            Some(s) => self.requests_where("status = $1", Some(s.as_str().to_string()), limit, after).await,
-            None => self.requests_where("1 = 1", None, limit, after).await,
+            Some(s) => self.requests_where("status = $1", vec![s.as_str().to_string()], limit, after).await,
+            None => self.requests_where("1 = 1", Vec::new(), limit, after).await,
         }
     }
 
@@ -241,9 +262,12 @@ impl SqlStore {
         for goodwill in change.refunds.iter().filter(|r| r.order_id.is_none()) {
             super::cancellations::insert_ledger(&mut tx, scope.partner_id(), goodwill).await?;
         }
-        sqlx::query("UPDATE service_requests SET status = $1, updated_at = $2 WHERE id = $3")
+        // A closed request refuses every change (above), so closing it is the one time `closed_at` is set.
+        let closes = change.status == Some(RequestStatus::Closed);
+        sqlx::query("UPDATE service_requests SET status = $1, updated_at = $2, closed_at = $3 WHERE id = $4")
             .bind(change.status.map(|s| s.as_str().to_string()).unwrap_or(status))
             .bind(change.at.micros())
+            .bind(closes.then(|| change.at.micros()))
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;

@@ -1,7 +1,7 @@
 //! Invoices (R12): the publisher's invoice runs, and billing reads for billing and global admins.
 
 use super::audit::csv_line;
-use super::collection::{collection, Attributes, Collection, PageParams};
+use super::collection::{collection, Attributes, Collection, Link, Links, PageParams};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{parse_json, PartnerAuth, Path, PublisherAuth, Query};
 use crate::AppState;
@@ -20,6 +20,31 @@ fn date_time(d: time::Date) -> String {
     format!("{d}T00:00:00Z")
 }
 
+/// Partner Center's names for the one kind of line item an invoice has here (`invoiceLineItemType`,
+/// `billingProvider` on invoice details and line items).
+pub const BILLING_LINE_ITEMS: &str = "billing_line_items";
+pub const ONE_TIME: &str = "one_time";
+
+/// A link relative to the API root (as Partner Center's links are: a client resolves it against its base URL,
+/// which ends in `/v1`).
+fn get_link(uri: String) -> Links {
+    Links { self_: Link { uri, method: "GET".into(), headers: vec![] }, next: None }
+}
+
+/// Partner Center's `InvoiceDetail`: one kind of line item of an invoice and where to fetch them.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvoiceDetailDto {
+    /// Always `billing_line_items`.
+    pub invoice_line_item_type: String,
+    /// Always `one_time`.
+    pub billing_provider: String,
+    /// `self`: the invoice's line items, `/invoices/{invoiceId}/lineitems?provider=onetime&invoicelineitemtype=\
+    /// billinglineitems` (relative to the API root).
+    pub links: Links,
+    pub attributes: Attributes,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InvoiceDto {
@@ -35,7 +60,14 @@ pub struct InvoiceDto {
     /// Gross: subtotal + taxTotal.
     pub total_charges: String,
     pub document_type: String,
+    /// Always `OneTime`: every line is a one-time charge or credit.
+    pub invoice_type: String,
     pub line_item_count: i64,
+    /// One entry (`billing_line_items` from `one_time`) whose `links.self` leads to the lines, as Partner Center's
+    /// clients walk it.
+    pub invoice_details: Vec<InvoiceDetailDto>,
+    /// `self`: this invoice, relative to the API root (`/invoices/{invoiceId}`).
+    pub links: Links,
     pub attributes: Attributes,
 }
 
@@ -51,7 +83,18 @@ impl From<&Invoice> for InvoiceDto {
             tax_total: i.tax_total.format(),
             total_charges: i.total_charges.format(),
             document_type: "invoice".into(),
+            invoice_type: "OneTime".into(),
             line_item_count: i.line_count,
+            invoice_details: vec![InvoiceDetailDto {
+                invoice_line_item_type: BILLING_LINE_ITEMS.into(),
+                billing_provider: ONE_TIME.into(),
+                links: get_link(format!(
+                    "/invoices/{}/lineitems?provider=onetime&invoicelineitemtype=billinglineitems",
+                    i.id
+                )),
+                attributes: Attributes::of("InvoiceDetail"),
+            }],
+            links: get_link(format!("/invoices/{}", i.id)),
             attributes: Attributes::of("Invoice"),
         }
     }
@@ -79,6 +122,10 @@ pub struct InvoiceLineDto {
     pub tax_total: String,
     pub total_for_customer: String,
     pub currency: String,
+    /// Always `billing_line_items`.
+    pub invoice_line_item_type: String,
+    /// Always `one_time`.
+    pub billing_provider: String,
     pub attributes: Attributes,
 }
 
@@ -101,6 +148,8 @@ impl From<&InvoiceLine> for InvoiceLineDto {
             tax_total: l.tax_total.format(),
             total_for_customer: l.total.format(),
             currency: l.currency.clone(),
+            invoice_line_item_type: BILLING_LINE_ITEMS.into(),
+            billing_provider: ONE_TIME.into(),
             attributes: Attributes::of("OneTimeInvoiceLineItem"),
         }
     }
@@ -197,6 +246,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_invoices))
         .routes(routes!(get_invoice))
         .routes(routes!(invoice_lines))
+        .routes(routes!(invoice_lines_by_path))
         .routes(routes!(invoice_lines_csv))
 }
 
@@ -308,7 +358,40 @@ async fn get_invoice(
     Ok(Json(InvoiceDto::from(&state.services.get_invoice(&actor, &id).await?)))
 }
 
+/// Whether a billing provider names ours (`onetime`, `OneTime`, `one_time`).
+fn is_one_time(provider: &str) -> bool {
+    provider.replace('_', "").eq_ignore_ascii_case("onetime")
+}
+
+/// Whether a line item type names ours (`billinglineitems`, `BillingLineItems`, `billing_line_items`).
+fn is_billing_line_items(kind: &str) -> bool {
+    kind.replace('_', "").eq_ignore_ascii_case("billinglineitems")
+}
+
+fn check_line_kind(provider: Option<&str>, kind: Option<&str>) -> Result<(), domain::DomainError> {
+    if provider.is_some_and(|p| !is_one_time(p)) {
+        return Err(domain::DomainError::invalid("provider", "the only provider is onetime"));
+    }
+    if kind.is_some_and(|t| !is_billing_line_items(t)) {
+        return Err(domain::DomainError::invalid("invoicelineitemtype", "the only type is billinglineitems"));
+    }
+    Ok(())
+}
+
+async fn lines_page(
+    state: &AppState,
+    actor: &services::Actor,
+    id: &str,
+    page: &PageParams,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> ApiResult<Json<Collection<InvoiceLineDto>>> {
+    let page = state.services.invoice_lines(actor, id, page.size()?, page.cursor(headers)?).await?;
+    Ok(Json(collection(page, uri, |l| InvoiceLineDto::from(l))))
+}
+
 /// An invoice's lines: charges (`new`) and credits (`cancel`, `refund`: positive quantity, negative amounts), paged.
+/// Each carries `invoiceLineItemType: billing_line_items` and `billingProvider: one_time`.
 #[utoipa::path(get, path = "/v1/invoices/{invoiceId}/lineitems", tag = "billing",
     params(("invoiceId" = String, Path), LineItemParams, PageParams),
     responses((status = 200, body = Collection<InvoiceLineDto>), (status = 400, body = ErrorBody),
@@ -323,14 +406,29 @@ async fn invoice_lines(
     headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<Json<Collection<InvoiceLineDto>>> {
-    if params.provider.as_deref().is_some_and(|p| !p.eq_ignore_ascii_case("onetime")) {
-        return Err(domain::DomainError::invalid("provider", "the only provider is onetime").into());
-    }
-    if params.invoicelineitemtype.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("billinglineitems")) {
-        return Err(domain::DomainError::invalid("invoicelineitemtype", "the only type is billinglineitems").into());
-    }
-    let page = state.services.invoice_lines(&actor, &id, page.size()?, page.cursor(&headers)?).await?;
-    Ok(Json(collection(page, &uri, |l| InvoiceLineDto::from(l))))
+    check_line_kind(params.provider.as_deref(), params.invoicelineitemtype.as_deref())?;
+    lines_page(&state, &actor, &id, &page, &headers, &uri).await
+}
+
+/// The same lines at Partner Center's other address for them, `…/lineitems/{billingProvider}/{invoiceLineItemType}`
+/// (`OneTime`/`BillingLineItems`, any case, with or without underscores), which its SDKs and samples use.
+#[utoipa::path(get, path = "/v1/invoices/{invoiceId}/lineitems/{billingProvider}/{invoiceLineItemType}",
+    tag = "billing",
+    params(("invoiceId" = String, Path), ("billingProvider" = String, Path, description = "`OneTime`"),
+        ("invoiceLineItemType" = String, Path, description = "`BillingLineItems`"), PageParams),
+    responses((status = 200, body = Collection<InvoiceLineDto>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn invoice_lines_by_path(
+    State(state): State<AppState>,
+    PartnerAuth(actor): PartnerAuth,
+    Path((id, provider, kind)): Path<(String, String, String)>,
+    Query(page): Query<PageParams>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> ApiResult<Json<Collection<InvoiceLineDto>>> {
+    check_line_kind(Some(&provider), Some(&kind))?;
+    lines_page(&state, &actor, &id, &page, &headers, &uri).await
 }
 
 /// An invoice's lines as CSV (RFC 4180, the JSON field names as the header).

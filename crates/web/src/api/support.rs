@@ -17,7 +17,8 @@ use axum::Json;
 use domain::download::content_disposition;
 use domain::policy::Action;
 use domain::support::{
-    Attachment, ContactDraft, RefundDraft, ServiceRequest, ServiceRequestDraft, MAX_ATTACHMENT_BYTES, TOPICS,
+    Attachment, ContactDraft, RefundDraft, ServiceRequest, ServiceRequestDraft, SupportTopic, MAX_ATTACHMENT_BYTES,
+    TOPICS,
 };
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
@@ -26,23 +27,49 @@ use services::support::{DeskCancel, DeskChange, RefundGrant};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+/// Partner Center's `SupportTopic`, plus `code`: the topic's stable machine name (what `id` was before topics had
+/// numbers). `supportTopicId` on filing takes either.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct SupportTopicDto {
-    pub id: String,
+    /// Stable integer id, e.g. `1` for CSP Purchase/Refund on behalf of customers.
+    pub id: u32,
+    /// Stable machine name, e.g. `csp_purchase_refund`.
+    pub code: String,
     pub name: String,
+    pub description: String,
+    pub attributes: Attributes,
 }
 
+impl From<&SupportTopic> for SupportTopicDto {
+    fn from(t: &SupportTopic) -> SupportTopicDto {
+        SupportTopicDto {
+            id: t.id,
+            code: t.code.into(),
+            name: t.name.into(),
+            description: t.description.into(),
+            attributes: Attributes::of("SupportTopic"),
+        }
+    }
+}
+
+/// A contact. Field names are read as Partner Center's clients send them, camelCase or PascalCase.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ContactDto {
+    #[serde(alias = "FirstName")]
     pub first_name: Option<String>,
+    #[serde(alias = "LastName")]
     pub last_name: Option<String>,
+    #[serde(alias = "Email")]
     pub email: Option<String>,
+    #[serde(alias = "PhoneNumber")]
     pub phone_number: Option<String>,
 }
 
-/// The refund fields of a `csp_purchase_refund` request: one of customerId/customerDomain, one of
-/// orderId/subscriptionId, a reason, and optionally an amount with its currency.
+/// The refund fields of a `csp_purchase_refund` request (optional: the details may be written in `description`
+/// instead, as Partner Center's clients do): one of customerId/customerDomain, one of orderId/subscriptionId, a
+/// reason, and optionally an amount with its currency.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RefundInput {
@@ -55,34 +82,65 @@ pub struct RefundInput {
     pub currency_code: Option<String>,
 }
 
+/// How `supportTopicId` may name a topic (for the OpenAPI document).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(untagged)]
+enum SupportTopicRef {
+    /// The topic's integer id, as a number or as a string of digits (`1`, `"1"`).
+    Id(u32),
+    /// The topic's id as digits, or its machine name (`csp_purchase_refund`), as integrations written before topics
+    /// had numbers send it.
+    Text(String),
+}
+
+/// The body of `POST /v1/servicerequests/{locale}`: Partner Center's `ServiceRequest` (its other fields, such as
+/// `status`, `organization` or `createdDate`, are ignored), field names camelCase or PascalCase as its samples send
+/// them, plus our optional `refund` block.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceRequestInput {
+    #[serde(alias = "Title")]
     pub title: Option<String>,
+    #[serde(alias = "Description")]
     pub description: Option<String>,
     /// `critical`, `moderate` or `minimal`.
+    #[serde(alias = "Severity")]
     pub severity: Option<String>,
-    /// From `GET /v1/servicerequests/supporttopics`, e.g. `csp_purchase_refund`.
-    pub support_topic_id: Option<String>,
+    /// From `GET /v1/servicerequests/supporttopics`: a topic's `id` (`1` or `"1"`) or its `code`
+    /// (`csp_purchase_refund`).
+    #[serde(alias = "SupportTopicId")]
+    #[schema(value_type = Option<SupportTopicRef>)]
+    pub support_topic_id: Option<serde_json::Value>,
+    /// Optional: without it, the user filing the request is the contact.
+    #[serde(alias = "PrimaryContact")]
     pub primary_contact: Option<ContactDto>,
+    /// Optional for every topic; preferred for `csp_purchase_refund`, whose details may also be in `description`.
     pub refund: Option<RefundInput>,
 }
 
 impl ServiceRequestInput {
-    fn draft(self) -> ServiceRequestDraft {
+    fn draft(self) -> Result<ServiceRequestDraft, domain::DomainError> {
         // Missing fields become empty, so that validation (not the JSON parser) names them.
-        let c = self.primary_contact.unwrap_or_default();
-        ServiceRequestDraft {
+        let support_topic_id = match self.support_topic_id {
+            None | Some(serde_json::Value::Null) => String::new(),
+            Some(serde_json::Value::String(s)) => s,
+            Some(serde_json::Value::Number(n)) => n.to_string(),
+            Some(_) => {
+                return Err(domain::DomainError::invalid("supportTopicId", "must be a topic's id or code"));
+            }
+        };
+        Ok(ServiceRequestDraft {
             title: self.title.unwrap_or_default(),
             description: self.description.unwrap_or_default(),
             severity: self.severity.unwrap_or_default(),
-            support_topic_id: self.support_topic_id.unwrap_or_default(),
-            contact: ContactDraft {
+            support_topic_id,
+            contact: self.primary_contact.map(|c| ContactDraft {
                 first_name: c.first_name,
                 last_name: c.last_name,
                 email: c.email,
                 phone_number: c.phone_number,
-            },
+            }),
             refund: self.refund.map(|r| RefundDraft {
                 customer_id: r.customer_id,
                 customer_domain: r.customer_domain,
@@ -92,7 +150,7 @@ impl ServiceRequestInput {
                 amount_requested: r.amount_requested,
                 currency_code: r.currency_code,
             }),
-        }
+        })
     }
 }
 
@@ -131,6 +189,50 @@ impl From<&Attachment> for AttachmentDto {
     }
 }
 
+/// Partner Center's `FileInfo`: an attachment as `fileLinks` lists it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FileInfoDto {
+    pub id: String,
+    /// `invoice` for `invoice.pdf`.
+    pub file_name_without_extension: String,
+    /// `.pdf` for `invoice.pdf`; empty when the name has none.
+    pub extension_type: String,
+    pub file_size: u64,
+    /// Where the file is downloaded, relative to the API root (`/servicerequests/{id}/attachments/{attachmentId}`,
+    /// under `/v1`), with the caller's token.
+    pub location: String,
+}
+
+/// Who reads a request: the partner, or the publisher's desk (whose attachment addresses differ).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reader {
+    Partner,
+    Desk,
+}
+
+fn file_info(r: &ServiceRequest, a: &Attachment, reader: Reader) -> FileInfoDto {
+    let (stem, extension) = match a.file_name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() && !ext.is_empty() => (stem.to_string(), format!(".{ext}")),
+        _ => (a.file_name.clone(), String::new()),
+    };
+    let prefix = match reader {
+        Reader::Partner => "",
+        Reader::Desk => "/publisher",
+    };
+    FileInfoDto {
+        id: a.id.to_string(),
+        file_name_without_extension: stem,
+        extension_type: extension,
+        file_size: a.size,
+        location: format!("{prefix}/servicerequests/{}/attachments/{}", r.id, a.id),
+    }
+}
+
+/// Partner Center's `ServiceRequest` (`supportTopicId` as the topic's number in a string, as Partner Center sends
+/// it; `lastModifiedDate`, `lastClosedDate`, `fileLinks`, `notes`), with our additions: `supportTopicCode`,
+/// `refund`, `customerId`, `attachments` (with size and SHA-256) and `lastUpdatedDate` (the same instant as
+/// `lastModifiedDate`, kept for integrations written before).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceRequestDto {
@@ -139,69 +241,105 @@ pub struct ServiceRequestDto {
     pub title: String,
     pub description: String,
     pub severity: String,
+    /// The topic's integer id, as a string of digits (Partner Center's type), e.g. `"1"`.
     pub support_topic_id: String,
+    pub support_topic_name: String,
+    /// The topic's machine name, e.g. `csp_purchase_refund`.
+    pub support_topic_code: String,
     /// `open`, `in_progress`, `resolved` or `closed`.
     pub status: String,
     pub primary_contact: ContactDto,
+    /// The refund fields as filed; `null` when the request has none (the details are then in `description`).
     #[schema(value_type = Option<Object>)]
     pub refund: Option<serde_json::Value>,
+    /// The partner's customer the request is about (named by its refund block), if any.
+    pub customer_id: Option<String>,
     pub created_by: String,
     pub created_date: String,
+    pub last_modified_date: String,
+    /// The same instant as `lastModifiedDate` (our earlier name, kept).
     pub last_updated_date: String,
+    /// When the request was closed; `null` while it is not.
+    pub last_closed_date: Option<String>,
+    /// Oldest first; empty in lists.
     pub notes: Vec<NoteDto>,
+    /// The attachments as Partner Center's `FileInfo`; empty in lists.
+    pub file_links: Vec<FileInfoDto>,
+    /// The same attachments with name, size and SHA-256; empty in lists.
     pub attachments: Vec<AttachmentDto>,
     pub attributes: Attributes,
 }
 
-impl From<&ServiceRequest> for ServiceRequestDto {
-    fn from(r: &ServiceRequest) -> ServiceRequestDto {
-        ServiceRequestDto {
-            id: r.id.to_string(),
-            partner_id: r.partner_id.to_string(),
-            title: r.title.clone(),
-            description: r.description.clone(),
-            severity: r.severity.as_str().into(),
-            support_topic_id: r.topic_id.clone(),
-            status: r.status.as_str().into(),
-            primary_contact: ContactDto {
-                first_name: Some(r.contact.first_name.clone()),
-                last_name: Some(r.contact.last_name.clone()),
-                email: Some(r.contact.email.clone()),
-                phone_number: Some(r.contact.phone_number.clone()),
-            },
-            refund: r.refund.clone(),
-            created_by: r.created_by.clone(),
-            created_date: r.created_at.to_rfc3339(),
-            last_updated_date: r.updated_at.to_rfc3339(),
-            notes: r
-                .notes
-                .iter()
-                .map(|n| NoteDto {
-                    id: n.id.to_string(),
-                    text: n.text.clone(),
-                    created_by_name: n.author.clone(),
-                    from_publisher: n.by_publisher,
-                    created_date: n.created_at.to_rfc3339(),
-                })
-                .collect(),
-            attachments: r.attachments.iter().map(AttachmentDto::from).collect(),
-            attributes: Attributes::of("ServiceRequest"),
-        }
+fn request_dto(r: &ServiceRequest, reader: Reader) -> ServiceRequestDto {
+    ServiceRequestDto {
+        id: r.id.to_string(),
+        partner_id: r.partner_id.to_string(),
+        title: r.title.clone(),
+        description: r.description.clone(),
+        severity: r.severity.as_str().into(),
+        support_topic_id: r.topic.id.to_string(),
+        support_topic_name: r.topic.name.into(),
+        support_topic_code: r.topic.code.into(),
+        status: r.status.as_str().into(),
+        primary_contact: ContactDto {
+            first_name: Some(r.contact.first_name.clone()),
+            last_name: Some(r.contact.last_name.clone()),
+            email: Some(r.contact.email.clone()),
+            phone_number: r.contact.phone_number.clone(),
+        },
+        refund: r.refund.clone(),
+        customer_id: r.customer_id.map(|c| c.to_string()),
+        created_by: r.created_by.clone(),
+        created_date: r.created_at.to_rfc3339(),
+        last_modified_date: r.updated_at.to_rfc3339(),
+        last_updated_date: r.updated_at.to_rfc3339(),
+        last_closed_date: r.closed_at.map(|t| t.to_rfc3339()),
+        notes: r
+            .notes
+            .iter()
+            .map(|n| NoteDto {
+                id: n.id.to_string(),
+                text: n.text.clone(),
+                created_by_name: n.author.clone(),
+                from_publisher: n.by_publisher,
+                created_date: n.created_at.to_rfc3339(),
+            })
+            .collect(),
+        file_links: r.attachments.iter().map(|a| file_info(r, a, reader)).collect(),
+        attachments: r.attachments.iter().map(AttachmentDto::from).collect(),
+        attributes: Attributes::of("ServiceRequest"),
     }
 }
 
-fn render_request(r: &ServiceRequest) -> Vec<u8> {
-    serde_json::to_vec(&ServiceRequestDto::from(r)).unwrap_or_default()
+fn partner_view(r: &ServiceRequest) -> ServiceRequestDto {
+    request_dto(r, Reader::Partner)
 }
 
+fn desk_view(r: &ServiceRequest) -> ServiceRequestDto {
+    request_dto(r, Reader::Desk)
+}
+
+fn render_request(r: &ServiceRequest) -> Vec<u8> {
+    serde_json::to_vec(&partner_view(r)).unwrap_or_default()
+}
+
+fn render_desk_request(r: &ServiceRequest) -> Vec<u8> {
+    serde_json::to_vec(&desk_view(r)).unwrap_or_default()
+}
+
+/// A note (`newNote`); Partner Center's `ServiceRequestNote` fields other than `text` are ignored.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NoteInput {
+    #[serde(alias = "Text")]
     pub text: String,
 }
 
+/// The partner's change: a note. Partner Center's whole `ServiceRequest` may be sent (camelCase or PascalCase, as
+/// its samples do); only `newNote` is read.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PartnerPatch {
+    #[serde(alias = "NewNote")]
     pub new_note: Option<NoteInput>,
 }
 
@@ -259,6 +397,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(support_topics))
         .routes(requires(Action::SupportRequests, routes!(create_request, get_request, add_note)))
         .routes(requires(Action::SupportRequests, routes!(list_requests)))
+        .routes(requires(Action::SupportRequests, routes!(customer_requests)))
         .routes(requires(Action::SupportRequests, routes!(upload_attachment)))
         .routes(requires(Action::SupportRequests, routes!(download_attachment)))
         .routes(routes!(desk_list))
@@ -266,16 +405,19 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(desk_attachment))
 }
 
-/// The topics a request can be filed under, including `csp_purchase_refund`.
+/// The topics a request can be filed under (Partner Center's `SupportTopic`: integer `id`, `name`, `description`,
+/// and our stable machine name `code`), including `csp_purchase_refund` (id 1).
 #[utoipa::path(get, path = "/v1/servicerequests/supporttopics", tag = "support",
     responses((status = 200, body = Collection<SupportTopicDto>), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn support_topics(PartnerAuth(_actor): PartnerAuth, uri: Uri) -> Json<Collection<SupportTopicDto>> {
-    let topics = TOPICS.iter().map(|t| SupportTopicDto { id: t.id.into(), name: t.name.into() }).collect();
+    let topics = TOPICS.iter().map(SupportTopicDto::from).collect();
     Json(super::collection::whole(topics, &uri))
 }
 
-/// File a support request (any role). The path segment is the locale, e.g. `en-US`.
+/// File a support request (any role). The path segment is the locale, e.g. `en-US`. Partner Center's body is
+/// accepted as its samples send it; `refund` is optional for every topic (for `csp_purchase_refund` the details may
+/// be in `description`), and without `primaryContact` the user filing is the contact.
 #[utoipa::path(post, path = "/v1/servicerequests/{id}", tag = "support", request_body = ServiceRequestInput,
     params(("id" = String, Path, description = "the locale, e.g. en-US"),
         ("MS-RequestId" = Option<String>, Header, description = "Idempotency key")),
@@ -287,13 +429,15 @@ async fn create_request(
     Path(locale): Path<String>,
     body: IdemJson<ServiceRequestInput>,
 ) -> ApiResult<(StatusCode, Json<ServiceRequestDto>)> {
-    let draft = body.value.clone().draft();
-    let result = state
-        .services
-        .create_service_request(&actor, &locale, draft, body.idem(StatusCode::CREATED, &render_request, false))
-        .await;
+    let result = match body.value.clone().draft() {
+        Ok(draft) => {
+            let idem = body.idem(StatusCode::CREATED, &render_request, false);
+            state.services.create_service_request(&actor, &locale, draft, idem).await
+        }
+        Err(e) => Err(e.into()),
+    };
     let request = body.settle(&state, result).await?;
-    Ok((StatusCode::CREATED, Json(ServiceRequestDto::from(&request))))
+    Ok((StatusCode::CREATED, Json(partner_view(&request))))
 }
 
 /// The partner's requests, oldest first (paged).
@@ -309,7 +453,27 @@ async fn list_requests(
     uri: Uri,
 ) -> ApiResult<Json<Collection<ServiceRequestDto>>> {
     let page = state.services.list_service_requests(&actor, page.size()?, page.cursor(&headers)?).await?;
-    Ok(Json(collection(page, &uri, |r| ServiceRequestDto::from(r))))
+    Ok(Json(collection(page, &uri, partner_view)))
+}
+
+/// A customer's requests (those whose refund block names it), oldest first (paged), as Partner Center's "get all
+/// service requests for a customer". Another partner's customer is 404.
+#[utoipa::path(get, path = "/v1/customers/{customerId}/servicerequests", tag = "support",
+    params(("customerId" = String, Path, description = "the customer's tenant id"), PageParams),
+    responses((status = 200, body = Collection<ServiceRequestDto>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn customer_requests(
+    State(state): State<AppState>,
+    PartnerAuth(actor): PartnerAuth,
+    Path(customer): Path<String>,
+    Query(page): Query<PageParams>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> ApiResult<Json<Collection<ServiceRequestDto>>> {
+    let page =
+        state.services.list_customer_service_requests(&actor, &customer, page.size()?, page.cursor(&headers)?).await?;
+    Ok(Json(collection(page, &uri, partner_view)))
 }
 
 /// One request with its notes and attachments.
@@ -321,7 +485,7 @@ async fn get_request(
     PartnerAuth(actor): PartnerAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ServiceRequestDto>> {
-    Ok(Json(ServiceRequestDto::from(&state.services.get_service_request(&actor, &id).await?)))
+    Ok(Json(partner_view(&state.services.get_service_request(&actor, &id).await?)))
 }
 
 /// Add a note: `{"newNote": {"text": "…"}}`.
@@ -344,7 +508,7 @@ async fn add_note(
         None => Err(domain::DomainError::invalid("newNote", "is required").into()),
     };
     let request = body.settle(&state, result).await?;
-    Ok(Json(ServiceRequestDto::from(&request)))
+    Ok(Json(partner_view(&request)))
 }
 
 fn limited_body(headers: &HeaderMap, body: Body) -> ApiResult<ByteStream> {
@@ -418,7 +582,7 @@ async fn desk_list(
 ) -> ApiResult<Json<Collection<ServiceRequestDto>>> {
     let page =
         state.services.desk_service_requests(params.status.as_deref(), page.size()?, page.cursor(&headers)?).await?;
-    Ok(Json(collection(page, &uri, |r| ServiceRequestDto::from(r))))
+    Ok(Json(collection(page, &uri, desk_view)))
 }
 
 /// The desk: one request with its notes and attachments.
@@ -430,7 +594,7 @@ async fn desk_get(
     _: PublisherAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ServiceRequestDto>> {
-    Ok(Json(ServiceRequestDto::from(&state.services.desk_request(&id).await?.1)))
+    Ok(Json(desk_view(&state.services.desk_request(&id).await?.1)))
 }
 
 /// The desk answers: `{status?, newNote?, refund?{amount, currencyCode, orderId?, lineItemNumber?},
@@ -466,9 +630,9 @@ async fn desk_patch(
             line_items: c.line_items.as_ref().map(|l| l.iter().map(|r| r.line_item_number).collect()),
         }),
     };
-    let result = state.services.desk_update(&id, change, body.idem(StatusCode::OK, &render_request, false)).await;
+    let result = state.services.desk_update(&id, change, body.idem(StatusCode::OK, &render_desk_request, false)).await;
     let request = body.settle(&state, result).await?;
-    Ok(Json(ServiceRequestDto::from(&request)))
+    Ok(Json(desk_view(&request)))
 }
 
 /// The desk: download an attachment of any request.

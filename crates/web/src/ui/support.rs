@@ -74,7 +74,7 @@ async fn support_page(state: &AppState, s: &SessionActor, p: &Prefill, error: Op
         nav: Some(Nav::of(s)),
         csrf: s.csrf.clone(),
         error,
-        topics: TOPICS.iter().map(|t| (t.id, t.name)).collect(),
+        topics: TOPICS.iter().map(|t| (t.code, t.name)).collect(),
         topic: p.topic.clone().unwrap_or_else(|| "csp_purchase_refund".into()),
         title_value,
         description,
@@ -87,7 +87,7 @@ async fn support_page(state: &AppState, s: &SessionActor, p: &Prefill, error: Op
             .map(|r| RequestRow {
                 id: r.id.to_string(),
                 title: r.title.clone(),
-                topic: r.topic_id.clone(),
+                topic: r.topic.name.to_string(),
                 status: r.status.as_str().to_string(),
                 created: r.created_at.date().to_string(),
             })
@@ -110,27 +110,27 @@ async fn file_request(
     let f = |k: &str| field(&form, k);
     let refund_fields = ["customerId", "customerDomain", "orderId", "subscriptionId", "reason", "amountRequested"];
     let topic = f("supportTopicId").unwrap_or_default();
-    let refund =
-        (topic == "csp_purchase_refund" || refund_fields.iter().any(|k| f(k).is_some())).then(|| RefundDraft {
-            customer_id: f("customerId"),
-            customer_domain: f("customerDomain"),
-            order_id: f("orderId"),
-            subscription_id: f("subscriptionId"),
-            reason: f("reason"),
-            amount_requested: f("amountRequested"),
-            currency_code: f("currencyCode"),
-        });
+    // The refund fields are optional, for the refund topic too: the details may be in the description instead.
+    let refund = refund_fields.iter().any(|k| f(k).is_some()).then(|| RefundDraft {
+        customer_id: f("customerId"),
+        customer_domain: f("customerDomain"),
+        order_id: f("orderId"),
+        subscription_id: f("subscriptionId"),
+        reason: f("reason"),
+        amount_requested: f("amountRequested"),
+        currency_code: f("currencyCode"),
+    });
     let draft = ServiceRequestDraft {
         title: f("title").unwrap_or_default(),
         description: f("description").unwrap_or_default(),
         severity: f("severity").unwrap_or_default(),
         support_topic_id: topic,
-        contact: ContactDraft {
+        contact: Some(ContactDraft {
             first_name: f("firstName"),
             last_name: f("lastName"),
             email: f("email"),
             phone_number: f("phoneNumber"),
-        },
+        }),
         refund,
     };
     match state.services.create_service_request(&s.actor, "en-US", draft, None).await {
@@ -188,7 +188,7 @@ async fn request(State(state): State<AppState>, Signed(s): Signed, Path(id): Pat
         id: r.id.to_string(),
         title: r.title.clone(),
         status: r.status.as_str().to_string(),
-        topic: r.topic_id.clone(),
+        topic: r.topic.name.to_string(),
         severity: r.severity.as_str().to_string(),
         created: r.created_at.date().to_string(),
         created_by: r.created_by.clone(),
