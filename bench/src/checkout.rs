@@ -1,7 +1,7 @@
 //! Checkout throughput: the same writes through the Store in-process (`store-checkout`, the ceiling) and through
 //! the HTTP API (`api-checkout`: create a cart, then check it out, as a client does).
 
-use crate::util::{emit, err, open_services, percentile_ms, r3, Setup};
+use crate::util::{emit, err, open_services_and_store, percentile_ms, r3, Setup};
 use anyhow::Context;
 use domain::ids::{CartId, OrderId, PartnerId, TenantId, UserId};
 use domain::order::{price_order, validate_cart_lines, Cart, CartLineDraft, CartStatus};
@@ -34,7 +34,7 @@ pub async fn store_checkout(
     orders: usize,
     concurrency: usize,
 ) -> anyhow::Result<()> {
-    let services = open_services(database_url, data_dir).await?;
+    let (services, store) = open_services_and_store(database_url, data_dir).await?;
     let market = domain::market::MarketCode::parse("US").expect("US");
     let catalog = Arc::new(services.market_catalog(market, None).await.map_err(err)?);
     struct Buyer {
@@ -45,17 +45,16 @@ pub async fn store_checkout(
     let mut buyers = Vec::new();
     for p in &setup.partners {
         let scope = PartnerScope::authenticated(PartnerId::parse(&p.id).context("partner id")?);
-        let user = services
-            .store
+        let user = store
             .get_user(scope, UserId::parse(&p.user_id).context("user id")?)
             .await?
             .context("bench user missing")?;
-        let partner = services.store.get_partner(scope.partner_id()).await?.context("bench partner missing")?;
-        let actor = services::Actor::new(partner, user, None);
+        let partner = store.get_partner(scope.partner_id()).await?.context("bench partner missing")?;
+        let actor = services.act_as(&services.operator_on_this_machine(), partner, user);
         let mut customers = Vec::new();
         for c in &p.customers {
             let tenant = TenantId::parse(c).context("tenant id")?;
-            let customer = services.store.get_customer(scope, tenant).await?.context("bench customer missing")?;
+            let customer = store.get_customer(scope, tenant).await?.context("bench customer missing")?;
             customers.push(customer);
         }
         buyers.push(Buyer { scope, principal: actor.principal().to_string(), customers });
@@ -65,7 +64,8 @@ pub async fn store_checkout(
     let started = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..concurrency {
-        let (services, catalog, buyers, next) = (services.clone(), catalog.clone(), buyers.clone(), next.clone());
+        let (services, store, catalog, buyers, next) =
+            (services.clone(), store.clone(), catalog.clone(), buyers.clone(), next.clone());
         let item = setup.catalog_item_id.clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
@@ -92,13 +92,12 @@ pub async fn store_checkout(
                     created_at: now,
                     updated_at: now,
                 };
-                services.store.create_cart(buyer.scope, &cart, Effects::default()).await?;
+                store.create_cart(buyer.scope, &cart, Effects::default()).await?;
                 let order = price_order(OrderId::new(), &cart, &catalog.products, &catalog.market, now)?;
                 // The same writes as the API's checkout.
                 let (items, audit) = services::orders::checkout_writes(&order, customer, &buyer.principal, now);
                 let effects = Effects { audit: vec![audit], idempotency: None };
-                services
-                    .store
+                store
                     .place_order(
                         buyer.scope,
                         &order,

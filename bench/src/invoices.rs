@@ -16,7 +16,10 @@ pub async fn run(database_url: &str, data_dir: &Path, partners: usize, lines: i6
     let t_seed = Instant::now();
     let mut ids = Vec::with_capacity(partners);
     for p in 0..partners {
-        let partner = services.create_partner(&format!("Invoice bench {p}"), false, None, None).await.map_err(err)?;
+        let partner = services
+            .create_partner(&services.operator_on_this_machine(), &format!("Invoice bench {p}"), false, None, None)
+            .await
+            .map_err(err)?;
         ids.push(partner.id.to_string());
     }
     // Last month on the real clock (production partners use it).
@@ -61,7 +64,7 @@ pub async fn run(database_url: &str, data_dir: &Path, partners: usize, lines: i6
     let seeded_s = t_seed.elapsed().as_secs_f64();
     eprintln!("invoice-run: seeded {partners} partners and {lines} ledger lines for {period} in {seeded_s:.1} s");
     let t0 = Instant::now();
-    let run = services.run_invoices(&period).await.map_err(err)?;
+    let run = services.run_invoices(&services.operator_on_this_machine(), &period).await.map_err(err)?;
     let seconds = t0.elapsed().as_secs_f64();
     anyhow::ensure!(run.invoices.len() == partners, "{} invoices for {partners} partners", run.invoices.len());
     let invoiced: i64 = run.invoices.iter().map(|i| i.line_count).sum();

@@ -5,7 +5,6 @@ use crate::util::{err, open_services, Setup, SetupPartner};
 use domain::customer::{Address, BillingDraft, CustomerDraft};
 use domain::role::Role;
 use services::users::UserDraft;
-use services::Actor;
 use std::path::Path;
 
 pub const PRODUCT: &str = "BENCHSW";
@@ -32,11 +31,17 @@ pub struct Options<'a> {
 
 pub async fn run(o: Options<'_>) -> anyhow::Result<()> {
     let services = open_services(o.database_url, o.data_dir).await?;
-    services.import_catalog(catalog().to_string().as_bytes()).await.map_err(err)?;
+    services
+        .import_catalog(&services.operator_on_this_machine(), catalog().to_string().as_bytes())
+        .await
+        .map_err(err)?;
     let mut partners = Vec::new();
     let run_id = uuid::Uuid::now_v7().simple().to_string();
     for p in 0..o.partners {
-        let partner = services.create_partner(&format!("Bench Reseller {p}"), false, None, None).await.map_err(err)?;
+        let partner = services
+            .create_partner(&services.operator_on_this_machine(), &format!("Bench Reseller {p}"), false, None, None)
+            .await
+            .map_err(err)?;
         let pid = partner.id.to_string();
         let draft = UserDraft {
             email: format!("admin{p}.{}@bench.example", &run_id[..12]),
@@ -44,9 +49,15 @@ pub async fn run(o: Options<'_>) -> anyhow::Result<()> {
             roles: Role::ALL.iter().map(|r| r.as_str().to_string()).collect(),
             password: None,
         };
-        let user = services.publisher_create_user(&pid, draft, None).await.map_err(err)?;
-        let token = services.publisher_create_token(&pid, &user.id.to_string(), "bench", None).await.map_err(err)?;
-        let actor = Actor::new(partner.clone(), user.clone(), None);
+        let user = services
+            .publisher_create_user(&services.operator_on_this_machine(), &pid, draft, None)
+            .await
+            .map_err(err)?;
+        let token = services
+            .publisher_create_token(&services.operator_on_this_machine(), &pid, &user.id.to_string(), "bench", None)
+            .await
+            .map_err(err)?;
+        let actor = services.act_as(&services.operator_on_this_machine(), partner.clone(), user.clone());
         let mut customers = Vec::new();
         for c in 0..o.customers_per_partner {
             let domain = format!("bench{p}x{c}.onmicrosoft.com");
@@ -75,7 +86,7 @@ pub async fn run(o: Options<'_>) -> anyhow::Result<()> {
     while added < o.keys {
         let n = (o.keys - added).min(5000);
         let keys = (0..n).map(|_| format!("BENCH-{}", uuid::Uuid::new_v4().simple())).collect();
-        services.add_keys(PRODUCT, SKU, keys, None).await.map_err(err)?;
+        services.add_keys(&services.operator_on_this_machine(), PRODUCT, SKU, keys, None).await.map_err(err)?;
         added += n;
     }
     let market = domain::market::MarketCode::parse("US").expect("US");

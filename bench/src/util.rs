@@ -64,13 +64,22 @@ impl Setup {
 
 /// The product's services on a database, the way `partnerhub` opens them (migrated, secret key from the data dir).
 pub async fn open_services(database_url: &str, data_dir: &Path) -> anyhow::Result<services::Services> {
-    let store = store::SqlStore::connect(database_url).await.with_context(|| format!("opening {database_url}"))?;
-    store::Store::migrate(&store).await.context("migrating")?;
+    Ok(open_services_and_store(database_url, data_dir).await?.0)
+}
+
+/// The services, and the store beneath them for the benchmarks that measure it alone.
+pub async fn open_services_and_store(
+    database_url: &str,
+    data_dir: &Path,
+) -> anyhow::Result<(services::Services, Arc<dyn store::Store>)> {
+    let store: Arc<dyn store::Store> =
+        Arc::new(store::SqlStore::connect(database_url).await.with_context(|| format!("opening {database_url}"))?);
+    store.migrate().await.context("migrating")?;
     std::fs::create_dir_all(data_dir)?;
     let secrets = services::secrets::SecretBox::from_file(&data_dir.join("secret.key")).map_err(anyhow::Error::msg)?;
     let blobs = services::blobs::Blobs::local(&data_dir.join("blobs")).map_err(|e| anyhow::anyhow!("{e}"))?;
     let services = services::Services::new(
-        Arc::new(store),
+        store.clone(),
         Arc::new(domain::clock::SystemClock),
         secrets,
         blobs,
@@ -78,7 +87,7 @@ pub async fn open_services(database_url: &str, data_dir: &Path) -> anyhow::Resul
         None,
     );
     services.check_secret_key().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(services)
+    Ok((services, store))
 }
 
 pub fn err(e: services::Error) -> anyhow::Error {

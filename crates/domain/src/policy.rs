@@ -1,5 +1,5 @@
-//! R2 as data: every partner action and the roles that may do it. The one [`authorize`] function reads this
-//! table; tests walk it to check every (route, role) pair.
+//! R2: every partner action and the roles that may do it ([`allowed`], an exhaustive match). The one
+//! [`authorize`] function reads it; tests walk [`Action::ALL`] to check every (route, role) pair.
 
 use crate::error::DomainError;
 use crate::role::{Role, RoleSet};
@@ -34,34 +34,47 @@ pub enum Allowed {
 
 use Role::*;
 
-/// Who may do what (SPEC R2).
-pub const POLICY: &[(Action, Allowed)] = &[
-    (Action::ListCustomers, Allowed::AnyRole),
-    (Action::ViewCustomer, Allowed::AnyRole),
-    (Action::CreateCustomer, Allowed::Roles(&[GlobalAdmin, AdminAgent, SalesAgent])),
-    (Action::UpdateCustomer, Allowed::Roles(&[GlobalAdmin, AdminAgent, SalesAgent])),
-    (Action::ViewCatalog, Allowed::AnyRole),
-    (Action::BuyForCustomer, Allowed::Roles(&[GlobalAdmin, AdminAgent])),
-    (Action::ViewOrders, Allowed::AnyRole),
-    (Action::ViewSoftware, Allowed::AnyRole),
-    (Action::GetKeysAndDownloads, Allowed::Roles(&[AdminAgent])),
-    (Action::CancelPurchase, Allowed::Roles(&[AdminAgent])),
-    (Action::ReadActivityLog, Allowed::Roles(&[GlobalAdmin, AccountAdmin, ReferralAdmin, MarketingContentAdmin])),
-    (Action::ReadInvoices, Allowed::Roles(&[GlobalAdmin, BillingAdmin])),
-    (Action::ManageUsers, Allowed::Roles(&[GlobalAdmin])),
-    (Action::ManageWebhooks, Allowed::Roles(&[GlobalAdmin])),
-    (Action::SupportRequests, Allowed::AnyRole),
-    (Action::OwnProfile, Allowed::AnyRole),
-    (Action::TestClock, Allowed::AnyRole),
-];
+/// Who may do what (SPEC R2). An exhaustive `match`: a new action that names no roles does not compile.
+pub const fn allowed(action: Action) -> Allowed {
+    match action {
+        Action::ListCustomers
+        | Action::ViewCustomer
+        | Action::ViewCatalog
+        | Action::ViewOrders
+        | Action::ViewSoftware
+        | Action::SupportRequests
+        | Action::OwnProfile
+        | Action::TestClock => Allowed::AnyRole,
+        Action::CreateCustomer | Action::UpdateCustomer => Allowed::Roles(&[GlobalAdmin, AdminAgent, SalesAgent]),
+        Action::BuyForCustomer => Allowed::Roles(&[GlobalAdmin, AdminAgent]),
+        Action::GetKeysAndDownloads | Action::CancelPurchase => Allowed::Roles(&[AdminAgent]),
+        Action::ReadActivityLog => Allowed::Roles(&[GlobalAdmin, AccountAdmin, ReferralAdmin, MarketingContentAdmin]),
+        Action::ReadInvoices => Allowed::Roles(&[GlobalAdmin, BillingAdmin]),
+        Action::ManageUsers | Action::ManageWebhooks => Allowed::Roles(&[GlobalAdmin]),
+    }
+}
 
-pub fn allowed(action: Action) -> Allowed {
-    POLICY
-        .iter()
-        .find(|(a, _)| *a == action)
-        .map(|(_, allowed)| *allowed)
-        // Unlisted actions are denied to everyone: failing closed is the safe default.
-        .unwrap_or(Allowed::Roles(&[]))
+impl Action {
+    /// Every action, for tests that walk the policy (each must have a route).
+    pub const ALL: [Action; 17] = [
+        Action::ListCustomers,
+        Action::ViewCustomer,
+        Action::CreateCustomer,
+        Action::UpdateCustomer,
+        Action::ViewCatalog,
+        Action::BuyForCustomer,
+        Action::ViewOrders,
+        Action::ViewSoftware,
+        Action::GetKeysAndDownloads,
+        Action::CancelPurchase,
+        Action::ReadActivityLog,
+        Action::ReadInvoices,
+        Action::ManageUsers,
+        Action::ManageWebhooks,
+        Action::SupportRequests,
+        Action::OwnProfile,
+        Action::TestClock,
+    ];
 }
 
 pub fn permits(roles: &RoleSet, action: Action) -> bool {
@@ -89,6 +102,15 @@ mod tests {
 
     fn only(r: Role) -> RoleSet {
         RoleSet::new([r]).unwrap()
+    }
+
+    #[test]
+    fn every_action_is_listed_once_in_declaration_order() {
+        // New actions are declared last and appended to ALL; `allowed` (an exhaustive match) must name their roles.
+        for (i, a) in Action::ALL.iter().enumerate() {
+            assert_eq!(*a as usize, i, "{a:?}");
+        }
+        assert_eq!(Action::ALL.len(), Action::TestClock as usize + 1);
     }
 
     #[test]
@@ -121,12 +143,5 @@ mod tests {
     fn refusal_names_the_roles() {
         let err = authorize(&only(HelpdeskAgent), Action::ReadInvoices).unwrap_err();
         assert_eq!(err, DomainError::Forbidden { allowed: vec![GlobalAdmin, BillingAdmin] });
-    }
-
-    #[test]
-    fn every_action_is_in_the_table_once() {
-        for (i, (a, _)) in POLICY.iter().enumerate() {
-            assert_eq!(POLICY.iter().filter(|(b, _)| b == a).count(), 1, "{a:?} at {i}");
-        }
     }
 }

@@ -7,7 +7,7 @@ use domain::customer::{Address, BillingDraft, CustomerDraft};
 use domain::role::Role;
 use rand::RngCore;
 use services::users::UserDraft;
-use services::{Actor, Services};
+use services::Services;
 use std::path::Path;
 
 const DIR: &str = "./partnerhub-demo";
@@ -37,8 +37,10 @@ pub async fn run(listen: &str, no_serve: bool, limits: &crate::config::LimitOpti
     };
     let services = crate::open_services(&settings).await?;
     // The catalog is upserted on every run (so a demo folder picks up a newer demo catalog); the rest once.
-    let counts =
-        services.import_catalog(demo_catalog().to_string().as_bytes()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let counts = services
+        .import_catalog(&services.operator_on_this_machine(), demo_catalog().to_string().as_bytes())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let admin_token = seed(&services, dir).await?;
 
     println!("Partnerhub demo — data in {DIR} (kept between runs; delete the folder to start again)");
@@ -90,7 +92,8 @@ async fn seed(services: &Services, dir: &Path) -> anyhow::Result<String> {
         anyhow::bail!("{DIR} holds partner {} but lost its token file; delete {DIR} to start again", existing.id);
     }
     let err = |e: services::Error| anyhow::anyhow!("{e}");
-    let partner = services.create_partner(PARTNER, true, None, None).await.map_err(err)?;
+    let partner =
+        services.create_partner(&services.operator_on_this_machine(), PARTNER, true, None, None).await.map_err(err)?;
     let pid = partner.id.to_string();
     let mut all_roles_user = None;
     for (who, roles) in Role::ALL
@@ -104,15 +107,21 @@ async fn seed(services: &Services, dir: &Path) -> anyhow::Result<String> {
             roles,
             password: Some(PASSWORD.into()),
         };
-        let user = services.publisher_create_user(&pid, draft, None).await.map_err(err)?;
+        let user = services
+            .publisher_create_user(&services.operator_on_this_machine(), &pid, draft, None)
+            .await
+            .map_err(err)?;
         if who == "admin" {
             all_roles_user = Some(user);
         }
     }
     let admin = all_roles_user.expect("the all-roles user is created above");
-    let token = services.publisher_create_token(&pid, &admin.id.to_string(), "demo", None).await.map_err(err)?;
+    let token = services
+        .publisher_create_token(&services.operator_on_this_machine(), &pid, &admin.id.to_string(), "demo", None)
+        .await
+        .map_err(err)?;
     std::fs::write(&token_file, &token.secret)?;
-    let actor = Actor::new(partner, admin, None);
+    let actor = services.act_as(&services.operator_on_this_machine(), partner, admin);
     let mut customers = Vec::new();
     for (name, domain, country, city, street) in [
         ("Fabrikam Inc", "fabrikam.onmicrosoft.com", "US", "Seattle", "1 Microsoft Way"),
@@ -148,7 +157,10 @@ async fn seed(services: &Services, dir: &Path) -> anyhow::Result<String> {
         if product.product_type.has_keys() {
             for sku in &product.skus {
                 let keys = (0..25).map(|_| demo_key()).collect();
-                services.add_keys(&product.id, &sku.id, keys, None).await.map_err(err)?;
+                services
+                    .add_keys(&services.operator_on_this_machine(), &product.id, &sku.id, keys, None)
+                    .await
+                    .map_err(err)?;
             }
         }
     }
@@ -202,7 +214,7 @@ async fn upload_demo_files(services: &Services) -> services::Result<()> {
                     file_name,
                 };
                 let stream = futures::stream::once(async move { Ok(bytes::Bytes::from(body)) }).boxed();
-                services.upload_artifact(upload, stream).await?;
+                services.upload_artifact(&services.operator_on_this_machine(), upload, stream).await?;
             }
         }
     }

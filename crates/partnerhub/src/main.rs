@@ -243,7 +243,7 @@ async fn main() -> anyhow::Result<()> {
                 .boxed();
             let upload =
                 services::downloads::ArtifactUpload { product_id: product, version, language, file_type, file_name };
-            match services.upload_artifact(upload, body).await {
+            match services.upload_artifact(&services.operator_on_this_machine(), upload, body).await {
                 Ok(a) => {
                     bar.finish();
                     println!("{}\t{} bytes\tsha256 {}\t{}", a.id, a.size, a.sha256, a.file_name);
@@ -262,7 +262,7 @@ async fn main() -> anyhow::Result<()> {
             }
             let services = open_services(&settings).await?;
             let path = output.to_str().ok_or_else(|| anyhow::anyhow!("the output path must be UTF-8"))?;
-            services.store.backup_to(path).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            services.backup_to(&services.operator_on_this_machine(), path).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("backed up {} to {}", settings.redacted_database_url(), output.display());
             println!(
                 "keep it with {} (the secret key: without it activation keys cannot be read) and {} (uploaded files)",
@@ -274,7 +274,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Invoices { command: InvoicesCommand::Run { period, store } } => {
             let settings = Settings::resolve(&store, None)?;
             let services = open_services(&settings).await?;
-            let run = services.run_invoices(&period).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let run = services
+                .run_invoices(&services.operator_on_this_machine(), &period)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             for i in &run.invoices {
                 println!(
                     "{}\tpartner {}\t{}\t{} lines\ttotal {}",
@@ -306,7 +309,10 @@ async fn main() -> anyhow::Result<()> {
             );
             let mut available = 0;
             for (n, chunk) in keys.chunks(500).enumerate() {
-                match services.add_keys(&product, &sku, chunk.to_vec(), None).await {
+                match services
+                    .add_keys(&services.operator_on_this_machine(), &product, &sku, chunk.to_vec(), None)
+                    .await
+                {
                     Ok((_, now_available)) => available = now_available,
                     Err(e) => {
                         bar.abandon();
@@ -323,7 +329,10 @@ async fn main() -> anyhow::Result<()> {
             let settings = Settings::resolve(&store, None)?;
             let document = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let services = open_services(&settings).await?;
-            let counts = services.import_catalog(&document).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let counts = services
+                .import_catalog(&services.operator_on_this_machine(), &document)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
                 "imported {} products, {} SKUs, {} prices from {}",
                 counts.products,
@@ -338,7 +347,10 @@ async fn main() -> anyhow::Result<()> {
             let services = open_services(&settings).await?;
             let mut all_valid = true;
             for partner in services.list_partners().await? {
-                let v = services.verify_partner_chain(partner.id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                let v = services
+                    .verify_partner_chain(&services.operator_on_this_machine(), partner.id)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
                 all_valid &= v.valid;
                 match v.first_invalid_record_id {
                     None => println!("{} {:?}: valid, {} records", partner.id, partner.name, v.record_count),
@@ -356,7 +368,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Ledger { command: LedgerCommand::Verify { store } } => {
             let settings = Settings::resolve(&store, None)?;
             let services = open_services(&settings).await?;
-            let v = services.verify_ledger().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let v = services
+                .verify_ledger(&services.operator_on_this_machine())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             for violation in &v.violations {
                 println!("INVALID {}: {violation}", violation.kind());
             }

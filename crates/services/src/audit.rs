@@ -1,5 +1,6 @@
 //! The activity log (R8): query by date range and filter, CSV export in constant memory, chain verification.
 
+use crate::auth::Publisher;
 use crate::{Actor, Result, Services};
 use domain::audit::{AuditRecord, ChainVerifier, DateRange, Verification};
 use domain::filter::AuditFilter;
@@ -74,7 +75,11 @@ impl Services {
     }
 
     /// Operator: verifies one partner's chain (`partnerhub audit verify`).
-    pub async fn verify_partner_chain(&self, partner: domain::ids::PartnerId) -> Result<Verification> {
+    pub async fn verify_partner_chain(
+        &self,
+        _publisher: &Publisher,
+        partner: domain::ids::PartnerId,
+    ) -> Result<Verification> {
         self.verify_chain(PartnerScope::authenticated(partner)).await
     }
 

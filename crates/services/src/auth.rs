@@ -23,7 +23,8 @@ pub struct Actor {
 }
 
 impl Actor {
-    pub fn new(partner: Partner, user: User, token: Option<TokenId>) -> Actor {
+    /// Only authentication (a token or a session) and [`Services::act_as`] make an actor.
+    pub(crate) fn new(partner: Partner, user: User, token: Option<TokenId>) -> Actor {
         let scope = PartnerScope::authenticated(partner.id);
         Actor { partner, user, token, scope }
     }
@@ -40,11 +41,36 @@ impl Actor {
     }
 }
 
+/// Proof that the publisher (the operator) is acting: every publisher use case takes one, so a route or command
+/// that forgot to authenticate the publisher does not compile. Minted only by [`Services::authenticate`] (the
+/// publisher's token) and by [`Services::operator_on_this_machine`] (the command line, which runs with the
+/// server's database and key and so is the operator already). Its fields are private: no other code can make one.
+#[derive(Debug, Clone)]
+pub struct Publisher {
+    via: PublisherVia,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PublisherVia {
+    Token,
+    CommandLine,
+}
+
+impl Publisher {
+    /// The name activity records show for the operator.
+    pub fn principal(&self) -> &'static str {
+        match self.via {
+            PublisherVia::Token => "publisher",
+            PublisherVia::CommandLine => "operator (command line)",
+        }
+    }
+}
+
 /// Who is calling: a partner user, or the publisher (the operator).
 #[derive(Debug, Clone)]
 pub enum Caller {
     Partner(Box<Actor>),
-    Publisher,
+    Publisher(Publisher),
 }
 
 pub(crate) fn sha256(s: &str) -> [u8; 32] {
@@ -66,6 +92,19 @@ pub fn token_hash(token: &str) -> String {
 }
 
 impl Services {
+    /// The operator's proof for commands run on the server's machine (`partnerhub catalog import`, `keys import`,
+    /// `invoices run`, …), which open the database and the secret key directly. The web crate must not call this
+    /// (its clippy.toml forbids it): a request proves the publisher only by its token.
+    pub fn operator_on_this_machine(&self) -> Publisher {
+        Publisher { via: PublisherVia::CommandLine }
+    }
+
+    /// Acts as one of a partner's users, for the operator's tools (the demo data, the benchmarks' set-up): what
+    /// the user may do is still decided by its roles.
+    pub fn act_as(&self, _operator: &Publisher, partner: Partner, user: User) -> Actor {
+        Actor::new(partner, user, None)
+    }
+
     /// Resolves a bearer token. Unknown, revoked, or a disabled user: 401.
     pub async fn authenticate(&self, bearer: &str) -> Result<Caller> {
         let bearer = bearer.trim();
@@ -74,7 +113,7 @@ impl Services {
         }
         if let Some(expected) = &self.publisher_token_hash {
             if bool::from(sha256(bearer).ct_eq(expected)) {
-                return Ok(Caller::Publisher);
+                return Ok(Caller::Publisher(Publisher { via: PublisherVia::Token }));
             }
         }
         match self.store.authenticate(&token_hash(bearer)).await? {

@@ -1,5 +1,6 @@
 //! The catalog (SPEC §5) and R1 availability: what the publisher imports, what a market may buy.
 
+use crate::auth::Publisher;
 use crate::{Actor, Result, Services};
 use domain::catalog::{is_available, parse_catalog, MarketRule, Product, ProductType, TargetView};
 use domain::customer::Customer;
@@ -92,7 +93,7 @@ pub fn parse_target_view(s: Option<&str>) -> Result<Option<TargetView>> {
 
 impl Services {
     /// Publisher: upserts the products of a catalog document (whole products; others stay as they are).
-    pub async fn import_catalog(&self, document: &[u8]) -> Result<CatalogCounts> {
+    pub async fn import_catalog(&self, _publisher: &Publisher, document: &[u8]) -> Result<CatalogCounts> {
         let markets = self.store.list_markets().await?;
         let lookup = |code: MarketCode| {
             markets
@@ -110,6 +111,7 @@ impl Services {
     /// Publisher: sets a product type's market list (R1).
     pub async fn put_type_availability(
         &self,
+        _publisher: &Publisher,
         product_type: &str,
         available: Option<&[String]>,
         unavailable: Option<&[String]>,
@@ -138,7 +140,7 @@ impl Services {
         Ok(snapshot)
     }
 
-    pub async fn type_availability(&self) -> Result<Vec<(ProductType, MarketRule)>> {
+    pub async fn type_availability(&self, _publisher: &Publisher) -> Result<Vec<(ProductType, MarketRule)>> {
         Ok(self.store.type_availability().await?)
     }
 

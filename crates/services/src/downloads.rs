@@ -1,6 +1,7 @@
 //! Files and download links (R6, R7, R8): the publisher's uploads, the Software page's download options, "Get keys
 //! and downloads" (admin agents), and serving a link — counted exactly, recorded in the activity log.
 
+use crate::auth::Publisher;
 use crate::blobs::{BlobError, ByteStream};
 use crate::idempotency::Idem;
 use crate::{Actor, Error, Result, Services};
@@ -116,7 +117,12 @@ pub(crate) fn blob_error(e: BlobError) -> Error {
 impl Services {
     /// Publisher: stores a file for a product, streamed to blob storage with its size and SHA-256. A failed upload
     /// (too large, interrupted, or refused) leaves neither a file nor a row.
-    pub async fn upload_artifact(&self, upload: ArtifactUpload, body: ByteStream) -> Result<Artifact> {
+    pub async fn upload_artifact(
+        &self,
+        _publisher: &Publisher,
+        upload: ArtifactUpload,
+        body: ByteStream,
+    ) -> Result<Artifact> {
         let version = validate_label("version", &upload.version)?;
         let language = validate_label("language", &upload.language)?;
         let file_type = validate_label("fileType", &upload.file_type)?;

@@ -1,5 +1,6 @@
 //! Monthly invoices (R12): the publisher's invoice run, and the partner's billing reads (billing or global admin).
 
+use crate::auth::Publisher;
 use crate::{Actor, Result, Services};
 use domain::ids::InvoiceId;
 use domain::invoice::{Invoice, InvoiceLine, Period};
@@ -40,7 +41,7 @@ const INVOICE_BATCH_POSTGRES: usize = 10;
 impl Services {
     /// The operator checks the whole ledger's invariants (SPEC §8): per order line credits never exceed the charge,
     /// per invoice the totals equal its rows, and every row billed is its invoice's own.
-    pub async fn verify_ledger(&self) -> Result<LedgerVerification> {
+    pub async fn verify_ledger(&self, _publisher: &Publisher) -> Result<LedgerVerification> {
         let (lines, invoices) = self.store.ledger_facts().await?;
         let violations = domain::ledger::verify(&lines, &invoices);
         Ok(LedgerVerification { lines_checked: lines.len(), invoices_checked: invoices.len(), violations })
@@ -48,7 +49,7 @@ impl Services {
 
     /// Issues the invoices of `period` ("YYYY-MM") for every partner whose clock has passed its end. Running it
     /// again issues nothing new; an issued invoice never changes.
-    pub async fn run_invoices(&self, period: &str) -> Result<InvoiceRun> {
+    pub async fn run_invoices(&self, _publisher: &Publisher, period: &str) -> Result<InvoiceRun> {
         let period = Period::parse(period)?;
         let mut run = InvoiceRun { period, invoices: Vec::new(), partners_not_due: 0 };
         // The publisher acts on each partner's books, a batch of partners per transaction.

@@ -23,7 +23,7 @@ pub mod users;
 pub mod webhook_list;
 pub mod webhooks;
 
-pub use auth::{Actor, Caller};
+pub use auth::{Actor, Caller, Publisher};
 pub use error::{Error, Result};
 // `PartnerScope` is deliberately not re-exported: the web crate cannot name it, so no handler can build a scope for
 // a partner it did not authenticate.
@@ -36,7 +36,8 @@ use store::Store;
 /// Everything a use case needs, shared by all requests.
 #[derive(Clone)]
 pub struct Services {
-    pub store: Arc<dyn Store>,
+    /// Private: what the store allows is reached through the use cases, which take an actor or a proof.
+    store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub secrets: Arc<secrets::SecretBox>,
     pub blobs: blobs::Blobs,
@@ -68,6 +69,16 @@ impl Services {
             customer_cache: Default::default(),
             publisher_token_hash: publisher_token.filter(|t| !t.is_empty()).map(auth::sha256),
         }
+    }
+
+    /// Readiness: the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        Ok(self.store.ping().await?)
+    }
+
+    /// `partnerhub backup`: a consistent copy of a live SQLite database (the operator's, on the server's machine).
+    pub async fn backup_to(&self, _operator: &Publisher, path: &str) -> Result<()> {
+        Ok(self.store.backup_to(path).await?)
     }
 
     /// Accepts `http://` webhook endpoints on this machine (`--allow-insecure-webhooks`: tests, local development).

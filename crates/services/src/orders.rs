@@ -1,5 +1,6 @@
 //! Key stock, carts, checkout and orders (R5): one order per checkout, written in one transaction.
 
+use crate::auth::Publisher;
 use crate::idempotency::Idem;
 use crate::{Actor, Result, Services};
 use domain::audit::{NewAuditRecord, OperationType};
@@ -16,6 +17,7 @@ impl Services {
     /// Publisher: adds activation keys to a SKU's stock, sealed at rest; returns (added, available).
     pub async fn add_keys(
         &self,
+        _publisher: &Publisher,
         product_id: &str,
         sku_id: &str,
         keys: Vec<String>,

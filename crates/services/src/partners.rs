@@ -1,5 +1,6 @@
 //! Partners (the publisher creates them) and the sandbox test clock (SPEC §3).
 
+use crate::auth::Publisher;
 use crate::idempotency::Idem;
 use crate::{Actor, Result, Services};
 use domain::audit::{NewAuditRecord, OperationType};
@@ -14,6 +15,7 @@ impl Services {
     /// Publisher only.
     pub async fn create_partner(
         &self,
+        _publisher: &Publisher,
         name: &str,
         sandbox: bool,
         clock_start: Option<&str>,
@@ -38,13 +40,18 @@ impl Services {
     }
 
     /// Publisher: a page of partners, oldest first.
-    pub async fn page_partners(&self, size: PageSize, after: Option<Cursor>) -> Result<Page<Partner>> {
+    pub async fn page_partners(
+        &self,
+        _publisher: &Publisher,
+        size: PageSize,
+        after: Option<Cursor>,
+    ) -> Result<Page<Partner>> {
         let rows = self.store.page_partners(size.get() + 1, after.as_ref()).await?;
         Ok(Page::from_rows(rows, size, |p| Cursor { at: p.created_at, id: p.id.to_string() }))
     }
 
     /// For the publisher acting on one partner's data: an unknown partner is 404.
-    pub async fn publisher_scope(&self, partner: &str) -> Result<(Partner, PartnerScope)> {
+    pub(crate) async fn publisher_scope(&self, partner: &str) -> Result<(Partner, PartnerScope)> {
         let id = PartnerId::parse(partner).ok_or(DomainError::NotFound)?;
         let p = self.store.get_partner(id).await?.ok_or(DomainError::NotFound)?;
         Ok((p, PartnerScope::authenticated(id)))

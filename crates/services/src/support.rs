@@ -1,6 +1,7 @@
 //! Support requests (R11): partners file and follow them; the publisher's desk answers, resolves, grants refunds
 //! and cancels what a request names whatever its policy. Every step is in the partner's activity log.
 
+use crate::auth::Publisher;
 use crate::blobs::ByteStream;
 use crate::cancellations::{credit_row, credited_meanwhile, prepare_cancellation, Canceling, CREDIT_RETRIES};
 use crate::idempotency::Idem;
@@ -63,6 +64,13 @@ fn step(op: OperationType, by: &str, at: Timestamp, r: &ServiceRequest) -> NewAu
         .data("serviceRequestId", r.id.to_string())
         .data("title", r.title.clone())
         .data("supportTopicId", r.topic.code)
+}
+
+/// Who reads a request's attachment: a partner user (of the request's partner) or the publisher's desk.
+#[derive(Debug, Clone, Copy)]
+pub enum AttachmentReader<'a> {
+    Partner(&'a Actor),
+    Desk(&'a Publisher),
 }
 
 impl Services {
@@ -250,13 +258,13 @@ impl Services {
     /// An attachment's bytes, for the partner (its own requests) or the publisher (`actor` none).
     pub async fn open_attachment(
         &self,
-        actor: Option<&Actor>,
+        reader: AttachmentReader<'_>,
         id: &str,
         attachment: &str,
     ) -> Result<(Attachment, ByteStream)> {
-        let request = match actor {
-            Some(a) => self.get_service_request(a, id).await?,
-            None => self.desk_request(id).await?.1,
+        let request = match reader {
+            AttachmentReader::Partner(a) => self.get_service_request(a, id).await?,
+            AttachmentReader::Desk(publisher) => self.desk_request(publisher, id).await?.1,
         };
         let found =
             request.attachments.into_iter().find(|a| a.id.to_string() == attachment).ok_or(DomainError::NotFound)?;
@@ -267,6 +275,7 @@ impl Services {
     /// The desk: every partner's requests, optionally of one status.
     pub async fn desk_service_requests(
         &self,
+        _publisher: &Publisher,
         status: Option<&str>,
         size: PageSize,
         after: Option<Cursor>,
@@ -282,7 +291,7 @@ impl Services {
     }
 
     /// One request for the desk, with its partner.
-    pub async fn desk_request(&self, id: &str) -> Result<(Partner, ServiceRequest)> {
+    pub async fn desk_request(&self, _publisher: &Publisher, id: &str) -> Result<(Partner, ServiceRequest)> {
         let request = self.store.desk_service_request(request_id(id)?).await?.ok_or(DomainError::NotFound)?;
         let partner = self.store.get_partner(request.partner_id).await?.ok_or(DomainError::NotFound)?;
         Ok((partner, request))
@@ -293,11 +302,12 @@ impl Services {
     /// the partner's clock.
     pub async fn desk_update(
         &self,
+        publisher: &Publisher,
         id: &str,
         change: DeskChange,
         idem: Option<Idem<'_, ServiceRequest>>,
     ) -> Result<ServiceRequest> {
-        let (partner, request) = self.desk_request(id).await?;
+        let (partner, request) = self.desk_request(publisher, id).await?;
         let scope = PartnerScope::authenticated(partner.id);
         let now = self.partner_now(&partner);
         let mut audit = Vec::new();

@@ -1,6 +1,7 @@
 //! Partner users and their API tokens. The publisher creates a partner's first users; a global admin manages the
 //! rest (R2); every user manages its own tokens.
 
+use crate::auth::Publisher;
 use crate::auth::{hash_password, new_api_token};
 use crate::idempotency::Idem;
 use crate::{Actor, Result, Services};
@@ -66,6 +67,7 @@ impl Services {
     /// Publisher: adds a user to a partner.
     pub async fn publisher_create_user(
         &self,
+        _publisher: &Publisher,
         partner: &str,
         draft: UserDraft,
         idem: Option<Idem<'_, User>>,
@@ -77,6 +79,7 @@ impl Services {
     /// Publisher: issues an API token for one of a partner's users.
     pub async fn publisher_create_token(
         &self,
+        _publisher: &Publisher,
         partner: &str,
         user: &str,
         name: &str,

@@ -63,13 +63,14 @@ where
                 tracing::Span::current().record("partner", tracing::field::display(actor.partner.id));
                 Ok(PartnerAuth(*actor))
             }
-            Caller::Publisher => Err(domain::DomainError::Unauthorized.into()),
+            Caller::Publisher(_) => Err(domain::DomainError::Unauthorized.into()),
         }
     }
 }
 
-/// The publisher (operator), from its configured token. A partner token is refused here (401).
-pub struct PublisherAuth;
+/// The publisher (operator), from its configured token, as the proof every publisher use case takes. A partner
+/// token is refused here (401).
+pub struct PublisherAuth(pub services::Publisher);
 
 impl<S: Send + Sync> FromRequestParts<S> for PublisherAuth
 where
@@ -79,9 +80,9 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         match caller(parts, state).await? {
-            Caller::Publisher => {
+            Caller::Publisher(publisher) => {
                 parts.extensions.insert(IdemScope { scope: "publisher".into(), owner: "publisher".into() });
-                Ok(PublisherAuth)
+                Ok(PublisherAuth(publisher))
             }
             Caller::Partner(_) => Err(domain::DomainError::Unauthorized.into()),
         }

@@ -372,13 +372,13 @@ const CATALOG_LIMIT: usize = 16 * 1024 * 1024;
     security(("bearer" = [])))]
 async fn import_catalog(
     State(state): State<AppState>,
-    _: PublisherAuth,
+    PublisherAuth(publisher): PublisherAuth,
     body: axum::body::Body,
 ) -> ApiResult<Json<ImportCounts>> {
     let body =
         axum::body::to_bytes(body, CATALOG_LIMIT).await.map_err(|_| ApiError::payload_too_large(CATALOG_LIMIT))?;
     crate::extract::refuse_nul(&body)?;
-    let c = state.services.import_catalog(&body).await?;
+    let c = state.services.import_catalog(&publisher, &body).await?;
     Ok(Json(ImportCounts { products: c.products, skus: c.skus, prices: c.prices }))
 }
 
@@ -411,9 +411,9 @@ fn rule_dto(t: &str, rule: &MarketRule) -> AvailabilityRule {
     security(("bearer" = [])))]
 async fn list_type_availability(
     State(state): State<AppState>,
-    _: PublisherAuth,
+    PublisherAuth(publisher): PublisherAuth,
 ) -> ApiResult<Json<Vec<AvailabilityRule>>> {
-    let rules = state.services.type_availability().await?;
+    let rules = state.services.type_availability(&publisher).await?;
     Ok(Json(rules.iter().map(|(t, r)| rule_dto(t.as_str(), r)).collect()))
 }
 
@@ -424,14 +424,19 @@ async fn list_type_availability(
     security(("bearer" = [])))]
 async fn put_type_availability(
     State(state): State<AppState>,
-    _: PublisherAuth,
+    PublisherAuth(publisher): PublisherAuth,
     Path(product_type): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<AvailabilityRule>> {
     let rule: AvailabilityRule = parse_json(&body)?;
     let stored = state
         .services
-        .put_type_availability(&product_type, rule.available_markets.as_deref(), rule.unavailable_markets.as_deref())
+        .put_type_availability(
+            &publisher,
+            &product_type,
+            rule.available_markets.as_deref(),
+            rule.unavailable_markets.as_deref(),
+        )
         .await?;
     Ok(Json(rule_dto(&product_type, &stored)))
 }

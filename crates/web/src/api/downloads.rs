@@ -167,7 +167,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     security(("bearer" = [])))]
 async fn upload_artifact(
     State(state): State<AppState>,
-    _publisher: PublisherAuth,
+    PublisherAuth(publisher): PublisherAuth,
     Path(product_id): Path<String>,
     Query(params): Query<ArtifactParams>,
     headers: HeaderMap,
@@ -186,7 +186,7 @@ async fn upload_artifact(
         file_name: params.file_name,
     };
     let stream = body.into_data_stream().map_err(std::io::Error::other).boxed();
-    let artifact = state.services.upload_artifact(upload, stream).await?;
+    let artifact = state.services.upload_artifact(&publisher, upload, stream).await?;
     Ok((StatusCode::CREATED, Json(ArtifactDto::from(&artifact))))
 }
 

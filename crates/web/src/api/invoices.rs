@@ -255,9 +255,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[utoipa::path(post, path = "/v1/publisher/invoiceruns", tag = "publisher", request_body = InvoiceRunInput,
     responses((status = 200, body = InvoiceRunDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn run_invoices(State(state): State<AppState>, _: PublisherAuth, body: Bytes) -> ApiResult<Json<InvoiceRunDto>> {
+async fn run_invoices(
+    State(state): State<AppState>,
+    PublisherAuth(publisher): PublisherAuth,
+    body: Bytes,
+) -> ApiResult<Json<InvoiceRunDto>> {
     let input: InvoiceRunInput = parse_json(&body)?;
-    let run = state.services.run_invoices(&input.period).await?;
+    let run = state.services.run_invoices(&publisher, &input.period).await?;
     Ok(Json(InvoiceRunDto {
         period: run.period.to_string(),
         invoices: run
@@ -325,8 +329,11 @@ impl From<services::invoices::LedgerVerification> for LedgerVerificationDto {
 #[utoipa::path(get, path = "/v1/publisher/ledger/verification", tag = "publisher",
     responses((status = 200, body = LedgerVerificationDto), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn verify_ledger(State(state): State<AppState>, _: PublisherAuth) -> ApiResult<Json<LedgerVerificationDto>> {
-    Ok(Json(state.services.verify_ledger().await?.into()))
+async fn verify_ledger(
+    State(state): State<AppState>,
+    PublisherAuth(publisher): PublisherAuth,
+) -> ApiResult<Json<LedgerVerificationDto>> {
+    Ok(Json(state.services.verify_ledger(&publisher).await?.into()))
 }
 
 /// The partner's invoices, newest month first, then by currency, paged (billing admin, global admin).

@@ -133,7 +133,7 @@ async fn healthz() -> &'static str {
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, body = String), (status = 503, body = String)))]
 async fn readyz(State(state): State<AppState>) -> Response {
-    match tokio::time::timeout(READY_WITHIN, state.services.store.ping()).await {
+    match tokio::time::timeout(READY_WITHIN, state.services.ping()).await {
         Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "not ready");

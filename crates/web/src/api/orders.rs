@@ -495,14 +495,14 @@ async fn get_order(
     security(("bearer" = [])))]
 async fn add_keys(
     State(state): State<AppState>,
-    _: PublisherAuth,
+    PublisherAuth(publisher): PublisherAuth,
     Path((product_id, sku_id)): Path<(String, String)>,
     body: IdemJson<KeysInput>,
 ) -> ApiResult<Json<KeysAdded>> {
     let render = |r: &(usize, i64)| serde_json::to_vec(&KeysAdded { added: r.0, available: r.1 }).unwrap_or_default();
     let result = state
         .services
-        .add_keys(&product_id, &sku_id, body.value.keys.clone(), body.idem(StatusCode::OK, &render, false))
+        .add_keys(&publisher, &product_id, &sku_id, body.value.keys.clone(), body.idem(StatusCode::OK, &render, false))
         .await;
     let (added, available) = body.settle(&state, result).await?;
     Ok(Json(KeysAdded { added, available }))

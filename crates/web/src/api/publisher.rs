@@ -114,13 +114,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
     security(("bearer" = [])))]
 async fn create_partner(
     State(state): State<AppState>,
-    _: PublisherAuth,
+    PublisherAuth(publisher): PublisherAuth,
     body: IdemJson<NewPartner>,
 ) -> ApiResult<(StatusCode, Json<PartnerDto>)> {
     let v = &body.value;
     let result = state
         .services
         .create_partner(
+            &publisher,
             &v.name,
             v.sandbox,
             v.clock_start.as_deref(),
@@ -138,12 +139,12 @@ async fn create_partner(
     security(("bearer" = [])))]
 async fn list_partners(
     State(state): State<AppState>,
-    _: PublisherAuth,
+    PublisherAuth(publisher): PublisherAuth,
     Query(params): Query<PageParams>,
     headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<Json<Collection<PartnerDto>>> {
-    let page = state.services.page_partners(params.size()?, params.cursor(&headers)?).await?;
+    let page = state.services.page_partners(&publisher, params.size()?, params.cursor(&headers)?).await?;
     Ok(Json(collection(page, &uri, |x| PartnerDto::from(x))))
 }
 
@@ -155,13 +156,14 @@ async fn list_partners(
     security(("bearer" = [])))]
 async fn create_partner_user(
     State(state): State<AppState>,
-    _: PublisherAuth,
+    PublisherAuth(publisher): PublisherAuth,
     Path(partner_id): Path<String>,
     body: IdemJson<NewUser>,
 ) -> ApiResult<(StatusCode, Json<UserDto>)> {
     let result = state
         .services
         .publisher_create_user(
+            &publisher,
             &partner_id,
             UserDraft::from(&body.value),
             body.idem(StatusCode::CREATED, &render_user, false),
@@ -181,14 +183,20 @@ async fn create_partner_user(
     security(("bearer" = [])))]
 async fn create_partner_token(
     State(state): State<AppState>,
-    _: PublisherAuth,
+    PublisherAuth(publisher): PublisherAuth,
     Path((partner_id, user_id)): Path<(String, String)>,
     body: IdemJson<NewPublisherToken>,
 ) -> ApiResult<(StatusCode, [(&'static str, &'static str); 1], Json<IssuedTokenDto>)> {
     let name = body.value.name.clone().unwrap_or_else(|| "api".into());
     let result = state
         .services
-        .publisher_create_token(&partner_id, &user_id, &name, body.idem(StatusCode::CREATED, &render_token, true))
+        .publisher_create_token(
+            &publisher,
+            &partner_id,
+            &user_id,
+            &name,
+            body.idem(StatusCode::CREATED, &render_token, true),
+        )
         .await;
     let issued = body.settle(&state, result).await?;
     Ok((StatusCode::CREATED, [("cache-control", "no-store")], Json(IssuedTokenDto::from(&issued))))
@@ -197,8 +205,11 @@ async fn create_partner_token(
 /// The market table: currency and tax rule per country.
 #[utoipa::path(get, path = "/v1/publisher/markets", tag = "publisher",
     responses((status = 200, body = Vec<MarketDto>), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
-async fn list_markets(State(state): State<AppState>, _: PublisherAuth) -> ApiResult<Json<Vec<MarketDto>>> {
-    Ok(Json(state.services.list_markets().await?.iter().map(MarketDto::from).collect()))
+async fn list_markets(
+    State(state): State<AppState>,
+    PublisherAuth(publisher): PublisherAuth,
+) -> ApiResult<Json<Vec<MarketDto>>> {
+    Ok(Json(state.services.list_markets(&publisher).await?.iter().map(MarketDto::from).collect()))
 }
 
 /// Set a market's currency, tax rate and whether prices include tax.
@@ -208,12 +219,12 @@ async fn list_markets(State(state): State<AppState>, _: PublisherAuth) -> ApiRes
     security(("bearer" = [])))]
 async fn put_market(
     State(state): State<AppState>,
-    _: PublisherAuth,
+    PublisherAuth(publisher): PublisherAuth,
     Path(country): Path<String>,
     body: IdemJson<MarketUpdate>,
 ) -> ApiResult<Json<MarketDto>> {
     let v = &body.value;
-    let result = state.services.put_market(&country, &v.currency_code, &v.tax_rate, v.tax_inclusive).await;
+    let result = state.services.put_market(&publisher, &country, &v.currency_code, &v.tax_rate, v.tax_inclusive).await;
     let market = body.settle(&state, result).await?;
     Ok(Json(MarketDto::from(&market)))
 }

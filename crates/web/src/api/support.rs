@@ -23,6 +23,7 @@ use domain::support::{
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use services::blobs::ByteStream;
+use services::support::AttachmentReader;
 use services::support::{DeskCancel, DeskChange, RefundGrant};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -563,7 +564,7 @@ async fn download_attachment(
     PartnerAuth(actor): PartnerAuth,
     Path((id, attachment)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let (found, body) = state.services.open_attachment(Some(&actor), &id, &attachment).await?;
+    let (found, body) = state.services.open_attachment(AttachmentReader::Partner(&actor), &id, &attachment).await?;
     Ok(file_response(&found, body))
 }
 
@@ -574,14 +575,16 @@ async fn download_attachment(
     security(("bearer" = [])))]
 async fn desk_list(
     State(state): State<AppState>,
-    _: PublisherAuth,
+    PublisherAuth(publisher): PublisherAuth,
     Query(params): Query<DeskParams>,
     Query(page): Query<PageParams>,
     headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<Json<Collection<ServiceRequestDto>>> {
-    let page =
-        state.services.desk_service_requests(params.status.as_deref(), page.size()?, page.cursor(&headers)?).await?;
+    let page = state
+        .services
+        .desk_service_requests(&publisher, params.status.as_deref(), page.size()?, page.cursor(&headers)?)
+        .await?;
     Ok(Json(collection(page, &uri, desk_view)))
 }
 
@@ -591,10 +594,10 @@ async fn desk_list(
     security(("bearer" = [])))]
 async fn desk_get(
     State(state): State<AppState>,
-    _: PublisherAuth,
+    PublisherAuth(publisher): PublisherAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ServiceRequestDto>> {
-    Ok(Json(desk_view(&state.services.desk_request(&id).await?.1)))
+    Ok(Json(desk_view(&state.services.desk_request(&publisher, &id).await?.1)))
 }
 
 /// The desk answers: `{status?, newNote?, refund?{amount, currencyCode, orderId?, lineItemNumber?},
@@ -610,7 +613,7 @@ async fn desk_get(
     security(("bearer" = [])))]
 async fn desk_patch(
     State(state): State<AppState>,
-    _: PublisherAuth,
+    PublisherAuth(publisher): PublisherAuth,
     Path(id): Path<String>,
     body: IdemJson<DeskPatch>,
 ) -> ApiResult<Json<ServiceRequestDto>> {
@@ -630,7 +633,10 @@ async fn desk_patch(
             line_items: c.line_items.as_ref().map(|l| l.iter().map(|r| r.line_item_number).collect()),
         }),
     };
-    let result = state.services.desk_update(&id, change, body.idem(StatusCode::OK, &render_desk_request, false)).await;
+    let result = state
+        .services
+        .desk_update(&publisher, &id, change, body.idem(StatusCode::OK, &render_desk_request, false))
+        .await;
     let request = body.settle(&state, result).await?;
     Ok(Json(desk_view(&request)))
 }
@@ -643,9 +649,9 @@ async fn desk_patch(
     security(("bearer" = [])))]
 async fn desk_attachment(
     State(state): State<AppState>,
-    _: PublisherAuth,
+    PublisherAuth(publisher): PublisherAuth,
     Path((id, attachment)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let (found, body) = state.services.open_attachment(None, &id, &attachment).await?;
+    let (found, body) = state.services.open_attachment(AttachmentReader::Desk(&publisher), &id, &attachment).await?;
     Ok(file_response(&found, body).into_response())
 }

@@ -289,7 +289,11 @@ async fn attachment(
     Signed(s): Signed,
     Path((id, aid)): Path<(String, String)>,
 ) -> UiResult {
-    let (found, body) = state.services.open_attachment(Some(&s.actor), &id, &aid).await.or_page(&s)?;
+    let (found, body) = state
+        .services
+        .open_attachment(services::support::AttachmentReader::Partner(&s.actor), &id, &aid)
+        .await
+        .or_page(&s)?;
     let mut res = Response::new(Body::from_stream(body));
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
