@@ -59,9 +59,12 @@ async fn serve_migrates_answers_and_stops_gracefully_on_sigterm(db: Db) {
     let http = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}");
     loop {
+        // Ready once the database answers within /readyz's 800 ms (a loaded machine may take a few tries).
         if let Ok(r) = http.get(format!("{url}/readyz")).send().await {
-            assert_eq!(r.status(), 200);
-            break;
+            if r.status() == 200 {
+                break;
+            }
+            assert_eq!(r.status(), 503);
         }
         assert!(started.elapsed() < Duration::from_secs(20), "the server did not become ready");
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -48,6 +48,8 @@ pub const ROUTES: &[Route] = &[
     r("get", "/v1/customers/{customerId}/orders", Action::ViewOrders),
     r("post", "/v1/customers/{customerId}/orders", Action::BuyForCustomer),
     r("get", "/v1/customers/{customerId}/subscriptions", Action::ViewOrders),
+    r("get", "/v1/customers/{customerId}/subscriptions/{subscriptionId}", Action::ViewOrders),
+    r("head", "/v1/domains/{domain}", Action::ListCustomers),
     r("get", "/v1/customers/{customerId}/orders/{orderId}", Action::ViewOrders),
     r("patch", "/v1/customers/{customerId}/orders/{orderId}", Action::CancelPurchase),
     r("get", "/v1/customers/{customerId}/software", Action::ViewSoftware),
@@ -123,7 +125,13 @@ fn concrete(method: &str, path: &str, ids: &Ids) -> String {
         .replace("{invoiceId}", &ids.invoice)
         .replace("{billingProvider}", "OneTime")
         .replace("{invoiceLineItemType}", "BillingLineItems")
-        .replace("{webhookId}", &ids.webhook);
+        .replace("{webhookId}", &ids.webhook)
+        // The fixture's order is one SUSE plan (a term purchase): its line 0 is a subscription.
+        .replace(
+            "{subscriptionId}",
+            &domain::subscription::subscription_id(domain::ids::OrderId::parse(&ids.order).unwrap(), 0),
+        )
+        .replace("{domain}", "target.example.com");
     if p.starts_with("/v1/products") {
         format!("{p}?country=US")
     } else {
@@ -171,6 +179,39 @@ fn body_for(route: &Route, role: Role, n: usize, ids: &Ids) -> Option<Value> {
         }
         _ => None,
     }
+}
+
+/// The matrix's routes are the router's: every partner operation in the OpenAPI document declares its action
+/// (`x-partnerhub-action`, written by `api::requires` next to the route, the same declaration the server checks),
+/// and the set of (method, path, action) the router declares is exactly [`ROUTES`], so the matrix can neither miss
+/// a route nor test one against another action than the server enforces.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_matrix_covers_exactly_the_routes_the_router_declares() {
+    use std::collections::BTreeSet;
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let doc = app.request(Method::GET, "/v1/openapi.json", None, None, &[]).await;
+    let mut declared = BTreeSet::new();
+    for (path, item) in doc.body["paths"].as_object().unwrap() {
+        let partner_route =
+            path.starts_with("/v1/") && !path.starts_with("/v1/publisher") && path != "/v1/openapi.json";
+        for (method, operation) in item.as_object().unwrap() {
+            let action = operation.get("x-partnerhub-action").and_then(|a| a.as_str());
+            if partner_route {
+                let action = action.unwrap_or_else(|| panic!("{method} {path} declares no action"));
+                let roles = operation["x-partnerhub-roles"].as_array().unwrap();
+                assert!(!roles.is_empty(), "{method} {path}");
+                declared.insert((method.clone(), path.clone(), action.to_string()));
+            } else {
+                assert!(action.is_none(), "{method} {path} is not a partner route but declares {action:?}");
+            }
+        }
+    }
+    let table: BTreeSet<(String, String, String)> =
+        ROUTES.iter().map(|r| (r.method.to_string(), r.path.to_string(), format!("{:?}", r.action))).collect();
+    let missing: Vec<_> = declared.difference(&table).collect();
+    let stale: Vec<_> = table.difference(&declared).collect();
+    assert!(missing.is_empty(), "routes the matrix does not test: {missing:?}");
+    assert!(stale.is_empty(), "matrix rows the router does not declare so: {stale:?}");
 }
 
 crate::on_both_backends!(

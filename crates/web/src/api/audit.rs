@@ -1,6 +1,7 @@
 //! `/v1/auditrecords` (R8): the activity log, its CSV export and its verification.
 
 use super::collection::{collection, Attributes, Collection, PageParams};
+use super::requires;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{PartnerAuth, Query};
 use crate::AppState;
@@ -11,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::audit::{AuditRecord, Verification};
 use domain::csv::spreadsheet_safe;
+use domain::policy::Action;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -95,7 +97,10 @@ pub struct AuditParams {
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_audit)).routes(routes!(export_audit)).routes(routes!(verify_audit))
+    OpenApiRouter::new()
+        .routes(requires(Action::ReadActivityLog, routes!(list_audit)))
+        .routes(requires(Action::ReadActivityLog, routes!(export_audit)))
+        .routes(requires(Action::ReadActivityLog, routes!(verify_audit)))
 }
 
 /// Activity records of a date range, oldest first (global, account, referral or marketing content admin).

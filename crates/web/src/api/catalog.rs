@@ -2,6 +2,7 @@
 //! publisher's catalog import and R1 availability lists.
 
 use super::collection::{collection, Attributes, Collection, Link, PageParams};
+use super::requires;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{parse_json, PartnerAuth, Path, PublisherAuth, Query};
 use crate::AppState;
@@ -11,6 +12,7 @@ use axum::http::{HeaderMap, Uri};
 use axum::Json;
 use domain::catalog::{availability_id, catalog_item_id, MarketRule, Product, Sku};
 use domain::paging::{Cursor, Page};
+use domain::policy::Action;
 use domain::Timestamp;
 use serde::{Deserialize, Serialize};
 use services::catalog::MarketCatalog;
@@ -207,14 +209,14 @@ fn product_page(
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(products_by_country))
-        .routes(routes!(product_by_country))
-        .routes(routes!(skus_by_country))
-        .routes(routes!(availabilities_by_country))
-        .routes(routes!(customer_products))
-        .routes(routes!(customer_product))
-        .routes(routes!(customer_skus))
-        .routes(routes!(customer_availabilities))
+        .routes(requires(Action::ViewCatalog, routes!(products_by_country)))
+        .routes(requires(Action::ViewCatalog, routes!(product_by_country)))
+        .routes(requires(Action::ViewCatalog, routes!(skus_by_country)))
+        .routes(requires(Action::ViewCatalog, routes!(availabilities_by_country)))
+        .routes(requires(Action::ViewCatalog, routes!(customer_products)))
+        .routes(requires(Action::ViewCatalog, routes!(customer_product)))
+        .routes(requires(Action::ViewCatalog, routes!(customer_skus)))
+        .routes(requires(Action::ViewCatalog, routes!(customer_availabilities)))
         .routes(routes!(import_catalog))
         .routes(routes!(list_type_availability))
         .routes(routes!(put_type_availability))

@@ -264,12 +264,12 @@ pub struct CustomerListParams {
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(requires(Action::CreateCustomer, routes!(create_customer)))
-        .routes(routes!(list_customers))
-        .routes(routes!(get_customer))
-        .routes(routes!(domain_availability))
-        .routes(routes!(get_billing_profile))
+        .routes(requires(Action::ListCustomers, routes!(list_customers)))
+        .routes(requires(Action::ViewCustomer, routes!(get_customer)))
+        .routes(requires(Action::ListCustomers, routes!(domain_availability)))
+        .routes(requires(Action::ViewCustomer, routes!(get_billing_profile)))
         .routes(requires(Action::UpdateCustomer, routes!(update_billing_profile)))
-        .routes(routes!(get_company_profile))
+        .routes(requires(Action::ViewCustomer, routes!(get_company_profile)))
 }
 
 fn render(c: &Customer) -> Vec<u8> {

@@ -1,6 +1,7 @@
 //! Files and download links (R6, R7): the publisher's uploads, an item's download options, "Get keys and
 //! downloads" (admin agents), and `GET /download/{token}` (no authentication: the token is the credential).
 
+use super::requires;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Client, Keyed, PartnerAuth, Path, PublisherAuth, Query};
 use crate::AppState;
@@ -10,6 +11,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::download::{content_disposition, Transfer};
+use domain::policy::Action;
 use domain::software::{Artifact, ArtifactSelection, DownloadOptions};
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
@@ -152,8 +154,8 @@ pub struct ArtifactParams {
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(upload_artifact))
-        .routes(routes!(download_options))
-        .routes(super::requires(domain::policy::Action::GetKeysAndDownloads, routes!(keys_and_downloads)))
+        .routes(requires(Action::ViewSoftware, routes!(download_options)))
+        .routes(requires(Action::GetKeysAndDownloads, routes!(keys_and_downloads)))
         .routes(routes!(download))
 }
 

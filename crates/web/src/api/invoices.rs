@@ -2,6 +2,7 @@
 
 use super::audit::csv_line;
 use super::collection::{collection, Attributes, Collection, Link, Links, PageParams};
+use super::requires;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{parse_json, PartnerAuth, Path, PublisherAuth, Query};
 use crate::AppState;
@@ -12,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::csv::spreadsheet_safe;
 use domain::invoice::{Invoice, InvoiceLine};
+use domain::policy::Action;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -243,11 +245,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(run_invoices))
         .routes(routes!(verify_ledger))
-        .routes(routes!(list_invoices))
-        .routes(routes!(get_invoice))
-        .routes(routes!(invoice_lines))
-        .routes(routes!(invoice_lines_by_path))
-        .routes(routes!(invoice_lines_csv))
+        .routes(requires(Action::ReadInvoices, routes!(list_invoices)))
+        .routes(requires(Action::ReadInvoices, routes!(get_invoice)))
+        .routes(requires(Action::ReadInvoices, routes!(invoice_lines)))
+        .routes(requires(Action::ReadInvoices, routes!(invoice_lines_by_path)))
+        .routes(requires(Action::ReadInvoices, routes!(invoice_lines_csv)))
 }
 
 /// Run the invoices of a month for every partner whose clock has passed its end (idempotent: a second run issues

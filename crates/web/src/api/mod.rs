@@ -56,11 +56,28 @@ impl Modify for BearerAuth {
 #[derive(Debug, Clone, Copy)]
 pub struct Requires(pub domain::policy::Action);
 
-/// Declares the action every handler of `route` requires.
+/// Declares the action every handler of `route` requires, for the server (checked at authentication) and in the
+/// OpenAPI document: each operation carries `x-partnerhub-action` and `x-partnerhub-roles` (the roles R2 allows),
+/// from which the tests build the role × route matrix.
 pub(crate) fn requires<S: Clone + Send + Sync + 'static>(
     action: domain::policy::Action,
-    (schemas, paths, router): utoipa_axum::router::UtoipaMethodRouter<S>,
+    (schemas, mut paths, router): utoipa_axum::router::UtoipaMethodRouter<S>,
 ) -> utoipa_axum::router::UtoipaMethodRouter<S> {
+    let roles: Vec<&str> = match domain::policy::allowed(action) {
+        domain::policy::Allowed::AnyRole => vec!["any"],
+        domain::policy::Allowed::Roles(rs) => rs.iter().map(|r| r.as_str()).collect(),
+    };
+    for item in paths.paths.values_mut() {
+        let operations =
+            [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch, &mut item.head];
+        for operation in operations.into_iter().flatten() {
+            let declared = utoipa::openapi::extensions::ExtensionsBuilder::new()
+                .add("x-partnerhub-action", format!("{action:?}"))
+                .add("x-partnerhub-roles", roles.clone())
+                .build();
+            operation.extensions.get_or_insert_with(Default::default).merge(declared);
+        }
+    }
     (schemas, paths, router.route_layer(axum::Extension(Requires(action))))
 }
 

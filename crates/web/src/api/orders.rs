@@ -273,12 +273,12 @@ pub struct KeysAdded {
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(requires(Action::BuyForCustomer, routes!(create_cart)))
-        .routes(routes!(get_cart))
+        .routes(requires(Action::BuyForCustomer, routes!(get_cart)))
         .routes(requires(Action::BuyForCustomer, routes!(update_cart)))
         .routes(requires(Action::BuyForCustomer, routes!(checkout)))
-        .routes(routes!(list_orders))
+        .routes(requires(Action::ViewOrders, routes!(list_orders)))
         .routes(requires(Action::BuyForCustomer, routes!(create_order)))
-        .routes(routes!(get_order))
+        .routes(requires(Action::ViewOrders, routes!(get_order)))
         .routes(requires(Action::CancelPurchase, routes!(cancel_order)))
         .routes(routes!(add_keys))
 }

@@ -1,12 +1,14 @@
 //! The Software page (R6) and entitlements, any role.
 
 use super::collection::{collection, Attributes, Collection, PageParams};
+use super::requires;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{PartnerAuth, Path, Query};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::Json;
+use domain::policy::Action;
 use domain::software::SoftwareItem;
 use serde::{Deserialize, Serialize};
 use services::software::Entitlement;
@@ -105,7 +107,9 @@ pub struct EntitlementParams {
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_software)).routes(routes!(list_entitlements))
+    OpenApiRouter::new()
+        .routes(requires(Action::ViewSoftware, routes!(list_software)))
+        .routes(requires(Action::ViewSoftware, routes!(list_entitlements)))
 }
 
 /// Every software item ever bought for the customer, with its status (the Software page).

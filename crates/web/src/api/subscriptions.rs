@@ -1,12 +1,14 @@
 //! Partner Center's subscriptions (`/v1/customers/{id}/subscriptions`), any role: the customer's term purchases.
 
 use super::collection::{api_relative, collection, Attributes, Collection, Link, PageParams};
+use super::requires;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{PartnerAuth, Path, Query};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::Json;
+use domain::policy::Action;
 use domain::subscription::Subscription;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -85,7 +87,9 @@ fn subscription_dto(s: &Subscription, customer_id: &str) -> SubscriptionDto {
 }
 
 pub fn routes() -> OpenApiRouter<crate::AppState> {
-    OpenApiRouter::new().routes(routes!(list_subscriptions)).routes(routes!(get_subscription))
+    OpenApiRouter::new()
+        .routes(requires(Action::ViewOrders, routes!(list_subscriptions)))
+        .routes(requires(Action::ViewOrders, routes!(get_subscription)))
 }
 
 /// The customer's subscriptions (software subscriptions and plans, reservations), oldest purchase first, paged

@@ -395,7 +395,7 @@ pub struct DeskParams {
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(support_topics))
+        .routes(requires(Action::SupportRequests, routes!(support_topics)))
         .routes(requires(Action::SupportRequests, routes!(create_request, get_request, add_note)))
         .routes(requires(Action::SupportRequests, routes!(list_requests)))
         .routes(requires(Action::SupportRequests, routes!(customer_requests)))

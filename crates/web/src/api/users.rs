@@ -137,7 +137,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(requires(Action::ManageUsers, routes!(list_users, create_user)))
         .routes(requires(Action::ManageUsers, routes!(get_user, update_user)))
-        .routes(routes!(me))
+        .routes(requires(Action::OwnProfile, routes!(me)))
         .routes(requires(Action::OwnProfile, routes!(list_my_tokens, create_my_token)))
         .routes(requires(Action::OwnProfile, routes!(revoke_my_token)))
 }
