@@ -35,7 +35,7 @@ pub async fn store_checkout(
     concurrency: usize,
 ) -> anyhow::Result<()> {
     let (services, store) = open_services_and_store(database_url, data_dir).await?;
-    let market = domain::market::MarketCode::parse("US").expect("US");
+    let market = domain::market::MarketCode::parse("US").context("US is a market")?;
     let catalog = Arc::new(services.market_catalog(market, None).await.map_err(err)?);
     struct Buyer {
         scope: PartnerScope,

@@ -5,6 +5,7 @@
 //! totals equal to the seeded amounts.
 
 use crate::util::{emit, err, open_services, r3};
+use anyhow::Context;
 use sqlx::Connection;
 use std::path::Path;
 use std::time::Instant;
@@ -25,7 +26,7 @@ pub async fn run(database_url: &str, data_dir: &Path, partners: usize, lines: i6
     // Last month on the real clock (production partners use it).
     let today = time::OffsetDateTime::now_utc().date();
     let first_of_this = today.replace_day(1)?;
-    let last_month = first_of_this.previous_day().expect("a previous day");
+    let last_month = first_of_this.previous_day().context("a previous day")?;
     let period = format!("{:04}-{:02}", last_month.year(), u8::from(last_month.month()));
     let start_us = last_month.replace_day(1)?.midnight().assume_utc().unix_timestamp() * 1_000_000;
     let per_partner = lines / partners as i64;

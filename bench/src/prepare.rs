@@ -2,6 +2,7 @@
 //! made in-process through the product's own services (the same code the API and the CLI call).
 
 use crate::util::{err, open_services, Setup, SetupPartner};
+use anyhow::Context;
 use domain::customer::{Address, BillingDraft, CustomerDraft};
 use domain::role::Role;
 use services::users::UserDraft;
@@ -89,7 +90,7 @@ pub async fn run(o: Options<'_>) -> anyhow::Result<()> {
         services.add_keys(&services.operator_on_this_machine(), PRODUCT, SKU, keys, None).await.map_err(err)?;
         added += n;
     }
-    let market = domain::market::MarketCode::parse("US").expect("US");
+    let market = domain::market::MarketCode::parse("US").context("US is a market")?;
     let setup = Setup {
         product_id: PRODUCT.into(),
         sku_id: SKU.into(),

@@ -2,6 +2,9 @@
 //! demo server and chromedriver and sets PARTNERHUB_E2E_URL, PARTNERHUB_E2E_PUBLISHER_TOKEN, CHROMEDRIVER_URL and
 //! PARTNERHUB_SCREENSHOTS (the folder for the pages' screenshots).
 
+// A test crate: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;

@@ -20,6 +20,7 @@ impl MarketCode {
         self.0
     }
     pub fn info(self) -> &'static market_data::CountryInfo {
+        #[allow(clippy::expect_used, reason = "a MarketCode is only built from a row of this table (parse)")]
         market_data::country(self.0).expect("MarketCode is only built from the table")
     }
 }

@@ -115,7 +115,7 @@ async fn seed(services: &Services, dir: &Path) -> anyhow::Result<String> {
             all_roles_user = Some(user);
         }
     }
-    let admin = all_roles_user.expect("the all-roles user is created above");
+    let admin = all_roles_user.ok_or_else(|| anyhow::anyhow!("the all-roles user was not created"))?;
     let token = services
         .publisher_create_token(&services.operator_on_this_machine(), &pid, &admin.id.to_string(), "demo", None)
         .await
@@ -151,8 +151,11 @@ async fn seed(services: &Services, dir: &Path) -> anyhow::Result<String> {
         customers.push(customer);
     }
     // Key stock for every product with keys, then a few orders.
-    for product in
-        services.market_catalog(domain::market::MarketCode::parse("US").expect("US"), None).await.map_err(err)?.products
+    for product in services
+        .market_catalog(domain::market::MarketCode::parse("US").ok_or_else(|| anyhow::anyhow!("US is a market"))?, None)
+        .await
+        .map_err(err)?
+        .products
     {
         if product.product_type.has_keys() {
             for sku in &product.skus {

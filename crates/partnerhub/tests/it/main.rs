@@ -2,6 +2,9 @@
 //! backends: SQLite in a temp folder, and PostgreSQL from `PARTNERHUB_TEST_PG_URL` (scripts/test starts a
 //! throwaway cluster). Without that variable the PostgreSQL tests FAIL; they never skip.
 
+// A test crate: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod harness;
 
 mod api_audit;
