@@ -35,6 +35,7 @@ impl Services {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn list_audit(
         &self,
         actor: &Actor,
@@ -69,12 +70,14 @@ impl Services {
         Ok(chunks.try_flatten().boxed())
     }
 
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn verify_audit(&self, actor: &Actor) -> Result<Verification> {
         let scope = actor.authorize(Action::ReadActivityLog)?;
         self.verify_chain(scope).await
     }
 
     /// Operator: verifies one partner's chain (`partnerhub audit verify`).
+    #[tracing::instrument(skip_all)]
     pub async fn verify_partner_chain(
         &self,
         _publisher: &Publisher,

@@ -106,6 +106,7 @@ impl Services {
     }
 
     /// Resolves a bearer token. Unknown, revoked, or a disabled user: 401.
+    #[tracing::instrument(skip_all)]
     pub async fn authenticate(&self, bearer: &str) -> Result<Caller> {
         let bearer = bearer.trim();
         if bearer.is_empty() || bearer.len() > 512 {
@@ -133,6 +134,7 @@ impl Services {
 }
 
 /// Argon2id password hashing, run off the async runtime (it takes tens of milliseconds on purpose).
+#[tracing::instrument(skip_all)]
 pub async fn hash_password(password: String) -> Result<String> {
     tokio::task::spawn_blocking(move || {
         use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
@@ -146,6 +148,7 @@ pub async fn hash_password(password: String) -> Result<String> {
     .map_err(|e| Error::Internal(e.to_string()))?
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn verify_password(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
         use argon2::password_hash::{PasswordHash, PasswordVerifier};

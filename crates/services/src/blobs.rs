@@ -66,6 +66,7 @@ impl Blobs {
 
     /// Streams `body` to `key`, counting and hashing it on the way. Over `limit` bytes, or if the body fails, the
     /// partial upload is aborted and nothing is left behind.
+    #[tracing::instrument(skip_all)]
     pub async fn put(&self, key: &str, mut body: ByteStream, limit: u64) -> Result<Stored, BlobError> {
         let path = BlobPath::parse(key)?;
         let upload = self.store.put_multipart(&path).await?;
@@ -99,6 +100,7 @@ impl Blobs {
     }
 
     /// The bytes of `range` (the whole file when none) as a stream.
+    #[tracing::instrument(skip_all)]
     pub async fn get(&self, key: &str, range: Option<Range<u64>>) -> Result<ByteStream, BlobError> {
         let path = BlobPath::parse(key)?;
         let options = GetOptions { range: range.clone().map(GetRange::Bounded), ..Default::default() };
@@ -118,6 +120,7 @@ impl Blobs {
         }
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn delete(&self, key: &str) -> Result<(), BlobError> {
         let path = BlobPath::parse(key)?;
         match self.store.delete(&path).await {

@@ -26,6 +26,7 @@ pub(crate) struct Canceling<'a> {
 impl Services {
     /// An admin agent cancels lines of one order (none named: every active line), all or nothing, by the
     /// product's policy on the partner's clock. Returns the order as it now is.
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn cancel_order(
         &self,
         actor: &Actor,

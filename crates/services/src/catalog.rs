@@ -93,6 +93,7 @@ pub fn parse_target_view(s: Option<&str>) -> Result<Option<TargetView>> {
 
 impl Services {
     /// Publisher: upserts the products of a catalog document (whole products; others stay as they are).
+    #[tracing::instrument(skip_all)]
     pub async fn import_catalog(&self, _publisher: &Publisher, document: &[u8]) -> Result<CatalogCounts> {
         let markets = self.store.list_markets().await?;
         let lookup = |code: MarketCode| {
@@ -109,6 +110,7 @@ impl Services {
     }
 
     /// Publisher: sets a product type's market list (R1).
+    #[tracing::instrument(skip_all)]
     pub async fn put_type_availability(
         &self,
         _publisher: &Publisher,
@@ -126,6 +128,7 @@ impl Services {
     }
 
     /// The catalog as stored, from the cache when it is fresh.
+    #[tracing::instrument(skip_all)]
     pub async fn catalog_snapshot(&self) -> Result<Arc<CatalogSnapshot>> {
         let generation = match self.catalog_cache.fresh() {
             Ok(s) => return Ok(s),
@@ -140,11 +143,13 @@ impl Services {
         Ok(snapshot)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn type_availability(&self, _publisher: &Publisher) -> Result<Vec<(ProductType, MarketRule)>> {
         Ok(self.store.type_availability().await?)
     }
 
     /// The catalog for one market and view (R1: what is unavailable there is left out).
+    #[tracing::instrument(skip_all)]
     pub async fn market_catalog(&self, market: MarketCode, view: Option<TargetView>) -> Result<MarketCatalog> {
         let snapshot = self.catalog_snapshot().await?;
         let market = snapshot.markets.iter().find(|m| m.country == market).cloned().ok_or(DomainError::NotFound)?;
@@ -180,6 +185,7 @@ impl Services {
     }
 
     /// The catalog for a country (`GET /v1/products?country=`), any role.
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn country_catalog(&self, actor: &Actor, country: &str, view: Option<&str>) -> Result<MarketCatalog> {
         actor.authorize(Action::ViewCatalog)?;
         let code = MarketCode::parse(country)
@@ -188,6 +194,7 @@ impl Services {
     }
 
     /// The catalog for a customer's market, any role.
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn customer_catalog(
         &self,
         actor: &Actor,

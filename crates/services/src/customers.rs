@@ -73,6 +73,7 @@ impl Services {
         }
     }
 
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn get_customer(&self, actor: &Actor, id: &str) -> Result<Customer> {
         let scope = actor.authorize(Action::ViewCustomer)?;
         let id = TenantId::parse(id).ok_or(DomainError::NotFound)?;
@@ -85,6 +86,7 @@ impl Services {
     }
 
     /// The customer as stored now (the billing and company profile routes: never from the cache).
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn customer_profile(&self, actor: &Actor, id: &str) -> Result<Customer> {
         let scope = actor.authorize(Action::ViewCustomer)?;
         let id = TenantId::parse(id).ok_or(DomainError::NotFound)?;
@@ -93,6 +95,7 @@ impl Services {
 
     /// Partner Center's `PUT …/profiles/billing`: replaces the billing profile if `if_match` is its current ETag
     /// (`*` matches any), keeping the country (the market). One `update_customer` activity record.
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn update_billing_profile(
         &self,
         actor: &Actor,
@@ -126,6 +129,7 @@ impl Services {
 
     /// Partner Center's domain availability check: whether one of this partner's customers already uses `domain`
     /// (any role may ask; other partners' customers do not count, as domains are unique per partner).
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn domain_in_use(&self, actor: &Actor, domain: &str) -> Result<bool> {
         let scope = actor.authorize(Action::ListCustomers)?;
         let domain = domain::customer::parse_domain(domain).map_err(|m| DomainError::invalid("domain", m))?;
@@ -137,6 +141,7 @@ impl Services {
         Ok(!self.store.list_customers(scope, Some(&filter), 1, None).await?.is_empty())
     }
 
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn list_customers(
         &self,
         actor: &Actor,

@@ -117,6 +117,7 @@ pub(crate) fn blob_error(e: BlobError) -> Error {
 impl Services {
     /// Publisher: stores a file for a product, streamed to blob storage with its size and SHA-256. A failed upload
     /// (too large, interrupted, or refused) leaves neither a file nor a row.
+    #[tracing::instrument(skip_all)]
     pub async fn upload_artifact(
         &self,
         _publisher: &Publisher,
@@ -171,12 +172,14 @@ impl Services {
     }
 
     /// The versions, languages and file types the publisher uploaded for an item's product (any role).
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn download_options(&self, actor: &Actor, customer_id: &str, item_id: &str) -> Result<DownloadOptions> {
         let Found { item, .. } = self.software_item(actor, Action::ViewSoftware, customer_id, item_id).await?;
         Ok(DownloadOptions::of(self.store.list_artifacts(&item.product_id).await?))
     }
 
     /// The Software page with each item's download options, reading each product's files once (not once per item).
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn software_with_options(
         &self,
         actor: &Actor,
@@ -200,6 +203,7 @@ impl Services {
     /// "Get keys and downloads" (R7, admin agents): the item's key, and a fresh link per selected file, each good
     /// for 14 days or 50 downloads on the partner's clock. The links, the activity records (a key view and each
     /// link issued) and the idempotent response commit together.
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn keys_and_downloads(
         &self,
         actor: &Actor,
@@ -273,6 +277,7 @@ impl Services {
     }
 
     /// A replayed "Get keys and downloads" showed the key again: record that view (SPEC §5, Idempotency).
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn record_replayed_key_view(
         &self,
         actor: &Actor,
@@ -308,6 +313,7 @@ impl Services {
     /// Serves a link (no authentication: the token is the credential). A transfer from byte 0 takes one of the
     /// link's 50 downloads; a resume does not, and is served while the link is within its 14 days. Each served
     /// `GET` is recorded (`download_software`, with IP and user agent) in the transaction that counts it.
+    #[tracing::instrument(skip_all)]
     pub async fn open_download(&self, req: DownloadRequest) -> Result<Download> {
         if !plausible_token(&req.token) {
             return Err(DomainError::NotFound.into());

@@ -23,6 +23,7 @@ impl From<StoreError> for Error {
             StoreError::Conflict(m) => Error::Domain(DomainError::Conflict(m)),
             StoreError::Refused(d) => Error::Domain(d),
             StoreError::Unavailable(e) => Error::Unavailable(e.to_string()),
+            StoreError::Stopped(what) => Error::Unavailable(format!("the {what} has stopped")),
             other => Error::Internal(other.to_string()),
         }
     }

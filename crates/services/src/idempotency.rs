@@ -77,6 +77,7 @@ impl Services {
     /// within it asks: any of the partner's users gets the first response again, except one that carries a secret
     /// (an API token, an activation key, a webhook secret), which only its owner gets; another user is told the key
     /// was used for a different request (409).
+    #[tracing::instrument(skip_all)]
     pub async fn idempotency_claim(
         &self,
         scope: String,
@@ -121,6 +122,7 @@ impl Services {
     }
 
     /// The request failed without a change: forget the claim so that a retry runs again.
+    #[tracing::instrument(skip_all)]
     pub async fn idempotency_release(&self, ticket: &IdemTicket) {
         if let Err(e) = self.store.release_idempotency(&ticket.scope, &ticket.key).await {
             tracing::warn!(error = %e, "could not release an idempotency claim; it expires with its lease");
@@ -142,6 +144,7 @@ impl Services {
     }
 
     /// Forgets keys older than 24 hours; run periodically by the server.
+    #[tracing::instrument(skip_all)]
     pub async fn purge_idempotency(&self) -> Result<u64> {
         Ok(self.store.purge_idempotency(self.clock.now().plus_micros(-TTL_MICROS)).await?)
     }

@@ -41,6 +41,7 @@ const INVOICE_BATCH_POSTGRES: usize = 10;
 impl Services {
     /// The operator checks the whole ledger's invariants (SPEC §8): per order line credits never exceed the charge,
     /// per invoice the totals equal its rows, and every row billed is its invoice's own.
+    #[tracing::instrument(skip_all)]
     pub async fn verify_ledger(&self, _publisher: &Publisher) -> Result<LedgerVerification> {
         let (lines, invoices) = self.store.ledger_facts().await?;
         let violations = domain::ledger::verify(&lines, &invoices);
@@ -49,6 +50,7 @@ impl Services {
 
     /// Issues the invoices of `period` ("YYYY-MM") for every partner whose clock has passed its end. Running it
     /// again issues nothing new; an issued invoice never changes.
+    #[tracing::instrument(skip_all)]
     pub async fn run_invoices(&self, _publisher: &Publisher, period: &str) -> Result<InvoiceRun> {
         let period = Period::parse(period)?;
         let mut run = InvoiceRun { period, invoices: Vec::new(), partners_not_due: 0 };
@@ -75,6 +77,7 @@ impl Services {
     }
 
     /// Newest month first, then by currency.
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn list_invoices(&self, actor: &Actor, size: PageSize, after: Option<Cursor>) -> Result<Page<Invoice>> {
         let scope = actor.authorize(Action::ReadInvoices)?;
         let rows = self.store.list_invoices(scope, size.get() + 1, after.as_ref()).await?;
@@ -84,12 +87,14 @@ impl Services {
         }))
     }
 
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn get_invoice(&self, actor: &Actor, id: &str) -> Result<Invoice> {
         let scope = actor.authorize(Action::ReadInvoices)?;
         let id = InvoiceId::parse(id).ok_or(DomainError::NotFound)?;
         self.store.get_invoice(scope, id).await?.ok_or_else(|| DomainError::NotFound.into())
     }
 
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn invoice_lines(
         &self,
         actor: &Actor,
@@ -104,6 +109,7 @@ impl Services {
     }
 
     /// Every line of an invoice, read a page at a time (for the CSV).
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn all_invoice_lines(&self, actor: &Actor, id: &str) -> Result<(Invoice, Vec<InvoiceLine>)> {
         let scope = actor.authorize(Action::ReadInvoices)?;
         let invoice = self.get_invoice(actor, id).await?;

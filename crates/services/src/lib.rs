@@ -72,11 +72,13 @@ impl Services {
     }
 
     /// Readiness: the database answers.
+    #[tracing::instrument(skip_all)]
     pub async fn ping(&self) -> Result<()> {
         Ok(self.store.ping().await?)
     }
 
     /// `partnerhub backup`: a consistent copy of a live SQLite database (the operator's, on the server's machine).
+    #[tracing::instrument(skip_all)]
     pub async fn backup_to(&self, _operator: &Publisher, path: &str) -> Result<()> {
         Ok(self.store.backup_to(path).await?)
     }

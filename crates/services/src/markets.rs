@@ -6,11 +6,13 @@ use domain::market::{Market, MarketCode, MarketUpdate};
 use domain::DomainError;
 
 impl Services {
+    #[tracing::instrument(skip_all)]
     pub async fn list_markets(&self, _publisher: &Publisher) -> Result<Vec<Market>> {
         Ok(self.store.list_markets().await?)
     }
 
     /// Publisher only (the caller is checked by the API's publisher extractor).
+    #[tracing::instrument(skip_all)]
     pub async fn put_market(
         &self,
         _publisher: &Publisher,

@@ -15,6 +15,7 @@ use store::{CartClaim, Effects, NewKey, NewSoftwareItem, PartnerScope};
 
 impl Services {
     /// Publisher: adds activation keys to a SKU's stock, sealed at rest; returns (added, available).
+    #[tracing::instrument(skip_all)]
     pub async fn add_keys(
         &self,
         _publisher: &Publisher,
@@ -88,12 +89,14 @@ impl Services {
         Ok(cart)
     }
 
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn get_cart(&self, actor: &Actor, customer_id: &str, cart_id: &str) -> Result<Cart> {
         let (scope, customer) = self.buyer(actor, customer_id).await?;
         let id = CartId::parse(cart_id).ok_or(DomainError::NotFound)?;
         self.store.get_cart(scope, customer.tenant_id, id).await?.ok_or_else(|| DomainError::NotFound.into())
     }
 
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn update_cart(
         &self,
         actor: &Actor,
@@ -173,6 +176,7 @@ impl Services {
         Ok(order)
     }
 
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn list_orders(
         &self,
         actor: &Actor,
@@ -186,6 +190,7 @@ impl Services {
         Ok(Page::from_rows(rows, size, |o| Cursor { at: o.created_at, id: o.id.to_string() }))
     }
 
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn get_order(&self, actor: &Actor, customer_id: &str, order_id: &str) -> Result<Order> {
         let scope = actor.authorize(Action::ViewOrders)?;
         let customer = self.get_customer(actor, customer_id).await?;

@@ -13,6 +13,7 @@ use store::{Effects, PartnerScope};
 
 impl Services {
     /// Publisher only.
+    #[tracing::instrument(skip_all)]
     pub async fn create_partner(
         &self,
         _publisher: &Publisher,
@@ -35,11 +36,13 @@ impl Services {
     }
 
     /// Every partner (the operator's commands).
+    #[tracing::instrument(skip_all)]
     pub async fn list_partners(&self) -> Result<Vec<Partner>> {
         Ok(self.store.list_partners().await?)
     }
 
     /// Publisher: a page of partners, oldest first.
+    #[tracing::instrument(skip_all)]
     pub async fn page_partners(
         &self,
         _publisher: &Publisher,
@@ -65,6 +68,7 @@ impl Services {
         Ok(self.partner_now(&actor.partner))
     }
 
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn advance_test_clock(
         &self,
         actor: &Actor,

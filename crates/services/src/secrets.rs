@@ -74,6 +74,7 @@ impl SecretBox {
 impl crate::Services {
     /// Ties the secret key to the database on first use, and refuses a different key later: sealing or
     /// fingerprinting keys under the wrong key would make them unreadable and let duplicates through.
+    #[tracing::instrument(skip_all)]
     pub async fn check_secret_key(&self) -> crate::Result<()> {
         let check = self.secrets.fingerprint(b"partnerhub secret key check");
         let stored = self.store.setting_or_insert("secret_key_check", &check).await?;

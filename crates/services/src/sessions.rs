@@ -61,6 +61,7 @@ fn random_token() -> String {
 impl Services {
     /// Signs in with email and password. Wrong credentials say only that; after too many failures for the account
     /// or the address, 429 `rate_limited` until the window passes (even with the right password).
+    #[tracing::instrument(skip_all)]
     pub async fn sign_in(&self, email: &str, password: &str, address: Option<&str>) -> Result<NewSession> {
         let now = self.clock.now();
         let folded = fold(email.trim());
@@ -101,6 +102,7 @@ impl Services {
     }
 
     /// The session behind a cookie, if it is live; an idle one is ended here.
+    #[tracing::instrument(skip_all)]
     pub async fn session(&self, token: &str) -> Result<Option<SessionActor>> {
         if token.is_empty() || token.len() > 100 {
             return Ok(None);
@@ -121,11 +123,13 @@ impl Services {
     }
 
     /// Forgets idle sessions and old failure counts; run periodically by the server.
+    #[tracing::instrument(skip_all)]
     pub async fn purge_sessions(&self) -> Result<u64> {
         let now = self.clock.now();
         Ok(self.store.purge_sessions(now.plus_micros(-IDLE_MICROS), now.plus_micros(-FAILURE_WINDOW_MICROS)).await?)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn sign_out(&self, token: &str) -> Result<()> {
         Ok(self.store.delete_session(&token_hash(token)).await?)
     }

@@ -48,6 +48,7 @@ impl Entitlement {
 }
 
 impl Services {
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn list_software(
         &self,
         actor: &Actor,
@@ -63,6 +64,7 @@ impl Services {
 
     /// `entitlementType`: `software` or `reservedinstance` (any case); none: both. Paged by (purchase instant,
     /// order id, line number).
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn entitlements(
         &self,
         actor: &Actor,

@@ -11,6 +11,7 @@ const FIND_BATCH: u32 = 500;
 
 impl Services {
     /// A customer's subscriptions, oldest purchase first, whatever their status.
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn subscriptions(
         &self,
         actor: &Actor,
@@ -34,6 +35,7 @@ impl Services {
 
     /// One subscription by id. Its id is a hash of its order line, so the customer's term lines are read until it
     /// turns up (a customer has few; each look is one indexed read of up to 500 lines).
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn subscription(&self, actor: &Actor, customer_id: &str, id: &str) -> Result<Subscription> {
         let scope = actor.authorize(Action::ViewOrders)?;
         let id = uuid::Uuid::parse_str(id.trim()).map_err(|_| DomainError::NotFound)?.to_string();

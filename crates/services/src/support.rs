@@ -75,6 +75,7 @@ pub enum AttachmentReader<'a> {
 
 impl Services {
     /// Files a request (any role).
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn create_service_request(
         &self,
         actor: &Actor,
@@ -157,6 +158,7 @@ impl Services {
         Ok(request)
     }
 
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn list_service_requests(
         &self,
         actor: &Actor,
@@ -170,6 +172,7 @@ impl Services {
 
     /// The requests about one of the partner's customers (`GET /v1/customers/{customerId}/servicerequests`): those
     /// whose refund block names it. Another partner's customer, or none, is 404.
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn list_customer_service_requests(
         &self,
         actor: &Actor,
@@ -191,12 +194,14 @@ impl Services {
         Ok(self.store.list_customers(scope, Some(&filter), 1, None).await?.first().map(|c| c.tenant_id))
     }
 
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn get_service_request(&self, actor: &Actor, id: &str) -> Result<ServiceRequest> {
         let scope = actor.authorize(Action::SupportRequests)?;
         self.store.get_service_request(scope, request_id(id)?).await?.ok_or_else(|| DomainError::NotFound.into())
     }
 
     /// The partner adds a note (`PATCH /v1/servicerequests/{id}` with `newNote`).
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn add_partner_note(
         &self,
         actor: &Actor,
@@ -225,6 +230,7 @@ impl Services {
     }
 
     /// The partner attaches a file (at most 10 MiB, streamed to blob storage).
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn attach_file(&self, actor: &Actor, id: &str, file_name: &str, body: ByteStream) -> Result<Attachment> {
         let scope = actor.authorize(Action::SupportRequests)?;
         let request = self.get_service_request(actor, id).await?;
@@ -256,6 +262,7 @@ impl Services {
     }
 
     /// An attachment's bytes, for the partner (its own requests) or the publisher (`actor` none).
+    #[tracing::instrument(skip_all)]
     pub async fn open_attachment(
         &self,
         reader: AttachmentReader<'_>,
@@ -273,6 +280,7 @@ impl Services {
     }
 
     /// The desk: every partner's requests, optionally of one status.
+    #[tracing::instrument(skip_all)]
     pub async fn desk_service_requests(
         &self,
         _publisher: &Publisher,
@@ -291,6 +299,7 @@ impl Services {
     }
 
     /// One request for the desk, with its partner.
+    #[tracing::instrument(skip_all)]
     pub async fn desk_request(&self, _publisher: &Publisher, id: &str) -> Result<(Partner, ServiceRequest)> {
         let request = self.store.desk_service_request(request_id(id)?).await?.ok_or(DomainError::NotFound)?;
         let partner = self.store.get_partner(request.partner_id).await?.ok_or(DomainError::NotFound)?;
@@ -300,6 +309,7 @@ impl Services {
     /// The desk answers a request: a status, a note, a refund granted (a `refund` credit on the partner's next
     /// invoice) and lines cancelled whatever their policy (every effect of R10), all in one transaction, dated by
     /// the partner's clock.
+    #[tracing::instrument(skip_all)]
     pub async fn desk_update(
         &self,
         publisher: &Publisher,

@@ -65,6 +65,7 @@ impl Services {
     }
 
     /// Publisher: adds a user to a partner.
+    #[tracing::instrument(skip_all)]
     pub async fn publisher_create_user(
         &self,
         _publisher: &Publisher,
@@ -77,6 +78,7 @@ impl Services {
     }
 
     /// Publisher: issues an API token for one of a partner's users.
+    #[tracing::instrument(skip_all)]
     pub async fn publisher_create_token(
         &self,
         _publisher: &Publisher,
@@ -127,22 +129,26 @@ impl Services {
         Ok(issued)
     }
 
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn create_user(&self, actor: &Actor, draft: UserDraft, idem: Option<Idem<'_, User>>) -> Result<User> {
         actor.authorize(Action::ManageUsers)?;
         self.insert_user(&actor.partner, draft, actor.principal(), idem).await
     }
 
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn list_users(&self, actor: &Actor, size: PageSize, after: Option<Cursor>) -> Result<Page<User>> {
         let scope = actor.authorize(Action::ManageUsers)?;
         let rows = self.store.list_users(scope, size.get() + 1, after.as_ref()).await?;
         Ok(Page::from_rows(rows, size, |u| Cursor { at: u.created_at, id: u.id.to_string() }))
     }
 
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn get_user(&self, actor: &Actor, id: &str) -> Result<User> {
         let scope = actor.authorize(Action::ManageUsers)?;
         self.user_in(scope, id).await
     }
 
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn update_user(
         &self,
         actor: &Actor,
@@ -202,12 +208,14 @@ impl Services {
         Ok(actor.user.clone())
     }
 
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn list_my_tokens(&self, actor: &Actor, size: PageSize, after: Option<Cursor>) -> Result<Page<ApiToken>> {
         let scope = actor.authorize(Action::OwnProfile)?;
         let rows = self.store.list_tokens(scope, actor.user.id, size.get() + 1, after.as_ref()).await?;
         Ok(Page::from_rows(rows, size, |t| Cursor { at: t.created_at, id: t.id.to_string() }))
     }
 
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn create_my_token(
         &self,
         actor: &Actor,
@@ -218,6 +226,7 @@ impl Services {
         self.insert_token(&actor.partner, &actor.user, name, actor.principal(), idem).await
     }
 
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn revoke_my_token(&self, actor: &Actor, id: &str) -> Result<()> {
         let scope = actor.authorize(Action::OwnProfile)?;
         let id = TokenId::parse(id).ok_or(DomainError::NotFound)?;

@@ -7,6 +7,7 @@ use domain::webhook::WebhookEndpoint;
 
 impl Services {
     /// A page of the partner's endpoints, oldest first (never their secrets).
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn page_webhooks(
         &self,
         actor: &Actor,

@@ -147,6 +147,7 @@ impl reqwest::dns::Resolve for PublicOnly {
 }
 
 impl Services {
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn create_webhook(
         &self,
         actor: &Actor,
@@ -183,11 +184,13 @@ impl Services {
         Ok(created)
     }
 
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn list_webhooks(&self, actor: &Actor) -> Result<Vec<WebhookEndpoint>> {
         let scope = actor.authorize(Action::ManageWebhooks)?;
         Ok(self.store.list_webhooks(scope).await?)
     }
 
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn get_webhook(&self, actor: &Actor, id: &str) -> Result<WebhookEndpoint> {
         let scope = actor.authorize(Action::ManageWebhooks)?;
         self.endpoint(scope, id).await
@@ -199,6 +202,7 @@ impl Services {
     }
 
     /// Deletes an endpoint; what was still waiting for it is not sent.
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn delete_webhook(&self, actor: &Actor, id: &str) -> Result<()> {
         let scope = actor.authorize(Action::ManageWebhooks)?;
         let endpoint = self.endpoint(scope, id).await?;
@@ -214,6 +218,7 @@ impl Services {
     }
 
     /// An endpoint's deliveries and their attempts, newest first.
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn webhook_deliveries(
         &self,
         actor: &Actor,
@@ -229,6 +234,7 @@ impl Services {
 
     /// Sends a test event to an endpoint now, once, and returns the delivery with its attempt. A disabled endpoint
     /// that answers 2xx is enabled again.
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn test_webhook(&self, actor: &Actor, id: &str) -> Result<Delivery> {
         let scope = actor.authorize(Action::ManageWebhooks)?;
         let endpoint = self.endpoint(scope, id).await?;
@@ -255,6 +261,7 @@ impl Services {
     }
 
     /// Housekeeping: forgets finished deliveries older than [`DELIVERY_RETENTION_MICROS`] (real time).
+    #[tracing::instrument(skip_all)]
     pub async fn purge_deliveries(&self) -> Result<u64> {
         Ok(self.store.purge_deliveries(self.clock.now().plus_micros(-DELIVERY_RETENTION_MICROS)).await?)
     }
@@ -301,6 +308,7 @@ impl Services {
 
     /// One round, for tests and tools: turn new activity records into deliveries, then send what is due (as far as
     /// [`SEND_CAPS`] allow) and wait for those attempts.
+    #[tracing::instrument(skip_all)]
     pub async fn dispatch_webhooks(&self) -> Result<DispatchRound> {
         let mut round = DispatchRound { enqueued: self.enqueue_new_records().await?, attempted: 0 };
         let claimed = self.take_due(&Mutex::new(SendSlots::default())).await?;

@@ -78,8 +78,18 @@ pub enum StoreError {
     /// written; the client may try again shortly.
     #[error("database unavailable: {0}")]
     Unavailable(sqlx::Error),
+    /// Stored data that breaks an invariant the code relies on (only that: not a bad setting, not an outage).
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A setting the store cannot work with (a database URL it does not understand).
+    #[error("{0}")]
+    Config(String),
+    /// A component of this store (the SQLite redemption writer) has stopped: writes through it cannot be done.
+    #[error("the {0} has stopped")]
+    Stopped(&'static str),
+    /// A batch this write was part of failed to commit: nothing of it was written.
+    #[error("not committed: {0}")]
+    NotCommitted(String),
     /// A rule refused the change inside its transaction (no key left, cart already ordered…); nothing was written.
     #[error("{0}")]
     Refused(domain::DomainError),

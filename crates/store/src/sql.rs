@@ -54,7 +54,7 @@ impl SqlStore {
                 AnyPoolOptions::new().max_connections(32).acquire_timeout(Duration::from_secs(2)).connect(url).await?;
             Ok(SqlStore { backend: Backend::Postgres, write: pool.clone(), read: pool, redeemer: None })
         } else {
-            Err(StoreError::Corrupt(format!(
+            Err(StoreError::Config(format!(
                 "unsupported database URL scheme in '{}': use sqlite:// or postgres://",
                 url.split(':').next().unwrap_or("")
             )))
@@ -341,7 +341,7 @@ fn sqlite_url(url: &str) -> StoreResult<String> {
     let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let path = rest.split('?').next().unwrap_or("");
     if path.is_empty() || path == ":memory:" {
-        return Err(StoreError::Corrupt("a SQLite URL needs a file path: sqlite://./data/partnerhub.db".into()));
+        return Err(StoreError::Config("a SQLite URL needs a file path: sqlite://./data/partnerhub.db".into()));
     }
     if let Some(parent) = std::path::Path::new(path).parent() {
         if !parent.as_os_str().is_empty() {

@@ -182,8 +182,8 @@ impl SqlStore {
         if let Some(queue) = &self.redeemer {
             let (reply, answer) = tokio::sync::oneshot::channel();
             let job = RedeemJob { link, partner, now, transfer, effects, reply };
-            queue.send(job).map_err(|_| StoreError::Corrupt("the redemption writer has stopped".into()))?;
-            return answer.await.map_err(|_| StoreError::Corrupt("the redemption writer has stopped".into()))?;
+            queue.send(job).map_err(|_| StoreError::Stopped("redemption writer"))?;
+            return answer.await.map_err(|_| StoreError::Stopped("redemption writer"))?;
         }
         let mut tx = self.begin().await?;
         let state = self.admit_in(&mut tx, link, now, transfer).await?;
@@ -263,7 +263,7 @@ impl SqlStore {
                         Err(StoreError::Refused(_)) | Err(StoreError::NotFound) => {}
                         // Anything else fails the batch: nothing of it commits, and every request hears so.
                         Err(e) => {
-                            let failed = StoreError::Corrupt(e.to_string());
+                            let failed = StoreError::NotCommitted(e.to_string());
                             answers.push((job.reply, result));
                             return Err(failed);
                         }
@@ -288,7 +288,7 @@ impl SqlStore {
                 Err(e) => {
                     tracing::error!(error = %e, "a batch of redemptions failed to commit");
                     for (reply, _) in answers {
-                        let _ = reply.send(Err(StoreError::Corrupt(format!("the redemption was not committed: {e}"))));
+                        let _ = reply.send(Err(StoreError::NotCommitted(format!("a batch of redemptions: {e}"))));
                     }
                 }
             }
