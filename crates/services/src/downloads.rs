@@ -271,7 +271,7 @@ impl Services {
             rows.push(link);
         }
         let result = KeysAndDownloads { item, activation_key, downloads };
-        let effects = Effects { audit, idempotency: self.completion(idem.as_ref(), &result) };
+        let effects = Effects { audit, idempotency: self.completion(idem.as_ref(), &result)? };
         self.store.issue_links(scope, result.item.id, &rows, effects).await?;
         Ok(result)
     }

@@ -1,7 +1,7 @@
 //! Idempotent POST and PATCH (SPEC §5): the first response under a key is kept — written by the Store in the
 //! same transaction as the change — and replayed for 24 hours of real time.
 
-use crate::{Result, Services};
+use crate::{Error, Result, Services};
 use domain::DomainError;
 use sha2::{Digest, Sha256};
 use store::{ClaimOutcome, IdempotencyClaim, IdempotencyCompletion};
@@ -33,7 +33,9 @@ pub enum Claim {
 pub struct Idem<'a, T> {
     pub ticket: &'a IdemTicket,
     pub status: u16,
-    pub render: &'a (dyn Fn(&T) -> Vec<u8> + Send + Sync),
+    /// The response's body; an error fails the request (nothing is kept under the key) rather than storing an
+    /// empty body that a retry would replay.
+    pub render: &'a (dyn Fn(&T) -> serde_json::Result<Vec<u8>> + Send + Sync),
     /// The response carries a secret (a token, an activation key, a link): keep it encrypted.
     pub secret: bool,
 }
@@ -129,18 +131,20 @@ impl Services {
         }
     }
 
-    pub(crate) fn completion<T>(&self, idem: Option<&Idem<'_, T>>, value: &T) -> Option<IdempotencyCompletion> {
+    pub(crate) fn completion<T>(&self, idem: Option<&Idem<'_, T>>, value: &T) -> Result<Option<IdempotencyCompletion>> {
         idem.map(|i| {
-            let body = (i.render)(value);
-            IdempotencyCompletion {
+            let body =
+                (i.render)(value).map_err(|e| Error::Internal(format!("rendering the response to keep: {e}")))?;
+            Ok(IdempotencyCompletion {
                 scope: i.ticket.scope.clone(),
                 key: i.ticket.key.clone(),
                 status: i.status,
                 body: if i.secret { self.secrets.seal(&bind_owner(&i.ticket.owner, &body)) } else { body },
                 encrypted: i.secret,
                 lease_until: i.ticket.lease_until,
-            }
+            })
         })
+        .transpose()
     }
 
     /// Forgets keys older than 24 hours; run periodically by the server.

@@ -49,7 +49,7 @@ impl Services {
         let completion = match idem.as_ref() {
             Some(i) => {
                 let before = self.store.key_stock(product_id, sku_id).await?;
-                self.completion(Some(i), &(added, before + added as i64))
+                self.completion(Some(i), &(added, before + added as i64))?
             }
             None => None,
         };
@@ -84,7 +84,7 @@ impl Services {
             created_at: now,
             updated_at: now,
         };
-        let effects = Effects { audit: vec![], idempotency: self.completion(idem.as_ref(), &cart) };
+        let effects = Effects { audit: vec![], idempotency: self.completion(idem.as_ref(), &cart)? };
         self.store.create_cart(scope, &cart, effects).await?;
         Ok(cart)
     }
@@ -114,7 +114,7 @@ impl Services {
         let catalog = self.market_catalog(customer.market, None).await?;
         cart.lines = validate_cart_lines(lines, &catalog.products, &catalog.market)?;
         cart.updated_at = self.partner_now(&actor.partner);
-        let effects = Effects { audit: vec![], idempotency: self.completion(idem.as_ref(), &cart) };
+        let effects = Effects { audit: vec![], idempotency: self.completion(idem.as_ref(), &cart)? };
         self.store.update_cart(scope, customer.tenant_id, cart.id, &cart.lines, cart.updated_at, effects).await?;
         Ok(cart)
     }
@@ -140,7 +140,7 @@ impl Services {
         let now = self.partner_now(&actor.partner);
         let order = price_order(OrderId::new(), &cart, &catalog.products, &catalog.market, now)?;
         let (items, audit) = checkout_writes(&order, &customer, actor.principal(), now);
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &order) };
+        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &order)? };
         self.store.place_order(scope, &order, CartClaim::Stored { version: cart.updated_at }, &items, effects).await?;
         Ok(order)
     }
@@ -171,7 +171,7 @@ impl Services {
         };
         let order = price_order(OrderId::new(), &cart, &catalog.products, &catalog.market, now)?;
         let (items, audit) = checkout_writes(&order, &customer, actor.principal(), now);
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &order) };
+        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &order)? };
         self.store.place_order(scope, &order, CartClaim::Direct(&cart), &items, effects).await?;
         Ok(order)
     }

@@ -30,7 +30,7 @@ impl Services {
             None => None,
         };
         let partner = Partner::new(name, sandbox, clock_start, self.clock.now())?;
-        let effects = Effects { audit: vec![], idempotency: self.completion(idem.as_ref(), &partner) };
+        let effects = Effects { audit: vec![], idempotency: self.completion(idem.as_ref(), &partner)? };
         self.store.create_partner(&partner, effects).await?;
         Ok(partner)
     }
@@ -87,7 +87,7 @@ impl Services {
         let audit = NewAuditRecord::succeeded(OperationType::AdvanceTestClock, actor.principal(), moved_to)
             .data("days", days.to_string())
             .data("seconds", seconds.to_string());
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &moved_to) };
+        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &moved_to)? };
         // The store checks the bound again against the offset it adds to (another move may have landed meanwhile).
         let max_offset = CLOCK_MAX.micros() - server_now.micros();
         let partner = self.store.advance_clock(scope, micros, max_offset, effects).await.map_err(|e| match e {

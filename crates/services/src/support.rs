@@ -153,7 +153,7 @@ impl Services {
         };
         let audit = step(OperationType::CreateServiceRequest, actor.principal(), now, &request)
             .data("severity", request.severity.as_str());
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &request) };
+        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &request)? };
         self.store.create_service_request(scope, &request, effects).await?;
         Ok(request)
     }
@@ -224,7 +224,7 @@ impl Services {
         // The answer is the request as this change leaves it, built before commit so a retry replays it.
         request.notes.push(note);
         request.updated_at = now;
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &request) };
+        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &request)? };
         self.store.change_service_request(scope, request.id, &change, effects).await?;
         Ok(request)
     }
@@ -369,7 +369,7 @@ impl Services {
             let (cancel, refunds, credit_records) = self.plan_desk_credits(scope, &request, &change, now).await?;
             let mut records = audit.clone();
             records.extend(credit_records);
-            let effects = Effects { audit: records, idempotency: self.completion(idem.as_ref(), &answer) };
+            let effects = Effects { audit: records, idempotency: self.completion(idem.as_ref(), &answer)? };
             let write = RequestChange { status, note: note.clone(), attachment: None, refunds, cancel, at: now };
             match self.store.change_service_request(scope, request.id, &write, effects).await {
                 Ok(()) => return Ok(answer),

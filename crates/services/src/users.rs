@@ -55,7 +55,7 @@ impl Services {
             .data("userId", user.id.to_string())
             .data("email", user.email.clone())
             .data("roles", user.roles.to_stored());
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &user) };
+        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &user)? };
         match self.store.create_user(&user, hash.as_deref(), effects).await {
             // Emails are unique on the whole server. The answer is the same whichever partner holds the address
             // (this one or another), and neither echoes the address nor says whose it is.
@@ -124,7 +124,7 @@ impl Services {
             .data("userId", user.id.to_string())
             .data("tokenId", issued.token.id.to_string())
             .data("name", name);
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &issued) };
+        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &issued)? };
         self.store.create_token(&issued.token, &hash, effects).await?;
         Ok(issued)
     }
@@ -199,7 +199,7 @@ impl Services {
         if let Some(d) = patch.disabled {
             after.disabled = d;
         }
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &after) };
+        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &after)? };
         Ok(self.store.update_user(scope, target.id, &patch, now, effects).await?)
     }
 

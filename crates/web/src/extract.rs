@@ -144,7 +144,7 @@ impl<T> IdemJson<T> {
     pub fn idem<'a, V>(
         &'a self,
         status: StatusCode,
-        render: &'a (dyn Fn(&V) -> Vec<u8> + Send + Sync),
+        render: &'a (dyn Fn(&V) -> serde_json::Result<Vec<u8>> + Send + Sync),
         secret: bool,
     ) -> Option<Idem<'a, V>> {
         self.ticket.as_ref().map(|ticket| Idem { ticket, status: status.as_u16(), render, secret })

@@ -272,8 +272,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(requires(Action::ViewCustomer, routes!(get_company_profile)))
 }
 
-fn render(c: &Customer) -> Vec<u8> {
-    serde_json::to_vec(&CustomerDto::from(c)).unwrap_or_default()
+fn render(c: &Customer) -> serde_json::Result<Vec<u8>> {
+    serde_json::to_vec(&CustomerDto::from(c))
 }
 
 /// Create a customer (admin agent, sales agent or global admin).
@@ -394,7 +394,7 @@ async fn update_billing_profile(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
         .or_else(|| body.value.attributes.as_ref().and_then(|a| a.etag.clone()));
-    let render = |c: &Customer| serde_json::to_vec(&billing_profile(c)).unwrap_or_default();
+    let render = |c: &Customer| serde_json::to_vec(&billing_profile(c));
     let result = state
         .services
         .update_billing_profile(

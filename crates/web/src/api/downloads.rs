@@ -133,8 +133,8 @@ impl From<&KeysAndDownloads> for KeysAndDownloadsDto {
     }
 }
 
-fn render_keys(k: &KeysAndDownloads) -> Vec<u8> {
-    serde_json::to_vec(&KeysAndDownloadsDto::from(k)).unwrap_or_default()
+fn render_keys(k: &KeysAndDownloads) -> serde_json::Result<Vec<u8>> {
+    serde_json::to_vec(&KeysAndDownloadsDto::from(k))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -127,8 +127,8 @@ impl From<&Cart> for CartDto {
     }
 }
 
-fn render_cart(c: &Cart) -> Vec<u8> {
-    serde_json::to_vec(&CartDto::from(c)).unwrap_or_default()
+fn render_cart(c: &Cart) -> serde_json::Result<Vec<u8>> {
+    serde_json::to_vec(&CartDto::from(c))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -348,10 +348,8 @@ async fn checkout(
     body: IdemJson<serde_json::Value>,
 ) -> ApiResult<(StatusCode, Json<CheckoutResult>)> {
     let now = state.services.partner_now(&actor.partner);
-    let render = move |o: &Order| {
-        serde_json::to_vec(&CheckoutResult { orders: vec![order_dto(o, now)], order_errors: vec![] })
-            .unwrap_or_default()
-    };
+    let render =
+        move |o: &Order| serde_json::to_vec(&CheckoutResult { orders: vec![order_dto(o, now)], order_errors: vec![] });
     let result =
         state.services.checkout(&actor, &customer_id, &cart_id, body.idem(StatusCode::CREATED, &render, false)).await;
     let order = body.settle(&state, result).await?;
@@ -440,7 +438,7 @@ async fn create_order(
     body: IdemJson<NewOrder>,
 ) -> ApiResult<(StatusCode, Json<OrderDto>)> {
     let now = state.services.partner_now(&actor.partner);
-    let render = move |o: &Order| serde_json::to_vec(&order_dto(o, now)).unwrap_or_default();
+    let render = move |o: &Order| serde_json::to_vec(&order_dto(o, now));
     let result = match order_drafts(&customer_id, &body.value) {
         Ok(lines) => {
             state
@@ -499,7 +497,7 @@ async fn add_keys(
     Path((product_id, sku_id)): Path<(String, String)>,
     body: IdemJson<KeysInput>,
 ) -> ApiResult<Json<KeysAdded>> {
-    let render = |r: &(usize, i64)| serde_json::to_vec(&KeysAdded { added: r.0, available: r.1 }).unwrap_or_default();
+    let render = |r: &(usize, i64)| serde_json::to_vec(&KeysAdded { added: r.0, available: r.1 });
     let result = state
         .services
         .add_keys(&publisher, &product_id, &sku_id, body.value.keys.clone(), body.idem(StatusCode::OK, &render, false))
@@ -545,7 +543,7 @@ async fn cancel_order(
     }
     let lines = body.value.line_items.as_ref().map(|l| l.iter().map(|r| r.line_item_number).collect());
     let now = state.services.partner_now(&actor.partner);
-    let render = move |o: &Order| serde_json::to_vec(&order_dto(o, now)).unwrap_or_default();
+    let render = move |o: &Order| serde_json::to_vec(&order_dto(o, now));
     let result = state
         .services
         .cancel_order(&actor, &customer_id, &order_id, lines, body.idem(StatusCode::OK, &render, false))

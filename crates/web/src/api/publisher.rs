@@ -49,8 +49,8 @@ impl From<&Partner> for PartnerDto {
     }
 }
 
-fn render_partner(p: &Partner) -> Vec<u8> {
-    serde_json::to_vec(&PartnerDto::from(p)).unwrap_or_default()
+fn render_partner(p: &Partner) -> serde_json::Result<Vec<u8>> {
+    serde_json::to_vec(&PartnerDto::from(p))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -320,12 +320,12 @@ fn desk_view(r: &ServiceRequest) -> ServiceRequestDto {
     request_dto(r, Reader::Desk)
 }
 
-fn render_request(r: &ServiceRequest) -> Vec<u8> {
-    serde_json::to_vec(&partner_view(r)).unwrap_or_default()
+fn render_request(r: &ServiceRequest) -> serde_json::Result<Vec<u8>> {
+    serde_json::to_vec(&partner_view(r))
 }
 
-fn render_desk_request(r: &ServiceRequest) -> Vec<u8> {
-    serde_json::to_vec(&desk_view(r)).unwrap_or_default()
+fn render_desk_request(r: &ServiceRequest) -> serde_json::Result<Vec<u8>> {
+    serde_json::to_vec(&desk_view(r))
 }
 
 /// A note (`newNote`); Partner Center's `ServiceRequestNote` fields other than `text` are ignored.

@@ -27,8 +27,8 @@ pub struct Advance {
     pub seconds: i64,
 }
 
-fn render(t: &Timestamp) -> Vec<u8> {
-    serde_json::to_vec(&TestClockDto { now: t.to_rfc3339() }).unwrap_or_default()
+fn render(t: &Timestamp) -> serde_json::Result<Vec<u8>> {
+    serde_json::to_vec(&TestClockDto { now: t.to_rfc3339() })
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {

@@ -44,8 +44,8 @@ impl From<&User> for UserDto {
     }
 }
 
-pub fn render_user(u: &User) -> Vec<u8> {
-    serde_json::to_vec(&UserDto::from(u)).unwrap_or_default()
+pub fn render_user(u: &User) -> serde_json::Result<Vec<u8>> {
+    serde_json::to_vec(&UserDto::from(u))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -117,8 +117,8 @@ pub struct IssuedTokenDto {
     pub attributes: Attributes,
 }
 
-pub fn render_token(t: &IssuedToken) -> Vec<u8> {
-    serde_json::to_vec(&IssuedTokenDto::from(t)).unwrap_or_default()
+pub fn render_token(t: &IssuedToken) -> serde_json::Result<Vec<u8>> {
+    serde_json::to_vec(&IssuedTokenDto::from(t))
 }
 
 impl From<&IssuedToken> for IssuedTokenDto {

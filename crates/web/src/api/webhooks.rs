@@ -74,8 +74,8 @@ impl From<&CreatedWebhook> for CreatedWebhookDto {
     }
 }
 
-fn render_created(c: &CreatedWebhook) -> Vec<u8> {
-    serde_json::to_vec(&CreatedWebhookDto::from(c)).unwrap_or_default()
+fn render_created(c: &CreatedWebhook) -> serde_json::Result<Vec<u8>> {
+    serde_json::to_vec(&CreatedWebhookDto::from(c))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
