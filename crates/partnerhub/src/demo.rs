@@ -35,7 +35,7 @@ pub async fn run(listen: &str, no_serve: bool, limits: &crate::config::LimitOpti
         allow_insecure_webhooks: true,
         limits: crate::config::limits(Some(limits), &Default::default())?,
     };
-    let services = crate::open_services(&settings).await?;
+    let services = crate::server::open_services(&settings).await?;
     // The catalog is upserted on every run (so a demo folder picks up a newer demo catalog); the rest once.
     let counts = services
         .import_catalog(&services.operator_on_this_machine(), demo_catalog().to_string().as_bytes())
@@ -66,7 +66,7 @@ pub async fn run(listen: &str, no_serve: bool, limits: &crate::config::LimitOpti
     if no_serve {
         return Ok(());
     }
-    crate::serve_with(settings).await
+    crate::server::serve_with(settings).await
 }
 
 fn email_for(who: &str) -> String {

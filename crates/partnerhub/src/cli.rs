@@ -1,0 +1,180 @@
+//! The command line: `partnerhub` and its commands, as clap reads them.
+
+use crate::config::{self, ServeOptions, StoreOptions};
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "partnerhub",
+    version,
+    about = "Sell software subscriptions, reservations and perpetual software \
+    on behalf of customers (a CSP partner platform)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (API, dashboard, downloads).
+    Serve {
+        #[command(flatten)]
+        store: StoreOptions,
+        #[command(flatten)]
+        serve: ServeOptions,
+    },
+    /// Start the server with demo data in ./partnerhub-demo (created when missing, reused, never wiped).
+    Demo {
+        /// Address to listen on.
+        #[arg(long, env = "PARTNERHUB_LISTEN", default_value = config::DEFAULT_LISTEN)]
+        listen: String,
+        /// Set up the demo data, print the sign-in details and exit without serving.
+        #[arg(long)]
+        no_serve: bool,
+        #[command(flatten)]
+        limits: config::LimitOptions,
+    },
+    /// Apply database migrations and seed reference data, then exit.
+    Migrate {
+        #[command(flatten)]
+        store: StoreOptions,
+    },
+    /// Configuration helpers.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Catalog tools.
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
+    /// Activation key stock.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Files customers download (artifacts).
+    Artifacts {
+        #[command(subcommand)]
+        command: ArtifactsCommand,
+    },
+    /// Monthly invoices.
+    Invoices {
+        #[command(subcommand)]
+        command: InvoicesCommand,
+    },
+    /// Copy the database to a file while the server runs (SQLite; for PostgreSQL use pg_dump).
+    Backup {
+        /// The file to write; it must not exist yet.
+        #[arg(long)]
+        output: std::path::PathBuf,
+        #[command(flatten)]
+        store: StoreOptions,
+    },
+    /// Activity log tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Money tools.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Check the ledger's invariants: per order line, credits (cancels and refunds) never exceed the charge, net and
+    /// tax; per invoice, the totals equal its rows, all of its partner and currency. Exits 1 naming every offending
+    /// line or invoice.
+    Verify {
+        #[command(flatten)]
+        store: StoreOptions,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a commented example configuration file.
+    Example,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// Upsert the products of a catalog document (the body of `PUT /v1/publisher/catalog`) from a JSON file.
+    Import {
+        /// The catalog document (JSON).
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        store: StoreOptions,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add activation keys to a SKU's stock from a file: one key per line, or a CSV whose first column is the key
+    /// (a `key` header is skipped). The file is checked whole first; then keys are added in batches of 500, each
+    /// all or nothing, and a key already known stops the import, saying how many were added.
+    Import {
+        /// The key file.
+        file: std::path::PathBuf,
+        /// The product the keys are for.
+        #[arg(long)]
+        product: String,
+        /// The SKU the keys are for.
+        #[arg(long)]
+        sku: String,
+        #[command(flatten)]
+        store: StoreOptions,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ArtifactsCommand {
+    /// Upload a file for a product, streamed into blob storage with its size and SHA-256 (prints its id).
+    Upload {
+        /// The file to upload.
+        file: std::path::PathBuf,
+        /// The product the file belongs to.
+        #[arg(long)]
+        product: String,
+        /// Version, as the Software page lists it (e.g. 2019).
+        #[arg(long)]
+        version: String,
+        /// Language (e.g. en-us).
+        #[arg(long)]
+        language: String,
+        /// File type or OS (e.g. ISO, x64).
+        #[arg(long)]
+        file_type: String,
+        /// The name it is downloaded under; default: the file's own name.
+        #[arg(long)]
+        file_name: Option<String>,
+        #[command(flatten)]
+        store: StoreOptions,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InvoicesCommand {
+    /// Issue the invoices of a month (YYYY-MM) for every partner whose clock has passed its end; idempotent.
+    Run {
+        /// The month, e.g. 2026-11.
+        #[arg(long)]
+        period: String,
+        #[command(flatten)]
+        store: StoreOptions,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Verify every partner's activity hash chain; exits 1 when any record was altered or removed.
+    Verify {
+        #[command(flatten)]
+        store: StoreOptions,
+    },
+}
