@@ -174,6 +174,17 @@ async fn the_article_walk_in_a_real_browser() {
     let catalog = w.text().await;
     assert!(catalog.contains("tax is added to list prices"), "{catalog}");
     w.shot("add-products").await;
+    // A bad quantity (the browser's own check off, as in an older browser) comes back on the form, kept, with the
+    // message next to it in plain words.
+    let no_check = "const f = document.querySelector('tbody form'); f.noValidate = true; \
+                    f.querySelector('input[name=quantity]').value = '0';";
+    w.c.execute(no_check, vec![]).await.unwrap();
+    w.follow("tbody form button").await;
+    let refused = w.text().await;
+    assert!(refused.contains("Quantity must be 1 to 10000.") && !refused.contains("lineItems"), "{refused}");
+    let kept = w.find("tbody form input[aria-invalid=true]").await.prop("value").await.unwrap();
+    assert_eq!(kept.as_deref(), Some("0"), "what was typed is kept");
+    w.c.execute("document.querySelector('tbody form input[name=quantity]').value = '1';", vec![]).await.unwrap();
     w.follow("tbody form button").await;
     assert!(w.path().await.ends_with("/cart"));
     assert!(w.text().await.contains("SQL Server 2019 Standard - 2 Core - perpetual"));

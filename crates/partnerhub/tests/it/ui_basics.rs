@@ -12,6 +12,7 @@ crate::on_both_backends!(
     webhooks_are_managed_under_settings,
     sign_in_refuses_cross_site_posts,
     disabling_a_user_ends_its_sessions_and_tokens_for_good,
+    refused_forms_keep_the_message_next_to_the_field,
 );
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -257,7 +258,9 @@ async fn buying_and_cancelling_in_the_dashboard(db: Db) {
     let cart = b.get(added.location()).await;
     assert!(cart.html.contains("SQL Server 2019 Standard - 2 Core - 1 year"));
     let cart_id = added.location().split("id=").nth(1).unwrap().to_string();
-    let placed = b.post(&format!("/customers/{c}/cart/checkout"), &[("csrf", &cart.csrf()), ("cart", &cart_id)]).await;
+    let posted = b.post(&format!("/customers/{c}/cart/checkout"), &[("csrf", &cart.csrf()), ("cart", &cart_id)]).await;
+    assert_eq!(posted.status, 303, "post/redirect/get: {}", posted.html);
+    let placed = b.get(posted.location()).await;
     assert_eq!(placed.status, 200, "{}", placed.html);
     assert!(placed.html.contains("Order placed"));
     let order = app.get(&format!("/v1/customers/{c}/orders"), p.token(domain::role::Role::AdminAgent)).await.body
@@ -484,4 +487,78 @@ async fn disabling_a_user_ends_its_sessions_and_tokens_for_good(db: Db) {
         .find(|r| r["operationType"] == "update_user" && r.to_string().contains("tokensRevoked"))
         .expect("the disable is recorded");
     assert!(disable.to_string().contains("sessionsEnded"), "{disable}");
+}
+
+/// Issue 18.1: a refused form is shown again with the reason next to its field, in plain words, what was typed kept,
+/// and a 4xx status; a successful post redirects, and the checkout confirmation has its own address.
+async fn refused_forms_keep_the_message_next_to_the_field(db: Db) {
+    let app = TestApp::spawn(db).await;
+    crate::api_catalog::import(&app, &crate::api_catalog::sample_catalog()).await;
+    crate::api_orders::stock(&app, "SQL2019STD", "0001", &["UI-FORM-1"]).await;
+    let p = app.partner("Forms", false).await;
+    let c = app.customer(&p, "Fabrikam", "fabrikam.example.com", "US").await["id"].as_str().unwrap().to_string();
+    let agent = user_with_password(&app, &p, "agent", &["admin_agent"]).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&agent, PASSWORD).await;
+    let token = p.token(domain::role::Role::AdminAgent);
+    let item = crate::api_orders::item(&app, token, &c, "SQL2019STD", "0001").await;
+    let products = b.get(&format!("/customers/{c}/products?view=SoftwareSubscriptions")).await;
+    let add = |q: &'static str| {
+        let (csrf, item) = (products.csrf(), item.clone());
+        let b = &b;
+        let c = c.clone();
+        async move {
+            b.post(
+                &format!("/customers/{c}/cart"),
+                &[("csrf", &csrf), ("catalogItemId", &item), ("quantity", q), ("view", "SoftwareSubscriptions")],
+            )
+            .await
+        }
+    };
+    // Quantity 0: the catalog again, 422, the message next to the quantity, the 0 kept, no API field path.
+    let zero = add("0").await;
+    assert_eq!(zero.status, 422, "{}", zero.html);
+    assert!(zero.html.contains("Quantity must be 1 to 10000."), "{}", zero.html);
+    assert!(zero.html.contains(r#"value="0""#) && zero.html.contains(r#"aria-invalid="true""#));
+    let described = zero.html.split("aria-describedby=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    assert!(zero.html.contains(&format!(r#"id="{described}""#)), "the message is the field's description");
+    assert!(!zero.html.contains("lineItems") && !zero.html.contains("That did not work"));
+    let words = add("two").await;
+    assert_eq!(words.status, 422);
+    assert!(words.html.contains("whole number") && words.html.contains(r#"value="two""#), "{}", words.html);
+    // A reservation without its Azure subscription GUID: the message next to that field, the text kept.
+    let vm = crate::api_orders::item(&app, token, &c, "VMRESERVED", "0001").await;
+    let reserve = b
+        .post(
+            &format!("/customers/{c}/cart"),
+            &[("csrf", &products.csrf()), ("catalogItemId", &vm), ("quantity", "1"), ("subscriptionId", "not-a-guid")],
+        )
+        .await;
+    assert_eq!(reserve.status, 422, "{}", reserve.html);
+    assert!(reserve.html.contains("Azure subscription ID") && reserve.html.contains(r#"value="not-a-guid""#));
+    assert!(!reserve.html.contains("provisioningContext"), "{}", reserve.html);
+    // A good line: redirected to the cart; checkout redirects to the order's own address.
+    let added = add("1").await;
+    assert_eq!(added.status, 303, "{}", added.html);
+    let cart_id = added.location().split("id=").nth(1).unwrap().to_string();
+    let cart = b.get(added.location()).await;
+    let posted = b.post(&format!("/customers/{c}/cart/checkout"), &[("csrf", &cart.csrf()), ("cart", &cart_id)]).await;
+    assert_eq!(posted.status, 303);
+    let order =
+        app.get(&format!("/v1/customers/{c}/orders"), token).await.body["items"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(posted.location(), format!("/customers/{c}/orders/{order}?placed=1"));
+    let placed = b.get(posted.location()).await;
+    assert!(placed.status == 200 && placed.html.contains("Order placed") && placed.html.contains(&order));
+    // Back and Check out again: the cart again, 409, saying it was ordered already, and no second order.
+    let again = b.post(&format!("/customers/{c}/cart/checkout"), &[("csrf", &cart.csrf()), ("cart", &cart_id)]).await;
+    assert_eq!(again.status, 409, "{}", again.html);
+    assert!(again.html.contains("already checked out as order") && again.html.contains(&order), "{}", again.html);
+    assert!(!again.html.contains(">Check out<"), "an ordered cart offers no checkout");
+    assert_eq!(app.get(&format!("/v1/customers/{c}/orders"), token).await.body["items"].as_array().unwrap().len(), 1);
+    // Cancel with no order chosen: the dialog again, 422, the message on the order list.
+    let dialog = b.get(&format!("/customers/{c}/cancel?product=SQL2019STD")).await;
+    let none = b.post(&format!("/customers/{c}/cancel"), &[("csrf", &dialog.csrf()), ("product", "SQL2019STD")]).await;
+    assert_eq!(none.status, 422, "{}", none.html);
+    assert!(none.html.contains(r#"aria-describedby="choice-error""#) && none.html.contains("none was chosen"));
+    assert!(none.html.contains(&order), "the dialog still lists the orders");
 }

@@ -1,7 +1,7 @@
 //! A customer's Orders tab, the Cancel dialog, and Add products → cart → checkout.
 
 use super::customers::{cancelled_notice, customer_row, CustomerRow, TabHead};
-use super::{can, page, Nav, OrPage, Signed, SignedForm, UiResult};
+use super::{can, form_problem, page, with_status, FieldProblem, Nav, OrPage, Signed, SignedForm, UiResult};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -123,6 +123,7 @@ async fn orders(
 
 pub struct CancelChoice {
     pub value: String,
+    pub checked: bool,
     pub order_id: String,
     pub line: u32,
     pub eligible: bool,
@@ -139,8 +140,10 @@ struct CancelPage {
     head: TabHead,
     customer_id: String,
     csrf: String,
+    product_id: String,
     product: String,
     choices: Vec<CancelChoice>,
+    problem: Option<FieldProblem>,
 }
 
 #[derive(Deserialize)]
@@ -161,11 +164,23 @@ async fn cancel_dialog(
     let Some(product_id) = q.product.clone() else {
         return Ok(Redirect::to(&format!("/customers/{customer_id}/orders")).into_response());
     };
-    let customer = customer_row(&state, &s, &customer_id).await?;
+    cancel_page(&state, &s, &customer_id, &product_id, None, "").await
+}
+
+/// The dialog itself; after a refused Submit, with the problem next to the order list and the choice kept.
+async fn cancel_page(
+    state: &AppState,
+    s: &SessionActor,
+    customer_id: &str,
+    product_id: &str,
+    problem: Option<FieldProblem>,
+    chosen: &str,
+) -> UiResult {
+    let customer = customer_row(state, s, customer_id).await?;
     let now = state.services.partner_now(&s.actor.partner);
     let mut choices = Vec::new();
-    let mut product = product_id.clone();
-    for o in all_orders(&state, &s, &customer_id).await? {
+    let mut product = product_id.to_string();
+    for o in all_orders(state, s, customer_id).await? {
         for l in o.lines.iter().filter(|l| l.product_id == product_id && l.status == LineStatus::Active) {
             product = l.title.clone();
             let e = l.cancellation(o.created_at, now);
@@ -187,8 +202,10 @@ async fn cancel_dialog(
                 ),
                 Some(_) => ("cannot be cancelled".to_string(), None),
             };
+            let value = format!("{}:{}", o.id, l.line_number);
             choices.push(CancelChoice {
-                value: format!("{}:{}", o.id, l.line_number),
+                checked: value == chosen,
+                value,
                 order_id: o.id.to_string(),
                 line: l.line_number,
                 eligible: e.eligible,
@@ -197,37 +214,59 @@ async fn cancel_dialog(
             });
         }
     }
-    Ok(page(&CancelPage {
+    let status = problem.as_ref().map(|p| p.status);
+    let res = page(&CancelPage {
         title: format!("{} · Cancel", customer.name),
         section: "customers",
-        nav: Some(Nav::of(&s)),
+        nav: Some(Nav::of(s)),
         customer_id: customer.id.clone(),
-        head: TabHead::new(&s, customer, "software", None),
+        head: TabHead::new(s, customer, "software", None),
         csrf: s.csrf.clone(),
+        product_id: product_id.to_string(),
         product,
         choices,
-    }))
+        problem,
+    });
+    Ok(match status {
+        Some(st) => with_status(res, st),
+        None => res,
+    })
 }
 
 #[derive(Deserialize)]
 struct CancelForm {
     choice: Option<String>,
+    product: Option<String>,
 }
 
+/// Submit: cancels the chosen line and redirects (post/redirect/get) to the Software tab, which names what was
+/// cancelled; a refusal re-renders the dialog with the reason next to the order list.
 async fn cancel(
     State(state): State<AppState>,
     Path(customer_id): Path<String>,
     SignedForm { session: s, form }: SignedForm<CancelForm>,
 ) -> UiResult {
     let choice = form.choice.unwrap_or_default();
-    let (order, line) = choice
-        .split_once(':')
-        .and_then(|(o, l)| Some((o.to_string(), l.parse::<i64>().ok()?)))
-        .ok_or_else(|| domain::DomainError::invalid("choice", "choose an order"))
-        .map_err(services::Error::from)
-        .or_page(&s)?;
-    let done = state.services.cancel_order(&s.actor, &customer_id, &order, Some(vec![line]), None).await.or_page(&s)?;
-    Ok(Redirect::to(&format!("/customers/{customer_id}/software?cancelled={}", done.id)).into_response())
+    let product = form.product.unwrap_or_default();
+    let parsed = choice.split_once(':').and_then(|(o, l)| Some((o.to_string(), l.parse::<i64>().ok()?)));
+    let Some((order, line)) = parsed else {
+        let problem = FieldProblem::new(
+            "choice",
+            "Choose the order to cancel: none was chosen.",
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        );
+        return cancel_page(&state, &s, &customer_id, &product, Some(problem), "").await;
+    };
+    match state.services.cancel_order(&s.actor, &customer_id, &order, Some(vec![line]), None).await {
+        Ok(done) => {
+            Ok(Redirect::to(&format!("/customers/{customer_id}/software?cancelled={}&lines={}", done.id, line + 1))
+                .into_response())
+        }
+        Err(e) => match form_problem(&e) {
+            Some(p) => cancel_page(&state, &s, &customer_id, &product, Some(p), &choice).await,
+            None => Err(e).or_page(&s),
+        },
+    }
 }
 
 pub struct SkuRow {
@@ -237,6 +276,12 @@ pub struct SkuRow {
     pub price: String,
     pub catalog_item_id: String,
     pub reservation: bool,
+    /// What the row's form shows: the default, or what was typed before a refused Add to cart.
+    pub quantity: String,
+    pub subscription_id: String,
+    pub quantity_error: Option<String>,
+    pub subscription_error: Option<String>,
+    pub row_error: Option<String>,
 }
 
 #[derive(Template)]
@@ -286,21 +331,47 @@ async fn products(
     Path(customer_id): Path<String>,
     Query(q): Query<ProductsQuery>,
 ) -> UiResult {
-    s.actor.authorize(Action::BuyForCustomer).or_page(&s)?;
-    let c = state.services.get_customer(&s.actor, &customer_id).await.or_page(&s)?;
+    products_page(&state, &s, &customer_id, &q, None).await
+}
+
+/// A refused Add to cart: the form as it was posted and what was wrong with it.
+struct AddRefused<'a> {
+    form: &'a AddForm,
+    problem: FieldProblem,
+}
+
+async fn products_page(
+    state: &AppState,
+    s: &SessionActor,
+    customer_id: &str,
+    q: &ProductsQuery,
+    refused: Option<AddRefused<'_>>,
+) -> UiResult {
+    s.actor.authorize(Action::BuyForCustomer).or_page(s)?;
+    let c = state.services.get_customer(&s.actor, customer_id).await.or_page(s)?;
     let view = q.view.as_deref().and_then(TargetView::parse);
-    let catalog = state.services.market_catalog(c.market, view).await.or_page(&s)?;
+    let catalog = state.services.market_catalog(c.market, view).await.or_page(s)?;
     let mut skus = Vec::new();
     for p in &catalog.products {
         for sku in &p.skus {
             let Some(price) = sku.price_for(c.market) else { continue };
+            let catalog_item_id = catalog_item_id(&p.id, &sku.id, &availability_id(&p.id, &sku.id, c.market));
+            let mine = refused.as_ref().filter(|r| r.form.catalog_item_id == catalog_item_id);
+            let error_on = |field: &str| mine.filter(|r| r.problem.on(field)).map(|r| r.problem.message.clone());
             skus.push(SkuRow {
                 product: p.title.clone(),
                 title: sku.title.clone(),
                 term: sku.term.map(|t| t.as_str().to_string()).unwrap_or_else(|| "perpetual".into()),
                 price: price.list_price.format(),
-                catalog_item_id: catalog_item_id(&p.id, &sku.id, &availability_id(&p.id, &sku.id, c.market)),
                 reservation: p.product_type == ProductType::AzureReservation,
+                quantity: mine.and_then(|r| r.form.quantity.clone()).unwrap_or_else(|| "1".into()),
+                subscription_id: mine.and_then(|r| r.form.subscription_id.clone()).unwrap_or_default(),
+                quantity_error: error_on("quantity"),
+                subscription_error: error_on("subscriptionId"),
+                row_error: mine
+                    .filter(|r| !r.problem.on("quantity") && !r.problem.on("subscriptionId"))
+                    .map(|r| r.problem.message.clone()),
+                catalog_item_id,
             });
         }
     }
@@ -308,15 +379,15 @@ async fn products(
     let cart_count = if cart_id.is_empty() {
         0
     } else {
-        state.services.get_cart(&s.actor, &customer_id, &cart_id).await.map(|c| c.lines.len()).unwrap_or(0)
+        state.services.get_cart(&s.actor, customer_id, &cart_id).await.map(|c| c.lines.len()).unwrap_or(0)
     };
     let customer = CustomerRow::of(&c);
-    Ok(page(&ProductsPage {
+    let res = page(&ProductsPage {
         title: format!("{} · Add products", customer.name),
         section: "customers",
-        nav: Some(Nav::of(&s)),
+        nav: Some(Nav::of(s)),
         customer_id: customer.id.clone(),
-        head: TabHead::new(&s, customer, "products", None),
+        head: TabHead::new(s, customer, "products", None),
         csrf: s.csrf.clone(),
         cart_id,
         cart_count,
@@ -325,12 +396,17 @@ async fn products(
         currency: catalog.market.currency_code.clone(),
         tax_note: tax_note(&catalog.market),
         skus,
-    }))
+    });
+    Ok(match refused {
+        Some(r) => with_status(res, r.problem.status),
+        None => res,
+    })
 }
 
 #[derive(Deserialize)]
 struct AddForm {
     cart: Option<String>,
+    view: Option<String>,
     #[serde(rename = "catalogItemId")]
     catalog_item_id: String,
     quantity: Option<String>,
@@ -338,20 +414,33 @@ struct AddForm {
     subscription_id: Option<String>,
 }
 
-/// Adds a line: a new cart, or the same cart with one more line.
+/// Adds a line: a new cart, or the same cart with one more line; then redirects to the cart (post/redirect/get).
+/// A refused line re-renders the catalog with the reason next to the field and what was typed kept.
 async fn add_to_cart(
     State(state): State<AppState>,
     Path(customer_id): Path<String>,
     SignedForm { session: s, form }: SignedForm<AddForm>,
 ) -> UiResult {
-    let quantity = form
-        .quantity
-        .as_deref()
-        .unwrap_or("1")
-        .trim()
-        .parse::<i64>()
-        .map_err(|_| services::Error::from(domain::DomainError::invalid("quantity", "must be a whole number")))
-        .or_page(&s)?;
+    let q = ProductsQuery { view: form.view.clone(), cart: form.cart.clone() };
+    match add_line(&state, &s, &customer_id, &form).await {
+        Ok(cart) => Ok(Redirect::to(&format!("/customers/{customer_id}/cart?id={cart}")).into_response()),
+        Err(e) => match form_problem(&e) {
+            Some(problem) => {
+                products_page(&state, &s, &customer_id, &q, Some(AddRefused { form: &form, problem })).await
+            }
+            None => Err(e).or_page(&s),
+        },
+    }
+}
+
+async fn add_line(state: &AppState, s: &SessionActor, customer_id: &str, form: &AddForm) -> services::Result<String> {
+    let typed = form.quantity.as_deref().unwrap_or("1").trim();
+    let quantity = typed.parse::<i64>().map_err(|_| {
+        domain::DomainError::invalid(
+            "quantity",
+            format!("must be a whole number from 1 to {}", domain::money::MAX_QUANTITY),
+        )
+    })?;
     let line = CartLineDraft {
         catalog_item_id: form.catalog_item_id.clone(),
         quantity,
@@ -360,7 +449,7 @@ async fn add_to_cart(
         ..Default::default()
     };
     let existing = match form.cart.as_deref().filter(|c| !c.is_empty()) {
-        Some(id) => Some(state.services.get_cart(&s.actor, &customer_id, id).await.or_page(&s)?),
+        Some(id) => Some(state.services.get_cart(&s.actor, customer_id, id).await?),
         None => None,
     };
     let cart = match existing {
@@ -379,11 +468,12 @@ async fn add_to_cart(
                 })
                 .collect();
             lines.push(line);
-            state.services.update_cart(&s.actor, &customer_id, &cart.id.to_string(), lines, None).await.or_page(&s)?
+            // Earlier lines were accepted before, so a refusal is about the line this form adds.
+            state.services.update_cart(&s.actor, customer_id, &cart.id.to_string(), lines, None).await?
         }
-        None => state.services.create_cart(&s.actor, &customer_id, vec![line], None).await.or_page(&s)?,
+        None => state.services.create_cart(&s.actor, customer_id, vec![line], None).await?,
     };
-    Ok(Redirect::to(&format!("/customers/{customer_id}/cart?id={}", cart.id)).into_response())
+    Ok(cart.id.to_string())
 }
 
 pub struct CartRow {
@@ -406,7 +496,8 @@ struct CartPage {
     currency: String,
     tax_note: String,
     lines: Vec<CartRow>,
-    order: Option<OrderRow>,
+    ordered: bool,
+    problem: Option<FieldProblem>,
 }
 
 #[derive(Deserialize)]
@@ -419,27 +510,25 @@ async fn cart_page(
     s: &SessionActor,
     customer_id: &str,
     cart_id: &str,
-    order: Option<&Order>,
+    problem: Option<FieldProblem>,
 ) -> UiResult {
     let c = state.services.get_customer(&s.actor, customer_id).await.or_page(s)?;
     let catalog = state.services.market_catalog(c.market, None).await.or_page(s)?;
     let mut lines = Vec::new();
-    if order.is_none() {
-        let cart = state.services.get_cart(&s.actor, customer_id, cart_id).await.or_page(s)?;
-        for l in &cart.lines {
-            let product = catalog.products.iter().find(|p| p.id == l.product_id);
-            let sku = product.and_then(|p| p.sku(&l.sku_id));
-            lines.push(CartRow {
-                product: product.map(|p| p.title.clone()).unwrap_or_else(|| l.product_id.clone()),
-                title: sku.map(|k| k.title.clone()).unwrap_or_else(|| l.sku_id.clone()),
-                quantity: l.quantity,
-                price: sku.and_then(|k| k.price_for(c.market)).map(|p| p.list_price.format()).unwrap_or_default(),
-            });
-        }
+    let cart = state.services.get_cart(&s.actor, customer_id, cart_id).await.or_page(s)?;
+    for l in &cart.lines {
+        let product = catalog.products.iter().find(|p| p.id == l.product_id);
+        let sku = product.and_then(|p| p.sku(&l.sku_id));
+        lines.push(CartRow {
+            product: product.map(|p| p.title.clone()).unwrap_or_else(|| l.product_id.clone()),
+            title: sku.map(|k| k.title.clone()).unwrap_or_else(|| l.sku_id.clone()),
+            quantity: l.quantity,
+            price: sku.and_then(|k| k.price_for(c.market)).map(|p| p.list_price.format()).unwrap_or_default(),
+        });
     }
     let customer = CustomerRow::of(&c);
-    let now = state.services.partner_now(&s.actor.partner);
-    Ok(page(&CartPage {
+    let status = problem.as_ref().map(|p| p.status);
+    let res = page(&CartPage {
         title: format!("{} · Cart", customer.name),
         section: "customers",
         nav: Some(Nav::of(s)),
@@ -450,8 +539,13 @@ async fn cart_page(
         currency: catalog.market.currency_code.clone(),
         tax_note: tax_note(&catalog.market),
         lines,
-        order: order.map(|o| order_row(o, now)),
-    }))
+        ordered: cart.status != domain::order::CartStatus::Active,
+        problem,
+    });
+    Ok(match status {
+        Some(st) => with_status(res, st),
+        None => res,
+    })
 }
 
 async fn cart(
@@ -472,13 +566,65 @@ struct CheckoutForm {
     cart: String,
 }
 
+/// Check out, then redirect to the order's own address (post/redirect/get: a refresh never orders twice); a
+/// refused checkout (the cart ordered already, no key left) re-renders the cart saying why.
 async fn checkout(
     State(state): State<AppState>,
     Path(customer_id): Path<String>,
     SignedForm { session: s, form }: SignedForm<CheckoutForm>,
 ) -> UiResult {
-    let order = state.services.checkout(&s.actor, &customer_id, &form.cart, None).await.or_page(&s)?;
-    cart_page(&state, &s, &customer_id, &form.cart, Some(&order)).await
+    match state.services.checkout(&s.actor, &customer_id, &form.cart, None).await {
+        Ok(order) => {
+            Ok(Redirect::to(&format!("/customers/{customer_id}/orders/{}?placed=1", order.id)).into_response())
+        }
+        Err(e) => match form_problem(&e) {
+            Some(p) => cart_page(&state, &s, &customer_id, &form.cart, Some(p)).await,
+            None => Err(e).or_page(&s),
+        },
+    }
+}
+
+#[derive(Template)]
+#[template(path = "order.html")]
+struct OrderPage {
+    title: String,
+    section: &'static str,
+    nav: Option<Nav>,
+    head: TabHead,
+    customer_id: String,
+    placed: bool,
+    tax_note: String,
+    order: OrderRow,
+}
+
+#[derive(Deserialize, Default)]
+struct OrderQuery {
+    placed: Option<String>,
+}
+
+/// One order at its own address; `?placed=1` makes it the checkout confirmation.
+async fn order_page(
+    State(state): State<AppState>,
+    Signed(s): Signed,
+    Path((customer_id, order_id)): Path<(String, String)>,
+    Query(q): Query<OrderQuery>,
+) -> UiResult {
+    let c = state.services.get_customer(&s.actor, &customer_id).await.or_page(&s)?;
+    let order = state.services.get_order(&s.actor, &customer_id, &order_id).await.or_page(&s)?;
+    let market = state.services.market_catalog(c.market, None).await.or_page(&s)?.market;
+    let now = state.services.partner_now(&s.actor.partner);
+    let customer = CustomerRow::of(&c);
+    let placed = q.placed.is_some();
+    Ok(page(&OrderPage {
+        title: format!("{} · Order {}", customer.name, order.id),
+        section: "customers",
+        nav: Some(Nav::of(&s)),
+        customer_id: customer.id.clone(),
+        head: TabHead::new(&s, customer, if placed { "products" } else { "orders" }, None),
+        placed,
+        tax_note: tax_note(&market),
+        order: order_row(&order, now),
+    }))
 }
 
 pub fn routes() -> Router<AppState> {
@@ -488,6 +634,7 @@ pub fn routes() -> Router<AppState> {
             "/customers/{customer_id}/cancel",
             get(cancel_dialog).merge(super::post_requiring(domain::policy::Action::CancelPurchase, cancel)),
         )
+        .route("/customers/{customer_id}/orders/{order_id}", get(order_page))
         .route("/customers/{customer_id}/products", get(products))
         .route(
             "/customers/{customer_id}/cart",
