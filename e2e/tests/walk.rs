@@ -205,11 +205,16 @@ async fn the_article_walk_in_a_real_browser() {
     w.follow("details a[href*='/cancel?product=SQL2019STD']").await;
     let dialog = w.text().await;
     assert!(dialog.contains("Order number") && dialog.contains("days remaining"), "{dialog}");
+    // Each order says what cancelling it now gives back, and the button says what it does.
+    let credit = w.find("[data-testid=cancel-choice] [data-testid=credit]").await.text().await.unwrap();
+    assert!(credit.starts_with('$') && credit.contains('.'), "the credit in dollars: {credit}");
+    assert!(dialog.contains("Credit if cancelled now") && dialog.contains("next invoice"), "{dialog}");
+    let button = w.find("[data-testid=cancel-choice] button:not([disabled])").await.text().await.unwrap();
+    assert!(button.starts_with("Cancel order ") && button.contains(" line "), "{button}");
     w.shot("cancel-dialog").await;
-    w.click("input[type=radio]:not([disabled])").await;
-    w.follow("form[action$='/cancel'] button[type=submit]").await;
+    w.follow("[data-testid=cancel-choice] button:not([disabled])").await;
     let after = w.text().await;
-    assert!(after.contains("was cancelled") && after.contains("No key (cancelled)"), "{after}");
+    assert!(after.contains("Cancelled in order") && after.contains("No key (cancelled)"), "{after}");
 
     // Activity log: key views and downloads by default, with a CSV export.
     w.go("/activity").await;

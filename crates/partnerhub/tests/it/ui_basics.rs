@@ -13,6 +13,7 @@ crate::on_both_backends!(
     sign_in_refuses_cross_site_posts,
     disabling_a_user_ends_its_sessions_and_tokens_for_good,
     refused_forms_keep_the_message_next_to_the_field,
+    the_cancel_dialog_says_what_cancelling_does,
 );
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -279,7 +280,7 @@ async fn buying_and_cancelling_in_the_dashboard(db: Db) {
     let done = b.post(&format!("/customers/{c}/cancel"), &[("csrf", &dialog.csrf()), ("choice", &choice)]).await;
     assert_eq!(done.status, 303);
     let after = b.get(done.location()).await;
-    assert!(after.html.contains("was cancelled") && after.html.contains("No key (cancelled)"), "{}", after.html);
+    assert!(after.html.contains("Cancelled in order") && after.html.contains("No key (cancelled)"), "{}", after.html);
     // A helpdesk agent may not buy or cancel: not offered, and refused.
     let mut h = Browser::new(&app);
     h.sign_in(&helpdesk, PASSWORD).await;
@@ -561,4 +562,89 @@ async fn refused_forms_keep_the_message_next_to_the_field(db: Db) {
     assert_eq!(none.status, 422, "{}", none.html);
     assert!(none.html.contains(r#"aria-describedby="choice-error""#) && none.html.contains("none was chosen"));
     assert!(none.html.contains(&order), "the dialog still lists the orders");
+}
+
+/// Issue 18.2: each order in the Cancel dialog shows when it was placed, its quantity, amount and the credit that
+/// cancelling now gives; the button names the order and line (from 1) and is disabled when it cannot cancel; the
+/// confirmation names the line cancelled; the Orders tab shows the credit and the order's remaining total.
+async fn the_cancel_dialog_says_what_cancelling_does(db: Db) {
+    let app = TestApp::spawn(db).await;
+    crate::api_catalog::import(&app, &crate::api_catalog::sample_catalog()).await;
+    crate::api_orders::stock(&app, "SQL2019STD", "0001", &["UI-CANCEL-1"]).await;
+    crate::api_orders::stock(&app, "WIN7ESU", "0001", &["UI-ESU-1"]).await;
+    let p = app.partner("Cancels", false).await;
+    let c = app.customer(&p, "Fabrikam", "fabrikam.example.com", "US").await["id"].as_str().unwrap().to_string();
+    let t = p.token(domain::role::Role::AdminAgent);
+    let sql = crate::api_orders::item(&app, t, &c, "SQL2019STD", "0001").await;
+    let esu = crate::api_orders::item(&app, t, &c, "WIN7ESU", "0001").await;
+    let order = crate::api_orders::buy(
+        &app,
+        t,
+        &c,
+        json!([{"catalogItemId": esu, "quantity": 1}, {"catalogItemId": sql, "quantity": 1}]),
+    )
+    .await;
+    let order_id = order["id"].as_str().unwrap().to_string();
+    let agent = user_with_password(&app, &p, "agent", &["admin_agent"]).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&agent, PASSWORD).await;
+    let dialog = b.get(&format!("/customers/{c}/cancel?product=SQL2019STD")).await;
+    assert_eq!(dialog.status, 200);
+    // The line as charged, cancelled on the day of purchase: all of it back.
+    for fact in [
+        "Placed",
+        " UTC",
+        "Quantity",
+        "Amount",
+        "$1,200.00",
+        "Credit if cancelled now",
+        "revokes its activation keys and download links at once",
+        "next invoice",
+    ] {
+        assert!(dialog.html.contains(fact), "{fact}: {}", dialog.html);
+    }
+    assert!(dialog.html.contains(&format!("Cancel order {order_id} line 2</button>")), "{}", dialog.html);
+    assert!(!dialog.html.contains(" disabled>Cancel order"));
+    // ESU cannot be cancelled: its button is disabled and no credit is promised.
+    let esu_dialog = b.get(&format!("/customers/{c}/cancel?product=WIN7ESU")).await;
+    assert!(
+        esu_dialog.html.contains(&format!(" disabled>Cancel order {order_id} line 1</button>")),
+        "{}",
+        esu_dialog.html
+    );
+    assert!(esu_dialog.html.contains("None of these purchases can be cancelled here"));
+    // Cancel line 2 (the API's line 1): the confirmation names it, with its credit.
+    let choice = format!("{order_id}:1");
+    let done = b
+        .post(
+            &format!("/customers/{c}/cancel"),
+            &[("csrf", &dialog.csrf()), ("choice", &choice), ("product", "SQL2019STD")],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.html);
+    let after = b.get(done.location()).await;
+    assert!(
+        after.html.contains(&format!(
+            "Cancelled in order {order_id}: line 2 (SQL Server 2019 Standard - 2 Core - 1 year, credit $1,200.00)"
+        )),
+        "{}",
+        after.html
+    );
+    // Orders tab: the cancelled line with its status and credit, the order's total less the credit, lines from 1.
+    let orders = b.get(&format!("/customers/{c}/orders")).await;
+    assert!(
+        orders.html.contains("credit $1,200.00") && orders.html.contains("$50.00 after cancellations"),
+        "{}",
+        orders.html
+    );
+    assert!(orders.html.contains("<td>1</td><td>Windows 7") && orders.html.contains("<td>2</td><td>SQL Server"));
+    // A second Submit of the same line is refused on the dialog, not on an error page.
+    let again = b
+        .post(
+            &format!("/customers/{c}/cancel"),
+            &[("csrf", &dialog.csrf()), ("choice", &choice), ("product", "SQL2019STD")],
+        )
+        .await;
+    assert_eq!(again.status, 409, "{}", again.html);
+    assert!(again.html.contains("choice-error") && !again.html.contains("That did not work"), "{}", again.html);
 }

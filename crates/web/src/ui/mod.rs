@@ -3,6 +3,7 @@
 
 mod admin;
 mod customers;
+pub mod format;
 mod orders;
 mod pages;
 mod support;

@@ -1,13 +1,14 @@
 //! A customer's Orders tab, the Cancel dialog, and Add products → cart → checkout.
 
 use super::customers::{cancelled_notice, customer_row, CustomerRow, TabHead};
-use super::{can, form_problem, page, with_status, FieldProblem, Nav, OrPage, Signed, SignedForm, UiResult};
+use super::{can, form_problem, format, page, with_status, FieldProblem, Nav, OrPage, Signed, SignedForm, UiResult};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
 use axum::Router;
+use domain::cancellation::credit_for;
 use domain::catalog::{availability_id, catalog_item_id, ProductType, TargetView};
 use domain::order::{CartLineDraft, LineStatus, Order};
 use domain::paging::PageSize;
@@ -16,6 +17,7 @@ use serde::Deserialize;
 use services::sessions::SessionActor;
 
 pub struct LineRow {
+    /// As people count: from 1 (the API keeps Partner Center's numbering from 0).
     pub number: u32,
     pub product_id: String,
     pub title: String,
@@ -26,6 +28,8 @@ pub struct LineRow {
     pub status: String,
     pub cancellation: String,
     pub cancellable: bool,
+    /// A cancelled line: the credit it gave (R10, the same function the cancel uses).
+    pub credit: Option<String>,
 }
 
 pub struct OrderRow {
@@ -36,19 +40,35 @@ pub struct OrderRow {
     pub net: String,
     pub tax: String,
     pub gross: String,
+    /// Once a line is cancelled: the order's total less the cancel credits.
+    pub remaining: Option<String>,
     pub lines: Vec<LineRow>,
+}
+
+/// What a cancelled line was credited, or a line cancelled now would be: R10's `credit_for`, which the cancel
+/// itself uses (before any cap for refunds granted on the line, which the credit never exceeds).
+pub fn cancel_credit(o: &Order, l: &domain::order::OrderLine, now: domain::Timestamp) -> domain::money::Money {
+    credit_for(l, o.created_at, l.cancelled_at.unwrap_or(now)).gross
 }
 
 fn order_row(o: &Order, now: domain::Timestamp) -> OrderRow {
     let totals = o.totals();
+    let cur = o.currency.as_str();
+    let cancelled: Vec<_> = o.lines.iter().filter(|l| l.status == LineStatus::Cancelled).collect();
+    let remaining = (!cancelled.is_empty()).then(|| {
+        let credits = cancelled.iter().fold(0_i64, |acc, l| acc.saturating_add(cancel_credit(o, l, now).minor));
+        let left = domain::money::Money { minor: totals.gross.minor.saturating_sub(credits), scale: o.scale() };
+        format::money(left, cur)
+    });
     OrderRow {
         id: o.id.to_string(),
-        date: o.created_at.date().to_string(),
+        date: format::when(o.created_at),
         status: o.status().to_string(),
         currency: o.currency.clone(),
-        net: totals.net.format(),
-        tax: totals.tax.format(),
-        gross: totals.gross.format(),
+        net: format::money(totals.net, cur),
+        tax: format::money(totals.tax, cur),
+        gross: format::money(totals.gross, cur),
+        remaining,
         lines: o
             .lines
             .iter()
@@ -59,19 +79,24 @@ fn order_row(o: &Order, now: domain::Timestamp) -> OrderRow {
                     Some("cancellation_window_closed") => "the cancellation window has passed".into(),
                     Some("cancellation_requires_support_request") => "cancel through a support request".into(),
                     Some("not_cancellable") => "cannot be cancelled".into(),
-                    Some(_) => "cancelled".into(),
+                    Some(_) => match l.cancelled_at {
+                        Some(at) => format!("cancelled {}", format::when(at)),
+                        None => "cancelled".into(),
+                    },
                 };
+                let is_cancelled = l.status == LineStatus::Cancelled;
                 LineRow {
-                    number: l.line_number,
+                    number: l.line_number + 1,
                     product_id: l.product_id.clone(),
                     title: l.title.clone(),
-                    quantity: if l.status == LineStatus::Cancelled { 0 } else { l.pricing.quantity },
-                    net: l.pricing.net.format(),
-                    tax: l.pricing.tax.format(),
-                    gross: l.pricing.gross.format(),
+                    quantity: l.pricing.quantity,
+                    net: format::money(l.pricing.net, cur),
+                    tax: format::money(l.pricing.tax, cur),
+                    gross: format::money(l.pricing.gross, cur),
                     status: l.status.as_str().to_string(),
                     cancellation,
                     cancellable: e.eligible || e.reason == Some("cancellation_requires_support_request"),
+                    credit: is_cancelled.then(|| format::money(cancel_credit(o, l, now), cur)),
                 }
             })
             .collect(),
@@ -93,6 +118,7 @@ struct OrdersPage {
 #[derive(Deserialize, Default)]
 struct Notice {
     cancelled: Option<String>,
+    line: Option<String>,
 }
 
 async fn all_orders(state: &AppState, s: &SessionActor, customer: &str) -> Result<Vec<Order>, super::UiError> {
@@ -110,12 +136,13 @@ async fn orders(
     let now = state.services.partner_now(&s.actor.partner);
     let mut list = all_orders(&state, &s, &customer_id).await?;
     list.reverse(); // newest first
+    let notice = cancelled_notice(&state, &s, &customer_id, n.cancelled.as_deref(), n.line.as_deref()).await;
     Ok(page(&OrdersPage {
         title: format!("{} · Orders", customer.name),
         section: "customers",
         nav: Some(Nav::of(&s)),
         customer_id: customer.id.clone(),
-        head: TabHead::new(&s, customer, "orders", cancelled_notice(n.cancelled.as_deref())),
+        head: TabHead::new(&s, customer, "orders", notice),
         can_cancel: can(&s, Action::CancelPurchase),
         orders: list.iter().map(|o| order_row(o, now)).collect(),
     }))
@@ -125,7 +152,13 @@ pub struct CancelChoice {
     pub value: String,
     pub checked: bool,
     pub order_id: String,
+    /// From 1, as people count.
     pub line: u32,
+    pub placed: String,
+    pub quantity: i64,
+    pub amount: String,
+    /// What cancelling now gives back; `None` when it cannot be cancelled here.
+    pub credit: Option<String>,
     pub eligible: bool,
     pub note: String,
     pub support_link: Option<String>,
@@ -143,6 +176,7 @@ struct CancelPage {
     product_id: String,
     product: String,
     choices: Vec<CancelChoice>,
+    any_eligible: bool,
     problem: Option<FieldProblem>,
 }
 
@@ -207,15 +241,23 @@ async fn cancel_page(
                 checked: value == chosen,
                 value,
                 order_id: o.id.to_string(),
-                line: l.line_number,
+                line: l.line_number + 1,
+                placed: format::when(o.created_at),
+                quantity: l.pricing.quantity,
+                amount: format::money(l.pricing.gross, &o.currency),
+                credit: e.eligible.then(|| format::money(cancel_credit(&o, l, now), &o.currency)),
                 eligible: e.eligible,
                 note,
                 support_link,
             });
         }
     }
+    // Newest first, as on the Orders tab.
+    choices.reverse();
     let status = problem.as_ref().map(|p| p.status);
+    let any_eligible = choices.iter().any(|c| c.eligible);
     let res = page(&CancelPage {
+        any_eligible,
         title: format!("{} · Cancel", customer.name),
         section: "customers",
         nav: Some(Nav::of(s)),
