@@ -1,5 +1,6 @@
 //! The Activity log, Billing and Settings pages.
 
+use super::format::{self, filters};
 use super::{page, Nav, OrPage, Signed, SignedForm, UiResult};
 use crate::AppState;
 use askama::Template;
@@ -92,9 +93,9 @@ async fn activity(State(state): State<AppState>, Signed(s): Signed, Query(q): Qu
         .items
         .iter()
         .map(|r| RecordRow {
-            date: r.operation_date.to_rfc3339(),
+            date: format::when(r.operation_date),
             who: r.user_principal_name.clone(),
-            kind: r.operation_type.clone(),
+            kind: format::words(&r.operation_type),
             customer: r.customer_name.clone().unwrap_or_default(),
             details: r.customized_data.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("; "),
         })
@@ -136,12 +137,12 @@ pub struct InvoiceRow {
 fn invoice_row(i: &domain::invoice::Invoice) -> InvoiceRow {
     InvoiceRow {
         id: i.id.to_string(),
-        date: i.invoice_date().to_string(),
+        date: format::date(i.invoice_date()),
         period: i.period.to_string(),
         currency: i.currency.clone(),
-        subtotal: i.subtotal.format(),
-        tax: i.tax_total.format(),
-        total: i.total_charges.format(),
+        subtotal: format::money(i.subtotal, &i.currency),
+        tax: format::money(i.tax_total, &i.currency),
+        total: format::money(i.total_charges, &i.currency),
     }
 }
 
@@ -197,15 +198,15 @@ async fn invoice(State(state): State<AppState>, Signed(s): Signed, Path(id): Pat
         lines: lines
             .iter()
             .map(|l| InvoiceLineRow {
-                kind: l.charge_type.clone(),
+                kind: format::words(&l.charge_type),
                 customer: l.customer_domain.clone().unwrap_or_default(),
-                order: l.order_id.map(|o| format!("{o} #{}", l.line_number.unwrap_or(0))).unwrap_or_default(),
+                order: l.order_id.map(|o| format!("{o} line {}", l.line_number.unwrap_or(0) + 1)).unwrap_or_default(),
                 product: l.product_name.clone().unwrap_or_else(|| "refund".into()),
                 quantity: l.quantity,
-                unit: l.unit_price.format(),
-                subtotal: l.subtotal.format(),
-                tax: l.tax_total.format(),
-                total: l.total.format(),
+                unit: format::money(l.unit_price, &invoice.currency),
+                subtotal: format::money(l.subtotal, &invoice.currency),
+                tax: format::money(l.tax_total, &invoice.currency),
+                total: format::money(l.total, &invoice.currency),
             })
             .collect(),
     }))
@@ -278,7 +279,7 @@ async fn settings_page(
             .map(|t| TokenRow {
                 id: t.id.to_string(),
                 name: t.name.clone(),
-                created: t.created_at.date().to_string(),
+                created: format::date(t.created_at.date()),
                 revoked: t.revoked_at.is_some(),
             })
             .collect(),

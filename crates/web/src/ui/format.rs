@@ -97,6 +97,13 @@ pub fn words(code: &str) -> String {
     out.join(" ")
 }
 
+/// The same for templates: `{{ role|words }}` (bring `format::filters` into the template's module).
+pub mod filters {
+    pub fn words(code: impl std::fmt::Display, _: &dyn askama::Values) -> askama::Result<String> {
+        Ok(super::words(&code.to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

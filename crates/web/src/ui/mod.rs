@@ -88,6 +88,10 @@ impl IntoResponse for UiError {
                 };
                 let message = match d {
                     domain::DomainError::NotFound => "There is no such page or object.".to_string(),
+                    domain::DomainError::Forbidden { allowed } => format!(
+                        "This needs one of these roles: {}. A global admin can give roles under Settings.",
+                        allowed.iter().map(|r| format::words(r.as_str())).collect::<Vec<_>>().join(", ")
+                    ),
                     other => other.to_string(),
                 };
                 (status, heading, message)

@@ -223,7 +223,7 @@ async fn cancel_page(
                 Some("cancellation_window_closed") => (
                     format!(
                         "the cancellation window closed on {}",
-                        e.cancellable_until.map(|t| t.date().to_string()).unwrap_or_default()
+                        e.cancellable_until.map(|t| format::date(t.date())).unwrap_or_default()
                     ),
                     None,
                 ),
@@ -403,8 +403,8 @@ async fn products_page(
             skus.push(SkuRow {
                 product: p.title.clone(),
                 title: sku.title.clone(),
-                term: sku.term.map(|t| t.as_str().to_string()).unwrap_or_else(|| "perpetual".into()),
-                price: price.list_price.format(),
+                term: format::term(sku.term.map(|t| t.as_str())),
+                price: format::money(price.list_price, &catalog.market.currency_code),
                 reservation: p.product_type == ProductType::AzureReservation,
                 quantity: mine.and_then(|r| r.form.quantity.clone()).unwrap_or_else(|| "1".into()),
                 subscription_id: mine.and_then(|r| r.form.subscription_id.clone()).unwrap_or_default(),
@@ -565,7 +565,10 @@ async fn cart_page(
             product: product.map(|p| p.title.clone()).unwrap_or_else(|| l.product_id.clone()),
             title: sku.map(|k| k.title.clone()).unwrap_or_else(|| l.sku_id.clone()),
             quantity: l.quantity,
-            price: sku.and_then(|k| k.price_for(c.market)).map(|p| p.list_price.format()).unwrap_or_default(),
+            price: sku
+                .and_then(|k| k.price_for(c.market))
+                .map(|p| format::money(p.list_price, &catalog.market.currency_code))
+                .unwrap_or_default(),
         });
     }
     let customer = CustomerRow::of(&c);

@@ -1,5 +1,6 @@
 //! Support: file a request (pre-filled from a cancel that needs one), follow it, add notes and files.
 
+use super::format::filters;
 use super::{page, Nav, OrPage, Signed, SignedForm, UiError, UiResult};
 use crate::AppState;
 use askama::Template;
@@ -89,7 +90,7 @@ async fn support_page(state: &AppState, s: &SessionActor, p: &Prefill, error: Op
                 title: r.title.clone(),
                 topic: r.topic.name.to_string(),
                 status: r.status.as_str().to_string(),
-                created: r.created_at.date().to_string(),
+                created: super::format::date(r.created_at.date()),
             })
             .collect(),
     }))
@@ -189,8 +190,8 @@ async fn request(State(state): State<AppState>, Signed(s): Signed, Path(id): Pat
         title: r.title.clone(),
         status: r.status.as_str().to_string(),
         topic: r.topic.name.to_string(),
-        severity: r.severity.as_str().to_string(),
-        created: r.created_at.date().to_string(),
+        severity: super::format::words(r.severity.as_str()),
+        created: super::format::when(r.created_at),
         created_by: r.created_by.clone(),
         description: r.description.clone(),
         refund: r.refund.as_ref().map(|v| {
@@ -206,7 +207,7 @@ async fn request(State(state): State<AppState>, Signed(s): Signed, Path(id): Pat
             .iter()
             .map(|n| NoteRow {
                 author: if n.by_publisher { "Support".into() } else { n.author.clone() },
-                created: n.created_at.to_rfc3339(),
+                created: super::format::when(n.created_at),
                 text: n.text.clone(),
             })
             .collect(),
