@@ -170,6 +170,10 @@ async fn the_article_walk_in_a_real_browser() {
     // Add products: perpetual software to the cart, checkout, confirmation with US tax added.
     let customer_path = w.path().await;
     let customer_id = customer_path.split('/').nth(2).unwrap().to_string();
+    // A link that does not work, opened in the browser, is a page for the customer (not the API's JSON).
+    w.go(&format!("/download/{}", "A".repeat(43))).await;
+    let gone = w.text().await;
+    assert!(gone.contains("This download link is not valid") && gone.contains("reseller"), "{gone}");
     w.go(&format!("/customers/{customer_id}/products?view=SoftwarePerpetual")).await;
     let catalog = w.text().await;
     assert!(catalog.contains("tax is added to list prices"), "{catalog}");

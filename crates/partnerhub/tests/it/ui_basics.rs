@@ -14,6 +14,7 @@ crate::on_both_backends!(
     disabling_a_user_ends_its_sessions_and_tokens_for_good,
     refused_forms_keep_the_message_next_to_the_field,
     the_cancel_dialog_says_what_cancelling_does,
+    a_dead_download_link_opened_in_a_browser_says_what_happened,
 );
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -656,4 +657,56 @@ async fn the_cancel_dialog_says_what_cancelling_does(db: Db) {
         .await;
     assert_eq!(again.status, 409, "{}", again.html);
     assert!(again.html.contains("choice-error") && !again.html.contains("That did not work"), "{}", again.html);
+}
+
+/// Issue 18.3: a download link that no longer works, opened in a browser, answers a short page for the customer
+/// (same status: 410, or 404 for a link that never was); API clients keep the JSON body.
+async fn a_dead_download_link_opened_in_a_browser_says_what_happened(db: Db) {
+    use crate::api_downloads::{bought, enu_link, fetch};
+    use reqwest::Method;
+    const BROWSER: (&str, &str) = ("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8");
+    let app = TestApp::spawn(db).await;
+    let b = bought(&app, false).await;
+    let page_of = |f: &crate::api_downloads::Fetched| String::from_utf8(f.body.clone()).unwrap();
+    let is_html = |f: &crate::api_downloads::Fetched| {
+        f.headers.get("content-type").unwrap().to_str().unwrap().starts_with("text/html")
+            && f.headers.contains_key("content-security-policy")
+    };
+    // After the 50th download.
+    let used = enu_link(&app, &b).await;
+    for _ in 0..50 {
+        assert_eq!(fetch(&app.http, Method::GET, &used, &[]).await.status, 200);
+    }
+    let r = fetch(&app.http, Method::GET, &used, &[BROWSER]).await;
+    assert_eq!(r.status, 410);
+    assert!(is_html(&r));
+    let text = page_of(&r);
+    assert!(text.contains("This download link has expired") && text.contains("50 downloads"), "{text}");
+    assert!(text.contains("Your reseller can send you a new link"), "{text}");
+    assert!(!text.contains("admin agent") && !text.contains("Get keys") && !text.contains("Sign out"), "{text}");
+    // An API client (no text/html in Accept) keeps the JSON 410.
+    for headers in [vec![], vec![("accept", "application/json")], vec![("accept", "*/*")]] {
+        let r = fetch(&app.http, Method::GET, &used, &headers).await;
+        assert_eq!((r.status, r.error_name()), (410, "link_expired".to_string()), "{headers:?}");
+    }
+    // After its 14 days.
+    let old = enu_link(&app, &b).await;
+    app.clock.advance_micros(15 * 86_400_000_000);
+    let r = fetch(&app.http, Method::GET, &old, &[BROWSER]).await;
+    assert_eq!(r.status, 410);
+    assert!(page_of(&r).contains("14 days after it is issued"));
+    // After the purchase was cancelled.
+    let fresh = enu_link(&app, &b).await;
+    let order =
+        app.get(&format!("/v1/customers/{}/orders", b.customer), b.agent()).await.body["items"][0]["id"].clone();
+    let path = format!("/v1/customers/{}/orders/{}", b.customer, order.as_str().unwrap());
+    assert_eq!(app.patch(&path, b.agent(), &serde_json::json!({"status": "cancelled"})).await.status, 200);
+    let r = fetch(&app.http, Method::GET, &fresh, &[BROWSER]).await;
+    assert_eq!(r.status, 410);
+    assert!(is_html(&r) && page_of(&r).contains("was cancelled"), "{}", page_of(&r));
+    assert_eq!(fetch(&app.http, Method::GET, &fresh, &[]).await.error_name(), "link_revoked");
+    // A link that never was.
+    let r = fetch(&app.http, Method::GET, &format!("{}/download/{}", app.url, "A".repeat(43)), &[BROWSER]).await;
+    assert_eq!(r.status, 404);
+    assert!(is_html(&r) && page_of(&r).contains("not valid"));
 }

@@ -4,6 +4,7 @@
 mod admin;
 mod customers;
 pub mod format;
+pub mod links;
 mod orders;
 mod pages;
 mod support;
@@ -213,7 +214,12 @@ where
 /// Security headers of every dashboard response: no inline script, no framing, no sniffing, no referrer leaks.
 async fn security_headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
-    let h = res.headers_mut();
+    set_security_headers(res.headers_mut());
+    res
+}
+
+/// The headers every dashboard page carries (also a page served from an API route, such as a download link's).
+pub fn set_security_headers(h: &mut HeaderMap) {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
@@ -227,7 +233,6 @@ async fn security_headers(req: Request, next: Next) -> Response {
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    res
 }
 
 async fn stylesheet() -> Response {
