@@ -15,6 +15,7 @@ crate::on_both_backends!(
     refused_forms_keep_the_message_next_to_the_field,
     the_cancel_dialog_says_what_cancelling_does,
     a_dead_download_link_opened_in_a_browser_says_what_happened,
+    a_reversed_date_range_and_a_large_attachment_stay_on_their_forms,
 );
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -709,4 +710,49 @@ async fn a_dead_download_link_opened_in_a_browser_says_what_happened(db: Db) {
     let r = fetch(&app.http, Method::GET, &format!("{}/download/{}", app.url, "A".repeat(43)), &[BROWSER]).await;
     assert_eq!(r.status, 404);
     assert!(is_html(&r) && page_of(&r).contains("not valid"));
+}
+
+/// Issue 18.1, continued: a reversed date range on the Activity log and an attachment over 10 MiB come back on their
+/// forms, the message next to the field, the dates kept.
+async fn a_reversed_date_range_and_a_large_attachment_stay_on_their_forms(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let p = app.partner("Forms", false).await;
+    let admin = user_with_password(&app, &p, "root", &["global_admin", "admin_agent"]).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&admin, PASSWORD).await;
+    let reversed = b.get("/activity?start=2026-03-10&end=2026-03-01&kind=all").await;
+    assert_eq!(reversed.status, 422, "{}", reversed.html);
+    assert!(reversed.html.contains("The start date is after the end date"), "{}", reversed.html);
+    assert!(reversed.html.contains(r#"value="2026-03-10""#) && reversed.html.contains(r#"value="2026-03-01""#));
+    assert!(reversed.html.contains(r#"aria-describedby="dates-error""#) && !reversed.html.contains("startDate"));
+    // A support request, and an 11 MB file for it.
+    let mut body = crate::api_support::request_body("c", "o");
+    body.as_object_mut().unwrap().remove("refund");
+    let filed = app.post("/v1/servicerequests/en-US", p.token(domain::role::Role::AdminAgent), &body).await;
+    assert_eq!(filed.status, 201, "{}", filed.text);
+    let id = filed.body["id"].as_str().unwrap().to_string();
+    let page = b.get(&format!("/support/{id}")).await;
+    let csrf = page.csrf();
+    let boundary = "partnerhub-test-boundary";
+    let mut upload = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    upload.extend(std::iter::repeat_n(b'x', 11 * 1024 * 1024));
+    upload.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
+    let req = b
+        .http
+        .post(format!("{}/support/{id}/attachments?csrf={csrf}", b.url))
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .header("cookie", format!("ph_session={}", b.cookie.clone().unwrap()))
+        .body(upload);
+    let res = req.send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 413);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("The file is larger than 10.0 MiB") && html.contains(r#"aria-describedby="file-error""#),
+        "{html}"
+    );
+    assert!(html.contains("Refund a duplicate purchase"), "the request's page again");
+    assert!(b.get(&format!("/support/{id}")).await.html.contains("None."), "nothing was attached");
 }

@@ -35,6 +35,8 @@ struct ActivityPage {
     records: Vec<RecordRow>,
     csv: String,
     next_page: Option<String>,
+    /// A refused date range, said next to the dates (which are kept as typed).
+    problem: Option<super::FieldProblem>,
 }
 
 #[derive(Deserialize, Default)]
@@ -82,10 +84,29 @@ fn blank(v: &Option<String>) -> Option<&str> {
 
 async fn activity(State(state): State<AppState>, Signed(s): Signed, Query(q): Query<ActivityQuery>) -> UiResult {
     let kind = q.kind.clone().filter(|k| KINDS.iter().any(|(v, _)| v == k)).unwrap_or_else(|| "software".into());
-    let query = state
-        .services
-        .audit_query(&s.actor, blank(&q.start), blank(&q.end), kind_filter(&kind).as_deref())
-        .or_page(&s)?;
+    let query =
+        match state.services.audit_query(&s.actor, blank(&q.start), blank(&q.end), kind_filter(&kind).as_deref()) {
+            Ok(query) => query,
+            Err(e) => {
+                let Some(mut problem) = super::form_problem(&e) else { return Err(e).or_page(&s) };
+                problem.field = "dates".into();
+                let status = problem.status;
+                let res = page(&ActivityPage {
+                    title: "Activity log",
+                    section: "activity",
+                    nav: Some(Nav::of(&s)),
+                    start: q.start.clone().unwrap_or_default(),
+                    end: q.end.clone().unwrap_or_default(),
+                    csv: String::new(),
+                    kind,
+                    kinds: KINDS.to_vec(),
+                    records: Vec::new(),
+                    next_page: None,
+                    problem: Some(problem),
+                });
+                return Ok(super::with_status(res, status));
+            }
+        };
     let after = q.after.as_deref().map(Cursor::decode).transpose().map_err(services::Error::from).or_page(&s)?;
     let size = PageSize::parse(Some(100)).map_err(services::Error::from).or_page(&s)?;
     let found = state.services.list_audit(&s.actor, &query, size, after).await.or_page(&s)?;
@@ -112,6 +133,7 @@ async fn activity(State(state): State<AppState>, Signed(s): Signed, Query(q): Qu
         kinds: KINDS.to_vec(),
         records,
         next_page,
+        problem: None,
     }))
 }
 

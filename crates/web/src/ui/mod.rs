@@ -313,6 +313,10 @@ pub fn form_problem(e: &services::Error) -> Option<FieldProblem> {
                         .to_string(),
                 ),
                 "catalogItemId" => ("", "This product is not offered to this customer.".to_string()),
+                "startDate" if message.contains("after") => {
+                    ("startDate", "The start date is after the end date: choose a start on or before the end.".into())
+                }
+                "startDate" | "endDate" => (leaf, "Enter a date as year-month-day, such as 2026-11-24.".to_string()),
                 _ if path.starts_with("lineItems") || path.is_empty() => ("", sentence(message)),
                 other => (other, sentence(message)),
             };
@@ -407,5 +411,7 @@ mod form_tests {
         let p = form_problem(&domain::DomainError::CartAlreadyOrdered("o1".into()).into()).unwrap();
         assert_eq!(p.status, StatusCode::CONFLICT);
         assert!(form_problem(&domain::DomainError::NotFound.into()).is_none());
+        let p = form_problem(&domain::DomainError::invalid("startDate", "must not be after endDate").into()).unwrap();
+        assert!(p.message.starts_with("The start date is after the end date"), "{}", p.message);
     }
 }
