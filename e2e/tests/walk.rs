@@ -191,7 +191,13 @@ async fn the_article_walk_in_a_real_browser() {
     w.c.execute("document.querySelector('tbody form input[name=quantity]').value = '1';", vec![]).await.unwrap();
     w.follow("tbody form button").await;
     assert!(w.path().await.ends_with("/cart"));
-    assert!(w.text().await.contains("SQL Server 2019 Standard - 2 Core - perpetual"));
+    let cart = w.text().await;
+    assert!(
+        cart.contains("SQL Server 2019 Standard - 2 Core - perpetual") && cart.contains("Added to the cart."),
+        "{cart}"
+    );
+    let total = w.find("[data-testid=cart-total]").await.text().await.unwrap();
+    assert!(total.starts_with('$'), "the cart's total with tax, as checkout charges: {total}");
     w.follow("form[action$='/cart/checkout'] button").await;
     let order_id = w.find("[data-testid=order-id]").await.text().await.unwrap();
     assert_eq!(order_id.len(), 36);

@@ -16,6 +16,7 @@ crate::on_both_backends!(
     the_cancel_dialog_says_what_cancelling_does,
     a_dead_download_link_opened_in_a_browser_says_what_happened,
     a_reversed_date_range_and_a_large_attachment_stay_on_their_forms,
+    the_cart_shows_totals_and_lines_can_be_changed,
 );
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -268,7 +269,7 @@ async fn buying_and_cancelling_in_the_dashboard(db: Db) {
     assert_eq!(added.status, 303, "{}", added.html);
     let cart = b.get(added.location()).await;
     assert!(cart.html.contains("SQL Server 2019 Standard - 2 Core - 1 year"));
-    let cart_id = added.location().split("id=").nth(1).unwrap().to_string();
+    let cart_id = added.location().split("id=").nth(1).unwrap().split('&').next().unwrap().to_string();
     let posted = b.post(&format!("/customers/{c}/cart/checkout"), &[("csrf", &cart.csrf()), ("cart", &cart_id)]).await;
     assert_eq!(posted.status, 303, "post/redirect/get: {}", posted.html);
     let placed = b.get(posted.location()).await;
@@ -552,7 +553,7 @@ async fn refused_forms_keep_the_message_next_to_the_field(db: Db) {
     // A good line: redirected to the cart; checkout redirects to the order's own address.
     let added = add("1").await;
     assert_eq!(added.status, 303, "{}", added.html);
-    let cart_id = added.location().split("id=").nth(1).unwrap().to_string();
+    let cart_id = added.location().split("id=").nth(1).unwrap().split('&').next().unwrap().to_string();
     let cart = b.get(added.location()).await;
     let posted = b.post(&format!("/customers/{c}/cart/checkout"), &[("csrf", &cart.csrf()), ("cart", &cart_id)]).await;
     assert_eq!(posted.status, 303);
@@ -755,4 +756,78 @@ async fn a_reversed_date_range_and_a_large_attachment_stay_on_their_forms(db: Db
     );
     assert!(html.contains("Refund a duplicate purchase"), "the request's page again");
     assert!(b.get(&format!("/support/{id}")).await.html.contains("None."), "nothing was attached");
+}
+
+/// Issue 18.5 (part): the cart says a line was added, prices each line and the cart as checkout will (R4), and a
+/// line's quantity can be changed or the line removed; a bad quantity comes back on its line.
+async fn the_cart_shows_totals_and_lines_can_be_changed(db: Db) {
+    let app = TestApp::spawn(db).await;
+    crate::api_catalog::import(&app, &crate::api_catalog::sample_catalog()).await;
+    crate::api_invoices::set_tax(&app, "US", "USD", "0.0725", false).await;
+    crate::api_orders::stock(&app, "SQL2019STD", "0001", &["UI-CART-1", "UI-CART-2"]).await;
+    let p = app.partner("Shop", false).await;
+    let c = app.customer(&p, "Fabrikam", "fabrikam.example.com", "US").await["id"].as_str().unwrap().to_string();
+    let t = p.token(domain::role::Role::AdminAgent);
+    let sql = crate::api_orders::item(&app, t, &c, "SQL2019STD", "0001").await;
+    let perp = crate::api_orders::item(&app, t, &c, "SQL2019PERP", "0001").await;
+    let agent = user_with_password(&app, &p, "agent", &["admin_agent"]).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&agent, PASSWORD).await;
+    let csrf = b.get(&format!("/customers/{c}/products")).await.csrf();
+    let added =
+        b.post(&format!("/customers/{c}/cart"), &[("csrf", &csrf), ("catalogItemId", &sql), ("quantity", "1")]).await;
+    assert_eq!(added.status, 303);
+    assert!(added.location().ends_with("&added=1"), "{}", added.location());
+    let cart_id = added.location().split("id=").nth(1).unwrap().split('&').next().unwrap().to_string();
+    let cart = b.get(added.location()).await;
+    assert!(cart.html.contains("Added to the cart."), "{}", cart.html);
+    assert!(
+        cart.html.contains("$1,200.00") && cart.html.contains("$87.00") && cart.html.contains("$1,287.00"),
+        "{}",
+        cart.html
+    );
+    let more = b
+        .post(
+            &format!("/customers/{c}/cart"),
+            &[("csrf", &csrf), ("cart", &cart_id), ("catalogItemId", &perp), ("quantity", "1")],
+        )
+        .await;
+    assert_eq!(more.status, 303);
+    let line = |n: &'static str, q: &'static str, action: &'static str| {
+        let (b, c, csrf, cart_id) = (&b, c.clone(), csrf.clone(), cart_id.clone());
+        async move {
+            b.post(
+                &format!("/customers/{c}/cart/lines"),
+                &[("csrf", &csrf), ("cart", &cart_id), ("line", n), ("quantity", q), ("action", action)],
+            )
+            .await
+        }
+    };
+    // Quantity 2 on line 1: priced as the API prices it.
+    let updated = line("0", "2", "update").await;
+    assert_eq!(updated.status, 303, "{}", updated.html);
+    let cart = b.get(updated.location()).await;
+    assert!(
+        cart.html.contains("$2,400.00") && cart.html.contains("$174.00") && cart.html.contains("$2,574.00"),
+        "{}",
+        cart.html
+    );
+    // Quantity 0: the cart again, 422, the message on that line, the 0 kept.
+    let zero = line("0", "0", "update").await;
+    assert_eq!(zero.status, 422, "{}", zero.html);
+    assert!(
+        zero.html.contains(r#"aria-describedby="line-error-1""#) && zero.html.contains("Quantity must be 1 to 10000.")
+    );
+    assert!(zero.html.contains(r#"value="0""#) && !zero.html.contains("lineItems"));
+    // Remove line 2: one line left; check out, and the order costs what the cart said.
+    let removed = line("1", "1", "remove").await;
+    assert_eq!(removed.status, 303);
+    let cart = b.get(removed.location()).await;
+    assert_eq!(cart.html.matches("data-testid=\"cart-line\"").count(), 1, "{}", cart.html);
+    let total = cart.html.split("data-testid=\"cart-total\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+    assert_eq!(total, "$2,574.00");
+    let placed = b.post(&format!("/customers/{c}/cart/checkout"), &[("csrf", &csrf), ("cart", &cart_id)]).await;
+    assert_eq!(placed.status, 303);
+    let orders = app.get(&format!("/v1/customers/{c}/orders"), t).await;
+    assert_eq!(orders.body["items"][0]["totals"]["gross"], "2574.00", "{}", orders.text);
 }
