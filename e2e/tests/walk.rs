@@ -162,6 +162,9 @@ async fn the_article_walk_in_a_real_browser() {
     assert_eq!(links.len(), 2, "ISO and x64 files in German");
     let keys_text = w.text().await;
     assert!(keys_text.contains("50 downloads left") && keys_text.contains("Copy link"), "{keys_text}");
+    assert!(keys_text.contains("Copy key"), "{keys_text}");
+    let sha = w.find("[data-testid=sha256]").await.text().await.unwrap();
+    assert!(sha.len() == 64 && sha.chars().all(|c| c.is_ascii_hexdigit()), "the file's SHA-256: {sha}");
     w.shot("software-keys").await;
     // The Download link works in the browser's own session (no sign-in needed for the customer's link).
     let href = w.find("[data-testid=download] a").await.attr("href").await.unwrap().unwrap();

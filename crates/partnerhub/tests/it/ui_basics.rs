@@ -669,6 +669,23 @@ async fn a_dead_download_link_opened_in_a_browser_says_what_happened(db: Db) {
     const BROWSER: (&str, &str) = ("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8");
     let app = TestApp::spawn(db).await;
     let b = bought(&app, false).await;
+    // Get keys and downloads in the dashboard: a copy button for the key, and each file's SHA-256.
+    let agent = user_with_password(&app, &b.p, "agent", &["admin_agent"]).await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&agent, PASSWORD).await;
+    let tab = browser.get(&format!("/customers/{}/software", b.customer)).await;
+    let keys = browser
+        .post(
+            &format!("/customers/{}/software/{}/keys", b.customer, b.item),
+            &[("csrf", &tab.csrf()), ("language", "en-us")],
+        )
+        .await;
+    assert_eq!(keys.status, 200, "{}", keys.html);
+    assert!(
+        keys.html.contains("Copy key") && keys.html.contains(&crate::api_downloads::sha256_hex(&b.enu)),
+        "{}",
+        keys.html
+    );
     let page_of = |f: &crate::api_downloads::Fetched| String::from_utf8(f.body.clone()).unwrap();
     let is_html = |f: &crate::api_downloads::Fetched| {
         f.headers.get("content-type").unwrap().to_str().unwrap().starts_with("text/html")

@@ -97,6 +97,8 @@ pub struct SoftwareRow {
 
 pub struct LinkRow {
     pub file_name: String,
+    /// The file's SHA-256 (hex), so the customer can check what they downloaded.
+    pub sha256: String,
     pub size: String,
     pub uri: String,
     pub expires_at: String,
@@ -317,6 +319,7 @@ async fn get_keys(
             .iter()
             .map(|d| LinkRow {
                 file_name: d.artifact.file_name.clone(),
+                sha256: d.artifact.sha256.clone(),
                 size: human_size(d.artifact.size),
                 uri: d.uri.clone(),
                 expires_at: super::format::when(d.state.expires_at),
