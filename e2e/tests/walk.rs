@@ -165,6 +165,9 @@ async fn the_article_walk_in_a_real_browser() {
     assert_eq!(links.len(), 2, "ISO and x64 files in German");
     let keys_text = w.text().await;
     assert!(keys_text.contains("50 downloads left") && keys_text.contains("Copy link"), "{keys_text}");
+    assert!(keys_text.contains("Copy key"), "{keys_text}");
+    let sha = w.find("[data-testid=sha256]").await.text().await.unwrap();
+    assert!(sha.len() == 64 && sha.chars().all(|c| c.is_ascii_hexdigit()), "the file's SHA-256: {sha}");
     w.shot("software-keys").await;
     // The Download link works in the browser's own session (no sign-in needed for the customer's link).
     let href = w.find("[data-testid=download] a").await.attr("href").await.unwrap().unwrap();
@@ -173,13 +176,34 @@ async fn the_article_walk_in_a_real_browser() {
     // Add products: perpetual software to the cart, checkout, confirmation with US tax added.
     let customer_path = w.path().await;
     let customer_id = customer_path.split('/').nth(2).unwrap().to_string();
+    // A link that does not work, opened in the browser, is a page for the customer (not the API's JSON).
+    w.go(&format!("/download/{}", "A".repeat(43))).await;
+    let gone = w.text().await;
+    assert!(gone.contains("This download link is not valid") && gone.contains("reseller"), "{gone}");
     w.go(&format!("/customers/{customer_id}/products?view=SoftwarePerpetual")).await;
     let catalog = w.text().await;
     assert!(catalog.contains("tax is added to list prices"), "{catalog}");
     w.shot("add-products").await;
+    // A bad quantity (the browser's own check off, as in an older browser) comes back on the form, kept, with the
+    // message next to it in plain words.
+    let no_check = "const f = document.querySelector('tbody form'); f.noValidate = true; \
+                    f.querySelector('input[name=quantity]').value = '0';";
+    w.c.execute(no_check, vec![]).await.unwrap();
+    w.follow("tbody form button").await;
+    let refused = w.text().await;
+    assert!(refused.contains("Quantity must be 1 to 10000.") && !refused.contains("lineItems"), "{refused}");
+    let kept = w.find("tbody form input[aria-invalid=true]").await.prop("value").await.unwrap();
+    assert_eq!(kept.as_deref(), Some("0"), "what was typed is kept");
+    w.c.execute("document.querySelector('tbody form input[name=quantity]').value = '1';", vec![]).await.unwrap();
     w.follow("tbody form button").await;
     assert!(w.path().await.ends_with("/cart"));
-    assert!(w.text().await.contains("SQL Server 2019 Standard - 2 Core - perpetual"));
+    let cart = w.text().await;
+    assert!(
+        cart.contains("SQL Server 2019 Standard - 2 Core - perpetual") && cart.contains("Added to the cart."),
+        "{cart}"
+    );
+    let total = w.find("[data-testid=cart-total]").await.text().await.unwrap();
+    assert!(total.starts_with('$'), "the cart's total with tax, as checkout charges: {total}");
     w.follow("form[action$='/cart/checkout'] button").await;
     let order_id = w.find("[data-testid=order-id]").await.text().await.unwrap();
     assert_eq!(order_id.len(), 36);
@@ -197,17 +221,23 @@ async fn the_article_walk_in_a_real_browser() {
     w.follow("details a[href*='/cancel?product=SQL2019STD']").await;
     let dialog = w.text().await;
     assert!(dialog.contains("Order number") && dialog.contains("days remaining"), "{dialog}");
+    // Each order says what cancelling it now gives back, and the button says what it does.
+    let credit = w.find("[data-testid=cancel-choice] [data-testid=credit]").await.text().await.unwrap();
+    assert!(credit.starts_with('$') && credit.contains('.'), "the credit in dollars: {credit}");
+    assert!(dialog.contains("Credit if cancelled now") && dialog.contains("next invoice"), "{dialog}");
+    let button = w.find("[data-testid=cancel-choice] button:not([disabled])").await.text().await.unwrap();
+    assert!(button.starts_with("Cancel order ") && button.contains(" line "), "{button}");
     w.shot("cancel-dialog").await;
-    w.click("input[type=radio]:not([disabled])").await;
-    w.follow("form[action$='/cancel'] button[type=submit]").await;
+    w.follow("[data-testid=cancel-choice] button:not([disabled])").await;
     let after = w.text().await;
-    assert!(after.contains("was cancelled") && after.contains("No key (cancelled)"), "{after}");
+    assert!(after.contains("Cancelled in order") && after.contains("No key (cancelled)"), "{after}");
 
     // Activity log: key views and downloads by default, with a CSV export.
     w.go("/activity").await;
     let activity = w.text().await;
-    assert!(activity.contains("get_software_key") && activity.contains("get_software_download_link"), "{activity}");
-    assert!(!activity.contains("create_order"), "the default kind is key views and downloads");
+    assert!(activity.contains("Get software key") && activity.contains("Get software download link"), "{activity}");
+    assert!(activity.contains(" UTC"), "UTC said: {activity}");
+    assert!(!activity.contains("Create order"), "the default kind is key views and downloads");
     w.shot("activity").await;
 
     // Support: file a refund request, add a note and a file.
@@ -250,7 +280,7 @@ async fn the_article_walk_in_a_real_browser() {
     w.shot("billing").await;
     w.follow("tbody a[href^='/billing/']").await;
     let invoice = w.text().await;
-    assert!(invoice.contains("new") && invoice.contains("Download CSV"), "{invoice}");
+    assert!(invoice.contains("New") && invoice.contains("Download CSV"), "{invoice}");
     w.shot("invoice").await;
 
     // Settings: an API token, shown once.
@@ -278,7 +308,7 @@ async fn the_article_walk_in_a_real_browser() {
     assert!(w.c.find(Locator::Css("a[href='/billing']")).await.is_err(), "Billing is not offered");
     w.go("/billing").await;
     let refused = w.text().await;
-    assert!(refused.contains("Not allowed") && refused.contains("billing_admin"), "{refused}");
+    assert!(refused.contains("Not allowed") && refused.contains("Billing admin"), "{refused}");
     w.shot("forbidden").await;
     w.c.close().await.unwrap();
 }

@@ -49,7 +49,7 @@ impl Fetched {
     fn header(&self, name: &str) -> &str {
         self.headers.get(name).map(|v| v.to_str().unwrap()).unwrap_or("")
     }
-    fn error_name(&self) -> String {
+    pub fn error_name(&self) -> String {
         serde_json::from_slice::<Value>(&self.body).map(|v| v["errorName"].as_str().unwrap_or("").to_string()).unwrap()
     }
 }

@@ -12,6 +12,11 @@ crate::on_both_backends!(
     webhooks_are_managed_under_settings,
     sign_in_refuses_cross_site_posts,
     disabling_a_user_ends_its_sessions_and_tokens_for_good,
+    refused_forms_keep_the_message_next_to_the_field,
+    the_cancel_dialog_says_what_cancelling_does,
+    a_dead_download_link_opened_in_a_browser_says_what_happened,
+    a_reversed_date_range_and_a_large_attachment_stay_on_their_forms,
+    the_cart_shows_totals_and_lines_can_be_changed,
 );
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -214,7 +219,7 @@ async fn pages_follow_the_roles(db: Db) {
     // ...and the server refuses it anyway, naming the roles that may.
     let refused = b.post(&format!("/customers/{c}/software/{item}/keys"), &[("csrf", &page.csrf())]).await;
     assert_eq!(refused.status, 403);
-    assert!(refused.html.contains("admin_agent"), "{}", refused.html);
+    assert!(refused.html.contains("Admin agent"), "{}", refused.html);
     // An admin agent gets the key (none for a SUSE plan) on the page.
     let mut a = Browser::new(&app);
     a.sign_in(&agent, PASSWORD).await;
@@ -223,6 +228,10 @@ async fn pages_follow_the_roles(db: Db) {
     let keys = a.post(&format!("/customers/{c}/software/{item}/keys"), &[("csrf", &page.csrf())]).await;
     assert_eq!(keys.status, 200);
     assert!(keys.html.contains("This product has no activation key"));
+    // Dates for people: day, month name and year; UTC said where there is a time; never RFC 3339.
+    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    assert!(months.iter().any(|m| keys.html.contains(&format!(" {m} 20"))), "{}", keys.html);
+    assert!(!keys.html.contains("T00:") && !keys.html.contains("-01-"), "no machine dates");
     // Another partner's customer is not found.
     let q = app.partner("Beta", false).await;
     let outsider = user_with_password(&app, &q, "eve", &["global_admin", "admin_agent"]).await;
@@ -244,7 +253,11 @@ async fn buying_and_cancelling_in_the_dashboard(db: Db) {
     // Add products: the market's catalog with its tax rule.
     let products = b.get(&format!("/customers/{c}/products?view=SoftwareSubscriptions")).await;
     assert_eq!(products.status, 200);
-    assert!(products.html.contains("SQL Server 2019 Standard - 2 Core - 1 year") && products.html.contains("1200.00"));
+    assert!(
+        products.html.contains("SQL Server 2019 Standard - 2 Core - 1 year") && products.html.contains("$1,200.00")
+    );
+    assert!(products.html.contains("<td>1 year</td>") && products.html.contains("<td>3 years</td>"), "terms in words");
+    assert!(!products.html.contains("P1Y") && !products.html.contains("1200.00"), "no machine forms");
     assert!(products.html.contains("tax is added to list prices"), "the US adds tax");
     let item = crate::api_orders::item(&app, p.token(domain::role::Role::AdminAgent), &c, "SQL2019STD", "0001").await;
     let added = b
@@ -256,8 +269,10 @@ async fn buying_and_cancelling_in_the_dashboard(db: Db) {
     assert_eq!(added.status, 303, "{}", added.html);
     let cart = b.get(added.location()).await;
     assert!(cart.html.contains("SQL Server 2019 Standard - 2 Core - 1 year"));
-    let cart_id = added.location().split("id=").nth(1).unwrap().to_string();
-    let placed = b.post(&format!("/customers/{c}/cart/checkout"), &[("csrf", &cart.csrf()), ("cart", &cart_id)]).await;
+    let cart_id = added.location().split("id=").nth(1).unwrap().split('&').next().unwrap().to_string();
+    let posted = b.post(&format!("/customers/{c}/cart/checkout"), &[("csrf", &cart.csrf()), ("cart", &cart_id)]).await;
+    assert_eq!(posted.status, 303, "post/redirect/get: {}", posted.html);
+    let placed = b.get(posted.location()).await;
     assert_eq!(placed.status, 200, "{}", placed.html);
     assert!(placed.html.contains("Order placed"));
     let order = app.get(&format!("/v1/customers/{c}/orders"), p.token(domain::role::Role::AdminAgent)).await.body
@@ -276,7 +291,7 @@ async fn buying_and_cancelling_in_the_dashboard(db: Db) {
     let done = b.post(&format!("/customers/{c}/cancel"), &[("csrf", &dialog.csrf()), ("choice", &choice)]).await;
     assert_eq!(done.status, 303);
     let after = b.get(done.location()).await;
-    assert!(after.html.contains("was cancelled") && after.html.contains("No key (cancelled)"), "{}", after.html);
+    assert!(after.html.contains("Cancelled in order") && after.html.contains("No key (cancelled)"), "{}", after.html);
     // A helpdesk agent may not buy or cancel: not offered, and refused.
     let mut h = Browser::new(&app);
     h.sign_in(&helpdesk, PASSWORD).await;
@@ -284,7 +299,8 @@ async fn buying_and_cancelling_in_the_dashboard(db: Db) {
     assert!(!tab.html.contains("Add products"));
     let refused = h.get(&format!("/customers/{c}/products")).await;
     assert_eq!(refused.status, 403);
-    assert!(refused.html.contains("admin_agent") && refused.html.contains("global_admin"));
+    assert!(refused.html.contains("Admin agent") && refused.html.contains("Global admin"), "{}", refused.html);
+    assert!(!refused.html.contains("admin_agent"), "roles in words");
     assert_eq!(h.get(&format!("/customers/{c}/cancel?product=SQL2019STD")).await.status, 403);
     // A global admin gives the helpdesk agent the admin agent role in Settings; then buying is offered.
     let admin = user_with_password(&app, &p, "root", &["global_admin"]).await;
@@ -358,7 +374,7 @@ async fn webhooks_are_managed_under_settings(db: Db) {
     let at = added.html.find("data-testid=\"webhook-secret\">").expect("the secret, once") + 29;
     let secret = added.html[at..].split('<').next().unwrap().to_string();
     assert!(secret.starts_with("whsec_"), "{secret}");
-    assert!(added.html.contains("create_customer, create_order"));
+    assert!(added.html.contains("Create customer, Create order"), "event names in words: {}", added.html);
     let listed = g.get("/settings/webhooks").await;
     assert!(!listed.html.contains(&secret), "the secret is shown once");
     let id =
@@ -390,7 +406,7 @@ async fn webhooks_are_managed_under_settings(db: Db) {
     assert!(!a.get("/settings").await.html.contains("/settings/webhooks"));
     let refused = a.get("/settings/webhooks").await;
     assert_eq!(refused.status, 403);
-    assert!(refused.html.contains("global_admin"));
+    assert!(refused.html.contains("Global admin"), "{}", refused.html);
 }
 
 /// Issue 16 item 9: a cross-site page could sign a victim into the attacker's account (login CSRF).
@@ -484,4 +500,351 @@ async fn disabling_a_user_ends_its_sessions_and_tokens_for_good(db: Db) {
         .find(|r| r["operationType"] == "update_user" && r.to_string().contains("tokensRevoked"))
         .expect("the disable is recorded");
     assert!(disable.to_string().contains("sessionsEnded"), "{disable}");
+}
+
+/// Issue 18.1: a refused form is shown again with the reason next to its field, in plain words, what was typed kept,
+/// and a 4xx status; a successful post redirects, and the checkout confirmation has its own address.
+async fn refused_forms_keep_the_message_next_to_the_field(db: Db) {
+    let app = TestApp::spawn(db).await;
+    crate::api_catalog::import(&app, &crate::api_catalog::sample_catalog()).await;
+    crate::api_orders::stock(&app, "SQL2019STD", "0001", &["UI-FORM-1"]).await;
+    let p = app.partner("Forms", false).await;
+    let c = app.customer(&p, "Fabrikam", "fabrikam.example.com", "US").await["id"].as_str().unwrap().to_string();
+    let agent = user_with_password(&app, &p, "agent", &["admin_agent"]).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&agent, PASSWORD).await;
+    let token = p.token(domain::role::Role::AdminAgent);
+    let item = crate::api_orders::item(&app, token, &c, "SQL2019STD", "0001").await;
+    let products = b.get(&format!("/customers/{c}/products?view=SoftwareSubscriptions")).await;
+    let add = |q: &'static str| {
+        let (csrf, item) = (products.csrf(), item.clone());
+        let b = &b;
+        let c = c.clone();
+        async move {
+            b.post(
+                &format!("/customers/{c}/cart"),
+                &[("csrf", &csrf), ("catalogItemId", &item), ("quantity", q), ("view", "SoftwareSubscriptions")],
+            )
+            .await
+        }
+    };
+    // Quantity 0: the catalog again, 422, the message next to the quantity, the 0 kept, no API field path.
+    let zero = add("0").await;
+    assert_eq!(zero.status, 422, "{}", zero.html);
+    assert!(zero.html.contains("Quantity must be 1 to 10000."), "{}", zero.html);
+    assert!(zero.html.contains(r#"value="0""#) && zero.html.contains(r#"aria-invalid="true""#));
+    let described = zero.html.split("aria-describedby=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    assert!(zero.html.contains(&format!(r#"id="{described}""#)), "the message is the field's description");
+    assert!(!zero.html.contains("lineItems") && !zero.html.contains("That did not work"));
+    let words = add("two").await;
+    assert_eq!(words.status, 422);
+    assert!(words.html.contains("whole number") && words.html.contains(r#"value="two""#), "{}", words.html);
+    // A reservation without its Azure subscription GUID: the message next to that field, the text kept.
+    let vm = crate::api_orders::item(&app, token, &c, "VMRESERVED", "0001").await;
+    let reserve = b
+        .post(
+            &format!("/customers/{c}/cart"),
+            &[("csrf", &products.csrf()), ("catalogItemId", &vm), ("quantity", "1"), ("subscriptionId", "not-a-guid")],
+        )
+        .await;
+    assert_eq!(reserve.status, 422, "{}", reserve.html);
+    assert!(reserve.html.contains("Azure subscription ID") && reserve.html.contains(r#"value="not-a-guid""#));
+    assert!(!reserve.html.contains("provisioningContext"), "{}", reserve.html);
+    // A good line: redirected to the cart; checkout redirects to the order's own address.
+    let added = add("1").await;
+    assert_eq!(added.status, 303, "{}", added.html);
+    let cart_id = added.location().split("id=").nth(1).unwrap().split('&').next().unwrap().to_string();
+    let cart = b.get(added.location()).await;
+    let posted = b.post(&format!("/customers/{c}/cart/checkout"), &[("csrf", &cart.csrf()), ("cart", &cart_id)]).await;
+    assert_eq!(posted.status, 303);
+    let order =
+        app.get(&format!("/v1/customers/{c}/orders"), token).await.body["items"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(posted.location(), format!("/customers/{c}/orders/{order}?placed=1"));
+    let placed = b.get(posted.location()).await;
+    assert!(placed.status == 200 && placed.html.contains("Order placed") && placed.html.contains(&order));
+    // Back and Check out again: the cart again, 409, saying it was ordered already, and no second order.
+    let again = b.post(&format!("/customers/{c}/cart/checkout"), &[("csrf", &cart.csrf()), ("cart", &cart_id)]).await;
+    assert_eq!(again.status, 409, "{}", again.html);
+    assert!(again.html.contains("already checked out as order") && again.html.contains(&order), "{}", again.html);
+    assert!(!again.html.contains(">Check out<"), "an ordered cart offers no checkout");
+    assert_eq!(app.get(&format!("/v1/customers/{c}/orders"), token).await.body["items"].as_array().unwrap().len(), 1);
+    // Cancel with no order chosen: the dialog again, 422, the message on the order list.
+    let dialog = b.get(&format!("/customers/{c}/cancel?product=SQL2019STD")).await;
+    let none = b.post(&format!("/customers/{c}/cancel"), &[("csrf", &dialog.csrf()), ("product", "SQL2019STD")]).await;
+    assert_eq!(none.status, 422, "{}", none.html);
+    assert!(none.html.contains(r#"aria-describedby="choice-error""#) && none.html.contains("none was chosen"));
+    assert!(none.html.contains(&order), "the dialog still lists the orders");
+}
+
+/// Issue 18.2: each order in the Cancel dialog shows when it was placed, its quantity, amount and the credit that
+/// cancelling now gives; the button names the order and line (from 1) and is disabled when it cannot cancel; the
+/// confirmation names the line cancelled; the Orders tab shows the credit and the order's remaining total.
+async fn the_cancel_dialog_says_what_cancelling_does(db: Db) {
+    let app = TestApp::spawn(db).await;
+    crate::api_catalog::import(&app, &crate::api_catalog::sample_catalog()).await;
+    crate::api_orders::stock(&app, "SQL2019STD", "0001", &["UI-CANCEL-1"]).await;
+    crate::api_orders::stock(&app, "WIN7ESU", "0001", &["UI-ESU-1"]).await;
+    let p = app.partner("Cancels", false).await;
+    let c = app.customer(&p, "Fabrikam", "fabrikam.example.com", "US").await["id"].as_str().unwrap().to_string();
+    let t = p.token(domain::role::Role::AdminAgent);
+    let sql = crate::api_orders::item(&app, t, &c, "SQL2019STD", "0001").await;
+    let esu = crate::api_orders::item(&app, t, &c, "WIN7ESU", "0001").await;
+    let order = crate::api_orders::buy(
+        &app,
+        t,
+        &c,
+        json!([{"catalogItemId": esu, "quantity": 1}, {"catalogItemId": sql, "quantity": 1}]),
+    )
+    .await;
+    let order_id = order["id"].as_str().unwrap().to_string();
+    let agent = user_with_password(&app, &p, "agent", &["admin_agent"]).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&agent, PASSWORD).await;
+    let dialog = b.get(&format!("/customers/{c}/cancel?product=SQL2019STD")).await;
+    assert_eq!(dialog.status, 200);
+    // The line as charged, cancelled on the day of purchase: all of it back.
+    for fact in [
+        "Placed",
+        " UTC",
+        "Quantity",
+        "Amount",
+        "$1,200.00",
+        "Credit if cancelled now",
+        "revokes its activation keys and download links at once",
+        "next invoice",
+    ] {
+        assert!(dialog.html.contains(fact), "{fact}: {}", dialog.html);
+    }
+    assert!(dialog.html.contains(&format!("Cancel order {order_id} line 2</button>")), "{}", dialog.html);
+    assert!(!dialog.html.contains(" disabled>Cancel order"));
+    // ESU cannot be cancelled: its button is disabled and no credit is promised.
+    let esu_dialog = b.get(&format!("/customers/{c}/cancel?product=WIN7ESU")).await;
+    assert!(
+        esu_dialog.html.contains(&format!(" disabled>Cancel order {order_id} line 1</button>")),
+        "{}",
+        esu_dialog.html
+    );
+    assert!(esu_dialog.html.contains("None of these purchases can be cancelled here"));
+    // Cancel line 2 (the API's line 1): the confirmation names it, with its credit.
+    let choice = format!("{order_id}:1");
+    let done = b
+        .post(
+            &format!("/customers/{c}/cancel"),
+            &[("csrf", &dialog.csrf()), ("choice", &choice), ("product", "SQL2019STD")],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.html);
+    let after = b.get(done.location()).await;
+    assert!(
+        after.html.contains(&format!(
+            "Cancelled in order {order_id}: line 2 (SQL Server 2019 Standard - 2 Core - 1 year, credit $1,200.00)"
+        )),
+        "{}",
+        after.html
+    );
+    // Orders tab: the cancelled line with its status and credit, the order's total less the credit, lines from 1.
+    let orders = b.get(&format!("/customers/{c}/orders")).await;
+    assert!(
+        orders.html.contains("credit $1,200.00") && orders.html.contains("$50.00 after cancellations"),
+        "{}",
+        orders.html
+    );
+    assert!(orders.html.contains("<td>1</td><td>Windows 7") && orders.html.contains("<td>2</td><td>SQL Server"));
+    // A second Submit of the same line is refused on the dialog, not on an error page.
+    let again = b
+        .post(
+            &format!("/customers/{c}/cancel"),
+            &[("csrf", &dialog.csrf()), ("choice", &choice), ("product", "SQL2019STD")],
+        )
+        .await;
+    assert_eq!(again.status, 409, "{}", again.html);
+    assert!(again.html.contains("choice-error") && !again.html.contains("That did not work"), "{}", again.html);
+}
+
+/// Issue 18.3: a download link that no longer works, opened in a browser, answers a short page for the customer
+/// (same status: 410, or 404 for a link that never was); API clients keep the JSON body.
+async fn a_dead_download_link_opened_in_a_browser_says_what_happened(db: Db) {
+    use crate::api_downloads::{bought, enu_link, fetch};
+    use reqwest::Method;
+    const BROWSER: (&str, &str) = ("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8");
+    let app = TestApp::spawn(db).await;
+    let b = bought(&app, false).await;
+    // Get keys and downloads in the dashboard: a copy button for the key, and each file's SHA-256.
+    let agent = user_with_password(&app, &b.p, "agent", &["admin_agent"]).await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&agent, PASSWORD).await;
+    let tab = browser.get(&format!("/customers/{}/software", b.customer)).await;
+    let keys = browser
+        .post(
+            &format!("/customers/{}/software/{}/keys", b.customer, b.item),
+            &[("csrf", &tab.csrf()), ("language", "en-us")],
+        )
+        .await;
+    assert_eq!(keys.status, 200, "{}", keys.html);
+    assert!(
+        keys.html.contains("Copy key") && keys.html.contains(&crate::api_downloads::sha256_hex(&b.enu)),
+        "{}",
+        keys.html
+    );
+    let page_of = |f: &crate::api_downloads::Fetched| String::from_utf8(f.body.clone()).unwrap();
+    let is_html = |f: &crate::api_downloads::Fetched| {
+        f.headers.get("content-type").unwrap().to_str().unwrap().starts_with("text/html")
+            && f.headers.contains_key("content-security-policy")
+    };
+    // After the 50th download.
+    let used = enu_link(&app, &b).await;
+    for _ in 0..50 {
+        assert_eq!(fetch(&app.http, Method::GET, &used, &[]).await.status, 200);
+    }
+    let r = fetch(&app.http, Method::GET, &used, &[BROWSER]).await;
+    assert_eq!(r.status, 410);
+    assert!(is_html(&r));
+    let text = page_of(&r);
+    assert!(text.contains("This download link has expired") && text.contains("50 downloads"), "{text}");
+    assert!(text.contains("Your reseller can send you a new link"), "{text}");
+    assert!(!text.contains("admin agent") && !text.contains("Get keys") && !text.contains("Sign out"), "{text}");
+    // An API client (no text/html in Accept) keeps the JSON 410.
+    for headers in [vec![], vec![("accept", "application/json")], vec![("accept", "*/*")]] {
+        let r = fetch(&app.http, Method::GET, &used, &headers).await;
+        assert_eq!((r.status, r.error_name()), (410, "link_expired".to_string()), "{headers:?}");
+    }
+    // After its 14 days.
+    let old = enu_link(&app, &b).await;
+    app.clock.advance_micros(15 * 86_400_000_000);
+    let r = fetch(&app.http, Method::GET, &old, &[BROWSER]).await;
+    assert_eq!(r.status, 410);
+    assert!(page_of(&r).contains("14 days after it is issued"));
+    // After the purchase was cancelled.
+    let fresh = enu_link(&app, &b).await;
+    let order =
+        app.get(&format!("/v1/customers/{}/orders", b.customer), b.agent()).await.body["items"][0]["id"].clone();
+    let path = format!("/v1/customers/{}/orders/{}", b.customer, order.as_str().unwrap());
+    assert_eq!(app.patch(&path, b.agent(), &serde_json::json!({"status": "cancelled"})).await.status, 200);
+    let r = fetch(&app.http, Method::GET, &fresh, &[BROWSER]).await;
+    assert_eq!(r.status, 410);
+    assert!(is_html(&r) && page_of(&r).contains("was cancelled"), "{}", page_of(&r));
+    assert_eq!(fetch(&app.http, Method::GET, &fresh, &[]).await.error_name(), "link_revoked");
+    // A link that never was.
+    let r = fetch(&app.http, Method::GET, &format!("{}/download/{}", app.url, "A".repeat(43)), &[BROWSER]).await;
+    assert_eq!(r.status, 404);
+    assert!(is_html(&r) && page_of(&r).contains("not valid"));
+}
+
+/// Issue 18.1, continued: a reversed date range on the Activity log and an attachment over 10 MiB come back on their
+/// forms, the message next to the field, the dates kept.
+async fn a_reversed_date_range_and_a_large_attachment_stay_on_their_forms(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let p = app.partner("Forms", false).await;
+    let admin = user_with_password(&app, &p, "root", &["global_admin", "admin_agent"]).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&admin, PASSWORD).await;
+    let reversed = b.get("/activity?start=2026-03-10&end=2026-03-01&kind=all").await;
+    assert_eq!(reversed.status, 422, "{}", reversed.html);
+    assert!(reversed.html.contains("The start date is after the end date"), "{}", reversed.html);
+    assert!(reversed.html.contains(r#"value="2026-03-10""#) && reversed.html.contains(r#"value="2026-03-01""#));
+    assert!(reversed.html.contains(r#"aria-describedby="dates-error""#) && !reversed.html.contains("startDate"));
+    // A support request, and an 11 MB file for it.
+    let mut body = crate::api_support::request_body("c", "o");
+    body.as_object_mut().unwrap().remove("refund");
+    let filed = app.post("/v1/servicerequests/en-US", p.token(domain::role::Role::AdminAgent), &body).await;
+    assert_eq!(filed.status, 201, "{}", filed.text);
+    let id = filed.body["id"].as_str().unwrap().to_string();
+    let page = b.get(&format!("/support/{id}")).await;
+    let csrf = page.csrf();
+    let boundary = "partnerhub-test-boundary";
+    let mut upload = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    upload.extend(std::iter::repeat_n(b'x', 11 * 1024 * 1024));
+    upload.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
+    let req = b
+        .http
+        .post(format!("{}/support/{id}/attachments?csrf={csrf}", b.url))
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .header("cookie", format!("ph_session={}", b.cookie.clone().unwrap()))
+        .body(upload);
+    let res = req.send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 413);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("The file is larger than 10.0 MiB") && html.contains(r#"aria-describedby="file-error""#),
+        "{html}"
+    );
+    assert!(html.contains("Refund a duplicate purchase"), "the request's page again");
+    assert!(b.get(&format!("/support/{id}")).await.html.contains("None."), "nothing was attached");
+}
+
+/// Issue 18.5 (part): the cart says a line was added, prices each line and the cart as checkout will (R4), and a
+/// line's quantity can be changed or the line removed; a bad quantity comes back on its line.
+async fn the_cart_shows_totals_and_lines_can_be_changed(db: Db) {
+    let app = TestApp::spawn(db).await;
+    crate::api_catalog::import(&app, &crate::api_catalog::sample_catalog()).await;
+    crate::api_invoices::set_tax(&app, "US", "USD", "0.0725", false).await;
+    crate::api_orders::stock(&app, "SQL2019STD", "0001", &["UI-CART-1", "UI-CART-2"]).await;
+    let p = app.partner("Shop", false).await;
+    let c = app.customer(&p, "Fabrikam", "fabrikam.example.com", "US").await["id"].as_str().unwrap().to_string();
+    let t = p.token(domain::role::Role::AdminAgent);
+    let sql = crate::api_orders::item(&app, t, &c, "SQL2019STD", "0001").await;
+    let perp = crate::api_orders::item(&app, t, &c, "SQL2019PERP", "0001").await;
+    let agent = user_with_password(&app, &p, "agent", &["admin_agent"]).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&agent, PASSWORD).await;
+    let csrf = b.get(&format!("/customers/{c}/products")).await.csrf();
+    let added =
+        b.post(&format!("/customers/{c}/cart"), &[("csrf", &csrf), ("catalogItemId", &sql), ("quantity", "1")]).await;
+    assert_eq!(added.status, 303);
+    assert!(added.location().ends_with("&added=1"), "{}", added.location());
+    let cart_id = added.location().split("id=").nth(1).unwrap().split('&').next().unwrap().to_string();
+    let cart = b.get(added.location()).await;
+    assert!(cart.html.contains("Added to the cart."), "{}", cart.html);
+    assert!(
+        cart.html.contains("$1,200.00") && cart.html.contains("$87.00") && cart.html.contains("$1,287.00"),
+        "{}",
+        cart.html
+    );
+    let more = b
+        .post(
+            &format!("/customers/{c}/cart"),
+            &[("csrf", &csrf), ("cart", &cart_id), ("catalogItemId", &perp), ("quantity", "1")],
+        )
+        .await;
+    assert_eq!(more.status, 303);
+    let line = |n: &'static str, q: &'static str, action: &'static str| {
+        let (b, c, csrf, cart_id) = (&b, c.clone(), csrf.clone(), cart_id.clone());
+        async move {
+            b.post(
+                &format!("/customers/{c}/cart/lines"),
+                &[("csrf", &csrf), ("cart", &cart_id), ("line", n), ("quantity", q), ("action", action)],
+            )
+            .await
+        }
+    };
+    // Quantity 2 on line 1: priced as the API prices it.
+    let updated = line("0", "2", "update").await;
+    assert_eq!(updated.status, 303, "{}", updated.html);
+    let cart = b.get(updated.location()).await;
+    assert!(
+        cart.html.contains("$2,400.00") && cart.html.contains("$174.00") && cart.html.contains("$2,574.00"),
+        "{}",
+        cart.html
+    );
+    // Quantity 0: the cart again, 422, the message on that line, the 0 kept.
+    let zero = line("0", "0", "update").await;
+    assert_eq!(zero.status, 422, "{}", zero.html);
+    assert!(
+        zero.html.contains(r#"aria-describedby="line-error-1""#) && zero.html.contains("Quantity must be 1 to 10000.")
+    );
+    assert!(zero.html.contains(r#"value="0""#) && !zero.html.contains("lineItems"));
+    // Remove line 2: one line left; check out, and the order costs what the cart said.
+    let removed = line("1", "1", "remove").await;
+    assert_eq!(removed.status, 303);
+    let cart = b.get(removed.location()).await;
+    assert_eq!(cart.html.matches("data-testid=\"cart-line\"").count(), 1, "{}", cart.html);
+    let total = cart.html.split("data-testid=\"cart-total\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+    assert_eq!(total, "$2,574.00");
+    let placed = b.post(&format!("/customers/{c}/cart/checkout"), &[("csrf", &csrf), ("cart", &cart_id)]).await;
+    assert_eq!(placed.status, 303);
+    let orders = app.get(&format!("/v1/customers/{c}/orders"), t).await;
+    assert_eq!(orders.body["items"][0]["totals"]["gross"], "2574.00", "{}", orders.text);
 }

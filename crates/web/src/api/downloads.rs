@@ -257,7 +257,8 @@ async fn keys_and_downloads(
 
 /// A download link: the file, counted as R7 says (a transfer from byte 0 is one of the 50 downloads; a resume
 /// with `Range` is not, and is served within the 14 days). `HEAD` answers the same headers and never counts.
-/// Expired or used up: 410 `link_expired`; cancelled: 410 `link_revoked`; unknown token: 404.
+/// Expired or used up: 410 `link_expired`; cancelled: 410 `link_revoked`; unknown token: 404. A browser
+/// (`Accept: text/html`) gets these as a short page for the customer instead of the JSON body.
 #[utoipa::path(get, path = "/download/{token}", tag = "software",
     params(("token" = String, Path),
         ("Range" = Option<String>, Header, description = "bytes=START-END to resume a transfer"),
@@ -282,7 +283,13 @@ async fn download(
     };
     let download = match state.services.open_download(request).await {
         Ok(d) => d,
-        Err(e) => return ApiError::from(e).into_response(),
+        // A person who opened the link in a browser gets a page saying what happened; API clients the JSON body.
+        Err(e) => {
+            match crate::ui::links::wants_html(&headers).then(|| crate::ui::links::link_gone_page(&e)).flatten() {
+                Some(page) => return page,
+                None => return ApiError::from(e).into_response(),
+            }
+        }
     };
     let artifact = &download.artifact;
     let (status, length) = match download.transfer {

@@ -1,5 +1,6 @@
 //! The Activity log, Billing and Settings pages.
 
+use super::format::{self, filters};
 use super::{page, Nav, OrPage, Signed, SignedForm, UiResult};
 use crate::AppState;
 use askama::Template;
@@ -34,6 +35,8 @@ struct ActivityPage {
     records: Vec<RecordRow>,
     csv: String,
     next_page: Option<String>,
+    /// A refused date range, said next to the dates (which are kept as typed).
+    problem: Option<super::FieldProblem>,
 }
 
 #[derive(Deserialize, Default)]
@@ -81,10 +84,29 @@ fn blank(v: &Option<String>) -> Option<&str> {
 
 async fn activity(State(state): State<AppState>, Signed(s): Signed, Query(q): Query<ActivityQuery>) -> UiResult {
     let kind = q.kind.clone().filter(|k| KINDS.iter().any(|(v, _)| v == k)).unwrap_or_else(|| "software".into());
-    let query = state
-        .services
-        .audit_query(&s.actor, blank(&q.start), blank(&q.end), kind_filter(&kind).as_deref())
-        .or_page(&s)?;
+    let query =
+        match state.services.audit_query(&s.actor, blank(&q.start), blank(&q.end), kind_filter(&kind).as_deref()) {
+            Ok(query) => query,
+            Err(e) => {
+                let Some(mut problem) = super::form_problem(&e) else { return Err(e).or_page(&s) };
+                problem.field = "dates".into();
+                let status = problem.status;
+                let res = page(&ActivityPage {
+                    title: "Activity log",
+                    section: "activity",
+                    nav: Some(Nav::of(&s)),
+                    start: q.start.clone().unwrap_or_default(),
+                    end: q.end.clone().unwrap_or_default(),
+                    csv: String::new(),
+                    kind,
+                    kinds: KINDS.to_vec(),
+                    records: Vec::new(),
+                    next_page: None,
+                    problem: Some(problem),
+                });
+                return Ok(super::with_status(res, status));
+            }
+        };
     let after = q.after.as_deref().map(Cursor::decode).transpose().map_err(services::Error::from).or_page(&s)?;
     let size = PageSize::parse(Some(100)).map_err(services::Error::from).or_page(&s)?;
     let found = state.services.list_audit(&s.actor, &query, size, after).await.or_page(&s)?;
@@ -92,9 +114,9 @@ async fn activity(State(state): State<AppState>, Signed(s): Signed, Query(q): Qu
         .items
         .iter()
         .map(|r| RecordRow {
-            date: r.operation_date.to_rfc3339(),
+            date: format::when(r.operation_date),
             who: r.user_principal_name.clone(),
-            kind: r.operation_type.clone(),
+            kind: format::words(&r.operation_type),
             customer: r.customer_name.clone().unwrap_or_default(),
             details: r.customized_data.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("; "),
         })
@@ -111,6 +133,7 @@ async fn activity(State(state): State<AppState>, Signed(s): Signed, Query(q): Qu
         kinds: KINDS.to_vec(),
         records,
         next_page,
+        problem: None,
     }))
 }
 
@@ -136,12 +159,12 @@ pub struct InvoiceRow {
 fn invoice_row(i: &domain::invoice::Invoice) -> InvoiceRow {
     InvoiceRow {
         id: i.id.to_string(),
-        date: i.invoice_date().to_string(),
+        date: format::date(i.invoice_date()),
         period: i.period.to_string(),
         currency: i.currency.clone(),
-        subtotal: i.subtotal.format(),
-        tax: i.tax_total.format(),
-        total: i.total_charges.format(),
+        subtotal: format::money(i.subtotal, &i.currency),
+        tax: format::money(i.tax_total, &i.currency),
+        total: format::money(i.total_charges, &i.currency),
     }
 }
 
@@ -197,15 +220,15 @@ async fn invoice(State(state): State<AppState>, Signed(s): Signed, Path(id): Pat
         lines: lines
             .iter()
             .map(|l| InvoiceLineRow {
-                kind: l.charge_type.clone(),
+                kind: format::words(&l.charge_type),
                 customer: l.customer_domain.clone().unwrap_or_default(),
-                order: l.order_id.map(|o| format!("{o} #{}", l.line_number.unwrap_or(0))).unwrap_or_default(),
+                order: l.order_id.map(|o| format!("{o} line {}", l.line_number.unwrap_or(0) + 1)).unwrap_or_default(),
                 product: l.product_name.clone().unwrap_or_else(|| "refund".into()),
                 quantity: l.quantity,
-                unit: l.unit_price.format(),
-                subtotal: l.subtotal.format(),
-                tax: l.tax_total.format(),
-                total: l.total.format(),
+                unit: format::money(l.unit_price, &invoice.currency),
+                subtotal: format::money(l.subtotal, &invoice.currency),
+                tax: format::money(l.tax_total, &invoice.currency),
+                total: format::money(l.total, &invoice.currency),
             })
             .collect(),
     }))
@@ -278,7 +301,7 @@ async fn settings_page(
             .map(|t| TokenRow {
                 id: t.id.to_string(),
                 name: t.name.clone(),
-                created: t.created_at.date().to_string(),
+                created: format::date(t.created_at.date()),
                 revoked: t.revoked_at.is_some(),
             })
             .collect(),

@@ -97,6 +97,8 @@ pub struct SoftwareRow {
 
 pub struct LinkRow {
     pub file_name: String,
+    /// The file's SHA-256 (hex), so the customer can check what they downloaded.
+    pub sha256: String,
     pub size: String,
     pub uri: String,
     pub expires_at: String,
@@ -142,6 +144,8 @@ impl TabHead {
 struct SoftwareQuery {
     /// Set after a cancel: the order that was cancelled (only an order id is shown, never free text).
     cancelled: Option<String>,
+    /// The line just cancelled (the API's numbering).
+    line: Option<String>,
     item: Option<String>,
     version: Option<String>,
     language: Option<String>,
@@ -149,11 +153,35 @@ struct SoftwareQuery {
     file_type: Option<String>,
 }
 
-/// The notice after a cancel, from the order id in the address.
-pub fn cancelled_notice(order: Option<&str>) -> Option<String> {
-    order.and_then(domain::ids::OrderId::parse).map(|o| {
-        format!("Order {o} was cancelled: its keys and links are revoked and the credit goes on the next invoice.")
-    })
+/// The notice after a cancel: the lines of the order in the address that are cancelled (the one just cancelled
+/// when `line` names it), each with its product and credit; only what the order says is shown, never free text.
+pub async fn cancelled_notice(
+    state: &AppState,
+    s: &SessionActor,
+    customer_id: &str,
+    order: Option<&str>,
+    line: Option<&str>,
+) -> Option<String> {
+    let order = state.services.get_order(&s.actor, customer_id, order?).await.ok()?;
+    let only: Option<u32> = line.and_then(|l| l.parse().ok());
+    let now = state.services.partner_now(&s.actor.partner);
+    let named: Vec<String> = order
+        .lines
+        .iter()
+        .filter(|l| l.status == domain::order::LineStatus::Cancelled && only.is_none_or(|n| n == l.line_number))
+        .map(|l| {
+            let credit = super::format::money(super::orders::cancel_credit(&order, l, now), &order.currency);
+            format!("line {} ({}, credit {credit})", l.line_number + 1, l.title)
+        })
+        .collect();
+    if named.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "Cancelled in order {}: {}. Its keys and download links are revoked; the credit goes on the next invoice.",
+        order.id,
+        named.join("; ")
+    ))
 }
 
 pub fn human_size(bytes: u64) -> String {
@@ -220,9 +248,9 @@ async fn software_page(
             status: i.status.as_str().to_string(),
             active,
             order_id: i.order_id.to_string(),
-            purchased: i.purchased_at.date().to_string(),
-            term: i.term.map(|t| t.as_str().to_string()).unwrap_or_else(|| "perpetual".into()),
-            expires: i.expiry_date().map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
+            purchased: super::format::date(i.purchased_at.date()),
+            term: super::format::term(i.term.map(|t| t.as_str())),
+            expires: i.expiry_date().map(super::format::date).unwrap_or_else(|| "—".into()),
             open,
             versions: options.versions,
             languages: options.languages,
@@ -234,12 +262,13 @@ async fn software_page(
             id,
         });
     }
+    let notice = cancelled_notice(state, s, customer_id, q.cancelled.as_deref(), q.line.as_deref()).await;
     Ok(page(&SoftwarePage {
         title: format!("{} · Software", customer.name),
         section: "customers",
         nav: Some(Nav::of(s)),
         customer_id: customer.id.clone(),
-        head: TabHead::new(s, customer, "software", cancelled_notice(q.cancelled.as_deref())),
+        head: TabHead::new(s, customer, "software", notice),
         csrf: s.csrf.clone(),
         can_keys: can(s, Action::GetKeysAndDownloads),
         can_cancel: can(s, Action::CancelPurchase),
@@ -290,15 +319,17 @@ async fn get_keys(
             .iter()
             .map(|d| LinkRow {
                 file_name: d.artifact.file_name.clone(),
+                sha256: d.artifact.sha256.clone(),
                 size: human_size(d.artifact.size),
                 uri: d.uri.clone(),
-                expires_at: d.state.expires_at.date().to_string(),
+                expires_at: super::format::when(d.state.expires_at),
                 remaining: d.state.remaining(),
             })
             .collect(),
     };
     let q = SoftwareQuery {
         cancelled: None,
+        line: None,
         item: Some(item_id),
         version: form.version,
         language: form.language,

@@ -3,6 +3,8 @@
 
 mod admin;
 mod customers;
+pub mod format;
+pub mod links;
 mod orders;
 mod pages;
 mod support;
@@ -87,6 +89,10 @@ impl IntoResponse for UiError {
                 };
                 let message = match d {
                     domain::DomainError::NotFound => "There is no such page or object.".to_string(),
+                    domain::DomainError::Forbidden { allowed } => format!(
+                        "This needs one of these roles: {}. A global admin can give roles under Settings.",
+                        allowed.iter().map(|r| format::words(r.as_str())).collect::<Vec<_>>().join(", ")
+                    ),
                     other => other.to_string(),
                 };
                 (status, heading, message)
@@ -208,7 +214,12 @@ where
 /// Security headers of every dashboard response: no inline script, no framing, no sniffing, no referrer leaks.
 async fn security_headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
-    let h = res.headers_mut();
+    set_security_headers(res.headers_mut());
+    res
+}
+
+/// The headers every dashboard page carries (also a page served from an API route, such as a download link's).
+pub fn set_security_headers(h: &mut HeaderMap) {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
@@ -222,7 +233,6 @@ async fn security_headers(req: Request, next: Next) -> Response {
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    res
 }
 
 async fn stylesheet() -> Response {
@@ -262,4 +272,146 @@ pub fn router() -> Router<AppState> {
         .merge(support::routes())
         .merge(webhooks::routes())
         .layer(middleware::from_fn(security_headers))
+}
+
+/// A rule's refusal told next to the form field it is about, in plain words (no API field paths).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldProblem {
+    /// The form field's name (`quantity`, `subscriptionId`, `choice`…), or `""` for the form as a whole.
+    pub field: String,
+    pub message: String,
+    pub status: StatusCode,
+}
+
+impl FieldProblem {
+    pub fn new(field: &str, message: impl Into<String>, status: StatusCode) -> FieldProblem {
+        FieldProblem { field: field.to_string(), message: message.into(), status }
+    }
+
+    /// Whether this problem is about form field `name`.
+    pub fn on(&self, name: &str) -> bool {
+        self.field == name
+    }
+}
+
+/// Turns a use case's refusal into a problem on a form: the API's field path (`lineItems[0].quantity`) becomes the
+/// form's field and a sentence; 422 for a value the rules refuse, 409 for a state that changed (an ordered cart,
+/// no key left, an item already cancelled), 413 for too large. `None` for what a form cannot fix (403, 404, 5xx).
+pub fn form_problem(e: &services::Error) -> Option<FieldProblem> {
+    use domain::DomainError as D;
+    let services::Error::Domain(d) = e else { return None };
+    let p = match d {
+        D::InvalidRequest(text) => {
+            let (path, message) = text.split_once(": ").unwrap_or(("", text.as_str()));
+            let leaf = path.rsplit('.').next().unwrap_or("");
+            let (field, message) = match leaf {
+                "quantity" => ("quantity", format!("Quantity {message}.")),
+                "subscriptionId" => (
+                    "subscriptionId",
+                    "Enter the Azure subscription ID this reservation is for: 32 hexadecimal digits, such as \
+                     0f8fad5b-d9cb-469f-a165-70867728950e."
+                        .to_string(),
+                ),
+                "catalogItemId" => ("", "This product is not offered to this customer.".to_string()),
+                "startDate" if message.contains("after") => {
+                    ("startDate", "The start date is after the end date: choose a start on or before the end.".into())
+                }
+                "startDate" | "endDate" => (leaf, "Enter a date as year-month-day, such as 2026-11-24.".to_string()),
+                _ if path.starts_with("lineItems") || path.is_empty() => ("", sentence(message)),
+                other => (other, sentence(message)),
+            };
+            FieldProblem::new(field, message, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        D::ProductUnavailableInMarket(_) => FieldProblem::new(
+            "",
+            "This product is not offered in the customer's market.",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        D::CartAlreadyOrdered(order) => FieldProblem::new(
+            "",
+            format!("This cart was already checked out as order {order}; nothing was ordered twice."),
+            StatusCode::CONFLICT,
+        ),
+        D::InsufficientKeyStock(_) => FieldProblem::new(
+            "",
+            "There are not enough activation keys in stock for this order; nothing was ordered. Try a smaller \
+             quantity or ask the publisher to add keys.",
+            StatusCode::CONFLICT,
+        ),
+        D::CancellationWindowClosed { line, closed_at } => FieldProblem::new(
+            "choice",
+            format!("Line {} can no longer be cancelled: its window closed on {closed_at}.", line + 1),
+            StatusCode::CONFLICT,
+        ),
+        D::CancellationRequiresSupportRequest { line, .. } => FieldProblem::new(
+            "choice",
+            format!("Line {} can only be cancelled through a support request.", line + 1),
+            StatusCode::CONFLICT,
+        ),
+        D::NotCancellable { line, product } => FieldProblem::new(
+            "choice",
+            format!("Line {} ({product}) cannot be cancelled.", line + 1),
+            StatusCode::CONFLICT,
+        ),
+        D::AlreadyCancelled(_) | D::ItemCancelled => {
+            FieldProblem::new("choice", "This line was cancelled already.", StatusCode::CONFLICT)
+        }
+        D::LineItemOutOfRange(_) => {
+            FieldProblem::new("choice", "Choose one of the orders listed.", StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        D::CreditExceedsCharge { left, currency, .. } => FieldProblem::new(
+            "",
+            format!("Only {left} {currency} is left to credit on this order."),
+            StatusCode::CONFLICT,
+        ),
+        D::PayloadTooLarge(limit) => FieldProblem::new(
+            "",
+            format!("That is too large: the limit is {}.", customers::human_size(*limit)),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        D::Conflict(m) | D::DuplicateCustomer(m) => FieldProblem::new("", sentence(m), StatusCode::CONFLICT),
+        _ => return None,
+    };
+    Some(p)
+}
+
+/// `must be 1 to 10000` → `Must be 1 to 10000.`
+fn sentence(s: &str) -> String {
+    let s = s.trim();
+    let mut out: String = s.chars().take(1).flat_map(char::to_uppercase).chain(s.chars().skip(1)).collect();
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
+}
+
+/// Gives a re-rendered form its status (a refused value, a conflict), so the page is not mistaken for success.
+pub fn with_status(mut res: Response, status: StatusCode) -> Response {
+    *res.status_mut() = status;
+    res
+}
+
+#[cfg(test)]
+mod form_tests {
+    use super::*;
+
+    #[test]
+    fn api_paths_become_form_fields_in_plain_words() {
+        let e = services::Error::from(domain::DomainError::invalid("lineItems[0].quantity", "must be 1 to 10000"));
+        let p = form_problem(&e).unwrap();
+        assert_eq!((p.field.as_str(), p.status), ("quantity", StatusCode::UNPROCESSABLE_ENTITY));
+        assert_eq!(p.message, "Quantity must be 1 to 10000.");
+        let e = services::Error::from(domain::DomainError::invalid(
+            "lineItems[0].provisioningContext.subscriptionId",
+            "a GUID",
+        ));
+        let p = form_problem(&e).unwrap();
+        assert_eq!(p.field, "subscriptionId");
+        assert!(!p.message.contains("lineItems") && !p.message.contains("provisioningContext"));
+        let p = form_problem(&domain::DomainError::CartAlreadyOrdered("o1".into()).into()).unwrap();
+        assert_eq!(p.status, StatusCode::CONFLICT);
+        assert!(form_problem(&domain::DomainError::NotFound.into()).is_none());
+        let p = form_problem(&domain::DomainError::invalid("startDate", "must not be after endDate").into()).unwrap();
+        assert!(p.message.starts_with("The start date is after the end date"), "{}", p.message);
+    }
 }

@@ -1,21 +1,23 @@
 //! A customer's Orders tab, the Cancel dialog, and Add products → cart → checkout.
 
 use super::customers::{cancelled_notice, customer_row, CustomerRow, TabHead};
-use super::{can, page, Nav, OrPage, Signed, SignedForm, UiResult};
+use super::{can, form_problem, format, page, with_status, FieldProblem, Nav, OrPage, Signed, SignedForm, UiResult};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
 use axum::Router;
+use domain::cancellation::credit_for;
 use domain::catalog::{availability_id, catalog_item_id, ProductType, TargetView};
-use domain::order::{CartLineDraft, LineStatus, Order};
+use domain::order::{price_order, CartLineDraft, LineStatus, Order};
 use domain::paging::PageSize;
 use domain::policy::Action;
 use serde::Deserialize;
 use services::sessions::SessionActor;
 
 pub struct LineRow {
+    /// As people count: from 1 (the API keeps Partner Center's numbering from 0).
     pub number: u32,
     pub product_id: String,
     pub title: String,
@@ -26,6 +28,8 @@ pub struct LineRow {
     pub status: String,
     pub cancellation: String,
     pub cancellable: bool,
+    /// A cancelled line: the credit it gave (R10, the same function the cancel uses).
+    pub credit: Option<String>,
 }
 
 pub struct OrderRow {
@@ -36,19 +40,35 @@ pub struct OrderRow {
     pub net: String,
     pub tax: String,
     pub gross: String,
+    /// Once a line is cancelled: the order's total less the cancel credits.
+    pub remaining: Option<String>,
     pub lines: Vec<LineRow>,
+}
+
+/// What a cancelled line was credited, or a line cancelled now would be: R10's `credit_for`, which the cancel
+/// itself uses (before any cap for refunds granted on the line, which the credit never exceeds).
+pub fn cancel_credit(o: &Order, l: &domain::order::OrderLine, now: domain::Timestamp) -> domain::money::Money {
+    credit_for(l, o.created_at, l.cancelled_at.unwrap_or(now)).gross
 }
 
 fn order_row(o: &Order, now: domain::Timestamp) -> OrderRow {
     let totals = o.totals();
+    let cur = o.currency.as_str();
+    let cancelled: Vec<_> = o.lines.iter().filter(|l| l.status == LineStatus::Cancelled).collect();
+    let remaining = (!cancelled.is_empty()).then(|| {
+        let credits = cancelled.iter().fold(0_i64, |acc, l| acc.saturating_add(cancel_credit(o, l, now).minor));
+        let left = domain::money::Money { minor: totals.gross.minor.saturating_sub(credits), scale: o.scale() };
+        format::money(left, cur)
+    });
     OrderRow {
         id: o.id.to_string(),
-        date: o.created_at.date().to_string(),
+        date: format::when(o.created_at),
         status: o.status().to_string(),
         currency: o.currency.clone(),
-        net: totals.net.format(),
-        tax: totals.tax.format(),
-        gross: totals.gross.format(),
+        net: format::money(totals.net, cur),
+        tax: format::money(totals.tax, cur),
+        gross: format::money(totals.gross, cur),
+        remaining,
         lines: o
             .lines
             .iter()
@@ -59,19 +79,24 @@ fn order_row(o: &Order, now: domain::Timestamp) -> OrderRow {
                     Some("cancellation_window_closed") => "the cancellation window has passed".into(),
                     Some("cancellation_requires_support_request") => "cancel through a support request".into(),
                     Some("not_cancellable") => "cannot be cancelled".into(),
-                    Some(_) => "cancelled".into(),
+                    Some(_) => match l.cancelled_at {
+                        Some(at) => format!("cancelled {}", format::when(at)),
+                        None => "cancelled".into(),
+                    },
                 };
+                let is_cancelled = l.status == LineStatus::Cancelled;
                 LineRow {
-                    number: l.line_number,
+                    number: l.line_number + 1,
                     product_id: l.product_id.clone(),
                     title: l.title.clone(),
-                    quantity: if l.status == LineStatus::Cancelled { 0 } else { l.pricing.quantity },
-                    net: l.pricing.net.format(),
-                    tax: l.pricing.tax.format(),
-                    gross: l.pricing.gross.format(),
+                    quantity: l.pricing.quantity,
+                    net: format::money(l.pricing.net, cur),
+                    tax: format::money(l.pricing.tax, cur),
+                    gross: format::money(l.pricing.gross, cur),
                     status: l.status.as_str().to_string(),
                     cancellation,
                     cancellable: e.eligible || e.reason == Some("cancellation_requires_support_request"),
+                    credit: is_cancelled.then(|| format::money(cancel_credit(o, l, now), cur)),
                 }
             })
             .collect(),
@@ -93,6 +118,7 @@ struct OrdersPage {
 #[derive(Deserialize, Default)]
 struct Notice {
     cancelled: Option<String>,
+    line: Option<String>,
 }
 
 async fn all_orders(state: &AppState, s: &SessionActor, customer: &str) -> Result<Vec<Order>, super::UiError> {
@@ -110,12 +136,13 @@ async fn orders(
     let now = state.services.partner_now(&s.actor.partner);
     let mut list = all_orders(&state, &s, &customer_id).await?;
     list.reverse(); // newest first
+    let notice = cancelled_notice(&state, &s, &customer_id, n.cancelled.as_deref(), n.line.as_deref()).await;
     Ok(page(&OrdersPage {
         title: format!("{} · Orders", customer.name),
         section: "customers",
         nav: Some(Nav::of(&s)),
         customer_id: customer.id.clone(),
-        head: TabHead::new(&s, customer, "orders", cancelled_notice(n.cancelled.as_deref())),
+        head: TabHead::new(&s, customer, "orders", notice),
         can_cancel: can(&s, Action::CancelPurchase),
         orders: list.iter().map(|o| order_row(o, now)).collect(),
     }))
@@ -123,8 +150,15 @@ async fn orders(
 
 pub struct CancelChoice {
     pub value: String,
+    pub checked: bool,
     pub order_id: String,
+    /// From 1, as people count.
     pub line: u32,
+    pub placed: String,
+    pub quantity: i64,
+    pub amount: String,
+    /// What cancelling now gives back; `None` when it cannot be cancelled here.
+    pub credit: Option<String>,
     pub eligible: bool,
     pub note: String,
     pub support_link: Option<String>,
@@ -139,8 +173,11 @@ struct CancelPage {
     head: TabHead,
     customer_id: String,
     csrf: String,
+    product_id: String,
     product: String,
     choices: Vec<CancelChoice>,
+    any_eligible: bool,
+    problem: Option<FieldProblem>,
 }
 
 #[derive(Deserialize)]
@@ -161,11 +198,23 @@ async fn cancel_dialog(
     let Some(product_id) = q.product.clone() else {
         return Ok(Redirect::to(&format!("/customers/{customer_id}/orders")).into_response());
     };
-    let customer = customer_row(&state, &s, &customer_id).await?;
+    cancel_page(&state, &s, &customer_id, &product_id, None, "").await
+}
+
+/// The dialog itself; after a refused Submit, with the problem next to the order list and the choice kept.
+async fn cancel_page(
+    state: &AppState,
+    s: &SessionActor,
+    customer_id: &str,
+    product_id: &str,
+    problem: Option<FieldProblem>,
+    chosen: &str,
+) -> UiResult {
+    let customer = customer_row(state, s, customer_id).await?;
     let now = state.services.partner_now(&s.actor.partner);
     let mut choices = Vec::new();
-    let mut product = product_id.clone();
-    for o in all_orders(&state, &s, &customer_id).await? {
+    let mut product = product_id.to_string();
+    for o in all_orders(state, s, customer_id).await? {
         for l in o.lines.iter().filter(|l| l.product_id == product_id && l.status == LineStatus::Active) {
             product = l.title.clone();
             let e = l.cancellation(o.created_at, now);
@@ -174,7 +223,7 @@ async fn cancel_dialog(
                 Some("cancellation_window_closed") => (
                     format!(
                         "the cancellation window closed on {}",
-                        e.cancellable_until.map(|t| t.date().to_string()).unwrap_or_default()
+                        e.cancellable_until.map(|t| format::date(t.date())).unwrap_or_default()
                     ),
                     None,
                 ),
@@ -187,47 +236,79 @@ async fn cancel_dialog(
                 ),
                 Some(_) => ("cannot be cancelled".to_string(), None),
             };
+            let value = format!("{}:{}", o.id, l.line_number);
             choices.push(CancelChoice {
-                value: format!("{}:{}", o.id, l.line_number),
+                checked: value == chosen,
+                value,
                 order_id: o.id.to_string(),
-                line: l.line_number,
+                line: l.line_number + 1,
+                placed: format::when(o.created_at),
+                quantity: l.pricing.quantity,
+                amount: format::money(l.pricing.gross, &o.currency),
+                credit: e.eligible.then(|| format::money(cancel_credit(&o, l, now), &o.currency)),
                 eligible: e.eligible,
                 note,
                 support_link,
             });
         }
     }
-    Ok(page(&CancelPage {
+    // Newest first, as on the Orders tab.
+    choices.reverse();
+    let status = problem.as_ref().map(|p| p.status);
+    let any_eligible = choices.iter().any(|c| c.eligible);
+    let res = page(&CancelPage {
+        any_eligible,
         title: format!("{} · Cancel", customer.name),
         section: "customers",
-        nav: Some(Nav::of(&s)),
+        nav: Some(Nav::of(s)),
         customer_id: customer.id.clone(),
-        head: TabHead::new(&s, customer, "software", None),
+        head: TabHead::new(s, customer, "software", None),
         csrf: s.csrf.clone(),
+        product_id: product_id.to_string(),
         product,
         choices,
-    }))
+        problem,
+    });
+    Ok(match status {
+        Some(st) => with_status(res, st),
+        None => res,
+    })
 }
 
 #[derive(Deserialize)]
 struct CancelForm {
     choice: Option<String>,
+    product: Option<String>,
 }
 
+/// Submit: cancels the chosen line and redirects (post/redirect/get) to the Software tab, which names what was
+/// cancelled; a refusal re-renders the dialog with the reason next to the order list.
 async fn cancel(
     State(state): State<AppState>,
     Path(customer_id): Path<String>,
     SignedForm { session: s, form }: SignedForm<CancelForm>,
 ) -> UiResult {
     let choice = form.choice.unwrap_or_default();
-    let (order, line) = choice
-        .split_once(':')
-        .and_then(|(o, l)| Some((o.to_string(), l.parse::<i64>().ok()?)))
-        .ok_or_else(|| domain::DomainError::invalid("choice", "choose an order"))
-        .map_err(services::Error::from)
-        .or_page(&s)?;
-    let done = state.services.cancel_order(&s.actor, &customer_id, &order, Some(vec![line]), None).await.or_page(&s)?;
-    Ok(Redirect::to(&format!("/customers/{customer_id}/software?cancelled={}", done.id)).into_response())
+    let product = form.product.unwrap_or_default();
+    let parsed = choice.split_once(':').and_then(|(o, l)| Some((o.to_string(), l.parse::<i64>().ok()?)));
+    let Some((order, line)) = parsed else {
+        let problem = FieldProblem::new(
+            "choice",
+            "Choose the order to cancel: none was chosen.",
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        );
+        return cancel_page(&state, &s, &customer_id, &product, Some(problem), "").await;
+    };
+    match state.services.cancel_order(&s.actor, &customer_id, &order, Some(vec![line]), None).await {
+        Ok(done) => {
+            Ok(Redirect::to(&format!("/customers/{customer_id}/software?cancelled={}&lines={}", done.id, line + 1))
+                .into_response())
+        }
+        Err(e) => match form_problem(&e) {
+            Some(p) => cancel_page(&state, &s, &customer_id, &product, Some(p), &choice).await,
+            None => Err(e).or_page(&s),
+        },
+    }
 }
 
 pub struct SkuRow {
@@ -237,6 +318,12 @@ pub struct SkuRow {
     pub price: String,
     pub catalog_item_id: String,
     pub reservation: bool,
+    /// What the row's form shows: the default, or what was typed before a refused Add to cart.
+    pub quantity: String,
+    pub subscription_id: String,
+    pub quantity_error: Option<String>,
+    pub subscription_error: Option<String>,
+    pub row_error: Option<String>,
 }
 
 #[derive(Template)]
@@ -286,21 +373,47 @@ async fn products(
     Path(customer_id): Path<String>,
     Query(q): Query<ProductsQuery>,
 ) -> UiResult {
-    s.actor.authorize(Action::BuyForCustomer).or_page(&s)?;
-    let c = state.services.get_customer(&s.actor, &customer_id).await.or_page(&s)?;
+    products_page(&state, &s, &customer_id, &q, None).await
+}
+
+/// A refused Add to cart: the form as it was posted and what was wrong with it.
+struct AddRefused<'a> {
+    form: &'a AddForm,
+    problem: FieldProblem,
+}
+
+async fn products_page(
+    state: &AppState,
+    s: &SessionActor,
+    customer_id: &str,
+    q: &ProductsQuery,
+    refused: Option<AddRefused<'_>>,
+) -> UiResult {
+    s.actor.authorize(Action::BuyForCustomer).or_page(s)?;
+    let c = state.services.get_customer(&s.actor, customer_id).await.or_page(s)?;
     let view = q.view.as_deref().and_then(TargetView::parse);
-    let catalog = state.services.market_catalog(c.market, view).await.or_page(&s)?;
+    let catalog = state.services.market_catalog(c.market, view).await.or_page(s)?;
     let mut skus = Vec::new();
     for p in &catalog.products {
         for sku in &p.skus {
             let Some(price) = sku.price_for(c.market) else { continue };
+            let catalog_item_id = catalog_item_id(&p.id, &sku.id, &availability_id(&p.id, &sku.id, c.market));
+            let mine = refused.as_ref().filter(|r| r.form.catalog_item_id == catalog_item_id);
+            let error_on = |field: &str| mine.filter(|r| r.problem.on(field)).map(|r| r.problem.message.clone());
             skus.push(SkuRow {
                 product: p.title.clone(),
                 title: sku.title.clone(),
-                term: sku.term.map(|t| t.as_str().to_string()).unwrap_or_else(|| "perpetual".into()),
-                price: price.list_price.format(),
-                catalog_item_id: catalog_item_id(&p.id, &sku.id, &availability_id(&p.id, &sku.id, c.market)),
+                term: format::term(sku.term.map(|t| t.as_str())),
+                price: format::money(price.list_price, &catalog.market.currency_code),
                 reservation: p.product_type == ProductType::AzureReservation,
+                quantity: mine.and_then(|r| r.form.quantity.clone()).unwrap_or_else(|| "1".into()),
+                subscription_id: mine.and_then(|r| r.form.subscription_id.clone()).unwrap_or_default(),
+                quantity_error: error_on("quantity"),
+                subscription_error: error_on("subscriptionId"),
+                row_error: mine
+                    .filter(|r| !r.problem.on("quantity") && !r.problem.on("subscriptionId"))
+                    .map(|r| r.problem.message.clone()),
+                catalog_item_id,
             });
         }
     }
@@ -308,15 +421,15 @@ async fn products(
     let cart_count = if cart_id.is_empty() {
         0
     } else {
-        state.services.get_cart(&s.actor, &customer_id, &cart_id).await.map(|c| c.lines.len()).unwrap_or(0)
+        state.services.get_cart(&s.actor, customer_id, &cart_id).await.map(|c| c.lines.len()).unwrap_or(0)
     };
     let customer = CustomerRow::of(&c);
-    Ok(page(&ProductsPage {
+    let res = page(&ProductsPage {
         title: format!("{} · Add products", customer.name),
         section: "customers",
-        nav: Some(Nav::of(&s)),
+        nav: Some(Nav::of(s)),
         customer_id: customer.id.clone(),
-        head: TabHead::new(&s, customer, "products", None),
+        head: TabHead::new(s, customer, "products", None),
         csrf: s.csrf.clone(),
         cart_id,
         cart_count,
@@ -325,12 +438,17 @@ async fn products(
         currency: catalog.market.currency_code.clone(),
         tax_note: tax_note(&catalog.market),
         skus,
-    }))
+    });
+    Ok(match refused {
+        Some(r) => with_status(res, r.problem.status),
+        None => res,
+    })
 }
 
 #[derive(Deserialize)]
 struct AddForm {
     cart: Option<String>,
+    view: Option<String>,
     #[serde(rename = "catalogItemId")]
     catalog_item_id: String,
     quantity: Option<String>,
@@ -338,20 +456,33 @@ struct AddForm {
     subscription_id: Option<String>,
 }
 
-/// Adds a line: a new cart, or the same cart with one more line.
+/// Adds a line: a new cart, or the same cart with one more line; then redirects to the cart (post/redirect/get).
+/// A refused line re-renders the catalog with the reason next to the field and what was typed kept.
 async fn add_to_cart(
     State(state): State<AppState>,
     Path(customer_id): Path<String>,
     SignedForm { session: s, form }: SignedForm<AddForm>,
 ) -> UiResult {
-    let quantity = form
-        .quantity
-        .as_deref()
-        .unwrap_or("1")
-        .trim()
-        .parse::<i64>()
-        .map_err(|_| services::Error::from(domain::DomainError::invalid("quantity", "must be a whole number")))
-        .or_page(&s)?;
+    let q = ProductsQuery { view: form.view.clone(), cart: form.cart.clone() };
+    match add_line(&state, &s, &customer_id, &form).await {
+        Ok(cart) => Ok(Redirect::to(&format!("/customers/{customer_id}/cart?id={cart}&added=1")).into_response()),
+        Err(e) => match form_problem(&e) {
+            Some(problem) => {
+                products_page(&state, &s, &customer_id, &q, Some(AddRefused { form: &form, problem })).await
+            }
+            None => Err(e).or_page(&s),
+        },
+    }
+}
+
+async fn add_line(state: &AppState, s: &SessionActor, customer_id: &str, form: &AddForm) -> services::Result<String> {
+    let typed = form.quantity.as_deref().unwrap_or("1").trim();
+    let quantity = typed.parse::<i64>().map_err(|_| {
+        domain::DomainError::invalid(
+            "quantity",
+            format!("must be a whole number from 1 to {}", domain::money::MAX_QUANTITY),
+        )
+    })?;
     let line = CartLineDraft {
         catalog_item_id: form.catalog_item_id.clone(),
         quantity,
@@ -360,37 +491,56 @@ async fn add_to_cart(
         ..Default::default()
     };
     let existing = match form.cart.as_deref().filter(|c| !c.is_empty()) {
-        Some(id) => Some(state.services.get_cart(&s.actor, &customer_id, id).await.or_page(&s)?),
+        Some(id) => Some(state.services.get_cart(&s.actor, customer_id, id).await?),
         None => None,
     };
     let cart = match existing {
         Some(cart) => {
-            let mut lines: Vec<CartLineDraft> = cart
-                .lines
-                .iter()
-                .map(|l| CartLineDraft {
-                    catalog_item_id: l.catalog_item_id.clone(),
-                    quantity: l.quantity,
-                    billing_cycle: "one_time".into(),
-                    term_duration: l.term_duration.clone(),
-                    friendly_name: l.friendly_name.clone(),
-                    subscription_id: l.provisioning_context.as_ref().map(|p| p.subscription_id.clone()),
-                    scope: l.provisioning_context.as_ref().map(|p| p.scope.clone()),
-                })
-                .collect();
+            let mut lines = drafts_of(&cart);
             lines.push(line);
-            state.services.update_cart(&s.actor, &customer_id, &cart.id.to_string(), lines, None).await.or_page(&s)?
+            // Earlier lines were accepted before, so a refusal is about the line this form adds.
+            state.services.update_cart(&s.actor, customer_id, &cart.id.to_string(), lines, None).await?
         }
-        None => state.services.create_cart(&s.actor, &customer_id, vec![line], None).await.or_page(&s)?,
+        None => state.services.create_cart(&s.actor, customer_id, vec![line], None).await?,
     };
-    Ok(Redirect::to(&format!("/customers/{customer_id}/cart?id={}", cart.id)).into_response())
+    Ok(cart.id.to_string())
+}
+
+/// A cart's lines as drafts, to write it back with one line changed.
+fn drafts_of(cart: &domain::order::Cart) -> Vec<CartLineDraft> {
+    cart.lines
+        .iter()
+        .map(|l| CartLineDraft {
+            catalog_item_id: l.catalog_item_id.clone(),
+            quantity: l.quantity,
+            billing_cycle: "one_time".into(),
+            term_duration: l.term_duration.clone(),
+            friendly_name: l.friendly_name.clone(),
+            subscription_id: l.provisioning_context.as_ref().map(|p| p.subscription_id.clone()),
+            scope: l.provisioning_context.as_ref().map(|p| p.scope.clone()),
+        })
+        .collect()
 }
 
 pub struct CartRow {
+    /// The line's place in the cart (from 0, as the form posts it) and as people count.
+    pub index: usize,
+    pub number: usize,
     pub product: String,
     pub title: String,
-    pub quantity: i64,
+    pub quantity: String,
     pub price: String,
+    pub net: String,
+    pub tax: String,
+    pub gross: String,
+    pub error: Option<String>,
+}
+
+/// The cart's totals, priced as checkout will price it (R4, `price_order`).
+pub struct CartTotals {
+    pub net: String,
+    pub tax: String,
+    pub gross: String,
 }
 
 #[derive(Template)]
@@ -406,12 +556,23 @@ struct CartPage {
     currency: String,
     tax_note: String,
     lines: Vec<CartRow>,
-    order: Option<OrderRow>,
+    totals: Option<CartTotals>,
+    ordered: bool,
+    added: bool,
+    problem: Option<FieldProblem>,
 }
 
 #[derive(Deserialize)]
 struct CartQuery {
     id: Option<String>,
+    added: Option<String>,
+}
+
+/// A refused change of a cart line: which line, what was typed, and why.
+struct LineRefused {
+    index: usize,
+    quantity: String,
+    problem: FieldProblem,
 }
 
 async fn cart_page(
@@ -419,27 +580,65 @@ async fn cart_page(
     s: &SessionActor,
     customer_id: &str,
     cart_id: &str,
-    order: Option<&Order>,
+    problem: Option<FieldProblem>,
+) -> UiResult {
+    cart_view(state, s, customer_id, cart_id, problem, None, false).await
+}
+
+async fn cart_view(
+    state: &AppState,
+    s: &SessionActor,
+    customer_id: &str,
+    cart_id: &str,
+    problem: Option<FieldProblem>,
+    refused: Option<LineRefused>,
+    added: bool,
 ) -> UiResult {
     let c = state.services.get_customer(&s.actor, customer_id).await.or_page(s)?;
     let catalog = state.services.market_catalog(c.market, None).await.or_page(s)?;
-    let mut lines = Vec::new();
-    if order.is_none() {
-        let cart = state.services.get_cart(&s.actor, customer_id, cart_id).await.or_page(s)?;
-        for l in &cart.lines {
-            let product = catalog.products.iter().find(|p| p.id == l.product_id);
-            let sku = product.and_then(|p| p.sku(&l.sku_id));
-            lines.push(CartRow {
-                product: product.map(|p| p.title.clone()).unwrap_or_else(|| l.product_id.clone()),
-                title: sku.map(|k| k.title.clone()).unwrap_or_else(|| l.sku_id.clone()),
-                quantity: l.quantity,
-                price: sku.and_then(|k| k.price_for(c.market)).map(|p| p.list_price.format()).unwrap_or_default(),
-            });
-        }
-    }
-    let customer = CustomerRow::of(&c);
+    let cart = state.services.get_cart(&s.actor, customer_id, cart_id).await.or_page(s)?;
+    let cur = catalog.market.currency_code.clone();
+    // Priced exactly as checkout prices it (the same pure function, on the same catalog); a line that can no longer
+    // be priced leaves the amounts blank, and checkout will say why.
     let now = state.services.partner_now(&s.actor.partner);
-    Ok(page(&CartPage {
+    let priced = price_order(domain::ids::OrderId::new(), &cart, &catalog.products, &catalog.market, now).ok();
+    let mut lines = Vec::new();
+    for (i, l) in cart.lines.iter().enumerate() {
+        let product = catalog.products.iter().find(|p| p.id == l.product_id);
+        let sku = product.and_then(|p| p.sku(&l.sku_id));
+        let pricing = priced.as_ref().and_then(|o| o.lines.get(i)).map(|o| o.pricing);
+        let amount = |f: fn(&domain::money::LinePricing) -> domain::money::Money| {
+            pricing.as_ref().map(|p| format::money(f(p), &cur)).unwrap_or_default()
+        };
+        let mine = refused.as_ref().filter(|r| r.index == i);
+        lines.push(CartRow {
+            index: i,
+            number: i + 1,
+            product: product.map(|p| p.title.clone()).unwrap_or_else(|| l.product_id.clone()),
+            title: sku.map(|k| k.title.clone()).unwrap_or_else(|| l.sku_id.clone()),
+            quantity: mine.map(|r| r.quantity.clone()).unwrap_or_else(|| l.quantity.to_string()),
+            price: sku
+                .and_then(|k| k.price_for(c.market))
+                .map(|p| format::money(p.list_price, &cur))
+                .unwrap_or_default(),
+            net: amount(|p| p.net),
+            tax: amount(|p| p.tax),
+            gross: amount(|p| p.gross),
+            error: mine.map(|r| r.problem.message.clone()),
+        });
+    }
+    let totals = priced.map(|o| {
+        let t = o.totals();
+        CartTotals {
+            net: format::money(t.net, &cur),
+            tax: format::money(t.tax, &cur),
+            gross: format::money(t.gross, &cur),
+        }
+    });
+    let refused_status = refused.map(|r| r.problem.status);
+    let customer = CustomerRow::of(&c);
+    let status = problem.as_ref().map(|p| p.status).or(refused_status);
+    let res = page(&CartPage {
         title: format!("{} · Cart", customer.name),
         section: "customers",
         nav: Some(Nav::of(s)),
@@ -450,8 +649,15 @@ async fn cart_page(
         currency: catalog.market.currency_code.clone(),
         tax_note: tax_note(&catalog.market),
         lines,
-        order: order.map(|o| order_row(o, now)),
-    }))
+        totals,
+        ordered: cart.status != domain::order::CartStatus::Active,
+        added,
+        problem,
+    });
+    Ok(match status {
+        Some(st) => with_status(res, st),
+        None => res,
+    })
 }
 
 async fn cart(
@@ -461,9 +667,64 @@ async fn cart(
     Query(q): Query<CartQuery>,
 ) -> UiResult {
     match q.id.as_deref().filter(|i| !i.is_empty()) {
-        Some(id) => cart_page(&state, &s, &customer_id, id, None).await,
+        Some(id) => cart_view(&state, &s, &customer_id, id, None, None, q.added.is_some()).await,
         // No cart yet: start from the catalog.
         None => Ok(Redirect::to(&format!("/customers/{customer_id}/products")).into_response()),
+    }
+}
+
+#[derive(Deserialize)]
+struct LineForm {
+    cart: String,
+    line: usize,
+    quantity: Option<String>,
+    /// `remove`, or anything else to set the quantity.
+    action: Option<String>,
+}
+
+/// Changes one line's quantity or removes it (the same `update_cart` as the API), then back to the cart; a refused
+/// quantity comes back on its line. Removing the last line leaves the cart for the catalog.
+async fn change_line(
+    State(state): State<AppState>,
+    Path(customer_id): Path<String>,
+    SignedForm { session: s, form }: SignedForm<LineForm>,
+) -> UiResult {
+    let cart = state.services.get_cart(&s.actor, &customer_id, &form.cart).await.or_page(&s)?;
+    let mut lines = drafts_of(&cart);
+    let back = format!("/customers/{customer_id}/cart?id={}", cart.id);
+    if form.line >= lines.len() {
+        return Ok(Redirect::to(&back).into_response());
+    }
+    let typed = form.quantity.clone().unwrap_or_default();
+    if form.action.as_deref() == Some("remove") {
+        lines.remove(form.line);
+        if lines.is_empty() {
+            return Ok(Redirect::to(&format!("/customers/{customer_id}/products")).into_response());
+        }
+    } else {
+        match typed.trim().parse::<i64>() {
+            Ok(q) => lines[form.line].quantity = q,
+            Err(_) => {
+                let problem = FieldProblem::new(
+                    "quantity",
+                    format!("Quantity must be a whole number from 1 to {}.", domain::money::MAX_QUANTITY),
+                    axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                );
+                let refused = LineRefused { index: form.line, quantity: typed, problem };
+                return cart_view(&state, &s, &customer_id, &form.cart, None, Some(refused), false).await;
+            }
+        }
+    }
+    match state.services.update_cart(&s.actor, &customer_id, &form.cart, lines, None).await {
+        Ok(_) => Ok(Redirect::to(&back).into_response()),
+        Err(e) => match form_problem(&e) {
+            Some(p) if p.on("quantity") => {
+                let refused = LineRefused { index: form.line, quantity: typed, problem: p };
+                cart_view(&state, &s, &customer_id, &form.cart, None, Some(refused), false).await
+            }
+            Some(p) => cart_page(&state, &s, &customer_id, &form.cart, Some(p)).await,
+            None => Err(e).or_page(&s),
+        },
     }
 }
 
@@ -472,13 +733,65 @@ struct CheckoutForm {
     cart: String,
 }
 
+/// Check out, then redirect to the order's own address (post/redirect/get: a refresh never orders twice); a
+/// refused checkout (the cart ordered already, no key left) re-renders the cart saying why.
 async fn checkout(
     State(state): State<AppState>,
     Path(customer_id): Path<String>,
     SignedForm { session: s, form }: SignedForm<CheckoutForm>,
 ) -> UiResult {
-    let order = state.services.checkout(&s.actor, &customer_id, &form.cart, None).await.or_page(&s)?;
-    cart_page(&state, &s, &customer_id, &form.cart, Some(&order)).await
+    match state.services.checkout(&s.actor, &customer_id, &form.cart, None).await {
+        Ok(order) => {
+            Ok(Redirect::to(&format!("/customers/{customer_id}/orders/{}?placed=1", order.id)).into_response())
+        }
+        Err(e) => match form_problem(&e) {
+            Some(p) => cart_page(&state, &s, &customer_id, &form.cart, Some(p)).await,
+            None => Err(e).or_page(&s),
+        },
+    }
+}
+
+#[derive(Template)]
+#[template(path = "order.html")]
+struct OrderPage {
+    title: String,
+    section: &'static str,
+    nav: Option<Nav>,
+    head: TabHead,
+    customer_id: String,
+    placed: bool,
+    tax_note: String,
+    order: OrderRow,
+}
+
+#[derive(Deserialize, Default)]
+struct OrderQuery {
+    placed: Option<String>,
+}
+
+/// One order at its own address; `?placed=1` makes it the checkout confirmation.
+async fn order_page(
+    State(state): State<AppState>,
+    Signed(s): Signed,
+    Path((customer_id, order_id)): Path<(String, String)>,
+    Query(q): Query<OrderQuery>,
+) -> UiResult {
+    let c = state.services.get_customer(&s.actor, &customer_id).await.or_page(&s)?;
+    let order = state.services.get_order(&s.actor, &customer_id, &order_id).await.or_page(&s)?;
+    let market = state.services.market_catalog(c.market, None).await.or_page(&s)?.market;
+    let now = state.services.partner_now(&s.actor.partner);
+    let customer = CustomerRow::of(&c);
+    let placed = q.placed.is_some();
+    Ok(page(&OrderPage {
+        title: format!("{} · Order {}", customer.name, order.id),
+        section: "customers",
+        nav: Some(Nav::of(&s)),
+        customer_id: customer.id.clone(),
+        head: TabHead::new(&s, customer, if placed { "products" } else { "orders" }, None),
+        placed,
+        tax_note: tax_note(&market),
+        order: order_row(&order, now),
+    }))
 }
 
 pub fn routes() -> Router<AppState> {
@@ -488,10 +801,15 @@ pub fn routes() -> Router<AppState> {
             "/customers/{customer_id}/cancel",
             get(cancel_dialog).merge(super::post_requiring(domain::policy::Action::CancelPurchase, cancel)),
         )
+        .route("/customers/{customer_id}/orders/{order_id}", get(order_page))
         .route("/customers/{customer_id}/products", get(products))
         .route(
             "/customers/{customer_id}/cart",
             get(cart).merge(super::post_requiring(domain::policy::Action::BuyForCustomer, add_to_cart)),
+        )
+        .route(
+            "/customers/{customer_id}/cart/lines",
+            super::post_requiring(domain::policy::Action::BuyForCustomer, change_line),
         )
         .route(
             "/customers/{customer_id}/cart/checkout",

@@ -1,11 +1,12 @@
 //! Support: file a request (pre-filled from a cancel that needs one), follow it, add notes and files.
 
+use super::format::filters;
 use super::{page, Nav, OrPage, Signed, SignedForm, UiError, UiResult};
 use crate::AppState;
 use askama::Template;
 use axum::body::Body;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
@@ -89,7 +90,7 @@ async fn support_page(state: &AppState, s: &SessionActor, p: &Prefill, error: Op
                 title: r.title.clone(),
                 topic: r.topic.name.to_string(),
                 status: r.status.as_str().to_string(),
-                created: r.created_at.date().to_string(),
+                created: super::format::date(r.created_at.date()),
             })
             .collect(),
     }))
@@ -180,17 +181,23 @@ struct RequestPage {
     nav: Option<Nav>,
     csrf: String,
     r: RequestView,
+    /// A refused attachment, said next to the file field.
+    problem: Option<super::FieldProblem>,
 }
 
 async fn request(State(state): State<AppState>, Signed(s): Signed, Path(id): Path<String>) -> UiResult {
-    let r = state.services.get_service_request(&s.actor, &id).await.or_page(&s)?;
+    request_page(&state, &s, &id, None).await
+}
+
+async fn request_page(state: &AppState, s: &SessionActor, id: &str, problem: Option<super::FieldProblem>) -> UiResult {
+    let r = state.services.get_service_request(&s.actor, id).await.or_page(s)?;
     let view = RequestView {
         id: r.id.to_string(),
         title: r.title.clone(),
         status: r.status.as_str().to_string(),
         topic: r.topic.name.to_string(),
-        severity: r.severity.as_str().to_string(),
-        created: r.created_at.date().to_string(),
+        severity: super::format::words(r.severity.as_str()),
+        created: super::format::when(r.created_at),
         created_by: r.created_by.clone(),
         description: r.description.clone(),
         refund: r.refund.as_ref().map(|v| {
@@ -206,7 +213,7 @@ async fn request(State(state): State<AppState>, Signed(s): Signed, Path(id): Pat
             .iter()
             .map(|n| NoteRow {
                 author: if n.by_publisher { "Support".into() } else { n.author.clone() },
-                created: n.created_at.to_rfc3339(),
+                created: super::format::when(n.created_at),
                 text: n.text.clone(),
             })
             .collect(),
@@ -216,13 +223,19 @@ async fn request(State(state): State<AppState>, Signed(s): Signed, Path(id): Pat
             .map(|a| (a.id.to_string(), a.file_name.clone(), super::customers::human_size(a.size)))
             .collect(),
     };
-    Ok(page(&RequestPage {
+    let status = problem.as_ref().map(|p| p.status);
+    let res = page(&RequestPage {
         title: r.title.clone(),
         section: "support",
-        nav: Some(Nav::of(&s)),
+        nav: Some(Nav::of(s)),
         csrf: s.csrf.clone(),
         r: view,
-    }))
+        problem,
+    });
+    Ok(match status {
+        Some(st) => super::with_status(res, st),
+        None => res,
+    })
 }
 
 #[derive(Deserialize)]
@@ -258,30 +271,63 @@ async fn attach(
         *res.status_mut() = axum::http::StatusCode::FORBIDDEN;
         return Ok(res);
     }
-    let bad = |m: &str| services::Error::from(domain::DomainError::invalid("file", m));
-    let part = multipart.next_field().await.map_err(|_| bad("the upload could not be read")).or_page(&s)?;
-    let part = part.ok_or_else(|| bad("choose a file")).or_page(&s)?;
+    let on_file = |message: &str, status| Some(super::FieldProblem::new("file", message, status));
+    let too_large = || {
+        let limit = super::customers::human_size(domain::support::MAX_ATTACHMENT_BYTES);
+        on_file(
+            &format!("The file is larger than {limit}: attach a smaller one, or several parts."),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        )
+    };
+    let part = match multipart.next_field().await {
+        Ok(Some(part)) => part,
+        Ok(None) => {
+            return request_page(&state, &s, &id, on_file("Choose a file to attach.", StatusCode::UNPROCESSABLE_ENTITY))
+                .await
+        }
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return request_page(&state, &s, &id, too_large()).await
+        }
+        Err(_) => {
+            let problem = on_file("The upload could not be read; try again.", StatusCode::BAD_REQUEST);
+            return request_page(&state, &s, &id, problem).await;
+        }
+    };
     let name = part.file_name().unwrap_or("attachment").to_string();
     // The part borrows the request; a channel hands its chunks to the upload as they arrive (constant memory).
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(4);
     let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) }).boxed();
     let producer = async move {
         let mut part = part;
+        let mut over_limit = false;
         loop {
             let next = match part.chunk().await {
                 Ok(Some(chunk)) => Ok(chunk),
                 Ok(None) => break,
-                Err(e) => Err(std::io::Error::other(e)),
+                Err(e) => {
+                    over_limit = e.status() == StatusCode::PAYLOAD_TOO_LARGE;
+                    Err(std::io::Error::other(e))
+                }
             };
             let failed = next.is_err();
             if tx.send(next).await.is_err() || failed {
                 break;
             }
         }
+        over_limit
     };
-    let (_, stored) = tokio::join!(producer, state.services.attach_file(&s.actor, &id, &name, stream));
-    stored.or_page(&s)?;
-    Ok(Redirect::to(&format!("/support/{id}")).into_response())
+    let (over_limit, stored) = tokio::join!(producer, state.services.attach_file(&s.actor, &id, &name, stream));
+    match stored {
+        Ok(_) => Ok(Redirect::to(&format!("/support/{id}")).into_response()),
+        Err(_) if over_limit => request_page(&state, &s, &id, too_large()).await,
+        Err(e) => match super::form_problem(&e) {
+            Some(mut p) => {
+                p.field = "file".into();
+                request_page(&state, &s, &id, Some(p)).await
+            }
+            None => Err(e).or_page(&s),
+        },
+    }
 }
 
 async fn attachment(

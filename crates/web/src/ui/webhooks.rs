@@ -1,6 +1,7 @@
 //! Settings › Webhooks: a global admin's endpoints, their health, and each endpoint's deliveries with every
 //! attempt (the same services as `/v1/webhooks`).
 
+use super::format::filters;
 use super::{page, Nav, OrPage, Signed, SignedForm, UiResult};
 use crate::AppState;
 use askama::Template;
@@ -28,11 +29,11 @@ impl From<&WebhookEndpoint> for EndpointRow {
         EndpointRow {
             id: e.id.to_string(),
             url: e.url.clone(),
-            kinds: e.operation_types.iter().map(|o| o.as_str()).collect::<Vec<_>>().join(", "),
+            kinds: e.operation_types.iter().map(|o| super::format::words(o.as_str())).collect::<Vec<_>>().join(", "),
             enabled: e.disabled_at.is_none(),
             disabled_reason: e.disabled_reason.clone().unwrap_or_default(),
-            failing_since: e.failing_since.map(|t| t.to_rfc3339()).unwrap_or_default(),
-            created: e.created_at.date().to_string(),
+            failing_since: e.failing_since.map(super::format::when).unwrap_or_default(),
+            created: super::format::date(e.created_at.date()),
         }
     }
 }
@@ -58,13 +59,13 @@ impl From<&Delivery> for DeliveryRow {
             id: d.id.to_string(),
             kind: d.operation_type.clone(),
             status: d.status.as_str(),
-            created: d.created_at.to_rfc3339(),
-            next: d.next_attempt_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            created: super::format::when(d.created_at),
+            next: d.next_attempt_at.map(super::format::when).unwrap_or_default(),
             attempts: d
                 .attempts
                 .iter()
                 .map(|a| AttemptRow {
-                    at: a.at.to_rfc3339(),
+                    at: super::format::when(a.at),
                     outcome: match (a.status_code, &a.error) {
                         (Some(code), _) if a.succeeded() => code.to_string(),
                         (_, Some(e)) => e.clone(),
