@@ -33,11 +33,6 @@ impl LedgerVerification {
     }
 }
 
-/// Partners invoiced per transaction: enough that a ledger page shared by many partners is written a few times rather
-/// than once per partner; few enough that no partner's writes wait long on PostgreSQL (each holds its chain lock).
-const INVOICE_BATCH: usize = 100;
-const INVOICE_BATCH_POSTGRES: usize = 10;
-
 impl Services {
     /// The operator checks the whole ledger's invariants (SPEC §8): per order line credits never exceed the charge,
     /// per invoice the totals equal its rows, and every row billed is its invoice's own.
@@ -64,12 +59,7 @@ impl Services {
                 run.partners_not_due += 1;
             }
         }
-        // PostgreSQL holds each partner's chain lock until the batch commits: smaller batches there.
-        let batch = match self.store.backend() {
-            store::Backend::Sqlite => INVOICE_BATCH,
-            store::Backend::Postgres => INVOICE_BATCH_POSTGRES,
-        };
-        for batch in due.chunks(batch) {
+        for batch in due.chunks(self.store.backend().invoice_batch()) {
             run.invoices.extend(self.store.run_invoices(batch, period).await?);
         }
         tracing::info!(period = %period, invoices = run.invoices.len(), not_due = run.partners_not_due, "invoice run");

@@ -2,6 +2,7 @@
 //! with the same SQL through sqlx's `Any` driver (see `sql.rs`), chosen by the database URL at run time.
 
 mod catalog_rows;
+mod dialect;
 mod migrate;
 mod orders;
 mod sql;

@@ -167,22 +167,12 @@ impl SqlStore {
         Ok(self.write.begin().await?)
     }
 
-    /// ` FOR UPDATE` on PostgreSQL; nothing on SQLite, where the single writer already serializes writes.
     fn for_update(&self) -> &'static str {
-        match self.backend {
-            Backend::Postgres => " FOR UPDATE",
-            Backend::Sqlite => "",
-        }
+        self.backend.for_update()
     }
 
-    /// The lock that serializes appends to one partner's activity chain. `FOR NO KEY UPDATE`, not `FOR UPDATE`:
-    /// the change has usually inserted rows referencing the partner already (a foreign key takes `FOR KEY SHARE`
-    /// on it), and two such transactions upgrading to `FOR UPDATE` would deadlock each other.
     fn chain_lock(&self) -> &'static str {
-        match self.backend {
-            Backend::Postgres => " FOR NO KEY UPDATE",
-            Backend::Sqlite => "",
-        }
+        self.backend.chain_lock()
     }
 
     /// Orders of one customer (one, or a keyset page) with their lines, in two queries.
@@ -546,13 +536,14 @@ impl Store for SqlStore {
 
     async fn migrate(&self) -> StoreResult<()> {
         let mut conn = self.write.acquire().await?;
-        if self.backend == Backend::Postgres {
-            // Several servers may start at once against one database: one migrates, the others wait.
-            sqlx::query("SELECT pg_advisory_lock(7242001)").execute(&mut *conn).await?;
+        // Several servers may start at once against one database: one migrates, the others wait.
+        let lock = self.backend.migration_lock();
+        if let Some((take, _)) = lock {
+            sqlx::query(take).execute(&mut *conn).await?;
         }
         let result = self.run_migrations(&mut conn).await;
-        if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_unlock(7242001)").execute(&mut *conn).await?;
+        if let Some((_, release)) = lock {
+            sqlx::query(release).execute(&mut *conn).await?;
         }
         result
     }
@@ -1206,10 +1197,7 @@ impl Store for SqlStore {
             };
             cancellations::insert_ledger(&mut tx, scope.partner_id(), &charge).await?;
         }
-        let skip_locked = match self.backend {
-            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
+        let skip_locked = self.backend.skip_locked();
         for item in items {
             let line = order
                 .lines
