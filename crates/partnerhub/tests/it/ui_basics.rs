@@ -17,7 +17,70 @@ crate::on_both_backends!(
     a_dead_download_link_opened_in_a_browser_says_what_happened,
     a_reversed_date_range_and_a_large_attachment_stay_on_their_forms,
     the_cart_shows_totals_and_lines_can_be_changed,
+    a_sales_agent_adds_a_customer_from_the_dashboard,
 );
+
+/// Issue 18.8 (Add customer): R2 lets sales agents, admin agents and global admins add customers. The form sends
+/// what `POST /v1/customers` takes; a refusal comes back on its field with what was typed; success opens the new
+/// customer; a helpdesk agent sees no button and is refused.
+async fn a_sales_agent_adds_a_customer_from_the_dashboard(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let p = app.partner("Alpha", false).await;
+    let email = user_with_password(&app, &p, "seller", &["sales_agent"]).await;
+    let mut b = Browser::new(&app);
+    assert_eq!(b.sign_in(&email, PASSWORD).await.status, 303);
+    assert!(b.get("/customers").await.html.contains("href=\"/customers/new\""), "the list offers Add customer");
+    let form = b.get("/customers/new").await;
+    assert_eq!(form.status, 200, "{}", form.html);
+    let csrf = form.csrf();
+    let fields = |email: &'static str| {
+        vec![
+            ("companyName", "Wingtip Toys"),
+            ("domain", "wingtip.example.com"),
+            ("email", email),
+            ("country", "au"),
+            ("city", "Sydney"),
+            ("addressLine1", "1 George Street"),
+            ("postalCode", "2000"),
+        ]
+    };
+    let mut bad = fields("not-an-email");
+    bad.push(("csrf", &csrf));
+    let refused = b.post("/customers/new", &bad).await;
+    assert_eq!(refused.status, 422, "{}", refused.html);
+    assert!(refused.html.contains("id=\"email-error\""), "the message sits under the email field");
+    assert!(refused.html.contains("aria-describedby=\"email-error\""));
+    assert!(
+        refused.html.contains("value=\"Wingtip Toys\"") && refused.html.contains("value=\"not-an-email\""),
+        "inputs kept"
+    );
+    assert!(!refused.html.contains("billingProfile."), "no API field paths in the message");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM customers").await, 0);
+    let mut good = fields("billing@wingtip.example.com");
+    good.push(("csrf", &csrf));
+    let made = b.post("/customers/new", &good).await;
+    assert_eq!(made.status, 303, "{}", made.html);
+    let id = made.location().trim_start_matches("/customers/").to_string();
+    let api = app.get(&format!("/v1/customers/{id}"), p.token(Role::HelpdeskAgent)).await;
+    assert_eq!(
+        (api.body["companyProfile"]["companyName"].as_str(), api.body["market"].as_str()),
+        (Some("Wingtip Toys"), Some("AU"))
+    );
+    // The same domain again: 409 on the form, nothing added.
+    let again = b.post("/customers/new", &good).await;
+    assert_eq!(again.status, 409, "{}", again.html);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM customers").await, 1);
+    // A helpdesk agent: no button, and the form and the post are refused.
+    let helper = user_with_password(&app, &p, "helper", &["helpdesk_agent"]).await;
+    let mut h = Browser::new(&app);
+    assert_eq!(h.sign_in(&helper, PASSWORD).await.status, 303);
+    assert!(!h.get("/customers").await.html.contains("/customers/new"));
+    assert_eq!(h.get("/customers/new").await.status, 403);
+    let csrf = h.get("/customers").await.csrf();
+    let mut post = fields("billing@other.example.com");
+    post.push(("csrf", &csrf));
+    assert_eq!(h.post("/customers/new", &post).await.status, 403);
+}
 
 pub const PASSWORD: &str = "correct horse battery staple";
 

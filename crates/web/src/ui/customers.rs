@@ -5,6 +5,7 @@ use crate::extract::Client;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use domain::paging::{Cursor, PageSize};
@@ -26,6 +27,8 @@ struct CustomersPage {
     title: &'static str,
     section: &'static str,
     nav: Option<Nav>,
+    /// R2: admin agents, sales agents and global admins add customers.
+    can_add: bool,
     customers: Vec<CustomerRow>,
     field: String,
     q: String,
@@ -59,6 +62,7 @@ async fn list(State(state): State<AppState>, Signed(s): Signed, Query(q): Query<
         title: "Customers",
         section: "customers",
         nav: Some(Nav::of(&s)),
+        can_add: can(&s, Action::CreateCustomer),
         customers: found
             .items
             .iter()
@@ -341,10 +345,129 @@ async fn get_keys(
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/customers", get(list))
+        .route(
+            "/customers/new",
+            get(new_customer_page).merge(super::post_requiring(domain::policy::Action::CreateCustomer, add_customer)),
+        )
         .route("/customers/{customer_id}", get(software))
         .route("/customers/{customer_id}/software", get(software))
         .route(
             "/customers/{customer_id}/software/{item_id}/keys",
             super::post_requiring(domain::policy::Action::GetKeysAndDownloads, get_keys),
         )
+}
+
+/// One field of the Add customer form, with what was typed and its problem.
+pub struct NewCustomerField {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub required: bool,
+    pub value: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "customer_new.html")]
+struct NewCustomerPage {
+    title: &'static str,
+    section: &'static str,
+    nav: Option<Nav>,
+    csrf: String,
+    fields: Vec<NewCustomerField>,
+    problem: Option<super::FieldProblem>,
+}
+
+/// What the Add customer form sends (field names as the API's, so a refusal lands on its field).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct NewCustomerForm {
+    #[serde(default)]
+    company_name: String,
+    #[serde(default)]
+    domain: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    country: String,
+    #[serde(default)]
+    city: String,
+    #[serde(default)]
+    address_line1: String,
+    #[serde(default)]
+    postal_code: String,
+}
+
+fn new_customer_form(
+    s: &SessionActor,
+    form: &NewCustomerForm,
+    problem: Option<super::FieldProblem>,
+) -> axum::response::Response {
+    let field = |name: &'static str, label: &'static str, required: bool, value: &str| NewCustomerField {
+        name,
+        label,
+        required,
+        value: value.to_string(),
+        error: problem.as_ref().filter(|p| p.on(name)).map(|p| p.message.clone()),
+    };
+    let fields = vec![
+        field("companyName", "Company name", true, &form.company_name),
+        field("domain", "Domain (for example contoso.onmicrosoft.com)", true, &form.domain),
+        field("email", "Billing email", true, &form.email),
+        field("country", "Billing country (two letters, for example US)", true, &form.country),
+        field("city", "City", true, &form.city),
+        field("addressLine1", "Address", true, &form.address_line1),
+        field("postalCode", "Postal code", false, &form.postal_code),
+    ];
+    let status = problem.as_ref().map(|p| p.status);
+    let mut res = page(&NewCustomerPage {
+        title: "Add customer",
+        section: "customers",
+        nav: Some(Nav::of(s)),
+        csrf: s.csrf.clone(),
+        fields,
+        problem,
+    });
+    if let Some(status) = status {
+        *res.status_mut() = status;
+    }
+    res
+}
+
+async fn new_customer_page(Signed(s): Signed) -> UiResult {
+    if let Err(refused) = domain::policy::authorize(&s.actor.user.roles, Action::CreateCustomer) {
+        return Err(super::UiError(refused.into(), Some(Box::new(Nav::of(&s)))));
+    }
+    Ok(new_customer_form(&s, &NewCustomerForm::default(), None))
+}
+
+/// Adds a customer through the same use case as `POST /v1/customers`; a refusal comes back on its field with what
+/// was typed, a success goes to the new customer's page.
+async fn add_customer(
+    State(state): State<AppState>,
+    SignedForm { session: s, form }: SignedForm<NewCustomerForm>,
+) -> UiResult {
+    let draft = domain::customer::CustomerDraft {
+        tenant_id: None,
+        company_name: form.company_name.clone(),
+        domain: form.domain.clone(),
+        billing: domain::customer::BillingDraft {
+            email: form.email.clone(),
+            company_name: None,
+            contact: Default::default(),
+            address: domain::customer::Address {
+                country: form.country.clone(),
+                city: form.city.clone(),
+                address_line1: form.address_line1.clone(),
+                postal_code: Some(form.postal_code.clone()),
+                ..Default::default()
+            },
+        },
+    };
+    match state.services.create_customer(&s.actor, draft, None).await {
+        Ok(c) => Ok(axum::response::Redirect::to(&format!("/customers/{}", c.tenant_id)).into_response()),
+        Err(e) => match super::form_problem(&e) {
+            Some(problem) => Ok(new_customer_form(&s, &form, Some(problem))),
+            None => Err(e).or_page(&s),
+        },
+    }
 }
