@@ -63,6 +63,31 @@ impl Services {
         Ok((scope, customer))
     }
 
+    /// A cart of validated lines (R1) for a customer the actor may buy for, with the market's catalog it was
+    /// validated against: stored as a cart (`Active`) or ordered at once (`Ordered`, an order without a cart).
+    async fn new_cart(
+        &self,
+        actor: &Actor,
+        customer_id: &str,
+        lines: Vec<CartLineDraft>,
+        status: CartStatus,
+    ) -> Result<(PartnerScope, Customer, crate::catalog::MarketCatalog, Cart)> {
+        let (scope, customer) = self.buyer(actor, customer_id).await?;
+        let catalog = self.market_catalog(customer.market, None).await?;
+        let lines = validate_cart_lines(lines, &catalog.products, &catalog.market)?;
+        let now = self.partner_now(&actor.partner);
+        let cart = Cart {
+            id: CartId::new(),
+            customer_id: customer.tenant_id,
+            status,
+            lines,
+            order_id: None,
+            created_at: now,
+            updated_at: now,
+        };
+        Ok((scope, customer, catalog, cart))
+    }
+
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn create_cart(
         &self,
@@ -71,19 +96,7 @@ impl Services {
         lines: Vec<CartLineDraft>,
         idem: Option<Idem<'_, Cart>>,
     ) -> Result<Cart> {
-        let (scope, customer) = self.buyer(actor, customer_id).await?;
-        let catalog = self.market_catalog(customer.market, None).await?;
-        let lines = validate_cart_lines(lines, &catalog.products, &catalog.market)?;
-        let now = self.partner_now(&actor.partner);
-        let cart = Cart {
-            id: CartId::new(),
-            customer_id: customer.tenant_id,
-            status: CartStatus::Active,
-            lines,
-            order_id: None,
-            created_at: now,
-            updated_at: now,
-        };
+        let (scope, _, _, cart) = self.new_cart(actor, customer_id, lines, CartStatus::Active).await?;
         let effects = Effects { audit: vec![], idempotency: self.completion(idem.as_ref(), &cart)? };
         self.store.create_cart(scope, &cart, effects).await?;
         Ok(cart)
@@ -156,19 +169,8 @@ impl Services {
         lines: Vec<CartLineDraft>,
         idem: Option<Idem<'_, Order>>,
     ) -> Result<Order> {
-        let (scope, customer) = self.buyer(actor, customer_id).await?;
-        let catalog = self.market_catalog(customer.market, None).await?;
-        let lines = validate_cart_lines(lines, &catalog.products, &catalog.market)?;
-        let now = self.partner_now(&actor.partner);
-        let cart = Cart {
-            id: CartId::new(),
-            customer_id: customer.tenant_id,
-            status: CartStatus::Ordered,
-            lines,
-            order_id: None,
-            created_at: now,
-            updated_at: now,
-        };
+        let (scope, customer, catalog, cart) = self.new_cart(actor, customer_id, lines, CartStatus::Ordered).await?;
+        let now = cart.created_at;
         let order = price_order(OrderId::new(), &cart, &catalog.products, &catalog.market, now)?;
         let (items, audit) = checkout_writes(&order, &customer, actor.principal(), now);
         let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &order)? };

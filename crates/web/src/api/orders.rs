@@ -53,16 +53,39 @@ fn drafts(input: &CartInput) -> Vec<CartLineDraft> {
     input
         .line_items
         .iter()
-        .map(|l| CartLineDraft {
-            catalog_item_id: l.catalog_item_id.clone(),
-            quantity: l.quantity,
-            billing_cycle: l.billing_cycle.clone().unwrap_or_else(|| "one_time".into()),
-            term_duration: l.term_duration.clone(),
-            friendly_name: l.friendly_name.clone(),
-            subscription_id: l.provisioning_context.as_ref().and_then(|p| p.subscription_id.clone()),
-            scope: l.provisioning_context.as_ref().and_then(|p| p.scope.clone()),
+        .map(|l| {
+            let cycle = l.billing_cycle.clone().unwrap_or_else(|| "one_time".into());
+            line_draft(
+                &l.catalog_item_id,
+                l.quantity,
+                cycle,
+                &l.term_duration,
+                &l.friendly_name,
+                &l.provisioning_context,
+            )
         })
         .collect()
+}
+
+/// A cart line as the domain validates it, from either a cart's line or an order's line (Partner Center's
+/// `offerId` is our `catalogItemId`).
+fn line_draft(
+    catalog_item_id: &str,
+    quantity: i64,
+    billing_cycle: String,
+    term_duration: &Option<String>,
+    friendly_name: &Option<String>,
+    provisioning: &Option<ProvisioningContextDto>,
+) -> CartLineDraft {
+    CartLineDraft {
+        catalog_item_id: catalog_item_id.to_string(),
+        quantity,
+        billing_cycle,
+        term_duration: term_duration.clone(),
+        friendly_name: friendly_name.clone(),
+        subscription_id: provisioning.as_ref().and_then(|p| p.subscription_id.clone()),
+        scope: provisioning.as_ref().and_then(|p| p.scope.clone()),
+    }
 }
 
 fn provisioning(p: &Option<ProvisioningContext>) -> Option<ProvisioningContextDto> {
@@ -409,16 +432,18 @@ fn order_drafts(customer_id: &str, input: &NewOrder) -> Result<Vec<CartLineDraft
     }
     lines.sort_by_key(|(number, _)| *number);
     let cycle = input.billing_cycle.as_deref().map(|c| c.to_ascii_lowercase().replace("onetime", "one_time"));
+    let cycle = cycle.unwrap_or_else(|| "one_time".into());
     Ok(lines
         .into_iter()
-        .map(|(_, l)| CartLineDraft {
-            catalog_item_id: l.offer_id.clone(),
-            quantity: l.quantity,
-            billing_cycle: cycle.clone().unwrap_or_else(|| "one_time".into()),
-            term_duration: l.term_duration.clone(),
-            friendly_name: l.friendly_name.clone(),
-            subscription_id: l.provisioning_context.as_ref().and_then(|p| p.subscription_id.clone()),
-            scope: l.provisioning_context.as_ref().and_then(|p| p.scope.clone()),
+        .map(|(_, l)| {
+            line_draft(
+                &l.offer_id,
+                l.quantity,
+                cycle.clone(),
+                &l.term_duration,
+                &l.friendly_name,
+                &l.provisioning_context,
+            )
         })
         .collect())
 }
