@@ -18,6 +18,7 @@ crate::on_both_backends!(
     a_reversed_date_range_and_a_large_attachment_stay_on_their_forms,
     the_cart_shows_totals_and_lines_can_be_changed,
     a_sales_agent_adds_a_customer_from_the_dashboard,
+    the_software_tab_lists_an_items_links_and_revokes_one,
 );
 
 /// Issue 18.8 (Add customer): R2 lets sales agents, admin agents and global admins add customers. The form sends
@@ -910,4 +911,48 @@ async fn the_cart_shows_totals_and_lines_can_be_changed(db: Db) {
     assert_eq!(placed.status, 303);
     let orders = app.get(&format!("/v1/customers/{c}/orders"), t).await;
     assert_eq!(orders.body["items"][0]["totals"]["gross"], "2574.00", "{}", orders.text);
+}
+
+/// Issue 18.3: the Software tab lists the links issued for an item, with downloads used and left and the expiry,
+/// and an admin agent revokes one (asked to confirm first); the link then stops working.
+async fn the_software_tab_lists_an_items_links_and_revokes_one(db: Db) {
+    use crate::api_downloads::{bought, enu_link, fetch};
+    use reqwest::Method;
+    let app = TestApp::spawn(db).await;
+    let b = bought(&app, false).await;
+    let agent = user_with_password(&app, &b.p, "agent", &["admin_agent"]).await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&agent, PASSWORD).await;
+    let item_tab = format!("/customers/{}/software?item={}", b.customer, b.item);
+    assert!(browser.get(&item_tab).await.html.contains("No links issued yet."));
+    let link = enu_link(&app, &b).await;
+    assert_eq!(fetch(&app.http, Method::GET, &link, &[]).await.status, 200);
+    let tab = browser.get(&item_tab).await;
+    assert_eq!(tab.status, 200);
+    assert!(tab.html.contains("Links issued") && tab.html.contains("SQLServer2019-x64-ENU.iso"), "{}", tab.html);
+    assert!(tab.html.contains("1 downloaded, 49 left"), "{}", tab.html);
+    assert!(tab.html.contains("expires 29 Jan 2026, 10:00 UTC"), "{}", tab.html);
+    assert!(tab.html.contains("data-confirm=\"Revoke the link for SQLServer2019-x64-ENU.iso?"), "asks first");
+    let id = app.get(&b.path("downloadlinks"), b.agent()).await.body["items"][0]["id"].as_str().unwrap().to_string();
+    let revoke = format!("/customers/{}/software/{}/links/{id}/revoke", b.customer, b.item);
+
+    // A helpdesk agent sees no list and is refused.
+    let helpdesk = user_with_password(&app, &b.p, "helpdesk", &["helpdesk_agent"]).await;
+    let mut other = Browser::new(&app);
+    other.sign_in(&helpdesk, PASSWORD).await;
+    let theirs = other.get(&item_tab).await;
+    assert!(!theirs.html.contains("Links issued"), "{}", theirs.html);
+    assert_eq!(other.post(&revoke, &[("csrf", &theirs.csrf())]).await.status, 403);
+    assert_eq!(fetch(&app.http, Method::GET, &link, &[]).await.status, 200, "still works");
+
+    // Without the CSRF token nothing happens; with it the link is revoked and the tab says so (post/redirect/get).
+    assert_eq!(browser.post(&revoke, &[]).await.status, 403);
+    let done = browser.post(&revoke, &[("csrf", &tab.csrf())]).await;
+    assert_eq!(done.status, 303, "{}", done.html);
+    assert!(done.location().contains(&format!("revoked={id}")), "{}", done.location());
+    let after = browser.get(done.location()).await;
+    assert!(after.html.contains("The link for SQLServer2019-x64-ENU.iso is revoked"), "{}", after.html);
+    assert!(after.html.contains(">Revoked<") && !after.html.contains(">Revoke link<"), "{}", after.html);
+    let r = fetch(&app.http, Method::GET, &link, &[]).await;
+    assert_eq!((r.status, r.error_name()), (410, "link_revoked".to_string()));
 }
