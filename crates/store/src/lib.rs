@@ -356,6 +356,16 @@ pub struct ItemLink {
     pub state: LinkState,
 }
 
+/// Which ledger rows an invoice-line read takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedgerLines {
+    /// The rows an invoice was issued with.
+    Invoice(InvoiceId),
+    /// The rows no invoice has taken yet: this month's charges and credits so far (and an earlier month's, until
+    /// its invoice run).
+    Unbilled,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> Backend;
@@ -592,11 +602,11 @@ pub trait Store: Send + Sync + 'static {
     async fn list_invoices(&self, scope: PartnerScope, limit: u32, after: Option<&Cursor>)
         -> StoreResult<Vec<Invoice>>;
     async fn get_invoice(&self, scope: PartnerScope, id: InvoiceId) -> StoreResult<Option<Invoice>>;
-    /// An invoice's lines by (at, id).
+    /// An invoice's lines, or the ledger rows not invoiced yet, by (at, id).
     async fn invoice_lines(
         &self,
         scope: PartnerScope,
-        id: InvoiceId,
+        of: LedgerLines,
         limit: u32,
         after: Option<&Cursor>,
     ) -> StoreResult<Vec<InvoiceLine>>;

@@ -1406,11 +1406,11 @@ impl Store for SqlStore {
     async fn invoice_lines(
         &self,
         scope: PartnerScope,
-        id: InvoiceId,
+        of: LedgerLines,
         limit: u32,
         after: Option<&Cursor>,
     ) -> StoreResult<Vec<InvoiceLine>> {
-        self.lines_of_invoice(scope, id, limit, after).await
+        self.lines_of_invoice(scope, of, limit, after).await
     }
 
     async fn create_service_request(

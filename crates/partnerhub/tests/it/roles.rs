@@ -64,6 +64,7 @@ pub const ROUTES: &[Route] = &[
     r("get", "/v1/invoices", Action::ReadInvoices),
     r("get", "/v1/invoices/{invoiceId}", Action::ReadInvoices),
     r("get", "/v1/invoices/{invoiceId}/lineitems", Action::ReadInvoices),
+    r("get", "/v1/invoices/unbilled/lineitems", Action::ReadInvoices),
     r("get", "/v1/invoices/{invoiceId}/lineitems.csv", Action::ReadInvoices),
     r("get", "/v1/invoices/{invoiceId}/lineitems/{billingProvider}/{invoiceLineItemType}", Action::ReadInvoices),
     r("get", "/v1/servicerequests/supporttopics", Action::SupportRequests),
