@@ -20,6 +20,7 @@ crate::on_both_backends!(
     a_sales_agent_adds_a_customer_from_the_dashboard,
     the_software_tab_lists_an_items_links_and_revokes_one,
     billing_shows_the_month_so_far_before_its_invoice,
+    the_activity_log_reads_newest_first_with_previous_and_next,
 );
 
 /// Issue 18.8 (Add customer): R2 lets sales agents, admin agents and global admins add customers. The form sends
@@ -995,4 +996,54 @@ async fn billing_shows_the_month_so_far_before_its_invoice(db: Db) {
     let invoiced = browser.get("/billing").await;
     assert!(invoiced.html.contains("Nothing since the last invoice."), "{}", invoiced.html);
     assert!(invoiced.html.contains("$35.26"), "the invoice lists the total: {}", invoiced.html);
+}
+
+/// Issue 18.7: the Activity log reads newest first, 50 to a page with Previous and Next, ids and the client folded
+/// away, and its CSV is named with its range.
+async fn the_activity_log_reads_newest_first_with_previous_and_next(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let p = app.partner("Busy", false).await;
+    for i in 0..60 {
+        app.customer(&p, &format!("Customer {i:02}"), &format!("c{i:02}.example.com"), "US").await;
+        app.clock.advance_micros(1_000_000);
+    }
+    let admin = user_with_password(&app, &p, "admin", &["global_admin"]).await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&admin, PASSWORD).await;
+    let rows = |html: &str| html.matches("data-testid=\"record\"").count();
+    let first = browser.get("/activity?start=2026-01-01&end=2026-01-31&kind=create_customer").await;
+    assert_eq!(first.status, 200);
+    assert_eq!(rows(&first.html), 50, "50 to a page");
+    let at = |html: &str, name: &str| html.find(name).unwrap_or_else(|| panic!("{name} missing"));
+    assert!(at(&first.html, "Customer 59") < at(&first.html, "Customer 58"), "newest first");
+    assert!(!first.html.contains("Customer 09"), "the ten oldest are on the next page");
+    assert!(first.html.contains("Domain: c59.example.com"), "details in words");
+    assert!(!first.html.contains("<summary>Ids and client</summary>"), "nothing to fold on these");
+    assert!(!first.html.contains("rel=\"prev\""), "the newest page has no Previous");
+    let next = first.html.split("rel=\"next\"").next().unwrap().rsplit("href=\"").next().unwrap().to_string();
+    let next = next.trim_end_matches("\" ").replace("&amp;", "&").replace("&#38;", "&");
+    let second = browser.get(&next).await;
+    assert_eq!(second.status, 200, "{next}: {}", second.html);
+    assert_eq!(rows(&second.html), 10, "{next}: {}", second.html);
+    assert!(at(&second.html, "Customer 09") < at(&second.html, "Customer 00"));
+    assert!(!second.html.contains("rel=\"next\"") && second.html.contains("rel=\"prev\""));
+    let prev = second.html.split("rel=\"prev\"").next().unwrap().rsplit("href=\"").next().unwrap().to_string();
+    let prev = prev.trim_end_matches("\" ").replace("&amp;", "&").replace("&#38;", "&");
+    let back = browser.get(&prev).await;
+    assert_eq!(rows(&back.html), 50);
+    assert!(at(&back.html, "Customer 59") < at(&back.html, "Customer 10") && !back.html.contains("Customer 09"));
+    assert!(!back.html.contains("rel=\"prev\""), "back on the newest page");
+    // A token's record: its ids folded away, its name in words.
+    let token = app.post("/v1/users/me/tokens", p.token(Role::GlobalAdmin), &json!({"name": "ci"})).await;
+    assert_eq!(token.status, 201, "{}", token.text);
+    let tokens = browser.get("/activity?start=2026-01-01&end=2026-01-31&kind=all").await;
+    let folded = tokens.html.split("<summary>Ids and client</summary>").nth(1).expect("ids folded away");
+    let folded = folded.split("</details>").next().unwrap();
+    assert!(folded.contains("Token ID") && folded.contains("User ID"), "{folded}");
+    assert!(tokens.html.contains("Name: ci"), "{}", tokens.html);
+    // The export is named with its range.
+    let csv = browser.get("/activity.csv?start=2026-01-01&end=2026-01-31&kind=all").await;
+    assert_eq!(csv.status, 200);
+    let name = csv.headers["content-disposition"].to_str().unwrap().to_string();
+    assert_eq!(name, "attachment; filename=\"activity-2026-01-01-to-2026-01-31.csv\"");
 }
