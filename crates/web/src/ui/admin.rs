@@ -321,7 +321,36 @@ pub struct UserRow {
     pub email: String,
     /// Every role, and whether the user has it.
     pub role_choices: Vec<(&'static str, bool)>,
+    /// The roles the user has, in words.
+    pub roles: String,
     pub disabled: bool,
+}
+
+/// What a role is for, in the words of the Partner Center roles it mirrors (R2); what it may do follows from the
+/// policy. An exhaustive `match`: a new role without a description does not compile.
+fn role_description(role: Role) -> &'static str {
+    match role {
+        Role::GlobalAdmin => {
+            "Runs the partner account: adds customers, buys for them, reads the activity log and billing, manages \
+             users and webhooks."
+        }
+        Role::AdminAgent => {
+            "Adds customers, buys for them, gets activation keys and download links, and cancels purchases (the only \
+             role that may get keys and cancel)."
+        }
+        Role::SalesAgent => "Adds customers and edits their profiles; sees customers, their orders and software.",
+        Role::HelpdeskAgent => "Sees customers, their orders and software, and files support requests.",
+        Role::AccountAdmin => "Reads the activity log, besides what every role sees.",
+        Role::BillingAdmin => "Reads billing: invoices and what is not invoiced yet.",
+        Role::ReferralAdmin => "Reads the activity log, besides what every role sees.",
+        Role::MarketingContentAdmin => "Reads the activity log, besides what every role sees.",
+    }
+}
+
+/// A role and its description, for the Settings page.
+pub struct RoleHelp {
+    pub name: &'static str,
+    pub description: &'static str,
 }
 
 #[derive(Template)]
@@ -337,6 +366,7 @@ struct SettingsPage {
     is_admin: bool,
     users: Vec<UserRow>,
     all_roles: Vec<&'static str>,
+    role_help: Vec<RoleHelp>,
 }
 
 async fn settings_page(
@@ -376,10 +406,17 @@ async fn settings_page(
                 name: u.display_name.clone(),
                 email: u.email.clone(),
                 role_choices: Role::ALL.iter().map(|r| (r.as_str(), u.roles.contains(*r))).collect(),
+                roles: Role::ALL
+                    .iter()
+                    .filter(|r| u.roles.contains(**r))
+                    .map(|r| format::words(r.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 disabled: u.disabled,
             })
             .collect(),
         all_roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
+        role_help: Role::ALL.iter().map(|r| RoleHelp { name: r.as_str(), description: role_description(*r) }).collect(),
     }))
 }
 
@@ -465,4 +502,36 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/settings/users", super::post_requiring(domain::policy::Action::ManageUsers, add_user))
         .route("/settings/users/{user_id}", super::post_requiring(domain::policy::Action::ManageUsers, update_user))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::policy::permits;
+    use domain::role::RoleSet;
+
+    /// The descriptions on Settings say what the policy allows, and nothing it does not.
+    #[test]
+    fn role_descriptions_agree_with_the_policy() {
+        let claims = [
+            ("Adds customers", Action::CreateCustomer),
+            ("buys for", Action::BuyForCustomer),
+            ("activity log", Action::ReadActivityLog),
+            ("billing", Action::ReadInvoices),
+            ("activation keys", Action::GetKeysAndDownloads),
+            ("cancels", Action::CancelPurchase),
+            ("users", Action::ManageUsers),
+        ];
+        for role in Role::ALL {
+            let text = role_description(role).to_lowercase();
+            let roles = RoleSet::new([role]).unwrap();
+            for (phrase, action) in claims {
+                assert_eq!(
+                    text.contains(&phrase.to_lowercase()),
+                    permits(&roles, action),
+                    "{role:?}: {text:?} and {phrase:?} ({action:?})"
+                );
+            }
+        }
+    }
 }
