@@ -1,17 +1,32 @@
 //! Storage behind one interface. Every [`Store`] method is one transaction; SQLite and PostgreSQL implement it
-//! with the same SQL through sqlx's `Any` driver (see `sql.rs`), chosen by the database URL at run time.
+//! with the same SQL through sqlx's `Any` driver (see `sql/`), chosen by the database URL at run time.
 
-mod catalog_rows;
+mod accounts;
+mod commerce;
+mod deliveries;
 mod dialect;
+mod effects;
+mod error;
+mod links;
 mod migrate;
-mod orders;
+mod requests;
+mod scope;
 mod sql;
 
+pub use accounts::{ApiToken, Credentials, UserPatch};
+pub use commerce::{CancelLines, CartClaim, CatalogCounts, LedgerLine, NewKey, NewSoftwareItem};
+pub use deliveries::{ClaimedDelivery, FinishedAttempt, NewDelivery};
+pub use dialect::Backend;
+pub use effects::{ClaimOutcome, Effects, IdempotencyClaim, IdempotencyCompletion};
+pub use error::{StoreError, StoreResult};
+pub use links::{LinkForDownload, NewDownloadLink, SoftwareItemWithKey};
 pub use migrate::{migrations, Migration};
+pub use requests::RequestChange;
+pub use scope::PartnerScope;
 pub use sql::SqlStore;
 
 use async_trait::async_trait;
-use domain::audit::{AuditRecord, DateRange, NewAuditRecord};
+use domain::audit::{AuditRecord, DateRange};
 use domain::catalog::{MarketRule, Product, ProductType};
 use domain::credit::OrderBalance;
 use domain::customer::Customer;
@@ -19,10 +34,8 @@ use domain::download::{LinkState, Transfer};
 use domain::filter::{AuditFilter, CustomerFilter};
 use domain::ids::InvoiceId;
 use domain::ids::ServiceRequestId;
-use domain::ids::{
-    ArtifactId, CartId, DownloadLinkId, KeyId, OrderId, PartnerId, SoftwareItemId, TenantId, TokenId, UserId,
-};
 use domain::ids::{AuditRecordId, DeliveryId, WebhookId};
+use domain::ids::{CartId, DownloadLinkId, OrderId, PartnerId, SoftwareItemId, TenantId, TokenId, UserId};
 use domain::invoice::{Invoice, InvoiceLine, Period};
 use domain::market::{Market, MarketCode, MarketUpdate};
 use domain::order::{Cart, CartLine, Order};
@@ -32,319 +45,8 @@ use domain::role::RoleSet;
 use domain::software::{Artifact, SoftwareItem};
 use domain::support::{Attachment, Note, RequestStatus, ServiceRequest};
 use domain::user::User;
-use domain::webhook::{Attempt, AttemptOutcome, Delivery, DueDelivery, WebhookEndpoint};
+use domain::webhook::{Delivery, DueDelivery, WebhookEndpoint};
 use domain::Timestamp;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl Backend {
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
-        }
-    }
-}
-
-/// Proof that a request was authenticated for one partner. Every read and write of a partner's data takes one,
-/// so forgetting the tenant does not compile. Only the services build it (authentication, and the operator's own
-/// commands); the services crate does not re-export it, so the web crate cannot even name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PartnerScope(PartnerId);
-
-impl PartnerScope {
-    /// For the services' authentication (and the publisher acting on one partner); nothing else should call it.
-    pub fn authenticated(partner: PartnerId) -> PartnerScope {
-        PartnerScope(partner)
-    }
-    pub fn partner_id(&self) -> PartnerId {
-        self.0
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// A uniqueness rule refused the write; the text says which, for the client.
-    #[error("{0}")]
-    Conflict(String),
-    #[error("not found")]
-    NotFound,
-    #[error("database error: {0}")]
-    Database(sqlx::Error),
-    /// The database cannot be reached (connection refused or lost, no connection free in time): nothing was
-    /// written; the client may try again shortly.
-    #[error("database unavailable: {0}")]
-    Unavailable(sqlx::Error),
-    /// Stored data that breaks an invariant the code relies on (only that: not a bad setting, not an outage).
-    #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
-    /// A setting the store cannot work with (a database URL it does not understand).
-    #[error("{0}")]
-    Config(String),
-    /// A component of this store (the SQLite redemption writer) has stopped: writes through it cannot be done.
-    #[error("the {0} has stopped")]
-    Stopped(&'static str),
-    /// A batch this write was part of failed to commit: nothing of it was written.
-    #[error("not committed: {0}")]
-    NotCommitted(String),
-    /// A rule refused the change inside its transaction (no key left, cart already ordered…); nothing was written.
-    #[error("{0}")]
-    Refused(domain::DomainError),
-}
-
-pub type StoreResult<T> = Result<T, StoreError>;
-
-impl From<sqlx::Error> for StoreError {
-    fn from(e: sqlx::Error) -> StoreError {
-        let unreachable = match &e {
-            sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
-            sqlx::Error::WorkerCrashed => true,
-            // PostgreSQL: class 08 (connection exception), and 57P01–57P03 (shut down, cannot connect now).
-            sqlx::Error::Database(db) => {
-                db.code().is_some_and(|c| c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03"))
-            }
-            _ => false,
-        };
-        if unreachable {
-            StoreError::Unavailable(e)
-        } else {
-            StoreError::Database(e)
-        }
-    }
-}
-
-/// Where an order's cart comes from at checkout.
-#[derive(Debug, Clone, Copy)]
-pub enum CartClaim<'a> {
-    /// A stored cart, as priced at this `updated_at`; it is claimed (`active` → `ordered`) in the order's
-    /// transaction.
-    Stored { version: Timestamp },
-    /// A cart made for this order alone (`POST /v1/customers/{id}/orders`), written already ordered.
-    Direct(&'a Cart),
-}
-
-/// A finished response to keep under an idempotency key, written in the change's own transaction.
-#[derive(Debug, Clone)]
-pub struct IdempotencyCompletion {
-    pub scope: String,
-    pub key: String,
-    pub status: u16,
-    pub body: Vec<u8>,
-    /// The body is sealed with the server's secret key because it carries a secret (token, activation key, link).
-    pub encrypted: bool,
-    /// The claim's lease (`locked_until`): it identifies the claim, so a request whose claim was taken over (it ran
-    /// past its lease) cannot complete it, and its change is rolled back rather than committed twice.
-    pub lease_until: Timestamp,
-}
-
-/// What a change writes besides itself: its activity records and the response for its idempotency key.
-#[derive(Debug, Clone, Default)]
-pub struct Effects {
-    pub audit: Vec<NewAuditRecord>,
-    pub idempotency: Option<IdempotencyCompletion>,
-}
-
-impl Effects {
-    pub fn audit(record: NewAuditRecord) -> Effects {
-        Effects { audit: vec![record], idempotency: None }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotencyClaim {
-    pub scope: String,
-    pub key: String,
-    pub fingerprint: String,
-    /// Real time (idempotency keys expire in real time even for sandbox partners).
-    pub now: Timestamp,
-    /// A claim older than this is taken over: the request that made it died before it finished.
-    pub lease_micros: i64,
-    pub ttl_micros: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClaimOutcome {
-    Claimed,
-    Replay { status: u16, body: Vec<u8>, encrypted: bool },
-    InProgress,
-    Mismatch,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiToken {
-    pub id: TokenId,
-    pub partner_id: PartnerId,
-    pub user_id: UserId,
-    pub name: String,
-    pub created_at: Timestamp,
-    pub revoked_at: Option<Timestamp>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UserPatch {
-    pub display_name: Option<String>,
-    pub roles: Option<RoleSet>,
-    pub disabled: Option<bool>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Credentials {
-    pub user: User,
-    pub partner: Partner,
-    pub password_hash: Option<String>,
-}
-
-/// What a catalog import wrote.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct CatalogCounts {
-    pub products: u64,
-    pub skus: u64,
-    pub prices: u64,
-}
-
-/// A delivery to write: one activity record (or test event) for one endpoint, with the exact body it sends.
-#[derive(Debug, Clone)]
-pub struct NewDelivery {
-    pub id: DeliveryId,
-    /// `None` for a test event.
-    pub record_id: Option<AuditRecordId>,
-    pub operation_type: String,
-    pub body: String,
-}
-
-/// A delivery a dispatcher holds: what to send, where, and what it needs to decide what follows.
-#[derive(Debug, Clone)]
-pub struct ClaimedDelivery {
-    pub id: DeliveryId,
-    pub endpoint_id: WebhookId,
-    pub partner_id: PartnerId,
-    pub url: String,
-    /// The endpoint's signing secret, sealed with the server's key.
-    pub sealed_secret: Vec<u8>,
-    pub body: String,
-    pub operation_type: String,
-    pub is_test: bool,
-    /// Attempts made so far.
-    pub attempts: u32,
-    pub first_attempt_at: Option<Timestamp>,
-    pub failing_since: Option<Timestamp>,
-    /// The hold this dispatcher took; its attempt is recorded only while the delivery is still held so.
-    pub held_until: Timestamp,
-}
-
-/// An attempt and what follows it, to record.
-#[derive(Debug, Clone)]
-pub struct FinishedAttempt {
-    pub delivery: DeliveryId,
-    /// The claim's hold (see [`ClaimedDelivery::held_until`]).
-    pub held_until: Timestamp,
-    pub endpoint: WebhookId,
-    pub attempt: Attempt,
-    pub outcome: AttemptOutcome,
-}
-
-/// A key for the stock: sealed, with a keyed fingerprint to refuse duplicates.
-#[derive(Debug, Clone)]
-pub struct NewKey {
-    pub id: KeyId,
-    pub fingerprint: String,
-    pub sealed: Vec<u8>,
-}
-
-/// A software item to create with an order line; `needs_key` takes one key from stock for it.
-#[derive(Debug, Clone)]
-pub struct NewSoftwareItem {
-    pub id: SoftwareItemId,
-    pub line_number: u32,
-    pub needs_key: bool,
-}
-
-/// A row of the invoice ledger (R12): a charge (`new`) or a credit (`cancel`, `refund`), which keeps a positive
-/// quantity and negative amounts. Invoice runs read these; `invoice_id` is set when one is issued.
-#[derive(Debug, Clone)]
-pub struct LedgerLine {
-    pub id: domain::ids::LedgerEntryId,
-    pub kind: &'static str,
-    pub currency: String,
-    pub scale: u8,
-    pub at: Timestamp,
-    pub customer_id: Option<TenantId>,
-    pub order_id: Option<OrderId>,
-    pub line_number: Option<u32>,
-    /// What the row comes from besides an order line (`servicerequest:<id>` for a granted refund).
-    pub reference: Option<String>,
-    pub quantity: i64,
-    pub unit_price_minor: i64,
-    pub net_minor: i64,
-    pub tax_minor: i64,
-    pub gross_minor: i64,
-}
-
-/// A cancellation to write (R10): the lines, when, and their credits.
-#[derive(Debug, Clone)]
-pub struct CancelLines {
-    pub customer: TenantId,
-    pub order_id: OrderId,
-    pub lines: Vec<u32>,
-    pub at: Timestamp,
-    pub credits: Vec<LedgerLine>,
-}
-
-/// A change to a support request, written with its effects in one transaction: a status, a note, a file, a
-/// granted refund (a `refund` ledger row) and a cancel the publisher makes whatever the policy (R11).
-#[derive(Debug, Clone)]
-pub struct RequestChange {
-    pub status: Option<RequestStatus>,
-    pub note: Option<Note>,
-    pub attachment: Option<Attachment>,
-    /// A granted refund's rows: one per line it reverses (an order-level refund is apportioned), or one naming no
-    /// order (a goodwill credit).
-    pub refunds: Vec<LedgerLine>,
-    pub cancel: Option<CancelLines>,
-    pub at: Timestamp,
-}
-
-impl RequestChange {
-    /// No change yet, at `at`: fill in what changes.
-    pub fn at(at: Timestamp) -> RequestChange {
-        RequestChange { status: None, note: None, attachment: None, refunds: Vec::new(), cancel: None, at }
-    }
-}
-
-/// A download link to write; its token is known only by its SHA-256.
-#[derive(Debug, Clone)]
-pub struct NewDownloadLink {
-    pub id: DownloadLinkId,
-    pub token_hash: String,
-    pub customer_id: TenantId,
-    pub artifact_id: ArtifactId,
-    /// The user principal who issued it (the activity log says who).
-    pub issued_by: String,
-    pub state: LinkState,
-}
-
-/// A software item with its sealed activation key, when it holds one.
-#[derive(Debug, Clone)]
-pub struct SoftwareItemWithKey {
-    pub item: SoftwareItem,
-    pub sealed_key: Option<Vec<u8>>,
-}
-
-/// What serving a download needs: the link, its file, and whose it is (the partner's clock, the activity record).
-#[derive(Debug, Clone)]
-pub struct LinkForDownload {
-    pub id: DownloadLinkId,
-    pub partner: Partner,
-    pub customer_id: TenantId,
-    pub customer_name: String,
-    pub software_item_id: SoftwareItemId,
-    pub artifact: Artifact,
-    pub state: LinkState,
-}
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {

@@ -1,49 +1,11 @@
 //! Files and download links (R6, R7): the rows, and the one conditional UPDATE that counts a download.
 
 use super::*;
-use domain::ids::{ArtifactId, DownloadLinkId, SoftwareItemId};
+use domain::ids::{DownloadLinkId, SoftwareItemId};
 use domain::DomainError;
 
-const ARTIFACT_COLS: &str = "a.id AS a_id, a.product_id AS a_product_id, a.version AS a_version, \
-    a.language AS a_language, a.file_type AS a_file_type, a.file_name AS a_file_name, a.size AS a_size, \
-    a.sha256 AS a_sha256, a.blob_key AS a_blob_key, a.created_at AS a_created_at";
-
-fn artifact_from(row: &AnyRow) -> StoreResult<Artifact> {
-    Ok(Artifact {
-        id: ArtifactId(uuid_col(row, "a_id")?),
-        product_id: row.try_get("a_product_id")?,
-        version: row.try_get("a_version")?,
-        language: row.try_get("a_language")?,
-        file_type: row.try_get("a_file_type")?,
-        file_name: row.try_get("a_file_name")?,
-        size: u64::try_from(row.try_get::<i64, _>("a_size")?).map_err(|_| corrupt("artifacts.size"))?,
-        sha256: row.try_get("a_sha256")?,
-        blob_key: row.try_get("a_blob_key")?,
-        created_at: ts(row, "a_created_at")?,
-    })
-}
-
-/// The columns of a link's state, from `table` (an alias, or "" for RETURNING).
-fn link_state_cols(table: &str) -> String {
-    ["issued_at", "expires_at", "downloads", "max_downloads", "revoked_at"]
-        .iter()
-        .map(|c| format!("{table}{c} AS l_{c}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn link_state_from(row: &AnyRow) -> StoreResult<LinkState> {
-    Ok(LinkState {
-        issued_at: ts(row, "l_issued_at")?,
-        expires_at: ts(row, "l_expires_at")?,
-        downloads: row.try_get("l_downloads")?,
-        max_downloads: row.try_get("l_max_downloads")?,
-        revoked: row.try_get::<Option<i64>, _>("l_revoked_at")?.is_some(),
-    })
-}
-
 impl SqlStore {
-    pub(super) async fn software_item_with_key(
+    pub(super) async fn get_software_item(
         &self,
         scope: PartnerScope,
         customer: TenantId,
@@ -53,7 +15,7 @@ impl SqlStore {
             "SELECT {}, k.sealed AS sealed FROM software_items s JOIN order_lines l ON l.order_id = s.order_id \
              AND l.line_number = s.line_number LEFT JOIN activation_keys k ON k.id = s.key_id \
              WHERE s.partner_id = $1 AND s.customer_id = $2 AND s.id = $3",
-            crate::orders::SOFTWARE_COLS
+            SOFTWARE_COLS
         );
         let row = sqlx::query(&sql)
             .bind(scope.partner_id().to_string())
@@ -62,15 +24,12 @@ impl SqlStore {
             .fetch_optional(&self.read)
             .await?;
         row.map(|r| {
-            Ok(SoftwareItemWithKey {
-                item: crate::orders::software_from(&r)?,
-                sealed_key: r.try_get::<Option<Vec<u8>>, _>("sealed")?,
-            })
+            Ok(SoftwareItemWithKey { item: software_from(&r)?, sealed_key: r.try_get::<Option<Vec<u8>>, _>("sealed")? })
         })
         .transpose()
     }
 
-    pub(super) async fn insert_artifact(&self, a: &Artifact) -> StoreResult<()> {
+    pub(super) async fn add_artifact(&self, a: &Artifact) -> StoreResult<()> {
         let size = i64::try_from(a.size).map_err(|_| StoreError::Refused(DomainError::invalid("body", "too large")))?;
         let result = sqlx::query(
             "INSERT INTO artifacts (id, product_id, version, language, file_type, file_name, size, sha256, blob_key, \
@@ -92,7 +51,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn artifacts_of(&self, product_id: &str) -> StoreResult<Vec<Artifact>> {
+    pub(super) async fn list_artifacts(&self, product_id: &str) -> StoreResult<Vec<Artifact>> {
         let sql = format!(
             "SELECT {ARTIFACT_COLS} FROM artifacts a WHERE a.product_id = $1 \
              ORDER BY a.version, a.language, a.file_type, a.created_at, a.id"
@@ -101,7 +60,7 @@ impl SqlStore {
         rows.iter().map(artifact_from).collect()
     }
 
-    pub(super) async fn insert_links(
+    pub(super) async fn issue_links(
         &self,
         scope: PartnerScope,
         item: SoftwareItemId,
@@ -144,7 +103,7 @@ impl SqlStore {
         self.commit_with(tx, scope.partner_id(), effects).await
     }
 
-    pub(super) async fn link_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<LinkForDownload>> {
+    pub(super) async fn find_link(&self, token_hash: &str) -> StoreResult<Option<LinkForDownload>> {
         let sql = format!(
             "SELECT dl.id AS dl_id, dl.customer_id AS dl_customer_id, dl.software_item_id AS dl_item_id, \
              c.company_name AS c_name, {}, {ARTIFACT_COLS}, {PARTNER_COLS} FROM download_links dl \
@@ -171,7 +130,7 @@ impl SqlStore {
     /// On SQLite, redemptions go through one task that commits them in batches (group commit: one fsync for all
     /// the downloads that arrived while the previous batch was being written); each keeps its own statements and
     /// answers only after its batch commits. PostgreSQL takes them in parallel under row locks.
-    pub(super) async fn redeem(
+    pub(super) async fn redeem_link(
         &self,
         link: DownloadLinkId,
         partner: PartnerId,

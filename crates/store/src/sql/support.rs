@@ -2,43 +2,7 @@
 
 use super::*;
 use domain::ids::{AttachmentId, NoteId, ServiceRequestId};
-use domain::support::{topic, Contact, Severity};
 use domain::DomainError;
-
-const REQUEST_COLS: &str = "id, partner_id, locale, title, description, severity, topic_id, status, contact, refund, \
-    created_by, created_at, updated_at, customer_id, closed_at";
-
-fn request_from(row: &AnyRow) -> StoreResult<ServiceRequest> {
-    let severity: String = row.try_get("severity")?;
-    let status: String = row.try_get("status")?;
-    let contact: String = row.try_get("contact")?;
-    let refund: Option<String> = row.try_get("refund")?;
-    let topic_code: String = row.try_get("topic_id")?;
-    let customer: Option<String> = row.try_get("customer_id")?;
-    let closed_at: Option<i64> = row.try_get("closed_at")?;
-    Ok(ServiceRequest {
-        id: ServiceRequestId(uuid_col(row, "id")?),
-        partner_id: PartnerId(uuid_col(row, "partner_id")?),
-        locale: row.try_get("locale")?,
-        title: row.try_get("title")?,
-        description: row.try_get("description")?,
-        severity: Severity::parse(&severity).ok_or_else(|| corrupt("service_requests.severity"))?,
-        // The column keeps the topic's machine name, which never changes (its number is found from it).
-        topic: topic(&topic_code).ok_or_else(|| corrupt("service_requests.topic_id"))?,
-        status: RequestStatus::parse(&status).ok_or_else(|| corrupt("service_requests.status"))?,
-        contact: serde_json::from_str::<Contact>(&contact).map_err(|_| corrupt("service_requests.contact"))?,
-        customer_id: customer
-            .map(|c| TenantId::parse(&c).ok_or_else(|| corrupt("service_requests.customer_id")))
-            .transpose()?,
-        refund: refund.map(|r| serde_json::from_str(&r).map_err(|_| corrupt("service_requests.refund"))).transpose()?,
-        created_by: row.try_get("created_by")?,
-        created_at: ts(row, "created_at")?,
-        updated_at: ts(row, "updated_at")?,
-        closed_at: closed_at.map(Timestamp::from_micros),
-        notes: Vec::new(),
-        attachments: Vec::new(),
-    })
-}
 
 async fn insert_note(tx: &mut Tx, request: ServiceRequestId, n: &Note) -> StoreResult<()> {
     sqlx::query(
@@ -76,7 +40,7 @@ async fn insert_attachment(tx: &mut Tx, request: ServiceRequestId, a: &Attachmen
 }
 
 impl SqlStore {
-    pub(super) async fn insert_service_request(
+    pub(super) async fn create_service_request(
         &self,
         scope: PartnerScope,
         r: &ServiceRequest,
@@ -131,7 +95,7 @@ impl SqlStore {
         q.fetch_all(&self.read).await?.iter().map(request_from).collect()
     }
 
-    pub(super) async fn service_requests_of(
+    pub(super) async fn list_service_requests(
         &self,
         scope: PartnerScope,
         limit: u32,
@@ -140,7 +104,7 @@ impl SqlStore {
         self.requests_where("partner_id = $1", vec![scope.partner_id().to_string()], limit, after).await
     }
 
-    pub(super) async fn service_requests_of_customer(
+    pub(super) async fn list_customer_service_requests(
         &self,
         scope: PartnerScope,
         customer: TenantId,
@@ -151,7 +115,7 @@ impl SqlStore {
         self.requests_where("partner_id = $1 AND customer_id = $2", args, limit, after).await
     }
 
-    pub(super) async fn desk_requests(
+    pub(super) async fn desk_service_requests(
         &self,
         status: Option<RequestStatus>,
         limit: u32,
@@ -214,7 +178,7 @@ impl SqlStore {
         Ok(Some(r))
     }
 
-    pub(super) async fn apply_request_change(
+    pub(super) async fn change_service_request(
         &self,
         scope: PartnerScope,
         id: ServiceRequestId,
@@ -260,7 +224,7 @@ impl SqlStore {
             self.write_credits(&mut tx, scope, order, &rows).await?;
         }
         for goodwill in change.refunds.iter().filter(|r| r.order_id.is_none()) {
-            super::cancellations::insert_ledger(&mut tx, scope.partner_id(), goodwill).await?;
+            ledger::insert_ledger(&mut tx, scope.partner_id(), goodwill).await?;
         }
         // A closed request refuses every change (above), so closing it is the one time `closed_at` is set.
         let closes = change.status == Some(RequestStatus::Closed);
@@ -274,7 +238,7 @@ impl SqlStore {
         self.commit_with(tx, scope.partner_id(), effects).await
     }
 
-    pub(super) async fn order_by_id(&self, scope: PartnerScope, id: OrderId) -> StoreResult<Option<Order>> {
+    pub(super) async fn find_order(&self, scope: PartnerScope, id: OrderId) -> StoreResult<Option<Order>> {
         let row = sqlx::query("SELECT customer_id FROM orders WHERE partner_id = $1 AND id = $2")
             .bind(scope.partner_id().to_string())
             .bind(id.to_string())
@@ -287,5 +251,19 @@ impl SqlStore {
                 Ok(self.orders_where(scope, customer, Some(id), 1, None).await?.pop())
             }
         }
+    }
+}
+
+impl SqlStore {
+    pub(super) async fn get_service_request(
+        &self,
+        scope: PartnerScope,
+        id: ServiceRequestId,
+    ) -> StoreResult<Option<ServiceRequest>> {
+        self.service_request(Some(scope.partner_id()), id).await
+    }
+
+    pub(super) async fn desk_service_request(&self, id: ServiceRequestId) -> StoreResult<Option<ServiceRequest>> {
+        self.service_request(None, id).await
     }
 }

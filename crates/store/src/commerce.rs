@@ -1,0 +1,70 @@
+//! Catalog imports, key stock, checkout and cancellation: what the store is handed to write.
+
+use domain::ids::{KeyId, OrderId, SoftwareItemId, TenantId};
+use domain::order::Cart;
+use domain::Timestamp;
+
+/// What a catalog import wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CatalogCounts {
+    pub products: u64,
+    pub skus: u64,
+    pub prices: u64,
+}
+
+/// A key for the stock: sealed, with a keyed fingerprint to refuse duplicates.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    pub id: KeyId,
+    pub fingerprint: String,
+    pub sealed: Vec<u8>,
+}
+
+/// Where an order's cart comes from at checkout.
+#[derive(Debug, Clone, Copy)]
+pub enum CartClaim<'a> {
+    /// A stored cart, as priced at this `updated_at`; it is claimed (`active` → `ordered`) in the order's
+    /// transaction.
+    Stored { version: Timestamp },
+    /// A cart made for this order alone (`POST /v1/customers/{id}/orders`), written already ordered.
+    Direct(&'a Cart),
+}
+
+/// A software item to create with an order line; `needs_key` takes one key from stock for it.
+#[derive(Debug, Clone)]
+pub struct NewSoftwareItem {
+    pub id: SoftwareItemId,
+    pub line_number: u32,
+    pub needs_key: bool,
+}
+
+/// A row of the invoice ledger (R12): a charge (`new`) or a credit (`cancel`, `refund`), which keeps a positive
+/// quantity and negative amounts. Invoice runs read these; `invoice_id` is set when one is issued.
+#[derive(Debug, Clone)]
+pub struct LedgerLine {
+    pub id: domain::ids::LedgerEntryId,
+    pub kind: &'static str,
+    pub currency: String,
+    pub scale: u8,
+    pub at: Timestamp,
+    pub customer_id: Option<TenantId>,
+    pub order_id: Option<OrderId>,
+    pub line_number: Option<u32>,
+    /// What the row comes from besides an order line (`servicerequest:<id>` for a granted refund).
+    pub reference: Option<String>,
+    pub quantity: i64,
+    pub unit_price_minor: i64,
+    pub net_minor: i64,
+    pub tax_minor: i64,
+    pub gross_minor: i64,
+}
+
+/// A cancellation to write (R10): the lines, when, and their credits.
+#[derive(Debug, Clone)]
+pub struct CancelLines {
+    pub customer: TenantId,
+    pub order_id: OrderId,
+    pub lines: Vec<u32>,
+    pub at: Timestamp,
+    pub credits: Vec<LedgerLine>,
+}
