@@ -1,6 +1,7 @@
 //! Catalog imports, key stock, checkout and cancellation: what the store is handed to write.
 
 use domain::ids::{KeyId, OrderId, SoftwareItemId, TenantId};
+use domain::ledger::LedgerLine;
 use domain::order::Cart;
 use domain::Timestamp;
 
@@ -36,27 +37,6 @@ pub struct NewSoftwareItem {
     pub id: SoftwareItemId,
     pub line_number: u32,
     pub needs_key: bool,
-}
-
-/// A row of the invoice ledger (R12): a charge (`new`) or a credit (`cancel`, `refund`), which keeps a positive
-/// quantity and negative amounts. Invoice runs read these; `invoice_id` is set when one is issued.
-#[derive(Debug, Clone)]
-pub struct LedgerLine {
-    pub id: domain::ids::LedgerEntryId,
-    pub kind: &'static str,
-    pub currency: String,
-    pub scale: u8,
-    pub at: Timestamp,
-    pub customer_id: Option<TenantId>,
-    pub order_id: Option<OrderId>,
-    pub line_number: Option<u32>,
-    /// What the row comes from besides an order line (`servicerequest:<id>` for a granted refund).
-    pub reference: Option<String>,
-    pub quantity: i64,
-    pub unit_price_minor: i64,
-    pub net_minor: i64,
-    pub tax_minor: i64,
-    pub gross_minor: i64,
 }
 
 /// A cancellation to write (R10): the lines, when, and their credits.

@@ -14,9 +14,11 @@ mod scope;
 mod sql;
 
 pub use accounts::{ApiToken, Credentials, UserPatch};
-pub use commerce::{CancelLines, CartClaim, CatalogCounts, LedgerLine, NewKey, NewSoftwareItem};
+pub use commerce::{CancelLines, CartClaim, CatalogCounts, NewKey, NewSoftwareItem};
 pub use deliveries::{ClaimedDelivery, FinishedAttempt, NewDelivery};
 pub use dialect::Backend;
+/// The ledger's rows are the domain's (`domain::ledger`), re-exported where the store's other inputs are.
+pub use domain::ledger::{LedgerKind, LedgerLine};
 pub use effects::{ClaimOutcome, Effects, IdempotencyClaim, IdempotencyCompletion};
 pub use error::{StoreError, StoreResult};
 pub use links::{LinkForDownload, NewDownloadLink, SoftwareItemWithKey};
@@ -24,6 +26,15 @@ pub use migrate::{migrations, Migration};
 pub use requests::RequestChange;
 pub use scope::PartnerScope;
 pub use sql::SqlStore;
+
+/// The store's traits, for code that calls methods on a concrete store (`SqlStore`) rather than through
+/// `dyn Store` (which needs no import): `use store::prelude::*`.
+pub mod prelude {
+    pub use crate::{
+        AuditStore, CancellationStore, CatalogStore, CustomerStore, DownloadStore, IdempotencyStore, InvoiceStore,
+        KeyStore, LedgerStore, OrderStore, PartnerStore, Store, SupportStore, UserStore, WebhookStore,
+    };
+}
 
 use async_trait::async_trait;
 use domain::audit::{AuditRecord, DateRange};
@@ -48,10 +59,29 @@ use domain::user::User;
 use domain::webhook::{Delivery, DueDelivery, WebhookEndpoint};
 use domain::Timestamp;
 
+/// Everything the services need from storage: the database itself here, and one trait per area (each implemented in
+/// its own module of `sql/`). A caller holding `Arc<dyn Store>` calls any of their methods without naming them.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store:
+    PartnerStore
+    + UserStore
+    + CustomerStore
+    + CatalogStore
+    + KeyStore
+    + OrderStore
+    + CancellationStore
+    + LedgerStore
+    + DownloadStore
+    + InvoiceStore
+    + SupportStore
+    + WebhookStore
+    + AuditStore
+    + IdempotencyStore
+    + Send
+    + Sync
+    + 'static
+{
     fn backend(&self) -> Backend;
-
     /// Applies the embedded migrations not yet applied, then seeds reference data that is missing.
     async fn migrate(&self) -> StoreResult<()>;
     async fn ping(&self) -> StoreResult<()>;
@@ -60,8 +90,11 @@ pub trait Store: Send + Sync + 'static {
     async fn backup_to(&self, path: &str) -> StoreResult<()>;
     /// Stores `value` under `name` unless a value is there already; returns the value in force.
     async fn setting_or_insert(&self, name: &str, value: &str) -> StoreResult<String>;
+}
 
-    // Partners.
+/// Partners and a sandbox partner's test clock.
+#[async_trait]
+pub trait PartnerStore: Send + Sync {
     async fn create_partner(&self, partner: &Partner, effects: Effects) -> StoreResult<()>;
     async fn get_partner(&self, id: PartnerId) -> StoreResult<Option<Partner>>;
     /// Every partner, by (created_at, id) (the operator's commands and invoice runs).
@@ -77,9 +110,19 @@ pub trait Store: Send + Sync + 'static {
         max_offset: i64,
         effects: Effects,
     ) -> StoreResult<Partner>;
+}
 
-    // Users and tokens.
-    async fn create_user(&self, user: &User, password_hash: Option<&str>, effects: Effects) -> StoreResult<()>;
+/// Users, API tokens, dashboard sessions and sign-in throttling (SPEC §6).
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Adds a user to the scope's partner (`NotFound` for a user of another partner, writing nothing).
+    async fn create_user(
+        &self,
+        scope: PartnerScope,
+        user: &User,
+        password_hash: Option<&str>,
+        effects: Effects,
+    ) -> StoreResult<()>;
     async fn get_user(&self, scope: PartnerScope, id: UserId) -> StoreResult<Option<User>>;
     async fn list_users(&self, scope: PartnerScope, limit: u32, after: Option<&Cursor>) -> StoreResult<Vec<User>>;
     /// Applies the patch. Disabling a user also ends every session of the user and revokes every API token (at
@@ -93,7 +136,14 @@ pub trait Store: Send + Sync + 'static {
         effects: Effects,
     ) -> StoreResult<User>;
     async fn credentials_by_email(&self, email_folded: &str) -> StoreResult<Option<Credentials>>;
-    async fn create_token(&self, token: &ApiToken, token_hash: &str, effects: Effects) -> StoreResult<()>;
+    /// Issues a token for one of the scope's partner's users (`NotFound` for anyone else's, writing nothing).
+    async fn create_token(
+        &self,
+        scope: PartnerScope,
+        token: &ApiToken,
+        token_hash: &str,
+        effects: Effects,
+    ) -> StoreResult<()>;
     /// The live token's user and partner; `None` for an unknown or revoked token or a disabled user.
     async fn authenticate(&self, token_hash: &str) -> StoreResult<Option<(TokenId, User, Partner)>>;
     /// A user's live tokens by (created_at, id).
@@ -112,13 +162,58 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
         effects: Effects,
     ) -> StoreResult<()>;
+    /// Starts a dashboard session for one of the scope's partner's users (`NotFound` for anyone else's).
+    async fn create_session(
+        &self,
+        scope: PartnerScope,
+        token_hash: &str,
+        user: UserId,
+        csrf: &str,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// The live session's user, partner, CSRF token and last activity; `None` when unknown or the user is disabled.
+    async fn session(&self, token_hash: &str) -> StoreResult<Option<(User, Partner, String, Timestamp)>>;
+    async fn touch_session(&self, token_hash: &str, now: Timestamp) -> StoreResult<()>;
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Counts one failed sign-in under `key` in a window of `window_micros`; returns the failures in the window.
+    async fn record_sign_in_failure(&self, key: &str, now: Timestamp, window_micros: i64) -> StoreResult<i64>;
+    /// Failed sign-ins under `key` in the current window.
+    async fn sign_in_failures(&self, key: &str, now: Timestamp, window_micros: i64) -> StoreResult<i64>;
+    async fn clear_sign_in_failures(&self, key: &str) -> StoreResult<()>;
+    /// Deletes sessions idle since before `idle_before` and failure counts whose window began before
+    /// `window_before`; returns how many rows went.
+    async fn purge_sessions(&self, idle_before: Timestamp, window_before: Timestamp) -> StoreResult<u64>;
+}
 
-    // Markets.
+/// Customers (tenants) of a partner.
+#[async_trait]
+pub trait CustomerStore: Send + Sync {
+    async fn create_customer(&self, scope: PartnerScope, customer: &Customer, effects: Effects) -> StoreResult<()>;
+    /// Replaces a customer's billing profile (email, company name, contact, address) with `customer`'s, if its
+    /// version is still `expected_version` (else `Refused(PreconditionFailed)`; `NotFound` for another partner's).
+    async fn update_customer_billing(
+        &self,
+        scope: PartnerScope,
+        customer: &Customer,
+        expected_version: i64,
+        effects: Effects,
+    ) -> StoreResult<()>;
+    async fn get_customer(&self, scope: PartnerScope, id: TenantId) -> StoreResult<Option<Customer>>;
+    async fn list_customers(
+        &self,
+        scope: PartnerScope,
+        filter: Option<&CustomerFilter>,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<Customer>>;
+}
+
+/// Markets, the catalog and R1's type availability (the publisher's).
+#[async_trait]
+pub trait CatalogStore: Send + Sync {
     async fn list_markets(&self) -> StoreResult<Vec<Market>>;
     async fn get_market(&self, code: MarketCode) -> StoreResult<Option<Market>>;
     async fn put_market(&self, code: MarketCode, update: &MarketUpdate, now: Timestamp) -> StoreResult<Market>;
-
-    // Catalog.
     /// Upserts whole products: a product in the document replaces its stored SKUs and prices; others stay.
     async fn put_catalog(&self, products: &[Product], now: Timestamp) -> StoreResult<CatalogCounts>;
     async fn list_products(&self) -> StoreResult<Vec<Product>>;
@@ -129,8 +224,11 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<()>;
     async fn type_availability(&self) -> StoreResult<Vec<(ProductType, MarketRule)>>;
+}
 
-    // Key stock.
+/// The stock of activation keys (the publisher's).
+#[async_trait]
+pub trait KeyStore: Send + Sync {
     /// Adds keys to a SKU's stock, all or none (a key already known anywhere refuses the batch); returns the
     /// number of keys now available for the SKU.
     async fn add_keys(
@@ -141,11 +239,13 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
         idempotency: Option<IdempotencyCompletion>,
     ) -> StoreResult<i64>;
-
     /// Keys in stock (not sold) for a SKU.
     async fn key_stock(&self, product_id: &str, sku_id: &str) -> StoreResult<i64>;
+}
 
-    // Carts and orders.
+/// Carts, checkout, orders and their lines, the Software page and entitlements.
+#[async_trait]
+pub trait OrderStore: Send + Sync {
     async fn create_cart(&self, scope: PartnerScope, cart: &Cart, effects: Effects) -> StoreResult<()>;
     async fn get_cart(&self, scope: PartnerScope, customer: TenantId, id: CartId) -> StoreResult<Option<Cart>>;
     /// Replaces an active cart's lines; an ordered cart refuses with `cart_already_ordered`.
@@ -173,10 +273,6 @@ pub trait Store: Send + Sync + 'static {
         effects: Effects,
     ) -> StoreResult<()>;
     async fn get_order(&self, scope: PartnerScope, customer: TenantId, id: OrderId) -> StoreResult<Option<Order>>;
-    /// R10 in one transaction: the lines and their software items cancelled, every link of those items revoked,
-    /// the credits written to the ledger, and the effects. A line cancelled meanwhile refuses the whole change
-    /// with `already_cancelled`, writing nothing.
-    async fn cancel_lines(&self, scope: PartnerScope, cancel: &CancelLines, effects: Effects) -> StoreResult<()>;
     async fn list_orders(
         &self,
         scope: PartnerScope,
@@ -184,8 +280,6 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
         after: Option<&Cursor>,
     ) -> StoreResult<Vec<Order>>;
-
-    // The Software page and entitlements.
     /// A customer's software items with their order line's title, term and type, by (purchased_at, id).
     async fn list_software(
         &self,
@@ -214,7 +308,33 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
         after: Option<&Cursor>,
     ) -> StoreResult<Vec<(OrderId, Timestamp, domain::order::OrderLine)>>;
+    /// The partner of an order, found by its id alone (a refund names only the order).
+    async fn find_order(&self, scope: PartnerScope, id: OrderId) -> StoreResult<Option<Order>>;
+}
 
+/// Cancellation (R10).
+#[async_trait]
+pub trait CancellationStore: Send + Sync {
+    /// R10 in one transaction: the lines and their software items cancelled, every link of those items revoked,
+    /// the credits written to the ledger, and the effects. A line cancelled meanwhile refuses the whole change
+    /// with `already_cancelled`, writing nothing.
+    async fn cancel_lines(&self, scope: PartnerScope, cancel: &CancelLines, effects: Effects) -> StoreResult<()>;
+}
+
+/// The ledger: an order's balance, and the whole ledger for `ledger verify`.
+#[async_trait]
+pub trait LedgerStore: Send + Sync {
+    /// What each line of an order was charged and has been credited back so far: the balance a cancel or a refund
+    /// is worked out from. (The write checks its credits again against the balance under the order's lock.)
+    async fn order_balance(&self, scope: PartnerScope, order: OrderId) -> StoreResult<Option<OrderBalance>>;
+    /// The whole ledger as `ledger verify` checks it (every partner's): per order line what was charged and credited,
+    /// ordered by order; per invoice its stated totals and what its rows add up to.
+    async fn ledger_facts(&self) -> StoreResult<(Vec<domain::ledger::LineFacts>, Vec<domain::ledger::InvoiceFacts>)>;
+}
+
+/// Files and download links (R6, R7), and the software items they are issued for.
+#[async_trait]
+pub trait DownloadStore: Send + Sync {
     /// One software item of a customer, with its sealed key.
     async fn get_software_item(
         &self,
@@ -222,8 +342,6 @@ pub trait Store: Send + Sync + 'static {
         customer: TenantId,
         id: SoftwareItemId,
     ) -> StoreResult<Option<SoftwareItemWithKey>>;
-
-    // Files and download links (R6, R7).
     /// Records a file whose bytes are already in blob storage.
     async fn add_artifact(&self, artifact: &Artifact) -> StoreResult<()>;
     /// A product's files, by version, language, file type and upload time.
@@ -241,19 +359,21 @@ pub trait Store: Send + Sync + 'static {
     async fn find_link(&self, token_hash: &str) -> StoreResult<Option<LinkForDownload>>;
     /// Admits one transfer on a link at `now` (the partner's time) and writes its effects, in one transaction. A
     /// counted transfer takes one download by a single conditional UPDATE, so the limit is exact under any
-    /// concurrency; a refused one writes nothing and returns `Refused(link_expired | link_revoked)`.
+    /// concurrency; a refused one writes nothing and returns `Refused(link_expired | link_revoked)`. The link must be
+    /// the scope's partner's (`NotFound` otherwise).
     async fn redeem_link(
         &self,
+        scope: PartnerScope,
         link: DownloadLinkId,
-        partner: PartnerId,
         now: Timestamp,
         transfer: Transfer,
         effects: Effects,
     ) -> StoreResult<LinkState>;
-    /// Commits activity records on their own (a replayed key view).
-    async fn record_activity(&self, scope: PartnerScope, effects: Effects) -> StoreResult<()>;
+}
 
-    // Invoices (R12).
+/// Invoices (R12).
+#[async_trait]
+pub trait InvoiceStore: Send + Sync {
     /// Runs `period` for the partner once: one invoice per currency with anything to bill — the rows dated in the
     /// month, plus late rows dated in a month already run — then records the run. Running it again returns the same
     /// invoices and issues nothing; rows of a month not run yet wait for that month's run.
@@ -274,8 +394,11 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
         after: Option<&Cursor>,
     ) -> StoreResult<Vec<InvoiceLine>>;
+}
 
-    // Support requests (R11).
+/// Support requests (R11) and the publisher's desk.
+#[async_trait]
+pub trait SupportStore: Send + Sync {
     async fn create_service_request(
         &self,
         scope: PartnerScope,
@@ -320,17 +443,11 @@ pub trait Store: Send + Sync + 'static {
         change: &RequestChange,
         effects: Effects,
     ) -> StoreResult<()>;
-    /// What each line of an order was charged and has been credited back so far: the balance a cancel or a refund
-    /// is worked out from. (The write checks its credits again against the balance under the order's lock.)
-    async fn order_balance(&self, scope: PartnerScope, order: OrderId) -> StoreResult<Option<OrderBalance>>;
-    /// The partner of an order, found by its id alone (a refund names only the order).
-    async fn find_order(&self, scope: PartnerScope, id: OrderId) -> StoreResult<Option<Order>>;
+}
 
-    /// The whole ledger as `ledger verify` checks it (every partner's): per order line what was charged and credited,
-    /// ordered by order; per invoice its stated totals and what its rows add up to.
-    async fn ledger_facts(&self) -> StoreResult<(Vec<domain::ledger::LineFacts>, Vec<domain::ledger::InvoiceFacts>)>;
-
-    // Webhooks (SPEC §3): endpoints, and deliveries fed from the activity log.
+/// Webhooks (SPEC §3): endpoints, and deliveries fed from the activity log.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
     /// Registers an endpoint; it hears the records after the partner's current chain head. Refuses (nothing
     /// written) a partner's endpoint beyond [`domain::webhook::MAX_ENDPOINTS_PER_PARTNER`].
     async fn create_webhook(
@@ -405,43 +522,13 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
         after: Option<&Cursor>,
     ) -> StoreResult<Vec<Delivery>>;
+}
 
-    // Dashboard sessions and sign-in throttling (SPEC §6).
-    async fn create_session(&self, token_hash: &str, user: UserId, csrf: &str, now: Timestamp) -> StoreResult<()>;
-    /// The live session's user, partner, CSRF token and last activity; `None` when unknown or the user is disabled.
-    async fn session(&self, token_hash: &str) -> StoreResult<Option<(User, Partner, String, Timestamp)>>;
-    async fn touch_session(&self, token_hash: &str, now: Timestamp) -> StoreResult<()>;
-    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
-    /// Counts one failed sign-in under `key` in a window of `window_micros`; returns the failures in the window.
-    async fn record_sign_in_failure(&self, key: &str, now: Timestamp, window_micros: i64) -> StoreResult<i64>;
-    /// Failed sign-ins under `key` in the current window.
-    async fn sign_in_failures(&self, key: &str, now: Timestamp, window_micros: i64) -> StoreResult<i64>;
-    async fn clear_sign_in_failures(&self, key: &str) -> StoreResult<()>;
-    /// Deletes sessions idle since before `idle_before` and failure counts whose window began before
-    /// `window_before`; returns how many rows went.
-    async fn purge_sessions(&self, idle_before: Timestamp, window_before: Timestamp) -> StoreResult<u64>;
-
-    // Customers.
-    async fn create_customer(&self, scope: PartnerScope, customer: &Customer, effects: Effects) -> StoreResult<()>;
-    /// Replaces a customer's billing profile (email, company name, contact, address) with `customer`'s, if its
-    /// version is still `expected_version` (else `Refused(PreconditionFailed)`; `NotFound` for another partner's).
-    async fn update_customer_billing(
-        &self,
-        scope: PartnerScope,
-        customer: &Customer,
-        expected_version: i64,
-        effects: Effects,
-    ) -> StoreResult<()>;
-    async fn get_customer(&self, scope: PartnerScope, id: TenantId) -> StoreResult<Option<Customer>>;
-    async fn list_customers(
-        &self,
-        scope: PartnerScope,
-        filter: Option<&CustomerFilter>,
-        limit: u32,
-        after: Option<&Cursor>,
-    ) -> StoreResult<Vec<Customer>>;
-
-    // Activity log.
+/// The activity log: its hash chain per partner.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Commits activity records on their own (a replayed key view).
+    async fn record_activity(&self, scope: PartnerScope, effects: Effects) -> StoreResult<()>;
     async fn list_audit(
         &self,
         scope: PartnerScope,
@@ -454,8 +541,11 @@ pub trait Store: Send + Sync + 'static {
     async fn audit_chain(&self, scope: PartnerScope, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditRecord>>;
     /// The (seq, hash) the partner's chain ends with.
     async fn audit_head(&self, scope: PartnerScope) -> StoreResult<(i64, String)>;
+}
 
-    // Idempotency.
+/// Idempotency keys (SPEC §5).
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
     async fn claim_idempotency(&self, claim: &IdempotencyClaim) -> StoreResult<ClaimOutcome>;
     /// Gives a claim back when the request failed without changing anything, so a retry runs again.
     async fn release_idempotency(&self, scope: &str, key: &str) -> StoreResult<()>;

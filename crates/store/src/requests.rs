@@ -1,6 +1,7 @@
 //! A change to a support request, written with its effects in one transaction.
 
-use crate::{CancelLines, LedgerLine};
+use crate::CancelLines;
+use domain::ledger::LedgerLine;
 use domain::support::{Attachment, Note, RequestStatus};
 use domain::Timestamp;
 

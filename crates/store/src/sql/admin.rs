@@ -62,8 +62,15 @@ impl SqlStore {
         tx.commit().await?;
         Ok(())
     }
+}
 
-    pub(super) async fn migrate(&self) -> StoreResult<()> {
+#[async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
         let mut conn = self.write.acquire().await?;
         // Several servers may start at once against one database: one migrates, the others wait.
         let lock = self.backend.migration_lock();
@@ -77,7 +84,7 @@ impl SqlStore {
         result
     }
 
-    pub(super) async fn setting_or_insert(&self, name: &str, value: &str) -> StoreResult<String> {
+    async fn setting_or_insert(&self, name: &str, value: &str) -> StoreResult<String> {
         sqlx::query("INSERT INTO server_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
             .bind(name)
             .bind(value)
@@ -88,12 +95,12 @@ impl SqlStore {
         Ok(row.try_get(0)?)
     }
 
-    pub(super) async fn ping(&self) -> StoreResult<()> {
+    async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.read).await?;
         Ok(())
     }
 
-    pub(super) async fn backup_to(&self, path: &str) -> StoreResult<()> {
+    async fn backup_to(&self, path: &str) -> StoreResult<()> {
         let statement = self
             .backend
             .online_backup()

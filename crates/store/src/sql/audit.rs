@@ -45,13 +45,41 @@ impl SqlStore {
         }
         Ok(())
     }
+}
 
-    pub(super) async fn record_activity(&self, scope: PartnerScope, effects: Effects) -> StoreResult<()> {
+async fn insert_audit(tx: &mut Tx, r: &AuditRecord) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO audit_records (partner_id, seq, id, customer_id, customer_name, customer_name_folded, \
+         user_principal_name, resource_type, operation_type, operation_date, operation_status, customized_data, \
+         prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(r.partner_id.to_string())
+    .bind(r.seq)
+    .bind(r.id.to_string())
+    .bind(r.customer_id.map(|c| c.to_string()))
+    .bind(r.customer_name.clone())
+    .bind(r.customer_name_folded.clone())
+    .bind(&r.user_principal_name)
+    .bind(&r.resource_type)
+    .bind(&r.operation_type)
+    .bind(r.operation_date.micros())
+    .bind(&r.operation_status)
+    .bind(serde_json::to_string(&r.customized_data).map_err(|_| corrupt("customized_data"))?)
+    .bind(&r.prev_hash)
+    .bind(&r.hash)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl AuditStore for SqlStore {
+    async fn record_activity(&self, scope: PartnerScope, effects: Effects) -> StoreResult<()> {
         let tx = self.begin().await?;
         self.commit_with(tx, scope.partner_id(), effects).await
     }
 
-    pub(super) async fn list_audit(
+    async fn list_audit(
         &self,
         scope: PartnerScope,
         range: DateRange,
@@ -94,12 +122,7 @@ impl SqlStore {
         q.fetch_all(&self.read).await?.iter().map(audit_from).collect()
     }
 
-    pub(super) async fn audit_chain(
-        &self,
-        scope: PartnerScope,
-        after_seq: i64,
-        limit: u32,
-    ) -> StoreResult<Vec<AuditRecord>> {
+    async fn audit_chain(&self, scope: PartnerScope, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditRecord>> {
         let sql = format!(
             "SELECT {AUDIT_COLS} FROM audit_records WHERE partner_id = $1 AND seq > $2 ORDER BY seq LIMIT {limit}"
         );
@@ -113,7 +136,7 @@ impl SqlStore {
             .collect()
     }
 
-    pub(super) async fn audit_head(&self, scope: PartnerScope) -> StoreResult<(i64, String)> {
+    async fn audit_head(&self, scope: PartnerScope) -> StoreResult<(i64, String)> {
         let row = sqlx::query("SELECT audit_seq, audit_head FROM partners WHERE id = $1")
             .bind(scope.partner_id().to_string())
             .fetch_optional(&self.read)
@@ -121,29 +144,4 @@ impl SqlStore {
             .ok_or(StoreError::NotFound)?;
         Ok((row.try_get(0)?, row.try_get(1)?))
     }
-}
-
-async fn insert_audit(tx: &mut Tx, r: &AuditRecord) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO audit_records (partner_id, seq, id, customer_id, customer_name, customer_name_folded, \
-         user_principal_name, resource_type, operation_type, operation_date, operation_status, customized_data, \
-         prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-    )
-    .bind(r.partner_id.to_string())
-    .bind(r.seq)
-    .bind(r.id.to_string())
-    .bind(r.customer_id.map(|c| c.to_string()))
-    .bind(r.customer_name.clone())
-    .bind(r.customer_name_folded.clone())
-    .bind(&r.user_principal_name)
-    .bind(&r.resource_type)
-    .bind(&r.operation_type)
-    .bind(r.operation_date.micros())
-    .bind(&r.operation_status)
-    .bind(serde_json::to_string(&r.customized_data).map_err(|_| corrupt("customized_data"))?)
-    .bind(&r.prev_hash)
-    .bind(&r.hash)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }

@@ -5,12 +5,6 @@ use super::*;
 use domain::DomainError;
 
 impl SqlStore {
-    pub(super) async fn cancel_lines(&self, scope: PartnerScope, c: &CancelLines, effects: Effects) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        self.cancel_in(&mut tx, scope, c).await?;
-        self.commit_with(tx, scope.partner_id(), effects).await
-    }
-
     /// The writes of a cancellation, inside a caller's transaction (checkout's partner, or a support request's
     /// update by the publisher).
     pub(super) async fn cancel_in(&self, tx: &mut Tx, scope: PartnerScope, c: &CancelLines) -> StoreResult<()> {
@@ -75,5 +69,14 @@ impl SqlStore {
             .await?;
         }
         self.write_credits(tx, scope, c.order_id, &c.credits).await
+    }
+}
+
+#[async_trait]
+impl CancellationStore for SqlStore {
+    async fn cancel_lines(&self, scope: PartnerScope, c: &CancelLines, effects: Effects) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        self.cancel_in(&mut tx, scope, c).await?;
+        self.commit_with(tx, scope.partner_id(), effects).await
     }
 }

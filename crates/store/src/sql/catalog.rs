@@ -58,8 +58,9 @@ async fn write_catalog(tx: &mut Tx, products: &[Product], now: Timestamp) -> Sto
     Ok(counts)
 }
 
-impl SqlStore {
-    pub(super) async fn list_markets(&self) -> StoreResult<Vec<Market>> {
+#[async_trait]
+impl CatalogStore for SqlStore {
+    async fn list_markets(&self) -> StoreResult<Vec<Market>> {
         sqlx::query("SELECT country, currency_code, minor_units, tax_rate, tax_inclusive FROM markets ORDER BY country")
             .fetch_all(&self.read)
             .await?
@@ -68,7 +69,7 @@ impl SqlStore {
             .collect()
     }
 
-    pub(super) async fn get_market(&self, code: MarketCode) -> StoreResult<Option<Market>> {
+    async fn get_market(&self, code: MarketCode) -> StoreResult<Option<Market>> {
         let row = sqlx::query(
             "SELECT country, currency_code, minor_units, tax_rate, tax_inclusive FROM markets WHERE country = $1",
         )
@@ -78,7 +79,7 @@ impl SqlStore {
         row.as_ref().map(market_from).transpose()
     }
 
-    pub(super) async fn put_market(&self, code: MarketCode, u: &MarketUpdate, now: Timestamp) -> StoreResult<Market> {
+    async fn put_market(&self, code: MarketCode, u: &MarketUpdate, now: Timestamp) -> StoreResult<Market> {
         let row = sqlx::query(
             "INSERT INTO markets (country, currency_code, minor_units, tax_rate, tax_inclusive, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (country) DO UPDATE SET currency_code = $2, \
@@ -96,14 +97,14 @@ impl SqlStore {
         market_from(&row)
     }
 
-    pub(super) async fn put_catalog(&self, products: &[Product], now: Timestamp) -> StoreResult<CatalogCounts> {
+    async fn put_catalog(&self, products: &[Product], now: Timestamp) -> StoreResult<CatalogCounts> {
         let mut tx = self.begin().await?;
         let counts = write_catalog(&mut tx, products, now).await?;
         tx.commit().await?;
         Ok(counts)
     }
 
-    pub(super) async fn list_products(&self) -> StoreResult<Vec<Product>> {
+    async fn list_products(&self) -> StoreResult<Vec<Product>> {
         // One snapshot of the three tables, so a concurrent import is seen whole or not at all.
         let mut tx = self.read.begin().await?;
         let products = sqlx::query(
@@ -123,7 +124,7 @@ impl SqlStore {
         assemble(products, skus, prices)
     }
 
-    pub(super) async fn put_type_availability(
+    async fn put_type_availability(
         &self,
         product_type: ProductType,
         rule: &MarketRule,
@@ -143,7 +144,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn type_availability(&self) -> StoreResult<Vec<(ProductType, MarketRule)>> {
+    async fn type_availability(&self) -> StoreResult<Vec<(ProductType, MarketRule)>> {
         sqlx::query("SELECT product_type, mode, markets FROM type_availability ORDER BY product_type")
             .fetch_all(&self.read)
             .await?

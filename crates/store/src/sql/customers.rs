@@ -4,8 +4,9 @@ use super::*;
 use domain::customer::fold;
 use domain::filter::{like_pattern, CustomerField};
 
-impl SqlStore {
-    pub(super) async fn create_customer(&self, scope: PartnerScope, c: &Customer, effects: Effects) -> StoreResult<()> {
+#[async_trait]
+impl CustomerStore for SqlStore {
+    async fn create_customer(&self, scope: PartnerScope, c: &Customer, effects: Effects) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         // Say which of the two unique keys is taken; the unique indexes stay the guard under races.
         let taken = sqlx::query(
@@ -59,7 +60,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn update_customer_billing(
+    async fn update_customer_billing(
         &self,
         scope: PartnerScope,
         c: &Customer,
@@ -100,7 +101,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn get_customer(&self, scope: PartnerScope, id: TenantId) -> StoreResult<Option<Customer>> {
+    async fn get_customer(&self, scope: PartnerScope, id: TenantId) -> StoreResult<Option<Customer>> {
         let sql = format!("SELECT {CUSTOMER_COLS} FROM customers WHERE partner_id = $1 AND tenant_id = $2");
         let row = sqlx::query(&sql)
             .bind(scope.partner_id().to_string())
@@ -110,7 +111,7 @@ impl SqlStore {
         row.as_ref().map(customer_from).transpose()
     }
 
-    pub(super) async fn list_customers(
+    async fn list_customers(
         &self,
         scope: PartnerScope,
         filter: Option<&CustomerFilter>,

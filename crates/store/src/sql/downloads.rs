@@ -5,7 +5,62 @@ use domain::ids::{DownloadLinkId, SoftwareItemId};
 use domain::DomainError;
 
 impl SqlStore {
-    pub(super) async fn get_software_item(
+    /// One redemption's count (or a resume's check) inside a transaction. A refusal (`StoreError::Refused`) has
+    /// written nothing.
+    pub(super) async fn admit_in(
+        &self,
+        tx: &mut Tx,
+        scope: PartnerScope,
+        link: DownloadLinkId,
+        now: Timestamp,
+        transfer: Transfer,
+    ) -> StoreResult<LinkState> {
+        let taken = if transfer.counts() {
+            // The whole limit in one statement: on PostgreSQL a concurrent redeemer waits for this row's lock and
+            // re-checks the condition; SQLite has one writer. Either way the 51st finds no row to update.
+            let sql = format!(
+                "UPDATE download_links SET downloads = downloads + 1 WHERE id = $1 AND partner_id = $3 \
+                 AND revoked_at IS NULL AND expires_at > $2 AND downloads < max_downloads RETURNING {}",
+                link_state_cols("")
+            );
+            let row = sqlx::query(&sql)
+                .bind(link.to_string())
+                .bind(now.micros())
+                .bind(scope.partner_id().to_string())
+                .fetch_optional(&mut **tx)
+                .await?;
+            row.map(|r| link_state_from(&r)).transpose()?
+        } else {
+            None
+        };
+        let state = match taken {
+            Some(state) => state,
+            None => {
+                let sql = format!(
+                    "SELECT {} FROM download_links dl WHERE dl.id = $1 AND dl.partner_id = $2",
+                    link_state_cols("dl.")
+                );
+                let row = sqlx::query(&sql)
+                    .bind(link.to_string())
+                    .bind(scope.partner_id().to_string())
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                let state = link_state_from(&row.ok_or(StoreError::NotFound)?)?;
+                // A counted transfer gets here only when refused; say why. A resume is checked here.
+                match state.admits(now, transfer) {
+                    Err(e) => return Err(StoreError::Refused(e)),
+                    Ok(()) if transfer.counts() => return Err(StoreError::Refused(DomainError::LinkExpired)),
+                    Ok(()) => state,
+                }
+            }
+        };
+        Ok(state)
+    }
+}
+
+#[async_trait]
+impl DownloadStore for SqlStore {
+    async fn get_software_item(
         &self,
         scope: PartnerScope,
         customer: TenantId,
@@ -29,7 +84,7 @@ impl SqlStore {
         .transpose()
     }
 
-    pub(super) async fn add_artifact(&self, a: &Artifact) -> StoreResult<()> {
+    async fn add_artifact(&self, a: &Artifact) -> StoreResult<()> {
         let size = i64::try_from(a.size).map_err(|_| StoreError::Refused(DomainError::invalid("body", "too large")))?;
         let result = sqlx::query(
             "INSERT INTO artifacts (id, product_id, version, language, file_type, file_name, size, sha256, blob_key, \
@@ -51,7 +106,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn list_artifacts(&self, product_id: &str) -> StoreResult<Vec<Artifact>> {
+    async fn list_artifacts(&self, product_id: &str) -> StoreResult<Vec<Artifact>> {
         let sql = format!(
             "SELECT {ARTIFACT_COLS} FROM artifacts a WHERE a.product_id = $1 \
              ORDER BY a.version, a.language, a.file_type, a.created_at, a.id"
@@ -60,7 +115,7 @@ impl SqlStore {
         rows.iter().map(artifact_from).collect()
     }
 
-    pub(super) async fn issue_links(
+    async fn issue_links(
         &self,
         scope: PartnerScope,
         item: SoftwareItemId,
@@ -103,7 +158,7 @@ impl SqlStore {
         self.commit_with(tx, scope.partner_id(), effects).await
     }
 
-    pub(super) async fn find_link(&self, token_hash: &str) -> StoreResult<Option<LinkForDownload>> {
+    async fn find_link(&self, token_hash: &str) -> StoreResult<Option<LinkForDownload>> {
         let sql = format!(
             "SELECT dl.id AS dl_id, dl.customer_id AS dl_customer_id, dl.software_item_id AS dl_item_id, \
              c.company_name AS c_name, {}, {ARTIFACT_COLS}, {PARTNER_COLS} FROM download_links dl \
@@ -130,140 +185,20 @@ impl SqlStore {
     /// On SQLite, redemptions go through one task that commits them in batches (group commit: one fsync for all
     /// the downloads that arrived while the previous batch was being written); each keeps its own statements and
     /// answers only after its batch commits. PostgreSQL takes them in parallel under row locks.
-    pub(super) async fn redeem_link(
+    async fn redeem_link(
         &self,
+        scope: PartnerScope,
         link: DownloadLinkId,
-        partner: PartnerId,
         now: Timestamp,
         transfer: Transfer,
         effects: Effects,
     ) -> StoreResult<LinkState> {
-        if let Some(queue) = &self.redeemer {
-            let (reply, answer) = tokio::sync::oneshot::channel();
-            let job = RedeemJob { link, partner, now, transfer, effects, reply };
-            queue.send(job).map_err(|_| StoreError::Stopped("redemption writer"))?;
-            return answer.await.map_err(|_| StoreError::Stopped("redemption writer"))?;
+        if let Some(writer) = &self.redeemer {
+            return writer.redeem(scope, link, now, transfer, effects).await;
         }
         let mut tx = self.begin().await?;
-        let state = self.admit_in(&mut tx, link, now, transfer).await?;
-        self.commit_with(tx, partner, effects).await?;
+        let state = self.admit_in(&mut tx, scope, link, now, transfer).await?;
+        self.commit_with(tx, scope.partner_id(), effects).await?;
         Ok(state)
     }
-
-    /// One redemption's count (or a resume's check) inside a transaction. A refusal (`StoreError::Refused`) has
-    /// written nothing.
-    async fn admit_in(
-        &self,
-        tx: &mut Tx,
-        link: DownloadLinkId,
-        now: Timestamp,
-        transfer: Transfer,
-    ) -> StoreResult<LinkState> {
-        let taken = if transfer.counts() {
-            // The whole limit in one statement: on PostgreSQL a concurrent redeemer waits for this row's lock and
-            // re-checks the condition; SQLite has one writer. Either way the 51st finds no row to update.
-            let sql = format!(
-                "UPDATE download_links SET downloads = downloads + 1 WHERE id = $1 AND revoked_at IS NULL \
-                 AND expires_at > $2 AND downloads < max_downloads RETURNING {}",
-                link_state_cols("")
-            );
-            let row = sqlx::query(&sql).bind(link.to_string()).bind(now.micros()).fetch_optional(&mut **tx).await?;
-            row.map(|r| link_state_from(&r)).transpose()?
-        } else {
-            None
-        };
-        let state = match taken {
-            Some(state) => state,
-            None => {
-                let sql = format!("SELECT {} FROM download_links dl WHERE dl.id = $1", link_state_cols("dl."));
-                let row = sqlx::query(&sql).bind(link.to_string()).fetch_optional(&mut **tx).await?;
-                let state = link_state_from(&row.ok_or(StoreError::NotFound)?)?;
-                // A counted transfer gets here only when refused; say why. A resume is checked here.
-                match state.admits(now, transfer) {
-                    Err(e) => return Err(StoreError::Refused(e)),
-                    Ok(()) if transfer.counts() => return Err(StoreError::Refused(DomainError::LinkExpired)),
-                    Ok(()) => state,
-                }
-            }
-        };
-        Ok(state)
-    }
-
-    /// The SQLite redemption writer: takes what is queued (up to [`REDEEM_BATCH`]), counts each (a refused one
-    /// writes nothing), appends their activity records, commits once, then answers each.
-    pub(super) async fn redeem_batches(self, mut queue: tokio::sync::mpsc::UnboundedReceiver<RedeemJob>) {
-        while let Some(first) = queue.recv().await {
-            let mut jobs = vec![first];
-            while jobs.len() < REDEEM_BATCH {
-                match queue.try_recv() {
-                    Ok(job) => jobs.push(job),
-                    Err(_) => break,
-                }
-            }
-            let mut answers = Vec::with_capacity(jobs.len());
-            let mut jobs = jobs.into_iter();
-            let committed = async {
-                let mut tx = self.begin().await?;
-                // The activity records of the admitted ones, appended per partner after the counts: one chain
-                // read and one head update per partner and batch.
-                let mut chains: Vec<(PartnerId, Effects)> = Vec::new();
-                for job in jobs.by_ref() {
-                    let result = self.admit_in(&mut tx, job.link, job.now, job.transfer).await;
-                    match &result {
-                        Ok(_) => {
-                            // Redemptions carry no idempotency completion; only activity records are merged.
-                            debug_assert!(job.effects.idempotency.is_none());
-                            match chains.iter_mut().find(|(p, _)| *p == job.partner) {
-                                Some((_, effects)) => effects.audit.extend(job.effects.audit),
-                                None => chains.push((job.partner, job.effects)),
-                            }
-                        }
-                        // A refusal, or a link that is gone: this one's answer; it wrote nothing.
-                        Err(StoreError::Refused(_)) | Err(StoreError::NotFound) => {}
-                        // Anything else fails the batch: nothing of it commits, and every request hears so.
-                        Err(e) => {
-                            let failed = StoreError::NotCommitted(e.to_string());
-                            answers.push((job.reply, result));
-                            return Err(failed);
-                        }
-                    }
-                    answers.push((job.reply, result));
-                }
-                for (partner, effects) in chains {
-                    self.apply_effects(&mut tx, partner, effects).await?;
-                }
-                tx.commit().await?;
-                StoreResult::Ok(())
-            }
-            .await;
-            // Jobs a failed batch never reached are answered with its failure too.
-            answers.extend(jobs.map(|job| (job.reply, Err(StoreError::NotFound))));
-            match committed {
-                Ok(()) => {
-                    for (reply, result) in answers {
-                        let _ = reply.send(result);
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "a batch of redemptions failed to commit");
-                    for (reply, _) in answers {
-                        let _ = reply.send(Err(StoreError::NotCommitted(format!("a batch of redemptions: {e}"))));
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Redemptions committed together at most.
-const REDEEM_BATCH: usize = 128;
-
-/// A redemption waiting for the SQLite writer, and where its answer goes.
-pub(super) struct RedeemJob {
-    link: DownloadLinkId,
-    partner: PartnerId,
-    now: Timestamp,
-    transfer: Transfer,
-    effects: Effects,
-    reply: tokio::sync::oneshot::Sender<StoreResult<LinkState>>,
 }

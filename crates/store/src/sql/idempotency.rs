@@ -24,8 +24,9 @@ pub(super) async fn complete_idempotency(tx: &mut Tx, done: IdempotencyCompletio
     Ok(())
 }
 
-impl SqlStore {
-    pub(super) async fn claim_idempotency(&self, c: &IdempotencyClaim) -> StoreResult<ClaimOutcome> {
+#[async_trait]
+impl IdempotencyStore for SqlStore {
+    async fn claim_idempotency(&self, c: &IdempotencyClaim) -> StoreResult<ClaimOutcome> {
         let inserted = sqlx::query(
             "INSERT INTO idempotency (scope, key, fingerprint, state, locked_until, created_at) \
              VALUES ($1, $2, $3, 'in_progress', $4, $5) ON CONFLICT (scope, key) DO NOTHING",
@@ -94,7 +95,7 @@ impl SqlStore {
         Ok(ClaimOutcome::InProgress)
     }
 
-    pub(super) async fn release_idempotency(&self, scope: &str, key: &str) -> StoreResult<()> {
+    async fn release_idempotency(&self, scope: &str, key: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM idempotency WHERE scope = $1 AND key = $2 AND state = 'in_progress'")
             .bind(scope)
             .bind(key)
@@ -103,7 +104,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn purge_idempotency(&self, older_than: Timestamp) -> StoreResult<u64> {
+    async fn purge_idempotency(&self, older_than: Timestamp) -> StoreResult<u64> {
         Ok(sqlx::query("DELETE FROM idempotency WHERE created_at < $1")
             .bind(older_than.micros())
             .execute(&self.write)

@@ -5,22 +5,6 @@ use domain::ids::InvoiceId;
 use domain::invoice::{Invoice, InvoiceLine, Period};
 
 impl SqlStore {
-    /// Runs `period` for each partner (at its own `now`) in one transaction: a ledger page shared by several partners'
-    /// rows is then written once, not once per partner.
-    pub(super) async fn run_invoices(
-        &self,
-        partners: &[(PartnerScope, Timestamp)],
-        period: Period,
-    ) -> StoreResult<Vec<Invoice>> {
-        let mut tx = self.begin().await?;
-        let mut invoices = Vec::new();
-        for (scope, now) in partners {
-            invoices.extend(self.issue_in(&mut tx, *scope, period, *now).await?);
-        }
-        tx.commit().await?;
-        Ok(invoices)
-    }
-
     async fn issue_in(
         &self,
         tx: &mut Tx,
@@ -176,8 +160,23 @@ impl SqlStore {
         }
         q.fetch_all(&self.read).await?.iter().map(invoice_from).collect()
     }
+}
 
-    pub(super) async fn invoice_lines(
+#[async_trait]
+impl InvoiceStore for SqlStore {
+    /// Runs `period` for each partner (at its own `now`) in one transaction: a ledger page shared by several partners'
+    /// rows is then written once, not once per partner.
+    async fn run_invoices(&self, partners: &[(PartnerScope, Timestamp)], period: Period) -> StoreResult<Vec<Invoice>> {
+        let mut tx = self.begin().await?;
+        let mut invoices = Vec::new();
+        for (scope, now) in partners {
+            invoices.extend(self.issue_in(&mut tx, *scope, period, *now).await?);
+        }
+        tx.commit().await?;
+        Ok(invoices)
+    }
+
+    async fn invoice_lines(
         &self,
         scope: PartnerScope,
         id: InvoiceId,
@@ -206,10 +205,8 @@ impl SqlStore {
         }
         q.fetch_all(&self.read).await?.iter().map(invoice_line_from).collect()
     }
-}
 
-impl SqlStore {
-    pub(super) async fn list_invoices(
+    async fn list_invoices(
         &self,
         scope: PartnerScope,
         limit: u32,
@@ -218,7 +215,7 @@ impl SqlStore {
         self.invoices_where(scope, None, limit, after).await
     }
 
-    pub(super) async fn get_invoice(&self, scope: PartnerScope, id: InvoiceId) -> StoreResult<Option<Invoice>> {
+    async fn get_invoice(&self, scope: PartnerScope, id: InvoiceId) -> StoreResult<Option<Invoice>> {
         Ok(self.invoices_where(scope, Some(id), 1, None).await?.pop())
     }
 }

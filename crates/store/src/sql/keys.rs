@@ -2,8 +2,9 @@
 
 use super::*;
 
-impl SqlStore {
-    pub(super) async fn add_keys(
+#[async_trait]
+impl KeyStore for SqlStore {
+    async fn add_keys(
         &self,
         product_id: &str,
         sku_id: &str,
@@ -56,7 +57,7 @@ impl SqlStore {
         Ok(available)
     }
 
-    pub(super) async fn key_stock(&self, product_id: &str, sku_id: &str) -> StoreResult<i64> {
+    async fn key_stock(&self, product_id: &str, sku_id: &str) -> StoreResult<i64> {
         let row = sqlx::query(
             "SELECT COUNT(*) FROM activation_keys WHERE product_id = $1 AND sku_id = $2 AND software_item_id IS NULL",
         )

@@ -17,7 +17,7 @@ pub(super) async fn insert_ledger(tx: &mut Tx, partner: PartnerId, l: &LedgerLin
     .bind(&l.currency)
     .bind(i64::from(l.scale))
     .bind(l.at.micros())
-    .bind(l.kind)
+    .bind(l.kind.as_str())
     .bind(l.customer_id.map(|c| c.to_string()))
     .bind(l.order_id.map(|o| o.to_string()))
     .bind(l.line_number.map(i64::from))
@@ -80,10 +80,12 @@ impl SqlStore {
         let credited = sqlx::query(
             "SELECT line_number, CAST(SUM(-net_minor) AS BIGINT) AS net, CAST(SUM(-tax_minor) AS BIGINT) AS tax, \
              CAST(SUM(-gross_minor) AS BIGINT) AS gross FROM ledger WHERE partner_id = $1 AND order_id = $2 \
-             AND kind IN ('cancel', 'refund') GROUP BY line_number",
+             AND kind <> $3 GROUP BY line_number",
         )
         .bind(scope.partner_id().to_string())
         .bind(order.to_string())
+        // Every kind but a charge is a credit (`LedgerKind::is_credit`).
+        .bind(LedgerKind::New.as_str())
         .fetch_all(&mut *exec)
         .await?;
         let mut scale = 0;
@@ -117,11 +119,6 @@ impl SqlStore {
         Ok(Some(OrderBalance::new(order, &currency, scale, balances, unassigned)))
     }
 
-    pub(super) async fn order_balance(&self, scope: PartnerScope, order: OrderId) -> StoreResult<Option<OrderBalance>> {
-        let mut conn = self.read.acquire().await?;
-        self.balance(&mut conn, scope, order, false).await
-    }
-
     /// Writes credit rows (cancel or refund). Rows naming an order are admitted against its balance read under the
     /// order's lock in this transaction (`credit_exceeds_charge` when one's gross no longer fits: nothing is written;
     /// a split into net and tax that no longer fits is moved into what is left, see `OrderBalance::admit`);
@@ -145,24 +142,30 @@ impl SqlStore {
         let mut balance = self.balance(tx, scope, order, true).await?.ok_or(StoreError::NotFound)?;
         balance.admit(&mut planned).map_err(StoreError::Refused)?;
         for (credit, admitted) in credits.iter().zip(&planned) {
-            let row = LedgerLine { net_minor: -admitted.net, tax_minor: -admitted.tax, ..credit.clone() };
-            insert_ledger(tx, scope.partner_id(), &row).await?;
+            insert_ledger(tx, scope.partner_id(), &credit.admitted_as(admitted)).await?;
         }
         Ok(())
     }
+}
+
+#[async_trait]
+impl LedgerStore for SqlStore {
+    async fn order_balance(&self, scope: PartnerScope, order: OrderId) -> StoreResult<Option<OrderBalance>> {
+        let mut conn = self.read.acquire().await?;
+        self.balance(&mut conn, scope, order, false).await
+    }
 
     /// The ledger as `ledger verify` checks it, read from the reader pool (one consistent snapshot per query).
-    pub(super) async fn ledger_facts(
-        &self,
-    ) -> StoreResult<(Vec<domain::ledger::LineFacts>, Vec<domain::ledger::InvoiceFacts>)> {
+    async fn ledger_facts(&self) -> StoreResult<(Vec<domain::ledger::LineFacts>, Vec<domain::ledger::InvoiceFacts>)> {
         let rows = sqlx::query(
             "SELECT order_id, line_number, \
-             CAST(SUM(CASE WHEN kind = 'new' THEN net_minor ELSE 0 END) AS BIGINT) AS charged_net, \
-             CAST(SUM(CASE WHEN kind = 'new' THEN tax_minor ELSE 0 END) AS BIGINT) AS charged_tax, \
-             CAST(SUM(CASE WHEN kind = 'new' THEN 0 ELSE -net_minor END) AS BIGINT) AS credited_net, \
-             CAST(SUM(CASE WHEN kind = 'new' THEN 0 ELSE -tax_minor END) AS BIGINT) AS credited_tax \
+             CAST(SUM(CASE WHEN kind = $1 THEN net_minor ELSE 0 END) AS BIGINT) AS charged_net, \
+             CAST(SUM(CASE WHEN kind = $1 THEN tax_minor ELSE 0 END) AS BIGINT) AS charged_tax, \
+             CAST(SUM(CASE WHEN kind = $1 THEN 0 ELSE -net_minor END) AS BIGINT) AS credited_net, \
+             CAST(SUM(CASE WHEN kind = $1 THEN 0 ELSE -tax_minor END) AS BIGINT) AS credited_tax \
              FROM ledger WHERE order_id IS NOT NULL GROUP BY order_id, line_number ORDER BY order_id, line_number",
         )
+        .bind(LedgerKind::New.as_str())
         .fetch_all(&self.read)
         .await?;
         let mut lines = Vec::with_capacity(rows.len());

@@ -24,8 +24,8 @@ mod keys;
 mod ledger;
 mod orders;
 mod partners;
+mod redeemer;
 mod rows;
-mod store_impl;
 mod support;
 mod users;
 mod webhooks;
@@ -36,8 +36,8 @@ pub struct SqlStore {
     backend: Backend,
     write: AnyPool,
     read: AnyPool,
-    /// SQLite: the queue of the task that commits download redemptions in batches (see `downloads::redeem`).
-    redeemer: Option<tokio::sync::mpsc::UnboundedSender<downloads::RedeemJob>>,
+    /// SQLite: the writer that commits download redemptions in batches, owned by this store (see `redeemer`).
+    redeemer: Option<redeemer::Redeemer>,
 }
 
 type Tx = Transaction<'static, Any>;
@@ -51,12 +51,11 @@ impl SqlStore {
             let pragmas = sqlite_pragmas;
             let write = AnyPoolOptions::new().max_connections(1).after_connect(writer_pragmas).connect(&url).await?;
             let read = AnyPoolOptions::new().max_connections(8).after_connect(pragmas).connect(&url).await?;
-            let (queue, jobs) = tokio::sync::mpsc::unbounded_channel();
+            // The writer's task has its own store on the same pools; it ends when this one is dropped.
             let writer =
                 SqlStore { backend: Backend::Sqlite, write: write.clone(), read: read.clone(), redeemer: None };
-            // It ends when this store (the queue's only sender) is dropped.
-            tokio::spawn(writer.redeem_batches(jobs));
-            Ok(SqlStore { backend: Backend::Sqlite, write, read, redeemer: Some(queue) })
+            let redeemer = redeemer::Redeemer::start(writer);
+            Ok(SqlStore { backend: Backend::Sqlite, write, read, redeemer: Some(redeemer) })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             // A request waits at most this long for a connection: when the database is down (sqlx retries a refused
             // connection until then) or overloaded, the client hears 503 with Retry-After soon rather than late.

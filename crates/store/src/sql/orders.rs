@@ -3,7 +3,116 @@
 use super::*;
 
 impl SqlStore {
-    pub(super) async fn create_cart(&self, scope: PartnerScope, cart: &Cart, effects: Effects) -> StoreResult<()> {
+    /// A customer's order lines matching `which` (SQL over `l`, the line), with their order id and purchase
+    /// instant, by (purchase instant, order id, line number). The cursor's id is `{orderId}:{lineNumber}`.
+    pub(super) async fn customer_order_lines(
+        &self,
+        scope: PartnerScope,
+        customer: TenantId,
+        which: &str,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<(OrderId, Timestamp, domain::order::OrderLine)>> {
+        let cols = LINE_COLS.split(", ").map(|c| format!("l.{}", c.trim())).collect::<Vec<_>>().join(", ");
+        let mut sql = format!(
+            "SELECT {cols}, o.created_at AS purchased_at FROM order_lines l JOIN orders o ON o.id = l.order_id \
+             WHERE o.partner_id = $1 AND o.customer_id = $2 AND {which}"
+        );
+        // The cursor's id is `{orderId}:{lineNumber}` (the services build it; anything else is a bad token).
+        let after = match after {
+            Some(c) => {
+                let (order, line) = c.id.rsplit_once(':').ok_or_else(bad_cursor)?;
+                let line: i64 = line.parse().map_err(|_| bad_cursor())?;
+                sql.push_str(
+                    " AND (o.created_at > $3 OR (o.created_at = $3 AND (o.id > $4 OR (o.id = $4 \
+                     AND l.line_number > $5))))",
+                );
+                Some((c.at.micros(), order.to_string(), line))
+            }
+            None => None,
+        };
+        sql.push_str(&format!(" ORDER BY o.created_at, o.id, l.line_number LIMIT {limit}"));
+        let mut q = sqlx::query(&sql).bind(scope.partner_id().to_string()).bind(customer.to_string());
+        if let Some((at, order, line)) = after {
+            q = q.bind(at).bind(order).bind(line);
+        }
+        let rows = q.fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|row| {
+                let (order_id, line) = order_line_from(row)?;
+                let order_id = OrderId::parse(&order_id).ok_or_else(|| corrupt("order_lines.order_id"))?;
+                Ok((order_id, Timestamp::from_micros(row.try_get("purchased_at")?), line))
+            })
+            .collect()
+    }
+
+    /// Orders of one customer (one, or a keyset page) with their lines, in two queries.
+    pub(super) async fn orders_where(
+        &self,
+        scope: PartnerScope,
+        customer: TenantId,
+        id: Option<OrderId>,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<Order>> {
+        let mut sql = format!("SELECT {} FROM orders WHERE partner_id = $1 AND customer_id = $2", ORDER_COLS);
+        let mut next = 3;
+        if id.is_some() {
+            sql.push_str(&format!(" AND id = ${next}"));
+            next += 1;
+        }
+        if after.is_some() {
+            sql.push_str(&keyset("created_at", "id", next));
+        }
+        sql.push_str(&format!(" ORDER BY created_at, id LIMIT {limit}"));
+        let mut q = sqlx::query(&sql).bind(scope.partner_id().to_string()).bind(customer.to_string());
+        if let Some(id) = id {
+            q = q.bind(id.to_string());
+        }
+        if let Some(c) = after {
+            q = q.bind(c.at.micros()).bind(c.id.clone());
+        }
+        let rows = q.fetch_all(&self.read).await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = rows.iter().map(|r| r.try_get::<String, _>("id")).collect::<Result<_, _>>()?;
+        let sql = format!(
+            "SELECT {} FROM order_lines WHERE order_id IN ({}) ORDER BY order_id, line_number",
+            LINE_COLS,
+            placeholders(1, ids.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in &ids {
+            q = q.bind(id.clone());
+        }
+        let mut lines: std::collections::HashMap<String, Vec<domain::order::OrderLine>> = Default::default();
+        for row in q.fetch_all(&self.read).await? {
+            let (order_id, line) = order_line_from(&row)?;
+            lines.entry(order_id).or_default().push(line);
+        }
+        rows.iter().zip(ids).map(|(row, id)| order_from(row, lines.remove(&id).unwrap_or_default())).collect()
+    }
+}
+
+#[async_trait]
+impl OrderStore for SqlStore {
+    async fn find_order(&self, scope: PartnerScope, id: OrderId) -> StoreResult<Option<Order>> {
+        let row = sqlx::query("SELECT customer_id FROM orders WHERE partner_id = $1 AND id = $2")
+            .bind(scope.partner_id().to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        match row {
+            None => Ok(None),
+            Some(r) => {
+                let customer = TenantId(uuid_col(&r, "customer_id")?);
+                Ok(self.orders_where(scope, customer, Some(id), 1, None).await?.pop())
+            }
+        }
+    }
+
+    async fn create_cart(&self, scope: PartnerScope, cart: &Cart, effects: Effects) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO carts (id, partner_id, customer_id, status, line_items, order_id, created_at, updated_at) \
@@ -22,12 +131,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn get_cart(
-        &self,
-        scope: PartnerScope,
-        customer: TenantId,
-        id: CartId,
-    ) -> StoreResult<Option<Cart>> {
+    async fn get_cart(&self, scope: PartnerScope, customer: TenantId, id: CartId) -> StoreResult<Option<Cart>> {
         let sql = format!("SELECT {} FROM carts WHERE partner_id = $1 AND customer_id = $2 AND id = $3", CART_COLS);
         let row = sqlx::query(&sql)
             .bind(scope.partner_id().to_string())
@@ -38,7 +142,7 @@ impl SqlStore {
         row.as_ref().map(cart_from).transpose()
     }
 
-    pub(super) async fn update_cart(
+    async fn update_cart(
         &self,
         scope: PartnerScope,
         customer: TenantId,
@@ -77,7 +181,7 @@ impl SqlStore {
         Ok(cart)
     }
 
-    pub(super) async fn place_order(
+    async fn place_order(
         &self,
         scope: PartnerScope,
         order: &Order,
@@ -185,23 +289,7 @@ impl SqlStore {
             .bind(l.provisioning_context.as_ref().map(|c| serde_json::to_string(c).unwrap_or_default()))
             .execute(&mut *tx)
             .await?;
-            let charge = LedgerLine {
-                id: domain::ids::LedgerEntryId::new(),
-                kind: "new",
-                currency: order.currency.clone(),
-                scale: p.net.scale,
-                at: order.created_at,
-                customer_id: Some(order.customer_id),
-                order_id: Some(order.id),
-                line_number: Some(l.line_number),
-                reference: None,
-                quantity: p.quantity,
-                unit_price_minor: p.unit_price.minor,
-                net_minor: p.net.minor,
-                tax_minor: p.tax.minor,
-                gross_minor: p.gross.minor,
-            };
-            ledger::insert_ledger(&mut tx, scope.partner_id(), &charge).await?;
+            ledger::insert_ledger(&mut tx, scope.partner_id(), &LedgerLine::charge(order, l)).await?;
         }
         let skip_locked = self.backend.skip_locked();
         for item in items {
@@ -255,17 +343,12 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn get_order(
-        &self,
-        scope: PartnerScope,
-        customer: TenantId,
-        id: OrderId,
-    ) -> StoreResult<Option<Order>> {
+    async fn get_order(&self, scope: PartnerScope, customer: TenantId, id: OrderId) -> StoreResult<Option<Order>> {
         let mut orders = self.orders_where(scope, customer, Some(id), 1, None).await?;
         Ok(orders.pop())
     }
 
-    pub(super) async fn list_orders(
+    async fn list_orders(
         &self,
         scope: PartnerScope,
         customer: TenantId,
@@ -275,7 +358,7 @@ impl SqlStore {
         self.orders_where(scope, customer, None, limit, after).await
     }
 
-    pub(super) async fn list_software(
+    async fn list_software(
         &self,
         scope: PartnerScope,
         customer: TenantId,
@@ -298,7 +381,7 @@ impl SqlStore {
         q.fetch_all(&self.read).await?.iter().map(software_from).collect()
     }
 
-    pub(super) async fn active_order_lines(
+    async fn active_order_lines(
         &self,
         scope: PartnerScope,
         customer: TenantId,
@@ -315,7 +398,7 @@ impl SqlStore {
         self.customer_order_lines(scope, customer, &which, limit, after).await
     }
 
-    pub(super) async fn term_order_lines(
+    async fn term_order_lines(
         &self,
         scope: PartnerScope,
         customer: TenantId,
@@ -323,96 +406,5 @@ impl SqlStore {
         after: Option<&Cursor>,
     ) -> StoreResult<Vec<(OrderId, Timestamp, domain::order::OrderLine)>> {
         self.customer_order_lines(scope, customer, "l.term IS NOT NULL", limit, after).await
-    }
-
-    /// A customer's order lines matching `which` (SQL over `l`, the line), with their order id and purchase
-    /// instant, by (purchase instant, order id, line number). The cursor's id is `{orderId}:{lineNumber}`.
-    pub(super) async fn customer_order_lines(
-        &self,
-        scope: PartnerScope,
-        customer: TenantId,
-        which: &str,
-        limit: u32,
-        after: Option<&Cursor>,
-    ) -> StoreResult<Vec<(OrderId, Timestamp, domain::order::OrderLine)>> {
-        let cols = LINE_COLS.split(", ").map(|c| format!("l.{}", c.trim())).collect::<Vec<_>>().join(", ");
-        let mut sql = format!(
-            "SELECT {cols}, o.created_at AS purchased_at FROM order_lines l JOIN orders o ON o.id = l.order_id \
-             WHERE o.partner_id = $1 AND o.customer_id = $2 AND {which}"
-        );
-        // The cursor's id is `{orderId}:{lineNumber}` (the services build it; anything else is a bad token).
-        let after = match after {
-            Some(c) => {
-                let (order, line) = c.id.rsplit_once(':').ok_or_else(bad_cursor)?;
-                let line: i64 = line.parse().map_err(|_| bad_cursor())?;
-                sql.push_str(
-                    " AND (o.created_at > $3 OR (o.created_at = $3 AND (o.id > $4 OR (o.id = $4 \
-                     AND l.line_number > $5))))",
-                );
-                Some((c.at.micros(), order.to_string(), line))
-            }
-            None => None,
-        };
-        sql.push_str(&format!(" ORDER BY o.created_at, o.id, l.line_number LIMIT {limit}"));
-        let mut q = sqlx::query(&sql).bind(scope.partner_id().to_string()).bind(customer.to_string());
-        if let Some((at, order, line)) = after {
-            q = q.bind(at).bind(order).bind(line);
-        }
-        let rows = q.fetch_all(&self.read).await?;
-        rows.iter()
-            .map(|row| {
-                let (order_id, line) = order_line_from(row)?;
-                let order_id = OrderId::parse(&order_id).ok_or_else(|| corrupt("order_lines.order_id"))?;
-                Ok((order_id, Timestamp::from_micros(row.try_get("purchased_at")?), line))
-            })
-            .collect()
-    }
-
-    /// Orders of one customer (one, or a keyset page) with their lines, in two queries.
-    pub(super) async fn orders_where(
-        &self,
-        scope: PartnerScope,
-        customer: TenantId,
-        id: Option<OrderId>,
-        limit: u32,
-        after: Option<&Cursor>,
-    ) -> StoreResult<Vec<Order>> {
-        let mut sql = format!("SELECT {} FROM orders WHERE partner_id = $1 AND customer_id = $2", ORDER_COLS);
-        let mut next = 3;
-        if id.is_some() {
-            sql.push_str(&format!(" AND id = ${next}"));
-            next += 1;
-        }
-        if after.is_some() {
-            sql.push_str(&keyset("created_at", "id", next));
-        }
-        sql.push_str(&format!(" ORDER BY created_at, id LIMIT {limit}"));
-        let mut q = sqlx::query(&sql).bind(scope.partner_id().to_string()).bind(customer.to_string());
-        if let Some(id) = id {
-            q = q.bind(id.to_string());
-        }
-        if let Some(c) = after {
-            q = q.bind(c.at.micros()).bind(c.id.clone());
-        }
-        let rows = q.fetch_all(&self.read).await?;
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids: Vec<String> = rows.iter().map(|r| r.try_get::<String, _>("id")).collect::<Result<_, _>>()?;
-        let sql = format!(
-            "SELECT {} FROM order_lines WHERE order_id IN ({}) ORDER BY order_id, line_number",
-            LINE_COLS,
-            placeholders(1, ids.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for id in &ids {
-            q = q.bind(id.clone());
-        }
-        let mut lines: std::collections::HashMap<String, Vec<domain::order::OrderLine>> = Default::default();
-        for row in q.fetch_all(&self.read).await? {
-            let (order_id, line) = order_line_from(&row)?;
-            lines.entry(order_id).or_default().push(line);
-        }
-        rows.iter().zip(ids).map(|(row, id)| order_from(row, lines.remove(&id).unwrap_or_default())).collect()
     }
 }

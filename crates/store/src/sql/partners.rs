@@ -3,8 +3,9 @@
 use super::*;
 use domain::audit::GENESIS_HASH;
 
-impl SqlStore {
-    pub(super) async fn create_partner(&self, p: &Partner, effects: Effects) -> StoreResult<()> {
+#[async_trait]
+impl PartnerStore for SqlStore {
+    async fn create_partner(&self, p: &Partner, effects: Effects) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO partners (id, name, sandbox, clock_offset_micros, created_at, audit_seq, audit_head) \
@@ -22,18 +23,18 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn get_partner(&self, id: PartnerId) -> StoreResult<Option<Partner>> {
+    async fn get_partner(&self, id: PartnerId) -> StoreResult<Option<Partner>> {
         let sql = format!("SELECT {PARTNER_COLS} FROM partners p WHERE p.id = $1");
         let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&self.read).await?;
         row.as_ref().map(partner_from).transpose()
     }
 
-    pub(super) async fn list_partners(&self) -> StoreResult<Vec<Partner>> {
+    async fn list_partners(&self) -> StoreResult<Vec<Partner>> {
         let sql = format!("SELECT {PARTNER_COLS} FROM partners p ORDER BY p.created_at, p.id");
         sqlx::query(&sql).fetch_all(&self.read).await?.iter().map(partner_from).collect()
     }
 
-    pub(super) async fn page_partners(&self, limit: u32, after: Option<&Cursor>) -> StoreResult<Vec<Partner>> {
+    async fn page_partners(&self, limit: u32, after: Option<&Cursor>) -> StoreResult<Vec<Partner>> {
         let mut sql = format!("SELECT {PARTNER_COLS} FROM partners p WHERE 1 = 1");
         if after.is_some() {
             sql.push_str(&keyset("p.created_at", "p.id", 1));
@@ -46,7 +47,7 @@ impl SqlStore {
         q.fetch_all(&self.read).await?.iter().map(partner_from).collect()
     }
 
-    pub(super) async fn advance_clock(
+    async fn advance_clock(
         &self,
         scope: PartnerScope,
         micros: i64,

@@ -40,38 +40,6 @@ async fn insert_attachment(tx: &mut Tx, request: ServiceRequestId, a: &Attachmen
 }
 
 impl SqlStore {
-    pub(super) async fn create_service_request(
-        &self,
-        scope: PartnerScope,
-        r: &ServiceRequest,
-        effects: Effects,
-    ) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let contact = serde_json::to_string(&r.contact).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        sqlx::query(&format!(
-            "INSERT INTO service_requests ({REQUEST_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-             $14, $15)"
-        ))
-        .bind(r.id.to_string())
-        .bind(scope.partner_id().to_string())
-        .bind(&r.locale)
-        .bind(&r.title)
-        .bind(&r.description)
-        .bind(r.severity.as_str())
-        .bind(r.topic.code)
-        .bind(r.status.as_str())
-        .bind(contact)
-        .bind(r.refund.as_ref().map(|v| v.to_string()))
-        .bind(&r.created_by)
-        .bind(r.created_at.micros())
-        .bind(r.updated_at.micros())
-        .bind(r.customer_id.map(|c| c.to_string()))
-        .bind(r.closed_at.map(|t| t.micros()))
-        .execute(&mut *tx)
-        .await?;
-        self.commit_with(tx, scope.partner_id(), effects).await
-    }
-
     /// Requests matching a condition (`$1`, `$2`, … bind `args`), by (created_at, id), optionally after a cursor.
     async fn requests_where(
         &self,
@@ -95,52 +63,25 @@ impl SqlStore {
         q.fetch_all(&self.read).await?.iter().map(request_from).collect()
     }
 
-    pub(super) async fn list_service_requests(
-        &self,
-        scope: PartnerScope,
-        limit: u32,
-        after: Option<&Cursor>,
-    ) -> StoreResult<Vec<ServiceRequest>> {
-        self.requests_where("partner_id = $1", vec![scope.partner_id().to_string()], limit, after).await
-    }
-
-    pub(super) async fn list_customer_service_requests(
-        &self,
-        scope: PartnerScope,
-        customer: TenantId,
-        limit: u32,
-        after: Option<&Cursor>,
-    ) -> StoreResult<Vec<ServiceRequest>> {
-        let args = vec![scope.partner_id().to_string(), customer.to_string()];
-        self.requests_where("partner_id = $1 AND customer_id = $2", args, limit, after).await
-    }
-
-    pub(super) async fn desk_service_requests(
-        &self,
-        status: Option<RequestStatus>,
-        limit: u32,
-        after: Option<&Cursor>,
-    ) -> StoreResult<Vec<ServiceRequest>> {
-        match status {
-            Some(s) => self.requests_where("status = $1", vec![s.as_str().to_string()], limit, after).await,
-            None => self.requests_where("1 = 1", Vec::new(), limit, after).await,
-        }
-    }
-
     /// One request (of one partner, or any for the desk) with its notes and attachments.
     pub(super) async fn service_request(
         &self,
-        partner: Option<PartnerId>,
+        partner: Option<PartnerScope>,
         id: ServiceRequestId,
     ) -> StoreResult<Option<ServiceRequest>> {
-        let sql = format!("SELECT {REQUEST_COLS} FROM service_requests WHERE id = $1");
-        let Some(row) = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&self.read).await? else {
+        // A partner's read asks for its own requests in the query; the desk's reads any.
+        let mut sql = format!("SELECT {REQUEST_COLS} FROM service_requests WHERE id = $1");
+        if partner.is_some() {
+            sql.push_str(" AND partner_id = $2");
+        }
+        let mut q = sqlx::query(&sql).bind(id.to_string());
+        if let Some(p) = partner {
+            q = q.bind(p.partner_id().to_string());
+        }
+        let Some(row) = q.fetch_optional(&self.read).await? else {
             return Ok(None);
         };
         let mut r = request_from(&row)?;
-        if partner.is_some_and(|p| p != r.partner_id) {
-            return Ok(None);
-        }
         let notes = sqlx::query(
             "SELECT id, author, by_publisher, text, created_at FROM service_request_notes WHERE request_id = $1 \
              ORDER BY created_at, id",
@@ -177,8 +118,75 @@ impl SqlStore {
         }
         Ok(Some(r))
     }
+}
 
-    pub(super) async fn change_service_request(
+#[async_trait]
+impl SupportStore for SqlStore {
+    async fn create_service_request(
+        &self,
+        scope: PartnerScope,
+        r: &ServiceRequest,
+        effects: Effects,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let contact = serde_json::to_string(&r.contact).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query(&format!(
+            "INSERT INTO service_requests ({REQUEST_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+             $14, $15)"
+        ))
+        .bind(r.id.to_string())
+        .bind(scope.partner_id().to_string())
+        .bind(&r.locale)
+        .bind(&r.title)
+        .bind(&r.description)
+        .bind(r.severity.as_str())
+        .bind(r.topic.code)
+        .bind(r.status.as_str())
+        .bind(contact)
+        .bind(r.refund.as_ref().map(|v| v.to_string()))
+        .bind(&r.created_by)
+        .bind(r.created_at.micros())
+        .bind(r.updated_at.micros())
+        .bind(r.customer_id.map(|c| c.to_string()))
+        .bind(r.closed_at.map(|t| t.micros()))
+        .execute(&mut *tx)
+        .await?;
+        self.commit_with(tx, scope.partner_id(), effects).await
+    }
+
+    async fn list_service_requests(
+        &self,
+        scope: PartnerScope,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<ServiceRequest>> {
+        self.requests_where("partner_id = $1", vec![scope.partner_id().to_string()], limit, after).await
+    }
+
+    async fn list_customer_service_requests(
+        &self,
+        scope: PartnerScope,
+        customer: TenantId,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<ServiceRequest>> {
+        let args = vec![scope.partner_id().to_string(), customer.to_string()];
+        self.requests_where("partner_id = $1 AND customer_id = $2", args, limit, after).await
+    }
+
+    async fn desk_service_requests(
+        &self,
+        status: Option<RequestStatus>,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<ServiceRequest>> {
+        match status {
+            Some(s) => self.requests_where("status = $1", vec![s.as_str().to_string()], limit, after).await,
+            None => self.requests_where("1 = 1", Vec::new(), limit, after).await,
+        }
+    }
+
+    async fn change_service_request(
         &self,
         scope: PartnerScope,
         id: ServiceRequestId,
@@ -238,32 +246,15 @@ impl SqlStore {
         self.commit_with(tx, scope.partner_id(), effects).await
     }
 
-    pub(super) async fn find_order(&self, scope: PartnerScope, id: OrderId) -> StoreResult<Option<Order>> {
-        let row = sqlx::query("SELECT customer_id FROM orders WHERE partner_id = $1 AND id = $2")
-            .bind(scope.partner_id().to_string())
-            .bind(id.to_string())
-            .fetch_optional(&self.read)
-            .await?;
-        match row {
-            None => Ok(None),
-            Some(r) => {
-                let customer = TenantId(uuid_col(&r, "customer_id")?);
-                Ok(self.orders_where(scope, customer, Some(id), 1, None).await?.pop())
-            }
-        }
-    }
-}
-
-impl SqlStore {
-    pub(super) async fn get_service_request(
+    async fn get_service_request(
         &self,
         scope: PartnerScope,
         id: ServiceRequestId,
     ) -> StoreResult<Option<ServiceRequest>> {
-        self.service_request(Some(scope.partner_id()), id).await
+        self.service_request(Some(scope), id).await
     }
 
-    pub(super) async fn desk_service_request(&self, id: ServiceRequestId) -> StoreResult<Option<ServiceRequest>> {
+    async fn desk_service_request(&self, id: ServiceRequestId) -> StoreResult<Option<ServiceRequest>> {
         self.service_request(None, id).await
     }
 }

@@ -2,20 +2,25 @@
 
 use super::*;
 
-impl SqlStore {
-    pub(super) async fn create_user(
+#[async_trait]
+impl UserStore for SqlStore {
+    async fn create_user(
         &self,
+        scope: PartnerScope,
         user: &User,
         password_hash: Option<&str>,
         effects: Effects,
     ) -> StoreResult<()> {
+        if user.partner_id != scope.partner_id() {
+            return Err(StoreError::NotFound);
+        }
         let mut tx = self.begin().await?;
         let result = sqlx::query(
             "INSERT INTO users (id, partner_id, email, email_folded, display_name, roles, password_hash, disabled, \
              created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(user.id.to_string())
-        .bind(user.partner_id.to_string())
+        .bind(scope.partner_id().to_string())
         .bind(&user.email)
         .bind(user.email_folded())
         .bind(&user.display_name)
@@ -26,11 +31,11 @@ impl SqlStore {
         .execute(&mut *tx)
         .await;
         unless_unique(result, || StoreError::Conflict("a user with this email already exists".into()))?;
-        self.commit_with(tx, user.partner_id, effects).await?;
+        self.commit_with(tx, scope.partner_id(), effects).await?;
         Ok(())
     }
 
-    pub(super) async fn get_user(&self, scope: PartnerScope, id: UserId) -> StoreResult<Option<User>> {
+    async fn get_user(&self, scope: PartnerScope, id: UserId) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.partner_id = $1 AND u.id = $2");
         let row = sqlx::query(&sql)
             .bind(scope.partner_id().to_string())
@@ -40,12 +45,7 @@ impl SqlStore {
         row.as_ref().map(user_from).transpose()
     }
 
-    pub(super) async fn list_users(
-        &self,
-        scope: PartnerScope,
-        limit: u32,
-        after: Option<&Cursor>,
-    ) -> StoreResult<Vec<User>> {
+    async fn list_users(&self, scope: PartnerScope, limit: u32, after: Option<&Cursor>) -> StoreResult<Vec<User>> {
         let mut sql = format!("SELECT {USER_COLS} FROM users u WHERE u.partner_id = $1");
         if after.is_some() {
             sql.push_str(&keyset("u.created_at", "u.id", 2));
@@ -58,7 +58,7 @@ impl SqlStore {
         q.fetch_all(&self.read).await?.iter().map(user_from).collect()
     }
 
-    pub(super) async fn update_user(
+    async fn update_user(
         &self,
         scope: PartnerScope,
         id: UserId,
@@ -106,7 +106,7 @@ impl SqlStore {
         Ok(user)
     }
 
-    pub(super) async fn credentials_by_email(&self, email_folded: &str) -> StoreResult<Option<Credentials>> {
+    async fn credentials_by_email(&self, email_folded: &str) -> StoreResult<Option<Credentials>> {
         let sql = format!(
             "SELECT {USER_COLS}, {PARTNER_COLS}, u.password_hash AS u_password_hash \
              FROM users u JOIN partners p ON p.id = u.partner_id WHERE u.email_folded = $1"
@@ -122,25 +122,36 @@ impl SqlStore {
         }
     }
 
-    pub(super) async fn create_token(&self, t: &ApiToken, token_hash: &str, effects: Effects) -> StoreResult<()> {
+    async fn create_token(
+        &self,
+        scope: PartnerScope,
+        t: &ApiToken,
+        token_hash: &str,
+        effects: Effects,
+    ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        sqlx::query(
+        // The user is looked up in the scope's partner by the insert itself: another partner's user gets no token.
+        let n = sqlx::query(
             "INSERT INTO api_tokens (id, partner_id, user_id, name, token_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+             SELECT $1, partner_id, id, $2, $3, $4 FROM users WHERE partner_id = $5 AND id = $6",
         )
         .bind(t.id.to_string())
-        .bind(t.partner_id.to_string())
-        .bind(t.user_id.to_string())
         .bind(&t.name)
         .bind(token_hash)
         .bind(t.created_at.micros())
+        .bind(scope.partner_id().to_string())
+        .bind(t.user_id.to_string())
         .execute(&mut *tx)
-        .await?;
-        self.commit_with(tx, t.partner_id, effects).await?;
+        .await?
+        .rows_affected();
+        if n != 1 || t.partner_id != scope.partner_id() {
+            return Err(StoreError::NotFound);
+        }
+        self.commit_with(tx, scope.partner_id(), effects).await?;
         Ok(())
     }
 
-    pub(super) async fn authenticate(&self, token_hash: &str) -> StoreResult<Option<(TokenId, User, Partner)>> {
+    async fn authenticate(&self, token_hash: &str) -> StoreResult<Option<(TokenId, User, Partner)>> {
         let sql = format!(
             "SELECT t.id AS t_id, {USER_COLS}, {PARTNER_COLS} FROM api_tokens t \
              JOIN users u ON u.id = t.user_id JOIN partners p ON p.id = t.partner_id \
@@ -153,7 +164,7 @@ impl SqlStore {
         }
     }
 
-    pub(super) async fn list_tokens(
+    async fn list_tokens(
         &self,
         scope: PartnerScope,
         user: UserId,
@@ -175,7 +186,7 @@ impl SqlStore {
         q.fetch_all(&self.read).await?.iter().map(token_from).collect()
     }
 
-    pub(super) async fn revoke_token(
+    async fn revoke_token(
         &self,
         scope: PartnerScope,
         user: UserId,
@@ -202,26 +213,34 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn create_session(
+    async fn create_session(
         &self,
+        scope: PartnerScope,
         token_hash: &str,
         user: UserId,
         csrf: &str,
         now: Timestamp,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, csrf, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $4)",
+        // The user is looked up in the scope's partner by the insert itself.
+        let n = sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, csrf, created_at, last_seen_at) \
+             SELECT $1, id, $2, $3, $3 FROM users WHERE partner_id = $4 AND id = $5",
         )
         .bind(token_hash)
-        .bind(user.to_string())
         .bind(csrf)
         .bind(now.micros())
+        .bind(scope.partner_id().to_string())
+        .bind(user.to_string())
         .execute(&self.write)
-        .await?;
+        .await?
+        .rows_affected();
+        if n != 1 {
+            return Err(StoreError::NotFound);
+        }
         Ok(())
     }
 
-    pub(super) async fn session(&self, token_hash: &str) -> StoreResult<Option<(User, Partner, String, Timestamp)>> {
+    async fn session(&self, token_hash: &str) -> StoreResult<Option<(User, Partner, String, Timestamp)>> {
         let sql = format!(
             "SELECT {USER_COLS}, {PARTNER_COLS}, s.csrf AS s_csrf, s.last_seen_at AS s_last_seen_at FROM sessions s \
              JOIN users u ON u.id = s.user_id JOIN partners p ON p.id = u.partner_id \
@@ -232,7 +251,7 @@ impl SqlStore {
             .transpose()
     }
 
-    pub(super) async fn touch_session(&self, token_hash: &str, now: Timestamp) -> StoreResult<()> {
+    async fn touch_session(&self, token_hash: &str, now: Timestamp) -> StoreResult<()> {
         sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
             .bind(now.micros())
             .bind(token_hash)
@@ -241,17 +260,12 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.write).await?;
         Ok(())
     }
 
-    pub(super) async fn record_sign_in_failure(
-        &self,
-        key: &str,
-        now: Timestamp,
-        window_micros: i64,
-    ) -> StoreResult<i64> {
+    async fn record_sign_in_failure(&self, key: &str, now: Timestamp, window_micros: i64) -> StoreResult<i64> {
         // A window that has passed starts again at one; otherwise the count grows. One statement, so concurrent
         // failures are all counted.
         let row = sqlx::query(
@@ -269,7 +283,7 @@ impl SqlStore {
         Ok(row.try_get("failures")?)
     }
 
-    pub(super) async fn sign_in_failures(&self, key: &str, now: Timestamp, window_micros: i64) -> StoreResult<i64> {
+    async fn sign_in_failures(&self, key: &str, now: Timestamp, window_micros: i64) -> StoreResult<i64> {
         let row = sqlx::query("SELECT failures FROM sign_in_failures WHERE key = $1 AND window_start > $2")
             .bind(key)
             .bind(now.micros() - window_micros)
@@ -278,12 +292,12 @@ impl SqlStore {
         Ok(row.map(|r| r.try_get("failures")).transpose()?.unwrap_or(0))
     }
 
-    pub(super) async fn clear_sign_in_failures(&self, key: &str) -> StoreResult<()> {
+    async fn clear_sign_in_failures(&self, key: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM sign_in_failures WHERE key = $1").bind(key).execute(&self.write).await?;
         Ok(())
     }
 
-    pub(super) async fn purge_sessions(&self, idle_before: Timestamp, window_before: Timestamp) -> StoreResult<u64> {
+    async fn purge_sessions(&self, idle_before: Timestamp, window_before: Timestamp) -> StoreResult<u64> {
         let sessions = sqlx::query("DELETE FROM sessions WHERE last_seen_at <= $1")
             .bind(idle_before.micros())
             .execute(&self.write)

@@ -35,7 +35,33 @@ async fn insert_delivery(
 }
 
 impl SqlStore {
-    pub(super) async fn create_webhook(
+    pub(super) async fn webhooks_of(
+        &self,
+        scope: PartnerScope,
+        id: Option<WebhookId>,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<WebhookEndpoint>> {
+        let mut sql = format!("SELECT {ENDPOINT_COLS} FROM webhook_endpoints e WHERE e.partner_id = $1");
+        if id.is_some() {
+            sql.push_str(" AND e.id = $2");
+        } else if after.is_some() {
+            sql.push_str(&super::keyset("e.created_at", "e.id", 2));
+        }
+        sql.push_str(&format!(" ORDER BY e.created_at, e.id LIMIT {limit}"));
+        let mut q = sqlx::query(&sql).bind(scope.partner_id().to_string());
+        if let Some(id) = id {
+            q = q.bind(id.to_string());
+        } else if let Some(c) = after {
+            q = q.bind(c.at.micros()).bind(c.id.clone());
+        }
+        q.fetch_all(&self.read).await?.iter().map(endpoint_from).collect()
+    }
+}
+
+#[async_trait]
+impl WebhookStore for SqlStore {
+    async fn create_webhook(
         &self,
         scope: PartnerScope,
         e: &WebhookEndpoint,
@@ -76,30 +102,7 @@ impl SqlStore {
         self.commit_with(tx, scope.partner_id(), effects).await
     }
 
-    pub(super) async fn webhooks_of(
-        &self,
-        scope: PartnerScope,
-        id: Option<WebhookId>,
-        limit: u32,
-        after: Option<&Cursor>,
-    ) -> StoreResult<Vec<WebhookEndpoint>> {
-        let mut sql = format!("SELECT {ENDPOINT_COLS} FROM webhook_endpoints e WHERE e.partner_id = $1");
-        if id.is_some() {
-            sql.push_str(" AND e.id = $2");
-        } else if after.is_some() {
-            sql.push_str(&super::keyset("e.created_at", "e.id", 2));
-        }
-        sql.push_str(&format!(" ORDER BY e.created_at, e.id LIMIT {limit}"));
-        let mut q = sqlx::query(&sql).bind(scope.partner_id().to_string());
-        if let Some(id) = id {
-            q = q.bind(id.to_string());
-        } else if let Some(c) = after {
-            q = q.bind(c.at.micros()).bind(c.id.clone());
-        }
-        q.fetch_all(&self.read).await?.iter().map(endpoint_from).collect()
-    }
-
-    pub(super) async fn delete_webhook(&self, scope: PartnerScope, id: WebhookId, effects: Effects) -> StoreResult<()> {
+    async fn delete_webhook(&self, scope: PartnerScope, id: WebhookId, effects: Effects) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let endpoint = id.to_string();
         let partner = scope.partner_id().to_string();
@@ -132,7 +135,7 @@ impl SqlStore {
         self.commit_with(tx, scope.partner_id(), effects).await
     }
 
-    pub(super) async fn webhooks_behind(&self, limit: u32) -> StoreResult<Vec<(WebhookEndpoint, i64)>> {
+    async fn webhooks_behind(&self, limit: u32) -> StoreResult<Vec<(WebhookEndpoint, i64)>> {
         let sql = format!(
             "SELECT {ENDPOINT_COLS}, e.cursor_seq FROM webhook_endpoints e JOIN partners p ON p.id = e.partner_id \
              WHERE e.disabled_at IS NULL AND e.cursor_seq < p.audit_seq ORDER BY e.created_at, e.id LIMIT {limit}"
@@ -145,7 +148,7 @@ impl SqlStore {
             .collect()
     }
 
-    pub(super) async fn enqueue_deliveries(
+    async fn enqueue_deliveries(
         &self,
         endpoint: WebhookId,
         from: i64,
@@ -177,7 +180,7 @@ impl SqlStore {
     /// Pending deliveries due at `now` of enabled endpoints held by nobody, oldest due first: at most
     /// `per_endpoint` of any endpoint, none of the full partners and endpoints, `limit` in all. A read: taking them
     /// is [`Self::claim`]'s.
-    pub(super) async fn due_deliveries(
+    async fn due_deliveries(
         &self,
         now: Timestamp,
         limit: u32,
@@ -224,7 +227,7 @@ impl SqlStore {
     /// Holds the given deliveries until `hold_until` if they are still pending and held by nobody at `now`, and
     /// returns those held. The conditional update decides: of two dispatchers naming one delivery, one holds it
     /// (PostgreSQL's second `UPDATE` waits for the first's row lock, then finds the hold taken).
-    pub(super) async fn claim_deliveries(
+    async fn claim_deliveries(
         &self,
         ids: &[DeliveryId],
         now: Timestamp,
@@ -258,7 +261,7 @@ impl SqlStore {
         Ok(claimed)
     }
 
-    pub(super) async fn add_test_delivery(
+    async fn add_test_delivery(
         &self,
         scope: PartnerScope,
         endpoint: WebhookId,
@@ -285,7 +288,7 @@ impl SqlStore {
         Ok(claimed)
     }
 
-    pub(super) async fn finish_attempt(&self, f: &FinishedAttempt) -> StoreResult<()> {
+    async fn finish_attempt(&self, f: &FinishedAttempt) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let a = &f.attempt;
         let AttemptOutcome { delivery, retry_at, endpoint } = &f.outcome;
@@ -361,7 +364,7 @@ impl SqlStore {
     }
 
     /// A thousand at a time, each batch its own short transaction: SQLite's one writer is never held for long.
-    pub(super) async fn purge_deliveries(&self, before: Timestamp) -> StoreResult<u64> {
+    async fn purge_deliveries(&self, before: Timestamp) -> StoreResult<u64> {
         let old = "SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1 LIMIT 1000";
         let mut gone = 0;
         loop {
@@ -383,7 +386,7 @@ impl SqlStore {
         }
     }
 
-    pub(super) async fn list_deliveries(
+    async fn list_deliveries(
         &self,
         scope: PartnerScope,
         endpoint: WebhookId,
@@ -450,14 +453,12 @@ impl SqlStore {
         }
         Ok(deliveries)
     }
-}
 
-impl SqlStore {
-    pub(super) async fn list_webhooks(&self, scope: PartnerScope) -> StoreResult<Vec<WebhookEndpoint>> {
+    async fn list_webhooks(&self, scope: PartnerScope) -> StoreResult<Vec<WebhookEndpoint>> {
         self.webhooks_of(scope, None, domain::webhook::MAX_ENDPOINTS_PER_PARTNER as u32, None).await
     }
 
-    pub(super) async fn page_webhooks(
+    async fn page_webhooks(
         &self,
         scope: PartnerScope,
         limit: u32,
@@ -466,7 +467,7 @@ impl SqlStore {
         self.webhooks_of(scope, None, limit, after).await
     }
 
-    pub(super) async fn get_webhook(&self, scope: PartnerScope, id: WebhookId) -> StoreResult<Option<WebhookEndpoint>> {
+    async fn get_webhook(&self, scope: PartnerScope, id: WebhookId) -> StoreResult<Option<WebhookEndpoint>> {
         Ok(self.webhooks_of(scope, Some(id), 1, None).await?.pop())
     }
 }
