@@ -44,6 +44,16 @@ pub(crate) async fn partner(store: &dyn Store, name: &str, sandbox: bool) -> Par
     p
 }
 
+/// Partners A and B, and A's customer Fabrikam (US): the setting of the tests that check one partner's data stays
+/// out of the other's reach.
+pub(crate) async fn two_partners_and_a_customer(store: &dyn Store) -> (Partner, Partner, Customer) {
+    let a = partner(store, "Partner A", false).await;
+    let b = partner(store, "Partner B", false).await;
+    let c = customer("Fabrikam", "fabrikam.example", "US", START);
+    store.create_customer(scope(&a), &c, Effects::default()).await.unwrap();
+    (a, b, c)
+}
+
 pub(crate) fn user(p: &Partner, email: &str, roles: &[Role]) -> User {
     let roles: Vec<String> = roles.iter().map(|r| r.as_str().to_string()).collect();
     new_user(p.id, email, "Test User", &roles, at(START)).unwrap()
