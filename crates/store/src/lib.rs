@@ -31,8 +31,10 @@ pub use sql::SqlStore;
 /// `dyn Store` (which needs no import): `use store::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        AuditStore, CancellationStore, CatalogStore, CustomerStore, DownloadStore, IdempotencyStore, InvoiceStore,
-        KeyStore, LedgerStore, OrderStore, PartnerStore, Store, SupportStore, UserStore, WebhookStore,
+        AccessStore, ArtifactStore, AuditStore, BackgroundStore, BalanceStore, CancellationStore, CatalogStore,
+        CustomerStore, DeliveryQueue, DeskStore, DownloadStore, Housekeeping, IdempotencyStore, InvoiceRunStore,
+        InvoiceStore, KeyStore, LedgerAuditStore, LinkLookup, OrderStore, PartnerStore, PublisherStore, SignInStore,
+        Store, SupportStore, TenantStore, TestClockStore, UserStore, WebhookStore,
     };
 }
 
@@ -59,28 +61,13 @@ use domain::user::User;
 use domain::webhook::{Delivery, DueDelivery, WebhookEndpoint};
 use domain::Timestamp;
 
-/// Everything the services need from storage: the database itself here, and one trait per area (each implemented in
-/// its own module of `sql/`). A caller holding `Arc<dyn Store>` calls any of their methods without naming them.
+/// Everything the services need from storage: the database itself here, and four groups by authority — tenant-owned
+/// data ([`TenantStore`]), publisher data ([`PublisherStore`]), background work ([`BackgroundStore`]) and access
+/// ([`AccessStore`]) — each made of one trait per area, implemented in that area's module of `sql/`. A caller holding
+/// `Arc<dyn Store>` calls any of their methods without naming them, and can hand out a narrower `&dyn TenantStore`
+/// (or any group) where that is all a piece of code should reach.
 #[async_trait]
-pub trait Store:
-    PartnerStore
-    + UserStore
-    + CustomerStore
-    + CatalogStore
-    + KeyStore
-    + OrderStore
-    + CancellationStore
-    + LedgerStore
-    + DownloadStore
-    + InvoiceStore
-    + SupportStore
-    + WebhookStore
-    + AuditStore
-    + IdempotencyStore
-    + Send
-    + Sync
-    + 'static
-{
+pub trait Store: TenantStore + PublisherStore + BackgroundStore + AccessStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
     /// Applies the embedded migrations not yet applied, then seeds reference data that is missing.
     async fn migrate(&self) -> StoreResult<()>;
@@ -92,27 +79,43 @@ pub trait Store:
     async fn setting_or_insert(&self, name: &str, value: &str) -> StoreResult<String>;
 }
 
-/// Partners and a sandbox partner's test clock.
-#[async_trait]
-pub trait PartnerStore: Send + Sync {
-    async fn create_partner(&self, partner: &Partner, effects: Effects) -> StoreResult<()>;
-    async fn get_partner(&self, id: PartnerId) -> StoreResult<Option<Partner>>;
-    /// Every partner, by (created_at, id) (the operator's commands and invoice runs).
-    async fn list_partners(&self) -> StoreResult<Vec<Partner>>;
-    /// A keyset page of partners by (created_at, id).
-    async fn page_partners(&self, limit: u32, after: Option<&Cursor>) -> StoreResult<Vec<Partner>>;
-    /// Moves a sandbox partner's clock forward unless its offset would pass `max_offset` (`NotFound` then, writing
-    /// nothing); returns the partner as it is now.
-    async fn advance_clock(
-        &self,
-        scope: PartnerScope,
-        micros: i64,
-        max_offset: i64,
-        effects: Effects,
-    ) -> StoreResult<Partner>;
+// -------------------------------------------------------------------------------------------------------------------
+// Tenant-owned data.
+
+/// Tenant-owned data: every method takes the `PartnerScope` it reads or writes in, and the query itself
+/// filters by it (or inserts under it), so one partner's rows never reach another's request.
+pub trait TenantStore:
+    UserStore
+    + TestClockStore
+    + CustomerStore
+    + OrderStore
+    + CancellationStore
+    + BalanceStore
+    + DownloadStore
+    + InvoiceStore
+    + SupportStore
+    + WebhookStore
+    + AuditStore
+{
+}
+impl<
+        T: ?Sized
+            + UserStore
+            + TestClockStore
+            + CustomerStore
+            + OrderStore
+            + CancellationStore
+            + BalanceStore
+            + DownloadStore
+            + InvoiceStore
+            + SupportStore
+            + WebhookStore
+            + AuditStore,
+    > TenantStore for T
+{
 }
 
-/// Users, API tokens, dashboard sessions and sign-in throttling (SPEC §6).
+/// A partner's users, their API tokens and dashboard sessions.
 #[async_trait]
 pub trait UserStore: Send + Sync {
     /// Adds a user to the scope's partner (`NotFound` for a user of another partner, writing nothing).
@@ -135,7 +138,6 @@ pub trait UserStore: Send + Sync {
         now: Timestamp,
         effects: Effects,
     ) -> StoreResult<User>;
-    async fn credentials_by_email(&self, email_folded: &str) -> StoreResult<Option<Credentials>>;
     /// Issues a token for one of the scope's partner's users (`NotFound` for anyone else's, writing nothing).
     async fn create_token(
         &self,
@@ -144,8 +146,6 @@ pub trait UserStore: Send + Sync {
         token_hash: &str,
         effects: Effects,
     ) -> StoreResult<()>;
-    /// The live token's user and partner; `None` for an unknown or revoked token or a disabled user.
-    async fn authenticate(&self, token_hash: &str) -> StoreResult<Option<(TokenId, User, Partner)>>;
     /// A user's live tokens by (created_at, id).
     async fn list_tokens(
         &self,
@@ -171,21 +171,23 @@ pub trait UserStore: Send + Sync {
         csrf: &str,
         now: Timestamp,
     ) -> StoreResult<()>;
-    /// The live session's user, partner, CSRF token and last activity; `None` when unknown or the user is disabled.
-    async fn session(&self, token_hash: &str) -> StoreResult<Option<(User, Partner, String, Timestamp)>>;
-    async fn touch_session(&self, token_hash: &str, now: Timestamp) -> StoreResult<()>;
-    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
-    /// Counts one failed sign-in under `key` in a window of `window_micros`; returns the failures in the window.
-    async fn record_sign_in_failure(&self, key: &str, now: Timestamp, window_micros: i64) -> StoreResult<i64>;
-    /// Failed sign-ins under `key` in the current window.
-    async fn sign_in_failures(&self, key: &str, now: Timestamp, window_micros: i64) -> StoreResult<i64>;
-    async fn clear_sign_in_failures(&self, key: &str) -> StoreResult<()>;
-    /// Deletes sessions idle since before `idle_before` and failure counts whose window began before
-    /// `window_before`; returns how many rows went.
-    async fn purge_sessions(&self, idle_before: Timestamp, window_before: Timestamp) -> StoreResult<u64>;
 }
 
-/// Customers (tenants) of a partner.
+/// A sandbox partner's test clock.
+#[async_trait]
+pub trait TestClockStore: Send + Sync {
+    /// Moves a sandbox partner's clock forward unless its offset would pass `max_offset` (`NotFound` then, writing
+    /// nothing); returns the partner as it is now.
+    async fn advance_clock(
+        &self,
+        scope: PartnerScope,
+        micros: i64,
+        max_offset: i64,
+        effects: Effects,
+    ) -> StoreResult<Partner>;
+}
+
+/// A partner's customers (tenants).
 #[async_trait]
 pub trait CustomerStore: Send + Sync {
     async fn create_customer(&self, scope: PartnerScope, customer: &Customer, effects: Effects) -> StoreResult<()>;
@@ -206,41 +208,6 @@ pub trait CustomerStore: Send + Sync {
         limit: u32,
         after: Option<&Cursor>,
     ) -> StoreResult<Vec<Customer>>;
-}
-
-/// Markets, the catalog and R1's type availability (the publisher's).
-#[async_trait]
-pub trait CatalogStore: Send + Sync {
-    async fn list_markets(&self) -> StoreResult<Vec<Market>>;
-    async fn get_market(&self, code: MarketCode) -> StoreResult<Option<Market>>;
-    async fn put_market(&self, code: MarketCode, update: &MarketUpdate, now: Timestamp) -> StoreResult<Market>;
-    /// Upserts whole products: a product in the document replaces its stored SKUs and prices; others stay.
-    async fn put_catalog(&self, products: &[Product], now: Timestamp) -> StoreResult<CatalogCounts>;
-    async fn list_products(&self) -> StoreResult<Vec<Product>>;
-    async fn put_type_availability(
-        &self,
-        product_type: ProductType,
-        rule: &MarketRule,
-        now: Timestamp,
-    ) -> StoreResult<()>;
-    async fn type_availability(&self) -> StoreResult<Vec<(ProductType, MarketRule)>>;
-}
-
-/// The stock of activation keys (the publisher's).
-#[async_trait]
-pub trait KeyStore: Send + Sync {
-    /// Adds keys to a SKU's stock, all or none (a key already known anywhere refuses the batch); returns the
-    /// number of keys now available for the SKU.
-    async fn add_keys(
-        &self,
-        product_id: &str,
-        sku_id: &str,
-        keys: &[NewKey],
-        now: Timestamp,
-        idempotency: Option<IdempotencyCompletion>,
-    ) -> StoreResult<i64>;
-    /// Keys in stock (not sold) for a SKU.
-    async fn key_stock(&self, product_id: &str, sku_id: &str) -> StoreResult<i64>;
 }
 
 /// Carts, checkout, orders and their lines, the Software page and entitlements.
@@ -321,18 +288,15 @@ pub trait CancellationStore: Send + Sync {
     async fn cancel_lines(&self, scope: PartnerScope, cancel: &CancelLines, effects: Effects) -> StoreResult<()>;
 }
 
-/// The ledger: an order's balance, and the whole ledger for `ledger verify`.
+/// What an order's lines were charged and have been credited.
 #[async_trait]
-pub trait LedgerStore: Send + Sync {
+pub trait BalanceStore: Send + Sync {
     /// What each line of an order was charged and has been credited back so far: the balance a cancel or a refund
     /// is worked out from. (The write checks its credits again against the balance under the order's lock.)
     async fn order_balance(&self, scope: PartnerScope, order: OrderId) -> StoreResult<Option<OrderBalance>>;
-    /// The whole ledger as `ledger verify` checks it (every partner's): per order line what was charged and credited,
-    /// ordered by order; per invoice its stated totals and what its rows add up to.
-    async fn ledger_facts(&self) -> StoreResult<(Vec<domain::ledger::LineFacts>, Vec<domain::ledger::InvoiceFacts>)>;
 }
 
-/// Files and download links (R6, R7), and the software items they are issued for.
+/// A customer's software items, their download links and redemptions (R6, R7).
 #[async_trait]
 pub trait DownloadStore: Send + Sync {
     /// One software item of a customer, with its sealed key.
@@ -342,10 +306,6 @@ pub trait DownloadStore: Send + Sync {
         customer: TenantId,
         id: SoftwareItemId,
     ) -> StoreResult<Option<SoftwareItemWithKey>>;
-    /// Records a file whose bytes are already in blob storage.
-    async fn add_artifact(&self, artifact: &Artifact) -> StoreResult<()>;
-    /// A product's files, by version, language, file type and upload time.
-    async fn list_artifacts(&self, product_id: &str) -> StoreResult<Vec<Artifact>>;
     /// Writes an item's new links with their effects; refuses with `item_cancelled` if the item was cancelled
     /// meanwhile, writing nothing.
     async fn issue_links(
@@ -355,8 +315,6 @@ pub trait DownloadStore: Send + Sync {
         links: &[NewDownloadLink],
         effects: Effects,
     ) -> StoreResult<()>;
-    /// The link with this token hash (any partner's: the token is the credential).
-    async fn find_link(&self, token_hash: &str) -> StoreResult<Option<LinkForDownload>>;
     /// Admits one transfer on a link at `now` (the partner's time) and writes its effects, in one transaction. A
     /// counted transfer takes one download by a single conditional UPDATE, so the limit is exact under any
     /// concurrency; a refused one writes nothing and returns `Refused(link_expired | link_revoked)`. The link must be
@@ -371,16 +329,9 @@ pub trait DownloadStore: Send + Sync {
     ) -> StoreResult<LinkState>;
 }
 
-/// Invoices (R12).
+/// A partner's invoices (R12).
 #[async_trait]
 pub trait InvoiceStore: Send + Sync {
-    /// Runs `period` for the partner once: one invoice per currency with anything to bill — the rows dated in the
-    /// month, plus late rows dated in a month already run — then records the run. Running it again returns the same
-    /// invoices and issues nothing; rows of a month not run yet wait for that month's run.
-    ///
-    /// Several partners (each at its own `now`) run in one transaction: each partner's invoices are all or nothing,
-    /// and shared ledger pages are written once per batch.
-    async fn run_invoices(&self, partners: &[(PartnerScope, Timestamp)], period: Period) -> StoreResult<Vec<Invoice>>;
     /// The partner's invoices, newest month first, then by currency. The cursor is the last invoice's period (its
     /// first instant) and currency.
     async fn list_invoices(&self, scope: PartnerScope, limit: u32, after: Option<&Cursor>)
@@ -396,7 +347,7 @@ pub trait InvoiceStore: Send + Sync {
     ) -> StoreResult<Vec<InvoiceLine>>;
 }
 
-/// Support requests (R11) and the publisher's desk.
+/// A partner's support requests (R11).
 #[async_trait]
 pub trait SupportStore: Send + Sync {
     async fn create_service_request(
@@ -426,15 +377,6 @@ pub trait SupportStore: Send + Sync {
         limit: u32,
         after: Option<&Cursor>,
     ) -> StoreResult<Vec<ServiceRequest>>;
-    /// The publisher's desk: every partner's requests, optionally of one status.
-    async fn desk_service_requests(
-        &self,
-        status: Option<RequestStatus>,
-        limit: u32,
-        after: Option<&Cursor>,
-    ) -> StoreResult<Vec<ServiceRequest>>;
-    /// The publisher's desk: any partner's request (its `partner_id` says whose).
-    async fn desk_service_request(&self, id: ServiceRequestId) -> StoreResult<Option<ServiceRequest>>;
     /// Applies a change; a closed request refuses every change with `conflict`, writing nothing.
     async fn change_service_request(
         &self,
@@ -445,7 +387,7 @@ pub trait SupportStore: Send + Sync {
     ) -> StoreResult<()>;
 }
 
-/// Webhooks (SPEC §3): endpoints, and deliveries fed from the activity log.
+/// A partner's webhook endpoints and their deliveries (SPEC §3).
 #[async_trait]
 pub trait WebhookStore: Send + Sync {
     /// Registers an endpoint; it hears the records after the partner's current chain head. Refuses (nothing
@@ -469,6 +411,147 @@ pub trait WebhookStore: Send + Sync {
     async fn get_webhook(&self, scope: PartnerScope, id: WebhookId) -> StoreResult<Option<WebhookEndpoint>>;
     /// Deletes an endpoint with its deliveries and their attempts; `NotFound` when the partner has no such one.
     async fn delete_webhook(&self, scope: PartnerScope, id: WebhookId, effects: Effects) -> StoreResult<()>;
+    /// Writes a test delivery already held by the caller, who sends it at once; `NotFound` for another's endpoint.
+    async fn add_test_delivery(
+        &self,
+        scope: PartnerScope,
+        endpoint: WebhookId,
+        delivery: &NewDelivery,
+        now: Timestamp,
+        hold_until: Timestamp,
+    ) -> StoreResult<ClaimedDelivery>;
+    /// An endpoint's deliveries with their attempts, newest first (the cursor pages backwards in time).
+    async fn list_deliveries(
+        &self,
+        scope: PartnerScope,
+        endpoint: WebhookId,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<Delivery>>;
+}
+
+/// A partner's activity log: its hash chain.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Commits activity records on their own (a replayed key view).
+    async fn record_activity(&self, scope: PartnerScope, effects: Effects) -> StoreResult<()>;
+    async fn list_audit(
+        &self,
+        scope: PartnerScope,
+        range: DateRange,
+        filter: Option<&AuditFilter>,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<AuditRecord>>;
+    /// Records in chain order (`seq > after_seq`), for verification.
+    async fn audit_chain(&self, scope: PartnerScope, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditRecord>>;
+    /// The (seq, hash) the partner's chain ends with.
+    async fn audit_head(&self, scope: PartnerScope) -> StoreResult<(i64, String)>;
+}
+
+// -------------------------------------------------------------------------------------------------------------------
+// Publisher data.
+
+/// Publisher data: partners, the catalog, keys, files, the support desk and the whole ledger — changed only by publisher
+/// use cases (which take the `Publisher` proof) and the operator's commands; the catalog and markets are read by every
+/// partner too.
+pub trait PublisherStore:
+    PartnerStore + CatalogStore + KeyStore + ArtifactStore + DeskStore + LedgerAuditStore
+{
+}
+impl<T: ?Sized + PartnerStore + CatalogStore + KeyStore + ArtifactStore + DeskStore + LedgerAuditStore> PublisherStore
+    for T
+{
+}
+
+/// Partners.
+#[async_trait]
+pub trait PartnerStore: Send + Sync {
+    async fn create_partner(&self, partner: &Partner, effects: Effects) -> StoreResult<()>;
+    async fn get_partner(&self, id: PartnerId) -> StoreResult<Option<Partner>>;
+    /// Every partner, by (created_at, id) (the operator's commands and invoice runs).
+    async fn list_partners(&self) -> StoreResult<Vec<Partner>>;
+    /// A keyset page of partners by (created_at, id).
+    async fn page_partners(&self, limit: u32, after: Option<&Cursor>) -> StoreResult<Vec<Partner>>;
+}
+
+/// Markets, the catalog and R1's type availability.
+#[async_trait]
+pub trait CatalogStore: Send + Sync {
+    async fn list_markets(&self) -> StoreResult<Vec<Market>>;
+    async fn get_market(&self, code: MarketCode) -> StoreResult<Option<Market>>;
+    async fn put_market(&self, code: MarketCode, update: &MarketUpdate, now: Timestamp) -> StoreResult<Market>;
+    /// Upserts whole products: a product in the document replaces its stored SKUs and prices; others stay.
+    async fn put_catalog(&self, products: &[Product], now: Timestamp) -> StoreResult<CatalogCounts>;
+    async fn list_products(&self) -> StoreResult<Vec<Product>>;
+    async fn put_type_availability(
+        &self,
+        product_type: ProductType,
+        rule: &MarketRule,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    async fn type_availability(&self) -> StoreResult<Vec<(ProductType, MarketRule)>>;
+}
+
+/// The stock of activation keys.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// Adds keys to a SKU's stock, all or none (a key already known anywhere refuses the batch); returns the
+    /// number of keys now available for the SKU.
+    async fn add_keys(
+        &self,
+        product_id: &str,
+        sku_id: &str,
+        keys: &[NewKey],
+        now: Timestamp,
+        idempotency: Option<IdempotencyCompletion>,
+    ) -> StoreResult<i64>;
+    /// Keys in stock (not sold) for a SKU.
+    async fn key_stock(&self, product_id: &str, sku_id: &str) -> StoreResult<i64>;
+}
+
+/// The files of the products.
+#[async_trait]
+pub trait ArtifactStore: Send + Sync {
+    /// Records a file whose bytes are already in blob storage.
+    async fn add_artifact(&self, artifact: &Artifact) -> StoreResult<()>;
+    /// A product's files, by version, language, file type and upload time.
+    async fn list_artifacts(&self, product_id: &str) -> StoreResult<Vec<Artifact>>;
+}
+
+/// The publisher's support desk: every partner's requests.
+#[async_trait]
+pub trait DeskStore: Send + Sync {
+    /// The publisher's desk: every partner's requests, optionally of one status.
+    async fn desk_service_requests(
+        &self,
+        status: Option<RequestStatus>,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<ServiceRequest>>;
+    /// The publisher's desk: any partner's request (its `partner_id` says whose).
+    async fn desk_service_request(&self, id: ServiceRequestId) -> StoreResult<Option<ServiceRequest>>;
+}
+
+/// The whole ledger, as `ledger verify` checks it.
+#[async_trait]
+pub trait LedgerAuditStore: Send + Sync {
+    /// The whole ledger as `ledger verify` checks it (every partner's): per order line what was charged and credited,
+    /// ordered by order; per invoice its stated totals and what its rows add up to.
+    async fn ledger_facts(&self) -> StoreResult<(Vec<domain::ledger::LineFacts>, Vec<domain::ledger::InvoiceFacts>)>;
+}
+
+// -------------------------------------------------------------------------------------------------------------------
+// Background work.
+
+/// Background work: the webhook dispatcher, invoice runs and housekeeping, across partners, with no request
+/// behind them.
+pub trait BackgroundStore: DeliveryQueue + InvoiceRunStore + Housekeeping {}
+impl<T: ?Sized + DeliveryQueue + InvoiceRunStore + Housekeeping> BackgroundStore for T {}
+
+/// The webhook dispatcher: deliveries fed from the activity log, held, sent and finished.
+#[async_trait]
+pub trait DeliveryQueue: Send + Sync {
     /// Enabled endpoints, of any partner, whose cursor is behind their partner's activity chain, with the cursor.
     async fn webhooks_behind(&self, limit: u32) -> StoreResult<Vec<(WebhookEndpoint, i64)>>;
     /// Moves an endpoint's cursor from `from` to `to` and writes the deliveries for the records in between, in one
@@ -499,55 +582,71 @@ pub trait WebhookStore: Send + Sync {
         now: Timestamp,
         hold_until: Timestamp,
     ) -> StoreResult<Vec<ClaimedDelivery>>;
-    /// Writes a test delivery already held by the caller, who sends it at once; `NotFound` for another's endpoint.
-    async fn add_test_delivery(
-        &self,
-        scope: PartnerScope,
-        endpoint: WebhookId,
-        delivery: &NewDelivery,
-        now: Timestamp,
-        hold_until: Timestamp,
-    ) -> StoreResult<ClaimedDelivery>;
     /// Records an attempt and what follows for its delivery and endpoint (healthy again, failing, disabled) — only
     /// if the delivery is still held by that claim (else another dispatcher took it over, or it was deleted).
     async fn finish_attempt(&self, finished: &FinishedAttempt) -> StoreResult<()>;
+}
+
+/// Invoice runs (R12).
+#[async_trait]
+pub trait InvoiceRunStore: Send + Sync {
+    /// Runs `period` for the partner once: one invoice per currency with anything to bill — the rows dated in the
+    /// month, plus late rows dated in a month already run — then records the run. Running it again returns the same
+    /// invoices and issues nothing; rows of a month not run yet wait for that month's run.
+    ///
+    /// Several partners (each at its own `now`) run in one transaction: each partner's invoices are all or nothing,
+    /// and shared ledger pages are written once per batch.
+    async fn run_invoices(&self, partners: &[(PartnerScope, Timestamp)], period: Period) -> StoreResult<Vec<Invoice>>;
+}
+
+/// Purges of what has served its time: sessions and sign-in failures, idempotency keys, delivered webhooks.
+#[async_trait]
+pub trait Housekeeping: Send + Sync {
+    /// Deletes sessions idle since before `idle_before` and failure counts whose window began before
+    /// `window_before`; returns how many rows went.
+    async fn purge_sessions(&self, idle_before: Timestamp, window_before: Timestamp) -> StoreResult<u64>;
+    async fn purge_idempotency(&self, older_than: Timestamp) -> StoreResult<u64>;
     /// Deletes finished (succeeded or failed) deliveries created before `before`, with their attempts; returns how
     /// many deliveries went.
     async fn purge_deliveries(&self, before: Timestamp) -> StoreResult<u64>;
-    /// An endpoint's deliveries with their attempts, newest first (the cursor pages backwards in time).
-    async fn list_deliveries(
-        &self,
-        scope: PartnerScope,
-        endpoint: WebhookId,
-        limit: u32,
-        after: Option<&Cursor>,
-    ) -> StoreResult<Vec<Delivery>>;
 }
 
-/// The activity log: its hash chain per partner.
+// -------------------------------------------------------------------------------------------------------------------
+// Access.
+
+/// Access: what is looked up before a scope exists — tokens, sign-ins, sessions, download links and
+/// idempotency keys — each by its own credential.
+pub trait AccessStore: SignInStore + LinkLookup + IdempotencyStore {}
+impl<T: ?Sized + SignInStore + LinkLookup + IdempotencyStore> AccessStore for T {}
+
+/// Who is asking: a token, a sign-in, a session, and sign-in throttling.
 #[async_trait]
-pub trait AuditStore: Send + Sync {
-    /// Commits activity records on their own (a replayed key view).
-    async fn record_activity(&self, scope: PartnerScope, effects: Effects) -> StoreResult<()>;
-    async fn list_audit(
-        &self,
-        scope: PartnerScope,
-        range: DateRange,
-        filter: Option<&AuditFilter>,
-        limit: u32,
-        after: Option<&Cursor>,
-    ) -> StoreResult<Vec<AuditRecord>>;
-    /// Records in chain order (`seq > after_seq`), for verification.
-    async fn audit_chain(&self, scope: PartnerScope, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditRecord>>;
-    /// The (seq, hash) the partner's chain ends with.
-    async fn audit_head(&self, scope: PartnerScope) -> StoreResult<(i64, String)>;
+pub trait SignInStore: Send + Sync {
+    async fn credentials_by_email(&self, email_folded: &str) -> StoreResult<Option<Credentials>>;
+    /// The live token's user and partner; `None` for an unknown or revoked token or a disabled user.
+    async fn authenticate(&self, token_hash: &str) -> StoreResult<Option<(TokenId, User, Partner)>>;
+    /// The live session's user, partner, CSRF token and last activity; `None` when unknown or the user is disabled.
+    async fn session(&self, token_hash: &str) -> StoreResult<Option<(User, Partner, String, Timestamp)>>;
+    async fn touch_session(&self, token_hash: &str, now: Timestamp) -> StoreResult<()>;
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Counts one failed sign-in under `key` in a window of `window_micros`; returns the failures in the window.
+    async fn record_sign_in_failure(&self, key: &str, now: Timestamp, window_micros: i64) -> StoreResult<i64>;
+    /// Failed sign-ins under `key` in the current window.
+    async fn sign_in_failures(&self, key: &str, now: Timestamp, window_micros: i64) -> StoreResult<i64>;
+    async fn clear_sign_in_failures(&self, key: &str) -> StoreResult<()>;
 }
 
-/// Idempotency keys (SPEC §5).
+/// A download link found by its token (the token is the credential).
+#[async_trait]
+pub trait LinkLookup: Send + Sync {
+    /// The link with this token hash (any partner's: the token is the credential).
+    async fn find_link(&self, token_hash: &str) -> StoreResult<Option<LinkForDownload>>;
+}
+
+/// Idempotency keys (SPEC §5): claimed before a change, completed in it, released on failure.
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
     async fn claim_idempotency(&self, claim: &IdempotencyClaim) -> StoreResult<ClaimOutcome>;
     /// Gives a claim back when the request failed without changing anything, so a retry runs again.
     async fn release_idempotency(&self, scope: &str, key: &str) -> StoreResult<()>;
-    async fn purge_idempotency(&self, older_than: Timestamp) -> StoreResult<u64>;
 }

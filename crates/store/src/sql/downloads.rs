@@ -84,37 +84,6 @@ impl DownloadStore for SqlStore {
         .transpose()
     }
 
-    async fn add_artifact(&self, a: &Artifact) -> StoreResult<()> {
-        let size = i64::try_from(a.size).map_err(|_| StoreError::Refused(DomainError::invalid("body", "too large")))?;
-        let result = sqlx::query(
-            "INSERT INTO artifacts (id, product_id, version, language, file_type, file_name, size, sha256, blob_key, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(a.id.to_string())
-        .bind(&a.product_id)
-        .bind(&a.version)
-        .bind(&a.language)
-        .bind(&a.file_type)
-        .bind(&a.file_name)
-        .bind(size)
-        .bind(&a.sha256)
-        .bind(&a.blob_key)
-        .bind(a.created_at.micros())
-        .execute(&self.write)
-        .await;
-        result?;
-        Ok(())
-    }
-
-    async fn list_artifacts(&self, product_id: &str) -> StoreResult<Vec<Artifact>> {
-        let sql = format!(
-            "SELECT {ARTIFACT_COLS} FROM artifacts a WHERE a.product_id = $1 \
-             ORDER BY a.version, a.language, a.file_type, a.created_at, a.id"
-        );
-        let rows = sqlx::query(&sql).bind(product_id).fetch_all(&self.read).await?;
-        rows.iter().map(artifact_from).collect()
-    }
-
     async fn issue_links(
         &self,
         scope: PartnerScope,
@@ -158,6 +127,63 @@ impl DownloadStore for SqlStore {
         self.commit_with(tx, scope.partner_id(), effects).await
     }
 
+    /// On SQLite, redemptions go through one task that commits them in batches (group commit: one fsync for all
+    /// the downloads that arrived while the previous batch was being written); each keeps its own statements and
+    /// answers only after its batch commits. PostgreSQL takes them in parallel under row locks.
+    async fn redeem_link(
+        &self,
+        scope: PartnerScope,
+        link: DownloadLinkId,
+        now: Timestamp,
+        transfer: Transfer,
+        effects: Effects,
+    ) -> StoreResult<LinkState> {
+        if let Some(writer) = &self.redeemer {
+            return writer.redeem(scope, link, now, transfer, effects).await;
+        }
+        let mut tx = self.begin().await?;
+        let state = self.admit_in(&mut tx, scope, link, now, transfer).await?;
+        self.commit_with(tx, scope.partner_id(), effects).await?;
+        Ok(state)
+    }
+}
+
+#[async_trait]
+impl ArtifactStore for SqlStore {
+    async fn add_artifact(&self, a: &Artifact) -> StoreResult<()> {
+        let size = i64::try_from(a.size).map_err(|_| StoreError::Refused(DomainError::invalid("body", "too large")))?;
+        let result = sqlx::query(
+            "INSERT INTO artifacts (id, product_id, version, language, file_type, file_name, size, sha256, blob_key, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(a.id.to_string())
+        .bind(&a.product_id)
+        .bind(&a.version)
+        .bind(&a.language)
+        .bind(&a.file_type)
+        .bind(&a.file_name)
+        .bind(size)
+        .bind(&a.sha256)
+        .bind(&a.blob_key)
+        .bind(a.created_at.micros())
+        .execute(&self.write)
+        .await;
+        result?;
+        Ok(())
+    }
+
+    async fn list_artifacts(&self, product_id: &str) -> StoreResult<Vec<Artifact>> {
+        let sql = format!(
+            "SELECT {ARTIFACT_COLS} FROM artifacts a WHERE a.product_id = $1 \
+             ORDER BY a.version, a.language, a.file_type, a.created_at, a.id"
+        );
+        let rows = sqlx::query(&sql).bind(product_id).fetch_all(&self.read).await?;
+        rows.iter().map(artifact_from).collect()
+    }
+}
+
+#[async_trait]
+impl LinkLookup for SqlStore {
     async fn find_link(&self, token_hash: &str) -> StoreResult<Option<LinkForDownload>> {
         let sql = format!(
             "SELECT dl.id AS dl_id, dl.customer_id AS dl_customer_id, dl.software_item_id AS dl_item_id, \
@@ -180,25 +206,5 @@ impl DownloadStore for SqlStore {
             })
         })
         .transpose()
-    }
-
-    /// On SQLite, redemptions go through one task that commits them in batches (group commit: one fsync for all
-    /// the downloads that arrived while the previous batch was being written); each keeps its own statements and
-    /// answers only after its batch commits. PostgreSQL takes them in parallel under row locks.
-    async fn redeem_link(
-        &self,
-        scope: PartnerScope,
-        link: DownloadLinkId,
-        now: Timestamp,
-        transfer: Transfer,
-        effects: Effects,
-    ) -> StoreResult<LinkState> {
-        if let Some(writer) = &self.redeemer {
-            return writer.redeem(scope, link, now, transfer, effects).await;
-        }
-        let mut tx = self.begin().await?;
-        let state = self.admit_in(&mut tx, scope, link, now, transfer).await?;
-        self.commit_with(tx, scope.partner_id(), effects).await?;
-        Ok(state)
     }
 }

@@ -103,12 +103,4 @@ impl IdempotencyStore for SqlStore {
             .await?;
         Ok(())
     }
-
-    async fn purge_idempotency(&self, older_than: Timestamp) -> StoreResult<u64> {
-        Ok(sqlx::query("DELETE FROM idempotency WHERE created_at < $1")
-            .bind(older_than.micros())
-            .execute(&self.write)
-            .await?
-            .rows_affected())
-    }
 }

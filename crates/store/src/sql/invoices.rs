@@ -164,18 +164,6 @@ impl SqlStore {
 
 #[async_trait]
 impl InvoiceStore for SqlStore {
-    /// Runs `period` for each partner (at its own `now`) in one transaction: a ledger page shared by several partners'
-    /// rows is then written once, not once per partner.
-    async fn run_invoices(&self, partners: &[(PartnerScope, Timestamp)], period: Period) -> StoreResult<Vec<Invoice>> {
-        let mut tx = self.begin().await?;
-        let mut invoices = Vec::new();
-        for (scope, now) in partners {
-            invoices.extend(self.issue_in(&mut tx, *scope, period, *now).await?);
-        }
-        tx.commit().await?;
-        Ok(invoices)
-    }
-
     async fn invoice_lines(
         &self,
         scope: PartnerScope,
@@ -217,5 +205,20 @@ impl InvoiceStore for SqlStore {
 
     async fn get_invoice(&self, scope: PartnerScope, id: InvoiceId) -> StoreResult<Option<Invoice>> {
         Ok(self.invoices_where(scope, Some(id), 1, None).await?.pop())
+    }
+}
+
+#[async_trait]
+impl InvoiceRunStore for SqlStore {
+    /// Runs `period` for each partner (at its own `now`) in one transaction: a ledger page shared by several partners'
+    /// rows is then written once, not once per partner.
+    async fn run_invoices(&self, partners: &[(PartnerScope, Timestamp)], period: Period) -> StoreResult<Vec<Invoice>> {
+        let mut tx = self.begin().await?;
+        let mut invoices = Vec::new();
+        for (scope, now) in partners {
+            invoices.extend(self.issue_in(&mut tx, *scope, period, *now).await?);
+        }
+        tx.commit().await?;
+        Ok(invoices)
     }
 }

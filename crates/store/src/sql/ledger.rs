@@ -149,12 +149,15 @@ impl SqlStore {
 }
 
 #[async_trait]
-impl LedgerStore for SqlStore {
+impl BalanceStore for SqlStore {
     async fn order_balance(&self, scope: PartnerScope, order: OrderId) -> StoreResult<Option<OrderBalance>> {
         let mut conn = self.read.acquire().await?;
         self.balance(&mut conn, scope, order, false).await
     }
+}
 
+#[async_trait]
+impl LedgerAuditStore for SqlStore {
     /// The ledger as `ledger verify` checks it, read from the reader pool (one consistent snapshot per query).
     async fn ledger_facts(&self) -> StoreResult<(Vec<domain::ledger::LineFacts>, Vec<domain::ledger::InvoiceFacts>)> {
         let rows = sqlx::query(

@@ -18,6 +18,7 @@ mod cancellations;
 mod catalog;
 mod customers;
 mod downloads;
+mod housekeeping;
 mod idempotency;
 mod invoices;
 mod keys;

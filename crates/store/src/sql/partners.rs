@@ -4,6 +4,39 @@ use super::*;
 use domain::audit::GENESIS_HASH;
 
 #[async_trait]
+impl TestClockStore for SqlStore {
+    async fn advance_clock(
+        &self,
+        scope: PartnerScope,
+        micros: i64,
+        max_offset: i64,
+        effects: Effects,
+    ) -> StoreResult<Partner> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query(
+            "UPDATE partners SET clock_offset_micros = clock_offset_micros + $1 WHERE id = $2 AND sandbox = $3 \
+             AND clock_offset_micros <= $4 - $1",
+        )
+        .bind(micros)
+        .bind(scope.partner_id().to_string())
+        .bind(1_i64)
+        .bind(max_offset)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n != 1 {
+            return Err(StoreError::NotFound);
+        }
+        self.apply_effects(&mut tx, scope.partner_id(), effects).await?;
+        let sql = format!("SELECT {PARTNER_COLS} FROM partners p WHERE p.id = $1");
+        let row = sqlx::query(&sql).bind(scope.partner_id().to_string()).fetch_one(&mut *tx).await?;
+        let partner = partner_from(&row)?;
+        tx.commit().await?;
+        Ok(partner)
+    }
+}
+
+#[async_trait]
 impl PartnerStore for SqlStore {
     async fn create_partner(&self, p: &Partner, effects: Effects) -> StoreResult<()> {
         let mut tx = self.begin().await?;
@@ -45,35 +78,5 @@ impl PartnerStore for SqlStore {
             q = q.bind(c.at.micros()).bind(c.id.clone());
         }
         q.fetch_all(&self.read).await?.iter().map(partner_from).collect()
-    }
-
-    async fn advance_clock(
-        &self,
-        scope: PartnerScope,
-        micros: i64,
-        max_offset: i64,
-        effects: Effects,
-    ) -> StoreResult<Partner> {
-        let mut tx = self.begin().await?;
-        let n = sqlx::query(
-            "UPDATE partners SET clock_offset_micros = clock_offset_micros + $1 WHERE id = $2 AND sandbox = $3 \
-             AND clock_offset_micros <= $4 - $1",
-        )
-        .bind(micros)
-        .bind(scope.partner_id().to_string())
-        .bind(1_i64)
-        .bind(max_offset)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if n != 1 {
-            return Err(StoreError::NotFound);
-        }
-        self.apply_effects(&mut tx, scope.partner_id(), effects).await?;
-        let sql = format!("SELECT {PARTNER_COLS} FROM partners p WHERE p.id = $1");
-        let row = sqlx::query(&sql).bind(scope.partner_id().to_string()).fetch_one(&mut *tx).await?;
-        let partner = partner_from(&row)?;
-        tx.commit().await?;
-        Ok(partner)
     }
 }

@@ -174,18 +174,6 @@ impl SupportStore for SqlStore {
         self.requests_where("partner_id = $1 AND customer_id = $2", args, limit, after).await
     }
 
-    async fn desk_service_requests(
-        &self,
-        status: Option<RequestStatus>,
-        limit: u32,
-        after: Option<&Cursor>,
-    ) -> StoreResult<Vec<ServiceRequest>> {
-        match status {
-            Some(s) => self.requests_where("status = $1", vec![s.as_str().to_string()], limit, after).await,
-            None => self.requests_where("1 = 1", Vec::new(), limit, after).await,
-        }
-    }
-
     async fn change_service_request(
         &self,
         scope: PartnerScope,
@@ -252,6 +240,21 @@ impl SupportStore for SqlStore {
         id: ServiceRequestId,
     ) -> StoreResult<Option<ServiceRequest>> {
         self.service_request(Some(scope), id).await
+    }
+}
+
+#[async_trait]
+impl DeskStore for SqlStore {
+    async fn desk_service_requests(
+        &self,
+        status: Option<RequestStatus>,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<ServiceRequest>> {
+        match status {
+            Some(s) => self.requests_where("status = $1", vec![s.as_str().to_string()], limit, after).await,
+            None => self.requests_where("1 = 1", Vec::new(), limit, after).await,
+        }
     }
 
     async fn desk_service_request(&self, id: ServiceRequestId) -> StoreResult<Option<ServiceRequest>> {

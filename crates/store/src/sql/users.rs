@@ -106,22 +106,6 @@ impl UserStore for SqlStore {
         Ok(user)
     }
 
-    async fn credentials_by_email(&self, email_folded: &str) -> StoreResult<Option<Credentials>> {
-        let sql = format!(
-            "SELECT {USER_COLS}, {PARTNER_COLS}, u.password_hash AS u_password_hash \
-             FROM users u JOIN partners p ON p.id = u.partner_id WHERE u.email_folded = $1"
-        );
-        let row = sqlx::query(&sql).bind(email_folded).fetch_optional(&self.read).await?;
-        match row {
-            None => Ok(None),
-            Some(row) => Ok(Some(Credentials {
-                user: user_from(&row)?,
-                partner: partner_from(&row)?,
-                password_hash: row.try_get("u_password_hash")?,
-            })),
-        }
-    }
-
     async fn create_token(
         &self,
         scope: PartnerScope,
@@ -149,19 +133,6 @@ impl UserStore for SqlStore {
         }
         self.commit_with(tx, scope.partner_id(), effects).await?;
         Ok(())
-    }
-
-    async fn authenticate(&self, token_hash: &str) -> StoreResult<Option<(TokenId, User, Partner)>> {
-        let sql = format!(
-            "SELECT t.id AS t_id, {USER_COLS}, {PARTNER_COLS} FROM api_tokens t \
-             JOIN users u ON u.id = t.user_id JOIN partners p ON p.id = t.partner_id \
-             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled = $2"
-        );
-        let row = sqlx::query(&sql).bind(token_hash).bind(0_i64).fetch_optional(&self.read).await?;
-        match row {
-            None => Ok(None),
-            Some(row) => Ok(Some((TokenId(uuid_col(&row, "t_id")?), user_from(&row)?, partner_from(&row)?))),
-        }
     }
 
     async fn list_tokens(
@@ -239,6 +210,38 @@ impl UserStore for SqlStore {
         }
         Ok(())
     }
+}
+
+#[async_trait]
+impl SignInStore for SqlStore {
+    async fn credentials_by_email(&self, email_folded: &str) -> StoreResult<Option<Credentials>> {
+        let sql = format!(
+            "SELECT {USER_COLS}, {PARTNER_COLS}, u.password_hash AS u_password_hash \
+             FROM users u JOIN partners p ON p.id = u.partner_id WHERE u.email_folded = $1"
+        );
+        let row = sqlx::query(&sql).bind(email_folded).fetch_optional(&self.read).await?;
+        match row {
+            None => Ok(None),
+            Some(row) => Ok(Some(Credentials {
+                user: user_from(&row)?,
+                partner: partner_from(&row)?,
+                password_hash: row.try_get("u_password_hash")?,
+            })),
+        }
+    }
+
+    async fn authenticate(&self, token_hash: &str) -> StoreResult<Option<(TokenId, User, Partner)>> {
+        let sql = format!(
+            "SELECT t.id AS t_id, {USER_COLS}, {PARTNER_COLS} FROM api_tokens t \
+             JOIN users u ON u.id = t.user_id JOIN partners p ON p.id = t.partner_id \
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled = $2"
+        );
+        let row = sqlx::query(&sql).bind(token_hash).bind(0_i64).fetch_optional(&self.read).await?;
+        match row {
+            None => Ok(None),
+            Some(row) => Ok(Some((TokenId(uuid_col(&row, "t_id")?), user_from(&row)?, partner_from(&row)?))),
+        }
+    }
 
     async fn session(&self, token_hash: &str) -> StoreResult<Option<(User, Partner, String, Timestamp)>> {
         let sql = format!(
@@ -295,19 +298,5 @@ impl UserStore for SqlStore {
     async fn clear_sign_in_failures(&self, key: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM sign_in_failures WHERE key = $1").bind(key).execute(&self.write).await?;
         Ok(())
-    }
-
-    async fn purge_sessions(&self, idle_before: Timestamp, window_before: Timestamp) -> StoreResult<u64> {
-        let sessions = sqlx::query("DELETE FROM sessions WHERE last_seen_at <= $1")
-            .bind(idle_before.micros())
-            .execute(&self.write)
-            .await?
-            .rows_affected();
-        let failures = sqlx::query("DELETE FROM sign_in_failures WHERE window_start < $1")
-            .bind(window_before.micros())
-            .execute(&self.write)
-            .await?
-            .rows_affected();
-        Ok(sessions + failures)
     }
 }

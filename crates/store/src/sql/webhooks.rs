@@ -135,6 +135,121 @@ impl WebhookStore for SqlStore {
         self.commit_with(tx, scope.partner_id(), effects).await
     }
 
+    async fn add_test_delivery(
+        &self,
+        scope: PartnerScope,
+        endpoint: WebhookId,
+        delivery: &NewDelivery,
+        now: Timestamp,
+        hold_until: Timestamp,
+    ) -> StoreResult<ClaimedDelivery> {
+        let mut tx = self.begin().await?;
+        let mine = sqlx::query("SELECT id FROM webhook_endpoints WHERE id = $1 AND partner_id = $2")
+            .bind(endpoint.to_string())
+            .bind(scope.partner_id().to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if mine.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        insert_delivery(&mut tx, endpoint, delivery, now, hold_until).await?;
+        let row = sqlx::query(&format!("{CLAIMED_SELECT} WHERE d.id = $1"))
+            .bind(delivery.id.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+        let claimed = claimed_from(&row)?;
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    async fn list_deliveries(
+        &self,
+        scope: PartnerScope,
+        endpoint: WebhookId,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<Delivery>> {
+        let mut sql = "SELECT d.id, d.endpoint_id, d.record_id, d.operation_type, d.status, d.created_at, \
+             d.next_attempt_at FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id \
+             WHERE d.endpoint_id = $1 AND e.partner_id = $2"
+            .to_string();
+        if after.is_some() {
+            // Newest first: the page after a cursor is older than it.
+            sql.push_str(" AND (d.created_at < $3 OR (d.created_at = $3 AND d.id < $4))");
+        }
+        sql.push_str(&format!(" ORDER BY d.created_at DESC, d.id DESC LIMIT {limit}"));
+        let mut q = sqlx::query(&sql).bind(endpoint.to_string()).bind(scope.partner_id().to_string());
+        if let Some(c) = after {
+            q = q.bind(c.at.micros()).bind(c.id.clone());
+        }
+        let rows = q.fetch_all(&self.read).await?;
+        let mut deliveries = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let status: String = row.try_get("status")?;
+            let status = DeliveryStatus::parse(&status).ok_or_else(|| corrupt("webhook_deliveries.status"))?;
+            let record: Option<String> = row.try_get("record_id")?;
+            deliveries.push(Delivery {
+                id: DeliveryId(uuid_col(row, "id")?),
+                webhook_id: WebhookId(uuid_col(row, "endpoint_id")?),
+                record_id: record
+                    .map(|r| uuid::Uuid::parse_str(&r).map(AuditRecordId).map_err(|_| corrupt("record_id")))
+                    .transpose()?,
+                operation_type: row.try_get("operation_type")?,
+                status,
+                created_at: ts(row, "created_at")?,
+                next_attempt_at: (status == DeliveryStatus::Pending).then(|| ts(row, "next_attempt_at")).transpose()?,
+                attempts: Vec::new(),
+            });
+        }
+        if deliveries.is_empty() {
+            return Ok(deliveries);
+        }
+        let sql = format!(
+            "SELECT delivery_id, number, at, status_code, duration_ms, error FROM webhook_attempts \
+             WHERE delivery_id IN ({}) ORDER BY delivery_id, number",
+            placeholders(1, deliveries.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for d in &deliveries {
+            q = q.bind(d.id.to_string());
+        }
+        let mut attempts: std::collections::HashMap<String, Vec<Attempt>> = Default::default();
+        for row in q.fetch_all(&self.read).await? {
+            let status: Option<i64> = row.try_get("status_code")?;
+            attempts.entry(row.try_get("delivery_id")?).or_default().push(Attempt {
+                number: attempt_count(row.try_get("number")?),
+                at: ts(&row, "at")?,
+                status_code: status.and_then(|s| u16::try_from(s).ok()),
+                duration_ms: attempt_count(row.try_get("duration_ms")?),
+                error: row.try_get("error")?,
+            });
+        }
+        for d in &mut deliveries {
+            d.attempts = attempts.remove(&d.id.to_string()).unwrap_or_default();
+        }
+        Ok(deliveries)
+    }
+
+    async fn list_webhooks(&self, scope: PartnerScope) -> StoreResult<Vec<WebhookEndpoint>> {
+        self.webhooks_of(scope, None, domain::webhook::MAX_ENDPOINTS_PER_PARTNER as u32, None).await
+    }
+
+    async fn page_webhooks(
+        &self,
+        scope: PartnerScope,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<WebhookEndpoint>> {
+        self.webhooks_of(scope, None, limit, after).await
+    }
+
+    async fn get_webhook(&self, scope: PartnerScope, id: WebhookId) -> StoreResult<Option<WebhookEndpoint>> {
+        Ok(self.webhooks_of(scope, Some(id), 1, None).await?.pop())
+    }
+}
+
+#[async_trait]
+impl DeliveryQueue for SqlStore {
     async fn webhooks_behind(&self, limit: u32) -> StoreResult<Vec<(WebhookEndpoint, i64)>> {
         let sql = format!(
             "SELECT {ENDPOINT_COLS}, e.cursor_seq FROM webhook_endpoints e JOIN partners p ON p.id = e.partner_id \
@@ -261,33 +376,6 @@ impl WebhookStore for SqlStore {
         Ok(claimed)
     }
 
-    async fn add_test_delivery(
-        &self,
-        scope: PartnerScope,
-        endpoint: WebhookId,
-        delivery: &NewDelivery,
-        now: Timestamp,
-        hold_until: Timestamp,
-    ) -> StoreResult<ClaimedDelivery> {
-        let mut tx = self.begin().await?;
-        let mine = sqlx::query("SELECT id FROM webhook_endpoints WHERE id = $1 AND partner_id = $2")
-            .bind(endpoint.to_string())
-            .bind(scope.partner_id().to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-        if mine.is_none() {
-            return Err(StoreError::NotFound);
-        }
-        insert_delivery(&mut tx, endpoint, delivery, now, hold_until).await?;
-        let row = sqlx::query(&format!("{CLAIMED_SELECT} WHERE d.id = $1"))
-            .bind(delivery.id.to_string())
-            .fetch_one(&mut *tx)
-            .await?;
-        let claimed = claimed_from(&row)?;
-        tx.commit().await?;
-        Ok(claimed)
-    }
-
     async fn finish_attempt(&self, f: &FinishedAttempt) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let a = &f.attempt;
@@ -361,113 +449,5 @@ impl WebhookStore for SqlStore {
         }
         tx.commit().await?;
         Ok(())
-    }
-
-    /// A thousand at a time, each batch its own short transaction: SQLite's one writer is never held for long.
-    async fn purge_deliveries(&self, before: Timestamp) -> StoreResult<u64> {
-        let old = "SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1 LIMIT 1000";
-        let mut gone = 0;
-        loop {
-            let mut tx = self.begin().await?;
-            sqlx::query(&format!("DELETE FROM webhook_attempts WHERE delivery_id IN ({old})"))
-                .bind(before.micros())
-                .execute(&mut *tx)
-                .await?;
-            let n = sqlx::query(&format!("DELETE FROM webhook_deliveries WHERE id IN ({old})"))
-                .bind(before.micros())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            tx.commit().await?;
-            gone += n;
-            if n < 1000 {
-                return Ok(gone);
-            }
-        }
-    }
-
-    async fn list_deliveries(
-        &self,
-        scope: PartnerScope,
-        endpoint: WebhookId,
-        limit: u32,
-        after: Option<&Cursor>,
-    ) -> StoreResult<Vec<Delivery>> {
-        let mut sql = "SELECT d.id, d.endpoint_id, d.record_id, d.operation_type, d.status, d.created_at, \
-             d.next_attempt_at FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id \
-             WHERE d.endpoint_id = $1 AND e.partner_id = $2"
-            .to_string();
-        if after.is_some() {
-            // Newest first: the page after a cursor is older than it.
-            sql.push_str(" AND (d.created_at < $3 OR (d.created_at = $3 AND d.id < $4))");
-        }
-        sql.push_str(&format!(" ORDER BY d.created_at DESC, d.id DESC LIMIT {limit}"));
-        let mut q = sqlx::query(&sql).bind(endpoint.to_string()).bind(scope.partner_id().to_string());
-        if let Some(c) = after {
-            q = q.bind(c.at.micros()).bind(c.id.clone());
-        }
-        let rows = q.fetch_all(&self.read).await?;
-        let mut deliveries = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let status: String = row.try_get("status")?;
-            let status = DeliveryStatus::parse(&status).ok_or_else(|| corrupt("webhook_deliveries.status"))?;
-            let record: Option<String> = row.try_get("record_id")?;
-            deliveries.push(Delivery {
-                id: DeliveryId(uuid_col(row, "id")?),
-                webhook_id: WebhookId(uuid_col(row, "endpoint_id")?),
-                record_id: record
-                    .map(|r| uuid::Uuid::parse_str(&r).map(AuditRecordId).map_err(|_| corrupt("record_id")))
-                    .transpose()?,
-                operation_type: row.try_get("operation_type")?,
-                status,
-                created_at: ts(row, "created_at")?,
-                next_attempt_at: (status == DeliveryStatus::Pending).then(|| ts(row, "next_attempt_at")).transpose()?,
-                attempts: Vec::new(),
-            });
-        }
-        if deliveries.is_empty() {
-            return Ok(deliveries);
-        }
-        let sql = format!(
-            "SELECT delivery_id, number, at, status_code, duration_ms, error FROM webhook_attempts \
-             WHERE delivery_id IN ({}) ORDER BY delivery_id, number",
-            placeholders(1, deliveries.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for d in &deliveries {
-            q = q.bind(d.id.to_string());
-        }
-        let mut attempts: std::collections::HashMap<String, Vec<Attempt>> = Default::default();
-        for row in q.fetch_all(&self.read).await? {
-            let status: Option<i64> = row.try_get("status_code")?;
-            attempts.entry(row.try_get("delivery_id")?).or_default().push(Attempt {
-                number: attempt_count(row.try_get("number")?),
-                at: ts(&row, "at")?,
-                status_code: status.and_then(|s| u16::try_from(s).ok()),
-                duration_ms: attempt_count(row.try_get("duration_ms")?),
-                error: row.try_get("error")?,
-            });
-        }
-        for d in &mut deliveries {
-            d.attempts = attempts.remove(&d.id.to_string()).unwrap_or_default();
-        }
-        Ok(deliveries)
-    }
-
-    async fn list_webhooks(&self, scope: PartnerScope) -> StoreResult<Vec<WebhookEndpoint>> {
-        self.webhooks_of(scope, None, domain::webhook::MAX_ENDPOINTS_PER_PARTNER as u32, None).await
-    }
-
-    async fn page_webhooks(
-        &self,
-        scope: PartnerScope,
-        limit: u32,
-        after: Option<&Cursor>,
-    ) -> StoreResult<Vec<WebhookEndpoint>> {
-        self.webhooks_of(scope, None, limit, after).await
-    }
-
-    async fn get_webhook(&self, scope: PartnerScope, id: WebhookId) -> StoreResult<Option<WebhookEndpoint>> {
-        Ok(self.webhooks_of(scope, Some(id), 1, None).await?.pop())
     }
 }
