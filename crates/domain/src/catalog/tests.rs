@@ -1,4 +1,8 @@
 //! The tests of `domain::catalog` (kept beside it, out of the module's own file).
+//!
+//! Over 700 lines on purpose: the second half is the property tests' model of the catalog document (generators of
+//! products, SKUs and prices, and the reference model of what parsing must accept or refuse, with the path it
+//! names); it stays next to the properties that use it rather than in a file of its own.
 
 use super::*;
 use crate::market_data;
