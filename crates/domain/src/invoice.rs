@@ -97,17 +97,13 @@ impl Invoice {
     }
 }
 
-/// The kind of an invoice line (and of a ledger row).
-pub const CHARGE_NEW: &str = "new";
-pub const CHARGE_CANCEL: &str = "cancel";
-pub const CHARGE_REFUND: &str = "refund";
-
 /// One billed line: a charge, or a credit (positive quantity, negative amounts).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvoiceLine {
     /// The ledger row's id, the line's stable identity.
     pub id: String,
     pub at: Timestamp,
+    /// The ledger row's kind ([`crate::ledger::LedgerKind::as_str`]).
     pub charge_type: String,
     pub customer_id: Option<TenantId>,
     pub customer_domain: Option<String>,

@@ -1,7 +1,164 @@
-//! The ledger's invariants (SPEC §8), as `partnerhub ledger verify` and `GET /v1/publisher/ledger/verification`
-//! check them over the whole ledger: per order line, credits never exceed the charge (net and tax separately); per
-//! order, credits that name no line count too; per invoice, the totals equal the sum of exactly the rows stamped
-//! with it, and those rows are the invoice's partner's, in its currency — so no row is billed twice.
+//! The ledger (R12, SPEC §8): its rows — what a row is ([`LedgerKind`]) and the one place charges and credits are
+//! built ([`LedgerLine`]'s constructors; the store writes them, the services decide the credits) — and its
+//! invariants, as `partnerhub ledger verify` and `GET /v1/publisher/ledger/verification` check them over the whole
+//! ledger: per order line, credits never exceed the charge (net and tax separately); per order, credits that name no
+//! line count too; per invoice, the totals equal the sum of exactly the rows stamped with it, and those rows are the
+//! invoice's partner's, in its currency — so no row is billed twice.
+
+use crate::credit::LineCredit;
+use crate::ids::{LedgerEntryId, OrderId, TenantId};
+use crate::money::Money;
+use crate::order::{Order, OrderLine};
+use crate::Timestamp;
+
+/// What a ledger row is: a charge at checkout, or a credit (a cancel's, or a refund the desk granted). It is the
+/// `kind` column and an invoice line's `chargeType`; the store maps the column through it and nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LedgerKind {
+    /// An order line's charge, written at checkout.
+    New,
+    /// A cancel's credit on an order line (R10).
+    Cancel,
+    /// A refund granted through a support request (R11): on a line, apportioned over an order, or goodwill.
+    Refund,
+}
+
+impl LedgerKind {
+    pub const ALL: [LedgerKind; 3] = [LedgerKind::New, LedgerKind::Cancel, LedgerKind::Refund];
+
+    /// The stored name (and Partner Center's `chargeType`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LedgerKind::New => "new",
+            LedgerKind::Cancel => "cancel",
+            LedgerKind::Refund => "refund",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LedgerKind> {
+        LedgerKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Credits keep a positive quantity and negative amounts; only a charge adds to what an order line is owed.
+    pub fn is_credit(self) -> bool {
+        self != LedgerKind::New
+    }
+}
+
+/// A row of the ledger (R12): a charge or a credit, which keeps a positive quantity and negative amounts. Built only
+/// by the constructors below, so a charge and a credit always have their signs; invoice runs read these rows, and
+/// `invoice_id` is set on them (by the store) when one is issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerLine {
+    pub id: LedgerEntryId,
+    pub kind: LedgerKind,
+    pub currency: String,
+    pub scale: u8,
+    pub at: Timestamp,
+    pub customer_id: Option<TenantId>,
+    pub order_id: Option<OrderId>,
+    pub line_number: Option<u32>,
+    /// What the row comes from besides an order line (`servicerequest:<id>` for a granted refund).
+    pub reference: Option<String>,
+    pub quantity: i64,
+    pub unit_price_minor: i64,
+    pub net_minor: i64,
+    pub tax_minor: i64,
+    pub gross_minor: i64,
+}
+
+impl LedgerLine {
+    /// An order line's charge, dated when the order was placed.
+    pub fn charge(order: &Order, line: &OrderLine) -> LedgerLine {
+        let p = &line.pricing;
+        LedgerLine {
+            id: LedgerEntryId::new(),
+            kind: LedgerKind::New,
+            currency: order.currency.clone(),
+            scale: p.net.scale,
+            at: order.created_at,
+            customer_id: Some(order.customer_id),
+            order_id: Some(order.id),
+            line_number: Some(line.line_number),
+            reference: None,
+            quantity: p.quantity,
+            unit_price_minor: p.unit_price.minor,
+            net_minor: p.net.minor,
+            tax_minor: p.tax.minor,
+            gross_minor: p.gross.minor,
+        }
+    }
+
+    /// A cancel's credit on an order line (R10): the line's quantity at its unit price, the credit's amounts.
+    pub fn cancel_credit(order: &Order, line: &OrderLine, credit: &LineCredit, at: Timestamp) -> LedgerLine {
+        let p = &line.pricing;
+        LedgerLine::credit(LedgerKind::Cancel, order, credit, p.quantity, p.unit_price.minor, at, None)
+    }
+
+    /// A refund granted on an order line (R11): one unit of the credit's gross.
+    pub fn refund_credit(order: &Order, credit: &LineCredit, at: Timestamp, reference: String) -> LedgerLine {
+        LedgerLine::credit(LedgerKind::Refund, order, credit, 1, credit.gross(), at, Some(reference))
+    }
+
+    /// A refund naming no order (a goodwill credit): it reverses no charge, so it carries no tax.
+    pub fn goodwill_refund(
+        gross: Money,
+        currency: String,
+        customer_id: Option<TenantId>,
+        at: Timestamp,
+        reference: String,
+    ) -> LedgerLine {
+        LedgerLine {
+            id: LedgerEntryId::new(),
+            kind: LedgerKind::Refund,
+            currency,
+            scale: gross.scale,
+            at,
+            customer_id,
+            order_id: None,
+            line_number: None,
+            reference: Some(reference),
+            quantity: 1,
+            unit_price_minor: -gross.minor,
+            net_minor: -gross.minor,
+            tax_minor: 0,
+            gross_minor: -gross.minor,
+        }
+    }
+
+    fn credit(
+        kind: LedgerKind,
+        order: &Order,
+        credit: &LineCredit,
+        quantity: i64,
+        unit_price_minor: i64,
+        at: Timestamp,
+        reference: Option<String>,
+    ) -> LedgerLine {
+        let scale = order.lines.first().map_or(0, |l| l.pricing.net.scale);
+        LedgerLine {
+            id: LedgerEntryId::new(),
+            kind,
+            currency: order.currency.clone(),
+            scale,
+            at,
+            customer_id: Some(order.customer_id),
+            order_id: Some(order.id),
+            line_number: Some(credit.line_number),
+            reference,
+            quantity,
+            unit_price_minor: -unit_price_minor,
+            net_minor: -credit.net,
+            tax_minor: -credit.tax,
+            gross_minor: -credit.gross(),
+        }
+    }
+
+    /// The same row with the amounts a credit was admitted at (see `OrderBalance::admit`).
+    pub fn admitted_as(&self, admitted: &LineCredit) -> LedgerLine {
+        LedgerLine { net_minor: -admitted.net, tax_minor: -admitted.tax, ..self.clone() }
+    }
+}
 
 /// What the ledger holds for one order line (`line` none: credits that name the order but no line), in positive
 /// minor units.
@@ -117,6 +274,34 @@ pub fn verify(lines: &[LineFacts], invoices: &[InvoiceFacts]) -> Vec<Violation> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ledger_kind_is_stored_by_its_name_and_only_a_charge_is_not_a_credit() {
+        for kind in LedgerKind::ALL {
+            assert_eq!(LedgerKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(LedgerKind::ALL.map(LedgerKind::as_str), ["new", "cancel", "refund"]);
+        assert_eq!(LedgerKind::parse("New"), None);
+        assert_eq!(LedgerKind::ALL.map(LedgerKind::is_credit), [false, true, true]);
+    }
+
+    #[test]
+    fn a_goodwill_refund_is_a_credit_with_no_tax_and_no_order() {
+        let gross = Money { minor: 1_250, scale: 2 };
+        let row = LedgerLine::goodwill_refund(
+            gross,
+            "EUR".into(),
+            None,
+            Timestamp::from_micros(7),
+            "servicerequest:x".into(),
+        );
+        assert_eq!((row.kind, row.order_id, row.line_number), (LedgerKind::Refund, None, None));
+        assert_eq!(
+            (row.quantity, row.unit_price_minor, row.net_minor, row.tax_minor, row.gross_minor),
+            (1, -1_250, -1_250, 0, -1_250)
+        );
+        assert_eq!((row.scale, row.currency.as_str(), row.reference.as_deref()), (2, "EUR", Some("servicerequest:x")));
+    }
 
     fn facts(order: &str, line: Option<u32>, charged: (i64, i64), credited: (i64, i64)) -> LineFacts {
         LineFacts {

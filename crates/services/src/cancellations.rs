@@ -4,10 +4,9 @@ use crate::idempotency::Idem;
 use crate::{Actor, Result, Services};
 use domain::audit::{NewAuditRecord, OperationType};
 use domain::cancellation::{credit_for, plan_cancellation, Canceller};
-use domain::credit::{LineCredit, OrderBalance};
+use domain::credit::OrderBalance;
 use domain::customer::Customer;
-use domain::ids::{LedgerEntryId, OrderId};
-use domain::invoice::CHARGE_CANCEL;
+use domain::ids::OrderId;
 use domain::money::Money;
 use domain::order::{LineStatus, Order};
 use domain::policy::Action;
@@ -66,35 +65,6 @@ pub(crate) fn credited_meanwhile(e: &store::StoreError) -> bool {
     matches!(e, store::StoreError::Refused(DomainError::CreditExceedsCharge { .. }))
 }
 
-/// A credit row of the ledger (positive quantity, negative amounts) for a credit on an order line.
-pub(crate) fn credit_row(
-    kind: &'static str,
-    order: &Order,
-    credit: &LineCredit,
-    quantity: i64,
-    unit_price_minor: i64,
-    at: Timestamp,
-    reference: Option<String>,
-) -> LedgerLine {
-    let scale = order.lines.first().map_or(0, |l| l.pricing.net.scale);
-    LedgerLine {
-        id: LedgerEntryId::new(),
-        kind,
-        currency: order.currency.clone(),
-        scale,
-        at,
-        customer_id: Some(order.customer_id),
-        order_id: Some(order.id),
-        line_number: Some(credit.line_number),
-        reference,
-        quantity,
-        unit_price_minor: -unit_price_minor,
-        net_minor: -credit.net,
-        tax_minor: -credit.tax,
-        gross_minor: -credit.gross(),
-    }
-}
-
 /// The lines' credits (R10), the order as it becomes, and the `update_order` record: what a cancel writes, by the
 /// partner or by the publisher through a support request. Each credit is R10's, never more than `balance` says is
 /// left of the line (refunds granted on it already, or in the same desk answer); `balance` records them, so a
@@ -126,15 +96,7 @@ pub(crate) fn prepare_cancellation(
         });
         // Nothing left to give back (refunded in full already): no credit row.
         if credit.gross() > 0 {
-            credits.push(credit_row(
-                CHARGE_CANCEL,
-                &snapshot,
-                &credit,
-                line.pricing.quantity,
-                line.pricing.unit_price.minor,
-                now,
-                None,
-            ));
+            credits.push(LedgerLine::cancel_credit(&snapshot, line, &credit, now));
         }
         line.status = LineStatus::Cancelled;
         line.cancelled_at = Some(now);

@@ -395,7 +395,9 @@ impl Services {
         if let Transfer::Partial { start, end } = transfer {
             record = record.data("range", format!("bytes={start}-{end}"));
         }
-        self.store.redeem_link(link.id, link.partner.id, now, transfer, Effects::audit(record)).await?;
+        // The link's token is the credential: the redemption is the link's partner's.
+        let scope = PartnerScope::authenticated(link.partner.id);
+        self.store.redeem_link(scope, link.id, now, transfer, Effects::audit(record)).await?;
         Ok(Download { artifact, transfer, etag, body: Some(body) })
     }
 }

@@ -8,6 +8,7 @@ use base64::Engine;
 use domain::customer::fold;
 use domain::DomainError;
 use rand::RngCore;
+use store::PartnerScope;
 use subtle::ConstantTimeEq;
 
 /// A session ends after this long without a request (real time).
@@ -97,7 +98,9 @@ impl Services {
         };
         self.store.clear_sign_in_failures(&account_key).await?;
         let session = NewSession { token: random_token(), csrf: random_token() };
-        self.store.create_session(&token_hash(&session.token), credentials.user.id, &session.csrf, now).await?;
+        // The email and password just proved who this is: the session is the user's partner's.
+        let scope = PartnerScope::authenticated(credentials.partner.id);
+        self.store.create_session(scope, &token_hash(&session.token), credentials.user.id, &session.csrf, now).await?;
         Ok(session)
     }
 

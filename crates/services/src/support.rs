@@ -3,7 +3,7 @@
 
 use crate::auth::Publisher;
 use crate::blobs::ByteStream;
-use crate::cancellations::{credit_row, credited_meanwhile, prepare_cancellation, Canceling, CREDIT_RETRIES};
+use crate::cancellations::{credited_meanwhile, prepare_cancellation, Canceling, CREDIT_RETRIES};
 use crate::idempotency::Idem;
 use crate::{Actor, Error, Result, Services};
 use domain::audit::{NewAuditRecord, OperationType};
@@ -12,8 +12,7 @@ use domain::credit::OrderBalance;
 use domain::customer::fold;
 use domain::download::sanitize_file_name;
 use domain::filter::{CustomerField, CustomerFilter, FilterOperator};
-use domain::ids::{LedgerEntryId, OrderId, ServiceRequestId, TenantId};
-use domain::invoice::CHARGE_REFUND;
+use domain::ids::{OrderId, ServiceRequestId, TenantId};
 use domain::market_data::currency_minor_units;
 use domain::money::Money;
 use domain::paging::{Cursor, Page, PageSize};
@@ -463,29 +462,14 @@ impl Services {
         if gross.minor <= 0 {
             return Err(DomainError::invalid("refund.amount", "must be more than 0").into());
         }
-        let reference = Some(format!("servicerequest:{}", request.id));
+        let reference = format!("servicerequest:{}", request.id);
         let Some(o) = &g.order_id else {
             if g.line_item_number.is_some() {
                 return Err(DomainError::invalid("refund.orderId", "a line item needs its order").into());
             }
             let customer =
                 request.refund.as_ref().and_then(|r| r["customerId"].as_str()).and_then(domain::ids::TenantId::parse);
-            return Ok(vec![LedgerLine {
-                id: LedgerEntryId::new(),
-                kind: CHARGE_REFUND,
-                currency,
-                scale,
-                at: now,
-                customer_id: customer,
-                order_id: None,
-                line_number: None,
-                reference,
-                quantity: 1,
-                unit_price_minor: -gross.minor,
-                net_minor: -gross.minor,
-                tax_minor: 0,
-                gross_minor: -gross.minor,
-            }]);
+            return Ok(vec![LedgerLine::goodwill_refund(gross, currency, customer, now, reference)]);
         };
         let id = OrderId::parse(o).ok_or_else(|| DomainError::invalid("refund.orderId", "no such order"))?;
         let order = self
@@ -509,6 +493,6 @@ impl Services {
             }
             None => b.refund_order(gross.minor)?,
         };
-        Ok(credits.iter().map(|c| credit_row(CHARGE_REFUND, &order, c, 1, c.gross(), now, reference.clone())).collect())
+        Ok(credits.iter().map(|c| LedgerLine::refund_credit(&order, c, now, reference.clone())).collect())
     }
 }

@@ -37,6 +37,7 @@ pub struct IssuedToken {
 impl Services {
     async fn insert_user(
         &self,
+        scope: PartnerScope,
         partner: &Partner,
         draft: UserDraft,
         by: &str,
@@ -56,7 +57,7 @@ impl Services {
             .data("email", user.email.clone())
             .data("roles", user.roles.to_stored());
         let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &user)? };
-        match self.store.create_user(&user, hash.as_deref(), effects).await {
+        match self.store.create_user(scope, &user, hash.as_deref(), effects).await {
             // Emails are unique on the whole server. The answer is the same whichever partner holds the address
             // (this one or another), and neither echoes the address nor says whose it is.
             Err(StoreError::Conflict(_)) => Err(DomainError::Conflict(EMAIL_TAKEN.into()).into()),
@@ -73,8 +74,8 @@ impl Services {
         draft: UserDraft,
         idem: Option<Idem<'_, User>>,
     ) -> Result<User> {
-        let (partner, _) = self.publisher_scope(partner).await?;
-        self.insert_user(&partner, draft, "publisher", idem).await
+        let (partner, scope) = self.publisher_scope(partner).await?;
+        self.insert_user(scope, &partner, draft, "publisher", idem).await
     }
 
     /// Publisher: issues an API token for one of a partner's users.
@@ -89,7 +90,7 @@ impl Services {
     ) -> Result<IssuedToken> {
         let (partner, scope) = self.publisher_scope(partner).await?;
         let user = self.user_in(scope, user).await?;
-        self.insert_token(&partner, &user, name, "publisher", idem).await
+        self.insert_token(scope, &partner, &user, name, "publisher", idem).await
     }
 
     async fn user_in(&self, scope: PartnerScope, id: &str) -> Result<User> {
@@ -99,6 +100,7 @@ impl Services {
 
     async fn insert_token(
         &self,
+        scope: PartnerScope,
         partner: &Partner,
         user: &User,
         name: &str,
@@ -125,14 +127,14 @@ impl Services {
             .data("tokenId", issued.token.id.to_string())
             .data("name", name);
         let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &issued)? };
-        self.store.create_token(&issued.token, &hash, effects).await?;
+        self.store.create_token(scope, &issued.token, &hash, effects).await?;
         Ok(issued)
     }
 
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn create_user(&self, actor: &Actor, draft: UserDraft, idem: Option<Idem<'_, User>>) -> Result<User> {
-        actor.authorize(Action::ManageUsers)?;
-        self.insert_user(&actor.partner, draft, actor.principal(), idem).await
+        let scope = actor.authorize(Action::ManageUsers)?;
+        self.insert_user(scope, &actor.partner, draft, actor.principal(), idem).await
     }
 
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
@@ -222,8 +224,8 @@ impl Services {
         name: &str,
         idem: Option<Idem<'_, IssuedToken>>,
     ) -> Result<IssuedToken> {
-        actor.authorize(Action::OwnProfile)?;
-        self.insert_token(&actor.partner, &actor.user, name, actor.principal(), idem).await
+        let scope = actor.authorize(Action::OwnProfile)?;
+        self.insert_token(scope, &actor.partner, &actor.user, name, actor.principal(), idem).await
     }
 
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]

@@ -4,7 +4,20 @@
 //! SQLite has one writer connection, so a write transaction is already alone: row locks are no-ops there.
 //! PostgreSQL runs writers in parallel, so the same statements take row locks.
 
-use crate::Backend;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
 
 impl Backend {
     /// ` FOR UPDATE` on PostgreSQL: the row is read to be changed in this transaction.
@@ -49,6 +62,18 @@ impl Backend {
         match self {
             Backend::Postgres => 10,
             Backend::Sqlite => 100,
+        }
+    }
+
+    /// The statement that writes a consistent copy of the live database to the file `$1`, or why there is none. SQLite:
+    /// `VACUUM INTO` (a read transaction's snapshot, written out as a compact file while the server keeps serving);
+    /// PostgreSQL is backed up with its own tools.
+    pub(crate) fn online_backup(self) -> Result<&'static str, &'static str> {
+        match self {
+            Backend::Sqlite => Ok("VACUUM INTO $1"),
+            Backend::Postgres => {
+                Err("PostgreSQL is backed up with its own tools: pg_dump --format=custom (see README)")
+            }
         }
     }
 }

@@ -13,42 +13,53 @@ use domain::role::{Role, RoleSet};
 use domain::user::{new_user, User};
 use domain::Timestamp;
 use std::sync::Arc;
+use store::prelude::*;
 use store::{
     ApiToken, AuditOrder, ClaimOutcome, Effects, IdempotencyClaim, IdempotencyCompletion, PartnerScope, SqlStore,
     Store, StoreError, UserPatch,
 };
 
-const HOUR: i64 = 3_600_000_000;
+pub(crate) const HOUR: i64 = 3_600_000_000;
 const DAY: i64 = 24 * HOUR;
 
-fn at(micros: i64) -> Timestamp {
+pub(crate) fn at(micros: i64) -> Timestamp {
     Timestamp::from_micros(micros)
 }
 
 /// A fresh, migrated database; the `TestDb` must outlive the store (it owns SQLite's folder).
-async fn open(backend: Db) -> (TestDb, SqlStore) {
+pub(crate) async fn open(backend: Db) -> (TestDb, SqlStore) {
     let db = TestDb::new(backend).await;
     let store = SqlStore::connect(&db.url).await.expect("connect");
     store.migrate().await.expect("migrate");
     (db, store)
 }
 
-fn scope(p: &Partner) -> PartnerScope {
+pub(crate) fn scope(p: &Partner) -> PartnerScope {
     PartnerScope::authenticated(p.id)
 }
 
-async fn partner(store: &dyn Store, name: &str, sandbox: bool) -> Partner {
+pub(crate) async fn partner(store: &dyn Store, name: &str, sandbox: bool) -> Partner {
     let p = Partner::new(name, sandbox, None, at(START)).unwrap();
     store.create_partner(&p, Effects::default()).await.unwrap();
     p
 }
 
-fn user(p: &Partner, email: &str, roles: &[Role]) -> User {
+/// Partners A and B, and A's customer Fabrikam (US): the setting of the tests that check one partner's data stays
+/// out of the other's reach.
+pub(crate) async fn two_partners_and_a_customer(store: &dyn Store) -> (Partner, Partner, Customer) {
+    let a = partner(store, "Partner A", false).await;
+    let b = partner(store, "Partner B", false).await;
+    let c = customer("Fabrikam", "fabrikam.example", "US", START);
+    store.create_customer(scope(&a), &c, Effects::default()).await.unwrap();
+    (a, b, c)
+}
+
+pub(crate) fn user(p: &Partner, email: &str, roles: &[Role]) -> User {
     let roles: Vec<String> = roles.iter().map(|r| r.as_str().to_string()).collect();
     new_user(p.id, email, "Test User", &roles, at(START)).unwrap()
 }
 
-fn customer(name: &str, domain: &str, country: &str, created_at: i64) -> Customer {
+pub(crate) fn customer(name: &str, domain: &str, country: &str, created_at: i64) -> Customer {
     CustomerDraft {
         tenant_id: None,
         company_name: name.into(),
@@ -70,7 +81,7 @@ fn customer(name: &str, domain: &str, country: &str, created_at: i64) -> Custome
     .unwrap()
 }
 
-fn record(op: OperationType, when: i64) -> NewAuditRecord {
+pub(crate) fn record(op: OperationType, when: i64) -> NewAuditRecord {
     NewAuditRecord::succeeded(op, "ann@contoso.com", at(when))
 }
 
@@ -218,7 +229,7 @@ crate::on_both_backends!(migrate_is_idempotent_and_seeds_markets, partners_and_t
 // ---------------------------------------------------------------------------------------------------------------
 // 3. Users and API tokens.
 
-fn token(u: &User, name: &str, created_at: i64) -> ApiToken {
+pub(crate) fn token(u: &User, name: &str, created_at: i64) -> ApiToken {
     ApiToken {
         id: TokenId::new(),
         partner_id: u.partner_id,
@@ -237,7 +248,12 @@ async fn users_are_scoped_and_unique_by_folded_email(backend: Db) {
 
     let ann = user(&a, "Ann@Contoso.com", &[Role::AdminAgent]);
     store
-        .create_user(&ann, Some("hash-of-ann"), Effects::audit(record(OperationType::CreateUser, START)))
+        .create_user(
+            PartnerScope::authenticated(ann.partner_id),
+            &ann,
+            Some("hash-of-ann"),
+            Effects::audit(record(OperationType::CreateUser, START)),
+        )
         .await
         .unwrap();
     assert_eq!(store.get_user(scope(&a), ann.id).await.unwrap(), Some(ann.clone()));
@@ -248,15 +264,22 @@ async fn users_are_scoped_and_unique_by_folded_email(backend: Db) {
     // E-mail is unique on the whole server, compared case-folded; a refused write records nothing.
     for (p, email) in [(&b, "ANN@contoso.com"), (&a, "ann@CONTOSO.COM"), (&b, "Ann@Contoso.com")] {
         let dup = user(p, email, &[Role::GlobalAdmin]);
-        let err =
-            store.create_user(&dup, None, Effects::audit(record(OperationType::CreateUser, START))).await.unwrap_err();
+        let err = store
+            .create_user(
+                PartnerScope::authenticated(dup.partner_id),
+                &dup,
+                None,
+                Effects::audit(record(OperationType::CreateUser, START)),
+            )
+            .await
+            .unwrap_err();
         assert!(matches!(err, StoreError::Conflict(_)), "{email}: {err:?}");
         assert_eq!(store.get_user(scope(p), dup.id).await.unwrap(), None);
     }
     assert_eq!(store.audit_head(scope(&a)).await.unwrap().0, 1);
     assert_eq!(store.audit_head(scope(&b)).await.unwrap(), (0, GENESIS_HASH.to_string()));
     let bob = user(&b, "bob@contoso.com", &[Role::GlobalAdmin]);
-    store.create_user(&bob, None, Effects::default()).await.unwrap();
+    store.create_user(PartnerScope::authenticated(bob.partner_id), &bob, None, Effects::default()).await.unwrap();
 
     // Updates go through the owner's scope only.
     let patch = UserPatch {
@@ -295,11 +318,19 @@ async fn tokens_authenticate_until_revoked_or_disabled(backend: Db) {
     let a = partner(store, "Partner A", false).await;
     let b = partner(store, "Partner B", false).await;
     let ann = user(&a, "ann@contoso.com", &[Role::AdminAgent]);
-    store.create_user(&ann, None, Effects::default()).await.unwrap();
+    store.create_user(PartnerScope::authenticated(ann.partner_id), &ann, None, Effects::default()).await.unwrap();
     let t1 = token(&ann, "ci", START);
     let t2 = token(&ann, "laptop", START + 1);
-    store.create_token(&t1, "hash-1", Effects::audit(record(OperationType::CreateApiToken, START))).await.unwrap();
-    store.create_token(&t2, "hash-2", Effects::default()).await.unwrap();
+    store
+        .create_token(
+            PartnerScope::authenticated(t1.partner_id),
+            &t1,
+            "hash-1",
+            Effects::audit(record(OperationType::CreateApiToken, START)),
+        )
+        .await
+        .unwrap();
+    store.create_token(PartnerScope::authenticated(t2.partner_id), &t2, "hash-2", Effects::default()).await.unwrap();
     assert_eq!(store.list_tokens(scope(&a), ann.id, 100, None).await.unwrap(), vec![t1.clone(), t2.clone()]);
     assert!(store.list_tokens(scope(&b), ann.id, 100, None).await.unwrap().is_empty());
     // Keyset pages of one.
@@ -339,7 +370,10 @@ async fn tokens_authenticate_until_revoked_or_disabled(backend: Db) {
 
     // Disabling a user revokes its tokens and ends its sessions in the same transaction; enabling the user again
     // brings neither back (issue 16: they used to come back).
-    store.create_session("session-hash", ann.id, "csrf", at(START)).await.unwrap();
+    store
+        .create_session(PartnerScope::authenticated(ann.partner_id), "session-hash", ann.id, "csrf", at(START))
+        .await
+        .unwrap();
     assert!(store.session("session-hash").await.unwrap().is_some());
     let off = UserPatch { disabled: Some(true), ..Default::default() };
     assert!(
@@ -616,7 +650,15 @@ async fn late_records_are_never_dated_before_committed_ones(backend: Db) {
     let s = scope(&a);
     for (i, when) in [START + 5_000, START + 1_000, START + 9_000].into_iter().enumerate() {
         let u = user(&a, &format!("u{i}@contoso.com"), &[Role::GlobalAdmin]);
-        store.create_user(&u, None, Effects::audit(record(OperationType::CreateUser, when))).await.unwrap();
+        store
+            .create_user(
+                PartnerScope::authenticated(u.partner_id),
+                &u,
+                None,
+                Effects::audit(record(OperationType::CreateUser, when)),
+            )
+            .await
+            .unwrap();
     }
     let dates: Vec<i64> = chain(store, s).await.iter().map(|r| r.operation_date.micros()).collect();
     assert_eq!(dates, [START + 5_000, START + 5_000, START + 9_000]);
@@ -670,9 +712,17 @@ async fn audit_chain_is_numbered_and_linked_per_partner(backend: Db) {
         ],
         idempotency: None,
     };
-    store.create_user(&ann, None, two).await.unwrap();
+    store.create_user(PartnerScope::authenticated(ann.partner_id), &ann, None, two).await.unwrap();
     let bob = user(&b, "bob@fabrikam.com", &[Role::GlobalAdmin]);
-    store.create_user(&bob, None, Effects::audit(record(OperationType::CreateUser, START + 2))).await.unwrap();
+    store
+        .create_user(
+            PartnerScope::authenticated(bob.partner_id),
+            &bob,
+            None,
+            Effects::audit(record(OperationType::CreateUser, START + 2)),
+        )
+        .await
+        .unwrap();
     let c = customer("Contoso Ltd", "contoso.com", "AU", START + 3);
     store.create_customer(scope(&a), &c, Effects::audit(customer_record(&c))).await.unwrap();
     let cb = customer("Fabrikam", "fabrikam.com", "US", START + 3);
@@ -795,6 +845,7 @@ async fn list_audit_by_range_filter_and_page(backend: Db) {
     for chunk in records.chunks(2) {
         store
             .create_user(
+                scope(&a),
                 &user(&a, &format!("u{}@contoso.com", chunk[0].id), &[Role::GlobalAdmin]),
                 None,
                 Effects { audit: chunk.to_vec(), idempotency: None },
@@ -805,6 +856,7 @@ async fn list_audit_by_range_filter_and_page(backend: Db) {
     // Another partner's records on the same day never show.
     store
         .create_user(
+            scope(&b),
             &user(&b, "bob@fabrikam.com", &[Role::GlobalAdmin]),
             None,
             Effects::audit(in_day(OperationType::CreateCustomer, day + HOUR, Some(&contoso))),
@@ -1143,7 +1195,14 @@ async fn concurrent_mixed_writes_keep_one_chain(backend: Db) {
                 }
                 1 => {
                     let u = user(&a, &format!("user{i}@contoso.com"), &[Role::AdminAgent]);
-                    store.create_user(&u, None, Effects::audit(record(OperationType::CreateUser, START + i))).await
+                    store
+                        .create_user(
+                            PartnerScope::authenticated(u.partner_id),
+                            &u,
+                            None,
+                            Effects::audit(record(OperationType::CreateUser, START + i)),
+                        )
+                        .await
                 }
                 _ => store
                     .advance_clock(
@@ -1183,7 +1242,9 @@ async fn concurrent_duplicates_have_one_winner(backend: Db) {
         .map(|i| {
             let store = store.clone();
             let u = user(&a, if i % 2 == 0 { "Ann@Contoso.com" } else { "ANN@contoso.com" }, &[Role::AdminAgent]);
-            tokio::spawn(async move { store.create_user(&u, None, Effects::default()).await })
+            tokio::spawn(async move {
+                store.create_user(PartnerScope::authenticated(u.partner_id), &u, None, Effects::default()).await
+            })
         })
         .collect();
     for (what, tasks) in [("customer", customers), ("user", users)] {

@@ -1,49 +1,139 @@
 //! Files and download links (R6, R7): the rows, and the one conditional UPDATE that counts a download.
 
 use super::*;
-use domain::ids::{ArtifactId, DownloadLinkId, SoftwareItemId};
+use domain::ids::{DownloadLinkId, SoftwareItemId};
 use domain::DomainError;
 
-const ARTIFACT_COLS: &str = "a.id AS a_id, a.product_id AS a_product_id, a.version AS a_version, \
-    a.language AS a_language, a.file_type AS a_file_type, a.file_name AS a_file_name, a.size AS a_size, \
-    a.sha256 AS a_sha256, a.blob_key AS a_blob_key, a.created_at AS a_created_at";
-
-fn artifact_from(row: &AnyRow) -> StoreResult<Artifact> {
-    Ok(Artifact {
-        id: ArtifactId(uuid_col(row, "a_id")?),
-        product_id: row.try_get("a_product_id")?,
-        version: row.try_get("a_version")?,
-        language: row.try_get("a_language")?,
-        file_type: row.try_get("a_file_type")?,
-        file_name: row.try_get("a_file_name")?,
-        size: u64::try_from(row.try_get::<i64, _>("a_size")?).map_err(|_| corrupt("artifacts.size"))?,
-        sha256: row.try_get("a_sha256")?,
-        blob_key: row.try_get("a_blob_key")?,
-        created_at: ts(row, "a_created_at")?,
-    })
-}
-
-/// The columns of a link's state, from `table` (an alias, or "" for RETURNING).
-fn link_state_cols(table: &str) -> String {
-    ["issued_at", "expires_at", "downloads", "max_downloads", "revoked_at"]
-        .iter()
-        .map(|c| format!("{table}{c} AS l_{c}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn link_state_from(row: &AnyRow) -> StoreResult<LinkState> {
-    Ok(LinkState {
-        issued_at: ts(row, "l_issued_at")?,
-        expires_at: ts(row, "l_expires_at")?,
-        downloads: row.try_get("l_downloads")?,
-        max_downloads: row.try_get("l_max_downloads")?,
-        revoked: row.try_get::<Option<i64>, _>("l_revoked_at")?.is_some(),
-    })
-}
-
 impl SqlStore {
-    pub(super) async fn software_item_with_key(
+    /// One redemption's count (or a resume's check) inside a transaction. A refusal (`StoreError::Refused`) has
+    /// written nothing.
+    pub(super) async fn admit_in(
+        &self,
+        tx: &mut Tx,
+        scope: PartnerScope,
+        link: DownloadLinkId,
+        now: Timestamp,
+        transfer: Transfer,
+    ) -> StoreResult<LinkState> {
+        let taken = if transfer.counts() {
+            // The whole limit in one statement: on PostgreSQL a concurrent redeemer waits for this row's lock and
+            // re-checks the condition; SQLite has one writer. Either way the 51st finds no row to update.
+            let sql = format!(
+                "UPDATE download_links SET downloads = downloads + 1 WHERE id = $1 AND partner_id = $3 \
+                 AND revoked_at IS NULL AND expires_at > $2 AND downloads < max_downloads RETURNING {}",
+                link_state_cols("")
+            );
+            let row = sqlx::query(&sql)
+                .bind(link.to_string())
+                .bind(now.micros())
+                .bind(scope.partner_id().to_string())
+                .fetch_optional(&mut **tx)
+                .await?;
+            row.map(|r| link_state_from(&r)).transpose()?
+        } else {
+            None
+        };
+        let state = match taken {
+            Some(state) => state,
+            None => {
+                let sql = format!(
+                    "SELECT {} FROM download_links dl WHERE dl.id = $1 AND dl.partner_id = $2",
+                    link_state_cols("dl.")
+                );
+                let row = sqlx::query(&sql)
+                    .bind(link.to_string())
+                    .bind(scope.partner_id().to_string())
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                let state = link_state_from(&row.ok_or(StoreError::NotFound)?)?;
+                // A counted transfer gets here only when refused; say why. A resume is checked here.
+                match state.admits(now, transfer) {
+                    Err(e) => return Err(StoreError::Refused(e)),
+                    Ok(()) if transfer.counts() => return Err(StoreError::Refused(DomainError::LinkExpired)),
+                    Ok(()) => state,
+                }
+            }
+        };
+        Ok(state)
+    }
+}
+
+#[async_trait]
+impl DownloadStore for SqlStore {
+    async fn list_item_links(
+        &self,
+        scope: PartnerScope,
+        customer: TenantId,
+        item: SoftwareItemId,
+    ) -> StoreResult<Vec<ItemLink>> {
+        let sql = format!(
+            "SELECT dl.id AS dl_id, dl.issued_by AS dl_issued_by, {}, {ARTIFACT_COLS} FROM download_links dl \
+             JOIN artifacts a ON a.id = dl.artifact_id \
+             WHERE dl.partner_id = $1 AND dl.customer_id = $2 AND dl.software_item_id = $3 \
+             ORDER BY dl.issued_at DESC, dl.id DESC",
+            link_state_cols("dl.")
+        );
+        let rows = sqlx::query(&sql)
+            .bind(scope.partner_id().to_string())
+            .bind(customer.to_string())
+            .bind(item.to_string())
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ItemLink {
+                    id: DownloadLinkId(uuid_col(r, "dl_id")?),
+                    artifact: artifact_from(r)?,
+                    issued_by: r.try_get("dl_issued_by")?,
+                    state: link_state_from(r)?,
+                })
+            })
+            .collect()
+    }
+
+    /// One conditional `UPDATE`: a download counted meanwhile either committed before it (and stays counted) or
+    /// finds the link revoked. Only when no row changed is the link looked up, to tell "already revoked" from
+    /// "no such link".
+    async fn revoke_link(
+        &self,
+        scope: PartnerScope,
+        customer: TenantId,
+        item: SoftwareItemId,
+        link: DownloadLinkId,
+        now: Timestamp,
+        effects: Effects,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE download_links SET revoked_at = $1 WHERE id = $2 AND partner_id = $3 AND customer_id = $4 \
+             AND software_item_id = $5 AND revoked_at IS NULL",
+        )
+        .bind(now.micros())
+        .bind(link.to_string())
+        .bind(scope.partner_id().to_string())
+        .bind(customer.to_string())
+        .bind(item.to_string())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            let exists = sqlx::query(
+                "SELECT 1 AS one FROM download_links WHERE id = $1 AND partner_id = $2 AND customer_id = $3 \
+                 AND software_item_id = $4",
+            )
+            .bind(link.to_string())
+            .bind(scope.partner_id().to_string())
+            .bind(customer.to_string())
+            .bind(item.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+            return if exists.is_some() { Ok(false) } else { Err(StoreError::NotFound) };
+        }
+        self.commit_with(tx, scope.partner_id(), effects).await?;
+        Ok(true)
+    }
+
+    async fn get_software_item(
         &self,
         scope: PartnerScope,
         customer: TenantId,
@@ -53,7 +143,7 @@ impl SqlStore {
             "SELECT {}, k.sealed AS sealed FROM software_items s JOIN order_lines l ON l.order_id = s.order_id \
              AND l.line_number = s.line_number LEFT JOIN activation_keys k ON k.id = s.key_id \
              WHERE s.partner_id = $1 AND s.customer_id = $2 AND s.id = $3",
-            crate::orders::SOFTWARE_COLS
+            SOFTWARE_COLS
         );
         let row = sqlx::query(&sql)
             .bind(scope.partner_id().to_string())
@@ -62,46 +152,12 @@ impl SqlStore {
             .fetch_optional(&self.read)
             .await?;
         row.map(|r| {
-            Ok(SoftwareItemWithKey {
-                item: crate::orders::software_from(&r)?,
-                sealed_key: r.try_get::<Option<Vec<u8>>, _>("sealed")?,
-            })
+            Ok(SoftwareItemWithKey { item: software_from(&r)?, sealed_key: r.try_get::<Option<Vec<u8>>, _>("sealed")? })
         })
         .transpose()
     }
 
-    pub(super) async fn insert_artifact(&self, a: &Artifact) -> StoreResult<()> {
-        let size = i64::try_from(a.size).map_err(|_| StoreError::Refused(DomainError::invalid("body", "too large")))?;
-        let result = sqlx::query(
-            "INSERT INTO artifacts (id, product_id, version, language, file_type, file_name, size, sha256, blob_key, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(a.id.to_string())
-        .bind(&a.product_id)
-        .bind(&a.version)
-        .bind(&a.language)
-        .bind(&a.file_type)
-        .bind(&a.file_name)
-        .bind(size)
-        .bind(&a.sha256)
-        .bind(&a.blob_key)
-        .bind(a.created_at.micros())
-        .execute(&self.write)
-        .await;
-        result?;
-        Ok(())
-    }
-
-    pub(super) async fn artifacts_of(&self, product_id: &str) -> StoreResult<Vec<Artifact>> {
-        let sql = format!(
-            "SELECT {ARTIFACT_COLS} FROM artifacts a WHERE a.product_id = $1 \
-             ORDER BY a.version, a.language, a.file_type, a.created_at, a.id"
-        );
-        let rows = sqlx::query(&sql).bind(product_id).fetch_all(&self.read).await?;
-        rows.iter().map(artifact_from).collect()
-    }
-
-    pub(super) async fn insert_links(
+    async fn issue_links(
         &self,
         scope: PartnerScope,
         item: SoftwareItemId,
@@ -144,7 +200,64 @@ impl SqlStore {
         self.commit_with(tx, scope.partner_id(), effects).await
     }
 
-    pub(super) async fn link_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<LinkForDownload>> {
+    /// On SQLite, redemptions go through one task that commits them in batches (group commit: one fsync for all
+    /// the downloads that arrived while the previous batch was being written); each keeps its own statements and
+    /// answers only after its batch commits. PostgreSQL takes them in parallel under row locks.
+    async fn redeem_link(
+        &self,
+        scope: PartnerScope,
+        link: DownloadLinkId,
+        now: Timestamp,
+        transfer: Transfer,
+        effects: Effects,
+    ) -> StoreResult<LinkState> {
+        if let Some(writer) = &self.redeemer {
+            return writer.redeem(scope, link, now, transfer, effects).await;
+        }
+        let mut tx = self.begin().await?;
+        let state = self.admit_in(&mut tx, scope, link, now, transfer).await?;
+        self.commit_with(tx, scope.partner_id(), effects).await?;
+        Ok(state)
+    }
+}
+
+#[async_trait]
+impl ArtifactStore for SqlStore {
+    async fn add_artifact(&self, a: &Artifact) -> StoreResult<()> {
+        let size = i64::try_from(a.size).map_err(|_| StoreError::Refused(DomainError::invalid("body", "too large")))?;
+        let result = sqlx::query(
+            "INSERT INTO artifacts (id, product_id, version, language, file_type, file_name, size, sha256, blob_key, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(a.id.to_string())
+        .bind(&a.product_id)
+        .bind(&a.version)
+        .bind(&a.language)
+        .bind(&a.file_type)
+        .bind(&a.file_name)
+        .bind(size)
+        .bind(&a.sha256)
+        .bind(&a.blob_key)
+        .bind(a.created_at.micros())
+        .execute(&self.write)
+        .await;
+        result?;
+        Ok(())
+    }
+
+    async fn list_artifacts(&self, product_id: &str) -> StoreResult<Vec<Artifact>> {
+        let sql = format!(
+            "SELECT {ARTIFACT_COLS} FROM artifacts a WHERE a.product_id = $1 \
+             ORDER BY a.version, a.language, a.file_type, a.created_at, a.id"
+        );
+        let rows = sqlx::query(&sql).bind(product_id).fetch_all(&self.read).await?;
+        rows.iter().map(artifact_from).collect()
+    }
+}
+
+#[async_trait]
+impl LinkLookup for SqlStore {
+    async fn find_link(&self, token_hash: &str) -> StoreResult<Option<LinkForDownload>> {
         let sql = format!(
             "SELECT dl.id AS dl_id, dl.customer_id AS dl_customer_id, dl.software_item_id AS dl_item_id, \
              c.company_name AS c_name, {}, {ARTIFACT_COLS}, {PARTNER_COLS} FROM download_links dl \
@@ -167,217 +280,4 @@ impl SqlStore {
         })
         .transpose()
     }
-
-    pub(super) async fn list_item_links(
-        &self,
-        scope: PartnerScope,
-        customer: TenantId,
-        item: SoftwareItemId,
-    ) -> StoreResult<Vec<ItemLink>> {
-        let sql = format!(
-            "SELECT dl.id AS dl_id, dl.issued_by AS dl_issued_by, {}, {ARTIFACT_COLS} FROM download_links dl \
-             JOIN artifacts a ON a.id = dl.artifact_id \
-             WHERE dl.partner_id = $1 AND dl.customer_id = $2 AND dl.software_item_id = $3 \
-             ORDER BY dl.issued_at DESC, dl.id DESC",
-            link_state_cols("dl.")
-        );
-        let rows = sqlx::query(&sql)
-            .bind(scope.partner_id().to_string())
-            .bind(customer.to_string())
-            .bind(item.to_string())
-            .fetch_all(&self.read)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ItemLink {
-                    id: DownloadLinkId(uuid_col(r, "dl_id")?),
-                    artifact: artifact_from(r)?,
-                    issued_by: r.try_get("dl_issued_by")?,
-                    state: link_state_from(r)?,
-                })
-            })
-            .collect()
-    }
-
-    /// One conditional `UPDATE`: a download counted meanwhile either committed before it (and stays counted) or
-    /// finds the link revoked. Only when no row changed is the link looked up, to tell "already revoked" from
-    /// "no such link".
-    pub(super) async fn revoke_link(
-        &self,
-        scope: PartnerScope,
-        customer: TenantId,
-        item: SoftwareItemId,
-        link: DownloadLinkId,
-        now: Timestamp,
-        effects: Effects,
-    ) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        let changed = sqlx::query(
-            "UPDATE download_links SET revoked_at = $1 WHERE id = $2 AND partner_id = $3 AND customer_id = $4 \
-             AND software_item_id = $5 AND revoked_at IS NULL",
-        )
-        .bind(now.micros())
-        .bind(link.to_string())
-        .bind(scope.partner_id().to_string())
-        .bind(customer.to_string())
-        .bind(item.to_string())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if changed == 0 {
-            let exists = sqlx::query(
-                "SELECT 1 AS one FROM download_links WHERE id = $1 AND partner_id = $2 AND customer_id = $3 \
-                 AND software_item_id = $4",
-            )
-            .bind(link.to_string())
-            .bind(scope.partner_id().to_string())
-            .bind(customer.to_string())
-            .bind(item.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-            return if exists.is_some() { Ok(false) } else { Err(StoreError::NotFound) };
-        }
-        self.commit_with(tx, scope.partner_id(), effects).await?;
-        Ok(true)
-    }
-
-    /// On SQLite, redemptions go through one task that commits them in batches (group commit: one fsync for all
-    /// the downloads that arrived while the previous batch was being written); each keeps its own statements and
-    /// answers only after its batch commits. PostgreSQL takes them in parallel under row locks.
-    pub(super) async fn redeem(
-        &self,
-        link: DownloadLinkId,
-        partner: PartnerId,
-        now: Timestamp,
-        transfer: Transfer,
-        effects: Effects,
-    ) -> StoreResult<LinkState> {
-        if let Some(queue) = &self.redeemer {
-            let (reply, answer) = tokio::sync::oneshot::channel();
-            let job = RedeemJob { link, partner, now, transfer, effects, reply };
-            queue.send(job).map_err(|_| StoreError::Stopped("redemption writer"))?;
-            return answer.await.map_err(|_| StoreError::Stopped("redemption writer"))?;
-        }
-        let mut tx = self.begin().await?;
-        let state = self.admit_in(&mut tx, link, now, transfer).await?;
-        self.commit_with(tx, partner, effects).await?;
-        Ok(state)
-    }
-
-    /// One redemption's count (or a resume's check) inside a transaction. A refusal (`StoreError::Refused`) has
-    /// written nothing.
-    async fn admit_in(
-        &self,
-        tx: &mut Tx,
-        link: DownloadLinkId,
-        now: Timestamp,
-        transfer: Transfer,
-    ) -> StoreResult<LinkState> {
-        let taken = if transfer.counts() {
-            // The whole limit in one statement: on PostgreSQL a concurrent redeemer waits for this row's lock and
-            // re-checks the condition; SQLite has one writer. Either way the 51st finds no row to update.
-            let sql = format!(
-                "UPDATE download_links SET downloads = downloads + 1 WHERE id = $1 AND revoked_at IS NULL \
-                 AND expires_at > $2 AND downloads < max_downloads RETURNING {}",
-                link_state_cols("")
-            );
-            let row = sqlx::query(&sql).bind(link.to_string()).bind(now.micros()).fetch_optional(&mut **tx).await?;
-            row.map(|r| link_state_from(&r)).transpose()?
-        } else {
-            None
-        };
-        let state = match taken {
-            Some(state) => state,
-            None => {
-                let sql = format!("SELECT {} FROM download_links dl WHERE dl.id = $1", link_state_cols("dl."));
-                let row = sqlx::query(&sql).bind(link.to_string()).fetch_optional(&mut **tx).await?;
-                let state = link_state_from(&row.ok_or(StoreError::NotFound)?)?;
-                // A counted transfer gets here only when refused; say why. A resume is checked here.
-                match state.admits(now, transfer) {
-                    Err(e) => return Err(StoreError::Refused(e)),
-                    Ok(()) if transfer.counts() => return Err(StoreError::Refused(DomainError::LinkExpired)),
-                    Ok(()) => state,
-                }
-            }
-        };
-        Ok(state)
-    }
-
-    /// The SQLite redemption writer: takes what is queued (up to [`REDEEM_BATCH`]), counts each (a refused one
-    /// writes nothing), appends their activity records, commits once, then answers each.
-    pub(super) async fn redeem_batches(self, mut queue: tokio::sync::mpsc::UnboundedReceiver<RedeemJob>) {
-        while let Some(first) = queue.recv().await {
-            let mut jobs = vec![first];
-            while jobs.len() < REDEEM_BATCH {
-                match queue.try_recv() {
-                    Ok(job) => jobs.push(job),
-                    Err(_) => break,
-                }
-            }
-            let mut answers = Vec::with_capacity(jobs.len());
-            let mut jobs = jobs.into_iter();
-            let committed = async {
-                let mut tx = self.begin().await?;
-                // The activity records of the admitted ones, appended per partner after the counts: one chain
-                // read and one head update per partner and batch.
-                let mut chains: Vec<(PartnerId, Effects)> = Vec::new();
-                for job in jobs.by_ref() {
-                    let result = self.admit_in(&mut tx, job.link, job.now, job.transfer).await;
-                    match &result {
-                        Ok(_) => {
-                            // Redemptions carry no idempotency completion; only activity records are merged.
-                            debug_assert!(job.effects.idempotency.is_none());
-                            match chains.iter_mut().find(|(p, _)| *p == job.partner) {
-                                Some((_, effects)) => effects.audit.extend(job.effects.audit),
-                                None => chains.push((job.partner, job.effects)),
-                            }
-                        }
-                        // A refusal, or a link that is gone: this one's answer; it wrote nothing.
-                        Err(StoreError::Refused(_)) | Err(StoreError::NotFound) => {}
-                        // Anything else fails the batch: nothing of it commits, and every request hears so.
-                        Err(e) => {
-                            let failed = StoreError::NotCommitted(e.to_string());
-                            answers.push((job.reply, result));
-                            return Err(failed);
-                        }
-                    }
-                    answers.push((job.reply, result));
-                }
-                for (partner, effects) in chains {
-                    self.apply_effects(&mut tx, partner, effects).await?;
-                }
-                tx.commit().await?;
-                StoreResult::Ok(())
-            }
-            .await;
-            // Jobs a failed batch never reached are answered with its failure too.
-            answers.extend(jobs.map(|job| (job.reply, Err(StoreError::NotFound))));
-            match committed {
-                Ok(()) => {
-                    for (reply, result) in answers {
-                        let _ = reply.send(result);
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "a batch of redemptions failed to commit");
-                    for (reply, _) in answers {
-                        let _ = reply.send(Err(StoreError::NotCommitted(format!("a batch of redemptions: {e}"))));
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Redemptions committed together at most.
-const REDEEM_BATCH: usize = 128;
-
-/// A redemption waiting for the SQLite writer, and where its answer goes.
-pub(super) struct RedeemJob {
-    link: DownloadLinkId,
-    partner: PartnerId,
-    now: Timestamp,
-    transfer: Transfer,
-    effects: Effects,
-    reply: tokio::sync::oneshot::Sender<StoreResult<LinkState>>,
 }

@@ -3,75 +3,8 @@
 use super::*;
 use domain::ids::InvoiceId;
 use domain::invoice::{Invoice, InvoiceLine, Period};
-use domain::money::Money;
-
-const INVOICE_COLS: &str = "id, partner_id, period, currency_code, scale, subtotal_minor, tax_minor, total_minor, \
-    line_count, issued_at";
-
-fn invoice_from(row: &AnyRow) -> StoreResult<Invoice> {
-    let scale = u8::try_from(row.try_get::<i64, _>("scale")?).map_err(|_| corrupt("invoices.scale"))?;
-    let money = |col: &str| -> StoreResult<Money> { Ok(Money { minor: row.try_get(col)?, scale }) };
-    let period: String = row.try_get("period")?;
-    Ok(Invoice {
-        id: InvoiceId(uuid_col(row, "id")?),
-        partner_id: PartnerId(uuid_col(row, "partner_id")?),
-        period: Period::parse(&period).map_err(|_| corrupt("invoices.period"))?,
-        currency: row.try_get("currency_code")?,
-        subtotal: money("subtotal_minor")?,
-        tax_total: money("tax_minor")?,
-        total_charges: money("total_minor")?,
-        line_count: row.try_get("line_count")?,
-        issued_at: ts(row, "issued_at")?,
-    })
-}
-
-fn line_from(row: &AnyRow) -> StoreResult<InvoiceLine> {
-    let scale = u8::try_from(row.try_get::<i64, _>("scale")?).map_err(|_| corrupt("ledger.scale"))?;
-    let money = |col: &str| -> StoreResult<Money> { Ok(Money { minor: row.try_get(col)?, scale }) };
-    let opt_uuid = |col: &str| -> StoreResult<Option<uuid::Uuid>> {
-        row.try_get::<Option<String>, _>(col)?.map(|s| uuid::Uuid::parse_str(&s).map_err(|_| corrupt(col))).transpose()
-    };
-    Ok(InvoiceLine {
-        id: row.try_get("id")?,
-        at: ts(row, "at")?,
-        charge_type: row.try_get("kind")?,
-        customer_id: opt_uuid("customer_id")?.map(TenantId),
-        customer_domain: row.try_get("customer_domain")?,
-        order_id: opt_uuid("order_id")?.map(OrderId),
-        line_number: row
-            .try_get::<Option<i64>, _>("line_number")?
-            .map(|n| u32::try_from(n).map_err(|_| corrupt("ledger.line_number")))
-            .transpose()?,
-        order_date: row.try_get::<Option<i64>, _>("order_date")?.map(Timestamp::from_micros),
-        product_id: row.try_get("product_id")?,
-        sku_id: row.try_get("sku_id")?,
-        product_name: row.try_get("title")?,
-        unit_price: money("unit_price_minor")?,
-        quantity: row.try_get("quantity")?,
-        subtotal: money("net_minor")?,
-        tax_total: money("tax_minor")?,
-        total: money("gross_minor")?,
-        currency: row.try_get("currency_code")?,
-    })
-}
 
 impl SqlStore {
-    /// Runs `period` for each partner (at its own `now`) in one transaction: a ledger page shared by several partners'
-    /// rows is then written once, not once per partner.
-    pub(super) async fn issue_invoices(
-        &self,
-        partners: &[(PartnerScope, Timestamp)],
-        period: Period,
-    ) -> StoreResult<Vec<Invoice>> {
-        let mut tx = self.begin().await?;
-        let mut invoices = Vec::new();
-        for (scope, now) in partners {
-            invoices.extend(self.issue_in(&mut tx, *scope, period, *now).await?);
-        }
-        tx.commit().await?;
-        Ok(invoices)
-    }
-
     async fn issue_in(
         &self,
         tx: &mut Tx,
@@ -227,8 +160,11 @@ impl SqlStore {
         }
         q.fetch_all(&self.read).await?.iter().map(invoice_from).collect()
     }
+}
 
-    pub(super) async fn lines_of_invoice(
+#[async_trait]
+impl InvoiceStore for SqlStore {
+    async fn invoice_lines(
         &self,
         scope: PartnerScope,
         of: LedgerLines,
@@ -268,64 +204,34 @@ impl SqlStore {
         if let Some(c) = after {
             q = q.bind(c.at.micros()).bind(c.id.clone());
         }
-        q.fetch_all(&self.read).await?.iter().map(line_from).collect()
+        q.fetch_all(&self.read).await?.iter().map(invoice_line_from).collect()
+    }
+
+    async fn list_invoices(
+        &self,
+        scope: PartnerScope,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<Invoice>> {
+        self.invoices_where(scope, None, limit, after).await
+    }
+
+    async fn get_invoice(&self, scope: PartnerScope, id: InvoiceId) -> StoreResult<Option<Invoice>> {
+        Ok(self.invoices_where(scope, Some(id), 1, None).await?.pop())
     }
 }
 
-impl SqlStore {
-    /// The ledger as `ledger verify` checks it, read from the reader pool (one consistent snapshot per query).
-    pub(super) async fn ledger_facts_of(
-        &self,
-    ) -> StoreResult<(Vec<domain::ledger::LineFacts>, Vec<domain::ledger::InvoiceFacts>)> {
-        let rows = sqlx::query(
-            "SELECT order_id, line_number, \
-             CAST(SUM(CASE WHEN kind = 'new' THEN net_minor ELSE 0 END) AS BIGINT) AS charged_net, \
-             CAST(SUM(CASE WHEN kind = 'new' THEN tax_minor ELSE 0 END) AS BIGINT) AS charged_tax, \
-             CAST(SUM(CASE WHEN kind = 'new' THEN 0 ELSE -net_minor END) AS BIGINT) AS credited_net, \
-             CAST(SUM(CASE WHEN kind = 'new' THEN 0 ELSE -tax_minor END) AS BIGINT) AS credited_tax \
-             FROM ledger WHERE order_id IS NOT NULL GROUP BY order_id, line_number ORDER BY order_id, line_number",
-        )
-        .fetch_all(&self.read)
-        .await?;
-        let mut lines = Vec::with_capacity(rows.len());
-        for r in &rows {
-            lines.push(domain::ledger::LineFacts {
-                order_id: r.try_get("order_id")?,
-                line: r
-                    .try_get::<Option<i64>, _>("line_number")?
-                    .map(|n| u32::try_from(n).map_err(|_| corrupt("ledger.line_number")))
-                    .transpose()?,
-                charged_net: r.try_get("charged_net")?,
-                charged_tax: r.try_get("charged_tax")?,
-                credited_net: r.try_get("credited_net")?,
-                credited_tax: r.try_get("credited_tax")?,
-            });
+#[async_trait]
+impl InvoiceRunStore for SqlStore {
+    /// Runs `period` for each partner (at its own `now`) in one transaction: a ledger page shared by several partners'
+    /// rows is then written once, not once per partner.
+    async fn run_invoices(&self, partners: &[(PartnerScope, Timestamp)], period: Period) -> StoreResult<Vec<Invoice>> {
+        let mut tx = self.begin().await?;
+        let mut invoices = Vec::new();
+        for (scope, now) in partners {
+            invoices.extend(self.issue_in(&mut tx, *scope, period, *now).await?);
         }
-        let rows = sqlx::query(
-            "SELECT i.id, i.subtotal_minor, i.tax_minor, i.total_minor, i.line_count, \
-             CAST(COALESCE(SUM(l.net_minor), 0) AS BIGINT) AS net, CAST(COALESCE(SUM(l.tax_minor), 0) AS BIGINT) AS tax, \
-             CAST(COALESCE(SUM(l.gross_minor), 0) AS BIGINT) AS gross, CAST(COUNT(l.id) AS BIGINT) AS n, \
-             CAST(COALESCE(SUM(CASE WHEN l.partner_id <> i.partner_id OR l.currency_code <> i.currency_code \
-             THEN 1 ELSE 0 END), 0) AS BIGINT) AS foreign_rows \
-             FROM invoices i LEFT JOIN ledger l ON l.invoice_id = i.id \
-             GROUP BY i.id, i.subtotal_minor, i.tax_minor, i.total_minor, i.line_count ORDER BY i.id",
-        )
-        .fetch_all(&self.read)
-        .await?;
-        let mut invoices = Vec::with_capacity(rows.len());
-        for r in &rows {
-            invoices.push(domain::ledger::InvoiceFacts {
-                invoice_id: r.try_get("id")?,
-                stated: (
-                    r.try_get("subtotal_minor")?,
-                    r.try_get("tax_minor")?,
-                    r.try_get("total_minor")?,
-                    r.try_get("line_count")?,
-                ),
-                summed: (r.try_get("net")?, r.try_get("tax")?, r.try_get("gross")?, r.try_get("n")?),
-                foreign_rows: r.try_get("foreign_rows")?,
-            });
-        }
-        Ok((lines, invoices))
+        tx.commit().await?;
+        Ok(invoices)
     }
 }

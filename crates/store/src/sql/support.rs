@@ -2,43 +2,7 @@
 
 use super::*;
 use domain::ids::{AttachmentId, NoteId, ServiceRequestId};
-use domain::support::{topic, Contact, Severity};
 use domain::DomainError;
-
-const REQUEST_COLS: &str = "id, partner_id, locale, title, description, severity, topic_id, status, contact, refund, \
-    created_by, created_at, updated_at, customer_id, closed_at";
-
-fn request_from(row: &AnyRow) -> StoreResult<ServiceRequest> {
-    let severity: String = row.try_get("severity")?;
-    let status: String = row.try_get("status")?;
-    let contact: String = row.try_get("contact")?;
-    let refund: Option<String> = row.try_get("refund")?;
-    let topic_code: String = row.try_get("topic_id")?;
-    let customer: Option<String> = row.try_get("customer_id")?;
-    let closed_at: Option<i64> = row.try_get("closed_at")?;
-    Ok(ServiceRequest {
-        id: ServiceRequestId(uuid_col(row, "id")?),
-        partner_id: PartnerId(uuid_col(row, "partner_id")?),
-        locale: row.try_get("locale")?,
-        title: row.try_get("title")?,
-        description: row.try_get("description")?,
-        severity: Severity::parse(&severity).ok_or_else(|| corrupt("service_requests.severity"))?,
-        // The column keeps the topic's machine name, which never changes (its number is found from it).
-        topic: topic(&topic_code).ok_or_else(|| corrupt("service_requests.topic_id"))?,
-        status: RequestStatus::parse(&status).ok_or_else(|| corrupt("service_requests.status"))?,
-        contact: serde_json::from_str::<Contact>(&contact).map_err(|_| corrupt("service_requests.contact"))?,
-        customer_id: customer
-            .map(|c| TenantId::parse(&c).ok_or_else(|| corrupt("service_requests.customer_id")))
-            .transpose()?,
-        refund: refund.map(|r| serde_json::from_str(&r).map_err(|_| corrupt("service_requests.refund"))).transpose()?,
-        created_by: row.try_get("created_by")?,
-        created_at: ts(row, "created_at")?,
-        updated_at: ts(row, "updated_at")?,
-        closed_at: closed_at.map(Timestamp::from_micros),
-        notes: Vec::new(),
-        attachments: Vec::new(),
-    })
-}
 
 async fn insert_note(tx: &mut Tx, request: ServiceRequestId, n: &Note) -> StoreResult<()> {
     sqlx::query(
@@ -76,38 +40,6 @@ async fn insert_attachment(tx: &mut Tx, request: ServiceRequestId, a: &Attachmen
 }
 
 impl SqlStore {
-    pub(super) async fn insert_service_request(
-        &self,
-        scope: PartnerScope,
-        r: &ServiceRequest,
-        effects: Effects,
-    ) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let contact = serde_json::to_string(&r.contact).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        sqlx::query(&format!(
-            "INSERT INTO service_requests ({REQUEST_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-             $14, $15)"
-        ))
-        .bind(r.id.to_string())
-        .bind(scope.partner_id().to_string())
-        .bind(&r.locale)
-        .bind(&r.title)
-        .bind(&r.description)
-        .bind(r.severity.as_str())
-        .bind(r.topic.code)
-        .bind(r.status.as_str())
-        .bind(contact)
-        .bind(r.refund.as_ref().map(|v| v.to_string()))
-        .bind(&r.created_by)
-        .bind(r.created_at.micros())
-        .bind(r.updated_at.micros())
-        .bind(r.customer_id.map(|c| c.to_string()))
-        .bind(r.closed_at.map(|t| t.micros()))
-        .execute(&mut *tx)
-        .await?;
-        self.commit_with(tx, scope.partner_id(), effects).await
-    }
-
     /// Requests matching a condition (`$1`, `$2`, … bind `args`), by (created_at, id), optionally after a cursor.
     async fn requests_where(
         &self,
@@ -131,52 +63,25 @@ impl SqlStore {
         q.fetch_all(&self.read).await?.iter().map(request_from).collect()
     }
 
-    pub(super) async fn service_requests_of(
-        &self,
-        scope: PartnerScope,
-        limit: u32,
-        after: Option<&Cursor>,
-    ) -> StoreResult<Vec<ServiceRequest>> {
-        self.requests_where("partner_id = $1", vec![scope.partner_id().to_string()], limit, after).await
-    }
-
-    pub(super) async fn service_requests_of_customer(
-        &self,
-        scope: PartnerScope,
-        customer: TenantId,
-        limit: u32,
-        after: Option<&Cursor>,
-    ) -> StoreResult<Vec<ServiceRequest>> {
-        let args = vec![scope.partner_id().to_string(), customer.to_string()];
-        self.requests_where("partner_id = $1 AND customer_id = $2", args, limit, after).await
-    }
-
-    pub(super) async fn desk_requests(
-        &self,
-        status: Option<RequestStatus>,
-        limit: u32,
-        after: Option<&Cursor>,
-    ) -> StoreResult<Vec<ServiceRequest>> {
-        match status {
-            Some(s) => self.requests_where("status = $1", vec![s.as_str().to_string()], limit, after).await,
-            None => self.requests_where("1 = 1", Vec::new(), limit, after).await,
-        }
-    }
-
     /// One request (of one partner, or any for the desk) with its notes and attachments.
     pub(super) async fn service_request(
         &self,
-        partner: Option<PartnerId>,
+        partner: Option<PartnerScope>,
         id: ServiceRequestId,
     ) -> StoreResult<Option<ServiceRequest>> {
-        let sql = format!("SELECT {REQUEST_COLS} FROM service_requests WHERE id = $1");
-        let Some(row) = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&self.read).await? else {
+        // A partner's read asks for its own requests in the query; the desk's reads any.
+        let mut sql = format!("SELECT {REQUEST_COLS} FROM service_requests WHERE id = $1");
+        if partner.is_some() {
+            sql.push_str(" AND partner_id = $2");
+        }
+        let mut q = sqlx::query(&sql).bind(id.to_string());
+        if let Some(p) = partner {
+            q = q.bind(p.partner_id().to_string());
+        }
+        let Some(row) = q.fetch_optional(&self.read).await? else {
             return Ok(None);
         };
         let mut r = request_from(&row)?;
-        if partner.is_some_and(|p| p != r.partner_id) {
-            return Ok(None);
-        }
         let notes = sqlx::query(
             "SELECT id, author, by_publisher, text, created_at FROM service_request_notes WHERE request_id = $1 \
              ORDER BY created_at, id",
@@ -213,8 +118,63 @@ impl SqlStore {
         }
         Ok(Some(r))
     }
+}
 
-    pub(super) async fn apply_request_change(
+#[async_trait]
+impl SupportStore for SqlStore {
+    async fn create_service_request(
+        &self,
+        scope: PartnerScope,
+        r: &ServiceRequest,
+        effects: Effects,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let contact = serde_json::to_string(&r.contact).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query(&format!(
+            "INSERT INTO service_requests ({REQUEST_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+             $14, $15)"
+        ))
+        .bind(r.id.to_string())
+        .bind(scope.partner_id().to_string())
+        .bind(&r.locale)
+        .bind(&r.title)
+        .bind(&r.description)
+        .bind(r.severity.as_str())
+        .bind(r.topic.code)
+        .bind(r.status.as_str())
+        .bind(contact)
+        .bind(r.refund.as_ref().map(|v| v.to_string()))
+        .bind(&r.created_by)
+        .bind(r.created_at.micros())
+        .bind(r.updated_at.micros())
+        .bind(r.customer_id.map(|c| c.to_string()))
+        .bind(r.closed_at.map(|t| t.micros()))
+        .execute(&mut *tx)
+        .await?;
+        self.commit_with(tx, scope.partner_id(), effects).await
+    }
+
+    async fn list_service_requests(
+        &self,
+        scope: PartnerScope,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<ServiceRequest>> {
+        self.requests_where("partner_id = $1", vec![scope.partner_id().to_string()], limit, after).await
+    }
+
+    async fn list_customer_service_requests(
+        &self,
+        scope: PartnerScope,
+        customer: TenantId,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<ServiceRequest>> {
+        let args = vec![scope.partner_id().to_string(), customer.to_string()];
+        self.requests_where("partner_id = $1 AND customer_id = $2", args, limit, after).await
+    }
+
+    async fn change_service_request(
         &self,
         scope: PartnerScope,
         id: ServiceRequestId,
@@ -260,7 +220,7 @@ impl SqlStore {
             self.write_credits(&mut tx, scope, order, &rows).await?;
         }
         for goodwill in change.refunds.iter().filter(|r| r.order_id.is_none()) {
-            super::cancellations::insert_ledger(&mut tx, scope.partner_id(), goodwill).await?;
+            ledger::insert_ledger(&mut tx, scope.partner_id(), goodwill).await?;
         }
         // A closed request refuses every change (above), so closing it is the one time `closed_at` is set.
         let closes = change.status == Some(RequestStatus::Closed);
@@ -274,18 +234,30 @@ impl SqlStore {
         self.commit_with(tx, scope.partner_id(), effects).await
     }
 
-    pub(super) async fn order_by_id(&self, scope: PartnerScope, id: OrderId) -> StoreResult<Option<Order>> {
-        let row = sqlx::query("SELECT customer_id FROM orders WHERE partner_id = $1 AND id = $2")
-            .bind(scope.partner_id().to_string())
-            .bind(id.to_string())
-            .fetch_optional(&self.read)
-            .await?;
-        match row {
-            None => Ok(None),
-            Some(r) => {
-                let customer = TenantId(uuid_col(&r, "customer_id")?);
-                Ok(self.orders_where(scope, customer, Some(id), 1, None).await?.pop())
-            }
+    async fn get_service_request(
+        &self,
+        scope: PartnerScope,
+        id: ServiceRequestId,
+    ) -> StoreResult<Option<ServiceRequest>> {
+        self.service_request(Some(scope), id).await
+    }
+}
+
+#[async_trait]
+impl DeskStore for SqlStore {
+    async fn desk_service_requests(
+        &self,
+        status: Option<RequestStatus>,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<ServiceRequest>> {
+        match status {
+            Some(s) => self.requests_where("status = $1", vec![s.as_str().to_string()], limit, after).await,
+            None => self.requests_where("1 = 1", Vec::new(), limit, after).await,
         }
+    }
+
+    async fn desk_service_request(&self, id: ServiceRequestId) -> StoreResult<Option<ServiceRequest>> {
+        self.service_request(None, id).await
     }
 }

@@ -1,59 +1,9 @@
 //! Webhooks (SPEC §3): endpoints with their cursor in the activity chain, deliveries, and attempts.
 
 use super::*;
-use domain::audit::OperationType;
 use domain::webhook::{
     Attempt, AttemptOutcome, Delivery, DeliveryStatus, DueDelivery, EndpointHealth, MAX_ENDPOINTS_PER_PARTNER,
 };
-
-const ENDPOINT_COLS: &str = "e.id, e.partner_id, e.url, e.operation_types, e.created_by, e.created_at, \
-    e.failing_since, e.disabled_at, e.disabled_reason";
-
-fn endpoint_from(row: &AnyRow) -> StoreResult<WebhookEndpoint> {
-    let kinds: String = row.try_get("operation_types")?;
-    let operation_types = kinds
-        .split(',')
-        .filter(|k| !k.is_empty())
-        // A kind this version does not know (written by a newer one) is skipped rather than failing the read.
-        .filter_map(OperationType::parse)
-        .collect();
-    Ok(WebhookEndpoint {
-        id: WebhookId(uuid_col(row, "id")?),
-        partner_id: PartnerId(uuid_col(row, "partner_id")?),
-        url: row.try_get("url")?,
-        operation_types,
-        created_by: row.try_get("created_by")?,
-        created_at: ts(row, "created_at")?,
-        failing_since: opt_ts(row, "failing_since")?,
-        disabled_at: opt_ts(row, "disabled_at")?,
-        disabled_reason: row.try_get("disabled_reason")?,
-    })
-}
-
-fn opt_ts(row: &AnyRow, col: &str) -> StoreResult<Option<Timestamp>> {
-    Ok(row.try_get::<Option<i64>, _>(col)?.map(Timestamp::from_micros))
-}
-
-fn count(n: i64) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
-}
-
-fn claimed_from(row: &AnyRow) -> StoreResult<ClaimedDelivery> {
-    Ok(ClaimedDelivery {
-        id: DeliveryId(uuid_col(row, "id")?),
-        endpoint_id: WebhookId(uuid_col(row, "endpoint_id")?),
-        partner_id: PartnerId(uuid_col(row, "partner_id")?),
-        url: row.try_get("url")?,
-        sealed_secret: row.try_get("secret")?,
-        body: row.try_get("body")?,
-        operation_type: row.try_get("operation_type")?,
-        is_test: row.try_get::<Option<String>, _>("record_id")?.is_none(),
-        attempts: count(row.try_get("attempts")?),
-        first_attempt_at: opt_ts(row, "first_attempt_at")?,
-        failing_since: opt_ts(row, "failing_since")?,
-        held_until: ts(row, "claimed_until")?,
-    })
-}
 
 const CLAIMED_SELECT: &str =
     "SELECT d.id, d.endpoint_id, e.partner_id, e.url, e.secret, d.body, d.operation_type, d.record_id, \
@@ -85,7 +35,33 @@ async fn insert_delivery(
 }
 
 impl SqlStore {
-    pub(super) async fn insert_webhook(
+    pub(super) async fn webhooks_of(
+        &self,
+        scope: PartnerScope,
+        id: Option<WebhookId>,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<WebhookEndpoint>> {
+        let mut sql = format!("SELECT {ENDPOINT_COLS} FROM webhook_endpoints e WHERE e.partner_id = $1");
+        if id.is_some() {
+            sql.push_str(" AND e.id = $2");
+        } else if after.is_some() {
+            sql.push_str(&super::keyset("e.created_at", "e.id", 2));
+        }
+        sql.push_str(&format!(" ORDER BY e.created_at, e.id LIMIT {limit}"));
+        let mut q = sqlx::query(&sql).bind(scope.partner_id().to_string());
+        if let Some(id) = id {
+            q = q.bind(id.to_string());
+        } else if let Some(c) = after {
+            q = q.bind(c.at.micros()).bind(c.id.clone());
+        }
+        q.fetch_all(&self.read).await?.iter().map(endpoint_from).collect()
+    }
+}
+
+#[async_trait]
+impl WebhookStore for SqlStore {
+    async fn create_webhook(
         &self,
         scope: PartnerScope,
         e: &WebhookEndpoint,
@@ -126,30 +102,7 @@ impl SqlStore {
         self.commit_with(tx, scope.partner_id(), effects).await
     }
 
-    pub(super) async fn webhooks_of(
-        &self,
-        scope: PartnerScope,
-        id: Option<WebhookId>,
-        limit: u32,
-        after: Option<&Cursor>,
-    ) -> StoreResult<Vec<WebhookEndpoint>> {
-        let mut sql = format!("SELECT {ENDPOINT_COLS} FROM webhook_endpoints e WHERE e.partner_id = $1");
-        if id.is_some() {
-            sql.push_str(" AND e.id = $2");
-        } else if after.is_some() {
-            sql.push_str(&super::keyset("e.created_at", "e.id", 2));
-        }
-        sql.push_str(&format!(" ORDER BY e.created_at, e.id LIMIT {limit}"));
-        let mut q = sqlx::query(&sql).bind(scope.partner_id().to_string());
-        if let Some(id) = id {
-            q = q.bind(id.to_string());
-        } else if let Some(c) = after {
-            q = q.bind(c.at.micros()).bind(c.id.clone());
-        }
-        q.fetch_all(&self.read).await?.iter().map(endpoint_from).collect()
-    }
-
-    pub(super) async fn remove_webhook(&self, scope: PartnerScope, id: WebhookId, effects: Effects) -> StoreResult<()> {
+    async fn delete_webhook(&self, scope: PartnerScope, id: WebhookId, effects: Effects) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let endpoint = id.to_string();
         let partner = scope.partner_id().to_string();
@@ -182,7 +135,122 @@ impl SqlStore {
         self.commit_with(tx, scope.partner_id(), effects).await
     }
 
-    pub(super) async fn endpoints_behind(&self, limit: u32) -> StoreResult<Vec<(WebhookEndpoint, i64)>> {
+    async fn add_test_delivery(
+        &self,
+        scope: PartnerScope,
+        endpoint: WebhookId,
+        delivery: &NewDelivery,
+        now: Timestamp,
+        hold_until: Timestamp,
+    ) -> StoreResult<ClaimedDelivery> {
+        let mut tx = self.begin().await?;
+        let mine = sqlx::query("SELECT id FROM webhook_endpoints WHERE id = $1 AND partner_id = $2")
+            .bind(endpoint.to_string())
+            .bind(scope.partner_id().to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if mine.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        insert_delivery(&mut tx, endpoint, delivery, now, hold_until).await?;
+        let row = sqlx::query(&format!("{CLAIMED_SELECT} WHERE d.id = $1"))
+            .bind(delivery.id.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+        let claimed = claimed_from(&row)?;
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    async fn list_deliveries(
+        &self,
+        scope: PartnerScope,
+        endpoint: WebhookId,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<Delivery>> {
+        let mut sql = "SELECT d.id, d.endpoint_id, d.record_id, d.operation_type, d.status, d.created_at, \
+             d.next_attempt_at FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id \
+             WHERE d.endpoint_id = $1 AND e.partner_id = $2"
+            .to_string();
+        if after.is_some() {
+            // Newest first: the page after a cursor is older than it.
+            sql.push_str(" AND (d.created_at < $3 OR (d.created_at = $3 AND d.id < $4))");
+        }
+        sql.push_str(&format!(" ORDER BY d.created_at DESC, d.id DESC LIMIT {limit}"));
+        let mut q = sqlx::query(&sql).bind(endpoint.to_string()).bind(scope.partner_id().to_string());
+        if let Some(c) = after {
+            q = q.bind(c.at.micros()).bind(c.id.clone());
+        }
+        let rows = q.fetch_all(&self.read).await?;
+        let mut deliveries = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let status: String = row.try_get("status")?;
+            let status = DeliveryStatus::parse(&status).ok_or_else(|| corrupt("webhook_deliveries.status"))?;
+            let record: Option<String> = row.try_get("record_id")?;
+            deliveries.push(Delivery {
+                id: DeliveryId(uuid_col(row, "id")?),
+                webhook_id: WebhookId(uuid_col(row, "endpoint_id")?),
+                record_id: record
+                    .map(|r| uuid::Uuid::parse_str(&r).map(AuditRecordId).map_err(|_| corrupt("record_id")))
+                    .transpose()?,
+                operation_type: row.try_get("operation_type")?,
+                status,
+                created_at: ts(row, "created_at")?,
+                next_attempt_at: (status == DeliveryStatus::Pending).then(|| ts(row, "next_attempt_at")).transpose()?,
+                attempts: Vec::new(),
+            });
+        }
+        if deliveries.is_empty() {
+            return Ok(deliveries);
+        }
+        let sql = format!(
+            "SELECT delivery_id, number, at, status_code, duration_ms, error FROM webhook_attempts \
+             WHERE delivery_id IN ({}) ORDER BY delivery_id, number",
+            placeholders(1, deliveries.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for d in &deliveries {
+            q = q.bind(d.id.to_string());
+        }
+        let mut attempts: std::collections::HashMap<String, Vec<Attempt>> = Default::default();
+        for row in q.fetch_all(&self.read).await? {
+            let status: Option<i64> = row.try_get("status_code")?;
+            attempts.entry(row.try_get("delivery_id")?).or_default().push(Attempt {
+                number: attempt_count(row.try_get("number")?),
+                at: ts(&row, "at")?,
+                status_code: status.and_then(|s| u16::try_from(s).ok()),
+                duration_ms: attempt_count(row.try_get("duration_ms")?),
+                error: row.try_get("error")?,
+            });
+        }
+        for d in &mut deliveries {
+            d.attempts = attempts.remove(&d.id.to_string()).unwrap_or_default();
+        }
+        Ok(deliveries)
+    }
+
+    async fn list_webhooks(&self, scope: PartnerScope) -> StoreResult<Vec<WebhookEndpoint>> {
+        self.webhooks_of(scope, None, domain::webhook::MAX_ENDPOINTS_PER_PARTNER as u32, None).await
+    }
+
+    async fn page_webhooks(
+        &self,
+        scope: PartnerScope,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> StoreResult<Vec<WebhookEndpoint>> {
+        self.webhooks_of(scope, None, limit, after).await
+    }
+
+    async fn get_webhook(&self, scope: PartnerScope, id: WebhookId) -> StoreResult<Option<WebhookEndpoint>> {
+        Ok(self.webhooks_of(scope, Some(id), 1, None).await?.pop())
+    }
+}
+
+#[async_trait]
+impl DeliveryQueue for SqlStore {
+    async fn webhooks_behind(&self, limit: u32) -> StoreResult<Vec<(WebhookEndpoint, i64)>> {
         let sql = format!(
             "SELECT {ENDPOINT_COLS}, e.cursor_seq FROM webhook_endpoints e JOIN partners p ON p.id = e.partner_id \
              WHERE e.disabled_at IS NULL AND e.cursor_seq < p.audit_seq ORDER BY e.created_at, e.id LIMIT {limit}"
@@ -195,7 +263,7 @@ impl SqlStore {
             .collect()
     }
 
-    pub(super) async fn enqueue(
+    async fn enqueue_deliveries(
         &self,
         endpoint: WebhookId,
         from: i64,
@@ -227,7 +295,7 @@ impl SqlStore {
     /// Pending deliveries due at `now` of enabled endpoints held by nobody, oldest due first: at most
     /// `per_endpoint` of any endpoint, none of the full partners and endpoints, `limit` in all. A read: taking them
     /// is [`Self::claim`]'s.
-    pub(super) async fn due(
+    async fn due_deliveries(
         &self,
         now: Timestamp,
         limit: u32,
@@ -244,11 +312,11 @@ impl SqlStore {
         );
         let mut next = 2;
         if !full_partners.is_empty() {
-            sql += &format!(" AND e.partner_id NOT IN ({})", crate::orders::placeholders(next, full_partners.len()));
+            sql += &format!(" AND e.partner_id NOT IN ({})", placeholders(next, full_partners.len()));
             next += full_partners.len();
         }
         if !full_endpoints.is_empty() {
-            sql += &format!(" AND d.endpoint_id NOT IN ({})", crate::orders::placeholders(next, full_endpoints.len()));
+            sql += &format!(" AND d.endpoint_id NOT IN ({})", placeholders(next, full_endpoints.len()));
             next += full_endpoints.len();
         }
         sql += &format!(") due WHERE nth <= ${next} ORDER BY next_attempt_at, created_at LIMIT ${}", next + 1);
@@ -274,7 +342,7 @@ impl SqlStore {
     /// Holds the given deliveries until `hold_until` if they are still pending and held by nobody at `now`, and
     /// returns those held. The conditional update decides: of two dispatchers naming one delivery, one holds it
     /// (PostgreSQL's second `UPDATE` waits for the first's row lock, then finds the hold taken).
-    pub(super) async fn claim(
+    async fn claim_deliveries(
         &self,
         ids: &[DeliveryId],
         now: Timestamp,
@@ -287,7 +355,7 @@ impl SqlStore {
         let update = format!(
             "UPDATE webhook_deliveries SET claimed_until = $1 WHERE status = 'pending' AND claimed_until <= $2 \
              AND id IN ({}) RETURNING id",
-            crate::orders::placeholders(3, ids.len())
+            placeholders(3, ids.len())
         );
         let mut q = sqlx::query(&update).bind(hold_until.micros()).bind(now.micros());
         for id in ids {
@@ -298,7 +366,7 @@ impl SqlStore {
         if held.is_empty() {
             return Ok(Vec::new());
         }
-        let select = format!("{CLAIMED_SELECT} WHERE d.id IN ({})", crate::orders::placeholders(1, held.len()));
+        let select = format!("{CLAIMED_SELECT} WHERE d.id IN ({})", placeholders(1, held.len()));
         let mut q = sqlx::query(&select);
         for id in &held {
             q = q.bind(id.clone());
@@ -308,34 +376,7 @@ impl SqlStore {
         Ok(claimed)
     }
 
-    pub(super) async fn insert_test_delivery(
-        &self,
-        scope: PartnerScope,
-        endpoint: WebhookId,
-        delivery: &NewDelivery,
-        now: Timestamp,
-        hold_until: Timestamp,
-    ) -> StoreResult<ClaimedDelivery> {
-        let mut tx = self.begin().await?;
-        let mine = sqlx::query("SELECT id FROM webhook_endpoints WHERE id = $1 AND partner_id = $2")
-            .bind(endpoint.to_string())
-            .bind(scope.partner_id().to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-        if mine.is_none() {
-            return Err(StoreError::NotFound);
-        }
-        insert_delivery(&mut tx, endpoint, delivery, now, hold_until).await?;
-        let row = sqlx::query(&format!("{CLAIMED_SELECT} WHERE d.id = $1"))
-            .bind(delivery.id.to_string())
-            .fetch_one(&mut *tx)
-            .await?;
-        let claimed = claimed_from(&row)?;
-        tx.commit().await?;
-        Ok(claimed)
-    }
-
-    pub(super) async fn record_attempt(&self, f: &FinishedAttempt) -> StoreResult<()> {
+    async fn finish_attempt(&self, f: &FinishedAttempt) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let a = &f.attempt;
         let AttemptOutcome { delivery, retry_at, endpoint } = &f.outcome;
@@ -408,96 +449,5 @@ impl SqlStore {
         }
         tx.commit().await?;
         Ok(())
-    }
-
-    /// A thousand at a time, each batch its own short transaction: SQLite's one writer is never held for long.
-    pub(super) async fn forget_deliveries(&self, before: Timestamp) -> StoreResult<u64> {
-        let old = "SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1 LIMIT 1000";
-        let mut gone = 0;
-        loop {
-            let mut tx = self.begin().await?;
-            sqlx::query(&format!("DELETE FROM webhook_attempts WHERE delivery_id IN ({old})"))
-                .bind(before.micros())
-                .execute(&mut *tx)
-                .await?;
-            let n = sqlx::query(&format!("DELETE FROM webhook_deliveries WHERE id IN ({old})"))
-                .bind(before.micros())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            tx.commit().await?;
-            gone += n;
-            if n < 1000 {
-                return Ok(gone);
-            }
-        }
-    }
-
-    pub(super) async fn deliveries_of(
-        &self,
-        scope: PartnerScope,
-        endpoint: WebhookId,
-        limit: u32,
-        after: Option<&Cursor>,
-    ) -> StoreResult<Vec<Delivery>> {
-        let mut sql = "SELECT d.id, d.endpoint_id, d.record_id, d.operation_type, d.status, d.created_at, \
-             d.next_attempt_at FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id \
-             WHERE d.endpoint_id = $1 AND e.partner_id = $2"
-            .to_string();
-        if after.is_some() {
-            // Newest first: the page after a cursor is older than it.
-            sql.push_str(" AND (d.created_at < $3 OR (d.created_at = $3 AND d.id < $4))");
-        }
-        sql.push_str(&format!(" ORDER BY d.created_at DESC, d.id DESC LIMIT {limit}"));
-        let mut q = sqlx::query(&sql).bind(endpoint.to_string()).bind(scope.partner_id().to_string());
-        if let Some(c) = after {
-            q = q.bind(c.at.micros()).bind(c.id.clone());
-        }
-        let rows = q.fetch_all(&self.read).await?;
-        let mut deliveries = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let status: String = row.try_get("status")?;
-            let status = DeliveryStatus::parse(&status).ok_or_else(|| corrupt("webhook_deliveries.status"))?;
-            let record: Option<String> = row.try_get("record_id")?;
-            deliveries.push(Delivery {
-                id: DeliveryId(uuid_col(row, "id")?),
-                webhook_id: WebhookId(uuid_col(row, "endpoint_id")?),
-                record_id: record
-                    .map(|r| uuid::Uuid::parse_str(&r).map(AuditRecordId).map_err(|_| corrupt("record_id")))
-                    .transpose()?,
-                operation_type: row.try_get("operation_type")?,
-                status,
-                created_at: ts(row, "created_at")?,
-                next_attempt_at: (status == DeliveryStatus::Pending).then(|| ts(row, "next_attempt_at")).transpose()?,
-                attempts: Vec::new(),
-            });
-        }
-        if deliveries.is_empty() {
-            return Ok(deliveries);
-        }
-        let sql = format!(
-            "SELECT delivery_id, number, at, status_code, duration_ms, error FROM webhook_attempts \
-             WHERE delivery_id IN ({}) ORDER BY delivery_id, number",
-            crate::orders::placeholders(1, deliveries.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for d in &deliveries {
-            q = q.bind(d.id.to_string());
-        }
-        let mut attempts: std::collections::HashMap<String, Vec<Attempt>> = Default::default();
-        for row in q.fetch_all(&self.read).await? {
-            let status: Option<i64> = row.try_get("status_code")?;
-            attempts.entry(row.try_get("delivery_id")?).or_default().push(Attempt {
-                number: count(row.try_get("number")?),
-                at: ts(&row, "at")?,
-                status_code: status.and_then(|s| u16::try_from(s).ok()),
-                duration_ms: count(row.try_get("duration_ms")?),
-                error: row.try_get("error")?,
-            });
-        }
-        for d in &mut deliveries {
-            d.attempts = attempts.remove(&d.id.to_string()).unwrap_or_default();
-        }
-        Ok(deliveries)
     }
 }

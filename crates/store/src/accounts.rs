@@ -1,0 +1,31 @@
+//! Users' credentials, API tokens and user changes, as the store reads and writes them.
+
+use domain::ids::{PartnerId, TokenId, UserId};
+use domain::partner::Partner;
+use domain::role::RoleSet;
+use domain::user::User;
+use domain::Timestamp;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub id: TokenId,
+    pub partner_id: PartnerId,
+    pub user_id: UserId,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserPatch {
+    pub display_name: Option<String>,
+    pub roles: Option<RoleSet>,
+    pub disabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub user: User,
+    pub partner: Partner,
+    pub password_hash: Option<String>,
+}

@@ -1,0 +1,152 @@
+//! The activity log: every change's records appended to the partner's hash chain in the change's transaction.
+
+use super::*;
+use domain::filter::{like_pattern, AuditField};
+
+impl SqlStore {
+    /// Writes the change's effects into its transaction, then commits it.
+    pub(super) async fn commit_with(&self, mut tx: Tx, partner: PartnerId, effects: Effects) -> StoreResult<()> {
+        self.apply_effects(&mut tx, partner, effects).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Appends the change's activity records to the partner's chain and completes its idempotency record,
+    /// inside the change's own transaction.
+    pub(super) async fn apply_effects(&self, tx: &mut Tx, partner: PartnerId, effects: Effects) -> StoreResult<()> {
+        if !effects.audit.is_empty() {
+            let sql =
+                format!("SELECT audit_seq, audit_head, audit_last_at FROM partners WHERE id = $1{}", self.chain_lock());
+            let row = sqlx::query(&sql).bind(partner.to_string()).fetch_optional(&mut **tx).await?;
+            let row = row.ok_or(StoreError::NotFound)?;
+            let mut seq: i64 = row.try_get(0)?;
+            let mut head: String = row.try_get(1)?;
+            let mut last_at = Timestamp::from_micros(row.try_get::<i64, _>(2)?);
+            for mut new in effects.audit {
+                seq += 1;
+                // Never dated before a record already committed: then (operation_date, seq) follows commit order
+                // and activity pages never skip a record that committed late.
+                new.operation_date = new.operation_date.max(last_at);
+                last_at = new.operation_date;
+                let r = AuditRecord::seal(partner, seq, &head, new);
+                insert_audit(tx, &r).await?;
+                head = r.hash;
+            }
+            sqlx::query("UPDATE partners SET audit_seq = $1, audit_head = $2, audit_last_at = $3 WHERE id = $4")
+                .bind(seq)
+                .bind(&head)
+                .bind(last_at.micros())
+                .bind(partner.to_string())
+                .execute(&mut **tx)
+                .await?;
+        }
+        if let Some(done) = effects.idempotency {
+            complete_idempotency(tx, done).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn insert_audit(tx: &mut Tx, r: &AuditRecord) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO audit_records (partner_id, seq, id, customer_id, customer_name, customer_name_folded, \
+         user_principal_name, resource_type, operation_type, operation_date, operation_status, customized_data, \
+         prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(r.partner_id.to_string())
+    .bind(r.seq)
+    .bind(r.id.to_string())
+    .bind(r.customer_id.map(|c| c.to_string()))
+    .bind(r.customer_name.clone())
+    .bind(r.customer_name_folded.clone())
+    .bind(&r.user_principal_name)
+    .bind(&r.resource_type)
+    .bind(&r.operation_type)
+    .bind(r.operation_date.micros())
+    .bind(&r.operation_status)
+    .bind(serde_json::to_string(&r.customized_data).map_err(|_| corrupt("customized_data"))?)
+    .bind(&r.prev_hash)
+    .bind(&r.hash)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl AuditStore for SqlStore {
+    async fn record_activity(&self, scope: PartnerScope, effects: Effects) -> StoreResult<()> {
+        let tx = self.begin().await?;
+        self.commit_with(tx, scope.partner_id(), effects).await
+    }
+
+    async fn list_audit(
+        &self,
+        scope: PartnerScope,
+        range: DateRange,
+        filter: Option<&AuditFilter>,
+        limit: u32,
+        after: Option<&Cursor>,
+        order: AuditOrder,
+    ) -> StoreResult<Vec<AuditRecord>> {
+        let (past, direction) = match order {
+            AuditOrder::OldestFirst => (">", ""),
+            AuditOrder::NewestFirst => ("<", " DESC"),
+        };
+        let mut sql = format!(
+            "SELECT {AUDIT_COLS} FROM audit_records WHERE partner_id = $1 AND operation_date >= $2 \
+             AND operation_date < $3"
+        );
+        let mut next = 4;
+        if let Some(f) = filter {
+            let col = match f.field {
+                AuditField::CustomerId => "customer_id",
+                AuditField::CompanyName => "customer_name_folded",
+                AuditField::ResourceType => "resource_type",
+                AuditField::OperationType => "operation_type",
+            };
+            sql.push_str(&format!(" AND {col} LIKE ${next} ESCAPE '\\'"));
+            next += 1;
+        }
+        if after.is_some() {
+            sql.push_str(&format!(
+                " AND (operation_date {past} ${a} OR (operation_date = ${a} AND seq {past} ${b}))",
+                a = next,
+                b = next + 1
+            ));
+        }
+        sql.push_str(&format!(" ORDER BY operation_date{direction}, seq{direction} LIMIT {limit}"));
+        let mut q =
+            sqlx::query(&sql).bind(scope.partner_id().to_string()).bind(range.from.micros()).bind(range.until.micros());
+        if let Some(f) = filter {
+            q = q.bind(like_pattern(f.operator, &f.value));
+        }
+        if let Some(c) = after {
+            let seq: i64 = c.id.parse().map_err(|_| StoreError::Corrupt("activity cursor".into()))?;
+            q = q.bind(c.at.micros()).bind(seq);
+        }
+        q.fetch_all(&self.read).await?.iter().map(audit_from).collect()
+    }
+
+    async fn audit_chain(&self, scope: PartnerScope, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditRecord>> {
+        let sql = format!(
+            "SELECT {AUDIT_COLS} FROM audit_records WHERE partner_id = $1 AND seq > $2 ORDER BY seq LIMIT {limit}"
+        );
+        sqlx::query(&sql)
+            .bind(scope.partner_id().to_string())
+            .bind(after_seq)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(audit_from)
+            .collect()
+    }
+
+    async fn audit_head(&self, scope: PartnerScope) -> StoreResult<(i64, String)> {
+        let row = sqlx::query("SELECT audit_seq, audit_head FROM partners WHERE id = $1")
+            .bind(scope.partner_id().to_string())
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
+    }
+}

@@ -1,0 +1,168 @@
+//! The one SQL implementation of [`Store`], for SQLite and PostgreSQL through sqlx's `Any` driver.
+//!
+//! Both databases take `$1` placeholders, `ON CONFLICT`, `RETURNING`, and the types used here (BIGINT/INTEGER,
+//! TEXT, BOOLEAN/INTEGER, BYTEA/BLOB). Where they differ, [`Backend`] says so at the one place it matters.
+//! SQLite gets a writer pool of one connection (a single writer path, so writers never meet `SQLITE_BUSY`)
+//! and a reader pool; PostgreSQL uses one pool and row locks.
+
+use crate::*;
+use idempotency::complete_idempotency;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Row, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+
+mod admin;
+mod audit;
+mod cancellations;
+mod catalog;
+mod customers;
+mod downloads;
+mod housekeeping;
+mod idempotency;
+mod invoices;
+mod keys;
+mod ledger;
+mod orders;
+mod partners;
+mod redeemer;
+mod rows;
+mod support;
+mod users;
+mod webhooks;
+
+use rows::*;
+
+pub struct SqlStore {
+    backend: Backend,
+    write: AnyPool,
+    read: AnyPool,
+    /// SQLite: the writer that commits download redemptions in batches, owned by this store (see `redeemer`).
+    redeemer: Option<redeemer::Redeemer>,
+}
+
+type Tx = Transaction<'static, Any>;
+
+impl SqlStore {
+    /// Connects to `sqlite://…` (the file is created when missing) or `postgres://…`.
+    pub async fn connect(url: &str) -> StoreResult<SqlStore> {
+        sqlx::any::install_default_drivers();
+        if url.starts_with("sqlite:") {
+            let url = sqlite_url(url)?;
+            let pragmas = sqlite_pragmas;
+            let write = AnyPoolOptions::new().max_connections(1).after_connect(writer_pragmas).connect(&url).await?;
+            let read = AnyPoolOptions::new().max_connections(8).after_connect(pragmas).connect(&url).await?;
+            // The writer's task has its own store on the same pools; it ends when this one is dropped.
+            let writer =
+                SqlStore { backend: Backend::Sqlite, write: write.clone(), read: read.clone(), redeemer: None };
+            let redeemer = redeemer::Redeemer::start(writer);
+            Ok(SqlStore { backend: Backend::Sqlite, write, read, redeemer: Some(redeemer) })
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            // A request waits at most this long for a connection: when the database is down (sqlx retries a refused
+            // connection until then) or overloaded, the client hears 503 with Retry-After soon rather than late.
+            let pool =
+                AnyPoolOptions::new().max_connections(32).acquire_timeout(Duration::from_secs(2)).connect(url).await?;
+            Ok(SqlStore { backend: Backend::Postgres, write: pool.clone(), read: pool, redeemer: None })
+        } else {
+            Err(StoreError::Config(format!(
+                "unsupported database URL scheme in '{}': use sqlite:// or postgres://",
+                url.split(':').next().unwrap_or("")
+            )))
+        }
+    }
+
+    async fn begin(&self) -> StoreResult<Tx> {
+        Ok(self.write.begin().await?)
+    }
+
+    fn for_update(&self) -> &'static str {
+        self.backend.for_update()
+    }
+
+    fn chain_lock(&self) -> &'static str {
+        self.backend.chain_lock()
+    }
+}
+
+/// Per-connection SQLite settings. busy_timeout first: setting WAL needs a moment of exclusive access.
+/// `synchronous = FULL` makes every commit durable before the 201 goes out (SPEC §4: survives `kill -9`,
+/// and a power cut too).
+fn sqlite_pragmas(
+    conn: &mut sqlx::AnyConnection,
+    _meta: sqlx::pool::PoolConnectionMetadata,
+) -> futures::future::BoxFuture<'_, Result<(), sqlx::Error>> {
+    Box::pin(async move {
+        for pragma in [
+            "PRAGMA busy_timeout = 10000",
+            "PRAGMA journal_mode = WAL",
+            "PRAGMA synchronous = FULL",
+            "PRAGMA foreign_keys = ON",
+        ] {
+            sqlx::Executor::execute(&mut *conn, pragma).await?;
+        }
+        Ok(())
+    })
+}
+
+/// The one writer connection also gets a 64 MiB page cache (SQLite's default is 2 MiB): large writes such as an
+/// invoice run revisit the same index pages, and the cache saves re-reading them. Readers keep the default, so
+/// eight of them never hold 512 MiB.
+fn writer_pragmas(
+    conn: &mut sqlx::AnyConnection,
+    meta: sqlx::pool::PoolConnectionMetadata,
+) -> futures::future::BoxFuture<'_, Result<(), sqlx::Error>> {
+    Box::pin(async move {
+        sqlite_pragmas(conn, meta).await?;
+        sqlx::Executor::execute(&mut *conn, "PRAGMA cache_size = -65536").await?;
+        Ok(())
+    })
+}
+
+/// `sqlite://path` with `mode=rwc` (create when missing) and the parent folder made.
+fn sqlite_url(url: &str) -> StoreResult<String> {
+    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = rest.split('?').next().unwrap_or("");
+    if path.is_empty() || path == ":memory:" {
+        return Err(StoreError::Config("a SQLite URL needs a file path: sqlite://./data/partnerhub.db".into()));
+    }
+    if let Some(parent) = std::path::Path::new(path).parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::Corrupt(format!("cannot create {}: {e}", parent.display())))?;
+        }
+    }
+    Ok(if rest.contains("mode=") {
+        format!("sqlite://{rest}")
+    } else if rest.contains('?') {
+        format!("sqlite://{rest}&mode=rwc")
+    } else {
+        format!("sqlite://{rest}?mode=rwc")
+    })
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error().is_some_and(|d| d.is_unique_violation())
+}
+
+/// A write whose unique index refused it becomes `refused`, for the client; any other failure stays internal.
+fn unless_unique<T>(result: Result<T, sqlx::Error>, refused: impl FnOnce() -> StoreError) -> StoreResult<T> {
+    match result {
+        Err(e) if is_unique_violation(&e) => Err(refused()),
+        r => Ok(r?),
+    }
+}
+
+/// `AND (at, id) > (cursor)` written so both databases use the keyset index.
+/// A continuation token this server did not issue for the list it is used with.
+fn bad_cursor() -> StoreError {
+    StoreError::Refused(domain::DomainError::invalid("MS-ContinuationToken", "is not a token this server issued"))
+}
+
+/// `$first, $first+1, …` for an `IN (…)` list of `n` values.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+fn keyset(at_col: &str, id_col: &str, first_param: usize) -> String {
+    format!(" AND ({at_col} > ${a} OR ({at_col} = ${a} AND {id_col} > ${b}))", a = first_param, b = first_param + 1)
+}
