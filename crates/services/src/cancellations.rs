@@ -1,6 +1,6 @@
 //! Cancelling purchases (R9, R10): the policy check, the credits, and one transaction that revokes and credits.
 
-use crate::idempotency::Idem;
+use crate::idempotency::{completion, Keep};
 use crate::{Actor, Result, Services};
 use domain::audit::{NewAuditRecord, OperationType};
 use domain::cancellation::{credit_for, plan_cancellation, Canceller};
@@ -33,7 +33,7 @@ impl Services {
         customer_id: &str,
         order_id: &str,
         lines: Option<Vec<i64>>,
-        idem: Option<Idem<'_, Order>>,
+        keep: Option<&dyn Keep<Order>>,
     ) -> Result<Order> {
         let scope = actor.authorize(Action::CancelPurchase)?;
         let customer = self.get_customer(actor, customer_id).await?;
@@ -46,7 +46,7 @@ impl Services {
         loop {
             let mut balance = self.store.order_balance(scope, order.id).await?.ok_or(DomainError::NotFound)?;
             let (cancelled, cancel, audit) = prepare_cancellation(&who, order.clone(), &chosen, &mut balance)?;
-            let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &cancelled)? };
+            let effects = Effects { audit: vec![audit], idempotency: completion(keep, &cancelled)? };
             match self.store.cancel_lines(scope, &cancel, effects).await {
                 Ok(()) => return Ok(cancelled),
                 Err(e) if attempt < CREDIT_RETRIES && credited_meanwhile(&e) => attempt += 1,

@@ -1,6 +1,6 @@
 //! Customers (R3): create, find, list.
 
-use crate::idempotency::Idem;
+use crate::idempotency::{completion, Keep};
 use crate::{Actor, Result, Services};
 use domain::audit::{NewAuditRecord, OperationType};
 use domain::customer::{BillingDraft, Customer, CustomerDraft};
@@ -58,7 +58,7 @@ impl Services {
         &self,
         actor: &Actor,
         draft: CustomerDraft,
-        idem: Option<Idem<'_, Customer>>,
+        keep: Option<&dyn Keep<Customer>>,
     ) -> Result<Customer> {
         let scope = actor.authorize(Action::CreateCustomer)?;
         let customer = draft.validate(self.partner_now(&actor.partner))?;
@@ -66,7 +66,7 @@ impl Services {
             .customer(customer.tenant_id, &customer.company_name)
             .data("domain", customer.domain.clone())
             .data("market", customer.market.as_str());
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &customer)? };
+        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &customer)? };
         match self.store.create_customer(scope, &customer, effects).await {
             Err(StoreError::Conflict(m)) => Err(DomainError::DuplicateCustomer(m).into()),
             other => Ok(other.map(|_| customer)?),
@@ -102,7 +102,7 @@ impl Services {
         id: &str,
         draft: BillingDraft,
         if_match: Option<&str>,
-        idem: Option<Idem<'_, Customer>>,
+        keep: Option<&dyn Keep<Customer>>,
     ) -> Result<Customer> {
         let scope = actor.authorize(Action::UpdateCustomer)?;
         let id = TenantId::parse(id).ok_or(DomainError::NotFound)?;
@@ -120,7 +120,7 @@ impl Services {
         .customer(updated.tenant_id, &updated.company_name)
         .data("change", "billing_profile")
         .data("profileVersion", updated.profile_version.to_string());
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &updated)? };
+        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &updated)? };
         let written = self.store.update_customer_billing(scope, &updated, current.profile_version, effects).await;
         self.customer_cache.forget(scope.partner_id(), id);
         written?;

@@ -3,7 +3,7 @@
 
 use crate::auth::Publisher;
 use crate::blobs::{BlobError, ByteStream};
-use crate::idempotency::Idem;
+use crate::idempotency::{completion, Keep};
 use crate::{Actor, Error, Result, Services};
 use base64::Engine;
 use domain::audit::{NewAuditRecord, OperationType};
@@ -211,7 +211,7 @@ impl Services {
         item_id: &str,
         selection: &ArtifactSelection,
         client: &ClientInfo,
-        idem: Option<Idem<'_, KeysAndDownloads>>,
+        keep: Option<&dyn Keep<KeysAndDownloads>>,
     ) -> Result<KeysAndDownloads> {
         let Found { scope, customer, item, sealed_key } =
             self.software_item(actor, Action::GetKeysAndDownloads, customer_id, item_id).await?;
@@ -271,7 +271,7 @@ impl Services {
             rows.push(link);
         }
         let result = KeysAndDownloads { item, activation_key, downloads };
-        let effects = Effects { audit, idempotency: self.completion(idem.as_ref(), &result)? };
+        let effects = Effects { audit, idempotency: completion(keep, &result)? };
         self.store.issue_links(scope, result.item.id, &rows, effects).await?;
         Ok(result)
     }

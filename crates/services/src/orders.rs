@@ -1,7 +1,7 @@
 //! Key stock, carts, checkout and orders (R5): one order per checkout, written in one transaction.
 
 use crate::auth::Publisher;
-use crate::idempotency::Idem;
+use crate::idempotency::{completion, Keep};
 use crate::{Actor, Result, Services};
 use domain::audit::{NewAuditRecord, OperationType};
 use domain::customer::Customer;
@@ -22,7 +22,7 @@ impl Services {
         product_id: &str,
         sku_id: &str,
         keys: Vec<String>,
-        idem: Option<Idem<'_, (usize, i64)>>,
+        keep: Option<&dyn Keep<(usize, i64)>>,
     ) -> Result<(usize, i64)> {
         validate_keys(&keys)?;
         let products = self.store.list_products().await?;
@@ -46,10 +46,10 @@ impl Services {
         let added = keys.len();
         // A replayed response shows the stock as it was expected after this batch (a concurrent import of other
         // keys in between is not reflected in the replay; the live response counts inside the transaction).
-        let completion = match idem.as_ref() {
-            Some(i) => {
+        let completion = match keep {
+            Some(keep) => {
                 let before = self.store.key_stock(product_id, sku_id).await?;
-                self.completion(Some(i), &(added, before + added as i64))?
+                completion(Some(keep), &(added, before + added as i64))?
             }
             None => None,
         };
@@ -94,10 +94,10 @@ impl Services {
         actor: &Actor,
         customer_id: &str,
         lines: Vec<CartLineDraft>,
-        idem: Option<Idem<'_, Cart>>,
+        keep: Option<&dyn Keep<Cart>>,
     ) -> Result<Cart> {
         let (scope, _, _, cart) = self.new_cart(actor, customer_id, lines, CartStatus::Active).await?;
-        let effects = Effects { audit: vec![], idempotency: self.completion(idem.as_ref(), &cart)? };
+        let effects = Effects { audit: vec![], idempotency: completion(keep, &cart)? };
         self.store.create_cart(scope, &cart, effects).await?;
         Ok(cart)
     }
@@ -116,7 +116,7 @@ impl Services {
         customer_id: &str,
         cart_id: &str,
         lines: Vec<CartLineDraft>,
-        idem: Option<Idem<'_, Cart>>,
+        keep: Option<&dyn Keep<Cart>>,
     ) -> Result<Cart> {
         let mut cart = self.get_cart(actor, customer_id, cart_id).await?;
         if cart.status == CartStatus::Ordered {
@@ -127,7 +127,7 @@ impl Services {
         let catalog = self.market_catalog(customer.market, None).await?;
         cart.lines = validate_cart_lines(lines, &catalog.products, &catalog.market)?;
         cart.updated_at = self.partner_now(&actor.partner);
-        let effects = Effects { audit: vec![], idempotency: self.completion(idem.as_ref(), &cart)? };
+        let effects = Effects { audit: vec![], idempotency: completion(keep, &cart)? };
         self.store.update_cart(scope, customer.tenant_id, cart.id, &cart.lines, cart.updated_at, effects).await?;
         Ok(cart)
     }
@@ -140,7 +140,7 @@ impl Services {
         actor: &Actor,
         customer_id: &str,
         cart_id: &str,
-        idem: Option<Idem<'_, Order>>,
+        keep: Option<&dyn Keep<Order>>,
     ) -> Result<Order> {
         let (scope, customer) = self.buyer(actor, customer_id).await?;
         let id = CartId::parse(cart_id).ok_or(DomainError::NotFound)?;
@@ -153,7 +153,7 @@ impl Services {
         let now = self.partner_now(&actor.partner);
         let order = price_order(OrderId::new(), &cart, &catalog.products, &catalog.market, now)?;
         let (items, audit) = checkout_writes(&order, &customer, actor.principal(), now);
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &order)? };
+        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &order)? };
         self.store.place_order(scope, &order, CartClaim::Stored { version: cart.updated_at }, &items, effects).await?;
         Ok(order)
     }
@@ -167,13 +167,13 @@ impl Services {
         actor: &Actor,
         customer_id: &str,
         lines: Vec<CartLineDraft>,
-        idem: Option<Idem<'_, Order>>,
+        keep: Option<&dyn Keep<Order>>,
     ) -> Result<Order> {
         let (scope, customer, catalog, cart) = self.new_cart(actor, customer_id, lines, CartStatus::Ordered).await?;
         let now = cart.created_at;
         let order = price_order(OrderId::new(), &cart, &catalog.products, &catalog.market, now)?;
         let (items, audit) = checkout_writes(&order, &customer, actor.principal(), now);
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &order)? };
+        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &order)? };
         self.store.place_order(scope, &order, CartClaim::Direct(&cart), &items, effects).await?;
         Ok(order)
     }

@@ -4,7 +4,7 @@
 use crate::auth::Publisher;
 use crate::blobs::ByteStream;
 use crate::cancellations::{credit_row, credited_meanwhile, prepare_cancellation, Canceling, CREDIT_RETRIES};
-use crate::idempotency::Idem;
+use crate::idempotency::{completion, Keep};
 use crate::{Actor, Error, Result, Services};
 use domain::audit::{NewAuditRecord, OperationType};
 use domain::cancellation::{plan_cancellation, Canceller};
@@ -81,7 +81,7 @@ impl Services {
         actor: &Actor,
         locale: &str,
         draft: ServiceRequestDraft,
-        idem: Option<Idem<'_, ServiceRequest>>,
+        keep: Option<&dyn Keep<ServiceRequest>>,
     ) -> Result<ServiceRequest> {
         let scope = actor.authorize(Action::SupportRequests)?;
         let locale = validate_locale(locale)?;
@@ -153,7 +153,7 @@ impl Services {
         };
         let audit = step(OperationType::CreateServiceRequest, actor.principal(), now, &request)
             .data("severity", request.severity.as_str());
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &request)? };
+        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &request)? };
         self.store.create_service_request(scope, &request, effects).await?;
         Ok(request)
     }
@@ -207,7 +207,7 @@ impl Services {
         actor: &Actor,
         id: &str,
         text: &str,
-        idem: Option<Idem<'_, ServiceRequest>>,
+        keep: Option<&dyn Keep<ServiceRequest>>,
     ) -> Result<ServiceRequest> {
         let scope = actor.authorize(Action::SupportRequests)?;
         let mut request = self.get_service_request(actor, id).await?;
@@ -224,7 +224,7 @@ impl Services {
         // The answer is the request as this change leaves it, built before commit so a retry replays it.
         request.notes.push(note);
         request.updated_at = now;
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &request)? };
+        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &request)? };
         self.store.change_service_request(scope, request.id, &change, effects).await?;
         Ok(request)
     }
@@ -315,7 +315,7 @@ impl Services {
         publisher: &Publisher,
         id: &str,
         change: DeskChange,
-        idem: Option<Idem<'_, ServiceRequest>>,
+        keep: Option<&dyn Keep<ServiceRequest>>,
     ) -> Result<ServiceRequest> {
         let (partner, request) = self.desk_request(publisher, id).await?;
         let scope = PartnerScope::authenticated(partner.id);
@@ -369,7 +369,7 @@ impl Services {
             let (cancel, refunds, credit_records) = self.plan_desk_credits(scope, &request, &change, now).await?;
             let mut records = audit.clone();
             records.extend(credit_records);
-            let effects = Effects { audit: records, idempotency: self.completion(idem.as_ref(), &answer)? };
+            let effects = Effects { audit: records, idempotency: completion(keep, &answer)? };
             let write = RequestChange { status, note: note.clone(), attachment: None, refunds, cancel, at: now };
             match self.store.change_service_request(scope, request.id, &write, effects).await {
                 Ok(()) => return Ok(answer),

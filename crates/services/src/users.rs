@@ -3,7 +3,7 @@
 
 use crate::auth::Publisher;
 use crate::auth::{hash_password, new_api_token};
-use crate::idempotency::Idem;
+use crate::idempotency::{completion, Keep};
 use crate::{Actor, Result, Services};
 use domain::audit::{NewAuditRecord, OperationType};
 use domain::ids::{TokenId, UserId};
@@ -40,7 +40,7 @@ impl Services {
         partner: &Partner,
         draft: UserDraft,
         by: &str,
-        idem: Option<Idem<'_, User>>,
+        keep: Option<&dyn Keep<User>>,
     ) -> Result<User> {
         let now = self.partner_now(partner);
         let user = new_user(partner.id, &draft.email, &draft.display_name, &draft.roles, now)?;
@@ -55,7 +55,7 @@ impl Services {
             .data("userId", user.id.to_string())
             .data("email", user.email.clone())
             .data("roles", user.roles.to_stored());
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &user)? };
+        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &user)? };
         match self.store.create_user(&user, hash.as_deref(), effects).await {
             // Emails are unique on the whole server. The answer is the same whichever partner holds the address
             // (this one or another), and neither echoes the address nor says whose it is.
@@ -71,10 +71,10 @@ impl Services {
         _publisher: &Publisher,
         partner: &str,
         draft: UserDraft,
-        idem: Option<Idem<'_, User>>,
+        keep: Option<&dyn Keep<User>>,
     ) -> Result<User> {
         let (partner, _) = self.publisher_scope(partner).await?;
-        self.insert_user(&partner, draft, "publisher", idem).await
+        self.insert_user(&partner, draft, "publisher", keep).await
     }
 
     /// Publisher: issues an API token for one of a partner's users.
@@ -85,11 +85,11 @@ impl Services {
         partner: &str,
         user: &str,
         name: &str,
-        idem: Option<Idem<'_, IssuedToken>>,
+        keep: Option<&dyn Keep<IssuedToken>>,
     ) -> Result<IssuedToken> {
         let (partner, scope) = self.publisher_scope(partner).await?;
         let user = self.user_in(scope, user).await?;
-        self.insert_token(&partner, &user, name, "publisher", idem).await
+        self.insert_token(&partner, &user, name, "publisher", keep).await
     }
 
     async fn user_in(&self, scope: PartnerScope, id: &str) -> Result<User> {
@@ -103,7 +103,7 @@ impl Services {
         user: &User,
         name: &str,
         by: &str,
-        idem: Option<Idem<'_, IssuedToken>>,
+        keep: Option<&dyn Keep<IssuedToken>>,
     ) -> Result<IssuedToken> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
@@ -124,15 +124,15 @@ impl Services {
             .data("userId", user.id.to_string())
             .data("tokenId", issued.token.id.to_string())
             .data("name", name);
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &issued)? };
+        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &issued)? };
         self.store.create_token(&issued.token, &hash, effects).await?;
         Ok(issued)
     }
 
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
-    pub async fn create_user(&self, actor: &Actor, draft: UserDraft, idem: Option<Idem<'_, User>>) -> Result<User> {
+    pub async fn create_user(&self, actor: &Actor, draft: UserDraft, keep: Option<&dyn Keep<User>>) -> Result<User> {
         actor.authorize(Action::ManageUsers)?;
-        self.insert_user(&actor.partner, draft, actor.principal(), idem).await
+        self.insert_user(&actor.partner, draft, actor.principal(), keep).await
     }
 
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
@@ -156,7 +156,7 @@ impl Services {
         display_name: Option<&str>,
         roles: Option<&[String]>,
         disabled: Option<bool>,
-        idem: Option<Idem<'_, User>>,
+        keep: Option<&dyn Keep<User>>,
     ) -> Result<User> {
         let scope = actor.authorize(Action::ManageUsers)?;
         let target = self.user_in(scope, id).await?;
@@ -199,7 +199,7 @@ impl Services {
         if let Some(d) = patch.disabled {
             after.disabled = d;
         }
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &after)? };
+        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &after)? };
         Ok(self.store.update_user(scope, target.id, &patch, now, effects).await?)
     }
 
@@ -220,10 +220,10 @@ impl Services {
         &self,
         actor: &Actor,
         name: &str,
-        idem: Option<Idem<'_, IssuedToken>>,
+        keep: Option<&dyn Keep<IssuedToken>>,
     ) -> Result<IssuedToken> {
         actor.authorize(Action::OwnProfile)?;
-        self.insert_token(&actor.partner, &actor.user, name, actor.principal(), idem).await
+        self.insert_token(&actor.partner, &actor.user, name, actor.principal(), keep).await
     }
 
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]

@@ -7,7 +7,7 @@
 //! nothing is sent that did not happen; a process that dies mid-send leaves the delivery to be sent again, with the
 //! same `Partnerhub-Delivery` id, once its hold runs out. Delivery is at least once.
 
-use crate::idempotency::Idem;
+use crate::idempotency::{completion, Keep};
 use crate::{Actor, Result, Services};
 use domain::audit::{NewAuditRecord, OperationType};
 use domain::ids::{DeliveryId, WebhookId};
@@ -153,7 +153,7 @@ impl Services {
         actor: &Actor,
         url: &str,
         operation_types: &[String],
-        idem: Option<Idem<'_, CreatedWebhook>>,
+        keep: Option<&dyn Keep<CreatedWebhook>>,
     ) -> Result<CreatedWebhook> {
         let scope = actor.authorize(Action::ManageWebhooks)?;
         let url = validate_endpoint_url(url, self.webhooks.allow_insecure)?;
@@ -178,7 +178,7 @@ impl Services {
             .data("webhookId", created.endpoint.id.to_string())
             .data("url", created.endpoint.url.clone())
             .data("operationTypes", kinds.join(","));
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &created)? };
+        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &created)? };
         let sealed = self.secrets.seal(created.secret.as_bytes());
         self.store.create_webhook(scope, &created.endpoint, &sealed, effects).await?;
         Ok(created)

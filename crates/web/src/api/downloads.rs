@@ -3,7 +3,8 @@
 
 use super::requires;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{Client, Keyed, PartnerAuth, Path, PublisherAuth, Query};
+use crate::extract::{Client, PartnerAuth, Path, PublisherAuth, Query};
+use crate::idempotency::Keyed;
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::State;
@@ -133,10 +134,6 @@ impl From<&KeysAndDownloads> for KeysAndDownloadsDto {
     }
 }
 
-fn render_keys(k: &KeysAndDownloads) -> serde_json::Result<Vec<u8>> {
-    serde_json::to_vec(&KeysAndDownloadsDto::from(k))
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
@@ -229,7 +226,8 @@ async fn keys_and_downloads(
             state.services.record_replayed_key_view(&actor, &customer_id, &item_id, &client).await?;
             response
         }
-        Keyed::Fresh(body) => {
+        Keyed::Fresh(mut body) => {
+            let reply = body.sealed_reply(StatusCode::CREATED, |v| KeysAndDownloadsDto::from(v));
             let selection = ArtifactSelection {
                 version: body.value.version.clone(),
                 language: body.value.language.clone(),
@@ -237,17 +235,9 @@ async fn keys_and_downloads(
             };
             let result = state
                 .services
-                .keys_and_downloads(
-                    &actor,
-                    &customer_id,
-                    &item_id,
-                    &selection,
-                    &client,
-                    body.idem(StatusCode::CREATED, &render_keys, true),
-                )
+                .keys_and_downloads(&actor, &customer_id, &item_id, &selection, &client, reply.keep())
                 .await;
-            let keys = body.settle(&state, result).await?;
-            (StatusCode::CREATED, Json(KeysAndDownloadsDto::from(&keys))).into_response()
+            reply.send(result).await?
         }
     };
     // An activation key and live links: never kept by a cache.

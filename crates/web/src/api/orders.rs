@@ -3,10 +3,12 @@
 use super::collection::{collection, Attributes, Collection, PageParams};
 use super::requires;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{IdemJson, PartnerAuth, Path, PublisherAuth, Query};
+use crate::extract::{PartnerAuth, Path, PublisherAuth, Query};
+use crate::idempotency::IdemJson;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
 use axum::Json;
 use domain::order::{Cart, CartLineDraft, LineStatus, Order, ProvisioningContext};
 use domain::policy::Action;
@@ -148,10 +150,6 @@ impl From<&Cart> for CartDto {
             attributes: Attributes::of("Cart"),
         }
     }
-}
-
-fn render_cart(c: &Cart) -> serde_json::Result<Vec<u8>> {
-    serde_json::to_vec(&CartDto::from(c))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -316,14 +314,11 @@ async fn create_cart(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
     Path(customer_id): Path<String>,
-    body: IdemJson<CartInput>,
-) -> ApiResult<(StatusCode, Json<CartDto>)> {
-    let result = state
-        .services
-        .create_cart(&actor, &customer_id, drafts(&body.value), body.idem(StatusCode::CREATED, &render_cart, false))
-        .await;
-    let cart = body.settle(&state, result).await?;
-    Ok((StatusCode::CREATED, Json(CartDto::from(&cart))))
+    mut body: IdemJson<CartInput>,
+) -> ApiResult<Response> {
+    let reply = body.reply(StatusCode::CREATED, |v| CartDto::from(v));
+    let result = state.services.create_cart(&actor, &customer_id, drafts(&body.value), reply.keep()).await;
+    reply.send(result).await
 }
 
 /// A cart.
@@ -350,11 +345,12 @@ async fn update_cart(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
     Path((customer_id, cart_id)): Path<(String, String)>,
-    body: IdemJson<CartInput>,
-) -> ApiResult<Json<CartDto>> {
-    let result = state.services.update_cart(&actor, &customer_id, &cart_id, drafts(&body.value), None).await;
-    let cart = body.settle(&state, result).await?;
-    Ok(Json(CartDto::from(&cart)))
+    mut body: IdemJson<CartInput>,
+) -> ApiResult<Response> {
+    // A PUT takes no idempotency key: the reply only renders.
+    let reply = body.reply(StatusCode::OK, |v| CartDto::from(v));
+    let result = state.services.update_cart(&actor, &customer_id, &cart_id, drafts(&body.value), reply.keep()).await;
+    reply.send(result).await
 }
 
 /// Check a cart out: one order, all lines or none, charged to the partner's monthly invoice.
@@ -368,15 +364,15 @@ async fn checkout(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
     Path((customer_id, cart_id)): Path<(String, String)>,
-    body: IdemJson<serde_json::Value>,
-) -> ApiResult<(StatusCode, Json<CheckoutResult>)> {
+    mut body: IdemJson<serde_json::Value>,
+) -> ApiResult<Response> {
     let now = state.services.partner_now(&actor.partner);
-    let render =
-        move |o: &Order| serde_json::to_vec(&CheckoutResult { orders: vec![order_dto(o, now)], order_errors: vec![] });
-    let result =
-        state.services.checkout(&actor, &customer_id, &cart_id, body.idem(StatusCode::CREATED, &render, false)).await;
-    let order = body.settle(&state, result).await?;
-    Ok((StatusCode::CREATED, Json(CheckoutResult { orders: vec![order_dto(&order, now)], order_errors: vec![] })))
+    let reply = body.reply(StatusCode::CREATED, move |o: &Order| CheckoutResult {
+        orders: vec![order_dto(o, now)],
+        order_errors: vec![],
+    });
+    let result = state.services.checkout(&actor, &customer_id, &cart_id, reply.keep()).await;
+    reply.send(result).await
 }
 
 /// One line of an order created without a cart, as Partner Center's `OrderLineItem`.
@@ -460,21 +456,15 @@ async fn create_order(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
     Path(customer_id): Path<String>,
-    body: IdemJson<NewOrder>,
-) -> ApiResult<(StatusCode, Json<OrderDto>)> {
+    mut body: IdemJson<NewOrder>,
+) -> ApiResult<Response> {
     let now = state.services.partner_now(&actor.partner);
-    let render = move |o: &Order| serde_json::to_vec(&order_dto(o, now));
+    let reply = body.reply(StatusCode::CREATED, move |o: &Order| order_dto(o, now));
     let result = match order_drafts(&customer_id, &body.value) {
-        Ok(lines) => {
-            state
-                .services
-                .create_order(&actor, &customer_id, lines, body.idem(StatusCode::CREATED, &render, false))
-                .await
-        }
+        Ok(lines) => state.services.create_order(&actor, &customer_id, lines, reply.keep()).await,
         Err(e) => Err(e.into()),
     };
-    let order = body.settle(&state, result).await?;
-    Ok((StatusCode::CREATED, Json(order_dto(&order, now))))
+    reply.send(result).await
 }
 
 /// A customer's orders, oldest first (any role).
@@ -520,15 +510,11 @@ async fn add_keys(
     State(state): State<AppState>,
     PublisherAuth(publisher): PublisherAuth,
     Path((product_id, sku_id)): Path<(String, String)>,
-    body: IdemJson<KeysInput>,
-) -> ApiResult<Json<KeysAdded>> {
-    let render = |r: &(usize, i64)| serde_json::to_vec(&KeysAdded { added: r.0, available: r.1 });
-    let result = state
-        .services
-        .add_keys(&publisher, &product_id, &sku_id, body.value.keys.clone(), body.idem(StatusCode::OK, &render, false))
-        .await;
-    let (added, available) = body.settle(&state, result).await?;
-    Ok(Json(KeysAdded { added, available }))
+    mut body: IdemJson<KeysInput>,
+) -> ApiResult<Response> {
+    let reply = body.reply(StatusCode::OK, |r: &(usize, i64)| KeysAdded { added: r.0, available: r.1 });
+    let result = state.services.add_keys(&publisher, &product_id, &sku_id, body.value.keys.clone(), reply.keep()).await;
+    reply.send(result).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -559,20 +545,15 @@ async fn cancel_order(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
     Path((customer_id, order_id)): Path<(String, String)>,
-    body: IdemJson<OrderPatch>,
-) -> ApiResult<Json<OrderDto>> {
+    mut body: IdemJson<OrderPatch>,
+) -> ApiResult<Response> {
     if body.value.status != "cancelled" {
-        let refused =
-            Err(domain::DomainError::invalid("status", "the only change an order takes is \"cancelled\"").into());
-        return body.settle(&state, refused).await;
+        let refused = domain::DomainError::invalid("status", "the only change an order takes is \"cancelled\"");
+        return Err(body.refuse(refused).await);
     }
     let lines = body.value.line_items.as_ref().map(|l| l.iter().map(|r| r.line_item_number).collect());
     let now = state.services.partner_now(&actor.partner);
-    let render = move |o: &Order| serde_json::to_vec(&order_dto(o, now));
-    let result = state
-        .services
-        .cancel_order(&actor, &customer_id, &order_id, lines, body.idem(StatusCode::OK, &render, false))
-        .await;
-    let order = body.settle(&state, result).await?;
-    Ok(Json(order_dto(&order, now)))
+    let reply = body.reply(StatusCode::OK, move |o: &Order| order_dto(o, now));
+    let result = state.services.cancel_order(&actor, &customer_id, &order_id, lines, reply.keep()).await;
+    reply.send(result).await
 }

@@ -7,7 +7,8 @@
 use super::collection::{collection, Attributes, Collection, PageParams};
 use super::requires;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{IdemJson, PartnerAuth, Path, PublisherAuth, Query};
+use crate::extract::{PartnerAuth, Path, PublisherAuth, Query};
+use crate::idempotency::IdemJson;
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::State;
@@ -320,14 +321,6 @@ fn desk_view(r: &ServiceRequest) -> ServiceRequestDto {
     request_dto(r, Reader::Desk)
 }
 
-fn render_request(r: &ServiceRequest) -> serde_json::Result<Vec<u8>> {
-    serde_json::to_vec(&partner_view(r))
-}
-
-fn render_desk_request(r: &ServiceRequest) -> serde_json::Result<Vec<u8>> {
-    serde_json::to_vec(&desk_view(r))
-}
-
 /// A note (`newNote`); Partner Center's `ServiceRequestNote` fields other than `text` are ignored.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NoteInput {
@@ -428,17 +421,14 @@ async fn create_request(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
     Path(locale): Path<String>,
-    body: IdemJson<ServiceRequestInput>,
-) -> ApiResult<(StatusCode, Json<ServiceRequestDto>)> {
+    mut body: IdemJson<ServiceRequestInput>,
+) -> ApiResult<Response> {
+    let reply = body.reply(StatusCode::CREATED, partner_view);
     let result = match body.value.clone().draft() {
-        Ok(draft) => {
-            let idem = body.idem(StatusCode::CREATED, &render_request, false);
-            state.services.create_service_request(&actor, &locale, draft, idem).await
-        }
+        Ok(draft) => state.services.create_service_request(&actor, &locale, draft, reply.keep()).await,
         Err(e) => Err(e.into()),
     };
-    let request = body.settle(&state, result).await?;
-    Ok((StatusCode::CREATED, Json(partner_view(&request))))
+    reply.send(result).await
 }
 
 /// The partner's requests, oldest first (paged).
@@ -499,17 +489,14 @@ async fn add_note(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
     Path(id): Path<String>,
-    body: IdemJson<PartnerPatch>,
-) -> ApiResult<Json<ServiceRequestDto>> {
+    mut body: IdemJson<PartnerPatch>,
+) -> ApiResult<Response> {
+    let reply = body.reply(StatusCode::OK, partner_view);
     let result = match &body.value.new_note {
-        Some(note) => {
-            let idem = body.idem(StatusCode::OK, &render_request, false);
-            state.services.add_partner_note(&actor, &id, &note.text, idem).await
-        }
+        Some(note) => state.services.add_partner_note(&actor, &id, &note.text, reply.keep()).await,
         None => Err(domain::DomainError::invalid("newNote", "is required").into()),
     };
-    let request = body.settle(&state, result).await?;
-    Ok(Json(partner_view(&request)))
+    reply.send(result).await
 }
 
 fn limited_body(headers: &HeaderMap, body: Body) -> ApiResult<ByteStream> {
@@ -615,8 +602,9 @@ async fn desk_patch(
     State(state): State<AppState>,
     PublisherAuth(publisher): PublisherAuth,
     Path(id): Path<String>,
-    body: IdemJson<DeskPatch>,
-) -> ApiResult<Json<ServiceRequestDto>> {
+    mut body: IdemJson<DeskPatch>,
+) -> ApiResult<Response> {
+    let reply = body.reply(StatusCode::OK, desk_view);
     let v = &body.value;
     let change = DeskChange {
         status: v.status.clone(),
@@ -633,12 +621,8 @@ async fn desk_patch(
             line_items: c.line_items.as_ref().map(|l| l.iter().map(|r| r.line_item_number).collect()),
         }),
     };
-    let result = state
-        .services
-        .desk_update(&publisher, &id, change, body.idem(StatusCode::OK, &render_desk_request, false))
-        .await;
-    let request = body.settle(&state, result).await?;
-    Ok(Json(desk_view(&request)))
+    let result = state.services.desk_update(&publisher, &id, change, reply.keep()).await;
+    reply.send(result).await
 }
 
 /// The desk: download an attachment of any request.
