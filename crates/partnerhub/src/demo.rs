@@ -94,7 +94,7 @@ async fn seed(services: &Services, dir: &Path) -> anyhow::Result<String> {
     let err = |e: services::Error| anyhow::anyhow!("{e}");
     let partner =
         services.create_partner(&services.operator_on_this_machine(), PARTNER, true, None, None).await.map_err(err)?;
-    let pid = partner.id.to_string();
+    let pid = partner.id;
     let mut all_roles_user = None;
     for (who, roles) in Role::ALL
         .iter()
@@ -108,7 +108,7 @@ async fn seed(services: &Services, dir: &Path) -> anyhow::Result<String> {
             password: Some(PASSWORD.into()),
         };
         let user = services
-            .publisher_create_user(&services.operator_on_this_machine(), &pid, draft, None)
+            .publisher_create_user(&services.operator_on_this_machine(), pid, draft, None)
             .await
             .map_err(err)?;
         if who == "admin" {
@@ -117,7 +117,7 @@ async fn seed(services: &Services, dir: &Path) -> anyhow::Result<String> {
     }
     let admin = all_roles_user.ok_or_else(|| anyhow::anyhow!("the all-roles user was not created"))?;
     let token = services
-        .publisher_create_token(&services.operator_on_this_machine(), &pid, &admin.id.to_string(), "demo", None)
+        .publisher_create_token(&services.operator_on_this_machine(), pid, admin.id, "demo", None)
         .await
         .map_err(err)?;
     std::fs::write(&token_file, &token.secret)?;
@@ -186,9 +186,8 @@ async fn seed(services: &Services, dir: &Path) -> anyhow::Result<String> {
                 ..Default::default()
             })
             .collect();
-        let id = customer.tenant_id.to_string();
-        let cart = services.create_cart(&actor, &id, drafts, None).await.map_err(err)?;
-        services.checkout(&actor, &id, &cart.id.to_string(), None).await.map_err(err)?;
+        let cart = services.create_cart(&actor, customer.tenant_id, drafts, None).await.map_err(err)?;
+        services.checkout(&actor, customer.tenant_id, cart.id, None).await.map_err(err)?;
     }
     Ok(token.secret)
 }

@@ -6,7 +6,7 @@ use domain::audit::{NewAuditRecord, OperationType};
 use domain::cancellation::{credit_for, plan_cancellation, Canceller};
 use domain::credit::{LineCredit, OrderBalance};
 use domain::customer::Customer;
-use domain::ids::{LedgerEntryId, OrderId};
+use domain::ids::{LedgerEntryId, OrderId, TenantId};
 use domain::invoice::CHARGE_CANCEL;
 use domain::money::Money;
 use domain::order::{LineStatus, Order};
@@ -30,14 +30,13 @@ impl Services {
     pub async fn cancel_order(
         &self,
         actor: &Actor,
-        customer_id: &str,
-        order_id: &str,
+        customer_id: TenantId,
+        id: OrderId,
         lines: Option<Vec<i64>>,
         keep: Option<&dyn Keep<Order>>,
     ) -> Result<Order> {
         let scope = actor.authorize(Action::CancelPurchase)?;
         let customer = self.get_customer(actor, customer_id).await?;
-        let id = OrderId::parse(order_id).ok_or(DomainError::NotFound)?;
         let order = self.store.get_order(scope, customer.tenant_id, id).await?.ok_or(DomainError::NotFound)?;
         let now = self.partner_now(&actor.partner);
         let chosen = plan_cancellation(&order, lines.as_deref(), now, Canceller::Partner)?;

@@ -74,9 +74,8 @@ impl Services {
     }
 
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
-    pub async fn get_customer(&self, actor: &Actor, id: &str) -> Result<Customer> {
+    pub async fn get_customer(&self, actor: &Actor, id: TenantId) -> Result<Customer> {
         let scope = actor.authorize(Action::ViewCustomer)?;
-        let id = TenantId::parse(id).ok_or(DomainError::NotFound)?;
         if let Some(c) = self.customer_cache.get(scope.partner_id(), id) {
             return Ok(c);
         }
@@ -87,9 +86,8 @@ impl Services {
 
     /// The customer as stored now (the billing and company profile routes: never from the cache).
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
-    pub async fn customer_profile(&self, actor: &Actor, id: &str) -> Result<Customer> {
+    pub async fn customer_profile(&self, actor: &Actor, id: TenantId) -> Result<Customer> {
         let scope = actor.authorize(Action::ViewCustomer)?;
-        let id = TenantId::parse(id).ok_or(DomainError::NotFound)?;
         Ok(self.store.get_customer(scope, id).await?.ok_or(DomainError::NotFound)?)
     }
 
@@ -99,13 +97,12 @@ impl Services {
     pub async fn update_billing_profile(
         &self,
         actor: &Actor,
-        id: &str,
+        id: TenantId,
         draft: BillingDraft,
         if_match: Option<&str>,
         keep: Option<&dyn Keep<Customer>>,
     ) -> Result<Customer> {
         let scope = actor.authorize(Action::UpdateCustomer)?;
-        let id = TenantId::parse(id).ok_or(DomainError::NotFound)?;
         let current = self.store.get_customer(scope, id).await?.ok_or(DomainError::NotFound)?;
         let if_match = if_match.map(etag_value).filter(|e| !e.is_empty()).ok_or(DomainError::PreconditionRequired)?;
         if if_match != "*" && if_match != current.billing_etag() {

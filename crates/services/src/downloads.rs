@@ -9,7 +9,7 @@ use base64::Engine;
 use domain::audit::{NewAuditRecord, OperationType};
 use domain::customer::Customer;
 use domain::download::{plan_transfer, sanitize_file_name, LinkState, Transfer};
-use domain::ids::{ArtifactId, DownloadLinkId, SoftwareItemId};
+use domain::ids::{ArtifactId, DownloadLinkId, SoftwareItemId, TenantId};
 use domain::policy::Action;
 use domain::software::{validate_label, Artifact, ArtifactSelection, DownloadOptions, SoftwareItem};
 use domain::DomainError;
@@ -110,7 +110,7 @@ pub(crate) fn blob_error(e: BlobError) -> Error {
     match e {
         BlobError::TooLarge(limit) => DomainError::PayloadTooLarge(limit).into(),
         BlobError::Interrupted(e) => DomainError::invalid("body", format!("the upload was interrupted: {e}")).into(),
-        BlobError::Storage(m) => Error::Internal(m),
+        BlobError::Storage(m) => Error::Internal(m.into()),
     }
 }
 
@@ -163,17 +163,27 @@ impl Services {
     }
 
     /// One of the customer's software items, once `action` is allowed.
-    async fn software_item(&self, actor: &Actor, action: Action, customer_id: &str, item_id: &str) -> Result<Found> {
+    async fn software_item(
+        &self,
+        actor: &Actor,
+        action: Action,
+        customer_id: TenantId,
+        id: SoftwareItemId,
+    ) -> Result<Found> {
         let scope = actor.authorize(action)?;
         let customer = self.get_customer(actor, customer_id).await?;
-        let id = SoftwareItemId::parse(item_id).ok_or(DomainError::NotFound)?;
         let found = self.store.get_software_item(scope, customer.tenant_id, id).await?.ok_or(DomainError::NotFound)?;
         Ok(Found { scope, customer, item: found.item, sealed_key: found.sealed_key })
     }
 
     /// The versions, languages and file types the publisher uploaded for an item's product (any role).
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
-    pub async fn download_options(&self, actor: &Actor, customer_id: &str, item_id: &str) -> Result<DownloadOptions> {
+    pub async fn download_options(
+        &self,
+        actor: &Actor,
+        customer_id: TenantId,
+        item_id: SoftwareItemId,
+    ) -> Result<DownloadOptions> {
         let Found { item, .. } = self.software_item(actor, Action::ViewSoftware, customer_id, item_id).await?;
         Ok(DownloadOptions::of(self.store.list_artifacts(&item.product_id).await?))
     }
@@ -183,7 +193,7 @@ impl Services {
     pub async fn software_with_options(
         &self,
         actor: &Actor,
-        customer_id: &str,
+        customer_id: TenantId,
         size: domain::paging::PageSize,
     ) -> Result<Vec<(SoftwareItem, DownloadOptions)>> {
         let page = self.list_software(actor, customer_id, size, None).await?;
@@ -207,8 +217,8 @@ impl Services {
     pub async fn keys_and_downloads(
         &self,
         actor: &Actor,
-        customer_id: &str,
-        item_id: &str,
+        customer_id: TenantId,
+        item_id: SoftwareItemId,
         selection: &ArtifactSelection,
         client: &ClientInfo,
         keep: Option<&dyn Keep<KeysAndDownloads>>,
@@ -281,8 +291,8 @@ impl Services {
     pub async fn record_replayed_key_view(
         &self,
         actor: &Actor,
-        customer_id: &str,
-        item_id: &str,
+        customer_id: TenantId,
+        item_id: SoftwareItemId,
         client: &ClientInfo,
     ) -> Result<()> {
         let Found { scope, customer, item, sealed_key } =

@@ -5,7 +5,7 @@ use crate::idempotency::{completion, Keep};
 use crate::{Actor, Result, Services};
 use domain::audit::{NewAuditRecord, OperationType};
 use domain::customer::Customer;
-use domain::ids::{CartId, KeyId, OrderId, SoftwareItemId};
+use domain::ids::{CartId, KeyId, OrderId, SoftwareItemId, TenantId};
 use domain::keys::validate_keys;
 use domain::order::{price_order, validate_cart_lines, Cart, CartLineDraft, CartStatus, Order};
 use domain::paging::{Cursor, Page, PageSize};
@@ -57,7 +57,7 @@ impl Services {
         Ok((added, available))
     }
 
-    async fn buyer(&self, actor: &Actor, customer_id: &str) -> Result<(PartnerScope, Customer)> {
+    async fn buyer(&self, actor: &Actor, customer_id: TenantId) -> Result<(PartnerScope, Customer)> {
         let scope = actor.authorize(Action::BuyForCustomer)?;
         let customer = self.get_customer(actor, customer_id).await?;
         Ok((scope, customer))
@@ -68,7 +68,7 @@ impl Services {
     async fn new_cart(
         &self,
         actor: &Actor,
-        customer_id: &str,
+        customer_id: TenantId,
         lines: Vec<CartLineDraft>,
         status: CartStatus,
     ) -> Result<(PartnerScope, Customer, crate::catalog::MarketCatalog, Cart)> {
@@ -92,7 +92,7 @@ impl Services {
     pub async fn create_cart(
         &self,
         actor: &Actor,
-        customer_id: &str,
+        customer_id: TenantId,
         lines: Vec<CartLineDraft>,
         keep: Option<&dyn Keep<Cart>>,
     ) -> Result<Cart> {
@@ -103,18 +103,17 @@ impl Services {
     }
 
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
-    pub async fn get_cart(&self, actor: &Actor, customer_id: &str, cart_id: &str) -> Result<Cart> {
+    pub async fn get_cart(&self, actor: &Actor, customer_id: TenantId, cart_id: CartId) -> Result<Cart> {
         let (scope, customer) = self.buyer(actor, customer_id).await?;
-        let id = CartId::parse(cart_id).ok_or(DomainError::NotFound)?;
-        self.store.get_cart(scope, customer.tenant_id, id).await?.ok_or_else(|| DomainError::NotFound.into())
+        self.store.get_cart(scope, customer.tenant_id, cart_id).await?.ok_or_else(|| DomainError::NotFound.into())
     }
 
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn update_cart(
         &self,
         actor: &Actor,
-        customer_id: &str,
-        cart_id: &str,
+        customer_id: TenantId,
+        cart_id: CartId,
         lines: Vec<CartLineDraft>,
         keep: Option<&dyn Keep<Cart>>,
     ) -> Result<Cart> {
@@ -138,13 +137,12 @@ impl Services {
     pub async fn checkout(
         &self,
         actor: &Actor,
-        customer_id: &str,
-        cart_id: &str,
+        customer_id: TenantId,
+        cart_id: CartId,
         keep: Option<&dyn Keep<Order>>,
     ) -> Result<Order> {
         let (scope, customer) = self.buyer(actor, customer_id).await?;
-        let id = CartId::parse(cart_id).ok_or(DomainError::NotFound)?;
-        let cart = self.store.get_cart(scope, customer.tenant_id, id).await?.ok_or(DomainError::NotFound)?;
+        let cart = self.store.get_cart(scope, customer.tenant_id, cart_id).await?.ok_or(DomainError::NotFound)?;
         if cart.status == CartStatus::Ordered {
             let order = cart.order_id.map(|o| o.to_string()).unwrap_or_default();
             return Err(DomainError::CartAlreadyOrdered(order).into());
@@ -165,7 +163,7 @@ impl Services {
     pub async fn create_order(
         &self,
         actor: &Actor,
-        customer_id: &str,
+        customer_id: TenantId,
         lines: Vec<CartLineDraft>,
         keep: Option<&dyn Keep<Order>>,
     ) -> Result<Order> {
@@ -182,7 +180,7 @@ impl Services {
     pub async fn list_orders(
         &self,
         actor: &Actor,
-        customer_id: &str,
+        customer_id: TenantId,
         size: PageSize,
         after: Option<Cursor>,
     ) -> Result<Page<Order>> {
@@ -193,10 +191,9 @@ impl Services {
     }
 
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
-    pub async fn get_order(&self, actor: &Actor, customer_id: &str, order_id: &str) -> Result<Order> {
+    pub async fn get_order(&self, actor: &Actor, customer_id: TenantId, id: OrderId) -> Result<Order> {
         let scope = actor.authorize(Action::ViewOrders)?;
         let customer = self.get_customer(actor, customer_id).await?;
-        let id = OrderId::parse(order_id).ok_or(DomainError::NotFound)?;
         self.store.get_order(scope, customer.tenant_id, id).await?.ok_or_else(|| DomainError::NotFound.into())
     }
 }

@@ -54,8 +54,7 @@ impl Services {
     }
 
     /// For the publisher acting on one partner's data: an unknown partner is 404.
-    pub(crate) async fn publisher_scope(&self, partner: &str) -> Result<(Partner, PartnerScope)> {
-        let id = PartnerId::parse(partner).ok_or(DomainError::NotFound)?;
+    pub(crate) async fn publisher_scope(&self, id: PartnerId) -> Result<(Partner, PartnerScope)> {
         let p = self.store.get_partner(id).await?.ok_or(DomainError::NotFound)?;
         Ok((p, PartnerScope::authenticated(id)))
     }

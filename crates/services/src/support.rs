@@ -55,10 +55,6 @@ pub struct DeskCancel {
     pub line_items: Option<Vec<i64>>,
 }
 
-fn request_id(id: &str) -> Result<ServiceRequestId> {
-    ServiceRequestId::parse(id).ok_or_else(|| DomainError::NotFound.into())
-}
-
 fn step(op: OperationType, by: &str, at: Timestamp, r: &ServiceRequest) -> NewAuditRecord {
     NewAuditRecord::succeeded(op, by, at)
         .data("serviceRequestId", r.id.to_string())
@@ -97,7 +93,7 @@ impl Services {
                 let mut json = serde_json::Map::new();
                 match &r.customer {
                     CustomerRef::TenantId(t) => {
-                        let known = self.get_customer(actor, &t.to_string()).await;
+                        let known = self.get_customer(actor, *t).await;
                         if matches!(&known, Err(Error::Domain(DomainError::NotFound))) {
                             return Err(DomainError::invalid("refund.customerId", "no such customer").into());
                         }
@@ -176,12 +172,11 @@ impl Services {
     pub async fn list_customer_service_requests(
         &self,
         actor: &Actor,
-        customer_id: &str,
+        tenant: TenantId,
         size: PageSize,
         after: Option<Cursor>,
     ) -> Result<Page<ServiceRequest>> {
         let scope = actor.authorize(Action::SupportRequests)?;
-        let tenant = TenantId::parse(customer_id).ok_or(DomainError::NotFound)?;
         self.store.get_customer(scope, tenant).await?.ok_or(DomainError::NotFound)?;
         let rows = self.store.list_customer_service_requests(scope, tenant, size.get() + 1, after.as_ref()).await?;
         Ok(Page::from_rows(rows, size, |r| Cursor { at: r.created_at, id: r.id.to_string() }))
@@ -195,9 +190,9 @@ impl Services {
     }
 
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
-    pub async fn get_service_request(&self, actor: &Actor, id: &str) -> Result<ServiceRequest> {
+    pub async fn get_service_request(&self, actor: &Actor, id: ServiceRequestId) -> Result<ServiceRequest> {
         let scope = actor.authorize(Action::SupportRequests)?;
-        self.store.get_service_request(scope, request_id(id)?).await?.ok_or_else(|| DomainError::NotFound.into())
+        self.store.get_service_request(scope, id).await?.ok_or_else(|| DomainError::NotFound.into())
     }
 
     /// The partner adds a note (`PATCH /v1/servicerequests/{id}` with `newNote`).
@@ -205,7 +200,7 @@ impl Services {
     pub async fn add_partner_note(
         &self,
         actor: &Actor,
-        id: &str,
+        id: ServiceRequestId,
         text: &str,
         keep: Option<&dyn Keep<ServiceRequest>>,
     ) -> Result<ServiceRequest> {
@@ -231,7 +226,13 @@ impl Services {
 
     /// The partner attaches a file (at most 10 MiB, streamed to blob storage).
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
-    pub async fn attach_file(&self, actor: &Actor, id: &str, file_name: &str, body: ByteStream) -> Result<Attachment> {
+    pub async fn attach_file(
+        &self,
+        actor: &Actor,
+        id: ServiceRequestId,
+        file_name: &str,
+        body: ByteStream,
+    ) -> Result<Attachment> {
         let scope = actor.authorize(Action::SupportRequests)?;
         let request = self.get_service_request(actor, id).await?;
         let file_name = sanitize_file_name(file_name)?;
@@ -266,15 +267,14 @@ impl Services {
     pub async fn open_attachment(
         &self,
         reader: AttachmentReader<'_>,
-        id: &str,
-        attachment: &str,
+        id: ServiceRequestId,
+        attachment: AttachmentId,
     ) -> Result<(Attachment, ByteStream)> {
         let request = match reader {
             AttachmentReader::Partner(a) => self.get_service_request(a, id).await?,
             AttachmentReader::Desk(publisher) => self.desk_request(publisher, id).await?.1,
         };
-        let found =
-            request.attachments.into_iter().find(|a| a.id.to_string() == attachment).ok_or(DomainError::NotFound)?;
+        let found = request.attachments.into_iter().find(|a| a.id == attachment).ok_or(DomainError::NotFound)?;
         let body = self.blobs.get(&found.blob_key, None).await.map_err(crate::downloads::blob_error)?;
         Ok((found, body))
     }
@@ -300,8 +300,12 @@ impl Services {
 
     /// One request for the desk, with its partner.
     #[tracing::instrument(skip_all)]
-    pub async fn desk_request(&self, _publisher: &Publisher, id: &str) -> Result<(Partner, ServiceRequest)> {
-        let request = self.store.desk_service_request(request_id(id)?).await?.ok_or(DomainError::NotFound)?;
+    pub async fn desk_request(
+        &self,
+        _publisher: &Publisher,
+        id: ServiceRequestId,
+    ) -> Result<(Partner, ServiceRequest)> {
+        let request = self.store.desk_service_request(id).await?.ok_or(DomainError::NotFound)?;
         let partner = self.store.get_partner(request.partner_id).await?.ok_or(DomainError::NotFound)?;
         Ok((partner, request))
     }
@@ -313,7 +317,7 @@ impl Services {
     pub async fn desk_update(
         &self,
         publisher: &Publisher,
-        id: &str,
+        id: ServiceRequestId,
         change: DeskChange,
         keep: Option<&dyn Keep<ServiceRequest>>,
     ) -> Result<ServiceRequest> {

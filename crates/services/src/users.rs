@@ -6,7 +6,7 @@ use crate::auth::{hash_password, new_api_token};
 use crate::idempotency::{completion, Keep};
 use crate::{Actor, Result, Services};
 use domain::audit::{NewAuditRecord, OperationType};
-use domain::ids::{TokenId, UserId};
+use domain::ids::{PartnerId, TokenId, UserId};
 use domain::paging::{Cursor, Page, PageSize};
 use domain::partner::Partner;
 use domain::policy::Action;
@@ -69,7 +69,7 @@ impl Services {
     pub async fn publisher_create_user(
         &self,
         _publisher: &Publisher,
-        partner: &str,
+        partner: PartnerId,
         draft: UserDraft,
         keep: Option<&dyn Keep<User>>,
     ) -> Result<User> {
@@ -82,8 +82,8 @@ impl Services {
     pub async fn publisher_create_token(
         &self,
         _publisher: &Publisher,
-        partner: &str,
-        user: &str,
+        partner: PartnerId,
+        user: UserId,
         name: &str,
         keep: Option<&dyn Keep<IssuedToken>>,
     ) -> Result<IssuedToken> {
@@ -92,8 +92,7 @@ impl Services {
         self.insert_token(&partner, &user, name, "publisher", keep).await
     }
 
-    async fn user_in(&self, scope: PartnerScope, id: &str) -> Result<User> {
-        let id = UserId::parse(id).ok_or(DomainError::NotFound)?;
+    async fn user_in(&self, scope: PartnerScope, id: UserId) -> Result<User> {
         self.store.get_user(scope, id).await?.ok_or_else(|| DomainError::NotFound.into())
     }
 
@@ -143,7 +142,7 @@ impl Services {
     }
 
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
-    pub async fn get_user(&self, actor: &Actor, id: &str) -> Result<User> {
+    pub async fn get_user(&self, actor: &Actor, id: UserId) -> Result<User> {
         let scope = actor.authorize(Action::ManageUsers)?;
         self.user_in(scope, id).await
     }
@@ -152,7 +151,7 @@ impl Services {
     pub async fn update_user(
         &self,
         actor: &Actor,
-        id: &str,
+        id: UserId,
         display_name: Option<&str>,
         roles: Option<&[String]>,
         disabled: Option<bool>,
@@ -227,9 +226,8 @@ impl Services {
     }
 
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
-    pub async fn revoke_my_token(&self, actor: &Actor, id: &str) -> Result<()> {
+    pub async fn revoke_my_token(&self, actor: &Actor, id: TokenId) -> Result<()> {
         let scope = actor.authorize(Action::OwnProfile)?;
-        let id = TokenId::parse(id).ok_or(DomainError::NotFound)?;
         let now = self.partner_now(&actor.partner);
         let audit = NewAuditRecord::succeeded(OperationType::RevokeApiToken, actor.principal(), now)
             .data("tokenId", id.to_string());

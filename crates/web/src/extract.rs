@@ -180,3 +180,9 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
             .map_err(|_| ApiError::not_found())
     }
 }
+
+/// An id the dashboard has as text (a path segment, a form field): one that does not parse is an unknown object
+/// (404), as the API's [`Path`] answers.
+pub fn parse_id<T: std::str::FromStr>(text: &str) -> services::Result<T> {
+    text.parse().map_err(|_| domain::DomainError::NotFound.into())
+}

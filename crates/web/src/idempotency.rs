@@ -13,6 +13,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use services::error::Cause;
 use services::idempotency::{fingerprint, Claim, Completion, IdemTicket, Keep};
 use services::Services;
 use std::sync::Mutex;
@@ -122,7 +123,7 @@ impl<V> Keep<V> for Reply<'_, V> {
     fn keep(&self, value: &V) -> services::Result<Completion> {
         let held = self.held.as_ref().ok_or_else(|| services::Error::Internal("kept without a claimed key".into()))?;
         let body = (self.render)(value)
-            .map_err(|e| services::Error::Internal(format!("rendering the response to keep: {e}")))?;
+            .map_err(|e| services::Error::Internal(Cause::caused("rendering the response to keep", e)))?;
         let completion = held.services.completion(&held.ticket, self.status.as_u16(), body.clone(), self.secret);
         *self.rendered.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(body);
         Ok(completion)

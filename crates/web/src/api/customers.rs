@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::customer::{Address, BillingContact, BillingDraft, Customer, CustomerDraft};
+use domain::ids::TenantId;
 use domain::policy::Action;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -330,9 +331,9 @@ async fn list_customers(
 async fn get_customer(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(customer_id): Path<String>,
+    Path(customer_id): Path<TenantId>,
 ) -> ApiResult<Json<CustomerDto>> {
-    Ok(Json(CustomerDto::from(&state.services.get_customer(&actor, &customer_id).await?)))
+    Ok(Json(CustomerDto::from(&state.services.get_customer(&actor, customer_id).await?)))
 }
 
 /// Partner Center's "check domain availability": 200 when one of this partner's customers already uses the domain,
@@ -367,9 +368,9 @@ fn with_etag(c: &Customer) -> ([(axum::http::HeaderName, String); 1], Json<Billi
 async fn get_billing_profile(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(customer_id): Path<String>,
+    Path(customer_id): Path<TenantId>,
 ) -> ApiResult<([(axum::http::HeaderName, String); 1], Json<BillingProfile>)> {
-    Ok(with_etag(&state.services.customer_profile(&actor, &customer_id).await?))
+    Ok(with_etag(&state.services.customer_profile(&actor, customer_id).await?))
 }
 
 /// Replace a customer's billing profile, as Partner Center does (admin agent, sales agent or global admin): the
@@ -387,7 +388,7 @@ async fn get_billing_profile(
 async fn update_billing_profile(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(customer_id): Path<String>,
+    Path(customer_id): Path<TenantId>,
     headers: HeaderMap,
     mut body: IdemJson<NewBillingProfile>,
 ) -> ApiResult<Response> {
@@ -399,7 +400,7 @@ async fn update_billing_profile(
     let reply = body.reply(StatusCode::OK, billing_profile);
     let result = state
         .services
-        .update_billing_profile(&actor, &customer_id, body.value.draft(), if_match.as_deref(), reply.keep())
+        .update_billing_profile(&actor, customer_id, body.value.draft(), if_match.as_deref(), reply.keep())
         .await;
     let (customer, response) = reply.send_with(result).await?;
     Ok(([(axum::http::header::ETAG, etag(&customer))], response).into_response())
@@ -413,8 +414,8 @@ async fn update_billing_profile(
 async fn get_company_profile(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(customer_id): Path<String>,
+    Path(customer_id): Path<TenantId>,
 ) -> ApiResult<Json<CompanyProfile>> {
-    let c = state.services.customer_profile(&actor, &customer_id).await?;
+    let c = state.services.customer_profile(&actor, customer_id).await?;
     Ok(Json(company_profile(&c)))
 }

@@ -12,6 +12,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::download::{content_disposition, Transfer};
+use domain::ids::{SoftwareItemId, TenantId};
 use domain::policy::Action;
 use domain::software::{Artifact, ArtifactSelection, DownloadOptions};
 use futures::{StreamExt, TryStreamExt};
@@ -198,9 +199,9 @@ async fn upload_artifact(
 async fn download_options(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path((customer_id, item_id)): Path<(String, String)>,
+    Path((customer_id, item_id)): Path<(TenantId, SoftwareItemId)>,
 ) -> ApiResult<Json<DownloadOptionsDto>> {
-    let options = state.services.download_options(&actor, &customer_id, &item_id).await?;
+    let options = state.services.download_options(&actor, customer_id, item_id).await?;
     Ok(Json(DownloadOptionsDto::from(&options)))
 }
 
@@ -217,13 +218,13 @@ async fn download_options(
 async fn keys_and_downloads(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path((customer_id, item_id)): Path<(String, String)>,
+    Path((customer_id, item_id)): Path<(TenantId, SoftwareItemId)>,
     Client(client): Client,
     body: Keyed<KeysAndDownloadsInput>,
 ) -> Result<Response, ApiError> {
     let mut response = match body {
         Keyed::Replayed(response) => {
-            state.services.record_replayed_key_view(&actor, &customer_id, &item_id, &client).await?;
+            state.services.record_replayed_key_view(&actor, customer_id, item_id, &client).await?;
             response
         }
         Keyed::Fresh(mut body) => {
@@ -235,7 +236,7 @@ async fn keys_and_downloads(
             };
             let result = state
                 .services
-                .keys_and_downloads(&actor, &customer_id, &item_id, &selection, &client, reply.keep())
+                .keys_and_downloads(&actor, customer_id, item_id, &selection, &client, reply.keep())
                 .await;
             reply.send(result).await?
         }

@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::Json;
+use domain::ids::{PartnerId, UserId};
 use domain::market::Market;
 use domain::partner::Partner;
 use serde::{Deserialize, Serialize};
@@ -147,12 +148,12 @@ async fn list_partners(
 async fn create_partner_user(
     State(state): State<AppState>,
     PublisherAuth(publisher): PublisherAuth,
-    Path(partner_id): Path<String>,
+    Path(partner_id): Path<PartnerId>,
     mut body: IdemJson<NewUser>,
 ) -> ApiResult<Response> {
     let reply = body.reply(StatusCode::CREATED, |v| UserDto::from(v));
     let result =
-        state.services.publisher_create_user(&publisher, &partner_id, UserDraft::from(&body.value), reply.keep()).await;
+        state.services.publisher_create_user(&publisher, partner_id, UserDraft::from(&body.value), reply.keep()).await;
     reply.send(result).await
 }
 
@@ -167,12 +168,12 @@ async fn create_partner_user(
 async fn create_partner_token(
     State(state): State<AppState>,
     PublisherAuth(publisher): PublisherAuth,
-    Path((partner_id, user_id)): Path<(String, String)>,
+    Path((partner_id, user_id)): Path<(PartnerId, UserId)>,
     mut body: IdemJson<NewPublisherToken>,
 ) -> ApiResult<Response> {
     let name = body.value.name.clone().unwrap_or_else(|| "api".into());
     let reply = body.sealed_reply(StatusCode::CREATED, |v| IssuedTokenDto::from(v));
-    let result = state.services.publisher_create_token(&publisher, &partner_id, &user_id, &name, reply.keep()).await;
+    let result = state.services.publisher_create_token(&publisher, partner_id, user_id, &name, reply.keep()).await;
     Ok(no_store(reply.send(result).await?))
 }
 

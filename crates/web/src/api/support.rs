@@ -16,6 +16,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::download::content_disposition;
+use domain::ids::{AttachmentId, ServiceRequestId, TenantId};
 use domain::policy::Action;
 use domain::support::{
     Attachment, ContactDraft, RefundDraft, ServiceRequest, ServiceRequestDraft, SupportTopic, MAX_ATTACHMENT_BYTES,
@@ -457,13 +458,13 @@ async fn list_requests(
 async fn customer_requests(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(customer): Path<String>,
+    Path(customer): Path<TenantId>,
     Query(page): Query<PageParams>,
     headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<Json<Collection<ServiceRequestDto>>> {
     let page =
-        state.services.list_customer_service_requests(&actor, &customer, page.size()?, page.cursor(&headers)?).await?;
+        state.services.list_customer_service_requests(&actor, customer, page.size()?, page.cursor(&headers)?).await?;
     Ok(Json(collection(page, &uri, partner_view)))
 }
 
@@ -474,9 +475,9 @@ async fn customer_requests(
 async fn get_request(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(id): Path<String>,
+    Path(id): Path<ServiceRequestId>,
 ) -> ApiResult<Json<ServiceRequestDto>> {
-    Ok(Json(partner_view(&state.services.get_service_request(&actor, &id).await?)))
+    Ok(Json(partner_view(&state.services.get_service_request(&actor, id).await?)))
 }
 
 /// Add a note: `{"newNote": {"text": "…"}}`.
@@ -488,12 +489,12 @@ async fn get_request(
 async fn add_note(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(id): Path<String>,
+    Path(id): Path<ServiceRequestId>,
     mut body: IdemJson<PartnerPatch>,
 ) -> ApiResult<Response> {
     let reply = body.reply(StatusCode::OK, partner_view);
     let result = match &body.value.new_note {
-        Some(note) => state.services.add_partner_note(&actor, &id, &note.text, reply.keep()).await,
+        Some(note) => state.services.add_partner_note(&actor, id, &note.text, reply.keep()).await,
         None => Err(domain::DomainError::invalid("newNote", "is required").into()),
     };
     reply.send(result).await
@@ -517,13 +518,13 @@ fn limited_body(headers: &HeaderMap, body: Body) -> ApiResult<ByteStream> {
 async fn upload_attachment(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(id): Path<String>,
+    Path(id): Path<ServiceRequestId>,
     Query(params): Query<AttachmentParams>,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<AttachmentDto>)> {
     let stream = limited_body(&headers, body)?;
-    let attachment = state.services.attach_file(&actor, &id, &params.file_name, stream).await?;
+    let attachment = state.services.attach_file(&actor, id, &params.file_name, stream).await?;
     Ok((StatusCode::CREATED, Json(AttachmentDto::from(&attachment))))
 }
 
@@ -549,9 +550,9 @@ fn file_response(attachment: &Attachment, body: ByteStream) -> Response {
 async fn download_attachment(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path((id, attachment)): Path<(String, String)>,
+    Path((id, attachment)): Path<(ServiceRequestId, AttachmentId)>,
 ) -> ApiResult<Response> {
-    let (found, body) = state.services.open_attachment(AttachmentReader::Partner(&actor), &id, &attachment).await?;
+    let (found, body) = state.services.open_attachment(AttachmentReader::Partner(&actor), id, attachment).await?;
     Ok(file_response(&found, body))
 }
 
@@ -582,9 +583,9 @@ async fn desk_list(
 async fn desk_get(
     State(state): State<AppState>,
     PublisherAuth(publisher): PublisherAuth,
-    Path(id): Path<String>,
+    Path(id): Path<ServiceRequestId>,
 ) -> ApiResult<Json<ServiceRequestDto>> {
-    Ok(Json(desk_view(&state.services.desk_request(&publisher, &id).await?.1)))
+    Ok(Json(desk_view(&state.services.desk_request(&publisher, id).await?.1)))
 }
 
 /// The desk answers: `{status?, newNote?, refund?{amount, currencyCode, orderId?, lineItemNumber?},
@@ -601,7 +602,7 @@ async fn desk_get(
 async fn desk_patch(
     State(state): State<AppState>,
     PublisherAuth(publisher): PublisherAuth,
-    Path(id): Path<String>,
+    Path(id): Path<ServiceRequestId>,
     mut body: IdemJson<DeskPatch>,
 ) -> ApiResult<Response> {
     let reply = body.reply(StatusCode::OK, desk_view);
@@ -621,7 +622,7 @@ async fn desk_patch(
             line_items: c.line_items.as_ref().map(|l| l.iter().map(|r| r.line_item_number).collect()),
         }),
     };
-    let result = state.services.desk_update(&publisher, &id, change, reply.keep()).await;
+    let result = state.services.desk_update(&publisher, id, change, reply.keep()).await;
     reply.send(result).await
 }
 
@@ -634,8 +635,8 @@ async fn desk_patch(
 async fn desk_attachment(
     State(state): State<AppState>,
     PublisherAuth(publisher): PublisherAuth,
-    Path((id, attachment)): Path<(String, String)>,
+    Path((id, attachment)): Path<(ServiceRequestId, AttachmentId)>,
 ) -> ApiResult<Response> {
-    let (found, body) = state.services.open_attachment(AttachmentReader::Desk(&publisher), &id, &attachment).await?;
+    let (found, body) = state.services.open_attachment(AttachmentReader::Desk(&publisher), id, attachment).await?;
     Ok(file_response(&found, body).into_response())
 }

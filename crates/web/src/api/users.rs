@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::Json;
+use domain::ids::{TokenId, UserId};
 use domain::policy::Action;
 use domain::user::User;
 use serde::{Deserialize, Serialize};
@@ -176,9 +177,9 @@ async fn create_user(
 async fn get_user(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(user_id): Path<String>,
+    Path(user_id): Path<UserId>,
 ) -> ApiResult<Json<UserDto>> {
-    Ok(Json(UserDto::from(&state.services.get_user(&actor, &user_id).await?)))
+    Ok(Json(UserDto::from(&state.services.get_user(&actor, user_id).await?)))
 }
 
 /// Change a user's roles, name, or disable it (global admin; not your own global_admin role).
@@ -190,14 +191,14 @@ async fn get_user(
 async fn update_user(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(user_id): Path<String>,
+    Path(user_id): Path<UserId>,
     mut body: IdemJson<UserPatch>,
 ) -> ApiResult<Response> {
     let reply = body.reply(StatusCode::OK, |v| UserDto::from(v));
     let p = &body.value;
     let result = state
         .services
-        .update_user(&actor, &user_id, p.display_name.as_deref(), p.roles.as_deref(), p.disabled, reply.keep())
+        .update_user(&actor, user_id, p.display_name.as_deref(), p.roles.as_deref(), p.disabled, reply.keep())
         .await;
     reply.send(result).await
 }
@@ -247,8 +248,8 @@ async fn create_my_token(
 async fn revoke_my_token(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(token_id): Path<String>,
+    Path(token_id): Path<TokenId>,
 ) -> ApiResult<StatusCode> {
-    state.services.revoke_my_token(&actor, &token_id).await?;
+    state.services.revoke_my_token(&actor, token_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

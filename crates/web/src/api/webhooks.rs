@@ -4,13 +4,14 @@
 use super::collection::{collection, Attributes, Collection, PageParams};
 use super::requires;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{PartnerAuth, Query};
+use crate::extract::{PartnerAuth, Path, Query};
 use crate::idempotency::{no_store, IdemJson};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::Json;
+use domain::ids::WebhookId;
 use domain::policy::Action;
 use domain::webhook::{Attempt, Delivery, WebhookEndpoint};
 use serde::{Deserialize, Serialize};
@@ -181,9 +182,9 @@ async fn create_webhook(
 async fn delete_webhook(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(id): Path<String>,
+    Path(id): Path<WebhookId>,
 ) -> ApiResult<StatusCode> {
-    state.services.delete_webhook(&actor, &id).await?;
+    state.services.delete_webhook(&actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -195,12 +196,12 @@ async fn delete_webhook(
 async fn list_deliveries(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(id): Path<String>,
+    Path(id): Path<WebhookId>,
     Query(page): Query<PageParams>,
     headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<Json<Collection<DeliveryDto>>> {
-    let page = state.services.webhook_deliveries(&actor, &id, page.size()?, page.cursor(&headers)?).await?;
+    let page = state.services.webhook_deliveries(&actor, id, page.size()?, page.cursor(&headers)?).await?;
     Ok(Json(collection(page, &uri, |d| DeliveryDto::from(d))))
 }
 
@@ -213,7 +214,7 @@ async fn list_deliveries(
 async fn test_webhook(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(id): Path<String>,
+    Path(id): Path<WebhookId>,
 ) -> ApiResult<Json<DeliveryDto>> {
-    Ok(Json(DeliveryDto::from(&state.services.test_webhook(&actor, &id).await?)))
+    Ok(Json(DeliveryDto::from(&state.services.test_webhook(&actor, id).await?)))
 }

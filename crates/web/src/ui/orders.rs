@@ -2,12 +2,14 @@
 
 use super::customers::{cancelled_notice, customer_row, CustomerRow, TabHead};
 use super::{can, form_problem, format, page, with_status, FieldProblem, Nav, OrPage, Signed, SignedForm, UiResult};
+use crate::extract::parse_id;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
 use axum::Router;
+use domain::cancel_reason::CancelReason;
 use domain::cancellation::credit_for;
 use domain::catalog::{availability_id, catalog_item_id, ProductType, TargetView};
 use domain::order::{price_order, CartLineDraft, LineStatus, Order};
@@ -74,12 +76,12 @@ fn order_row(o: &Order, now: domain::Timestamp) -> OrderRow {
             .iter()
             .map(|l| {
                 let e = l.cancellation(o.created_at, now);
-                let cancellation = match e.reason {
+                let cancellation = match e.why_not() {
                     None => format!("{} days left to cancel", e.days_remaining),
-                    Some("cancellation_window_closed") => "the cancellation window has passed".into(),
-                    Some("cancellation_requires_support_request") => "cancel through a support request".into(),
-                    Some("not_cancellable") => "cannot be cancelled".into(),
-                    Some(_) => match l.cancelled_at {
+                    Some(CancelReason::WindowClosed) => "the cancellation window has passed".into(),
+                    Some(CancelReason::RequiresSupportRequest) => "cancel through a support request".into(),
+                    Some(CancelReason::NotCancellable) => "cannot be cancelled".into(),
+                    Some(CancelReason::AlreadyCancelled) => match l.cancelled_at {
                         Some(at) => format!("cancelled {}", format::when(at)),
                         None => "cancelled".into(),
                     },
@@ -95,7 +97,7 @@ fn order_row(o: &Order, now: domain::Timestamp) -> OrderRow {
                     gross: format::money(l.pricing.gross, cur),
                     status: l.status.as_str().to_string(),
                     cancellation,
-                    cancellable: e.eligible || e.reason == Some("cancellation_requires_support_request"),
+                    cancellable: e.eligible || e.why_not() == Some(CancelReason::RequiresSupportRequest),
                     credit: is_cancelled.then(|| format::money(cancel_credit(o, l, now), cur)),
                 }
             })
@@ -123,7 +125,7 @@ struct Notice {
 
 async fn all_orders(state: &AppState, s: &SessionActor, customer: &str) -> Result<Vec<Order>, super::UiError> {
     let size = PageSize::parse(Some(500)).map_err(services::Error::from).or_page(s)?;
-    Ok(state.services.list_orders(&s.actor, customer, size, None).await.or_page(s)?.items)
+    Ok(state.services.list_orders(&s.actor, parse_id(customer).or_page(s)?, size, None).await.or_page(s)?.items)
 }
 
 async fn orders(
@@ -218,23 +220,25 @@ async fn cancel_page(
         for l in o.lines.iter().filter(|l| l.product_id == product_id && l.status == LineStatus::Active) {
             product = l.title.clone();
             let e = l.cancellation(o.created_at, now);
-            let (note, support_link) = match e.reason {
+            let (note, support_link) = match e.why_not() {
                 None => (format!("{} days remaining", e.days_remaining), None),
-                Some("cancellation_window_closed") => (
+                Some(CancelReason::WindowClosed) => (
                     format!(
                         "the cancellation window closed on {}",
                         e.cancellable_until.map(|t| format::date(t.date())).unwrap_or_default()
                     ),
                     None,
                 ),
-                Some("cancellation_requires_support_request") => (
+                Some(CancelReason::RequiresSupportRequest) => (
                     "cancelled only through a support request".to_string(),
                     Some(format!(
                         "/support?topic=csp_purchase_refund&customerId={}&orderId={}&lineItems={}",
                         customer.id, o.id, l.line_number
                     )),
                 ),
-                Some(_) => ("cannot be cancelled".to_string(), None),
+                Some(CancelReason::NotCancellable | CancelReason::AlreadyCancelled) => {
+                    ("cannot be cancelled".to_string(), None)
+                }
             };
             let value = format!("{}:{}", o.id, l.line_number);
             choices.push(CancelChoice {
@@ -299,7 +303,8 @@ async fn cancel(
         );
         return cancel_page(&state, &s, &customer_id, &product, Some(problem), "").await;
     };
-    match state.services.cancel_order(&s.actor, &customer_id, &order, Some(vec![line]), None).await {
+    let (customer, order_id) = (parse_id(&customer_id), parse_id(&order));
+    match async { state.services.cancel_order(&s.actor, customer?, order_id?, Some(vec![line]), None).await }.await {
         Ok(done) => {
             Ok(Redirect::to(&format!("/customers/{customer_id}/software?cancelled={}&lines={}", done.id, line + 1))
                 .into_response())
@@ -390,7 +395,7 @@ async fn products_page(
     refused: Option<AddRefused<'_>>,
 ) -> UiResult {
     s.actor.authorize(Action::BuyForCustomer).or_page(s)?;
-    let c = state.services.get_customer(&s.actor, customer_id).await.or_page(s)?;
+    let c = state.services.get_customer(&s.actor, parse_id(customer_id).or_page(s)?).await.or_page(s)?;
     let view = q.view.as_deref().and_then(TargetView::parse);
     let catalog = state.services.market_catalog(c.market, view).await.or_page(s)?;
     let mut skus = Vec::new();
@@ -421,7 +426,10 @@ async fn products_page(
     let cart_count = if cart_id.is_empty() {
         0
     } else {
-        state.services.get_cart(&s.actor, customer_id, &cart_id).await.map(|c| c.lines.len()).unwrap_or(0)
+        async { state.services.get_cart(&s.actor, parse_id(customer_id)?, parse_id(&cart_id)?).await }
+            .await
+            .map(|c| c.lines.len())
+            .unwrap_or(0)
     };
     let customer = CustomerRow::of(&c);
     let res = page(&ProductsPage {
@@ -490,8 +498,9 @@ async fn add_line(state: &AppState, s: &SessionActor, customer_id: &str, form: &
         subscription_id: form.subscription_id.clone().filter(|s| !s.trim().is_empty()),
         ..Default::default()
     };
+    let customer_id = parse_id(customer_id)?;
     let existing = match form.cart.as_deref().filter(|c| !c.is_empty()) {
-        Some(id) => Some(state.services.get_cart(&s.actor, customer_id, id).await?),
+        Some(id) => Some(state.services.get_cart(&s.actor, customer_id, parse_id(id)?).await?),
         None => None,
     };
     let cart = match existing {
@@ -499,7 +508,7 @@ async fn add_line(state: &AppState, s: &SessionActor, customer_id: &str, form: &
             let mut lines = drafts_of(&cart);
             lines.push(line);
             // Earlier lines were accepted before, so a refusal is about the line this form adds.
-            state.services.update_cart(&s.actor, customer_id, &cart.id.to_string(), lines, None).await?
+            state.services.update_cart(&s.actor, customer_id, cart.id, lines, None).await?
         }
         None => state.services.create_cart(&s.actor, customer_id, vec![line], None).await?,
     };
@@ -594,9 +603,9 @@ async fn cart_view(
     refused: Option<LineRefused>,
     added: bool,
 ) -> UiResult {
-    let c = state.services.get_customer(&s.actor, customer_id).await.or_page(s)?;
+    let c = state.services.get_customer(&s.actor, parse_id(customer_id).or_page(s)?).await.or_page(s)?;
     let catalog = state.services.market_catalog(c.market, None).await.or_page(s)?;
-    let cart = state.services.get_cart(&s.actor, customer_id, cart_id).await.or_page(s)?;
+    let cart = state.services.get_cart(&s.actor, c.tenant_id, parse_id(cart_id).or_page(s)?).await.or_page(s)?;
     let cur = catalog.market.currency_code.clone();
     // Priced exactly as checkout prices it (the same pure function, on the same catalog); a line that can no longer
     // be priced leaves the amounts blank, and checkout will say why.
@@ -689,7 +698,8 @@ async fn change_line(
     Path(customer_id): Path<String>,
     SignedForm { session: s, form }: SignedForm<LineForm>,
 ) -> UiResult {
-    let cart = state.services.get_cart(&s.actor, &customer_id, &form.cart).await.or_page(&s)?;
+    let (customer, cart_id) = (parse_id(&customer_id).or_page(&s)?, parse_id(&form.cart).or_page(&s)?);
+    let cart = state.services.get_cart(&s.actor, customer, cart_id).await.or_page(&s)?;
     let mut lines = drafts_of(&cart);
     let back = format!("/customers/{customer_id}/cart?id={}", cart.id);
     if form.line >= lines.len() {
@@ -715,7 +725,7 @@ async fn change_line(
             }
         }
     }
-    match state.services.update_cart(&s.actor, &customer_id, &form.cart, lines, None).await {
+    match state.services.update_cart(&s.actor, customer, cart_id, lines, None).await {
         Ok(_) => Ok(Redirect::to(&back).into_response()),
         Err(e) => match form_problem(&e) {
             Some(p) if p.on("quantity") => {
@@ -740,7 +750,8 @@ async fn checkout(
     Path(customer_id): Path<String>,
     SignedForm { session: s, form }: SignedForm<CheckoutForm>,
 ) -> UiResult {
-    match state.services.checkout(&s.actor, &customer_id, &form.cart, None).await {
+    let (customer, cart_id) = (parse_id(&customer_id), parse_id(&form.cart));
+    match async { state.services.checkout(&s.actor, customer?, cart_id?, None).await }.await {
         Ok(order) => {
             Ok(Redirect::to(&format!("/customers/{customer_id}/orders/{}?placed=1", order.id)).into_response())
         }
@@ -776,8 +787,8 @@ async fn order_page(
     Path((customer_id, order_id)): Path<(String, String)>,
     Query(q): Query<OrderQuery>,
 ) -> UiResult {
-    let c = state.services.get_customer(&s.actor, &customer_id).await.or_page(&s)?;
-    let order = state.services.get_order(&s.actor, &customer_id, &order_id).await.or_page(&s)?;
+    let c = state.services.get_customer(&s.actor, parse_id(&customer_id).or_page(&s)?).await.or_page(&s)?;
+    let order = state.services.get_order(&s.actor, c.tenant_id, parse_id(&order_id).or_page(&s)?).await.or_page(&s)?;
     let market = state.services.market_catalog(c.market, None).await.or_page(&s)?.market;
     let now = state.services.partner_now(&s.actor.partner);
     let customer = CustomerRow::of(&c);

@@ -2,6 +2,7 @@
 
 use super::format::filters;
 use super::{page, Nav, OrPage, Signed, SignedForm, UiError, UiResult};
+use crate::extract::parse_id;
 use crate::AppState;
 use askama::Template;
 use axum::body::Body;
@@ -190,7 +191,7 @@ async fn request(State(state): State<AppState>, Signed(s): Signed, Path(id): Pat
 }
 
 async fn request_page(state: &AppState, s: &SessionActor, id: &str, problem: Option<super::FieldProblem>) -> UiResult {
-    let r = state.services.get_service_request(&s.actor, id).await.or_page(s)?;
+    let r = state.services.get_service_request(&s.actor, parse_id(id).or_page(s)?).await.or_page(s)?;
     let view = RequestView {
         id: r.id.to_string(),
         title: r.title.clone(),
@@ -248,7 +249,7 @@ async fn add_note(
     Path(id): Path<String>,
     SignedForm { session: s, form }: SignedForm<NoteForm>,
 ) -> UiResult {
-    state.services.add_partner_note(&s.actor, &id, &form.text, None).await.or_page(&s)?;
+    state.services.add_partner_note(&s.actor, parse_id(&id).or_page(&s)?, &form.text, None).await.or_page(&s)?;
     Ok(Redirect::to(&format!("/support/{id}")).into_response())
 }
 
@@ -316,7 +317,8 @@ async fn attach(
         }
         over_limit
     };
-    let (over_limit, stored) = tokio::join!(producer, state.services.attach_file(&s.actor, &id, &name, stream));
+    let (over_limit, stored) =
+        tokio::join!(producer, async { state.services.attach_file(&s.actor, parse_id(&id)?, &name, stream).await });
     match stored {
         Ok(_) => Ok(Redirect::to(&format!("/support/{id}")).into_response()),
         Err(_) if over_limit => request_page(&state, &s, &id, too_large()).await,
@@ -337,7 +339,11 @@ async fn attachment(
 ) -> UiResult {
     let (found, body) = state
         .services
-        .open_attachment(services::support::AttachmentReader::Partner(&s.actor), &id, &aid)
+        .open_attachment(
+            services::support::AttachmentReader::Partner(&s.actor),
+            parse_id(&id).or_page(&s)?,
+            parse_id(&aid).or_page(&s)?,
+        )
         .await
         .or_page(&s)?;
     let mut res = Response::new(Body::from_stream(body));
