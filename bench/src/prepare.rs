@@ -51,11 +51,11 @@ pub async fn run(o: Options<'_>) -> anyhow::Result<()> {
             password: None,
         };
         let user = services
-            .publisher_create_user(&services.operator_on_this_machine(), &pid, draft, None)
+            .publisher_create_user(&services.operator_on_this_machine(), partner.id, draft, None)
             .await
             .map_err(err)?;
         let token = services
-            .publisher_create_token(&services.operator_on_this_machine(), &pid, &user.id.to_string(), "bench", None)
+            .publisher_create_token(&services.operator_on_this_machine(), partner.id, user.id, "bench", None)
             .await
             .map_err(err)?;
         let actor = services.act_as(&services.operator_on_this_machine(), partner.clone(), user.clone());

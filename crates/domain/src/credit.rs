@@ -243,7 +243,7 @@ mod tests {
         let e = o.refund_line(0, 1).unwrap_err();
         assert_eq!(e.error_name(), "credit_exceeds_charge");
         assert!(e.to_string().contains("0.00 USD"), "{e}");
-        assert_eq!(e.http_status(), 409);
+        assert_eq!(e.code(), 409006);
     }
 
     #[test]

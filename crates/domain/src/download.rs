@@ -535,7 +535,7 @@ mod tests {
         assert_eq!(link(51).remaining(), 0);
         assert_eq!(link(i64::MIN).remaining(), i64::MAX);
         let e = link(50).admits(t0(), Transfer::Full).unwrap_err();
-        assert_eq!((e.http_status(), e.error_name()), (410, "link_expired"));
+        assert_eq!((e.code(), e.error_name()), (410001, "link_expired"));
         assert!(e.to_string().contains("Get keys and downloads"));
     }
 

@@ -1,4 +1,5 @@
-//! The one error type of the rules, with SPEC §5's stable names, codes and HTTP statuses.
+//! The one error type of the rules, with SPEC §5's stable names and codes. Which HTTP status each one is answered
+//! with is the web crate's decision (`web::error::status_of`).
 
 use crate::role::Role;
 
@@ -174,35 +175,6 @@ impl DomainError {
             _ => Vec::new(),
         }
     }
-
-    /// The HTTP status SPEC §5 pairs with the error.
-    pub fn http_status(&self) -> u16 {
-        match self {
-            DomainError::InvalidRequest(_)
-            | DomainError::ProductUnavailableInMarket(_)
-            | DomainError::CartAlreadyOrdered(_)
-            | DomainError::CancellationWindowClosed { .. }
-            | DomainError::CancellationRequiresSupportRequest { .. }
-            | DomainError::NotCancellable { .. }
-            | DomainError::LineItemOutOfRange(_) => 400,
-            DomainError::Unauthorized => 401,
-            DomainError::Forbidden { .. } | DomainError::NotSandbox => 403,
-            DomainError::NotFound => 404,
-            DomainError::DuplicateCustomer(_)
-            | DomainError::Conflict(_)
-            | DomainError::IdempotencyKeyReused
-            | DomainError::RequestInProgress
-            | DomainError::InsufficientKeyStock(_)
-            | DomainError::ItemCancelled
-            | DomainError::AlreadyCancelled(_)
-            | DomainError::CreditExceedsCharge { .. } => 409,
-            DomainError::LinkExpired | DomainError::LinkRevoked => 410,
-            DomainError::PayloadTooLarge(_) => 413,
-            DomainError::RateLimited { .. } => 429,
-            DomainError::PreconditionFailed => 412,
-            DomainError::PreconditionRequired => 428,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -213,6 +185,6 @@ mod tests {
     fn forbidden_names_the_roles_that_would_do() {
         let e = DomainError::Forbidden { allowed: vec![Role::AdminAgent, Role::GlobalAdmin] };
         assert_eq!(e.to_string(), "this action needs one of the roles: admin_agent, global_admin");
-        assert_eq!((e.http_status(), e.code(), e.error_name()), (403, 900150, "forbidden"));
+        assert_eq!((e.code(), e.error_name()), (900150, "forbidden"));
     }
 }

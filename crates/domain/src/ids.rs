@@ -26,6 +26,14 @@ macro_rules! id_type {
             }
         }
 
+        /// The path parameters' parsing (`Path<OrderId>` at the web edge): a UUID in any of its usual forms.
+        impl std::str::FromStr for $name {
+            type Err = uuid::Error;
+            fn from_str(s: &str) -> Result<Self, uuid::Error> {
+                Uuid::parse_str(s).map(Self)
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 self.0.hyphenated().fmt(f)

@@ -2,6 +2,7 @@
 //! so it can be unit- and property-tested without a database or a server.
 
 pub mod audit;
+pub mod cancel_reason;
 pub mod cancellation;
 pub mod catalog;
 pub mod clock;

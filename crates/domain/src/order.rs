@@ -226,13 +226,44 @@ pub struct Totals {
     pub gross: Money,
 }
 
+/// An order's status (SPEC §5): `completed` from checkout, `cancelled` once every line is. The only change an order
+/// takes (`PATCH …/orders/{id}`) is to `cancelled`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderStatus {
+    Completed,
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Completed => "completed",
+            OrderStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<OrderStatus> {
+        match s {
+            "completed" => Some(OrderStatus::Completed),
+            "cancelled" => Some(OrderStatus::Cancelled),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Order {
     /// `cancelled` once every line is.
-    pub fn status(&self) -> &'static str {
+    pub fn status(&self) -> OrderStatus {
         if self.lines.iter().all(|l| l.status == LineStatus::Cancelled) {
-            "cancelled"
+            OrderStatus::Cancelled
         } else {
-            "completed"
+            OrderStatus::Completed
         }
     }
 
@@ -392,7 +423,8 @@ mod tests {
         );
         assert_eq!(o.currency, "AUD");
         assert_eq!(o.totals().gross.format(), "5940.00");
-        assert_eq!(o.status(), "completed");
+        assert_eq!(o.status(), OrderStatus::Completed);
+        assert_eq!(o.status().as_str(), "completed");
         // JPY: no decimals; 150001 × 0.10 = 15000.1 → 15000.
         let jp = market("JP", "0.10", false);
         let lines = validate_cart_lines(vec![draft(item("SQL", "1Y", &jp), 1)], &catalog(), &jp).unwrap();

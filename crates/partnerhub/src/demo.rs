@@ -100,7 +100,7 @@ async fn seed(services: &Services, dir: &Path) -> anyhow::Result<String> {
         .create_partner(&services.operator_on_this_machine(), PARTNER, true, Some(&start.to_rfc3339()), None)
         .await
         .map_err(err)?;
-    let pid = partner.id.to_string();
+    let pid = partner.id;
     let mut all_roles_user = None;
     for (who, roles) in Role::ALL
         .iter()
@@ -114,7 +114,7 @@ async fn seed(services: &Services, dir: &Path) -> anyhow::Result<String> {
             password: Some(PASSWORD.into()),
         };
         let user = services
-            .publisher_create_user(&services.operator_on_this_machine(), &pid, draft, None)
+            .publisher_create_user(&services.operator_on_this_machine(), pid, draft, None)
             .await
             .map_err(err)?;
         if who == "admin" {
@@ -123,7 +123,7 @@ async fn seed(services: &Services, dir: &Path) -> anyhow::Result<String> {
     }
     let admin = all_roles_user.ok_or_else(|| anyhow::anyhow!("the all-roles user was not created"))?;
     let token = services
-        .publisher_create_token(&services.operator_on_this_machine(), &pid, &admin.id.to_string(), "demo", None)
+        .publisher_create_token(&services.operator_on_this_machine(), pid, admin.id, "demo", None)
         .await
         .map_err(err)?;
     std::fs::write(&token_file, &token.secret)?;
@@ -213,9 +213,8 @@ async fn place_order(
             ..Default::default()
         })
         .collect();
-    let id = customer.tenant_id.to_string();
-    let cart = services.create_cart(actor, &id, drafts, None).await?;
-    services.checkout(actor, &id, &cart.id.to_string(), None).await
+    let cart = services.create_cart(actor, customer.tenant_id, drafts, None).await?;
+    services.checkout(actor, customer.tenant_id, cart.id, None).await
 }
 
 /// Last month on the sandbox's clock, for a newcomer to see an issued invoice with each kind of row: an order (two
@@ -227,11 +226,10 @@ async fn last_months_invoice(
     customer: &domain::customer::Customer,
     today: domain::Timestamp,
 ) -> services::Result<services::Actor> {
-    let id = customer.tenant_id.to_string();
     let order = place_order(services, &actor, customer, &[("SQL2019STD", "1Y", 1), ("WINSRV2022DC", "1Y", 1)]).await?;
     services.advance_test_clock(&actor, 5, 0, None).await?;
     let actor = refreshed(services, actor).await?;
-    services.cancel_order(&actor, &id, &order.id.to_string(), Some(vec![0]), None).await?;
+    services.cancel_order(&actor, customer.tenant_id, order.id, Some(vec![0]), None).await?;
     let request = services
         .create_service_request(
             &actor,
@@ -260,7 +258,7 @@ async fn last_months_invoice(
         refund: Some(refund),
         cancel: None,
     };
-    services.desk_update(&publisher, &request.id.to_string(), change, None).await?;
+    services.desk_update(&publisher, request.id, change, None).await?;
     // To today (the clock only moves forward, and it started last month), then last month's invoice.
     let behind = today.micros() - services.partner_now(&actor.partner).micros();
     let seconds = (behind / 1_000_000).max(0);

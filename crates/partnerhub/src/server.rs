@@ -3,34 +3,29 @@
 use crate::config::Settings;
 use anyhow::Context;
 use domain::clock::SystemClock;
-use services::blobs::Blobs;
+use partnerhub::app::{App, AppConfig};
 use services::secrets::SecretBox;
 use services::Services;
 use std::sync::Arc;
 use std::time::Duration;
-use store::{SqlStore, Store};
 
-/// Opens the store (migrating it) and the secret key, and builds the services on real time.
+/// Opens the store (migrating it) and the secret key, and builds the services on real time: the app builder with
+/// the settings, then the check that the key belongs to the database.
 pub async fn open_services(settings: &Settings) -> anyhow::Result<Services> {
-    let store = SqlStore::connect(&settings.database_url)
-        .await
-        .with_context(|| format!("opening {}", settings.redacted_database_url()))?;
-    store.migrate().await.context("migrating the database")?;
-    let secrets = match &settings.secret_key {
-        Some(k) => SecretBox::from_base64(k).map_err(anyhow::Error::msg)?,
-        None => SecretBox::from_file(&settings.data_dir.join("secret.key")).map_err(anyhow::Error::msg)?,
-    };
-    let store: Arc<dyn Store> = Arc::new(store);
-    let blobs = Blobs::local(&settings.data_dir.join("blobs")).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let services = Services::new(
-        store,
-        Arc::new(SystemClock),
-        secrets,
-        blobs,
-        &settings.base_url,
-        settings.publisher_token.as_deref(),
-    )
-    .allow_insecure_webhooks(settings.allow_insecure_webhooks);
+    let App { services, .. } = App::open(AppConfig {
+        database_url: &settings.database_url,
+        database_label: &settings.redacted_database_url(),
+        clock: Arc::new(SystemClock),
+        secrets: Box::new(|| match &settings.secret_key {
+            Some(k) => SecretBox::from_base64(k).map_err(anyhow::Error::msg),
+            None => SecretBox::from_file(&settings.data_dir.join("secret.key")).map_err(anyhow::Error::msg),
+        }),
+        blob_dir: &settings.data_dir.join("blobs"),
+        base_url: &settings.base_url,
+        publisher_token: settings.publisher_token.as_deref(),
+        allow_insecure_webhooks: settings.allow_insecure_webhooks,
+    })
+    .await?;
     services.check_secret_key().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(services)
 }
@@ -60,7 +55,7 @@ pub async fn serve_with(settings: Settings) -> anyhow::Result<()> {
     );
     // After the signal, requests in flight get a while to finish (a long download would otherwise hold the stop).
     let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = web::serve(listener, services, settings.limits, async move {
+    let server = partnerhub::app::serve(listener, services, settings.limits, async move {
         shutdown_signal().await;
         let _ = stopping.send(());
     });

@@ -142,10 +142,10 @@ pub async fn hash_password(password: String) -> Result<String> {
         argon2::Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
-            .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
+            .map_err(|e| Error::Internal(format!("password hashing failed: {e}").into()))
     })
     .await
-    .map_err(|e| Error::Internal(e.to_string()))?
+    .map_err(|e| Error::Internal(crate::error::Cause::caused("the password hashing task", e)))?
 }
 
 #[tracing::instrument(skip_all)]

@@ -1,12 +1,12 @@
 //! Cancelling purchases (R9, R10): the policy check, the credits, and one transaction that revokes and credits.
 
-use crate::idempotency::Idem;
+use crate::idempotency::{completion, Keep};
 use crate::{Actor, Result, Services};
 use domain::audit::{NewAuditRecord, OperationType};
 use domain::cancellation::{credit_for, plan_cancellation, Canceller};
 use domain::credit::OrderBalance;
 use domain::customer::Customer;
-use domain::ids::OrderId;
+use domain::ids::{OrderId, TenantId};
 use domain::money::Money;
 use domain::order::{LineStatus, Order};
 use domain::policy::Action;
@@ -29,14 +29,13 @@ impl Services {
     pub async fn cancel_order(
         &self,
         actor: &Actor,
-        customer_id: &str,
-        order_id: &str,
+        customer_id: TenantId,
+        id: OrderId,
         lines: Option<Vec<i64>>,
-        idem: Option<Idem<'_, Order>>,
+        keep: Option<&dyn Keep<Order>>,
     ) -> Result<Order> {
         let scope = actor.authorize(Action::CancelPurchase)?;
         let customer = self.get_customer(actor, customer_id).await?;
-        let id = OrderId::parse(order_id).ok_or(DomainError::NotFound)?;
         let order = self.store.get_order(scope, customer.tenant_id, id).await?.ok_or(DomainError::NotFound)?;
         let now = self.partner_now(&actor.partner);
         let chosen = plan_cancellation(&order, lines.as_deref(), now, Canceller::Partner)?;
@@ -45,7 +44,7 @@ impl Services {
         loop {
             let mut balance = self.store.order_balance(scope, order.id).await?.ok_or(DomainError::NotFound)?;
             let (cancelled, cancel, audit) = prepare_cancellation(&who, order.clone(), &chosen, &mut balance)?;
-            let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &cancelled)? };
+            let effects = Effects { audit: vec![audit], idempotency: completion(keep, &cancelled)? };
             match self.store.cancel_lines(scope, &cancel, effects).await {
                 Ok(()) => return Ok(cancelled),
                 Err(e) if attempt < CREDIT_RETRIES && credited_meanwhile(&e) => attempt += 1,

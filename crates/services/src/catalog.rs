@@ -4,6 +4,7 @@ use crate::auth::Publisher;
 use crate::{Actor, Result, Services};
 use domain::catalog::{is_available, parse_catalog, MarketRule, Product, ProductType, TargetView};
 use domain::customer::Customer;
+use domain::ids::TenantId;
 use domain::market::{Market, MarketCode};
 use domain::policy::Action;
 use domain::DomainError;
@@ -198,7 +199,7 @@ impl Services {
     pub async fn customer_catalog(
         &self,
         actor: &Actor,
-        customer_id: &str,
+        customer_id: TenantId,
         view: Option<&str>,
     ) -> Result<(Customer, MarketCatalog)> {
         actor.authorize(Action::ViewCatalog)?;

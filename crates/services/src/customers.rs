@@ -1,6 +1,6 @@
 //! Customers (R3): create, find, list.
 
-use crate::idempotency::Idem;
+use crate::idempotency::{completion, Keep};
 use crate::{Actor, Result, Services};
 use domain::audit::{NewAuditRecord, OperationType};
 use domain::customer::{BillingDraft, Customer, CustomerDraft};
@@ -58,7 +58,7 @@ impl Services {
         &self,
         actor: &Actor,
         draft: CustomerDraft,
-        idem: Option<Idem<'_, Customer>>,
+        keep: Option<&dyn Keep<Customer>>,
     ) -> Result<Customer> {
         let scope = actor.authorize(Action::CreateCustomer)?;
         let customer = draft.validate(self.partner_now(&actor.partner))?;
@@ -66,7 +66,7 @@ impl Services {
             .customer(customer.tenant_id, &customer.company_name)
             .data("domain", customer.domain.clone())
             .data("market", customer.market.as_str());
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &customer)? };
+        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &customer)? };
         match self.store.create_customer(scope, &customer, effects).await {
             Err(StoreError::Conflict(m)) => Err(DomainError::DuplicateCustomer(m).into()),
             other => Ok(other.map(|_| customer)?),
@@ -74,9 +74,8 @@ impl Services {
     }
 
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
-    pub async fn get_customer(&self, actor: &Actor, id: &str) -> Result<Customer> {
+    pub async fn get_customer(&self, actor: &Actor, id: TenantId) -> Result<Customer> {
         let scope = actor.authorize(Action::ViewCustomer)?;
-        let id = TenantId::parse(id).ok_or(DomainError::NotFound)?;
         if let Some(c) = self.customer_cache.get(scope.partner_id(), id) {
             return Ok(c);
         }
@@ -87,9 +86,8 @@ impl Services {
 
     /// The customer as stored now (the billing and company profile routes: never from the cache).
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
-    pub async fn customer_profile(&self, actor: &Actor, id: &str) -> Result<Customer> {
+    pub async fn customer_profile(&self, actor: &Actor, id: TenantId) -> Result<Customer> {
         let scope = actor.authorize(Action::ViewCustomer)?;
-        let id = TenantId::parse(id).ok_or(DomainError::NotFound)?;
         Ok(self.store.get_customer(scope, id).await?.ok_or(DomainError::NotFound)?)
     }
 
@@ -99,13 +97,12 @@ impl Services {
     pub async fn update_billing_profile(
         &self,
         actor: &Actor,
-        id: &str,
+        id: TenantId,
         draft: BillingDraft,
         if_match: Option<&str>,
-        idem: Option<Idem<'_, Customer>>,
+        keep: Option<&dyn Keep<Customer>>,
     ) -> Result<Customer> {
         let scope = actor.authorize(Action::UpdateCustomer)?;
-        let id = TenantId::parse(id).ok_or(DomainError::NotFound)?;
         let current = self.store.get_customer(scope, id).await?.ok_or(DomainError::NotFound)?;
         let if_match = if_match.map(etag_value).filter(|e| !e.is_empty()).ok_or(DomainError::PreconditionRequired)?;
         if if_match != "*" && if_match != current.billing_etag() {
@@ -120,7 +117,7 @@ impl Services {
         .customer(updated.tenant_id, &updated.company_name)
         .data("change", "billing_profile")
         .data("profileVersion", updated.profile_version.to_string());
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &updated)? };
+        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &updated)? };
         let written = self.store.update_customer_billing(scope, &updated, current.profile_version, effects).await;
         self.customer_cache.forget(scope.partner_id(), id);
         written?;

@@ -3,13 +3,13 @@
 
 use crate::auth::Publisher;
 use crate::blobs::{BlobError, ByteStream};
-use crate::idempotency::Idem;
+use crate::idempotency::{completion, Keep};
 use crate::{Actor, Error, Result, Services};
 use base64::Engine;
 use domain::audit::{NewAuditRecord, OperationType};
 use domain::customer::Customer;
 use domain::download::{plan_transfer, sanitize_file_name, LinkState, Transfer};
-use domain::ids::{ArtifactId, DownloadLinkId, SoftwareItemId};
+use domain::ids::{ArtifactId, DownloadLinkId, SoftwareItemId, TenantId};
 use domain::policy::Action;
 use domain::software::{validate_label, Artifact, ArtifactSelection, DownloadOptions, SoftwareItem};
 use domain::DomainError;
@@ -118,7 +118,7 @@ pub(crate) fn blob_error(e: BlobError) -> Error {
     match e {
         BlobError::TooLarge(limit) => DomainError::PayloadTooLarge(limit).into(),
         BlobError::Interrupted(e) => DomainError::invalid("body", format!("the upload was interrupted: {e}")).into(),
-        BlobError::Storage(m) => Error::Internal(m),
+        BlobError::Storage(m) => Error::Internal(m.into()),
     }
 }
 
@@ -171,17 +171,27 @@ impl Services {
     }
 
     /// One of the customer's software items, once `action` is allowed.
-    async fn software_item(&self, actor: &Actor, action: Action, customer_id: &str, item_id: &str) -> Result<Found> {
+    async fn software_item(
+        &self,
+        actor: &Actor,
+        action: Action,
+        customer_id: TenantId,
+        id: SoftwareItemId,
+    ) -> Result<Found> {
         let scope = actor.authorize(action)?;
         let customer = self.get_customer(actor, customer_id).await?;
-        let id = SoftwareItemId::parse(item_id).ok_or(DomainError::NotFound)?;
         let found = self.store.get_software_item(scope, customer.tenant_id, id).await?.ok_or(DomainError::NotFound)?;
         Ok(Found { scope, customer, item: found.item, sealed_key: found.sealed_key })
     }
 
     /// The versions, languages and file types the publisher uploaded for an item's product (any role).
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
-    pub async fn download_options(&self, actor: &Actor, customer_id: &str, item_id: &str) -> Result<DownloadOptions> {
+    pub async fn download_options(
+        &self,
+        actor: &Actor,
+        customer_id: TenantId,
+        item_id: SoftwareItemId,
+    ) -> Result<DownloadOptions> {
         let Found { item, .. } = self.software_item(actor, Action::ViewSoftware, customer_id, item_id).await?;
         Ok(DownloadOptions::of(self.store.list_artifacts(&item.product_id).await?))
     }
@@ -191,7 +201,7 @@ impl Services {
     pub async fn software_with_options(
         &self,
         actor: &Actor,
-        customer_id: &str,
+        customer_id: TenantId,
         size: domain::paging::PageSize,
     ) -> Result<Vec<(SoftwareItem, DownloadOptions)>> {
         let page = self.list_software(actor, customer_id, size, None).await?;
@@ -215,11 +225,11 @@ impl Services {
     pub async fn keys_and_downloads(
         &self,
         actor: &Actor,
-        customer_id: &str,
-        item_id: &str,
+        customer_id: TenantId,
+        item_id: SoftwareItemId,
         selection: &ArtifactSelection,
         client: &ClientInfo,
-        idem: Option<Idem<'_, KeysAndDownloads>>,
+        keep: Option<&dyn Keep<KeysAndDownloads>>,
     ) -> Result<KeysAndDownloads> {
         let Found { scope, customer, item, sealed_key } =
             self.software_item(actor, Action::GetKeysAndDownloads, customer_id, item_id).await?;
@@ -279,7 +289,7 @@ impl Services {
             rows.push(link);
         }
         let result = KeysAndDownloads { item, activation_key, downloads };
-        let effects = Effects { audit, idempotency: self.completion(idem.as_ref(), &result)? };
+        let effects = Effects { audit, idempotency: completion(keep, &result)? };
         self.store.issue_links(scope, result.item.id, &rows, effects).await?;
         Ok(result)
     }
@@ -287,7 +297,12 @@ impl Services {
     /// The links issued for an item, newest first, with downloads used and left (admin agents: whoever may issue
     /// them). The tokens are not among them: only their hashes are kept.
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
-    pub async fn item_links(&self, actor: &Actor, customer_id: &str, item_id: &str) -> Result<Vec<ListedLink>> {
+    pub async fn item_links(
+        &self,
+        actor: &Actor,
+        customer_id: TenantId,
+        item_id: SoftwareItemId,
+    ) -> Result<Vec<ListedLink>> {
         let Found { scope, customer, item, .. } =
             self.software_item(actor, Action::GetKeysAndDownloads, customer_id, item_id).await?;
         let now = self.partner_now(&actor.partner);
@@ -302,14 +317,13 @@ impl Services {
     pub async fn revoke_link(
         &self,
         actor: &Actor,
-        customer_id: &str,
-        item_id: &str,
-        link_id: &str,
+        customer_id: TenantId,
+        item_id: SoftwareItemId,
+        link: DownloadLinkId,
         client: &ClientInfo,
     ) -> Result<bool> {
         let Found { scope, customer, item, .. } =
             self.software_item(actor, Action::GetKeysAndDownloads, customer_id, item_id).await?;
-        let link = DownloadLinkId::parse(link_id).ok_or(DomainError::NotFound)?;
         let now = self.partner_now(&actor.partner);
         let record = client.annotate(
             NewAuditRecord::succeeded(OperationType::RevokeSoftwareDownloadLink, actor.principal(), now)
@@ -327,8 +341,8 @@ impl Services {
     pub async fn record_replayed_key_view(
         &self,
         actor: &Actor,
-        customer_id: &str,
-        item_id: &str,
+        customer_id: TenantId,
+        item_id: SoftwareItemId,
         client: &ClientInfo,
     ) -> Result<()> {
         let Found { scope, customer, item, sealed_key } =

@@ -1,7 +1,7 @@
 //! Idempotent POST and PATCH (SPEC §5): the first response under a key is kept — written by the Store in the
 //! same transaction as the change — and replayed for 24 hours of real time.
 
-use crate::{Error, Result, Services};
+use crate::{Result, Services};
 use domain::DomainError;
 use sha2::{Digest, Sha256};
 use store::{ClaimOutcome, IdempotencyClaim, IdempotencyCompletion};
@@ -29,15 +29,22 @@ pub enum Claim {
     Replay { status: u16, body: Vec<u8> },
 }
 
-/// What a use case needs to store its response under the key: the ticket and how the caller renders the result.
-pub struct Idem<'a, T> {
-    pub ticket: &'a IdemTicket,
-    pub status: u16,
-    /// The response's body; an error fails the request (nothing is kept under the key) rather than storing an
-    /// empty body that a retry would replay.
-    pub render: &'a (dyn Fn(&T) -> serde_json::Result<Vec<u8>> + Send + Sync),
-    /// The response carries a secret (a token, an activation key, a link): keep it encrypted.
-    pub secret: bool,
+/// A response kept under an idempotency key, ready for the change's own transaction: made from the ticket and the
+/// body the edge rendered ([`Services::completion`]), sealed when it carries a secret. Opaque: a use case hands it
+/// to the store unread.
+pub struct Completion(IdempotencyCompletion);
+
+/// How a use case keeps its response under the request's key (SPEC §5): given its result, the edge renders the
+/// response once and returns the completion the change writes in its transaction. A use case run without a key
+/// (the dashboard, the CLI, a request without `MS-RequestId`) is given `None`.
+pub trait Keep<T>: Send + Sync {
+    /// An error fails the request (nothing is kept under the key) rather than storing a body a retry would replay.
+    fn keep(&self, value: &T) -> Result<Completion>;
+}
+
+/// What a use case writes for its key: the completion of its result, when it runs under a key.
+pub(crate) fn completion<T>(keep: Option<&dyn Keep<T>>, value: &T) -> Result<Option<IdempotencyCompletion>> {
+    keep.map(|k| k.keep(value).map(|c| c.0)).transpose()
 }
 
 /// SHA-256 over method, path and body: the same key with anything else is a different request.
@@ -131,20 +138,17 @@ impl Services {
         }
     }
 
-    pub(crate) fn completion<T>(&self, idem: Option<&Idem<'_, T>>, value: &T) -> Result<Option<IdempotencyCompletion>> {
-        idem.map(|i| {
-            let body =
-                (i.render)(value).map_err(|e| Error::Internal(format!("rendering the response to keep: {e}")))?;
-            Ok(IdempotencyCompletion {
-                scope: i.ticket.scope.clone(),
-                key: i.ticket.key.clone(),
-                status: i.status,
-                body: if i.secret { self.secrets.seal(&bind_owner(&i.ticket.owner, &body)) } else { body },
-                encrypted: i.secret,
-                lease_until: i.ticket.lease_until,
-            })
+    /// The response to keep under `ticket`, as the edge rendered it: `status` is the edge's, kept and replayed as
+    /// is; a `secret` response (a token, an activation key, a link, a webhook secret) is sealed with its owner.
+    pub fn completion(&self, ticket: &IdemTicket, status: u16, body: Vec<u8>, secret: bool) -> Completion {
+        Completion(IdempotencyCompletion {
+            scope: ticket.scope.clone(),
+            key: ticket.key.clone(),
+            status,
+            body: if secret { self.secrets.seal(&bind_owner(&ticket.owner, &body)) } else { body },
+            encrypted: secret,
+            lease_until: ticket.lease_until,
         })
-        .transpose()
     }
 
     /// Forgets keys older than 24 hours; run periodically by the server.

@@ -96,9 +96,8 @@ impl Services {
     }
 
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
-    pub async fn get_invoice(&self, actor: &Actor, id: &str) -> Result<Invoice> {
+    pub async fn get_invoice(&self, actor: &Actor, id: InvoiceId) -> Result<Invoice> {
         let scope = actor.authorize(Action::ReadInvoices)?;
-        let id = InvoiceId::parse(id).ok_or(DomainError::NotFound)?;
         self.store.get_invoice(scope, id).await?.ok_or_else(|| DomainError::NotFound.into())
     }
 
@@ -106,7 +105,7 @@ impl Services {
     pub async fn invoice_lines(
         &self,
         actor: &Actor,
-        id: &str,
+        id: InvoiceId,
         size: PageSize,
         after: Option<Cursor>,
     ) -> Result<Page<InvoiceLine>> {
@@ -119,7 +118,7 @@ impl Services {
 
     /// Every line of an invoice, read a page at a time (for the CSV).
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
-    pub async fn all_invoice_lines(&self, actor: &Actor, id: &str) -> Result<(Invoice, Vec<InvoiceLine>)> {
+    pub async fn all_invoice_lines(&self, actor: &Actor, id: InvoiceId) -> Result<(Invoice, Vec<InvoiceLine>)> {
         let scope = actor.authorize(Action::ReadInvoices)?;
         let invoice = self.get_invoice(actor, id).await?;
         let lines = self.all_lines(scope, LedgerLines::Invoice(invoice.id)).await?;

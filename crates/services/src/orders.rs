@@ -1,11 +1,11 @@
 //! Key stock, carts, checkout and orders (R5): one order per checkout, written in one transaction.
 
 use crate::auth::Publisher;
-use crate::idempotency::Idem;
+use crate::idempotency::{completion, Keep};
 use crate::{Actor, Result, Services};
 use domain::audit::{NewAuditRecord, OperationType};
 use domain::customer::Customer;
-use domain::ids::{CartId, KeyId, OrderId, SoftwareItemId};
+use domain::ids::{CartId, KeyId, OrderId, SoftwareItemId, TenantId};
 use domain::keys::validate_keys;
 use domain::order::{price_order, validate_cart_lines, Cart, CartLineDraft, CartStatus, Order};
 use domain::paging::{Cursor, Page, PageSize};
@@ -22,7 +22,7 @@ impl Services {
         product_id: &str,
         sku_id: &str,
         keys: Vec<String>,
-        idem: Option<Idem<'_, (usize, i64)>>,
+        keep: Option<&dyn Keep<(usize, i64)>>,
     ) -> Result<(usize, i64)> {
         validate_keys(&keys)?;
         let products = self.store.list_products().await?;
@@ -46,10 +46,10 @@ impl Services {
         let added = keys.len();
         // A replayed response shows the stock as it was expected after this batch (a concurrent import of other
         // keys in between is not reflected in the replay; the live response counts inside the transaction).
-        let completion = match idem.as_ref() {
-            Some(i) => {
+        let completion = match keep {
+            Some(keep) => {
                 let before = self.store.key_stock(product_id, sku_id).await?;
-                self.completion(Some(i), &(added, before + added as i64))?
+                completion(Some(keep), &(added, before + added as i64))?
             }
             None => None,
         };
@@ -57,7 +57,7 @@ impl Services {
         Ok((added, available))
     }
 
-    async fn buyer(&self, actor: &Actor, customer_id: &str) -> Result<(PartnerScope, Customer)> {
+    async fn buyer(&self, actor: &Actor, customer_id: TenantId) -> Result<(PartnerScope, Customer)> {
         let scope = actor.authorize(Action::BuyForCustomer)?;
         let customer = self.get_customer(actor, customer_id).await?;
         Ok((scope, customer))
@@ -68,7 +68,7 @@ impl Services {
     async fn new_cart(
         &self,
         actor: &Actor,
-        customer_id: &str,
+        customer_id: TenantId,
         lines: Vec<CartLineDraft>,
         status: CartStatus,
     ) -> Result<(PartnerScope, Customer, crate::catalog::MarketCatalog, Cart)> {
@@ -92,31 +92,30 @@ impl Services {
     pub async fn create_cart(
         &self,
         actor: &Actor,
-        customer_id: &str,
+        customer_id: TenantId,
         lines: Vec<CartLineDraft>,
-        idem: Option<Idem<'_, Cart>>,
+        keep: Option<&dyn Keep<Cart>>,
     ) -> Result<Cart> {
         let (scope, _, _, cart) = self.new_cart(actor, customer_id, lines, CartStatus::Active).await?;
-        let effects = Effects { audit: vec![], idempotency: self.completion(idem.as_ref(), &cart)? };
+        let effects = Effects { audit: vec![], idempotency: completion(keep, &cart)? };
         self.store.create_cart(scope, &cart, effects).await?;
         Ok(cart)
     }
 
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
-    pub async fn get_cart(&self, actor: &Actor, customer_id: &str, cart_id: &str) -> Result<Cart> {
+    pub async fn get_cart(&self, actor: &Actor, customer_id: TenantId, cart_id: CartId) -> Result<Cart> {
         let (scope, customer) = self.buyer(actor, customer_id).await?;
-        let id = CartId::parse(cart_id).ok_or(DomainError::NotFound)?;
-        self.store.get_cart(scope, customer.tenant_id, id).await?.ok_or_else(|| DomainError::NotFound.into())
+        self.store.get_cart(scope, customer.tenant_id, cart_id).await?.ok_or_else(|| DomainError::NotFound.into())
     }
 
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn update_cart(
         &self,
         actor: &Actor,
-        customer_id: &str,
-        cart_id: &str,
+        customer_id: TenantId,
+        cart_id: CartId,
         lines: Vec<CartLineDraft>,
-        idem: Option<Idem<'_, Cart>>,
+        keep: Option<&dyn Keep<Cart>>,
     ) -> Result<Cart> {
         let mut cart = self.get_cart(actor, customer_id, cart_id).await?;
         if cart.status == CartStatus::Ordered {
@@ -127,7 +126,7 @@ impl Services {
         let catalog = self.market_catalog(customer.market, None).await?;
         cart.lines = validate_cart_lines(lines, &catalog.products, &catalog.market)?;
         cart.updated_at = self.partner_now(&actor.partner);
-        let effects = Effects { audit: vec![], idempotency: self.completion(idem.as_ref(), &cart)? };
+        let effects = Effects { audit: vec![], idempotency: completion(keep, &cart)? };
         self.store.update_cart(scope, customer.tenant_id, cart.id, &cart.lines, cart.updated_at, effects).await?;
         Ok(cart)
     }
@@ -138,13 +137,12 @@ impl Services {
     pub async fn checkout(
         &self,
         actor: &Actor,
-        customer_id: &str,
-        cart_id: &str,
-        idem: Option<Idem<'_, Order>>,
+        customer_id: TenantId,
+        cart_id: CartId,
+        keep: Option<&dyn Keep<Order>>,
     ) -> Result<Order> {
         let (scope, customer) = self.buyer(actor, customer_id).await?;
-        let id = CartId::parse(cart_id).ok_or(DomainError::NotFound)?;
-        let cart = self.store.get_cart(scope, customer.tenant_id, id).await?.ok_or(DomainError::NotFound)?;
+        let cart = self.store.get_cart(scope, customer.tenant_id, cart_id).await?.ok_or(DomainError::NotFound)?;
         if cart.status == CartStatus::Ordered {
             let order = cart.order_id.map(|o| o.to_string()).unwrap_or_default();
             return Err(DomainError::CartAlreadyOrdered(order).into());
@@ -153,7 +151,7 @@ impl Services {
         let now = self.partner_now(&actor.partner);
         let order = price_order(OrderId::new(), &cart, &catalog.products, &catalog.market, now)?;
         let (items, audit) = checkout_writes(&order, &customer, actor.principal(), now);
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &order)? };
+        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &order)? };
         self.store.place_order(scope, &order, CartClaim::Stored { version: cart.updated_at }, &items, effects).await?;
         Ok(order)
     }
@@ -165,15 +163,15 @@ impl Services {
     pub async fn create_order(
         &self,
         actor: &Actor,
-        customer_id: &str,
+        customer_id: TenantId,
         lines: Vec<CartLineDraft>,
-        idem: Option<Idem<'_, Order>>,
+        keep: Option<&dyn Keep<Order>>,
     ) -> Result<Order> {
         let (scope, customer, catalog, cart) = self.new_cart(actor, customer_id, lines, CartStatus::Ordered).await?;
         let now = cart.created_at;
         let order = price_order(OrderId::new(), &cart, &catalog.products, &catalog.market, now)?;
         let (items, audit) = checkout_writes(&order, &customer, actor.principal(), now);
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &order)? };
+        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &order)? };
         self.store.place_order(scope, &order, CartClaim::Direct(&cart), &items, effects).await?;
         Ok(order)
     }
@@ -182,7 +180,7 @@ impl Services {
     pub async fn list_orders(
         &self,
         actor: &Actor,
-        customer_id: &str,
+        customer_id: TenantId,
         size: PageSize,
         after: Option<Cursor>,
     ) -> Result<Page<Order>> {
@@ -193,10 +191,9 @@ impl Services {
     }
 
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
-    pub async fn get_order(&self, actor: &Actor, customer_id: &str, order_id: &str) -> Result<Order> {
+    pub async fn get_order(&self, actor: &Actor, customer_id: TenantId, id: OrderId) -> Result<Order> {
         let scope = actor.authorize(Action::ViewOrders)?;
         let customer = self.get_customer(actor, customer_id).await?;
-        let id = OrderId::parse(order_id).ok_or(DomainError::NotFound)?;
         self.store.get_order(scope, customer.tenant_id, id).await?.ok_or_else(|| DomainError::NotFound.into())
     }
 }

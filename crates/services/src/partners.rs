@@ -1,7 +1,7 @@
 //! Partners (the publisher creates them) and the sandbox test clock (SPEC §3).
 
 use crate::auth::Publisher;
-use crate::idempotency::Idem;
+use crate::idempotency::{completion, Keep};
 use crate::{Actor, Result, Services};
 use domain::audit::{NewAuditRecord, OperationType};
 use domain::ids::PartnerId;
@@ -20,7 +20,7 @@ impl Services {
         name: &str,
         sandbox: bool,
         clock_start: Option<&str>,
-        idem: Option<Idem<'_, Partner>>,
+        keep: Option<&dyn Keep<Partner>>,
     ) -> Result<Partner> {
         let clock_start = match clock_start {
             Some(s) => Some(
@@ -30,7 +30,7 @@ impl Services {
             None => None,
         };
         let partner = Partner::new(name, sandbox, clock_start, self.clock.now())?;
-        let effects = Effects { audit: vec![], idempotency: self.completion(idem.as_ref(), &partner)? };
+        let effects = Effects { audit: vec![], idempotency: completion(keep, &partner)? };
         self.store.create_partner(&partner, effects).await?;
         Ok(partner)
     }
@@ -54,8 +54,7 @@ impl Services {
     }
 
     /// For the publisher acting on one partner's data: an unknown partner is 404.
-    pub(crate) async fn publisher_scope(&self, partner: &str) -> Result<(Partner, PartnerScope)> {
-        let id = PartnerId::parse(partner).ok_or(DomainError::NotFound)?;
+    pub(crate) async fn publisher_scope(&self, id: PartnerId) -> Result<(Partner, PartnerScope)> {
         let p = self.store.get_partner(id).await?.ok_or(DomainError::NotFound)?;
         Ok((p, PartnerScope::authenticated(id)))
     }
@@ -74,7 +73,7 @@ impl Services {
         actor: &Actor,
         days: i64,
         seconds: i64,
-        idem: Option<Idem<'_, Timestamp>>,
+        keep: Option<&dyn Keep<Timestamp>>,
     ) -> Result<Timestamp> {
         let scope = actor.authorize(Action::TestClock)?;
         if !actor.partner.sandbox {
@@ -87,7 +86,7 @@ impl Services {
         let audit = NewAuditRecord::succeeded(OperationType::AdvanceTestClock, actor.principal(), moved_to)
             .data("days", days.to_string())
             .data("seconds", seconds.to_string());
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &moved_to)? };
+        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &moved_to)? };
         // The store checks the bound again against the offset it adds to (another move may have landed meanwhile).
         let max_offset = CLOCK_MAX.micros() - server_now.micros();
         let partner = self.store.advance_clock(scope, micros, max_offset, effects).await.map_err(|e| match e {

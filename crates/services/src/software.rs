@@ -3,6 +3,7 @@
 use crate::{Actor, Result, Services};
 use domain::catalog::ProductType;
 use domain::ids::OrderId;
+use domain::ids::TenantId;
 use domain::order::OrderLine;
 use domain::paging::{Cursor, Page, PageSize};
 use domain::policy::Action;
@@ -52,7 +53,7 @@ impl Services {
     pub async fn list_software(
         &self,
         actor: &Actor,
-        customer_id: &str,
+        customer_id: TenantId,
         size: PageSize,
         after: Option<Cursor>,
     ) -> Result<Page<SoftwareItem>> {
@@ -68,7 +69,7 @@ impl Services {
     pub async fn entitlements(
         &self,
         actor: &Actor,
-        customer_id: &str,
+        customer_id: TenantId,
         kind: Option<&str>,
         size: PageSize,
         after: Option<Cursor>,

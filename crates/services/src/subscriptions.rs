@@ -1,6 +1,7 @@
 //! Partner Center's subscriptions view (any role): a customer's term purchases, read off the order lines.
 
 use crate::{Actor, Result, Services};
+use domain::ids::TenantId;
 use domain::paging::{Cursor, Page, PageSize};
 use domain::policy::Action;
 use domain::subscription::{subscription_of, Subscription};
@@ -15,7 +16,7 @@ impl Services {
     pub async fn subscriptions(
         &self,
         actor: &Actor,
-        customer_id: &str,
+        customer_id: TenantId,
         size: PageSize,
         after: Option<Cursor>,
     ) -> Result<Page<Subscription>> {
@@ -36,7 +37,7 @@ impl Services {
     /// One subscription by id. Its id is a hash of its order line, so the customer's term lines are read until it
     /// turns up (a customer has few; each look is one indexed read of up to 500 lines).
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
-    pub async fn subscription(&self, actor: &Actor, customer_id: &str, id: &str) -> Result<Subscription> {
+    pub async fn subscription(&self, actor: &Actor, customer_id: TenantId, id: &str) -> Result<Subscription> {
         let scope = actor.authorize(Action::ViewOrders)?;
         let id = uuid::Uuid::parse_str(id.trim()).map_err(|_| DomainError::NotFound)?.to_string();
         let customer = self.get_customer(actor, customer_id).await?;

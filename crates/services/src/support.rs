@@ -4,7 +4,7 @@
 use crate::auth::Publisher;
 use crate::blobs::ByteStream;
 use crate::cancellations::{credited_meanwhile, prepare_cancellation, Canceling, CREDIT_RETRIES};
-use crate::idempotency::Idem;
+use crate::idempotency::{completion, Keep};
 use crate::{Actor, Error, Result, Services};
 use domain::audit::{NewAuditRecord, OperationType};
 use domain::cancellation::{plan_cancellation, Canceller};
@@ -54,10 +54,6 @@ pub struct DeskCancel {
     pub line_items: Option<Vec<i64>>,
 }
 
-fn request_id(id: &str) -> Result<ServiceRequestId> {
-    ServiceRequestId::parse(id).ok_or_else(|| DomainError::NotFound.into())
-}
-
 fn step(op: OperationType, by: &str, at: Timestamp, r: &ServiceRequest) -> NewAuditRecord {
     NewAuditRecord::succeeded(op, by, at)
         .data("serviceRequestId", r.id.to_string())
@@ -80,7 +76,7 @@ impl Services {
         actor: &Actor,
         locale: &str,
         draft: ServiceRequestDraft,
-        idem: Option<Idem<'_, ServiceRequest>>,
+        keep: Option<&dyn Keep<ServiceRequest>>,
     ) -> Result<ServiceRequest> {
         let scope = actor.authorize(Action::SupportRequests)?;
         let locale = validate_locale(locale)?;
@@ -96,7 +92,7 @@ impl Services {
                 let mut json = serde_json::Map::new();
                 match &r.customer {
                     CustomerRef::TenantId(t) => {
-                        let known = self.get_customer(actor, &t.to_string()).await;
+                        let known = self.get_customer(actor, *t).await;
                         if matches!(&known, Err(Error::Domain(DomainError::NotFound))) {
                             return Err(DomainError::invalid("refund.customerId", "no such customer").into());
                         }
@@ -152,7 +148,7 @@ impl Services {
         };
         let audit = step(OperationType::CreateServiceRequest, actor.principal(), now, &request)
             .data("severity", request.severity.as_str());
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &request)? };
+        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &request)? };
         self.store.create_service_request(scope, &request, effects).await?;
         Ok(request)
     }
@@ -175,12 +171,11 @@ impl Services {
     pub async fn list_customer_service_requests(
         &self,
         actor: &Actor,
-        customer_id: &str,
+        tenant: TenantId,
         size: PageSize,
         after: Option<Cursor>,
     ) -> Result<Page<ServiceRequest>> {
         let scope = actor.authorize(Action::SupportRequests)?;
-        let tenant = TenantId::parse(customer_id).ok_or(DomainError::NotFound)?;
         self.store.get_customer(scope, tenant).await?.ok_or(DomainError::NotFound)?;
         let rows = self.store.list_customer_service_requests(scope, tenant, size.get() + 1, after.as_ref()).await?;
         Ok(Page::from_rows(rows, size, |r| Cursor { at: r.created_at, id: r.id.to_string() }))
@@ -194,9 +189,9 @@ impl Services {
     }
 
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
-    pub async fn get_service_request(&self, actor: &Actor, id: &str) -> Result<ServiceRequest> {
+    pub async fn get_service_request(&self, actor: &Actor, id: ServiceRequestId) -> Result<ServiceRequest> {
         let scope = actor.authorize(Action::SupportRequests)?;
-        self.store.get_service_request(scope, request_id(id)?).await?.ok_or_else(|| DomainError::NotFound.into())
+        self.store.get_service_request(scope, id).await?.ok_or_else(|| DomainError::NotFound.into())
     }
 
     /// The partner adds a note (`PATCH /v1/servicerequests/{id}` with `newNote`).
@@ -204,9 +199,9 @@ impl Services {
     pub async fn add_partner_note(
         &self,
         actor: &Actor,
-        id: &str,
+        id: ServiceRequestId,
         text: &str,
-        idem: Option<Idem<'_, ServiceRequest>>,
+        keep: Option<&dyn Keep<ServiceRequest>>,
     ) -> Result<ServiceRequest> {
         let scope = actor.authorize(Action::SupportRequests)?;
         let mut request = self.get_service_request(actor, id).await?;
@@ -223,14 +218,20 @@ impl Services {
         // The answer is the request as this change leaves it, built before commit so a retry replays it.
         request.notes.push(note);
         request.updated_at = now;
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &request)? };
+        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &request)? };
         self.store.change_service_request(scope, request.id, &change, effects).await?;
         Ok(request)
     }
 
     /// The partner attaches a file (at most 10 MiB, streamed to blob storage).
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
-    pub async fn attach_file(&self, actor: &Actor, id: &str, file_name: &str, body: ByteStream) -> Result<Attachment> {
+    pub async fn attach_file(
+        &self,
+        actor: &Actor,
+        id: ServiceRequestId,
+        file_name: &str,
+        body: ByteStream,
+    ) -> Result<Attachment> {
         let scope = actor.authorize(Action::SupportRequests)?;
         let request = self.get_service_request(actor, id).await?;
         let file_name = sanitize_file_name(file_name)?;
@@ -265,15 +266,14 @@ impl Services {
     pub async fn open_attachment(
         &self,
         reader: AttachmentReader<'_>,
-        id: &str,
-        attachment: &str,
+        id: ServiceRequestId,
+        attachment: AttachmentId,
     ) -> Result<(Attachment, ByteStream)> {
         let request = match reader {
             AttachmentReader::Partner(a) => self.get_service_request(a, id).await?,
             AttachmentReader::Desk(publisher) => self.desk_request(publisher, id).await?.1,
         };
-        let found =
-            request.attachments.into_iter().find(|a| a.id.to_string() == attachment).ok_or(DomainError::NotFound)?;
+        let found = request.attachments.into_iter().find(|a| a.id == attachment).ok_or(DomainError::NotFound)?;
         let body = self.blobs.get(&found.blob_key, None).await.map_err(crate::downloads::blob_error)?;
         Ok((found, body))
     }
@@ -299,8 +299,12 @@ impl Services {
 
     /// One request for the desk, with its partner.
     #[tracing::instrument(skip_all)]
-    pub async fn desk_request(&self, _publisher: &Publisher, id: &str) -> Result<(Partner, ServiceRequest)> {
-        let request = self.store.desk_service_request(request_id(id)?).await?.ok_or(DomainError::NotFound)?;
+    pub async fn desk_request(
+        &self,
+        _publisher: &Publisher,
+        id: ServiceRequestId,
+    ) -> Result<(Partner, ServiceRequest)> {
+        let request = self.store.desk_service_request(id).await?.ok_or(DomainError::NotFound)?;
         let partner = self.store.get_partner(request.partner_id).await?.ok_or(DomainError::NotFound)?;
         Ok((partner, request))
     }
@@ -312,9 +316,9 @@ impl Services {
     pub async fn desk_update(
         &self,
         publisher: &Publisher,
-        id: &str,
+        id: ServiceRequestId,
         change: DeskChange,
-        idem: Option<Idem<'_, ServiceRequest>>,
+        keep: Option<&dyn Keep<ServiceRequest>>,
     ) -> Result<ServiceRequest> {
         let (partner, request) = self.desk_request(publisher, id).await?;
         let scope = PartnerScope::authenticated(partner.id);
@@ -368,7 +372,7 @@ impl Services {
             let (cancel, refunds, credit_records) = self.plan_desk_credits(scope, &request, &change, now).await?;
             let mut records = audit.clone();
             records.extend(credit_records);
-            let effects = Effects { audit: records, idempotency: self.completion(idem.as_ref(), &answer)? };
+            let effects = Effects { audit: records, idempotency: completion(keep, &answer)? };
             let write = RequestChange { status, note: note.clone(), attachment: None, refunds, cancel, at: now };
             match self.store.change_service_request(scope, request.id, &write, effects).await {
                 Ok(()) => return Ok(answer),

@@ -3,10 +3,10 @@
 
 use crate::auth::Publisher;
 use crate::auth::{hash_password, new_api_token};
-use crate::idempotency::Idem;
+use crate::idempotency::{completion, Keep};
 use crate::{Actor, Result, Services};
 use domain::audit::{NewAuditRecord, OperationType};
-use domain::ids::{TokenId, UserId};
+use domain::ids::{PartnerId, TokenId, UserId};
 use domain::paging::{Cursor, Page, PageSize};
 use domain::partner::Partner;
 use domain::policy::Action;
@@ -41,7 +41,7 @@ impl Services {
         partner: &Partner,
         draft: UserDraft,
         by: &str,
-        idem: Option<Idem<'_, User>>,
+        keep: Option<&dyn Keep<User>>,
     ) -> Result<User> {
         let now = self.partner_now(partner);
         let user = new_user(partner.id, &draft.email, &draft.display_name, &draft.roles, now)?;
@@ -56,7 +56,7 @@ impl Services {
             .data("userId", user.id.to_string())
             .data("email", user.email.clone())
             .data("roles", user.roles.to_stored());
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &user)? };
+        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &user)? };
         match self.store.create_user(scope, &user, hash.as_deref(), effects).await {
             // Emails are unique on the whole server. The answer is the same whichever partner holds the address
             // (this one or another), and neither echoes the address nor says whose it is.
@@ -70,12 +70,12 @@ impl Services {
     pub async fn publisher_create_user(
         &self,
         _publisher: &Publisher,
-        partner: &str,
+        partner: PartnerId,
         draft: UserDraft,
-        idem: Option<Idem<'_, User>>,
+        keep: Option<&dyn Keep<User>>,
     ) -> Result<User> {
         let (partner, scope) = self.publisher_scope(partner).await?;
-        self.insert_user(scope, &partner, draft, "publisher", idem).await
+        self.insert_user(scope, &partner, draft, "publisher", keep).await
     }
 
     /// Publisher: issues an API token for one of a partner's users.
@@ -83,18 +83,17 @@ impl Services {
     pub async fn publisher_create_token(
         &self,
         _publisher: &Publisher,
-        partner: &str,
-        user: &str,
+        partner: PartnerId,
+        user: UserId,
         name: &str,
-        idem: Option<Idem<'_, IssuedToken>>,
+        keep: Option<&dyn Keep<IssuedToken>>,
     ) -> Result<IssuedToken> {
         let (partner, scope) = self.publisher_scope(partner).await?;
         let user = self.user_in(scope, user).await?;
-        self.insert_token(scope, &partner, &user, name, "publisher", idem).await
+        self.insert_token(scope, &partner, &user, name, "publisher", keep).await
     }
 
-    async fn user_in(&self, scope: PartnerScope, id: &str) -> Result<User> {
-        let id = UserId::parse(id).ok_or(DomainError::NotFound)?;
+    async fn user_in(&self, scope: PartnerScope, id: UserId) -> Result<User> {
         self.store.get_user(scope, id).await?.ok_or_else(|| DomainError::NotFound.into())
     }
 
@@ -105,7 +104,7 @@ impl Services {
         user: &User,
         name: &str,
         by: &str,
-        idem: Option<Idem<'_, IssuedToken>>,
+        keep: Option<&dyn Keep<IssuedToken>>,
     ) -> Result<IssuedToken> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
@@ -126,15 +125,15 @@ impl Services {
             .data("userId", user.id.to_string())
             .data("tokenId", issued.token.id.to_string())
             .data("name", name);
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &issued)? };
+        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &issued)? };
         self.store.create_token(scope, &issued.token, &hash, effects).await?;
         Ok(issued)
     }
 
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
-    pub async fn create_user(&self, actor: &Actor, draft: UserDraft, idem: Option<Idem<'_, User>>) -> Result<User> {
+    pub async fn create_user(&self, actor: &Actor, draft: UserDraft, keep: Option<&dyn Keep<User>>) -> Result<User> {
         let scope = actor.authorize(Action::ManageUsers)?;
-        self.insert_user(scope, &actor.partner, draft, actor.principal(), idem).await
+        self.insert_user(scope, &actor.partner, draft, actor.principal(), keep).await
     }
 
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
@@ -145,7 +144,7 @@ impl Services {
     }
 
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
-    pub async fn get_user(&self, actor: &Actor, id: &str) -> Result<User> {
+    pub async fn get_user(&self, actor: &Actor, id: UserId) -> Result<User> {
         let scope = actor.authorize(Action::ManageUsers)?;
         self.user_in(scope, id).await
     }
@@ -154,11 +153,11 @@ impl Services {
     pub async fn update_user(
         &self,
         actor: &Actor,
-        id: &str,
+        id: UserId,
         display_name: Option<&str>,
         roles: Option<&[String]>,
         disabled: Option<bool>,
-        idem: Option<Idem<'_, User>>,
+        keep: Option<&dyn Keep<User>>,
     ) -> Result<User> {
         let scope = actor.authorize(Action::ManageUsers)?;
         let target = self.user_in(scope, id).await?;
@@ -201,7 +200,7 @@ impl Services {
         if let Some(d) = patch.disabled {
             after.disabled = d;
         }
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &after)? };
+        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &after)? };
         Ok(self.store.update_user(scope, target.id, &patch, now, effects).await?)
     }
 
@@ -222,16 +221,15 @@ impl Services {
         &self,
         actor: &Actor,
         name: &str,
-        idem: Option<Idem<'_, IssuedToken>>,
+        keep: Option<&dyn Keep<IssuedToken>>,
     ) -> Result<IssuedToken> {
         let scope = actor.authorize(Action::OwnProfile)?;
-        self.insert_token(scope, &actor.partner, &actor.user, name, actor.principal(), idem).await
+        self.insert_token(scope, &actor.partner, &actor.user, name, actor.principal(), keep).await
     }
 
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
-    pub async fn revoke_my_token(&self, actor: &Actor, id: &str) -> Result<()> {
+    pub async fn revoke_my_token(&self, actor: &Actor, id: TokenId) -> Result<()> {
         let scope = actor.authorize(Action::OwnProfile)?;
-        let id = TokenId::parse(id).ok_or(DomainError::NotFound)?;
         let now = self.partner_now(&actor.partner);
         let audit = NewAuditRecord::succeeded(OperationType::RevokeApiToken, actor.principal(), now)
             .data("tokenId", id.to_string());

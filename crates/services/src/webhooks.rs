@@ -7,7 +7,7 @@
 //! nothing is sent that did not happen; a process that dies mid-send leaves the delivery to be sent again, with the
 //! same `Partnerhub-Delivery` id, once its hold runs out. Delivery is at least once.
 
-use crate::idempotency::Idem;
+use crate::idempotency::{completion, Keep};
 use crate::{Actor, Result, Services};
 use domain::audit::{NewAuditRecord, OperationType};
 use domain::ids::{DeliveryId, WebhookId};
@@ -153,7 +153,7 @@ impl Services {
         actor: &Actor,
         url: &str,
         operation_types: &[String],
-        idem: Option<Idem<'_, CreatedWebhook>>,
+        keep: Option<&dyn Keep<CreatedWebhook>>,
     ) -> Result<CreatedWebhook> {
         let scope = actor.authorize(Action::ManageWebhooks)?;
         let url = validate_endpoint_url(url, self.webhooks.allow_insecure)?;
@@ -178,7 +178,7 @@ impl Services {
             .data("webhookId", created.endpoint.id.to_string())
             .data("url", created.endpoint.url.clone())
             .data("operationTypes", kinds.join(","));
-        let effects = Effects { audit: vec![audit], idempotency: self.completion(idem.as_ref(), &created)? };
+        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &created)? };
         let sealed = self.secrets.seal(created.secret.as_bytes());
         self.store.create_webhook(scope, &created.endpoint, &sealed, effects).await?;
         Ok(created)
@@ -191,19 +191,18 @@ impl Services {
     }
 
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
-    pub async fn get_webhook(&self, actor: &Actor, id: &str) -> Result<WebhookEndpoint> {
+    pub async fn get_webhook(&self, actor: &Actor, id: WebhookId) -> Result<WebhookEndpoint> {
         let scope = actor.authorize(Action::ManageWebhooks)?;
         self.endpoint(scope, id).await
     }
 
-    async fn endpoint(&self, scope: PartnerScope, id: &str) -> Result<WebhookEndpoint> {
-        let id = WebhookId::parse(id).ok_or(DomainError::NotFound)?;
+    async fn endpoint(&self, scope: PartnerScope, id: WebhookId) -> Result<WebhookEndpoint> {
         Ok(self.store.get_webhook(scope, id).await?.ok_or(DomainError::NotFound)?)
     }
 
     /// Deletes an endpoint; what was still waiting for it is not sent.
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
-    pub async fn delete_webhook(&self, actor: &Actor, id: &str) -> Result<()> {
+    pub async fn delete_webhook(&self, actor: &Actor, id: WebhookId) -> Result<()> {
         let scope = actor.authorize(Action::ManageWebhooks)?;
         let endpoint = self.endpoint(scope, id).await?;
         let audit = NewAuditRecord::succeeded(
@@ -222,7 +221,7 @@ impl Services {
     pub async fn webhook_deliveries(
         &self,
         actor: &Actor,
-        id: &str,
+        id: WebhookId,
         size: PageSize,
         after: Option<Cursor>,
     ) -> Result<Page<Delivery>> {
@@ -235,7 +234,7 @@ impl Services {
     /// Sends a test event to an endpoint now, once, and returns the delivery with its attempt. A disabled endpoint
     /// that answers 2xx is enabled again.
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
-    pub async fn test_webhook(&self, actor: &Actor, id: &str) -> Result<Delivery> {
+    pub async fn test_webhook(&self, actor: &Actor, id: WebhookId) -> Result<Delivery> {
         let scope = actor.authorize(Action::ManageWebhooks)?;
         let endpoint = self.endpoint(scope, id).await?;
         let now = self.clock.now();

@@ -78,13 +78,43 @@ impl ApiError {
     }
 }
 
+/// The HTTP status of each refusal (SPEC §5's table of errors): the one place a rule's error becomes a status, for
+/// the API's error body and the dashboard's pages alike. Exhaustive: a new error does not compile without one.
+pub fn status_of(e: &DomainError) -> StatusCode {
+    match e {
+        DomainError::InvalidRequest(_)
+        | DomainError::ProductUnavailableInMarket(_)
+        | DomainError::CartAlreadyOrdered(_)
+        | DomainError::CancellationWindowClosed { .. }
+        | DomainError::CancellationRequiresSupportRequest { .. }
+        | DomainError::NotCancellable { .. }
+        | DomainError::LineItemOutOfRange(_) => StatusCode::BAD_REQUEST,
+        DomainError::Unauthorized => StatusCode::UNAUTHORIZED,
+        DomainError::Forbidden { .. } | DomainError::NotSandbox => StatusCode::FORBIDDEN,
+        DomainError::NotFound => StatusCode::NOT_FOUND,
+        DomainError::DuplicateCustomer(_)
+        | DomainError::Conflict(_)
+        | DomainError::IdempotencyKeyReused
+        | DomainError::RequestInProgress
+        | DomainError::InsufficientKeyStock(_)
+        | DomainError::ItemCancelled
+        | DomainError::AlreadyCancelled(_)
+        | DomainError::CreditExceedsCharge { .. } => StatusCode::CONFLICT,
+        DomainError::LinkExpired | DomainError::LinkRevoked => StatusCode::GONE,
+        DomainError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        DomainError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        DomainError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+        DomainError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+    }
+}
+
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> ApiError {
         let description = match &e {
             DomainError::NotFound => "no such route or object".to_string(),
             other => other.to_string(),
         };
-        let mut error = ApiError::new(e.http_status(), e.code(), e.error_name(), description);
+        let mut error = ApiError::new(status_of(&e).as_u16(), e.code(), e.error_name(), description);
         error.body.data = e.data();
         if let DomainError::RateLimited { retry_after_secs } = e {
             error.retry_after = Some(retry_after_secs);
@@ -119,5 +149,65 @@ impl IntoResponse for ApiError {
             res.headers_mut().insert("retry-after", HeaderValue::from(secs));
         }
         res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::role::Role;
+
+    /// SPEC §5's table: every error's name, status and code, as the API answers them.
+    #[test]
+    fn every_error_has_the_status_and_code_of_the_spec() {
+        let s = |s: &str| s.to_string();
+        let cases = [
+            (DomainError::InvalidRequest(s("x")), 400, 400000),
+            (DomainError::Unauthorized, 401, 401000),
+            (DomainError::Forbidden { allowed: vec![Role::AdminAgent, Role::GlobalAdmin] }, 403, 900150),
+            (DomainError::NotSandbox, 403, 403001),
+            (DomainError::NotFound, 404, 20000),
+            (DomainError::DuplicateCustomer(s("x")), 409, 409001),
+            (DomainError::Conflict(s("x")), 409, 409000),
+            (DomainError::IdempotencyKeyReused, 409, 409002),
+            (DomainError::RequestInProgress, 409, 409003),
+            (DomainError::ProductUnavailableInMarket(s("x")), 400, 800070),
+            (DomainError::InsufficientKeyStock(s("x")), 409, 10003),
+            (DomainError::CartAlreadyOrdered(s("x")), 400, 800065),
+            (DomainError::ItemCancelled, 409, 409005),
+            (DomainError::LinkExpired, 410, 410001),
+            (DomainError::LinkRevoked, 410, 410002),
+            (DomainError::PayloadTooLarge(1), 413, 413000),
+            (DomainError::CancellationWindowClosed { line: 0, closed_at: s("x") }, 400, 900117),
+            (
+                DomainError::CancellationRequiresSupportRequest {
+                    line: 0,
+                    product: s("p"),
+                    customer_id: s("c"),
+                    order_id: s("o"),
+                },
+                400,
+                800061,
+            ),
+            (DomainError::NotCancellable { line: 0, product: s("p") }, 400, 800061),
+            (DomainError::LineItemOutOfRange(9), 400, 800071),
+            (DomainError::AlreadyCancelled(s("x")), 409, 409004),
+            (
+                DomainError::CreditExceedsCharge { order_id: s("o"), line: None, left: s("0.00"), currency: s("USD") },
+                409,
+                409006,
+            ),
+            (DomainError::RateLimited { retry_after_secs: 1 }, 429, 429000),
+            (DomainError::PreconditionFailed, 412, 412000),
+            (DomainError::PreconditionRequired, 428, 428000),
+        ];
+        for (e, status, code) in cases {
+            let api = ApiError::from(e.clone());
+            assert_eq!(
+                (api.status.as_u16(), api.body.code, api.body.error_name),
+                (status, code, e.error_name()),
+                "{e:?}"
+            );
+        }
     }
 }

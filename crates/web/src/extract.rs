@@ -3,21 +3,19 @@
 
 use crate::error::ApiError;
 use crate::AppState;
-use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRef, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
 use serde::de::DeserializeOwned;
 use services::downloads::ClientInfo;
-use services::idempotency::{fingerprint, Claim, Idem, IdemTicket};
 use services::{Actor, Caller};
 
 /// The caller's idempotency scope (a partner, or the publisher: SPEC §5) and who within it is asking, left in the
 /// request by authentication for [`IdemJson`].
 #[derive(Clone)]
-struct IdemScope {
-    scope: String,
-    owner: String,
+pub(crate) struct IdemScope {
+    pub(crate) scope: String,
+    pub(crate) owner: String,
 }
 
 fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
@@ -121,7 +119,7 @@ pub fn refuse_nul(bytes: &[u8]) -> Result<(), ApiError> {
 /// Largest JSON body accepted (bigger uploads have routes of their own).
 pub const JSON_LIMIT: usize = 1024 * 1024;
 
-async fn read_body(req: Request, limit: usize) -> Result<(Parts, axum::body::Bytes), ApiError> {
+pub(crate) async fn read_body(req: Request, limit: usize) -> Result<(Parts, axum::body::Bytes), ApiError> {
     let (parts, body) = req.into_parts();
     if let Some(len) = parts.headers.get(axum::http::header::CONTENT_LENGTH) {
         if len.to_str().ok().and_then(|l| l.parse::<usize>().ok()).is_some_and(|l| l > limit) {
@@ -130,115 +128,6 @@ async fn read_body(req: Request, limit: usize) -> Result<(Parts, axum::body::Byt
     }
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| ApiError::payload_too_large(limit))?;
     Ok((parts, bytes))
-}
-
-/// A JSON body of a POST or PATCH under `MS-RequestId` / `Idempotency-Key` (SPEC §5): a repeat is answered
-/// here with the first response; otherwise the handler gets the value and a ticket to complete.
-pub struct IdemJson<T> {
-    pub value: T,
-    pub ticket: Option<IdemTicket>,
-}
-
-impl<T> IdemJson<T> {
-    /// What the use case needs to store its response under the key.
-    pub fn idem<'a, V>(
-        &'a self,
-        status: StatusCode,
-        render: &'a (dyn Fn(&V) -> serde_json::Result<Vec<u8>> + Send + Sync),
-        secret: bool,
-    ) -> Option<Idem<'a, V>> {
-        self.ticket.as_ref().map(|ticket| Idem { ticket, status: status.as_u16(), render, secret })
-    }
-
-    /// Gives the key back when the use case failed (nothing changed), so a retry runs again.
-    pub async fn settle<R>(&self, state: &AppState, result: services::Result<R>) -> Result<R, ApiError> {
-        if result.is_err() {
-            if let Some(t) = &self.ticket {
-                state.services.idempotency_release(t).await;
-            }
-        }
-        result.map_err(ApiError::from)
-    }
-}
-
-pub fn idempotency_key(headers: &HeaderMap) -> Option<String> {
-    ["ms-requestid", "idempotency-key"]
-        .iter()
-        .find_map(|h| headers.get(*h))
-        .map(|v| v.to_str().unwrap_or("\u{0}").to_string())
-}
-
-/// The outcome of reading a keyed JSON body: the request to run, or the first response to send again.
-pub enum Keyed<T> {
-    Fresh(IdemJson<T>),
-    Replayed(Response),
-}
-
-async fn keyed_json<T: DeserializeOwned + Send>(req: Request, app: &AppState) -> Result<Keyed<T>, Response> {
-    let (parts, bytes) = read_body(req, JSON_LIMIT).await.map_err(IntoResponse::into_response)?;
-    let key = idempotency_key(&parts.headers);
-    let scope = parts.extensions.get::<IdemScope>().cloned();
-    // Only POST and PATCH take idempotency keys (SPEC §5); PUT and DELETE are idempotent by nature.
-    let keyed = parts.method == axum::http::Method::POST || parts.method == axum::http::Method::PATCH;
-    let ticket = match (key.filter(|_| keyed), scope) {
-        (Some(key), Some(IdemScope { scope, owner })) => {
-            let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-            let fp = fingerprint(parts.method.as_str(), path, &bytes);
-            match app
-                .services
-                .idempotency_claim(scope, owner, &key, fp)
-                .await
-                .map_err(|e| ApiError::from(e).into_response())?
-            {
-                Claim::Proceed(ticket) => Some(ticket),
-                Claim::Replay { status, body } => {
-                    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-                    return Ok(Keyed::Replayed(
-                        (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response(),
-                    ));
-                }
-            }
-        }
-        _ => None,
-    };
-    // Parse to a Send-able result before any await (the parser's error type is not Send).
-    let parsed = parse_json::<T>(&bytes);
-    match parsed {
-        Ok(value) => Ok(Keyed::Fresh(IdemJson { value, ticket })),
-        Err(e) => {
-            let response = e.into_response();
-            if let Some(t) = &ticket {
-                app.services.idempotency_release(t).await;
-            }
-            Err(response)
-        }
-    }
-}
-
-impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequest<S> for IdemJson<T>
-where
-    AppState: FromRef<S>,
-{
-    type Rejection = Response;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
-        match keyed_json(req, &AppState::from_ref(state)).await? {
-            Keyed::Fresh(json) => Ok(json),
-            Keyed::Replayed(response) => Err(response),
-        }
-    }
-}
-
-/// Like [`IdemJson`], for the one handler that must act on a replay too (a replayed key view is recorded).
-impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequest<S> for Keyed<T>
-where
-    AppState: FromRef<S>,
-{
-    type Rejection = Response;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
-        keyed_json(req, &AppState::from_ref(state)).await
-    }
 }
 
 /// The client's address and user agent, for the activity log. The address is the TCP peer's: a proxy's
@@ -290,4 +179,10 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
             .map(|p| Path(p.0))
             .map_err(|_| ApiError::not_found())
     }
+}
+
+/// An id the dashboard has as text (a path segment, a form field): one that does not parse is an unknown object
+/// (404), as the API's [`Path`] answers.
+pub fn parse_id<T: std::str::FromStr>(text: &str) -> services::Result<T> {
+    text.parse().map_err(|_| domain::DomainError::NotFound.into())
 }

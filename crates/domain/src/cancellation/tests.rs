@@ -247,7 +247,7 @@ fn plan_window_day_59_succeeds_and_day_60_refuses() {
     // Exactly 60 days: closed.
     let err = plan(&o, sub, day(60)).unwrap_err();
     assert_eq!(err, window_closed(SUB));
-    assert_eq!((err.error_name(), err.code(), err.http_status()), ("cancellation_window_closed", 900117, 400));
+    assert_eq!((err.error_name(), err.code()), ("cancellation_window_closed", 900117));
     assert_eq!(
         err.to_string(),
         "line item 0 can no longer be cancelled: its cancellation window closed at 2027-01-23T10:15:00Z"
@@ -281,7 +281,7 @@ fn plan_all_is_all_or_nothing_with_the_first_failing_line() {
     two.lines.remove(1);
     let err = plan(&two, None, day(1)).unwrap_err();
     assert_eq!(err, not_cancellable());
-    assert_eq!((err.error_name(), err.code(), err.http_status()), ("not_cancellable", 800061, 400));
+    assert_eq!((err.error_name(), err.code()), ("not_cancellable", 800061));
     assert_eq!(err.to_string(), "line item 2 (SUSE-SLES) can be neither cancelled nor exchanged");
     assert!(err.data().is_empty());
     // Only the subscription: everything goes.
@@ -315,7 +315,7 @@ fn plan_line_numbers_out_of_range() {
     for n in [3_i64, 4, 1000, -1, -2, i64::from(i32::MIN), i64::from(u32::MAX), i64::MAX, i64::MIN] {
         let err = plan(&o, Some(&[n]), day(1)).unwrap_err();
         assert_eq!(err, DomainError::LineItemOutOfRange(n), "{n}");
-        assert_eq!((err.error_name(), err.code(), err.http_status()), ("line_item_out_of_range", 800071, 400));
+        assert_eq!((err.error_name(), err.code()), ("line_item_out_of_range", 800071));
         assert_eq!(err.to_string(), format!("the order has no line item {n}"));
         // The publisher cannot cancel what is not there either.
         assert_eq!(publisher(&o, Some(&[n]), day(1)), Err(DomainError::LineItemOutOfRange(n)));
@@ -338,7 +338,7 @@ fn plan_line_numbers_out_of_range() {
 fn plan_empty_list_is_invalid() {
     let o = order();
     let err = plan(&o, Some(&[]), day(1)).unwrap_err();
-    assert_eq!((err.error_name(), err.code(), err.http_status()), ("invalid_request", 400000, 400));
+    assert_eq!((err.error_name(), err.code()), ("invalid_request", 400000));
     assert!(err.to_string().starts_with("lineItems: "), "{err}");
     assert_eq!(publisher(&o, Some(&[]), day(1)).unwrap_err().error_name(), "invalid_request");
     // Even for an order that is entirely cancelled.
@@ -362,7 +362,7 @@ fn plan_already_cancelled_lines() {
     cancel_lines(&mut o, &[SUB]);
     for by in [Canceller::Partner, Canceller::Publisher] {
         let err = plan_cancellation(&o, Some(&[0]), day(1), by).unwrap_err();
-        assert_eq!((err.error_name(), err.code(), err.http_status()), ("already_cancelled", 409004, 409));
+        assert_eq!((err.error_name(), err.code()), ("already_cancelled", 409004));
         assert_eq!(err.to_string(), format!("line item 0 of order {} is already cancelled", o.id));
         assert!(err.data().is_empty());
         // Past the window too: already cancelled wins over the closed window.
@@ -377,7 +377,7 @@ fn plan_already_cancelled_lines() {
     assert_eq!(publisher(&o, None, day(1)), Ok(vec![ESU, SUSE]));
     // With the ESU and SUSE lines gone too, the whole order is already cancelled.
     cancel_lines(&mut o, &[ESU, SUSE]);
-    assert_eq!(o.status(), "cancelled");
+    assert_eq!(o.status().as_str(), "cancelled");
     for by in [Canceller::Partner, Canceller::Publisher] {
         let err = plan_cancellation(&o, None, day(1), by).unwrap_err();
         assert_eq!((err.error_name(), err.code()), ("already_cancelled", 409004));
@@ -390,10 +390,7 @@ fn plan_support_request_error_carries_the_prefilled_request() {
     let o = order();
     let err = plan(&o, Some(&[1]), day(1)).unwrap_err();
     assert_eq!(err, support_request(&o));
-    assert_eq!(
-        (err.error_name(), err.code(), err.http_status()),
-        ("cancellation_requires_support_request", 800061, 400)
-    );
+    assert_eq!((err.error_name(), err.code()), ("cancellation_requires_support_request", 800061));
     assert!(err.to_string().starts_with("line item 1 (WIN7ESU2020) can only be cancelled through a support request"));
     let data = err.data();
     assert_eq!(data.len(), 1);

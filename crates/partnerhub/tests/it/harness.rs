@@ -3,15 +3,15 @@
 use domain::clock::{Clock, ManualClock};
 use domain::role::Role;
 use domain::Timestamp;
+use partnerhub::app::{App, AppConfig};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use services::blobs::Blobs;
 use services::secrets::SecretBox;
 use services::Services;
 use sqlx::Connection;
 use std::collections::HashMap;
 use std::sync::Arc;
-use store::{SqlStore, Store};
+use store::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Db {
@@ -145,25 +145,27 @@ impl TestApp {
         configure: impl FnOnce(Services) -> Services,
         limits: web::ServerLimits,
     ) -> TestApp {
-        let store = SqlStore::connect(&db.url).await.expect("open the store");
-        store.migrate().await.expect("migrate");
-        let store: Arc<dyn Store> = Arc::new(store);
         let clock = Arc::new(ManualClock::new(Timestamp::from_micros(START)));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let blob_dir = tempfile::tempdir().expect("a folder for blobs");
-        let services = Services::new(
-            store.clone(),
-            clock.clone() as Arc<dyn Clock>,
-            SecretBox::from_key([42; 32]),
-            Blobs::local(&blob_dir.path().join("blobs")).expect("blob storage"),
-            &url,
-            Some(PUBLISHER_TOKEN),
-        );
+        // The binary's own wiring (partnerhub::app), with the test's clock, key and address.
+        let App { store, services } = App::open(AppConfig {
+            database_url: &db.url,
+            database_label: &db.url,
+            clock: clock.clone() as Arc<dyn Clock>,
+            secrets: Box::new(|| Ok(SecretBox::from_key([42; 32]))),
+            blob_dir: &blob_dir.path().join("blobs"),
+            base_url: &url,
+            publisher_token: Some(PUBLISHER_TOKEN),
+            allow_insecure_webhooks: false,
+        })
+        .await
+        .expect("open the store and build the services");
         // The dispatcher runs only where a test starts it.
         let services = configure(services);
         let served = services.clone();
-        tokio::spawn(async move { web::serve(listener, served, limits, std::future::pending()).await });
+        tokio::spawn(async move { partnerhub::app::serve(listener, served, limits, std::future::pending()).await });
         TestApp { url, http: reqwest::Client::new(), clock, store, db, blob_dir, services }
     }
 

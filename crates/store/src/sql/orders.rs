@@ -259,6 +259,13 @@ impl OrderStore for SqlStore {
         .await?;
         for l in &order.lines {
             let p = &l.pricing;
+            // A context that does not serialize fails the order rather than being stored empty.
+            let context = l
+                .provisioning_context
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(|_| corrupt("order_lines.provisioning_context"))?;
             sqlx::query(
                 "INSERT INTO order_lines (order_id, line_number, product_id, sku_id, availability_id, product_type, \
                  title, friendly_name, term, quantity, scale, unit_price_minor, net_minor, tax_minor, gross_minor, \
@@ -286,7 +293,7 @@ impl OrderStore for SqlStore {
             .bind(l.policy.kind())
             .bind(l.policy.window_days().map(i64::from))
             .bind(l.status.as_str())
-            .bind(l.provisioning_context.as_ref().map(|c| serde_json::to_string(c).unwrap_or_default()))
+            .bind(context)
             .execute(&mut *tx)
             .await?;
             ledger::insert_ledger(&mut tx, scope.partner_id(), &LedgerLine::charge(order, l)).await?;

@@ -11,6 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::Json;
 use domain::catalog::{availability_id, catalog_item_id, MarketRule, Product, Sku};
+use domain::ids::TenantId;
 use domain::paging::{Cursor, Page};
 use domain::policy::Action;
 use domain::Timestamp;
@@ -298,12 +299,12 @@ async fn availabilities_by_country(
 async fn customer_products(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(customer_id): Path<String>,
+    Path(customer_id): Path<TenantId>,
     Query(q): Query<ViewParams>,
     headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<Json<Collection<ProductDto>>> {
-    let (c, catalog) = state.services.customer_catalog(&actor, &customer_id, q.target_view.as_deref()).await?;
+    let (c, catalog) = state.services.customer_catalog(&actor, customer_id, q.target_view.as_deref()).await?;
     let page = product_page(&catalog, q.size, q.seek_operation, &headers)?;
     let base = format!("/customers/{}/products", c.tenant_id);
     Ok(Json(collection(page, &uri, |p| product_dto(p, &base, ""))))
@@ -317,9 +318,9 @@ async fn customer_products(
 async fn customer_product(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path((customer_id, product_id)): Path<(String, String)>,
+    Path((customer_id, product_id)): Path<(TenantId, String)>,
 ) -> ApiResult<Json<ProductDto>> {
-    let (c, catalog) = state.services.customer_catalog(&actor, &customer_id, None).await?;
+    let (c, catalog) = state.services.customer_catalog(&actor, customer_id, None).await?;
     let base = format!("/customers/{}/products", c.tenant_id);
     Ok(Json(product_dto(catalog.product(&product_id)?, &base, "")))
 }
@@ -332,10 +333,10 @@ async fn customer_product(
 async fn customer_skus(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path((customer_id, product_id)): Path<(String, String)>,
+    Path((customer_id, product_id)): Path<(TenantId, String)>,
     uri: Uri,
 ) -> ApiResult<Json<Collection<SkuDto>>> {
-    let (_, catalog) = state.services.customer_catalog(&actor, &customer_id, None).await?;
+    let (_, catalog) = state.services.customer_catalog(&actor, customer_id, None).await?;
     let p = catalog.product(&product_id)?;
     Ok(Json(super::collection::whole(p.skus.iter().map(|s| sku_dto(p, s)).collect(), &uri)))
 }
@@ -348,10 +349,10 @@ async fn customer_skus(
 async fn customer_availabilities(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path((customer_id, product_id, sku_id)): Path<(String, String, String)>,
+    Path((customer_id, product_id, sku_id)): Path<(TenantId, String, String)>,
     uri: Uri,
 ) -> ApiResult<Json<Collection<AvailabilityDto>>> {
-    let (_, catalog) = state.services.customer_catalog(&actor, &customer_id, None).await?;
+    let (_, catalog) = state.services.customer_catalog(&actor, customer_id, None).await?;
     let p = catalog.product(&product_id)?;
     let s = p.sku(&sku_id).ok_or_else(ApiError::not_found)?;
     Ok(Json(super::collection::whole(availabilities(&catalog, p, s), &uri)))

@@ -3,12 +3,15 @@
 use super::collection::{api_relative, collection, Attributes, Collection, Link, PageParams};
 use super::requires;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{IdemJson, PartnerAuth, Path, Query};
+use crate::extract::{PartnerAuth, Path, Query};
+use crate::idempotency::IdemJson;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::customer::{Address, BillingContact, BillingDraft, Customer, CustomerDraft};
+use domain::ids::TenantId;
 use domain::policy::Action;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -272,10 +275,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(requires(Action::ViewCustomer, routes!(get_company_profile)))
 }
 
-fn render(c: &Customer) -> serde_json::Result<Vec<u8>> {
-    serde_json::to_vec(&CustomerDto::from(c))
-}
-
 /// Create a customer (admin agent, sales agent or global admin).
 #[utoipa::path(post, path = "/v1/customers", tag = "customers", request_body = NewCustomer,
     params(("MS-RequestId" = Option<String>, Header, description = "Idempotency key")),
@@ -285,8 +284,9 @@ fn render(c: &Customer) -> serde_json::Result<Vec<u8>> {
 async fn create_customer(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    body: IdemJson<NewCustomer>,
-) -> ApiResult<(StatusCode, Json<CustomerDto>)> {
+    mut body: IdemJson<NewCustomer>,
+) -> ApiResult<Response> {
+    let reply = body.reply(StatusCode::CREATED, |v| CustomerDto::from(v));
     let v = &body.value;
     let draft = CustomerDraft {
         tenant_id: v.company_profile.tenant_id.clone(),
@@ -299,9 +299,8 @@ async fn create_customer(
         domain: v.company_profile.domain.clone(),
         billing: v.billing_profile.draft(),
     };
-    let result = state.services.create_customer(&actor, draft, body.idem(StatusCode::CREATED, &render, false)).await;
-    let customer = body.settle(&state, result).await?;
-    Ok((StatusCode::CREATED, Json(CustomerDto::from(&customer))))
+    let result = state.services.create_customer(&actor, draft, reply.keep()).await;
+    reply.send(result).await
 }
 
 /// List customers, optionally filtered by name, domain or tenant id (any role).
@@ -332,9 +331,9 @@ async fn list_customers(
 async fn get_customer(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(customer_id): Path<String>,
+    Path(customer_id): Path<TenantId>,
 ) -> ApiResult<Json<CustomerDto>> {
-    Ok(Json(CustomerDto::from(&state.services.get_customer(&actor, &customer_id).await?)))
+    Ok(Json(CustomerDto::from(&state.services.get_customer(&actor, customer_id).await?)))
 }
 
 /// Partner Center's "check domain availability": 200 when one of this partner's customers already uses the domain,
@@ -353,8 +352,12 @@ async fn domain_availability(
 }
 
 /// The billing profile with its ETag as a header too.
+fn etag(c: &Customer) -> String {
+    format!("\"{}\"", c.billing_etag())
+}
+
 fn with_etag(c: &Customer) -> ([(axum::http::HeaderName, String); 1], Json<BillingProfile>) {
-    ([(axum::http::header::ETAG, format!("\"{}\"", c.billing_etag()))], Json(billing_profile(c)))
+    ([(axum::http::header::ETAG, etag(c))], Json(billing_profile(c)))
 }
 
 /// A customer's billing profile (any role), with the ETag `PUT` needs (`attributes.etag` and the `ETag` header).
@@ -365,9 +368,9 @@ fn with_etag(c: &Customer) -> ([(axum::http::HeaderName, String); 1], Json<Billi
 async fn get_billing_profile(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(customer_id): Path<String>,
+    Path(customer_id): Path<TenantId>,
 ) -> ApiResult<([(axum::http::HeaderName, String); 1], Json<BillingProfile>)> {
-    Ok(with_etag(&state.services.customer_profile(&actor, &customer_id).await?))
+    Ok(with_etag(&state.services.customer_profile(&actor, customer_id).await?))
 }
 
 /// Replace a customer's billing profile, as Partner Center does (admin agent, sales agent or global admin): the
@@ -385,28 +388,22 @@ async fn get_billing_profile(
 async fn update_billing_profile(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(customer_id): Path<String>,
+    Path(customer_id): Path<TenantId>,
     headers: HeaderMap,
-    body: IdemJson<NewBillingProfile>,
-) -> ApiResult<([(axum::http::HeaderName, String); 1], Json<BillingProfile>)> {
+    mut body: IdemJson<NewBillingProfile>,
+) -> ApiResult<Response> {
     let if_match = headers
         .get(axum::http::header::IF_MATCH)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
         .or_else(|| body.value.attributes.as_ref().and_then(|a| a.etag.clone()));
-    let render = |c: &Customer| serde_json::to_vec(&billing_profile(c));
+    let reply = body.reply(StatusCode::OK, billing_profile);
     let result = state
         .services
-        .update_billing_profile(
-            &actor,
-            &customer_id,
-            body.value.draft(),
-            if_match.as_deref(),
-            body.idem(StatusCode::OK, &render, false),
-        )
+        .update_billing_profile(&actor, customer_id, body.value.draft(), if_match.as_deref(), reply.keep())
         .await;
-    let customer = body.settle(&state, result).await?;
-    Ok(with_etag(&customer))
+    let (customer, response) = reply.send_with(result).await?;
+    Ok(([(axum::http::header::ETAG, etag(&customer))], response).into_response())
 }
 
 /// A customer's company profile (any role), as Partner Center's `CustomerCompanyProfile`.
@@ -417,8 +414,8 @@ async fn update_billing_profile(
 async fn get_company_profile(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(customer_id): Path<String>,
+    Path(customer_id): Path<TenantId>,
 ) -> ApiResult<Json<CompanyProfile>> {
-    let c = state.services.customer_profile(&actor, &customer_id).await?;
+    let c = state.services.customer_profile(&actor, customer_id).await?;
     Ok(Json(company_profile(&c)))
 }

@@ -3,7 +3,8 @@
 
 use super::requires;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{Client, Keyed, PartnerAuth, Path, PublisherAuth, Query};
+use crate::extract::{Client, PartnerAuth, Path, PublisherAuth, Query};
+use crate::idempotency::Keyed;
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::State;
@@ -11,6 +12,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::download::{content_disposition, Transfer};
+use domain::ids::{DownloadLinkId, SoftwareItemId, TenantId};
 use domain::policy::Action;
 use domain::software::{Artifact, ArtifactSelection, DownloadOptions};
 use futures::{StreamExt, TryStreamExt};
@@ -174,10 +176,6 @@ impl From<&ListedLink> for IssuedLinkDto {
     }
 }
 
-fn render_keys(k: &KeysAndDownloads) -> serde_json::Result<Vec<u8>> {
-    serde_json::to_vec(&KeysAndDownloadsDto::from(k))
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
@@ -244,9 +242,9 @@ async fn upload_artifact(
 async fn download_options(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path((customer_id, item_id)): Path<(String, String)>,
+    Path((customer_id, item_id)): Path<(TenantId, SoftwareItemId)>,
 ) -> ApiResult<Json<DownloadOptionsDto>> {
-    let options = state.services.download_options(&actor, &customer_id, &item_id).await?;
+    let options = state.services.download_options(&actor, customer_id, item_id).await?;
     Ok(Json(DownloadOptionsDto::from(&options)))
 }
 
@@ -263,16 +261,17 @@ async fn download_options(
 async fn keys_and_downloads(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path((customer_id, item_id)): Path<(String, String)>,
+    Path((customer_id, item_id)): Path<(TenantId, SoftwareItemId)>,
     Client(client): Client,
     body: Keyed<KeysAndDownloadsInput>,
 ) -> Result<Response, ApiError> {
     let mut response = match body {
         Keyed::Replayed(response) => {
-            state.services.record_replayed_key_view(&actor, &customer_id, &item_id, &client).await?;
+            state.services.record_replayed_key_view(&actor, customer_id, item_id, &client).await?;
             response
         }
-        Keyed::Fresh(body) => {
+        Keyed::Fresh(mut body) => {
+            let reply = body.sealed_reply(StatusCode::CREATED, |v| KeysAndDownloadsDto::from(v));
             let selection = ArtifactSelection {
                 version: body.value.version.clone(),
                 language: body.value.language.clone(),
@@ -280,17 +279,9 @@ async fn keys_and_downloads(
             };
             let result = state
                 .services
-                .keys_and_downloads(
-                    &actor,
-                    &customer_id,
-                    &item_id,
-                    &selection,
-                    &client,
-                    body.idem(StatusCode::CREATED, &render_keys, true),
-                )
+                .keys_and_downloads(&actor, customer_id, item_id, &selection, &client, reply.keep())
                 .await;
-            let keys = body.settle(&state, result).await?;
-            (StatusCode::CREATED, Json(KeysAndDownloadsDto::from(&keys))).into_response()
+            reply.send(result).await?
         }
     };
     // An activation key and live links: never kept by a cache.
@@ -307,9 +298,9 @@ async fn keys_and_downloads(
 async fn item_links(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path((customer_id, item_id)): Path<(String, String)>,
+    Path((customer_id, item_id)): Path<(TenantId, SoftwareItemId)>,
 ) -> ApiResult<Json<IssuedLinksDto>> {
-    let links = state.services.item_links(&actor, &customer_id, &item_id).await?;
+    let links = state.services.item_links(&actor, customer_id, item_id).await?;
     let items: Vec<IssuedLinkDto> = links.iter().map(IssuedLinkDto::from).collect();
     Ok(Json(IssuedLinksDto { total_count: items.len(), items }))
 }
@@ -325,10 +316,10 @@ async fn item_links(
 async fn revoke_link(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path((customer_id, item_id, link_id)): Path<(String, String, String)>,
+    Path((customer_id, item_id, link_id)): Path<(TenantId, SoftwareItemId, DownloadLinkId)>,
     Client(client): Client,
 ) -> ApiResult<StatusCode> {
-    state.services.revoke_link(&actor, &customer_id, &item_id, &link_id, &client).await?;
+    state.services.revoke_link(&actor, customer_id, item_id, link_id, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

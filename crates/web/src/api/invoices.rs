@@ -12,6 +12,7 @@ use axum::http::{header, HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::csv::spreadsheet_safe;
+use domain::ids::InvoiceId;
 use domain::invoice::{Invoice, InvoiceLine};
 use domain::policy::Action;
 use serde::{Deserialize, Serialize};
@@ -363,9 +364,9 @@ async fn list_invoices(
 async fn get_invoice(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(id): Path<String>,
+    Path(id): Path<InvoiceId>,
 ) -> ApiResult<Json<InvoiceDto>> {
-    Ok(Json(InvoiceDto::from(&state.services.get_invoice(&actor, &id).await?)))
+    Ok(Json(InvoiceDto::from(&state.services.get_invoice(&actor, id).await?)))
 }
 
 /// Whether a billing provider names ours (`onetime`, `OneTime`, `one_time`).
@@ -391,7 +392,7 @@ fn check_line_kind(provider: Option<&str>, kind: Option<&str>) -> Result<(), dom
 async fn lines_page(
     state: &AppState,
     actor: &services::Actor,
-    id: &str,
+    id: InvoiceId,
     page: &PageParams,
     headers: &HeaderMap,
     uri: &Uri,
@@ -410,14 +411,14 @@ async fn lines_page(
 async fn invoice_lines(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(id): Path<String>,
+    Path(id): Path<InvoiceId>,
     Query(params): Query<LineItemParams>,
     Query(page): Query<PageParams>,
     headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<Json<Collection<InvoiceLineDto>>> {
     check_line_kind(params.provider.as_deref(), params.invoicelineitemtype.as_deref())?;
-    lines_page(&state, &actor, &id, &page, &headers, &uri).await
+    lines_page(&state, &actor, id, &page, &headers, &uri).await
 }
 
 /// The same lines at Partner Center's other address for them, `…/lineitems/{billingProvider}/{invoiceLineItemType}`
@@ -432,13 +433,13 @@ async fn invoice_lines(
 async fn invoice_lines_by_path(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path((id, provider, kind)): Path<(String, String, String)>,
+    Path((id, provider, kind)): Path<(InvoiceId, String, String)>,
     Query(page): Query<PageParams>,
     headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<Json<Collection<InvoiceLineDto>>> {
     check_line_kind(Some(&provider), Some(&kind))?;
-    lines_page(&state, &actor, &id, &page, &headers, &uri).await
+    lines_page(&state, &actor, id, &page, &headers, &uri).await
 }
 
 /// The charges and credits not invoiced yet (Partner Center's unbilled reconciliation line items): this month's so
@@ -471,9 +472,9 @@ async fn unbilled_lines(
 async fn invoice_lines_csv(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(id): Path<String>,
+    Path(id): Path<InvoiceId>,
 ) -> ApiResult<Response> {
-    let (invoice, lines) = state.services.all_invoice_lines(&actor, &id).await?;
+    let (invoice, lines) = state.services.all_invoice_lines(&actor, id).await?;
     let body = csv_document(&lines);
     let disposition = format!("attachment; filename=\"invoice-{}-{}.csv\"", invoice.period, invoice.currency);
     Ok((

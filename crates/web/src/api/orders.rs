@@ -3,12 +3,15 @@
 use super::collection::{collection, Attributes, Collection, PageParams};
 use super::requires;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{IdemJson, PartnerAuth, Path, PublisherAuth, Query};
+use crate::extract::{PartnerAuth, Path, PublisherAuth, Query};
+use crate::idempotency::IdemJson;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
 use axum::Json;
-use domain::order::{Cart, CartLineDraft, LineStatus, Order, ProvisioningContext};
+use domain::ids::{CartId, OrderId, TenantId};
+use domain::order::{Cart, CartLineDraft, LineStatus, Order, OrderStatus, ProvisioningContext};
 use domain::policy::Action;
 use domain::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -150,10 +153,6 @@ impl From<&Cart> for CartDto {
     }
 }
 
-fn render_cart(c: &Cart) -> serde_json::Result<Vec<u8>> {
-    serde_json::to_vec(&CartDto::from(c))
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PricingDto {
@@ -234,7 +233,7 @@ pub fn order_dto(o: &Order, now: Timestamp) -> OrderDto {
         billing_cycle: "one_time".into(),
         currency_code: o.currency.clone(),
         creation_date: o.created_at.to_rfc3339(),
-        status: o.status().into(),
+        status: o.status().as_str().into(),
         line_items: o
             .lines
             .iter()
@@ -315,15 +314,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
 async fn create_cart(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(customer_id): Path<String>,
-    body: IdemJson<CartInput>,
-) -> ApiResult<(StatusCode, Json<CartDto>)> {
-    let result = state
-        .services
-        .create_cart(&actor, &customer_id, drafts(&body.value), body.idem(StatusCode::CREATED, &render_cart, false))
-        .await;
-    let cart = body.settle(&state, result).await?;
-    Ok((StatusCode::CREATED, Json(CartDto::from(&cart))))
+    Path(customer_id): Path<TenantId>,
+    mut body: IdemJson<CartInput>,
+) -> ApiResult<Response> {
+    let reply = body.reply(StatusCode::CREATED, |v| CartDto::from(v));
+    let result = state.services.create_cart(&actor, customer_id, drafts(&body.value), reply.keep()).await;
+    reply.send(result).await
 }
 
 /// A cart.
@@ -335,9 +331,9 @@ async fn create_cart(
 async fn get_cart(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path((customer_id, cart_id)): Path<(String, String)>,
+    Path((customer_id, cart_id)): Path<(TenantId, CartId)>,
 ) -> ApiResult<Json<CartDto>> {
-    Ok(Json(CartDto::from(&state.services.get_cart(&actor, &customer_id, &cart_id).await?)))
+    Ok(Json(CartDto::from(&state.services.get_cart(&actor, customer_id, cart_id).await?)))
 }
 
 /// Replace a cart's lines (an ordered cart is refused with cart_already_ordered).
@@ -349,12 +345,13 @@ async fn get_cart(
 async fn update_cart(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path((customer_id, cart_id)): Path<(String, String)>,
-    body: IdemJson<CartInput>,
-) -> ApiResult<Json<CartDto>> {
-    let result = state.services.update_cart(&actor, &customer_id, &cart_id, drafts(&body.value), None).await;
-    let cart = body.settle(&state, result).await?;
-    Ok(Json(CartDto::from(&cart)))
+    Path((customer_id, cart_id)): Path<(TenantId, CartId)>,
+    mut body: IdemJson<CartInput>,
+) -> ApiResult<Response> {
+    // A PUT takes no idempotency key: the reply only renders.
+    let reply = body.reply(StatusCode::OK, |v| CartDto::from(v));
+    let result = state.services.update_cart(&actor, customer_id, cart_id, drafts(&body.value), reply.keep()).await;
+    reply.send(result).await
 }
 
 /// Check a cart out: one order, all lines or none, charged to the partner's monthly invoice.
@@ -367,16 +364,16 @@ async fn update_cart(
 async fn checkout(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path((customer_id, cart_id)): Path<(String, String)>,
-    body: IdemJson<serde_json::Value>,
-) -> ApiResult<(StatusCode, Json<CheckoutResult>)> {
+    Path((customer_id, cart_id)): Path<(TenantId, CartId)>,
+    mut body: IdemJson<serde_json::Value>,
+) -> ApiResult<Response> {
     let now = state.services.partner_now(&actor.partner);
-    let render =
-        move |o: &Order| serde_json::to_vec(&CheckoutResult { orders: vec![order_dto(o, now)], order_errors: vec![] });
-    let result =
-        state.services.checkout(&actor, &customer_id, &cart_id, body.idem(StatusCode::CREATED, &render, false)).await;
-    let order = body.settle(&state, result).await?;
-    Ok((StatusCode::CREATED, Json(CheckoutResult { orders: vec![order_dto(&order, now)], order_errors: vec![] })))
+    let reply = body.reply(StatusCode::CREATED, move |o: &Order| CheckoutResult {
+        orders: vec![order_dto(o, now)],
+        order_errors: vec![],
+    });
+    let result = state.services.checkout(&actor, customer_id, cart_id, reply.keep()).await;
+    reply.send(result).await
 }
 
 /// One line of an order created without a cart, as Partner Center's `OrderLineItem`.
@@ -412,9 +409,9 @@ pub struct NewOrder {
 }
 
 /// The cart lines an order without a cart amounts to, in `lineItemNumber` order.
-fn order_drafts(customer_id: &str, input: &NewOrder) -> Result<Vec<CartLineDraft>, domain::DomainError> {
+fn order_drafts(customer_id: TenantId, input: &NewOrder) -> Result<Vec<CartLineDraft>, domain::DomainError> {
     if let Some(reference) = input.reference_customer_id.as_deref().filter(|r| !r.trim().is_empty()) {
-        if !reference.trim().eq_ignore_ascii_case(customer_id) {
+        if TenantId::parse(reference.trim()) != Some(customer_id) {
             return Err(domain::DomainError::invalid("referenceCustomerId", "must be the customer of the path"));
         }
     }
@@ -459,22 +456,16 @@ fn order_drafts(customer_id: &str, input: &NewOrder) -> Result<Vec<CartLineDraft
 async fn create_order(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(customer_id): Path<String>,
-    body: IdemJson<NewOrder>,
-) -> ApiResult<(StatusCode, Json<OrderDto>)> {
+    Path(customer_id): Path<TenantId>,
+    mut body: IdemJson<NewOrder>,
+) -> ApiResult<Response> {
     let now = state.services.partner_now(&actor.partner);
-    let render = move |o: &Order| serde_json::to_vec(&order_dto(o, now));
-    let result = match order_drafts(&customer_id, &body.value) {
-        Ok(lines) => {
-            state
-                .services
-                .create_order(&actor, &customer_id, lines, body.idem(StatusCode::CREATED, &render, false))
-                .await
-        }
+    let reply = body.reply(StatusCode::CREATED, move |o: &Order| order_dto(o, now));
+    let result = match order_drafts(customer_id, &body.value) {
+        Ok(lines) => state.services.create_order(&actor, customer_id, lines, reply.keep()).await,
         Err(e) => Err(e.into()),
     };
-    let order = body.settle(&state, result).await?;
-    Ok((StatusCode::CREATED, Json(order_dto(&order, now))))
+    reply.send(result).await
 }
 
 /// A customer's orders, oldest first (any role).
@@ -485,12 +476,12 @@ async fn create_order(
 async fn list_orders(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(customer_id): Path<String>,
+    Path(customer_id): Path<TenantId>,
     Query(params): Query<PageParams>,
     headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<Json<Collection<OrderDto>>> {
-    let page = state.services.list_orders(&actor, &customer_id, params.size()?, params.cursor(&headers)?).await?;
+    let page = state.services.list_orders(&actor, customer_id, params.size()?, params.cursor(&headers)?).await?;
     let now = state.services.partner_now(&actor.partner);
     Ok(Json(collection(page, &uri, |o| order_dto(o, now))))
 }
@@ -503,9 +494,9 @@ async fn list_orders(
 async fn get_order(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path((customer_id, order_id)): Path<(String, String)>,
+    Path((customer_id, order_id)): Path<(TenantId, OrderId)>,
 ) -> ApiResult<Json<OrderDto>> {
-    let order = state.services.get_order(&actor, &customer_id, &order_id).await?;
+    let order = state.services.get_order(&actor, customer_id, order_id).await?;
     Ok(Json(order_dto(&order, state.services.partner_now(&actor.partner))))
 }
 
@@ -520,15 +511,11 @@ async fn add_keys(
     State(state): State<AppState>,
     PublisherAuth(publisher): PublisherAuth,
     Path((product_id, sku_id)): Path<(String, String)>,
-    body: IdemJson<KeysInput>,
-) -> ApiResult<Json<KeysAdded>> {
-    let render = |r: &(usize, i64)| serde_json::to_vec(&KeysAdded { added: r.0, available: r.1 });
-    let result = state
-        .services
-        .add_keys(&publisher, &product_id, &sku_id, body.value.keys.clone(), body.idem(StatusCode::OK, &render, false))
-        .await;
-    let (added, available) = body.settle(&state, result).await?;
-    Ok(Json(KeysAdded { added, available }))
+    mut body: IdemJson<KeysInput>,
+) -> ApiResult<Response> {
+    let reply = body.reply(StatusCode::OK, |r: &(usize, i64)| KeysAdded { added: r.0, available: r.1 });
+    let result = state.services.add_keys(&publisher, &product_id, &sku_id, body.value.keys.clone(), reply.keep()).await;
+    reply.send(result).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -558,21 +545,16 @@ pub struct OrderPatch {
 async fn cancel_order(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path((customer_id, order_id)): Path<(String, String)>,
-    body: IdemJson<OrderPatch>,
-) -> ApiResult<Json<OrderDto>> {
-    if body.value.status != "cancelled" {
-        let refused =
-            Err(domain::DomainError::invalid("status", "the only change an order takes is \"cancelled\"").into());
-        return body.settle(&state, refused).await;
+    Path((customer_id, order_id)): Path<(TenantId, OrderId)>,
+    mut body: IdemJson<OrderPatch>,
+) -> ApiResult<Response> {
+    if OrderStatus::parse(&body.value.status) != Some(OrderStatus::Cancelled) {
+        let refused = domain::DomainError::invalid("status", "the only change an order takes is \"cancelled\"");
+        return Err(body.refuse(refused).await);
     }
     let lines = body.value.line_items.as_ref().map(|l| l.iter().map(|r| r.line_item_number).collect());
     let now = state.services.partner_now(&actor.partner);
-    let render = move |o: &Order| serde_json::to_vec(&order_dto(o, now));
-    let result = state
-        .services
-        .cancel_order(&actor, &customer_id, &order_id, lines, body.idem(StatusCode::OK, &render, false))
-        .await;
-    let order = body.settle(&state, result).await?;
-    Ok(Json(order_dto(&order, now)))
+    let reply = body.reply(StatusCode::OK, move |o: &Order| order_dto(o, now));
+    let result = state.services.cancel_order(&actor, customer_id, order_id, lines, reply.keep()).await;
+    reply.send(result).await
 }

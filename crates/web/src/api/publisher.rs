@@ -1,13 +1,16 @@
 //! `/v1/publisher/…`: the operator's side (publisher token only).
 
 use super::collection::{collection, Attributes, Collection, PageParams};
-use super::users::{render_token, render_user, IssuedTokenDto, NewUser, UserDto};
+use super::users::{IssuedTokenDto, NewUser, UserDto};
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{IdemJson, Path, PublisherAuth, Query};
+use crate::extract::{Path, PublisherAuth, Query};
+use crate::idempotency::{no_store, IdemJson};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
 use axum::Json;
+use domain::ids::{PartnerId, UserId};
 use domain::market::Market;
 use domain::partner::Partner;
 use serde::{Deserialize, Serialize};
@@ -47,10 +50,6 @@ impl From<&Partner> for PartnerDto {
             attributes: Attributes::of("Partner"),
         }
     }
-}
-
-fn render_partner(p: &Partner) -> serde_json::Result<Vec<u8>> {
-    serde_json::to_vec(&PartnerDto::from(p))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -115,21 +114,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
 async fn create_partner(
     State(state): State<AppState>,
     PublisherAuth(publisher): PublisherAuth,
-    body: IdemJson<NewPartner>,
-) -> ApiResult<(StatusCode, Json<PartnerDto>)> {
+    mut body: IdemJson<NewPartner>,
+) -> ApiResult<Response> {
+    let reply = body.reply(StatusCode::CREATED, |v| PartnerDto::from(v));
     let v = &body.value;
-    let result = state
-        .services
-        .create_partner(
-            &publisher,
-            &v.name,
-            v.sandbox,
-            v.clock_start.as_deref(),
-            body.idem(StatusCode::CREATED, &render_partner, false),
-        )
-        .await;
-    let partner = body.settle(&state, result).await?;
-    Ok((StatusCode::CREATED, Json(PartnerDto::from(&partner))))
+    let result =
+        state.services.create_partner(&publisher, &v.name, v.sandbox, v.clock_start.as_deref(), reply.keep()).await;
+    reply.send(result).await
 }
 
 /// The partners on this server, oldest first, paged.
@@ -157,20 +148,13 @@ async fn list_partners(
 async fn create_partner_user(
     State(state): State<AppState>,
     PublisherAuth(publisher): PublisherAuth,
-    Path(partner_id): Path<String>,
-    body: IdemJson<NewUser>,
-) -> ApiResult<(StatusCode, Json<UserDto>)> {
-    let result = state
-        .services
-        .publisher_create_user(
-            &publisher,
-            &partner_id,
-            UserDraft::from(&body.value),
-            body.idem(StatusCode::CREATED, &render_user, false),
-        )
-        .await;
-    let user = body.settle(&state, result).await?;
-    Ok((StatusCode::CREATED, Json(UserDto::from(&user))))
+    Path(partner_id): Path<PartnerId>,
+    mut body: IdemJson<NewUser>,
+) -> ApiResult<Response> {
+    let reply = body.reply(StatusCode::CREATED, |v| UserDto::from(v));
+    let result =
+        state.services.publisher_create_user(&publisher, partner_id, UserDraft::from(&body.value), reply.keep()).await;
+    reply.send(result).await
 }
 
 /// Issue an API token for a partner's user; shown once, stored hashed.
@@ -184,22 +168,13 @@ async fn create_partner_user(
 async fn create_partner_token(
     State(state): State<AppState>,
     PublisherAuth(publisher): PublisherAuth,
-    Path((partner_id, user_id)): Path<(String, String)>,
-    body: IdemJson<NewPublisherToken>,
-) -> ApiResult<(StatusCode, [(&'static str, &'static str); 1], Json<IssuedTokenDto>)> {
+    Path((partner_id, user_id)): Path<(PartnerId, UserId)>,
+    mut body: IdemJson<NewPublisherToken>,
+) -> ApiResult<Response> {
     let name = body.value.name.clone().unwrap_or_else(|| "api".into());
-    let result = state
-        .services
-        .publisher_create_token(
-            &publisher,
-            &partner_id,
-            &user_id,
-            &name,
-            body.idem(StatusCode::CREATED, &render_token, true),
-        )
-        .await;
-    let issued = body.settle(&state, result).await?;
-    Ok((StatusCode::CREATED, [("cache-control", "no-store")], Json(IssuedTokenDto::from(&issued))))
+    let reply = body.sealed_reply(StatusCode::CREATED, |v| IssuedTokenDto::from(v));
+    let result = state.services.publisher_create_token(&publisher, partner_id, user_id, &name, reply.keep()).await;
+    Ok(no_store(reply.send(result).await?))
 }
 
 /// The market table: currency and tax rule per country.
@@ -223,8 +198,9 @@ async fn put_market(
     Path(country): Path<String>,
     body: IdemJson<MarketUpdate>,
 ) -> ApiResult<Json<MarketDto>> {
+    // A PUT takes no idempotency key.
     let v = &body.value;
-    let result = state.services.put_market(&publisher, &country, &v.currency_code, &v.tax_rate, v.tax_inclusive).await;
-    let market = body.settle(&state, result).await?;
+    let market =
+        state.services.put_market(&publisher, &country, &v.currency_code, &v.tax_rate, v.tax_inclusive).await?;
     Ok(Json(MarketDto::from(&market)))
 }

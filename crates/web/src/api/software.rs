@@ -8,6 +8,7 @@ use crate::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::Json;
+use domain::ids::TenantId;
 use domain::policy::Action;
 use domain::software::SoftwareItem;
 use serde::{Deserialize, Serialize};
@@ -121,12 +122,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
 async fn list_software(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(customer_id): Path<String>,
+    Path(customer_id): Path<TenantId>,
     Query(params): Query<PageParams>,
     headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<Json<Collection<SoftwareItemDto>>> {
-    let page = state.services.list_software(&actor, &customer_id, params.size()?, params.cursor(&headers)?).await?;
+    let page = state.services.list_software(&actor, customer_id, params.size()?, params.cursor(&headers)?).await?;
     Ok(Json(collection(page, &uri, |i| SoftwareItemDto::from(i))))
 }
 
@@ -139,14 +140,14 @@ async fn list_software(
 async fn list_entitlements(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(customer_id): Path<String>,
+    Path(customer_id): Path<TenantId>,
     Query(params): Query<EntitlementParams>,
     Query(page): Query<PageParams>,
     headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<Json<Collection<EntitlementDto>>> {
     let kind = params.entitlement_type.as_deref();
-    let page = state.services.entitlements(&actor, &customer_id, kind, page.size()?, page.cursor(&headers)?).await?;
+    let page = state.services.entitlements(&actor, customer_id, kind, page.size()?, page.cursor(&headers)?).await?;
     let show = params.show_expiry.unwrap_or(false);
     Ok(Json(collection(page, &uri, |e| entitlement_dto(e, show))))
 }

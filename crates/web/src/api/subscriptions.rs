@@ -8,6 +8,7 @@ use crate::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::Json;
+use domain::ids::TenantId;
 use domain::policy::Action;
 use domain::subscription::Subscription;
 use serde::Serialize;
@@ -53,7 +54,7 @@ pub struct SubscriptionDto {
     pub attributes: Attributes,
 }
 
-fn subscription_dto(s: &Subscription, customer_id: &str) -> SubscriptionDto {
+fn subscription_dto(s: &Subscription, customer_id: TenantId) -> SubscriptionDto {
     let l = &s.line;
     let start = s.purchased_at.to_rfc3339();
     SubscriptionDto {
@@ -102,13 +103,13 @@ pub fn routes() -> OpenApiRouter<crate::AppState> {
 async fn list_subscriptions(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(customer_id): Path<String>,
+    Path(customer_id): Path<TenantId>,
     Query(params): Query<PageParams>,
     headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<Json<Collection<SubscriptionDto>>> {
-    let page = state.services.subscriptions(&actor, &customer_id, params.size()?, params.cursor(&headers)?).await?;
-    Ok(Json(collection(page, &uri, |s| subscription_dto(s, &customer_id))))
+    let page = state.services.subscriptions(&actor, customer_id, params.size()?, params.cursor(&headers)?).await?;
+    Ok(Json(collection(page, &uri, |s| subscription_dto(s, customer_id))))
 }
 
 /// One subscription (any role); another partner's, or an unknown id, is 404.
@@ -119,8 +120,8 @@ async fn list_subscriptions(
 async fn get_subscription(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path((customer_id, subscription_id)): Path<(String, String)>,
+    Path((customer_id, subscription_id)): Path<(TenantId, String)>,
 ) -> ApiResult<Json<SubscriptionDto>> {
-    let s = state.services.subscription(&actor, &customer_id, &subscription_id).await?;
-    Ok(Json(subscription_dto(&s, &customer_id)))
+    let s = state.services.subscription(&actor, customer_id, &subscription_id).await?;
+    Ok(Json(subscription_dto(&s, customer_id)))
 }

@@ -7,7 +7,8 @@
 use super::collection::{collection, Attributes, Collection, PageParams};
 use super::requires;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{IdemJson, PartnerAuth, Path, PublisherAuth, Query};
+use crate::extract::{PartnerAuth, Path, PublisherAuth, Query};
+use crate::idempotency::IdemJson;
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::State;
@@ -15,6 +16,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::download::content_disposition;
+use domain::ids::{AttachmentId, ServiceRequestId, TenantId};
 use domain::policy::Action;
 use domain::support::{
     Attachment, ContactDraft, RefundDraft, ServiceRequest, ServiceRequestDraft, SupportTopic, MAX_ATTACHMENT_BYTES,
@@ -320,14 +322,6 @@ fn desk_view(r: &ServiceRequest) -> ServiceRequestDto {
     request_dto(r, Reader::Desk)
 }
 
-fn render_request(r: &ServiceRequest) -> serde_json::Result<Vec<u8>> {
-    serde_json::to_vec(&partner_view(r))
-}
-
-fn render_desk_request(r: &ServiceRequest) -> serde_json::Result<Vec<u8>> {
-    serde_json::to_vec(&desk_view(r))
-}
-
 /// A note (`newNote`); Partner Center's `ServiceRequestNote` fields other than `text` are ignored.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NoteInput {
@@ -428,17 +422,14 @@ async fn create_request(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
     Path(locale): Path<String>,
-    body: IdemJson<ServiceRequestInput>,
-) -> ApiResult<(StatusCode, Json<ServiceRequestDto>)> {
+    mut body: IdemJson<ServiceRequestInput>,
+) -> ApiResult<Response> {
+    let reply = body.reply(StatusCode::CREATED, partner_view);
     let result = match body.value.clone().draft() {
-        Ok(draft) => {
-            let idem = body.idem(StatusCode::CREATED, &render_request, false);
-            state.services.create_service_request(&actor, &locale, draft, idem).await
-        }
+        Ok(draft) => state.services.create_service_request(&actor, &locale, draft, reply.keep()).await,
         Err(e) => Err(e.into()),
     };
-    let request = body.settle(&state, result).await?;
-    Ok((StatusCode::CREATED, Json(partner_view(&request))))
+    reply.send(result).await
 }
 
 /// The partner's requests, oldest first (paged).
@@ -467,13 +458,13 @@ async fn list_requests(
 async fn customer_requests(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(customer): Path<String>,
+    Path(customer): Path<TenantId>,
     Query(page): Query<PageParams>,
     headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<Json<Collection<ServiceRequestDto>>> {
     let page =
-        state.services.list_customer_service_requests(&actor, &customer, page.size()?, page.cursor(&headers)?).await?;
+        state.services.list_customer_service_requests(&actor, customer, page.size()?, page.cursor(&headers)?).await?;
     Ok(Json(collection(page, &uri, partner_view)))
 }
 
@@ -484,9 +475,9 @@ async fn customer_requests(
 async fn get_request(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(id): Path<String>,
+    Path(id): Path<ServiceRequestId>,
 ) -> ApiResult<Json<ServiceRequestDto>> {
-    Ok(Json(partner_view(&state.services.get_service_request(&actor, &id).await?)))
+    Ok(Json(partner_view(&state.services.get_service_request(&actor, id).await?)))
 }
 
 /// Add a note: `{"newNote": {"text": "…"}}`.
@@ -498,18 +489,15 @@ async fn get_request(
 async fn add_note(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(id): Path<String>,
-    body: IdemJson<PartnerPatch>,
-) -> ApiResult<Json<ServiceRequestDto>> {
+    Path(id): Path<ServiceRequestId>,
+    mut body: IdemJson<PartnerPatch>,
+) -> ApiResult<Response> {
+    let reply = body.reply(StatusCode::OK, partner_view);
     let result = match &body.value.new_note {
-        Some(note) => {
-            let idem = body.idem(StatusCode::OK, &render_request, false);
-            state.services.add_partner_note(&actor, &id, &note.text, idem).await
-        }
+        Some(note) => state.services.add_partner_note(&actor, id, &note.text, reply.keep()).await,
         None => Err(domain::DomainError::invalid("newNote", "is required").into()),
     };
-    let request = body.settle(&state, result).await?;
-    Ok(Json(partner_view(&request)))
+    reply.send(result).await
 }
 
 fn limited_body(headers: &HeaderMap, body: Body) -> ApiResult<ByteStream> {
@@ -530,13 +518,13 @@ fn limited_body(headers: &HeaderMap, body: Body) -> ApiResult<ByteStream> {
 async fn upload_attachment(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(id): Path<String>,
+    Path(id): Path<ServiceRequestId>,
     Query(params): Query<AttachmentParams>,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<AttachmentDto>)> {
     let stream = limited_body(&headers, body)?;
-    let attachment = state.services.attach_file(&actor, &id, &params.file_name, stream).await?;
+    let attachment = state.services.attach_file(&actor, id, &params.file_name, stream).await?;
     Ok((StatusCode::CREATED, Json(AttachmentDto::from(&attachment))))
 }
 
@@ -562,9 +550,9 @@ fn file_response(attachment: &Attachment, body: ByteStream) -> Response {
 async fn download_attachment(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path((id, attachment)): Path<(String, String)>,
+    Path((id, attachment)): Path<(ServiceRequestId, AttachmentId)>,
 ) -> ApiResult<Response> {
-    let (found, body) = state.services.open_attachment(AttachmentReader::Partner(&actor), &id, &attachment).await?;
+    let (found, body) = state.services.open_attachment(AttachmentReader::Partner(&actor), id, attachment).await?;
     Ok(file_response(&found, body))
 }
 
@@ -595,9 +583,9 @@ async fn desk_list(
 async fn desk_get(
     State(state): State<AppState>,
     PublisherAuth(publisher): PublisherAuth,
-    Path(id): Path<String>,
+    Path(id): Path<ServiceRequestId>,
 ) -> ApiResult<Json<ServiceRequestDto>> {
-    Ok(Json(desk_view(&state.services.desk_request(&publisher, &id).await?.1)))
+    Ok(Json(desk_view(&state.services.desk_request(&publisher, id).await?.1)))
 }
 
 /// The desk answers: `{status?, newNote?, refund?{amount, currencyCode, orderId?, lineItemNumber?},
@@ -614,9 +602,10 @@ async fn desk_get(
 async fn desk_patch(
     State(state): State<AppState>,
     PublisherAuth(publisher): PublisherAuth,
-    Path(id): Path<String>,
-    body: IdemJson<DeskPatch>,
-) -> ApiResult<Json<ServiceRequestDto>> {
+    Path(id): Path<ServiceRequestId>,
+    mut body: IdemJson<DeskPatch>,
+) -> ApiResult<Response> {
+    let reply = body.reply(StatusCode::OK, desk_view);
     let v = &body.value;
     let change = DeskChange {
         status: v.status.clone(),
@@ -633,12 +622,8 @@ async fn desk_patch(
             line_items: c.line_items.as_ref().map(|l| l.iter().map(|r| r.line_item_number).collect()),
         }),
     };
-    let result = state
-        .services
-        .desk_update(&publisher, &id, change, body.idem(StatusCode::OK, &render_desk_request, false))
-        .await;
-    let request = body.settle(&state, result).await?;
-    Ok(Json(desk_view(&request)))
+    let result = state.services.desk_update(&publisher, id, change, reply.keep()).await;
+    reply.send(result).await
 }
 
 /// The desk: download an attachment of any request.
@@ -650,8 +635,8 @@ async fn desk_patch(
 async fn desk_attachment(
     State(state): State<AppState>,
     PublisherAuth(publisher): PublisherAuth,
-    Path((id, attachment)): Path<(String, String)>,
+    Path((id, attachment)): Path<(ServiceRequestId, AttachmentId)>,
 ) -> ApiResult<Response> {
-    let (found, body) = state.services.open_attachment(AttachmentReader::Desk(&publisher), &id, &attachment).await?;
+    let (found, body) = state.services.open_attachment(AttachmentReader::Desk(&publisher), id, attachment).await?;
     Ok(file_response(&found, body).into_response())
 }

@@ -2,10 +2,12 @@
 
 use super::requires;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{IdemJson, PartnerAuth};
+use crate::extract::PartnerAuth;
+use crate::idempotency::IdemJson;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
 use domain::policy::Action;
 use domain::Timestamp;
@@ -25,10 +27,6 @@ pub struct Advance {
     pub days: i64,
     #[serde(default)]
     pub seconds: i64,
-}
-
-fn render(t: &Timestamp) -> serde_json::Result<Vec<u8>> {
-    serde_json::to_vec(&TestClockDto { now: t.to_rfc3339() })
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -54,12 +52,9 @@ async fn now(State(state): State<AppState>, PartnerAuth(actor): PartnerAuth) -> 
 async fn advance(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    body: IdemJson<Advance>,
-) -> ApiResult<Json<TestClockDto>> {
-    let result = state
-        .services
-        .advance_test_clock(&actor, body.value.days, body.value.seconds, body.idem(StatusCode::OK, &render, false))
-        .await;
-    let now = body.settle(&state, result).await?;
-    Ok(Json(TestClockDto { now: now.to_rfc3339() }))
+    mut body: IdemJson<Advance>,
+) -> ApiResult<Response> {
+    let reply = body.reply(StatusCode::OK, |t: &Timestamp| TestClockDto { now: t.to_rfc3339() });
+    let result = state.services.advance_test_clock(&actor, body.value.days, body.value.seconds, reply.keep()).await;
+    reply.send(result).await
 }

@@ -3,11 +3,14 @@
 use super::collection::{collection, Attributes, Collection, PageParams};
 use super::requires;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{IdemJson, PartnerAuth, Path, Query};
+use crate::extract::{PartnerAuth, Path, Query};
+use crate::idempotency::{no_store, IdemJson};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
 use axum::Json;
+use domain::ids::{TokenId, UserId};
 use domain::policy::Action;
 use domain::user::User;
 use serde::{Deserialize, Serialize};
@@ -42,10 +45,6 @@ impl From<&User> for UserDto {
             attributes: Attributes::of("User"),
         }
     }
-}
-
-pub fn render_user(u: &User) -> serde_json::Result<Vec<u8>> {
-    serde_json::to_vec(&UserDto::from(u))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -117,10 +116,6 @@ pub struct IssuedTokenDto {
     pub attributes: Attributes,
 }
 
-pub fn render_token(t: &IssuedToken) -> serde_json::Result<Vec<u8>> {
-    serde_json::to_vec(&IssuedTokenDto::from(t))
-}
-
 impl From<&IssuedToken> for IssuedTokenDto {
     fn from(t: &IssuedToken) -> IssuedTokenDto {
         IssuedTokenDto {
@@ -167,14 +162,11 @@ async fn list_users(
 async fn create_user(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    body: IdemJson<NewUser>,
-) -> ApiResult<(StatusCode, Json<UserDto>)> {
-    let result = state
-        .services
-        .create_user(&actor, UserDraft::from(&body.value), body.idem(StatusCode::CREATED, &render_user, false))
-        .await;
-    let user = body.settle(&state, result).await?;
-    Ok((StatusCode::CREATED, Json(UserDto::from(&user))))
+    mut body: IdemJson<NewUser>,
+) -> ApiResult<Response> {
+    let reply = body.reply(StatusCode::CREATED, |v| UserDto::from(v));
+    let result = state.services.create_user(&actor, UserDraft::from(&body.value), reply.keep()).await;
+    reply.send(result).await
 }
 
 /// One user of the partner (global admin).
@@ -185,9 +177,9 @@ async fn create_user(
 async fn get_user(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(user_id): Path<String>,
+    Path(user_id): Path<UserId>,
 ) -> ApiResult<Json<UserDto>> {
-    Ok(Json(UserDto::from(&state.services.get_user(&actor, &user_id).await?)))
+    Ok(Json(UserDto::from(&state.services.get_user(&actor, user_id).await?)))
 }
 
 /// Change a user's roles, name, or disable it (global admin; not your own global_admin role).
@@ -199,23 +191,16 @@ async fn get_user(
 async fn update_user(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(user_id): Path<String>,
-    body: IdemJson<UserPatch>,
-) -> ApiResult<Json<UserDto>> {
+    Path(user_id): Path<UserId>,
+    mut body: IdemJson<UserPatch>,
+) -> ApiResult<Response> {
+    let reply = body.reply(StatusCode::OK, |v| UserDto::from(v));
     let p = &body.value;
     let result = state
         .services
-        .update_user(
-            &actor,
-            &user_id,
-            p.display_name.as_deref(),
-            p.roles.as_deref(),
-            p.disabled,
-            body.idem(StatusCode::OK, &render_user, false),
-        )
+        .update_user(&actor, user_id, p.display_name.as_deref(), p.roles.as_deref(), p.disabled, reply.keep())
         .await;
-    let user = body.settle(&state, result).await?;
-    Ok(Json(UserDto::from(&user)))
+    reply.send(result).await
 }
 
 /// The caller.
@@ -249,14 +234,11 @@ async fn list_my_tokens(
 async fn create_my_token(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    body: IdemJson<NewToken>,
-) -> ApiResult<(StatusCode, [(&'static str, &'static str); 1], Json<IssuedTokenDto>)> {
-    let result = state
-        .services
-        .create_my_token(&actor, &body.value.name, body.idem(StatusCode::CREATED, &render_token, true))
-        .await;
-    let issued = body.settle(&state, result).await?;
-    Ok((StatusCode::CREATED, [("cache-control", "no-store")], Json(IssuedTokenDto::from(&issued))))
+    mut body: IdemJson<NewToken>,
+) -> ApiResult<Response> {
+    let reply = body.sealed_reply(StatusCode::CREATED, |v| IssuedTokenDto::from(v));
+    let result = state.services.create_my_token(&actor, &body.value.name, reply.keep()).await;
+    Ok(no_store(reply.send(result).await?))
 }
 
 /// Revoke one of the caller's tokens; it stops working at once.
@@ -266,8 +248,8 @@ async fn create_my_token(
 async fn revoke_my_token(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(token_id): Path<String>,
+    Path(token_id): Path<TokenId>,
 ) -> ApiResult<StatusCode> {
-    state.services.revoke_my_token(&actor, &token_id).await?;
+    state.services.revoke_my_token(&actor, token_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,11 +4,14 @@
 use super::collection::{collection, Attributes, Collection, PageParams};
 use super::requires;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{IdemJson, PartnerAuth, Query};
+use crate::extract::{PartnerAuth, Path, Query};
+use crate::idempotency::{no_store, IdemJson};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
 use axum::Json;
+use domain::ids::WebhookId;
 use domain::policy::Action;
 use domain::webhook::{Attempt, Delivery, WebhookEndpoint};
 use serde::{Deserialize, Serialize};
@@ -72,10 +75,6 @@ impl From<&CreatedWebhook> for CreatedWebhookDto {
     fn from(c: &CreatedWebhook) -> CreatedWebhookDto {
         CreatedWebhookDto { webhook: WebhookDto::from(&c.endpoint), secret: c.secret.clone() }
     }
-}
-
-fn render_created(c: &CreatedWebhook) -> serde_json::Result<Vec<u8>> {
-    serde_json::to_vec(&CreatedWebhookDto::from(c))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -167,19 +166,12 @@ async fn list_webhooks(
 async fn create_webhook(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    body: IdemJson<NewWebhook>,
-) -> ApiResult<(StatusCode, [(&'static str, &'static str); 1], Json<CreatedWebhookDto>)> {
-    let result = state
-        .services
-        .create_webhook(
-            &actor,
-            &body.value.url,
-            &body.value.operation_types,
-            body.idem(StatusCode::CREATED, &render_created, true),
-        )
-        .await;
-    let created = body.settle(&state, result).await?;
-    Ok((StatusCode::CREATED, [("cache-control", "no-store")], Json(CreatedWebhookDto::from(&created))))
+    mut body: IdemJson<NewWebhook>,
+) -> ApiResult<Response> {
+    let reply = body.sealed_reply(StatusCode::CREATED, |v| CreatedWebhookDto::from(v));
+    let result =
+        state.services.create_webhook(&actor, &body.value.url, &body.value.operation_types, reply.keep()).await;
+    Ok(no_store(reply.send(result).await?))
 }
 
 /// Delete an endpoint; deliveries still waiting for it are not sent.
@@ -190,9 +182,9 @@ async fn create_webhook(
 async fn delete_webhook(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(id): Path<String>,
+    Path(id): Path<WebhookId>,
 ) -> ApiResult<StatusCode> {
-    state.services.delete_webhook(&actor, &id).await?;
+    state.services.delete_webhook(&actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -204,12 +196,12 @@ async fn delete_webhook(
 async fn list_deliveries(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(id): Path<String>,
+    Path(id): Path<WebhookId>,
     Query(page): Query<PageParams>,
     headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<Json<Collection<DeliveryDto>>> {
-    let page = state.services.webhook_deliveries(&actor, &id, page.size()?, page.cursor(&headers)?).await?;
+    let page = state.services.webhook_deliveries(&actor, id, page.size()?, page.cursor(&headers)?).await?;
     Ok(Json(collection(page, &uri, |d| DeliveryDto::from(d))))
 }
 
@@ -222,7 +214,7 @@ async fn list_deliveries(
 async fn test_webhook(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
-    Path(id): Path<String>,
+    Path(id): Path<WebhookId>,
 ) -> ApiResult<Json<DeliveryDto>> {
-    Ok(Json(DeliveryDto::from(&state.services.test_webhook(&actor, &id).await?)))
+    Ok(Json(DeliveryDto::from(&state.services.test_webhook(&actor, id).await?)))
 }

@@ -2,6 +2,7 @@
 
 use super::format::{self, filters};
 use super::{page, Nav, OrPage, Signed, SignedForm, UiResult};
+use crate::extract::parse_id;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -287,7 +288,7 @@ struct InvoicePage {
 }
 
 async fn invoice(State(state): State<AppState>, Signed(s): Signed, Path(id): Path<String>) -> UiResult {
-    let (invoice, lines) = state.services.all_invoice_lines(&s.actor, &id).await.or_page(&s)?;
+    let (invoice, lines) = state.services.all_invoice_lines(&s.actor, parse_id(&id).or_page(&s)?).await.or_page(&s)?;
     Ok(page(&InvoicePage {
         title: format!("Invoice {}", invoice.period),
         section: "billing",
@@ -298,7 +299,7 @@ async fn invoice(State(state): State<AppState>, Signed(s): Signed, Path(id): Pat
 }
 
 async fn invoice_csv(State(state): State<AppState>, Signed(s): Signed, Path(id): Path<String>) -> UiResult {
-    let (invoice, lines) = state.services.all_invoice_lines(&s.actor, &id).await.or_page(&s)?;
+    let (invoice, lines) = state.services.all_invoice_lines(&s.actor, parse_id(&id).or_page(&s)?).await.or_page(&s)?;
     let body = crate::api::invoices::csv_document(&lines);
     let disposition = format!("attachment; filename=\"invoice-{}-{}.csv\"", invoice.period, invoice.currency);
     Ok((
@@ -445,7 +446,7 @@ async fn revoke_token(
     Path(id): Path<String>,
     SignedForm { session: s, .. }: SignedForm<serde::de::IgnoredAny>,
 ) -> UiResult {
-    state.services.revoke_my_token(&s.actor, &id).await.or_page(&s)?;
+    state.services.revoke_my_token(&s.actor, parse_id(&id).or_page(&s)?).await.or_page(&s)?;
     Ok(Redirect::to("/settings").into_response())
 }
 
@@ -478,7 +479,11 @@ async fn update_user(
 ) -> UiResult {
     let roles: Vec<String> = form.iter().filter(|(n, _)| n == "roles").map(|(_, v)| v.clone()).collect();
     let disabled = form.iter().any(|(n, v)| n == "disabled" && v == "true");
-    match state.services.update_user(&s.actor, &id, None, Some(&roles), Some(disabled), None).await {
+    match state
+        .services
+        .update_user(&s.actor, parse_id(&id).or_page(&s)?, None, Some(&roles), Some(disabled), None)
+        .await
+    {
         Ok(_) => Ok(Redirect::to("/settings").into_response()),
         Err(services::Error::Domain(d @ domain::DomainError::InvalidRequest(_))) => {
             settings_page(&state, &s, None, Some(d.to_string())).await

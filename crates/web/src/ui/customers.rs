@@ -1,6 +1,7 @@
 //! Customers: the searchable list and a customer's Software tab (files, keys and download links).
 
 use super::{can, page, Nav, OrPage, Signed, SignedForm, UiResult};
+use crate::extract::parse_id;
 use crate::extract::Client;
 use crate::AppState;
 use askama::Template;
@@ -208,7 +209,7 @@ pub async fn cancelled_notice(
     order: Option<&str>,
     line: Option<&str>,
 ) -> Option<String> {
-    let order = state.services.get_order(&s.actor, customer_id, order?).await.ok()?;
+    let order = state.services.get_order(&s.actor, parse_id(customer_id).ok()?, parse_id(order?).ok()?).await.ok()?;
     let only: Option<u32> = line.and_then(|l| l.parse().ok());
     let now = state.services.partner_now(&s.actor.partner);
     let named: Vec<String> = order
@@ -240,7 +241,7 @@ pub fn human_size(bytes: u64) -> String {
 }
 
 pub async fn customer_row(state: &AppState, s: &SessionActor, id: &str) -> Result<CustomerRow, super::UiError> {
-    Ok(CustomerRow::of(&state.services.get_customer(&s.actor, id).await.or_page(s)?))
+    Ok(CustomerRow::of(&state.services.get_customer(&s.actor, parse_id(id).or_page(s)?).await.or_page(s)?))
 }
 
 impl CustomerRow {
@@ -268,7 +269,8 @@ async fn software_page(
 ) -> UiResult {
     let customer = customer_row(state, s, customer_id).await?;
     let size = PageSize::parse(Some(500)).map_err(services::Error::from).or_page(s)?;
-    let items = state.services.software_with_options(&s.actor, customer_id, size).await.or_page(s)?;
+    let items =
+        state.services.software_with_options(&s.actor, parse_id(customer_id).or_page(s)?, size).await.or_page(s)?;
     let mut rows = Vec::new();
     for (i, options) in items {
         let id = i.id.to_string();
@@ -289,7 +291,8 @@ async fn software_page(
             .map(|a| format!("{} — {} {} {} ({})", a.file_name, a.version, a.language, a.file_type, human_size(a.size)))
             .collect();
         let issued = if open && active && can(s, Action::GetKeysAndDownloads) {
-            let links = state.services.item_links(&s.actor, customer_id, &id).await.or_page(s)?;
+            let links =
+                state.services.item_links(&s.actor, parse_id(customer_id).or_page(s)?, i.id).await.or_page(s)?;
             links.iter().map(IssuedLinkRow::of).collect()
         } else {
             Vec::new()
@@ -368,7 +371,14 @@ async fn get_keys(
     };
     let result = state
         .services
-        .keys_and_downloads(&s.actor, &customer_id, &item_id, &selection, &client, None)
+        .keys_and_downloads(
+            &s.actor,
+            parse_id(&customer_id).or_page(&s)?,
+            parse_id(&item_id).or_page(&s)?,
+            &selection,
+            &client,
+            None,
+        )
         .await
         .or_page(&s)?;
     let keys = KeysShown {
@@ -406,7 +416,9 @@ async fn revoke_link(
     Client(client): Client,
     SignedForm { session: s, .. }: SignedForm<serde::de::IgnoredAny>,
 ) -> UiResult {
-    state.services.revoke_link(&s.actor, &customer_id, &item_id, &link_id, &client).await.or_page(&s)?;
+    let (customer, item, link) =
+        (parse_id(&customer_id).or_page(&s)?, parse_id(&item_id).or_page(&s)?, parse_id(&link_id).or_page(&s)?);
+    state.services.revoke_link(&s.actor, customer, item, link, &client).await.or_page(&s)?;
     let path: String = form_urlencoded::byte_serialize(customer_id.as_bytes()).collect();
     let query = form_urlencoded::Serializer::new(String::new())
         .append_pair("item", &item_id)

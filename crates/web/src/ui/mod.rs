@@ -81,7 +81,7 @@ impl IntoResponse for UiError {
     fn into_response(self) -> Response {
         let (status, heading, message) = match &self.0 {
             services::Error::Domain(d) => {
-                let status = StatusCode::from_u16(d.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+                let status = crate::error::status_of(d);
                 let heading = match status {
                     StatusCode::FORBIDDEN => "Not allowed",
                     StatusCode::NOT_FOUND => "Not found",

@@ -2,6 +2,7 @@
 
 use super::format::filters;
 use super::{page, Nav, OrPage, Signed, SignedForm, UiError, UiResult};
+use crate::extract::parse_id;
 use crate::AppState;
 use askama::Template;
 use axum::body::Body;
@@ -106,7 +107,7 @@ async fn support_page(state: &AppState, s: &SessionActor, p: &Prefill, error: Op
 /// numbering, comma-separated), or of the whole order; and its currency. `None` without an order the user may see.
 async fn prefilled_amount(state: &AppState, s: &SessionActor, p: &Prefill) -> Option<(String, String)> {
     let (customer, order) = (p.customer_id.as_deref()?, p.order_id.as_deref()?);
-    let order = state.services.get_order(&s.actor, customer, order).await.ok()?;
+    let order = state.services.get_order(&s.actor, parse_id(customer).ok()?, parse_id(order).ok()?).await.ok()?;
     let named: Vec<u32> =
         p.line_items.as_deref().unwrap_or("").split(',').filter_map(|n| n.trim().parse().ok()).collect();
     let mut total = domain::money::Money::zero(order.lines.first()?.pricing.gross.scale);
@@ -313,7 +314,8 @@ async fn store_part(
         }
         failed_with
     };
-    let (failed_with, stored) = tokio::join!(producer, state.services.attach_file(&s.actor, id, name, stream));
+    let (failed_with, stored) =
+        tokio::join!(producer, async { state.services.attach_file(&s.actor, parse_id(id)?, name, stream).await });
     match (stored, failed_with) {
         (Ok(_), _) => Ok(()),
         (Err(_), Some(status)) => Err(upload_problem(status, "")),
@@ -366,7 +368,7 @@ async fn request(State(state): State<AppState>, Signed(s): Signed, Path(id): Pat
 }
 
 async fn request_page(state: &AppState, s: &SessionActor, id: &str, problem: Option<super::FieldProblem>) -> UiResult {
-    let r = state.services.get_service_request(&s.actor, id).await.or_page(s)?;
+    let r = state.services.get_service_request(&s.actor, parse_id(id).or_page(s)?).await.or_page(s)?;
     let view = RequestView {
         id: r.id.to_string(),
         title: r.title.clone(),
@@ -424,7 +426,7 @@ async fn add_note(
     Path(id): Path<String>,
     SignedForm { session: s, form }: SignedForm<NoteForm>,
 ) -> UiResult {
-    state.services.add_partner_note(&s.actor, &id, &form.text, None).await.or_page(&s)?;
+    state.services.add_partner_note(&s.actor, parse_id(&id).or_page(&s)?, &form.text, None).await.or_page(&s)?;
     Ok(Redirect::to(&format!("/support/{id}")).into_response())
 }
 
@@ -470,7 +472,11 @@ async fn attachment(
 ) -> UiResult {
     let (found, body) = state
         .services
-        .open_attachment(services::support::AttachmentReader::Partner(&s.actor), &id, &aid)
+        .open_attachment(
+            services::support::AttachmentReader::Partner(&s.actor),
+            parse_id(&id).or_page(&s)?,
+            parse_id(&aid).or_page(&s)?,
+        )
         .await
         .or_page(&s)?;
     let mut res = Response::new(Body::from_stream(body));

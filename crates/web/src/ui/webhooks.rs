@@ -3,6 +3,7 @@
 
 use super::format::filters;
 use super::{page, Nav, OrPage, Signed, SignedForm, UiResult};
+use crate::extract::parse_id;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
@@ -139,7 +140,7 @@ async fn test_webhook(
     Path(id): Path<String>,
     SignedForm { session: s, .. }: SignedForm<serde::de::IgnoredAny>,
 ) -> UiResult {
-    let delivery = state.services.test_webhook(&s.actor, &id).await.or_page(&s)?;
+    let delivery = state.services.test_webhook(&s.actor, parse_id(&id).or_page(&s)?).await.or_page(&s)?;
     let outcome = DeliveryRow::from(&delivery).attempts.pop().map(|a| a.outcome).unwrap_or_default();
     let message = match delivery.status {
         domain::webhook::DeliveryStatus::Succeeded => format!("Test event delivered ({outcome})."),
@@ -153,7 +154,7 @@ async fn delete_webhook(
     Path(id): Path<String>,
     SignedForm { session: s, .. }: SignedForm<serde::de::IgnoredAny>,
 ) -> UiResult {
-    state.services.delete_webhook(&s.actor, &id).await.or_page(&s)?;
+    state.services.delete_webhook(&s.actor, parse_id(&id).or_page(&s)?).await.or_page(&s)?;
     Ok(Redirect::to("/settings/webhooks").into_response())
 }
 
@@ -169,9 +170,10 @@ struct WebhookPage {
 
 /// One endpoint's latest deliveries (newest first) with every attempt.
 async fn webhook(State(state): State<AppState>, Signed(s): Signed, Path(id): Path<String>) -> UiResult {
-    let endpoint = state.services.get_webhook(&s.actor, &id).await.or_page(&s)?;
+    let endpoint = state.services.get_webhook(&s.actor, parse_id(&id).or_page(&s)?).await.or_page(&s)?;
     let size = PageSize::parse(Some(100)).map_err(services::Error::from).or_page(&s)?;
-    let deliveries = state.services.webhook_deliveries(&s.actor, &id, size, None).await.or_page(&s)?;
+    let deliveries =
+        state.services.webhook_deliveries(&s.actor, parse_id(&id).or_page(&s)?, size, None).await.or_page(&s)?;
     Ok(page(&WebhookPage {
         title: "Webhook deliveries",
         section: "settings",
