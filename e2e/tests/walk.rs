@@ -29,6 +29,11 @@ fn env(name: &str) -> String {
 /// The widths every page is checked at: the walk's desktop window and a phone.
 const DESKTOP: (u32, u32) = (1100, 760);
 const PHONE: (u32, u32) = (375, 760);
+/// A tablet held upright, between the two: a table that does not fit scrolls in its frame there, which only the mouse
+/// could do (axe's scrollable-region-focusable), so none may.
+const TABLET: (u32, u32) = (768, 1024);
+const SCROLLING_TABLES: &str = "return [...document.querySelectorAll('.table-wrap')]\
+    .filter(e => e.scrollWidth > e.clientWidth).map(e => e.scrollWidth + ' px in ' + e.clientWidth);";
 
 /// axe-core's rule tags: WCAG 2.0, 2.1 and 2.2 at levels A and AA, and axe's best practices (reported; only critical
 /// and serious violations fail the walk, whatever their tag).
@@ -73,6 +78,8 @@ struct Walk {
     shots: std::path::PathBuf,
     axe: String,
     audits: RefCell<Vec<Audit>>,
+    /// PARTNERHUB_E2E_PHONE_SHOTS: a folder for a screenshot of every page at 375 px (to look at them, not kept).
+    phone_shots: Option<std::path::PathBuf>,
     /// What fails the walk at its end (after every page has been checked, so that one run reports them all).
     problems: RefCell<Vec<String>>,
 }
@@ -121,6 +128,12 @@ impl Walk {
     async fn shot(&self, name: &str) {
         let png = self.c.screenshot().await.unwrap();
         std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
+    }
+    /// A screenshot of the page at a phone's width (a tall one, to show more of the page), then back to desktop.
+    async fn phone_shot(&self, name: &str) {
+        self.resize((PHONE.0, 1300)).await;
+        self.shot(name).await;
+        self.resize(DESKTOP).await;
     }
     /// The page as a name for the report: its path with ids as `{id}`.
     async fn page_name(&self) -> String {
@@ -188,7 +201,21 @@ impl Walk {
             problems.push(format!("on {page} at {inner} px, outside the window: {}", e.as_str().unwrap_or("?")));
         }
         drop(problems);
-        self.audits.borrow_mut().push(Audit { page, width: PHONE.0, by_impact });
+        if let Some(dir) = &self.phone_shots {
+            let n = self.audits.borrow().len();
+            let name: String = page.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+            std::fs::create_dir_all(dir).unwrap();
+            self.resize((PHONE.0, 1800)).await;
+            std::fs::write(dir.join(format!("{n:03}{name}.png")), self.c.screenshot().await.unwrap()).unwrap();
+        }
+        self.audits.borrow_mut().push(Audit { page: page.clone(), width: PHONE.0, by_impact });
+        self.resize(TABLET).await;
+        let scrolling = self.c.execute(SCROLLING_TABLES, vec![]).await.unwrap();
+        if scrolling != json!([]) {
+            self.problems
+                .borrow_mut()
+                .push(format!("on {page} at {} px, tables scroll sideways: {scrolling}", TABLET.0));
+        }
         self.resize(DESKTOP).await;
     }
     /// Closes the browser, prints the figures of every page checked, and fails on any critical or serious axe
@@ -307,6 +334,7 @@ async fn the_article_walk_in_a_real_browser() {
         shots,
         axe,
         audits: RefCell::new(Vec::new()),
+        phone_shots: std::env::var_os("PARTNERHUB_E2E_PHONE_SHOTS").map(std::path::PathBuf::from),
         problems: RefCell::new(Vec::new()),
     };
 
@@ -352,9 +380,7 @@ async fn the_article_walk_in_a_real_browser() {
     let sha = w.find("[data-testid=sha256]").await.text().await.unwrap();
     assert!(sha.len() == 64 && sha.chars().all(|c| c.is_ascii_hexdigit()), "the file's SHA-256: {sha}");
     w.shot("software-keys").await;
-    w.resize(PHONE).await;
-    w.shot("software-keys-phone").await;
-    w.resize(DESKTOP).await;
+    w.phone_shot("software-keys-phone").await;
     // The Download link works in the browser's own session (no sign-in needed for the customer's link).
     let href = w.find("[data-testid=download] a").await.attr("href").await.unwrap().unwrap();
     assert!(href.starts_with(&format!("{base}/download/")), "{href}");
@@ -390,6 +416,7 @@ async fn the_article_walk_in_a_real_browser() {
     );
     let total = w.find("[data-testid=cart-total]").await.text().await.unwrap();
     assert!(total.starts_with('$'), "the cart's total with tax, as checkout charges: {total}");
+    w.phone_shot("cart-phone").await;
     w.follow("form[action$='/cart/checkout'] button").await;
     let order_id = w.find("[data-testid=order-id]").await.text().await.unwrap();
     assert_eq!(order_id.len(), 36);
@@ -400,6 +427,7 @@ async fn the_article_walk_in_a_real_browser() {
     let orders = w.text().await;
     assert!(orders.contains(&order_id) && orders.contains("days left to cancel"), "{orders}");
     w.shot("orders").await;
+    w.phone_shot("orders-phone").await;
 
     // Cancel from the Software tab: the dialog lists the orders of that product with days remaining.
     w.go(&format!("/customers/{customer_id}/software")).await;
