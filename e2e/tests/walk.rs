@@ -39,8 +39,8 @@ const SCROLLING_TABLES: &str = "return [...document.querySelectorAll('.table-wra
 /// and serious violations fail the walk, whatever their tag).
 const AXE_TAGS: [&str; 6] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"];
 
-/// Runs axe on the page (injected first when the page does not have it yet) and answers its violations, each with
-/// the rule, its impact, the help text and the selectors of the elements concerned.
+/// Runs axe on the page and answers its violations, each with the rule, its impact, the help text and the selectors
+/// of the elements concerned.
 const RUN_AXE: &str = r#"
 const done = arguments[arguments.length - 1];
 axe.run(document, { runOnly: { type: "tag", values: arguments[0] }, resultTypes: ["violations"] })
@@ -49,10 +49,10 @@ axe.run(document, { runOnly: { type: "tag", values: arguments[0] }, resultTypes:
   .catch(e => done({ error: String(e) }));
 "#;
 
-/// At phone width: the page's width, the window's, and every visible control (in the header or main) that is not
-/// wholly within the window, as "tag text: left..right".
+/// At phone width: the page's width, the width it is shown in (the window less its scroll bar), and every visible
+/// control (in the header or main) that is not wholly within that, as "tag text: left..right".
 const MEASURE: &str = r#"
-const w = window.innerWidth, out = [];
+const w = document.documentElement.clientWidth, out = [];
 for (const e of document.querySelectorAll("header a[href], header button, main a[href], main button, main summary, "
     + "main input:not([type=hidden]), main select, main textarea")) {
   if (!e.checkVisibility({ visibilityProperty: true })) continue;
@@ -60,7 +60,7 @@ for (const e of document.querySelectorAll("header a[href], header button, main a
   if (r.left < -0.5 || r.right > w + 0.5)
     out.push(`${e.tagName.toLowerCase()} "${(e.textContent || e.name || "").trim().slice(0, 40)}": ${Math.round(r.left)}..${Math.round(r.right)}`);
 }
-return { scrollWidth: document.documentElement.scrollWidth, innerWidth: w, outside: out };
+return { scrollWidth: document.documentElement.scrollWidth, shownWidth: w, outside: out };
 "#;
 
 /// One page checked at one width: the elements axe found in violation, by impact.
@@ -192,13 +192,13 @@ impl Walk {
         self.resize(PHONE).await;
         let by_impact = self.axe(&page, PHONE.0).await;
         let m = self.c.execute(MEASURE, vec![]).await.unwrap();
-        let (scroll, inner) = (m["scrollWidth"].as_u64().unwrap(), m["innerWidth"].as_u64().unwrap());
+        let (scroll, shown) = (m["scrollWidth"].as_u64().unwrap(), m["shownWidth"].as_u64().unwrap());
         let mut problems = self.problems.borrow_mut();
-        if scroll > inner {
-            problems.push(format!("{page} is {scroll} px wide in a {inner} px window"));
+        if scroll > shown {
+            problems.push(format!("{page} is {scroll} px wide, shown in {shown} px of a {} px window", PHONE.0));
         }
         for e in m["outside"].as_array().unwrap() {
-            problems.push(format!("on {page} at {inner} px, outside the window: {}", e.as_str().unwrap_or("?")));
+            problems.push(format!("on {page} at {} px, outside the window: {}", PHONE.0, e.as_str().unwrap_or("?")));
         }
         drop(problems);
         if let Some(dir) = &self.phone_shots {
