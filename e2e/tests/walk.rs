@@ -193,14 +193,14 @@ impl Walk {
         let by_impact = self.axe(&page, PHONE.0).await;
         let m = self.c.execute(MEASURE, vec![]).await.unwrap();
         let (scroll, shown) = (m["scrollWidth"].as_u64().unwrap(), m["shownWidth"].as_u64().unwrap());
-        let mut problems = self.problems.borrow_mut();
+        let mut problems = Vec::new();
         if scroll > shown {
             problems.push(format!("{page} is {scroll} px wide, shown in {shown} px of a {} px window", PHONE.0));
         }
         for e in m["outside"].as_array().unwrap() {
             problems.push(format!("on {page} at {} px, outside the window: {}", PHONE.0, e.as_str().unwrap_or("?")));
         }
-        drop(problems);
+        self.problems.borrow_mut().extend(problems);
         if let Some(dir) = &self.phone_shots {
             let n = self.audits.borrow().len();
             let name: String = page.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
