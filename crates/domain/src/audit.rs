@@ -20,6 +20,7 @@ pub enum OperationType {
     GetSoftwareKey,
     GetSoftwareDownloadLink,
     DownloadSoftware,
+    RevokeSoftwareDownloadLink,
     CreateServiceRequest,
     UpdateServiceRequest,
     AdvanceTestClock,
@@ -28,7 +29,7 @@ pub enum OperationType {
 }
 
 impl OperationType {
-    pub const ALL: [OperationType; 16] = [
+    pub const ALL: [OperationType; 17] = [
         OperationType::CreateCustomer,
         OperationType::UpdateCustomer,
         OperationType::CreateUser,
@@ -40,6 +41,7 @@ impl OperationType {
         OperationType::GetSoftwareKey,
         OperationType::GetSoftwareDownloadLink,
         OperationType::DownloadSoftware,
+        OperationType::RevokeSoftwareDownloadLink,
         OperationType::CreateServiceRequest,
         OperationType::UpdateServiceRequest,
         OperationType::AdvanceTestClock,
@@ -60,6 +62,7 @@ impl OperationType {
             OperationType::GetSoftwareKey => "get_software_key",
             OperationType::GetSoftwareDownloadLink => "get_software_download_link",
             OperationType::DownloadSoftware => "download_software",
+            OperationType::RevokeSoftwareDownloadLink => "revoke_software_download_link",
             OperationType::CreateServiceRequest => "create_service_request",
             OperationType::UpdateServiceRequest => "update_service_request",
             OperationType::AdvanceTestClock => "advance_test_clock",
@@ -81,7 +84,8 @@ impl OperationType {
             OperationType::CreateOrder | OperationType::UpdateOrder => "order",
             OperationType::GetSoftwareKey
             | OperationType::GetSoftwareDownloadLink
-            | OperationType::DownloadSoftware => "software",
+            | OperationType::DownloadSoftware
+            | OperationType::RevokeSoftwareDownloadLink => "software",
             OperationType::CreateServiceRequest | OperationType::UpdateServiceRequest => "service_request",
             OperationType::AdvanceTestClock => "test_clock",
             OperationType::CreateWebhook | OperationType::DeleteWebhook => "webhook",

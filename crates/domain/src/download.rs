@@ -200,12 +200,62 @@ impl LinkState {
     pub fn remaining(&self) -> i64 {
         self.max_downloads.saturating_sub(self.downloads).max(0)
     }
+
+    /// Where the link stands at `now`, for people who manage links: the reason a new download would be refused
+    /// (in the order `admits` checks them), or active.
+    pub fn status(&self, now: Timestamp) -> LinkStatus {
+        if self.revoked {
+            LinkStatus::Revoked
+        } else if now >= self.expires_at {
+            LinkStatus::Expired
+        } else if self.downloads >= self.max_downloads {
+            LinkStatus::UsedUp
+        } else {
+            LinkStatus::Active
+        }
+    }
+}
+
+/// A link's standing, as listed on the Software tab and by the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkStatus {
+    Active,
+    /// Its 14 days have passed.
+    Expired,
+    /// All 50 downloads were used (a resume within the 14 days is still served).
+    UsedUp,
+    Revoked,
+}
+
+impl LinkStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkStatus::Active => "active",
+            LinkStatus::Expired => "expired",
+            LinkStatus::UsedUp => "used_up",
+            LinkStatus::Revoked => "revoked",
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_links_status_names_what_would_refuse_a_download() {
+        let at = Timestamp::from_micros(1_000_000_000);
+        let mut l = LinkState::issued(at);
+        assert_eq!(l.status(at), LinkStatus::Active);
+        l.downloads = MAX_DOWNLOADS - 1;
+        assert_eq!(l.status(at), LinkStatus::Active);
+        l.downloads = MAX_DOWNLOADS;
+        assert_eq!(l.status(at), LinkStatus::UsedUp);
+        assert_eq!(l.status(l.expires_at), LinkStatus::Expired, "past 14 days the date is the reason");
+        l.revoked = true;
+        assert_eq!(l.status(at), LinkStatus::Revoked, "revocation first, as admits reports it");
+    }
 
     fn ok(name: &str) -> String {
         sanitize_file_name(name).unwrap_or_else(|e| panic!("{name:?} refused: {e}"))

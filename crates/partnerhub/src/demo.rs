@@ -92,8 +92,14 @@ async fn seed(services: &Services, dir: &Path) -> anyhow::Result<String> {
         anyhow::bail!("{DIR} holds partner {} but lost its token file; delete {DIR} to start again", existing.id);
     }
     let err = |e: services::Error| anyhow::anyhow!("{e}");
-    let partner =
-        services.create_partner(&services.operator_on_this_machine(), PARTNER, true, None, None).await.map_err(err)?;
+    // The sandbox's clock starts early last month, so that the demo can show last month's invoice; it is moved to
+    // today once that month's story is told.
+    let today = services.now();
+    let start = last_month_start(today);
+    let partner = services
+        .create_partner(&services.operator_on_this_machine(), PARTNER, true, Some(&start.to_rfc3339()), None)
+        .await
+        .map_err(err)?;
     let pid = partner.id.to_string();
     let mut all_roles_user = None;
     for (who, roles) in Role::ALL
@@ -168,29 +174,112 @@ async fn seed(services: &Services, dir: &Path) -> anyhow::Result<String> {
         }
     }
     upload_demo_files(services).await.map_err(err)?;
+    let actor = last_months_invoice(services, actor, &customers[2], today).await.map_err(err)?;
     for (customer, lines) in [
         (&customers[0], vec![("SQL2019STD", "1Y", 2), ("SLES", "1Y", 1)]),
         (&customers[1], vec![("WINSRV2022DC", "1Y", 1)]),
         (&customers[3], vec![("SQL2019STD-PERP", "PERP", 1)]),
     ] {
-        let drafts = lines
-            .into_iter()
-            .map(|(product, sku, quantity)| domain::order::CartLineDraft {
-                catalog_item_id: domain::catalog::catalog_item_id(
-                    product,
-                    sku,
-                    &domain::catalog::availability_id(product, sku, customer.market),
-                ),
-                quantity,
-                billing_cycle: "one_time".into(),
-                ..Default::default()
-            })
-            .collect();
-        let id = customer.tenant_id.to_string();
-        let cart = services.create_cart(&actor, &id, drafts, None).await.map_err(err)?;
-        services.checkout(&actor, &id, &cart.id.to_string(), None).await.map_err(err)?;
+        place_order(services, &actor, customer, &lines).await.map_err(err)?;
     }
     Ok(token.secret)
+}
+
+/// The first of last month, 09:00 UTC: where the sandbox's clock starts.
+fn last_month_start(today: domain::Timestamp) -> domain::Timestamp {
+    let this_month = domain::invoice::Period::of(today).first_day();
+    // A day before this month's first is in last month.
+    let last_month = domain::invoice::Period::of(domain::Timestamp::start_of_day(this_month).plus_micros(-1));
+    domain::Timestamp::start_of_day(last_month.first_day()).plus_micros(9 * 3_600_000_000)
+}
+
+/// Buys `lines` (product, SKU, quantity) for a customer: a cart, then checkout.
+async fn place_order(
+    services: &Services,
+    actor: &services::Actor,
+    customer: &domain::customer::Customer,
+    lines: &[(&str, &str, i64)],
+) -> services::Result<domain::order::Order> {
+    let drafts = lines
+        .iter()
+        .map(|&(product, sku, quantity)| domain::order::CartLineDraft {
+            catalog_item_id: domain::catalog::catalog_item_id(
+                product,
+                sku,
+                &domain::catalog::availability_id(product, sku, customer.market),
+            ),
+            quantity,
+            billing_cycle: "one_time".into(),
+            ..Default::default()
+        })
+        .collect();
+    let id = customer.tenant_id.to_string();
+    let cart = services.create_cart(actor, &id, drafts, None).await?;
+    services.checkout(actor, &id, &cart.id.to_string(), None).await
+}
+
+/// Last month on the sandbox's clock, for a newcomer to see an issued invoice with each kind of row: an order (two
+/// charges), one line cancelled five days later (a credit), a refund the publisher's desk granted on the other line;
+/// then the clock moves to today and last month is invoiced. Returns the actor on the partner as it is now.
+async fn last_months_invoice(
+    services: &Services,
+    actor: services::Actor,
+    customer: &domain::customer::Customer,
+    today: domain::Timestamp,
+) -> services::Result<services::Actor> {
+    let id = customer.tenant_id.to_string();
+    let order = place_order(services, &actor, customer, &[("SQL2019STD", "1Y", 1), ("WINSRV2022DC", "1Y", 1)]).await?;
+    services.advance_test_clock(&actor, 5, 0, None).await?;
+    let actor = refreshed(services, actor).await?;
+    services.cancel_order(&actor, &id, &order.id.to_string(), Some(vec![0]), None).await?;
+    let request = services
+        .create_service_request(
+            &actor,
+            "en-US",
+            domain::support::ServiceRequestDraft {
+                title: "Refund part of a Windows Server order".into(),
+                description: "The customer was charged for a week before the server was delivered.".into(),
+                severity: "minimal".into(),
+                support_topic_id: domain::support::REFUND_TOPIC_ID.into(),
+                contact: None,
+                refund: None,
+            },
+            None,
+        )
+        .await?;
+    let publisher = services.operator_on_this_machine();
+    let refund = services::support::RefundGrant {
+        amount: "20.00".into(),
+        currency_code: order.currency.clone(),
+        order_id: Some(order.id.to_string()),
+        line_item_number: Some(1),
+    };
+    let change = services::support::DeskChange {
+        status: Some("resolved".into()),
+        note: Some("Refunded 20.00 on line 2: the week before delivery.".into()),
+        refund: Some(refund),
+        cancel: None,
+    };
+    services.desk_update(&publisher, &request.id.to_string(), change, None).await?;
+    // To today (the clock only moves forward, and it started last month), then last month's invoice.
+    let behind = today.micros() - services.partner_now(&actor.partner).micros();
+    let seconds = (behind / 1_000_000).max(0);
+    services.advance_test_clock(&actor, seconds / 86_400, seconds % 86_400, None).await?;
+    let actor = refreshed(services, actor).await?;
+    let period = domain::invoice::Period::of(last_month_start(today));
+    services.run_invoices(&publisher, &period.to_string()).await?;
+    Ok(actor)
+}
+
+/// The actor again, with the partner as stored now (its clock moved).
+async fn refreshed(services: &Services, actor: services::Actor) -> services::Result<services::Actor> {
+    let partner = services
+        .list_partners()
+        .await?
+        .into_iter()
+        .find(|p| p.id == actor.partner.id)
+        .ok_or(domain::DomainError::NotFound)?;
+    Ok(services.act_as(&services.operator_on_this_machine(), partner, actor.user))
 }
 
 /// Small stand-ins for installation media, so the Software page has versions, languages and file types to offer.

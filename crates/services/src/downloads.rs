@@ -14,6 +14,7 @@ use domain::policy::Action;
 use domain::software::{validate_label, Artifact, ArtifactSelection, DownloadOptions, SoftwareItem};
 use domain::DomainError;
 use rand::RngCore;
+pub use store::ItemLink;
 use store::{Effects, NewDownloadLink, PartnerScope};
 
 /// The largest artifact accepted (a DVD image is a few GiB; this leaves room without letting a disk fill up).
@@ -56,6 +57,13 @@ pub struct IssuedLink {
     pub artifact: Artifact,
     pub uri: String,
     pub state: LinkState,
+}
+
+/// An issued link as listed, with where it stands on the partner's clock.
+#[derive(Debug, Clone)]
+pub struct ListedLink {
+    pub link: ItemLink,
+    pub status: domain::download::LinkStatus,
 }
 
 #[derive(Debug, Clone)]
@@ -274,6 +282,44 @@ impl Services {
         let effects = Effects { audit, idempotency: self.completion(idem.as_ref(), &result)? };
         self.store.issue_links(scope, result.item.id, &rows, effects).await?;
         Ok(result)
+    }
+
+    /// The links issued for an item, newest first, with downloads used and left (admin agents: whoever may issue
+    /// them). The tokens are not among them: only their hashes are kept.
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
+    pub async fn item_links(&self, actor: &Actor, customer_id: &str, item_id: &str) -> Result<Vec<ListedLink>> {
+        let Found { scope, customer, item, .. } =
+            self.software_item(actor, Action::GetKeysAndDownloads, customer_id, item_id).await?;
+        let now = self.partner_now(&actor.partner);
+        let links = self.store.list_item_links(scope, customer.tenant_id, item.id).await?;
+        Ok(links.into_iter().map(|link| ListedLink { status: link.state.status(now), link }).collect())
+    }
+
+    /// Revokes one link of an item (admin agents), for example one sent to the wrong person: from then on it
+    /// answers `link_revoked`, and the activity log records who revoked it. Revoking a revoked link changes nothing
+    /// and records nothing; `false` says so.
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
+    pub async fn revoke_link(
+        &self,
+        actor: &Actor,
+        customer_id: &str,
+        item_id: &str,
+        link_id: &str,
+        client: &ClientInfo,
+    ) -> Result<bool> {
+        let Found { scope, customer, item, .. } =
+            self.software_item(actor, Action::GetKeysAndDownloads, customer_id, item_id).await?;
+        let link = DownloadLinkId::parse(link_id).ok_or(DomainError::NotFound)?;
+        let now = self.partner_now(&actor.partner);
+        let record = client.annotate(
+            NewAuditRecord::succeeded(OperationType::RevokeSoftwareDownloadLink, actor.principal(), now)
+                .customer(customer.tenant_id, &customer.company_name)
+                .data("softwareItemId", item.id.to_string())
+                .data("orderId", item.order_id.to_string())
+                .data("productId", item.product_id.clone())
+                .data("linkId", link.to_string()),
+        );
+        Ok(self.store.revoke_link(scope, customer.tenant_id, item.id, link, now, Effects::audit(record)).await?)
     }
 
     /// A replayed "Get keys and downloads" showed the key again: record that view (SPEC §5, Idempotency).

@@ -7,7 +7,7 @@ use domain::invoice::{Invoice, InvoiceLine, Period};
 use domain::paging::{Cursor, Page, PageSize};
 use domain::policy::Action;
 use domain::DomainError;
-use store::PartnerScope;
+use store::{LedgerLines, PartnerScope};
 
 /// What an invoice run did for a month.
 #[derive(Debug, Clone)]
@@ -31,6 +31,24 @@ impl LedgerVerification {
     pub fn valid(&self) -> bool {
         self.violations.is_empty()
     }
+}
+
+/// The ledger rows not invoiced yet, and their totals per currency.
+#[derive(Debug, Clone)]
+pub struct Unbilled {
+    pub lines: Vec<InvoiceLine>,
+    pub totals: Vec<UnbilledTotal>,
+}
+
+/// One currency's rows not invoiced yet: charges (positive), credits (negative), and what they add up to.
+#[derive(Debug, Clone)]
+pub struct UnbilledTotal {
+    pub currency: String,
+    pub charges: domain::money::Money,
+    pub credits: domain::money::Money,
+    pub subtotal: domain::money::Money,
+    pub tax: domain::money::Money,
+    pub total: domain::money::Money,
 }
 
 impl Services {
@@ -94,7 +112,8 @@ impl Services {
     ) -> Result<Page<InvoiceLine>> {
         let scope = actor.authorize(Action::ReadInvoices)?;
         let invoice = self.get_invoice(actor, id).await?;
-        let rows = self.store.invoice_lines(scope, invoice.id, size.get() + 1, after.as_ref()).await?;
+        let rows =
+            self.store.invoice_lines(scope, LedgerLines::Invoice(invoice.id), size.get() + 1, after.as_ref()).await?;
         Ok(Page::from_rows(rows, size, |l| Cursor { at: l.at, id: l.id.clone() }))
     }
 
@@ -103,15 +122,69 @@ impl Services {
     pub async fn all_invoice_lines(&self, actor: &Actor, id: &str) -> Result<(Invoice, Vec<InvoiceLine>)> {
         let scope = actor.authorize(Action::ReadInvoices)?;
         let invoice = self.get_invoice(actor, id).await?;
+        let lines = self.all_lines(scope, LedgerLines::Invoice(invoice.id)).await?;
+        Ok((invoice, lines))
+    }
+
+    /// The ledger rows no invoice has taken yet (billing or global admin): this month's charges and credits so far,
+    /// so a cancellation's credit shows at once, paged by (date, id).
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
+    pub async fn unbilled_lines(
+        &self,
+        actor: &Actor,
+        size: PageSize,
+        after: Option<Cursor>,
+    ) -> Result<Page<InvoiceLine>> {
+        let scope = actor.authorize(Action::ReadInvoices)?;
+        let rows = self.store.invoice_lines(scope, LedgerLines::Unbilled, size.get() + 1, after.as_ref()).await?;
+        Ok(Page::from_rows(rows, size, |l| Cursor { at: l.at, id: l.id.clone() }))
+    }
+
+    /// Every row not invoiced yet, with its totals per currency (what the next invoices will add up to, unless the
+    /// rows fall in different months).
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
+    pub async fn unbilled(&self, actor: &Actor) -> Result<Unbilled> {
+        let scope = actor.authorize(Action::ReadInvoices)?;
+        let lines = self.all_lines(scope, LedgerLines::Unbilled).await?;
+        let mut totals: Vec<UnbilledTotal> = Vec::new();
+        for l in &lines {
+            let i = match totals.iter().position(|t| t.currency == l.currency) {
+                Some(i) => i,
+                None => {
+                    let zero = domain::money::Money::zero(l.total.scale);
+                    let (charges, credits, subtotal, tax, total) = (zero, zero, zero, zero, zero);
+                    totals.push(UnbilledTotal { currency: l.currency.clone(), charges, credits, subtotal, tax, total });
+                    totals.len() - 1
+                }
+            };
+            let t = &mut totals[i];
+            let add = |a: domain::money::Money, b: domain::money::Money| {
+                a.checked_add(b).ok_or_else(|| crate::Error::Internal("unbilled totals overflow".into()))
+            };
+            if l.total.minor >= 0 {
+                t.charges = add(t.charges, l.total)?;
+            } else {
+                t.credits = add(t.credits, l.total)?;
+            }
+            t.subtotal = add(t.subtotal, l.subtotal)?;
+            t.tax = add(t.tax, l.tax_total)?;
+            t.total = add(t.total, l.total)?;
+        }
+        totals.sort_by(|a, b| a.currency.cmp(&b.currency));
+        Ok(Unbilled { lines, totals })
+    }
+
+    /// Every row of `of`, read a page at a time.
+    async fn all_lines(&self, scope: PartnerScope, of: LedgerLines) -> Result<Vec<InvoiceLine>> {
         let mut lines = Vec::new();
         let mut after: Option<Cursor> = None;
         loop {
-            let page = self.store.invoice_lines(scope, invoice.id, 1000, after.as_ref()).await?;
+            let page = self.store.invoice_lines(scope, of, 1000, after.as_ref()).await?;
             let done = page.len() < 1000;
             after = page.last().map(|l| Cursor { at: l.at, id: l.id.clone() });
             lines.extend(page);
             if done {
-                return Ok((invoice, lines));
+                return Ok(lines);
             }
         }
     }

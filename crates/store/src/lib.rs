@@ -346,6 +346,26 @@ pub struct LinkForDownload {
     pub state: LinkState,
 }
 
+/// A link as the Software tab lists it: its file, who issued it, and how much of it is used (never its token,
+/// which is kept only as a hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemLink {
+    pub id: DownloadLinkId,
+    pub artifact: Artifact,
+    pub issued_by: String,
+    pub state: LinkState,
+}
+
+/// Which ledger rows an invoice-line read takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedgerLines {
+    /// The rows an invoice was issued with.
+    Invoice(InvoiceId),
+    /// The rows no invoice has taken yet: this month's charges and credits so far (and an earlier month's, until
+    /// its invoice run).
+    Unbilled,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> Backend;
@@ -537,6 +557,24 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// The link with this token hash (any partner's: the token is the credential).
     async fn find_link(&self, token_hash: &str) -> StoreResult<Option<LinkForDownload>>;
+    /// The links issued for one software item of a customer, newest first.
+    async fn list_item_links(
+        &self,
+        scope: PartnerScope,
+        customer: TenantId,
+        item: SoftwareItemId,
+    ) -> StoreResult<Vec<ItemLink>>;
+    /// Revokes one link of the item now (it answers `link_revoked` from then on), with its effects; `Ok(false)`,
+    /// with nothing written, when it was revoked already; `NotFound` when the item has no such link.
+    async fn revoke_link(
+        &self,
+        scope: PartnerScope,
+        customer: TenantId,
+        item: SoftwareItemId,
+        link: DownloadLinkId,
+        now: Timestamp,
+        effects: Effects,
+    ) -> StoreResult<bool>;
     /// Admits one transfer on a link at `now` (the partner's time) and writes its effects, in one transaction. A
     /// counted transfer takes one download by a single conditional UPDATE, so the limit is exact under any
     /// concurrency; a refused one writes nothing and returns `Refused(link_expired | link_revoked)`.
@@ -564,11 +602,11 @@ pub trait Store: Send + Sync + 'static {
     async fn list_invoices(&self, scope: PartnerScope, limit: u32, after: Option<&Cursor>)
         -> StoreResult<Vec<Invoice>>;
     async fn get_invoice(&self, scope: PartnerScope, id: InvoiceId) -> StoreResult<Option<Invoice>>;
-    /// An invoice's lines by (at, id).
+    /// An invoice's lines, or the ledger rows not invoiced yet, by (at, id).
     async fn invoice_lines(
         &self,
         scope: PartnerScope,
-        id: InvoiceId,
+        of: LedgerLines,
         limit: u32,
         after: Option<&Cursor>,
     ) -> StoreResult<Vec<InvoiceLine>>;

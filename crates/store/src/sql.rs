@@ -1360,6 +1360,27 @@ impl Store for SqlStore {
         self.redeem(link, partner, now, transfer, effects).await
     }
 
+    async fn list_item_links(
+        &self,
+        scope: PartnerScope,
+        customer: TenantId,
+        item: SoftwareItemId,
+    ) -> StoreResult<Vec<ItemLink>> {
+        self.list_item_links(scope, customer, item).await
+    }
+
+    async fn revoke_link(
+        &self,
+        scope: PartnerScope,
+        customer: TenantId,
+        item: SoftwareItemId,
+        link: DownloadLinkId,
+        now: Timestamp,
+        effects: Effects,
+    ) -> StoreResult<bool> {
+        self.revoke_link(scope, customer, item, link, now, effects).await
+    }
+
     async fn record_activity(&self, scope: PartnerScope, effects: Effects) -> StoreResult<()> {
         let tx = self.begin().await?;
         self.commit_with(tx, scope.partner_id(), effects).await
@@ -1385,11 +1406,11 @@ impl Store for SqlStore {
     async fn invoice_lines(
         &self,
         scope: PartnerScope,
-        id: InvoiceId,
+        of: LedgerLines,
         limit: u32,
         after: Option<&Cursor>,
     ) -> StoreResult<Vec<InvoiceLine>> {
-        self.lines_of_invoice(scope, id, limit, after).await
+        self.lines_of_invoice(scope, of, limit, after).await
     }
 
     async fn create_service_request(

@@ -17,6 +17,8 @@ crate::on_both_backends!(
     a_cancelled_item_has_no_key_and_its_links_are_revoked,
     a_replay_returns_the_same_key_and_links_and_records_another_key_view,
     uploads_are_checked_and_a_failed_upload_leaves_nothing,
+    an_admin_agent_lists_an_items_links_and_revokes_one,
+    a_revocation_racing_downloads_leaves_the_count_exact,
 );
 
 const DAY: i64 = 86_400_000_000;
@@ -538,4 +540,98 @@ async fn a_gibibyte_streams_through_upload_and_download_in_bounded_memory() {
         (started.elapsed() - uploaded).as_secs_f64()
     );
     assert!(grown_mib < 96, "peak memory grew by {grown_mib} MiB for a {mib} MiB file");
+}
+
+async fn delete(app: &TestApp, path: &str, token: &str) -> Res {
+    app.request(Method::DELETE, path, Some(token), None, &[]).await
+}
+
+async fn an_admin_agent_lists_an_items_links_and_revokes_one(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let b = bought(&app, false).await;
+    let first = enu_link(&app, &b).await;
+    app.clock.advance_micros(1_000_000);
+    let second = enu_link(&app, &b).await;
+    for _ in 0..3 {
+        assert_eq!(fetch(&app.http, Method::GET, &first, &[]).await.status, 200);
+    }
+    let listed = app.get(&b.path("downloadlinks"), b.agent()).await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    let items = listed.body["items"].as_array().unwrap().clone();
+    assert_eq!((items.len(), listed.body["totalCount"].as_u64()), (2, Some(2)));
+    assert!(!listed.text.contains(token_of(&first)), "a listed link never shows its token");
+    // Newest first: the second link, untouched; then the first, with three downloads used.
+    assert_eq!((items[0]["downloads"].as_i64(), items[0]["remainingDownloads"].as_i64()), (Some(0), Some(50)));
+    assert_eq!((items[1]["downloads"].as_i64(), items[1]["remainingDownloads"].as_i64()), (Some(3), Some(47)));
+    assert_eq!(items[1]["status"], "active");
+    assert_eq!(items[1]["artifact"]["fileName"], "SQLServer2019-x64-ENU.iso");
+    assert_eq!(items[1]["issuedBy"], format!("admin.agent@{}.example", b.p.id));
+    assert_eq!(items[1]["expiresAt"], "2026-01-29T10:00:00Z");
+    let first_id = items[1]["id"].as_str().unwrap().to_string();
+
+    // Only admin agents manage links; another partner does not see them.
+    for role in Role::ALL.into_iter().filter(|r| *r != Role::AdminAgent) {
+        app.get(&b.path("downloadlinks"), b.p.token(role)).await.assert_error(403, "forbidden");
+        delete(&app, &b.path(&format!("downloadlinks/{first_id}")), b.p.token(role))
+            .await
+            .assert_error(403, "forbidden");
+    }
+    let other = app.partner("Beta", false).await;
+    delete(&app, &b.path(&format!("downloadlinks/{first_id}")), other.token(Role::AdminAgent))
+        .await
+        .assert_error(404, "not_found");
+    delete(&app, &b.path(&format!("downloadlinks/{}", uuid::Uuid::now_v7())), b.agent())
+        .await
+        .assert_error(404, "not_found");
+    assert_eq!(fetch(&app.http, Method::GET, &first, &[]).await.status, 200, "refusals revoked nothing");
+
+    // Revoked: the link answers 410 link_revoked (a resume too); the other link still serves.
+    let revoked = delete(&app, &b.path(&format!("downloadlinks/{first_id}")), b.agent()).await;
+    assert_eq!(revoked.status, 204, "{}", revoked.text);
+    for range in [None, Some("bytes=10-")] {
+        let headers: Vec<(&str, &str)> = range.iter().map(|r| ("range", *r)).collect();
+        let r = fetch(&app.http, Method::GET, &first, &headers).await;
+        assert_eq!((r.status, r.error_name()), (410, "link_revoked".to_string()));
+    }
+    assert_eq!(fetch(&app.http, Method::GET, &second, &[]).await.status, 200);
+    let after = app.get(&b.path("downloadlinks"), b.agent()).await.body["items"].clone();
+    assert_eq!((after[1]["status"].as_str(), after[1]["downloads"].as_i64()), (Some("revoked"), Some(4)));
+    assert_eq!(after[0]["status"], "active");
+
+    // Revoking again changes nothing and records nothing; the one revocation names who and which link.
+    assert_eq!(delete(&app, &b.path(&format!("downloadlinks/{first_id}")), b.agent()).await.status, 204);
+    let records = activity(&app, &b, "revoke_software_download_link").await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["resourceType"], "software");
+    assert_eq!(data(&records[0], "linkId"), Some(first_id.as_str()));
+    assert_eq!(data(&records[0], "softwareItemId"), Some(b.item.as_str()));
+    assert_eq!(records[0]["userPrincipalName"], format!("admin.agent@{}.example", b.p.id));
+
+    // Past its 14 days a link is listed as expired; on the partner's clock.
+    app.clock.advance_micros(14 * DAY);
+    let later = app.get(&b.path("downloadlinks"), b.agent()).await.body["items"].clone();
+    assert_eq!((later[0]["status"].as_str(), later[1]["status"].as_str()), (Some("expired"), Some("revoked")));
+}
+
+/// Downloads racing a revocation: each one either committed before it (and is counted and served) or is refused;
+/// the count never moves after the revocation.
+async fn a_revocation_racing_downloads_leaves_the_count_exact(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let b = bought(&app, false).await;
+    let uri = enu_link(&app, &b).await;
+    let id = app.get(&b.path("downloadlinks"), b.agent()).await.body["items"][0]["id"].as_str().unwrap().to_string();
+    let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
+    let downloads = futures::future::join_all((0..40).map(|_| fetch(&http, Method::GET, &uri, &[])));
+    let path = b.path(&format!("downloadlinks/{id}"));
+    let revoke = delete(&app, &path, b.agent());
+    let (results, revoked) = futures::join!(downloads, revoke);
+    assert_eq!(revoked.status, 204, "{}", revoked.text);
+    let served = results.iter().filter(|f| f.status == 200).count() as i64;
+    for refused in results.iter().filter(|f| f.status != 200) {
+        assert_eq!((refused.status, refused.error_name()), (410, "link_revoked".to_string()));
+    }
+    assert_eq!(downloads_of(&app, token_of(&uri)).await, served, "every served download counted, no other");
+    assert_eq!(activity(&app, &b, "download_software").await.len() as i64, served);
+    assert_eq!(fetch(&app.http, Method::GET, &uri, &[]).await.status, 410);
+    assert_eq!(downloads_of(&app, token_of(&uri)).await, served);
 }

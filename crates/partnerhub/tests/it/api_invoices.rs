@@ -59,6 +59,48 @@ async fn a_months_invoice_holds_its_charges_and_credits_to_the_cent(db: Db) {
     let path = format!("/v1/customers/{us}/orders/{}", order["id"].as_str().unwrap());
     assert_eq!(app.patch(&path, t, &json!({"status": "cancelled"})).await.status, 200);
 
+    // Before the invoice, the rows not invoiced yet show the month so far: three charges and two credits, whose
+    // totals are what the invoices will say. Partner Center's unbilled query parameters are accepted.
+    let unbilled_path = "/v1/invoices/unbilled/lineitems?provider=onetime&invoicelineitemtype=billinglineitems\
+        &currencycode=usd&period=current";
+    let unbilled = app.get(unbilled_path, p.token(Role::BillingAdmin)).await;
+    assert_eq!(unbilled.status, 200, "{}", unbilled.text);
+    let rows = unbilled.body["items"].as_array().unwrap().clone();
+    let kinds: Vec<&str> = rows.iter().map(|r| r["chargeType"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["new", "new", "new", "cancel", "cancel"], "by date: {}", unbilled.text);
+    // In cents: every USD amount has two decimals.
+    let usd_cents: i64 = rows
+        .iter()
+        .filter(|r| r["currency"] == "USD")
+        .map(|r| r["totalForCustomer"].as_str().unwrap().replace('.', "").parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(usd_cents, 3526);
+    app.get(unbilled_path, t).await.assert_error(403, "forbidden");
+    app.get("/v1/invoices/unbilled/lineitems?provider=recurring", p.token(Role::BillingAdmin))
+        .await
+        .assert_error(400, "invalid_request");
+    // Paged two at a time, in the same order.
+    let mut paged = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let headers: Vec<(&str, &str)> = token.iter().map(|t| ("MS-ContinuationToken", t.as_str())).collect();
+        let path = if token.is_some() {
+            "/v1/invoices/unbilled/lineitems?size=2&seekOperation=Next"
+        } else {
+            "/v1/invoices/unbilled/lineitems?size=2"
+        };
+        let page = app.request(Method::GET, path, Some(p.token(Role::GlobalAdmin)), None, &headers).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        paged.extend(
+            page.body["items"].as_array().unwrap().iter().map(|r| r["chargeType"].as_str().unwrap().to_string()),
+        );
+        token = page.body["links"]["next"]["headers"][0]["value"].as_str().map(String::from);
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(paged, kinds);
+
     // The month has not ended: nothing to issue yet.
     let early = run(&app, "2026-01").await;
     assert_eq!(early.status, 200, "{}", early.text);
@@ -86,6 +128,9 @@ async fn a_months_invoice_holds_its_charges_and_credits_to_the_cent(db: Db) {
         (Some("2026-01-01T00:00:00Z"), Some("2026-01-31T00:00:00Z"))
     );
     assert_eq!(usd["partnerId"], p.id.as_str());
+    // Invoiced: nothing is left unbilled.
+    let after = app.get("/v1/invoices/unbilled/lineitems", p.token(Role::BillingAdmin)).await;
+    assert_eq!(after.body["totalCount"], 0, "{}", after.text);
 
     // Billing reads: billing admin and global admin only; another partner sees nothing.
     let billing = p.token(Role::BillingAdmin);

@@ -370,6 +370,10 @@ async fn every_kind_of_record_arrives_once_signed_and_as_the_api_shows_it(db: Db
     assert_eq!(revoked.status, 204);
     let link = enu_link(&app, &b).await;
     assert_eq!(app.http.get(&link).send().await.unwrap().status(), 200);
+    let links = app.get(&b.path("downloadlinks"), agent).await;
+    let link_id = links.body["items"][0]["id"].as_str().unwrap();
+    let link_path = b.path(&format!("downloadlinks/{link_id}"));
+    assert_eq!(app.request(Method::DELETE, &link_path, Some(agent), None, &[]).await.status, 204);
     let sles = crate::api_orders::item(&app, agent, &b.customer, "SLES", "0001").await;
     crate::api_orders::buy(&app, agent, &b.customer, json!([{"catalogItemId": sles, "quantity": 1}])).await;
     let orders = app.get(&format!("/v1/customers/{}/orders", b.customer), agent).await;

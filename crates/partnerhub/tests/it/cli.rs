@@ -107,8 +107,18 @@ async fn demo_sets_up_a_whole_partner_once_and_reuses_it() {
         .unwrap();
     let (users,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(&mut conn).await.unwrap();
     let (partners,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM partners").fetch_one(&mut conn).await.unwrap();
-    assert_eq!((partners, orders, customers, users), (1, 3, 6, 9));
-    assert_eq!(keyed, 3, "the SQL subscription, Windows Server and perpetual SQL lines hold keys");
+    assert_eq!((partners, orders, customers, users), (1, 4, 6, 9));
+    assert_eq!(keyed, 5, "the SQL subscription, Windows Server and perpetual SQL lines hold keys (last month's too)");
+    // Last month's invoice, issued: two charges, the cancelled line's credit and the desk's refund.
+    let kinds: Vec<(String,)> =
+        sqlx::query_as("SELECT kind FROM ledger WHERE invoice_id IS NOT NULL ORDER BY at, kind")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    let kinds: Vec<&str> = kinds.iter().map(|k| k.0.as_str()).collect();
+    assert_eq!(kinds, ["new", "new", "cancel", "refund"]);
+    let (invoices,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM invoices").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(invoices, 1);
     let (markets,): (i64,) =
         sqlx::query_as("SELECT COUNT(DISTINCT market) FROM customers").fetch_one(&mut conn).await.unwrap();
     assert_eq!(markets, 6);
@@ -125,7 +135,7 @@ async fn demo_sets_up_a_whole_partner_once_and_reuses_it() {
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&verify.stdout).to_string();
-    assert!(verify.status.success() && said.contains("ledger: valid (4 order lines"), "{said}");
+    assert!(verify.status.success() && said.contains("ledger: valid (6 order lines"), "{said}");
 }
 
 crate::on_both_backends!(keys_import_from_a_file_with_progress);

@@ -56,12 +56,15 @@ pub const ROUTES: &[Route] = &[
     r("get", "/v1/customers/{customerId}/entitlements", Action::ViewSoftware),
     r("get", "/v1/customers/{customerId}/software/{itemId}/downloadoptions", Action::ViewSoftware),
     r("post", "/v1/customers/{customerId}/software/{itemId}/keysanddownloads", Action::GetKeysAndDownloads),
+    r("get", "/v1/customers/{customerId}/software/{itemId}/downloadlinks", Action::GetKeysAndDownloads),
+    r("delete", "/v1/customers/{customerId}/software/{itemId}/downloadlinks/{linkId}", Action::GetKeysAndDownloads),
     r("get", "/v1/auditrecords", Action::ReadActivityLog),
     r("get", "/v1/auditrecords/export", Action::ReadActivityLog),
     r("get", "/v1/auditrecords/verification", Action::ReadActivityLog),
     r("get", "/v1/invoices", Action::ReadInvoices),
     r("get", "/v1/invoices/{invoiceId}", Action::ReadInvoices),
     r("get", "/v1/invoices/{invoiceId}/lineitems", Action::ReadInvoices),
+    r("get", "/v1/invoices/unbilled/lineitems", Action::ReadInvoices),
     r("get", "/v1/invoices/{invoiceId}/lineitems.csv", Action::ReadInvoices),
     r("get", "/v1/invoices/{invoiceId}/lineitems/{billingProvider}/{invoiceLineItemType}", Action::ReadInvoices),
     r("get", "/v1/servicerequests/supporttopics", Action::SupportRequests),
@@ -122,6 +125,7 @@ fn concrete(method: &str, path: &str, ids: &Ids) -> String {
         .replace("{orderId}", &ids.order)
         .replace("{itemId}", &ids.item)
         .replace("{tokenId}", &uuid::Uuid::new_v4().to_string())
+        .replace("{linkId}", &uuid::Uuid::new_v4().to_string())
         .replace("{invoiceId}", &ids.invoice)
         .replace("{billingProvider}", "OneTime")
         .replace("{invoiceLineItemType}", "BillingLineItems")
@@ -301,11 +305,12 @@ async fn role_route_matrix_follows_the_policy(db: Db) {
             if allowed {
                 assert_ne!(res.status, 403, "{what}");
                 assert_ne!(res.status, 401, "{what}");
-                // A random token id is 404 to everyone, a cart is checked out only once, and the order (a SUSE
+                // A random token or link id is 404 to everyone, a cart is checked out only once, and the order (a SUSE
                 // plan) may not be cancelled: those answer 4xx, but never 401 or 403.
                 if !matches!(
                     (route.method, route.path),
                     (_, "/v1/users/me/tokens/{tokenId}")
+                        | (_, "/v1/customers/{customerId}/software/{itemId}/downloadlinks/{linkId}")
                         | (_, "/v1/customers/{customerId}/carts/{cartId}/checkout")
                         | ("patch", "/v1/customers/{customerId}/orders/{orderId}")
                 ) {

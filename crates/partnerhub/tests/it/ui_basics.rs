@@ -18,6 +18,8 @@ crate::on_both_backends!(
     a_reversed_date_range_and_a_large_attachment_stay_on_their_forms,
     the_cart_shows_totals_and_lines_can_be_changed,
     a_sales_agent_adds_a_customer_from_the_dashboard,
+    the_software_tab_lists_an_items_links_and_revokes_one,
+    billing_shows_the_month_so_far_before_its_invoice,
 );
 
 /// Issue 18.8 (Add customer): R2 lets sales agents, admin agents and global admins add customers. The form sends
@@ -910,4 +912,87 @@ async fn the_cart_shows_totals_and_lines_can_be_changed(db: Db) {
     assert_eq!(placed.status, 303);
     let orders = app.get(&format!("/v1/customers/{c}/orders"), t).await;
     assert_eq!(orders.body["items"][0]["totals"]["gross"], "2574.00", "{}", orders.text);
+}
+
+/// Issue 18.3: the Software tab lists the links issued for an item, with downloads used and left and the expiry,
+/// and an admin agent revokes one (asked to confirm first); the link then stops working.
+async fn the_software_tab_lists_an_items_links_and_revokes_one(db: Db) {
+    use crate::api_downloads::{bought, enu_link, fetch};
+    use reqwest::Method;
+    let app = TestApp::spawn(db).await;
+    let b = bought(&app, false).await;
+    let agent = user_with_password(&app, &b.p, "agent", &["admin_agent"]).await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&agent, PASSWORD).await;
+    let item_tab = format!("/customers/{}/software?item={}", b.customer, b.item);
+    assert!(browser.get(&item_tab).await.html.contains("No links issued yet."));
+    let link = enu_link(&app, &b).await;
+    assert_eq!(fetch(&app.http, Method::GET, &link, &[]).await.status, 200);
+    let tab = browser.get(&item_tab).await;
+    assert_eq!(tab.status, 200);
+    assert!(tab.html.contains("Links issued") && tab.html.contains("SQLServer2019-x64-ENU.iso"), "{}", tab.html);
+    assert!(tab.html.contains("1 downloaded, 49 left"), "{}", tab.html);
+    assert!(tab.html.contains("expires 29 Jan 2026, 10:00 UTC"), "{}", tab.html);
+    assert!(tab.html.contains("data-confirm=\"Revoke the link for SQLServer2019-x64-ENU.iso?"), "asks first");
+    let id = app.get(&b.path("downloadlinks"), b.agent()).await.body["items"][0]["id"].as_str().unwrap().to_string();
+    let revoke = format!("/customers/{}/software/{}/links/{id}/revoke", b.customer, b.item);
+
+    // A helpdesk agent sees no list and is refused.
+    let helpdesk = user_with_password(&app, &b.p, "helpdesk", &["helpdesk_agent"]).await;
+    let mut other = Browser::new(&app);
+    other.sign_in(&helpdesk, PASSWORD).await;
+    let theirs = other.get(&item_tab).await;
+    assert!(!theirs.html.contains("Links issued"), "{}", theirs.html);
+    assert_eq!(other.post(&revoke, &[("csrf", &theirs.csrf())]).await.status, 403);
+    assert_eq!(fetch(&app.http, Method::GET, &link, &[]).await.status, 200, "still works");
+
+    // Without the CSRF token nothing happens; with it the link is revoked and the tab says so (post/redirect/get).
+    assert_eq!(browser.post(&revoke, &[]).await.status, 403);
+    let done = browser.post(&revoke, &[("csrf", &tab.csrf())]).await;
+    assert_eq!(done.status, 303, "{}", done.html);
+    assert!(done.location().contains(&format!("revoked={id}")), "{}", done.location());
+    let after = browser.get(done.location()).await;
+    assert!(after.html.contains("The link for SQLServer2019-x64-ENU.iso is revoked"), "{}", after.html);
+    assert!(after.html.contains(">Revoked<") && !after.html.contains(">Revoke link<"), "{}", after.html);
+    let r = fetch(&app.http, Method::GET, &link, &[]).await;
+    assert_eq!((r.status, r.error_name()), (410, "link_revoked".to_string()));
+}
+
+/// Issue 18.6: Billing shows the charges and credits not invoiced yet, so a cancellation's credit is visible at once;
+/// once the month is invoiced they move to the invoice.
+async fn billing_shows_the_month_so_far_before_its_invoice(db: Db) {
+    use crate::api_orders::{buy, item, stock};
+    let app = TestApp::spawn(db).await;
+    let p = app.partner("Ledger", false).await;
+    crate::api_catalog::import(&app, &crate::api_catalog::sample_catalog()).await;
+    crate::api_invoices::set_tax(&app, "US", "USD", "0.0725", false).await;
+    stock(&app, "SQL2019STD", "0001", &["K1"]).await;
+    let t = p.token(Role::AdminAgent);
+    let c = app.customer(&p, "Fabrikam", "fabrikam.example.com", "US").await["id"].as_str().unwrap().to_string();
+    let order =
+        buy(&app, t, &c, json!([{"catalogItemId": item(&app, t, &c, "SQL2019STD", "0001").await, "quantity": 1}]))
+            .await;
+    let billing = user_with_password(&app, &p, "billing", &["billing_admin"]).await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&billing, PASSWORD).await;
+    let before = browser.get("/billing").await;
+    assert_eq!(before.status, 200);
+    assert!(before.html.contains("Not invoiced yet") && before.html.contains("$1,287.00"), "{}", before.html);
+    assert!(!before.html.contains("-$1,251.74"));
+    // Cancelled on day 10: the credit (355/365 of the charge) shows at once, and the total so far nets it.
+    app.clock.advance_micros(10 * 86_400_000_000);
+    let path = format!("/v1/customers/{c}/orders/{}", order["id"].as_str().unwrap());
+    assert_eq!(app.patch(&path, t, &json!({"status": "cancelled"})).await.status, 200);
+    browser.sign_in(&billing, PASSWORD).await; // the session's idle limit passed with the clock
+    let after = browser.get("/billing").await;
+    assert!(after.html.contains("-$1,251.74"), "{}", after.html);
+    assert!(after.html.contains("<th scope=\"row\">$35.26</th>"), "the total so far: {}", after.html);
+    assert!(after.html.contains("Cancel"), "the credit's type in words");
+    // February: January's invoice takes the rows; nothing is left unbilled.
+    app.clock.advance_micros(7 * 86_400_000_000);
+    assert_eq!(crate::api_invoices::run(&app, "2026-01").await.status, 200);
+    browser.sign_in(&billing, PASSWORD).await;
+    let invoiced = browser.get("/billing").await;
+    assert!(invoiced.html.contains("Nothing since the last invoice."), "{}", invoiced.html);
+    assert!(invoiced.html.contains("$35.26"), "the invoice lists the total: {}", invoiced.html);
 }

@@ -168,6 +168,79 @@ impl SqlStore {
         .transpose()
     }
 
+    pub(super) async fn list_item_links(
+        &self,
+        scope: PartnerScope,
+        customer: TenantId,
+        item: SoftwareItemId,
+    ) -> StoreResult<Vec<ItemLink>> {
+        let sql = format!(
+            "SELECT dl.id AS dl_id, dl.issued_by AS dl_issued_by, {}, {ARTIFACT_COLS} FROM download_links dl \
+             JOIN artifacts a ON a.id = dl.artifact_id \
+             WHERE dl.partner_id = $1 AND dl.customer_id = $2 AND dl.software_item_id = $3 \
+             ORDER BY dl.issued_at DESC, dl.id DESC",
+            link_state_cols("dl.")
+        );
+        let rows = sqlx::query(&sql)
+            .bind(scope.partner_id().to_string())
+            .bind(customer.to_string())
+            .bind(item.to_string())
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ItemLink {
+                    id: DownloadLinkId(uuid_col(r, "dl_id")?),
+                    artifact: artifact_from(r)?,
+                    issued_by: r.try_get("dl_issued_by")?,
+                    state: link_state_from(r)?,
+                })
+            })
+            .collect()
+    }
+
+    /// One conditional `UPDATE`: a download counted meanwhile either committed before it (and stays counted) or
+    /// finds the link revoked. Only when no row changed is the link looked up, to tell "already revoked" from
+    /// "no such link".
+    pub(super) async fn revoke_link(
+        &self,
+        scope: PartnerScope,
+        customer: TenantId,
+        item: SoftwareItemId,
+        link: DownloadLinkId,
+        now: Timestamp,
+        effects: Effects,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE download_links SET revoked_at = $1 WHERE id = $2 AND partner_id = $3 AND customer_id = $4 \
+             AND software_item_id = $5 AND revoked_at IS NULL",
+        )
+        .bind(now.micros())
+        .bind(link.to_string())
+        .bind(scope.partner_id().to_string())
+        .bind(customer.to_string())
+        .bind(item.to_string())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            let exists = sqlx::query(
+                "SELECT 1 AS one FROM download_links WHERE id = $1 AND partner_id = $2 AND customer_id = $3 \
+                 AND software_item_id = $4",
+            )
+            .bind(link.to_string())
+            .bind(scope.partner_id().to_string())
+            .bind(customer.to_string())
+            .bind(item.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+            return if exists.is_some() { Ok(false) } else { Err(StoreError::NotFound) };
+        }
+        self.commit_with(tx, scope.partner_id(), effects).await?;
+        Ok(true)
+    }
+
     /// On SQLite, redemptions go through one task that commits them in batches (group commit: one fsync for all
     /// the downloads that arrived while the previous batch was being written); each keeps its own statements and
     /// answers only after its batch commits. PostgreSQL takes them in parallel under row locks.

@@ -231,7 +231,7 @@ impl SqlStore {
     pub(super) async fn lines_of_invoice(
         &self,
         scope: PartnerScope,
-        id: InvoiceId,
+        of: LedgerLines,
         limit: u32,
         after: Option<&Cursor>,
     ) -> StoreResult<Vec<InvoiceLine>> {
@@ -245,13 +245,26 @@ impl SqlStore {
              LEFT JOIN customers c ON c.partner_id = g.partner_id AND c.tenant_id = g.customer_id \
              LEFT JOIN orders o ON o.id = g.order_id \
              LEFT JOIN order_lines l ON l.order_id = g.order_id AND l.line_number = g.line_number \
-             WHERE g.partner_id = $1 AND g.invoice_id = $2",
+             WHERE g.partner_id = $1",
         );
+        let invoice = match of {
+            LedgerLines::Invoice(id) => {
+                sql.push_str(" AND g.invoice_id = $2");
+                Some(id)
+            }
+            LedgerLines::Unbilled => {
+                sql.push_str(" AND g.invoice_id IS NULL");
+                None
+            }
+        };
         if after.is_some() {
-            sql.push_str(&keyset("g.at", "g.id", 3));
+            sql.push_str(&keyset("g.at", "g.id", if invoice.is_some() { 3 } else { 2 }));
         }
         sql.push_str(&format!(" ORDER BY g.at, g.id LIMIT {limit}"));
-        let mut q = sqlx::query(&sql).bind(scope.partner_id().to_string()).bind(id.to_string());
+        let mut q = sqlx::query(&sql).bind(scope.partner_id().to_string());
+        if let Some(id) = invoice {
+            q = q.bind(id.to_string());
+        }
         if let Some(c) = after {
             q = q.bind(c.at.micros()).bind(c.id.clone());
         }

@@ -15,7 +15,7 @@ use domain::policy::Action;
 use domain::software::{Artifact, ArtifactSelection, DownloadOptions};
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
-use services::downloads::{ArtifactUpload, DownloadRequest, KeysAndDownloads, MAX_ARTIFACT_BYTES};
+use services::downloads::{ArtifactUpload, DownloadRequest, KeysAndDownloads, ListedLink, MAX_ARTIFACT_BYTES};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -133,6 +133,47 @@ impl From<&KeysAndDownloads> for KeysAndDownloadsDto {
     }
 }
 
+/// A link issued for an item, as the item's link list shows it (the link itself is not: only its hash is kept).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuedLinkDto {
+    pub id: String,
+    pub artifact: ArtifactDto,
+    /// Who issued it (a user principal name).
+    pub issued_by: String,
+    pub issued_at: String,
+    pub expires_at: String,
+    pub downloads: i64,
+    pub max_downloads: i64,
+    pub remaining_downloads: i64,
+    /// `active`, `expired` (14 days passed), `used_up` (50 downloads) or `revoked`, on the partner's clock.
+    pub status: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuedLinksDto {
+    pub total_count: usize,
+    pub items: Vec<IssuedLinkDto>,
+}
+
+impl From<&ListedLink> for IssuedLinkDto {
+    fn from(l: &ListedLink) -> IssuedLinkDto {
+        let s = &l.link.state;
+        IssuedLinkDto {
+            id: l.link.id.to_string(),
+            artifact: ArtifactDto::from(&l.link.artifact),
+            issued_by: l.link.issued_by.clone(),
+            issued_at: s.issued_at.to_rfc3339(),
+            expires_at: s.expires_at.to_rfc3339(),
+            downloads: s.downloads,
+            max_downloads: s.max_downloads,
+            remaining_downloads: s.remaining(),
+            status: l.status.as_str().to_string(),
+        }
+    }
+}
+
 fn render_keys(k: &KeysAndDownloads) -> serde_json::Result<Vec<u8>> {
     serde_json::to_vec(&KeysAndDownloadsDto::from(k))
 }
@@ -156,6 +197,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(upload_artifact))
         .routes(requires(Action::ViewSoftware, routes!(download_options)))
         .routes(requires(Action::GetKeysAndDownloads, routes!(keys_and_downloads)))
+        .routes(requires(Action::GetKeysAndDownloads, routes!(item_links)))
+        .routes(requires(Action::GetKeysAndDownloads, routes!(revoke_link)))
         .routes(routes!(download))
 }
 
@@ -253,6 +296,40 @@ async fn keys_and_downloads(
     // An activation key and live links: never kept by a cache.
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+/// The download links issued for an item, newest first, with downloads used and left (admin agents only).
+#[utoipa::path(get, path = "/v1/customers/{customerId}/software/{itemId}/downloadlinks", tag = "software",
+    params(("customerId" = String, Path), ("itemId" = String, Path)),
+    responses((status = 200, body = IssuedLinksDto), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn item_links(
+    State(state): State<AppState>,
+    PartnerAuth(actor): PartnerAuth,
+    Path((customer_id, item_id)): Path<(String, String)>,
+) -> ApiResult<Json<IssuedLinksDto>> {
+    let links = state.services.item_links(&actor, &customer_id, &item_id).await?;
+    let items: Vec<IssuedLinkDto> = links.iter().map(IssuedLinkDto::from).collect();
+    Ok(Json(IssuedLinksDto { total_count: items.len(), items }))
+}
+
+/// Revoke one download link of an item (admin agents only), for example one sent to the wrong person: it answers
+/// 410 `link_revoked` from then on; downloads already counted stay counted. Revoking a revoked link is a no-op
+/// (204 again, nothing recorded); the activity log records `revoke_software_download_link`.
+#[utoipa::path(delete, path = "/v1/customers/{customerId}/software/{itemId}/downloadlinks/{linkId}", tag = "software",
+    params(("customerId" = String, Path), ("itemId" = String, Path), ("linkId" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn revoke_link(
+    State(state): State<AppState>,
+    PartnerAuth(actor): PartnerAuth,
+    Path((customer_id, item_id, link_id)): Path<(String, String, String)>,
+    Client(client): Client,
+) -> ApiResult<StatusCode> {
+    state.services.revoke_link(&actor, &customer_id, &item_id, &link_id, &client).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A download link: the file, counted as R7 says (a transfer from byte 0 is one of the 50 downloads; a resume

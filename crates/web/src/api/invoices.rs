@@ -250,6 +250,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(requires(Action::ReadInvoices, routes!(invoice_lines)))
         .routes(requires(Action::ReadInvoices, routes!(invoice_lines_by_path)))
         .routes(requires(Action::ReadInvoices, routes!(invoice_lines_csv)))
+        .routes(requires(Action::ReadInvoices, routes!(unbilled_lines)))
 }
 
 /// Run the invoices of a month for every partner whose clock has passed its end (idempotent: a second run issues
@@ -438,6 +439,27 @@ async fn invoice_lines_by_path(
 ) -> ApiResult<Json<Collection<InvoiceLineDto>>> {
     check_line_kind(Some(&provider), Some(&kind))?;
     lines_page(&state, &actor, &id, &page, &headers, &uri).await
+}
+
+/// The charges and credits not invoiced yet (Partner Center's unbilled reconciliation line items): this month's so
+/// far, so a cancellation's credit shows at once, in the same shape as an invoice's lines, paged by date. Rows of
+/// every currency; `provider`/`invoicelineitemtype` as for an invoice's lines.
+#[utoipa::path(get, path = "/v1/invoices/unbilled/lineitems", tag = "billing",
+    params(LineItemParams, PageParams),
+    responses((status = 200, body = Collection<InvoiceLineDto>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn unbilled_lines(
+    State(state): State<AppState>,
+    PartnerAuth(actor): PartnerAuth,
+    Query(params): Query<LineItemParams>,
+    Query(page): Query<PageParams>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> ApiResult<Json<Collection<InvoiceLineDto>>> {
+    check_line_kind(params.provider.as_deref(), params.invoicelineitemtype.as_deref())?;
+    let page = state.services.unbilled_lines(&actor, page.size()?, page.cursor(&headers)?).await?;
+    Ok(Json(collection(page, &uri, |l| InvoiceLineDto::from(l))))
 }
 
 /// An invoice's lines as CSV (RFC 4180, the JSON field names as the header).

@@ -175,20 +175,67 @@ struct BillingPage {
     section: &'static str,
     nav: Option<Nav>,
     invoices: Vec<InvoiceRow>,
+    unbilled_totals: Vec<UnbilledRow>,
+    unbilled: Vec<InvoiceLineRow>,
+    /// Rows not shown (the newest are); the API pages through them all.
+    unbilled_more: usize,
 }
+
+/// One currency's charges and credits not invoiced yet.
+pub struct UnbilledRow {
+    pub currency: String,
+    pub charges: String,
+    pub credits: String,
+    pub total: String,
+}
+
+/// The most rows not invoiced yet the page lists (newest first); the totals count them all.
+const UNBILLED_SHOWN: usize = 100;
 
 async fn billing(State(state): State<AppState>, Signed(s): Signed) -> UiResult {
     // One invoice per month and currency: the first (largest) page holds decades of them.
     let list = state.services.list_invoices(&s.actor, PageSize::MAX, None).await.or_page(&s)?.items;
+    let unbilled = state.services.unbilled(&s.actor).await.or_page(&s)?;
+    let shown: Vec<InvoiceLineRow> = unbilled.lines.iter().rev().take(UNBILLED_SHOWN).map(line_row).collect();
     Ok(page(&BillingPage {
         title: "Billing",
         section: "billing",
         nav: Some(Nav::of(&s)),
         invoices: list.iter().map(invoice_row).collect(),
+        unbilled_totals: unbilled
+            .totals
+            .iter()
+            .map(|t| UnbilledRow {
+                currency: t.currency.clone(),
+                charges: format::money(t.charges, &t.currency),
+                credits: format::money(t.credits, &t.currency),
+                total: format::money(t.total, &t.currency),
+            })
+            .collect(),
+        unbilled_more: unbilled.lines.len().saturating_sub(shown.len()),
+        unbilled: shown,
     }))
 }
 
+/// A ledger row as the invoice page and the billing page's "not invoiced yet" list show it.
+fn line_row(l: &domain::invoice::InvoiceLine) -> InvoiceLineRow {
+    let cur = &l.currency;
+    InvoiceLineRow {
+        when: format::when(l.at),
+        kind: format::words(&l.charge_type),
+        customer: l.customer_domain.clone().unwrap_or_default(),
+        order: l.order_id.map(|o| format!("{o} line {}", l.line_number.unwrap_or(0) + 1)).unwrap_or_default(),
+        product: l.product_name.clone().unwrap_or_else(|| "refund".into()),
+        quantity: l.quantity,
+        unit: format::money(l.unit_price, cur),
+        subtotal: format::money(l.subtotal, cur),
+        tax: format::money(l.tax_total, cur),
+        total: format::money(l.total, cur),
+    }
+}
+
 pub struct InvoiceLineRow {
+    pub when: String,
     pub kind: String,
     pub customer: String,
     pub order: String,
@@ -217,20 +264,7 @@ async fn invoice(State(state): State<AppState>, Signed(s): Signed, Path(id): Pat
         section: "billing",
         nav: Some(Nav::of(&s)),
         invoice: invoice_row(&invoice),
-        lines: lines
-            .iter()
-            .map(|l| InvoiceLineRow {
-                kind: format::words(&l.charge_type),
-                customer: l.customer_domain.clone().unwrap_or_default(),
-                order: l.order_id.map(|o| format!("{o} line {}", l.line_number.unwrap_or(0) + 1)).unwrap_or_default(),
-                product: l.product_name.clone().unwrap_or_else(|| "refund".into()),
-                quantity: l.quantity,
-                unit: format::money(l.unit_price, &invoice.currency),
-                subtotal: format::money(l.subtotal, &invoice.currency),
-                tax: format::money(l.tax_total, &invoice.currency),
-                total: format::money(l.total, &invoice.currency),
-            })
-            .collect(),
+        lines: lines.iter().map(line_row).collect(),
     }))
 }
 

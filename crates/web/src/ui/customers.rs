@@ -97,6 +97,46 @@ pub struct SoftwareRow {
     pub picked_language: String,
     pub picked_file_type: String,
     pub matching: Vec<String>,
+    /// The links issued for the item, when it is open and the role may manage them.
+    pub issued: Vec<IssuedLinkRow>,
+}
+
+/// One issued link as the Software tab lists it.
+pub struct IssuedLinkRow {
+    pub id: String,
+    pub file_name: String,
+    pub issued_at: String,
+    pub issued_by: String,
+    pub used: i64,
+    pub left: i64,
+    pub expires_at: String,
+    pub status: &'static str,
+    pub status_class: &'static str,
+    pub revocable: bool,
+}
+
+impl IssuedLinkRow {
+    fn of(l: &services::downloads::ListedLink) -> IssuedLinkRow {
+        use domain::download::LinkStatus;
+        let (status, status_class) = match l.status {
+            LinkStatus::Active => ("Active", "active"),
+            LinkStatus::Expired => ("Expired (14 days)", "cancelled"),
+            LinkStatus::UsedUp => ("Used up (50 downloads)", "cancelled"),
+            LinkStatus::Revoked => ("Revoked", "cancelled"),
+        };
+        IssuedLinkRow {
+            id: l.link.id.to_string(),
+            file_name: l.link.artifact.file_name.clone(),
+            issued_at: super::format::when(l.link.state.issued_at),
+            issued_by: l.link.issued_by.clone(),
+            used: l.link.state.downloads,
+            left: l.link.state.remaining(),
+            expires_at: super::format::when(l.link.state.expires_at),
+            status,
+            status_class,
+            revocable: l.status != LinkStatus::Revoked,
+        }
+    }
 }
 
 pub struct LinkRow {
@@ -150,6 +190,8 @@ struct SoftwareQuery {
     cancelled: Option<String>,
     /// The line just cancelled (the API's numbering).
     line: Option<String>,
+    /// Set after a link was revoked: its file name is looked up again, never taken from the address.
+    revoked: Option<String>,
     item: Option<String>,
     version: Option<String>,
     language: Option<String>,
@@ -246,7 +288,14 @@ async fn software_page(
             .filter(|a| selection.matches(a))
             .map(|a| format!("{} — {} {} {} ({})", a.file_name, a.version, a.language, a.file_type, human_size(a.size)))
             .collect();
+        let issued = if open && active && can(s, Action::GetKeysAndDownloads) {
+            let links = state.services.item_links(&s.actor, customer_id, &id).await.or_page(s)?;
+            links.iter().map(IssuedLinkRow::of).collect()
+        } else {
+            Vec::new()
+        };
         rows.push(SoftwareRow {
+            issued,
             title: i.title.clone(),
             product_id: i.product_id.clone(),
             status: i.status.as_str().to_string(),
@@ -266,7 +315,14 @@ async fn software_page(
             id,
         });
     }
-    let notice = cancelled_notice(state, s, customer_id, q.cancelled.as_deref(), q.line.as_deref()).await;
+    let revoked = q.revoked.as_deref().and_then(|id| {
+        let link = rows.iter().flat_map(|r| &r.issued).find(|l| l.id == id && !l.revocable)?;
+        Some(format!("The link for {} is revoked: it no longer downloads.", link.file_name))
+    });
+    let notice = match revoked {
+        Some(n) => Some(n),
+        None => cancelled_notice(state, s, customer_id, q.cancelled.as_deref(), q.line.as_deref()).await,
+    };
     Ok(page(&SoftwarePage {
         title: format!("{} · Software", customer.name),
         section: "customers",
@@ -334,12 +390,29 @@ async fn get_keys(
     let q = SoftwareQuery {
         cancelled: None,
         line: None,
+        revoked: None,
         item: Some(item_id),
         version: form.version,
         language: form.language,
         file_type: form.file_type,
     };
     software_page(&state, &s, &customer_id, &q, Some(keys)).await
+}
+
+/// Revokes one issued link (admin agents), then shows the item's links again (post/redirect/get).
+async fn revoke_link(
+    State(state): State<AppState>,
+    Path((customer_id, item_id, link_id)): Path<(String, String, String)>,
+    Client(client): Client,
+    SignedForm { session: s, .. }: SignedForm<serde::de::IgnoredAny>,
+) -> UiResult {
+    state.services.revoke_link(&s.actor, &customer_id, &item_id, &link_id, &client).await.or_page(&s)?;
+    let path: String = form_urlencoded::byte_serialize(customer_id.as_bytes()).collect();
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("item", &item_id)
+        .append_pair("revoked", &link_id)
+        .finish();
+    Ok(axum::response::Redirect::to(&format!("/customers/{path}/software?{query}#links")).into_response())
 }
 
 pub fn routes() -> Router<AppState> {
@@ -354,6 +427,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/customers/{customer_id}/software/{item_id}/keys",
             super::post_requiring(domain::policy::Action::GetKeysAndDownloads, get_keys),
+        )
+        .route(
+            "/customers/{customer_id}/software/{item_id}/links/{link_id}/revoke",
+            super::post_requiring(domain::policy::Action::GetKeysAndDownloads, revoke_link),
         )
 }
 

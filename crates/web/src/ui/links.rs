@@ -43,7 +43,7 @@ pub fn link_gone_page(e: &services::Error) -> Option<Response> {
         DomainError::LinkRevoked | DomainError::ItemCancelled => (
             StatusCode::GONE,
             "This download link no longer works",
-            "The purchase it belongs to was cancelled, so its downloads and activation keys were withdrawn.",
+            "Your reseller withdrew it, for example because the purchase it belongs to was cancelled.",
             "If you think this is a mistake, contact your reseller.",
         ),
         DomainError::NotFound => (
