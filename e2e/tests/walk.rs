@@ -454,6 +454,11 @@ async fn the_article_walk_in_a_real_browser() {
     assert!(!activity.contains("Create order"), "the default kind is key views and downloads");
     w.shot("activity").await;
 
+    // Billing before the month ends: the walk's order and its cancel's credit, not invoiced yet.
+    w.go("/billing").await;
+    w.find("[data-testid=unbilled-lines]").await;
+    assert!(w.text().await.contains("Not invoiced yet"));
+
     // Support: file a refund request, add a note and a file.
     w.go("/support").await;
     w.type_into("input[name=title]", "Refund a duplicate order").await;
