@@ -7,10 +7,25 @@ use domain::filter::AuditFilter;
 use domain::paging::{Cursor, Page, PageSize};
 use domain::policy::Action;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
-use store::PartnerScope;
+use store::{AuditOrder, PartnerScope};
 
 /// Rows fetched per round trip while exporting or verifying.
 const CHUNK: u32 = 1000;
+
+/// Where a page of the log starts: past a record towards older ones (Next), or towards newer ones (Previous).
+#[derive(Debug, Clone)]
+pub enum LogPosition {
+    Older(Cursor),
+    Newer(Cursor),
+}
+
+/// A page of the log, newest first, with the cursors of the pages beside it.
+#[derive(Debug, Clone)]
+pub struct LogPage {
+    pub items: Vec<AuditRecord>,
+    pub older: Option<Cursor>,
+    pub newer: Option<Cursor>,
+}
 
 /// A validated activity query.
 #[derive(Debug, Clone)]
@@ -49,8 +64,51 @@ impl Services {
                 domain::DomainError::invalid("MS-ContinuationToken", "is not a token this server issued").into()
             );
         }
-        let rows = self.store.list_audit(scope, q.range, q.filter.as_ref(), size.get() + 1, after.as_ref()).await?;
+        let rows = self
+            .store
+            .list_audit(scope, q.range, q.filter.as_ref(), size.get() + 1, after.as_ref(), AuditOrder::OldestFirst)
+            .await?;
         Ok(Page::from_rows(rows, size, audit_cursor))
+    }
+
+    /// The log as people read it: newest first, a page at a time, with where the next older and the next newer
+    /// pages start (`Previous` goes back towards the newest).
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
+    pub async fn activity_page(
+        &self,
+        actor: &Actor,
+        q: &AuditQuery,
+        size: PageSize,
+        from: Option<LogPosition>,
+    ) -> Result<LogPage> {
+        let scope = actor.authorize(Action::ReadActivityLog)?;
+        let n = size.get() as usize;
+        let (after, order) = match &from {
+            None => (None, AuditOrder::NewestFirst),
+            Some(LogPosition::Older(c)) => (Some(c), AuditOrder::NewestFirst),
+            Some(LogPosition::Newer(c)) => (Some(c), AuditOrder::OldestFirst),
+        };
+        let mut items = self.store.list_audit(scope, q.range, q.filter.as_ref(), size.get() + 1, after, order).await?;
+        let more = items.len() > n;
+        items.truncate(n);
+        Ok(match from {
+            // Towards older records (or the newest page): more means a Next page; coming from a newer page, there
+            // is one to go back to.
+            None | Some(LogPosition::Older(_)) => LogPage {
+                older: if more { items.last().map(audit_cursor) } else { None },
+                newer: if after.is_some() { items.first().map(audit_cursor) } else { None },
+                items,
+            },
+            // Read oldest first from the cursor, shown newest first; the page came from an older one.
+            Some(LogPosition::Newer(_)) => {
+                items.reverse();
+                LogPage {
+                    newer: if more { items.first().map(audit_cursor) } else { None },
+                    older: items.last().map(audit_cursor),
+                    items,
+                }
+            }
+        })
     }
 
     /// Every matching record, fetched a chunk at a time by keyset, so memory stays flat however many there are.
@@ -62,7 +120,9 @@ impl Services {
             let q = q.clone();
             async move {
                 let Some(after) = state else { return Ok(None) };
-                let rows = store.list_audit(scope, q.range, q.filter.as_ref(), CHUNK, after.as_ref()).await?;
+                let rows = store
+                    .list_audit(scope, q.range, q.filter.as_ref(), CHUNK, after.as_ref(), AuditOrder::OldestFirst)
+                    .await?;
                 let next = (rows.len() == CHUNK as usize).then(|| rows.last().map(audit_cursor));
                 Ok::<_, crate::Error>(Some((stream::iter(rows.into_iter().map(Ok)), next.flatten().map(Some))))
             }

@@ -356,6 +356,14 @@ pub struct ItemLink {
     pub state: LinkState,
 }
 
+/// The order activity records are listed in: by (operation date, seq), as the API pages them, or the reverse, as
+/// people read a log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditOrder {
+    OldestFirst,
+    NewestFirst,
+}
+
 /// Which ledger rows an invoice-line read takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LedgerLines {
@@ -778,6 +786,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<Customer>>;
 
     // Activity log.
+    /// Records in the range (and filter) in `order`; `after` a cursor, the records past it in that order.
     async fn list_audit(
         &self,
         scope: PartnerScope,
@@ -785,6 +794,7 @@ pub trait Store: Send + Sync + 'static {
         filter: Option<&AuditFilter>,
         limit: u32,
         after: Option<&Cursor>,
+        order: AuditOrder,
     ) -> StoreResult<Vec<AuditRecord>>;
     /// Records in chain order (`seq > after_seq`), for verification.
     async fn audit_chain(&self, scope: PartnerScope, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditRecord>>;

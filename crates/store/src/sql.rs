@@ -1712,7 +1712,12 @@ impl Store for SqlStore {
         filter: Option<&AuditFilter>,
         limit: u32,
         after: Option<&Cursor>,
+        order: AuditOrder,
     ) -> StoreResult<Vec<AuditRecord>> {
+        let (past, direction) = match order {
+            AuditOrder::OldestFirst => (">", ""),
+            AuditOrder::NewestFirst => ("<", " DESC"),
+        };
         let mut sql = format!(
             "SELECT {AUDIT_COLS} FROM audit_records WHERE partner_id = $1 AND operation_date >= $2 \
              AND operation_date < $3"
@@ -1730,12 +1735,12 @@ impl Store for SqlStore {
         }
         if after.is_some() {
             sql.push_str(&format!(
-                " AND (operation_date > ${a} OR (operation_date = ${a} AND seq > ${b}))",
+                " AND (operation_date {past} ${a} OR (operation_date = ${a} AND seq {past} ${b}))",
                 a = next,
                 b = next + 1
             ));
         }
-        sql.push_str(&format!(" ORDER BY operation_date, seq LIMIT {limit}"));
+        sql.push_str(&format!(" ORDER BY operation_date{direction}, seq{direction} LIMIT {limit}"));
         let mut q =
             sqlx::query(&sql).bind(scope.partner_id().to_string()).bind(range.from.micros()).bind(range.until.micros());
         if let Some(f) = filter {

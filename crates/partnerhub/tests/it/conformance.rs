@@ -14,8 +14,8 @@ use domain::user::{new_user, User};
 use domain::Timestamp;
 use std::sync::Arc;
 use store::{
-    ApiToken, ClaimOutcome, Effects, IdempotencyClaim, IdempotencyCompletion, PartnerScope, SqlStore, Store,
-    StoreError, UserPatch,
+    ApiToken, AuditOrder, ClaimOutcome, Effects, IdempotencyClaim, IdempotencyCompletion, PartnerScope, SqlStore,
+    Store, StoreError, UserPatch,
 };
 
 const HOUR: i64 = 3_600_000_000;
@@ -621,7 +621,13 @@ async fn late_records_are_never_dated_before_committed_ones(backend: Db) {
     let dates: Vec<i64> = chain(store, s).await.iter().map(|r| r.operation_date.micros()).collect();
     assert_eq!(dates, [START + 5_000, START + 5_000, START + 9_000]);
     let day = DateRange { from: at(START - DAY), until: at(START + DAY) };
-    let listed: Vec<i64> = store.list_audit(s, day, None, 10, None).await.unwrap().iter().map(|r| r.seq).collect();
+    let listed: Vec<i64> = store
+        .list_audit(s, day, None, 10, None, AuditOrder::OldestFirst)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.seq)
+        .collect();
     assert_eq!(listed, [1, 2, 3]);
 }
 
@@ -810,13 +816,13 @@ async fn list_audit_by_range_filter_and_page(backend: Db) {
     expected.sort_by_key(|r| (r.operation_date.micros(), r.id.to_string()));
     let ids = |rs: &[AuditRecord]| rs.iter().map(|r| r.id).collect::<Vec<_>>();
     let expected_ids: Vec<_> = expected.iter().map(|r| r.id).collect();
-    let all = store.list_audit(s, range, None, 500, None).await.unwrap();
+    let all = store.list_audit(s, range, None, 500, None, AuditOrder::OldestFirst).await.unwrap();
     assert_eq!(ids(&all), expected_ids, "the day's records, in (date, id) order");
     assert!(all.iter().all(|r| r.partner_id == a.id));
 
     let listed = |filter: &'static str| async move {
         let f = AuditFilter::parse(filter).unwrap();
-        store.list_audit(s, range, Some(&f), 500, None).await.unwrap()
+        store.list_audit(s, range, Some(&f), 500, None, AuditOrder::OldestFirst).await.unwrap()
     };
     let want =
         |pred: &dyn Fn(&NewAuditRecord) -> bool| expected.iter().filter(|r| pred(r)).map(|r| r.id).collect::<Vec<_>>();
@@ -838,19 +844,19 @@ async fn list_audit_by_range_filter_and_page(backend: Db) {
     let software = listed(r#"{"Field":"ResourceType","Value":"software"}"#).await;
     assert_eq!(software.len(), 3);
     let f = AuditFilter::parse(&format!(r#"{{"Field":"CustomerId","Value":"{}"}}"#, fabrikam.tenant_id)).unwrap();
-    let of_fabrikam = store.list_audit(s, range, Some(&f), 500, None).await.unwrap();
+    let of_fabrikam = store.list_audit(s, range, Some(&f), 500, None, AuditOrder::OldestFirst).await.unwrap();
     assert_eq!(ids(&of_fabrikam), want(&|r| r.customer_id == Some(fabrikam.tenant_id)));
 
     // A range of two days takes the records on both sides of midnight.
     let wide = DateRange { from: at(day - DAY), until: at(day + 2 * DAY) };
-    assert_eq!(store.list_audit(s, wide, None, 500, None).await.unwrap().len(), 9);
+    assert_eq!(store.list_audit(s, wide, None, 500, None, AuditOrder::OldestFirst).await.unwrap().len(), 9);
 
     // Keyset paging: four records share one instant; pages of 2 give every record once, in order.
     for limit in [1, 2, 3] {
         let mut seen = Vec::new();
         let mut after: Option<Cursor> = None;
         loop {
-            let page = store.list_audit(s, range, None, limit, after.as_ref()).await.unwrap();
+            let page = store.list_audit(s, range, None, limit, after.as_ref(), AuditOrder::OldestFirst).await.unwrap();
             assert!(page.len() <= limit as usize);
             let Some(last) = page.last() else { break };
             after = Some(Cursor { at: last.operation_date, id: last.seq.to_string() });
@@ -858,12 +864,26 @@ async fn list_audit_by_range_filter_and_page(backend: Db) {
         }
         assert_eq!(seen, expected_ids, "limit {limit}");
     }
+    // Newest first, as the dashboard reads the log: the same records exactly reversed, page by page.
+    for limit in [1, 2, 3] {
+        let mut seen = Vec::new();
+        let mut after: Option<Cursor> = None;
+        loop {
+            let page = store.list_audit(s, range, None, limit, after.as_ref(), AuditOrder::NewestFirst).await.unwrap();
+            let Some(last) = page.last() else { break };
+            after = Some(Cursor { at: last.operation_date, id: last.seq.to_string() });
+            seen.extend(ids(&page));
+        }
+        let mut reversed = expected_ids.clone();
+        reversed.reverse();
+        assert_eq!(seen, reversed, "newest first, limit {limit}");
+    }
     // ...and a filter pages the same way.
     let f = AuditFilter::parse(r#"{"Field":"CompanyName","Value":"contoso","Operator":"substring"}"#).unwrap();
-    let page1 = store.list_audit(s, range, Some(&f), 2, None).await.unwrap();
+    let page1 = store.list_audit(s, range, Some(&f), 2, None, AuditOrder::OldestFirst).await.unwrap();
     let last = page1.last().unwrap();
     let cursor = Cursor { at: last.operation_date, id: last.seq.to_string() };
-    let page2 = store.list_audit(s, range, Some(&f), 2, Some(&cursor)).await.unwrap();
+    let page2 = store.list_audit(s, range, Some(&f), 2, Some(&cursor), AuditOrder::OldestFirst).await.unwrap();
     let both: Vec<_> = ids(&page1).into_iter().chain(ids(&page2)).collect();
     assert_eq!(both, ids(&named));
 }

@@ -20,6 +20,8 @@ crate::on_both_backends!(
     a_sales_agent_adds_a_customer_from_the_dashboard,
     the_software_tab_lists_an_items_links_and_revokes_one,
     billing_shows_the_month_so_far_before_its_invoice,
+    the_activity_log_reads_newest_first_with_previous_and_next,
+    a_request_is_filed_with_its_files_and_the_amount_of_its_order,
 );
 
 /// Issue 18.8 (Add customer): R2 lets sales agents, admin agents and global admins add customers. The form sends
@@ -995,4 +997,156 @@ async fn billing_shows_the_month_so_far_before_its_invoice(db: Db) {
     let invoiced = browser.get("/billing").await;
     assert!(invoiced.html.contains("Nothing since the last invoice."), "{}", invoiced.html);
     assert!(invoiced.html.contains("$35.26"), "the invoice lists the total: {}", invoiced.html);
+}
+
+/// Issue 18.7: the Activity log reads newest first, 50 to a page with Previous and Next, ids and the client folded
+/// away, and its CSV is named with its range.
+async fn the_activity_log_reads_newest_first_with_previous_and_next(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let p = app.partner("Busy", false).await;
+    for i in 0..60 {
+        app.customer(&p, &format!("Customer {i:02}"), &format!("c{i:02}.example.com"), "US").await;
+        app.clock.advance_micros(1_000_000);
+    }
+    let admin = user_with_password(&app, &p, "admin", &["global_admin"]).await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&admin, PASSWORD).await;
+    let rows = |html: &str| html.matches("data-testid=\"record\"").count();
+    let first = browser.get("/activity?start=2026-01-01&end=2026-01-31&kind=create_customer").await;
+    assert_eq!(first.status, 200);
+    assert_eq!(rows(&first.html), 50, "50 to a page");
+    let at = |html: &str, name: &str| html.find(name).unwrap_or_else(|| panic!("{name} missing"));
+    assert!(at(&first.html, "Customer 59") < at(&first.html, "Customer 58"), "newest first");
+    assert!(!first.html.contains("Customer 09"), "the ten oldest are on the next page");
+    assert!(first.html.contains("Domain: c59.example.com"), "details in words");
+    assert!(!first.html.contains("<summary>Ids and client</summary>"), "nothing to fold on these");
+    assert!(!first.html.contains("rel=\"prev\""), "the newest page has no Previous");
+    let next = first.html.split("rel=\"next\"").next().unwrap().rsplit("href=\"").next().unwrap().to_string();
+    let next = next.trim_end_matches("\" ").replace("&amp;", "&").replace("&#38;", "&");
+    let second = browser.get(&next).await;
+    assert_eq!(second.status, 200, "{next}: {}", second.html);
+    assert_eq!(rows(&second.html), 10, "{next}: {}", second.html);
+    assert!(at(&second.html, "Customer 09") < at(&second.html, "Customer 00"));
+    assert!(!second.html.contains("rel=\"next\"") && second.html.contains("rel=\"prev\""));
+    let prev = second.html.split("rel=\"prev\"").next().unwrap().rsplit("href=\"").next().unwrap().to_string();
+    let prev = prev.trim_end_matches("\" ").replace("&amp;", "&").replace("&#38;", "&");
+    let back = browser.get(&prev).await;
+    assert_eq!(rows(&back.html), 50);
+    assert!(at(&back.html, "Customer 59") < at(&back.html, "Customer 10") && !back.html.contains("Customer 09"));
+    assert!(!back.html.contains("rel=\"prev\""), "back on the newest page");
+    // A token's record: its ids folded away, its name in words.
+    let token = app.post("/v1/users/me/tokens", p.token(Role::GlobalAdmin), &json!({"name": "ci"})).await;
+    assert_eq!(token.status, 201, "{}", token.text);
+    let tokens = browser.get("/activity?start=2026-01-01&end=2026-01-31&kind=all").await;
+    let folded = tokens.html.split("<summary>Ids and client</summary>").nth(1).expect("ids folded away");
+    let folded = folded.split("</details>").next().unwrap();
+    assert!(folded.contains("Token ID") && folded.contains("User ID"), "{folded}");
+    assert!(tokens.html.contains("Name: ci"), "{}", tokens.html);
+    // The export is named with its range.
+    let csv = browser.get("/activity.csv?start=2026-01-01&end=2026-01-31&kind=all").await;
+    assert_eq!(csv.status, 200);
+    let name = csv.headers["content-disposition"].to_str().unwrap().to_string();
+    assert_eq!(name, "attachment; filename=\"activity-2026-01-01-to-2026-01-31.csv\"");
+}
+
+/// A multipart form body: text fields, then files (name, file name, contents), as a browser sends it.
+fn multipart_body(boundary: &str, fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").bytes(),
+        );
+    }
+    for (name, file_name, contents) in files {
+        body.extend(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            )
+            .bytes(),
+        );
+        body.extend_from_slice(contents);
+        body.extend(b"\r\n");
+    }
+    body.extend(format!("--{boundary}--\r\n").bytes());
+    body
+}
+
+/// Issue 18.8: files are chosen on the filing form (the article's "Add files") and attached to the new request; a
+/// request filed from an order starts with the amount and currency of the lines in question.
+async fn a_request_is_filed_with_its_files_and_the_amount_of_its_order(db: Db) {
+    use crate::api_orders::{buy, item, stock};
+    let app = TestApp::spawn(db).await;
+    let p = app.partner("Files", false).await;
+    crate::api_catalog::import(&app, &crate::api_catalog::sample_catalog()).await;
+    crate::api_invoices::set_tax(&app, "US", "USD", "0.0725", false).await;
+    stock(&app, "SQL2019STD", "0001", &["F1"]).await;
+    let t = p.token(Role::AdminAgent);
+    let c = app.customer(&p, "Fabrikam", "fabrikam.example.com", "US").await["id"].as_str().unwrap().to_string();
+    let order =
+        buy(&app, t, &c, json!([{"catalogItemId": item(&app, t, &c, "SQL2019STD", "0001").await, "quantity": 1}]))
+            .await;
+    let o = order["id"].as_str().unwrap();
+    let agent = user_with_password(&app, &p, "agent", &["admin_agent"]).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&agent, PASSWORD).await;
+    let form = b.get(&format!("/support?topic=csp_purchase_refund&customerId={c}&orderId={o}&lineItems=0")).await;
+    assert!(form.html.contains(r#"name="amountRequested" inputmode="decimal" value="1287.00""#), "{}", form.html);
+    assert!(form.html.contains(r#"name="currencyCode" maxlength="3" value="USD""#));
+    assert!(
+        form.html.contains(r#"enctype="multipart/form-data""#)
+            && form.html.contains(r#"type="file" name="files" multiple"#)
+    );
+    let csrf = form.csrf();
+    let fields = |csrf: &str, title: &str| {
+        vec![
+            ("csrf", csrf.to_string()),
+            ("supportTopicId", "csp_purchase_refund".to_string()),
+            ("severity", "moderate".to_string()),
+            ("title", title.to_string()),
+            ("description", "Charged twice; the invoices are attached.".to_string()),
+            ("customerId", c.clone()),
+            ("orderId", o.to_string()),
+            ("amountRequested", "1287.00".to_string()),
+            ("currencyCode", "USD".to_string()),
+            ("reason", "Duplicate order".to_string()),
+            ("firstName", "Ada".to_string()),
+            ("lastName", "Lovelace".to_string()),
+            ("email", "ada@files.example".to_string()),
+        ]
+    };
+    let post = |fields: Vec<(&'static str, String)>, files: Vec<(&'static str, &'static str, &'static [u8])>| {
+        let boundary = "partnerhub-filing-boundary";
+        let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let body = multipart_body(boundary, &f, &files);
+        b.http
+            .post(format!("{}/support", b.url))
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .header("cookie", format!("ph_session={}", b.cookie.clone().unwrap()))
+            .body(body)
+            .send()
+    };
+    let requests = || async { app.scalar("SELECT COUNT(*) FROM service_requests").await };
+    // Without the form's token nothing is filed; a refused field comes back on the form, nothing filed either.
+    let forged = post(fields("forged", "Refund"), vec![("files", "a.txt", b"first")]).await.unwrap();
+    assert_eq!(forged.status().as_u16(), 403);
+    let untitled = post(fields(&csrf, ""), vec![("files", "a.txt", b"first")]).await.unwrap();
+    assert_eq!(untitled.status().as_u16(), 400);
+    let said = untitled.text().await.unwrap();
+    assert!(said.contains("Title") && !said.contains("title:"), "the problem in plain words on the form: {said}");
+    assert_eq!(requests().await, 0);
+    // Filed with two files (and an empty file field, as a browser sends when none is chosen in it).
+    let filed = post(
+        fields(&csrf, "Refund the duplicate"),
+        vec![("files", "invoice-a.txt", b"first file"), ("files", "invoice-b.log", b"second"), ("files", "", b"")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(filed.status().as_u16(), 303, "{}", filed.text().await.unwrap());
+    let to = filed.headers()["location"].to_str().unwrap().to_string();
+    let page = b.get(&to).await;
+    assert!(page.html.contains("invoice-a.txt") && page.html.contains("invoice-b.log"), "{}", page.html);
+    assert!(page.html.contains("1287.00") || page.html.contains("1,287.00"), "the refund asked: {}", page.html);
+    assert_eq!(requests().await, 1);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM service_request_attachments").await, 2);
 }

@@ -182,6 +182,12 @@ pub(crate) fn csv_export(
     actor: &services::Actor,
     q: services::audit::AuditQuery,
 ) -> services::Result<Response> {
+    // Named with its range, so exports of different periods do not overwrite each other.
+    let name = format!(
+        "attachment; filename=\"activity-{}-to-{}.csv\"",
+        q.range.from.date(),
+        q.range.until.plus_micros(-1).date()
+    );
     let records = state.services.export_audit(actor, q)?;
     let header = futures::stream::once(async { Ok::<_, std::io::Error>(csv_line(CSV_HEADER.map(String::from))) });
     let rows = records.map(|r| match r {
@@ -193,10 +199,7 @@ pub(crate) fn csv_export(
         }
     });
     Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"activity.csv\""),
-        ],
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, name)],
         Body::from_stream(header.chain(rows)),
     )
         .into_response())

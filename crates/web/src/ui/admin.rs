@@ -13,13 +13,38 @@ use domain::paging::{Cursor, PageSize};
 use domain::policy::Action;
 use domain::role::Role;
 use serde::Deserialize;
+use services::audit::LogPosition;
 
 pub struct RecordRow {
     pub date: String,
     pub who: String,
     pub kind: String,
     pub customer: String,
-    pub details: String,
+    /// What the record says in words (file, amount, status…).
+    pub details: Vec<(String, String)>,
+    /// Ids, address and user agent: behind a disclosure.
+    pub more: Vec<(String, String)>,
+}
+
+/// Whether a record's detail is for tracing rather than reading: ids, the caller's address and user agent.
+fn technical(key: &str) -> bool {
+    key.ends_with("Id") || matches!(key, "ipAddress" | "userAgent" | "replay" | "counted")
+}
+
+impl RecordRow {
+    fn of(r: &domain::audit::AuditRecord) -> RecordRow {
+        let (more, details): (Vec<_>, Vec<_>) =
+            r.customized_data.iter().map(|(k, v)| (k.as_str(), v.clone())).partition(|(k, _)| technical(k));
+        let words = |v: Vec<(&str, String)>| v.into_iter().map(|(k, v)| (format::key_words(k), v)).collect();
+        RecordRow {
+            date: format::when(r.operation_date),
+            who: r.user_principal_name.clone(),
+            kind: format::words(&r.operation_type),
+            customer: r.customer_name.clone().unwrap_or_default(),
+            details: words(details),
+            more: words(more),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -34,7 +59,9 @@ struct ActivityPage {
     kinds: Vec<(&'static str, &'static str)>,
     records: Vec<RecordRow>,
     csv: String,
+    /// Older records (Next) and newer ones (Previous): the log reads newest first.
     next_page: Option<String>,
+    previous_page: Option<String>,
     /// A refused date range, said next to the dates (which are kept as typed).
     problem: Option<super::FieldProblem>,
 }
@@ -44,7 +71,10 @@ struct ActivityQuery {
     start: Option<String>,
     end: Option<String>,
     kind: Option<String>,
+    /// Records older than this cursor (Next).
     after: Option<String>,
+    /// Records newer than this cursor (Previous).
+    before: Option<String>,
 }
 
 /// The kinds the page filters by; key views and downloads by default, as in the article.
@@ -68,12 +98,12 @@ fn kind_filter(kind: &str) -> Option<String> {
     }
 }
 
-fn query_string(q: &ActivityQuery, kind: &str, after: Option<&str>) -> String {
+fn query_string(q: &ActivityQuery, kind: &str, position: Option<(&str, &Cursor)>) -> String {
     let mut s = form_urlencoded::Serializer::new(String::new());
     s.append_pair("start", q.start.as_deref().unwrap_or("")).append_pair("end", q.end.as_deref().unwrap_or(""));
     s.append_pair("kind", kind);
-    if let Some(a) = after {
-        s.append_pair("after", a);
+    if let Some((name, cursor)) = position {
+        s.append_pair(name, &cursor.encode());
     }
     s.finish()
 }
@@ -102,26 +132,24 @@ async fn activity(State(state): State<AppState>, Signed(s): Signed, Query(q): Qu
                     kinds: KINDS.to_vec(),
                     records: Vec::new(),
                     next_page: None,
+                    previous_page: None,
                     problem: Some(problem),
                 });
                 return Ok(super::with_status(res, status));
             }
         };
-    let after = q.after.as_deref().map(Cursor::decode).transpose().map_err(services::Error::from).or_page(&s)?;
-    let size = PageSize::parse(Some(100)).map_err(services::Error::from).or_page(&s)?;
-    let found = state.services.list_audit(&s.actor, &query, size, after).await.or_page(&s)?;
-    let records = found
-        .items
-        .iter()
-        .map(|r| RecordRow {
-            date: format::when(r.operation_date),
-            who: r.user_principal_name.clone(),
-            kind: format::words(&r.operation_type),
-            customer: r.customer_name.clone().unwrap_or_default(),
-            details: r.customized_data.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("; "),
-        })
-        .collect();
-    let next_page = found.next.map(|c| format!("/activity?{}", query_string(&q, &kind, Some(&c.encode()))));
+    let decode = |c: &Option<String>| c.as_deref().map(Cursor::decode).transpose().map_err(services::Error::from);
+    let position = match (decode(&q.after).or_page(&s)?, decode(&q.before).or_page(&s)?) {
+        (Some(c), _) => Some(LogPosition::Older(c)),
+        (None, Some(c)) => Some(LogPosition::Newer(c)),
+        (None, None) => None,
+    };
+    let size = PageSize::parse(Some(50)).map_err(services::Error::from).or_page(&s)?;
+    let found = state.services.activity_page(&s.actor, &query, size, position).await.or_page(&s)?;
+    let records = found.items.iter().map(RecordRow::of).collect();
+    let link = |name, c: Option<Cursor>| c.map(|c| format!("/activity?{}", query_string(&q, &kind, Some((name, &c)))));
+    let next_page = link("after", found.older);
+    let previous_page = link("before", found.newer);
     Ok(page(&ActivityPage {
         title: "Activity log",
         section: "activity",
@@ -133,6 +161,7 @@ async fn activity(State(state): State<AppState>, Signed(s): Signed, Query(q): Qu
         kinds: KINDS.to_vec(),
         records,
         next_page,
+        previous_page,
         problem: None,
     }))
 }
@@ -292,7 +321,36 @@ pub struct UserRow {
     pub email: String,
     /// Every role, and whether the user has it.
     pub role_choices: Vec<(&'static str, bool)>,
+    /// The roles the user has, in words.
+    pub roles: String,
     pub disabled: bool,
+}
+
+/// What a role is for, in the words of the Partner Center roles it mirrors (R2); what it may do follows from the
+/// policy. An exhaustive `match`: a new role without a description does not compile.
+fn role_description(role: Role) -> &'static str {
+    match role {
+        Role::GlobalAdmin => {
+            "Runs the partner account: adds customers, buys for them, reads the activity log and billing, manages \
+             users and webhooks."
+        }
+        Role::AdminAgent => {
+            "Adds customers, buys for them, gets activation keys and download links, and cancels purchases (the only \
+             role that may get keys and cancel)."
+        }
+        Role::SalesAgent => "Adds customers and edits their profiles; sees customers, their orders and software.",
+        Role::HelpdeskAgent => "Sees customers, their orders and software, and files support requests.",
+        Role::AccountAdmin => "Reads the activity log, besides what every role sees.",
+        Role::BillingAdmin => "Reads billing: invoices and what is not invoiced yet.",
+        Role::ReferralAdmin => "Reads the activity log, besides what every role sees.",
+        Role::MarketingContentAdmin => "Reads the activity log, besides what every role sees.",
+    }
+}
+
+/// A role and its description, for the Settings page.
+pub struct RoleHelp {
+    pub name: &'static str,
+    pub description: &'static str,
 }
 
 #[derive(Template)]
@@ -308,6 +366,7 @@ struct SettingsPage {
     is_admin: bool,
     users: Vec<UserRow>,
     all_roles: Vec<&'static str>,
+    role_help: Vec<RoleHelp>,
 }
 
 async fn settings_page(
@@ -347,10 +406,17 @@ async fn settings_page(
                 name: u.display_name.clone(),
                 email: u.email.clone(),
                 role_choices: Role::ALL.iter().map(|r| (r.as_str(), u.roles.contains(*r))).collect(),
+                roles: Role::ALL
+                    .iter()
+                    .filter(|r| u.roles.contains(**r))
+                    .map(|r| format::words(r.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 disabled: u.disabled,
             })
             .collect(),
         all_roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
+        role_help: Role::ALL.iter().map(|r| RoleHelp { name: r.as_str(), description: role_description(*r) }).collect(),
     }))
 }
 
@@ -436,4 +502,36 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/settings/users", super::post_requiring(domain::policy::Action::ManageUsers, add_user))
         .route("/settings/users/{user_id}", super::post_requiring(domain::policy::Action::ManageUsers, update_user))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::policy::permits;
+    use domain::role::RoleSet;
+
+    /// The descriptions on Settings say what the policy allows, and nothing it does not.
+    #[test]
+    fn role_descriptions_agree_with_the_policy() {
+        let claims = [
+            ("Adds customers", Action::CreateCustomer),
+            ("buys for", Action::BuyForCustomer),
+            ("activity log", Action::ReadActivityLog),
+            ("billing", Action::ReadInvoices),
+            ("activation keys", Action::GetKeysAndDownloads),
+            ("cancels", Action::CancelPurchase),
+            ("users", Action::ManageUsers),
+        ];
+        for role in Role::ALL {
+            let text = role_description(role).to_lowercase();
+            let roles = RoleSet::new([role]).unwrap();
+            for (phrase, action) in claims {
+                assert_eq!(
+                    text.contains(&phrase.to_lowercase()),
+                    permits(&roles, action),
+                    "{role:?}: {text:?} and {phrase:?} ({action:?})"
+                );
+            }
+        }
+    }
 }

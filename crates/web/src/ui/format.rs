@@ -97,6 +97,18 @@ pub fn words(code: &str) -> String {
     out.join(" ")
 }
 
+/// A camelCase key in words: `fileName` → `File name`, `softwareItemId` → `Software item ID`.
+pub fn key_words(key: &str) -> String {
+    let mut snake = String::with_capacity(key.len() + 4);
+    for c in key.chars() {
+        if c.is_uppercase() {
+            snake.push('_');
+        }
+        snake.push(c);
+    }
+    words(&snake)
+}
+
 /// The same for templates: `{{ role|words }}` (bring `format::filters` into the template's module).
 pub mod filters {
     pub fn words(code: impl std::fmt::Display, _: &dyn askama::Values) -> askama::Result<String> {
@@ -135,6 +147,8 @@ mod tests {
         assert_eq!(when(t), "24 Nov 2026, 10:15 UTC");
         assert_eq!(date(t.date()), "24 Nov 2026");
         assert_eq!(words("download_software"), "Download software");
+        assert_eq!(key_words("fileName"), "File name");
+        assert_eq!(key_words("softwareItemId"), "Software item ID");
         assert_eq!(words("global_admin"), "Global admin");
         assert_eq!(words("csp_purchase_refund"), "CSP purchase refund");
         assert_eq!(words("customer.created"), "Customer created");

@@ -5,7 +5,7 @@ use super::{page, Nav, OrPage, Signed, SignedForm, UiError, UiResult};
 use crate::AppState;
 use askama::Template;
 use axum::body::Body;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Multipart, Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -40,6 +40,9 @@ struct SupportPage {
     customer_id: String,
     order_id: String,
     reason: String,
+    /// What the order's lines in question cost (gross, the order's currency), when the form comes from an order.
+    amount: String,
+    currency: String,
     email: String,
     requests: Vec<RequestRow>,
 }
@@ -60,6 +63,7 @@ async fn support_page(state: &AppState, s: &SessionActor, p: &Prefill, error: Op
     let mut list = state.services.list_service_requests(&s.actor, size, None).await.or_page(s)?.items;
     list.reverse();
     let order = p.order_id.clone().unwrap_or_default();
+    let (amount, currency) = prefilled_amount(state, s, p).await.unwrap_or_default();
     let (title_value, description, reason) = if order.is_empty() {
         (String::new(), String::new(), String::new())
     } else {
@@ -82,6 +86,8 @@ async fn support_page(state: &AppState, s: &SessionActor, p: &Prefill, error: Op
         customer_id: p.customer_id.clone().unwrap_or_default(),
         order_id: order,
         reason,
+        amount,
+        currency,
         email: s.actor.user.email.clone(),
         requests: list
             .iter()
@@ -96,6 +102,20 @@ async fn support_page(state: &AppState, s: &SessionActor, p: &Prefill, error: Op
     }))
 }
 
+/// The amount a refund request from an order starts with: the gross of the lines named (`lineItems`, the API's
+/// numbering, comma-separated), or of the whole order; and its currency. `None` without an order the user may see.
+async fn prefilled_amount(state: &AppState, s: &SessionActor, p: &Prefill) -> Option<(String, String)> {
+    let (customer, order) = (p.customer_id.as_deref()?, p.order_id.as_deref()?);
+    let order = state.services.get_order(&s.actor, customer, order).await.ok()?;
+    let named: Vec<u32> =
+        p.line_items.as_deref().unwrap_or("").split(',').filter_map(|n| n.trim().parse().ok()).collect();
+    let mut total = domain::money::Money::zero(order.lines.first()?.pricing.gross.scale);
+    for l in order.lines.iter().filter(|l| named.is_empty() || named.contains(&l.line_number)) {
+        total = total.checked_add(l.pricing.gross)?;
+    }
+    Some((total.format(), order.currency))
+}
+
 async fn support(State(state): State<AppState>, Signed(s): Signed, Query(p): Query<Prefill>) -> UiResult {
     support_page(&state, &s, &p, None).await
 }
@@ -104,13 +124,10 @@ fn field(form: &[(String, String)], k: &str) -> Option<String> {
     form.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string()).filter(|v| !v.is_empty())
 }
 
-async fn file_request(
-    State(state): State<AppState>,
-    SignedForm { session: s, form }: SignedForm<Vec<(String, String)>>,
-) -> UiResult {
-    let f = |k: &str| field(&form, k);
+/// The request a filing form describes (url-encoded or multipart, the same fields).
+fn draft_of(form: &[(String, String)]) -> ServiceRequestDraft {
+    let f = |k: &str| field(form, k);
     let refund_fields = ["customerId", "customerDomain", "orderId", "subscriptionId", "reason", "amountRequested"];
-    let topic = f("supportTopicId").unwrap_or_default();
     // The refund fields are optional, for the refund topic too: the details may be in the description instead.
     let refund = refund_fields.iter().any(|k| f(k).is_some()).then(|| RefundDraft {
         customer_id: f("customerId"),
@@ -121,11 +138,11 @@ async fn file_request(
         amount_requested: f("amountRequested"),
         currency_code: f("currencyCode"),
     });
-    let draft = ServiceRequestDraft {
+    ServiceRequestDraft {
         title: f("title").unwrap_or_default(),
         description: f("description").unwrap_or_default(),
         severity: f("severity").unwrap_or_default(),
-        support_topic_id: topic,
+        support_topic_id: f("supportTopicId").unwrap_or_default(),
         contact: Some(ContactDraft {
             first_name: f("firstName"),
             last_name: f("lastName"),
@@ -133,21 +150,180 @@ async fn file_request(
             phone_number: f("phoneNumber"),
         }),
         refund,
-    };
-    match state.services.create_service_request(&s.actor, "en-US", draft, None).await {
-        Ok(r) => Ok(Redirect::to(&format!("/support/{}", r.id)).into_response()),
-        Err(services::Error::Domain(d @ domain::DomainError::InvalidRequest(_))) => {
+    }
+}
+
+/// Files a request from the form's fields; a refused field comes back on the form (400) with what was typed.
+async fn file(
+    state: &AppState,
+    s: &SessionActor,
+    form: &[(String, String)],
+) -> Result<Result<domain::support::ServiceRequest, Response>, UiError> {
+    match state.services.create_service_request(&s.actor, "en-US", draft_of(form), None).await {
+        Ok(r) => Ok(Ok(r)),
+        Err(e @ services::Error::Domain(domain::DomainError::InvalidRequest(_))) => {
             let prefill = Prefill {
-                topic: f("supportTopicId"),
-                customer_id: f("customerId"),
-                order_id: f("orderId"),
+                topic: field(form, "supportTopicId"),
+                customer_id: field(form, "customerId"),
+                order_id: field(form, "orderId"),
                 line_items: None,
             };
-            let mut res = support_page(&state, &s, &prefill, Some(d.to_string())).await?;
-            *res.status_mut() = axum::http::StatusCode::BAD_REQUEST;
-            Ok(res)
+            // In plain words, not the API's field paths.
+            let message = super::form_problem(&e).map(|p| p.message).unwrap_or_else(|| e.to_string());
+            let mut res = support_page(state, s, &prefill, Some(message)).await?;
+            *res.status_mut() = StatusCode::BAD_REQUEST;
+            Ok(Err(res))
         }
-        Err(e) => Err(UiError(e, Some(Box::new(Nav::of(&s))))),
+        Err(e) => Err(UiError(e, Some(Box::new(Nav::of(s))))),
+    }
+}
+
+/// The filing form: url-encoded, or multipart when files are chosen on it (the article's "Add files"). A multipart
+/// form's `csrf` field must come before its files; the request is filed first, then each file attached to it.
+async fn file_request(State(state): State<AppState>, req: axum::extract::Request) -> UiResult {
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !multipart {
+        let SignedForm { session: s, form } = match SignedForm::<Vec<(String, String)>>::from_request(req, &state).await
+        {
+            Ok(f) => f,
+            Err(refused) => return Ok(refused),
+        };
+        return match file(&state, &s, &form).await? {
+            Ok(r) => Ok(Redirect::to(&format!("/support/{}", r.id)).into_response()),
+            Err(page) => Ok(page),
+        };
+    }
+    let (mut parts, body) = req.into_parts();
+    let s = match Signed::from_request_parts(&mut parts, &state).await {
+        Ok(Signed(s)) => s,
+        Err(refused) => return Ok(refused),
+    };
+    let mut multipart = Multipart::from_request(axum::extract::Request::from_parts(parts, body), &state)
+        .await
+        .map_err(|e| UiError(domain::DomainError::invalid("form", e.body_text()).into(), None))?;
+    let mut form: Vec<(String, String)> = Vec::new();
+    let mut request: Option<domain::support::ServiceRequest> = None;
+    loop {
+        let part = match multipart.next_field().await {
+            Ok(Some(part)) => part,
+            Ok(None) => break,
+            Err(e) => {
+                let Some(r) = &request else {
+                    return Err(UiError(domain::DomainError::invalid("form", e.body_text()).into(), None));
+                };
+                let problem = upload_problem(e.status(), &e.body_text());
+                return request_page(&state, &s, &r.id.to_string(), Some(problem)).await;
+            }
+        };
+        let name = part.name().unwrap_or_default().to_string();
+        if part.file_name().is_none() {
+            let value = part.text().await.unwrap_or_default();
+            form.push((name, value));
+            continue;
+        }
+        // The first file: the fields are all read; check the form came from this site, then file the request.
+        if request.is_none() {
+            if !field(&form, "csrf").is_some_and(|c| s.csrf_matches(&c)) {
+                return Ok(expired_form(&s));
+            }
+            match file(&state, &s, &form).await? {
+                Ok(r) => request = Some(r),
+                Err(page) => return Ok(page),
+            }
+        }
+        let Some(r) = &request else { continue };
+        let file_name = part.file_name().unwrap_or("attachment").to_string();
+        if file_name.is_empty() {
+            continue; // the file field left empty
+        }
+        let id = r.id.to_string();
+        if let Err(problem) = store_part(&state, &s, &id, &file_name, part).await {
+            return request_page(&state, &s, &id, Some(problem)).await;
+        }
+    }
+    let request = match request {
+        Some(r) => r,
+        None => {
+            if !field(&form, "csrf").is_some_and(|c| s.csrf_matches(&c)) {
+                return Ok(expired_form(&s));
+            }
+            match file(&state, &s, &form).await? {
+                Ok(r) => r,
+                Err(page) => return Ok(page),
+            }
+        }
+    };
+    Ok(Redirect::to(&format!("/support/{}", request.id)).into_response())
+}
+
+/// The answer to a form whose CSRF token is missing or stale.
+fn expired_form(s: &SessionActor) -> Response {
+    let e = domain::DomainError::InvalidRequest("this form has expired; reload the page and try again".into());
+    let mut res = UiError(e.into(), Some(Box::new(Nav::of(s)))).into_response();
+    *res.status_mut() = StatusCode::FORBIDDEN;
+    res
+}
+
+/// What to say next to the file field when an upload could not be read.
+fn upload_problem(status: StatusCode, _detail: &str) -> super::FieldProblem {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        let limit = super::customers::human_size(domain::support::MAX_ATTACHMENT_BYTES);
+        super::FieldProblem::new(
+            "file",
+            format!("The file is larger than {limit}: attach a smaller one, or several parts."),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        )
+    } else {
+        super::FieldProblem::new("file", "The upload could not be read; try again.", StatusCode::BAD_REQUEST)
+    }
+}
+
+/// Streams one multipart file into the request's attachments (constant memory); a refusal as a problem for the
+/// file field.
+async fn store_part(
+    state: &AppState,
+    s: &SessionActor,
+    id: &str,
+    name: &str,
+    part: axum::extract::multipart::Field<'_>,
+) -> Result<(), super::FieldProblem> {
+    // The part borrows the request; a channel hands its chunks to the upload as they arrive.
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(4);
+    let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) }).boxed();
+    let producer = async move {
+        let mut part = part;
+        let mut failed_with = None;
+        loop {
+            let next = match part.chunk().await {
+                Ok(Some(chunk)) => Ok(chunk),
+                Ok(None) => break,
+                Err(e) => {
+                    failed_with = Some(e.status());
+                    Err(std::io::Error::other(e))
+                }
+            };
+            let failed = next.is_err();
+            if tx.send(next).await.is_err() || failed {
+                break;
+            }
+        }
+        failed_with
+    };
+    let (failed_with, stored) = tokio::join!(producer, state.services.attach_file(&s.actor, id, name, stream));
+    match (stored, failed_with) {
+        (Ok(_), _) => Ok(()),
+        (Err(_), Some(status)) => Err(upload_problem(status, "")),
+        (Err(e), None) => match super::form_problem(&e) {
+            Some(mut p) => {
+                p.field = "file".into();
+                Err(p)
+            }
+            None => Err(super::FieldProblem::new("file", e.to_string(), StatusCode::BAD_REQUEST)),
+        },
     }
 }
 
@@ -271,62 +447,19 @@ async fn attach(
         *res.status_mut() = axum::http::StatusCode::FORBIDDEN;
         return Ok(res);
     }
-    let on_file = |message: &str, status| Some(super::FieldProblem::new("file", message, status));
-    let too_large = || {
-        let limit = super::customers::human_size(domain::support::MAX_ATTACHMENT_BYTES);
-        on_file(
-            &format!("The file is larger than {limit}: attach a smaller one, or several parts."),
-            StatusCode::PAYLOAD_TOO_LARGE,
-        )
-    };
     let part = match multipart.next_field().await {
         Ok(Some(part)) => part,
         Ok(None) => {
-            return request_page(&state, &s, &id, on_file("Choose a file to attach.", StatusCode::UNPROCESSABLE_ENTITY))
-                .await
+            let problem =
+                super::FieldProblem::new("file", "Choose a file to attach.", StatusCode::UNPROCESSABLE_ENTITY);
+            return request_page(&state, &s, &id, Some(problem)).await;
         }
-        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return request_page(&state, &s, &id, too_large()).await
-        }
-        Err(_) => {
-            let problem = on_file("The upload could not be read; try again.", StatusCode::BAD_REQUEST);
-            return request_page(&state, &s, &id, problem).await;
-        }
+        Err(e) => return request_page(&state, &s, &id, Some(upload_problem(e.status(), &e.body_text()))).await,
     };
     let name = part.file_name().unwrap_or("attachment").to_string();
-    // The part borrows the request; a channel hands its chunks to the upload as they arrive (constant memory).
-    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(4);
-    let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) }).boxed();
-    let producer = async move {
-        let mut part = part;
-        let mut over_limit = false;
-        loop {
-            let next = match part.chunk().await {
-                Ok(Some(chunk)) => Ok(chunk),
-                Ok(None) => break,
-                Err(e) => {
-                    over_limit = e.status() == StatusCode::PAYLOAD_TOO_LARGE;
-                    Err(std::io::Error::other(e))
-                }
-            };
-            let failed = next.is_err();
-            if tx.send(next).await.is_err() || failed {
-                break;
-            }
-        }
-        over_limit
-    };
-    let (over_limit, stored) = tokio::join!(producer, state.services.attach_file(&s.actor, &id, &name, stream));
-    match stored {
-        Ok(_) => Ok(Redirect::to(&format!("/support/{id}")).into_response()),
-        Err(_) if over_limit => request_page(&state, &s, &id, too_large()).await,
-        Err(e) => match super::form_problem(&e) {
-            Some(mut p) => {
-                p.field = "file".into();
-                request_page(&state, &s, &id, Some(p)).await
-            }
-            None => Err(e).or_page(&s),
-        },
+    match store_part(&state, &s, &id, &name, part).await {
+        Ok(()) => Ok(Redirect::to(&format!("/support/{id}")).into_response()),
+        Err(problem) => request_page(&state, &s, &id, Some(problem)).await,
     }
 }
 
@@ -350,13 +483,22 @@ async fn attachment(
     Ok(res)
 }
 
+/// How many attachments' worth of bytes the filing form takes at once (more files: attach them afterwards).
+const FILES_ON_FILING: usize = 5;
+
 pub fn routes() -> Router<AppState> {
     // An attachment is at most 10 MiB; the multipart envelope adds a little.
     let upload_limit = axum::extract::DefaultBodyLimit::max(domain::support::MAX_ATTACHMENT_BYTES as usize + 64 * 1024);
+    // Filing with files: a few attachments' worth.
+    let filing_limit = axum::extract::DefaultBodyLimit::max(
+        FILES_ON_FILING * domain::support::MAX_ATTACHMENT_BYTES as usize + 256 * 1024,
+    );
     Router::new()
         .route(
             "/support",
-            get(support).merge(super::post_requiring(domain::policy::Action::SupportRequests, file_request)),
+            get(support).merge(
+                super::post_requiring(domain::policy::Action::SupportRequests, file_request).layer(filing_limit),
+            ),
         )
         .route("/support/{request_id}", get(request))
         .route("/support/{request_id}/notes", super::post_requiring(domain::policy::Action::SupportRequests, add_note))
