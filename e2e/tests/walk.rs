@@ -509,6 +509,10 @@ async fn the_article_walk_in_a_real_browser() {
     let token_shown = w.find("[data-testid=new-token]").await.text().await.unwrap();
     assert!(token_shown.starts_with("ph_"), "{token_shown}");
     w.shot("settings").await;
+    // A user's roles editor, opened: its check boxes are checked too (24 px targets, within a phone's width).
+    w.click("[data-testid=user] summary").await;
+    w.find("[data-testid=user] details[open] input[name=roles]").await;
+    w.audit().await;
 
     // Webhooks: add an endpoint (http:// towards this machine, which the demo allows), send it a test, open it.
     w.follow("a[href='/settings/webhooks']").await;
