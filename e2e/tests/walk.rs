@@ -1,13 +1,19 @@
 //! The article's walk through the dashboard in Debian's Chromium, headless, on the demo data. `e2e/run` starts the
 //! demo server and chromedriver and sets PARTNERHUB_E2E_URL, PARTNERHUB_E2E_PUBLISHER_TOKEN, CHROMEDRIVER_URL and
 //! PARTNERHUB_SCREENSHOTS (the folder for the pages' screenshots).
+//!
+//! Every page the walk opens is also checked at desktop width and at 375 px (a phone): axe-core (from npm, installed
+//! by `e2e/run` into e2e/node_modules) with the WCAG 2.2 A/AA rules and best practices, where any critical or serious
+//! violation fails the walk; and at 375 px, nothing wider than the screen and every control of the page within it.
 
 // A test crate: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
+use std::cell::RefCell;
 use std::time::Duration;
 
 const ADMIN: &str = "admin@contoso-reseller.example";
@@ -20,15 +26,68 @@ fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the browser tests with e2e/run"))
 }
 
+/// The widths every page is checked at: the walk's desktop window and a phone.
+const DESKTOP: (u32, u32) = (1100, 760);
+const PHONE: (u32, u32) = (375, 760);
+/// A tablet held upright, between the two: a table that does not fit scrolls in its frame there, which only the mouse
+/// could do (axe's scrollable-region-focusable), so none may.
+const TABLET: (u32, u32) = (768, 1024);
+const SCROLLING_TABLES: &str = "return [...document.querySelectorAll('.table-wrap')]\
+    .filter(e => e.scrollWidth > e.clientWidth).map(e => e.scrollWidth + ' px in ' + e.clientWidth);";
+
+/// axe-core's rule tags: WCAG 2.0, 2.1 and 2.2 at levels A and AA, and axe's best practices (reported; only critical
+/// and serious violations fail the walk, whatever their tag).
+const AXE_TAGS: [&str; 6] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"];
+
+/// Runs axe on the page and answers its violations, each with the rule, its impact, the help text and the selectors
+/// of the elements concerned.
+const RUN_AXE: &str = r#"
+const done = arguments[arguments.length - 1];
+axe.run(document, { runOnly: { type: "tag", values: arguments[0] }, resultTypes: ["violations"] })
+  .then(r => done(r.violations.map(v => ({ id: v.id, impact: v.impact || "minor", help: v.help,
+    targets: v.nodes.map(n => n.target.join(" ")) }))))
+  .catch(e => done({ error: String(e) }));
+"#;
+
+/// At phone width: the page's width, the width it is shown in (the window less its scroll bar), and every visible
+/// control (in the header or main) that is not wholly within that, as "tag text: left..right".
+const MEASURE: &str = r#"
+const w = document.documentElement.clientWidth, out = [];
+for (const e of document.querySelectorAll("header a[href], header button, main a[href], main button, main summary, "
+    + "main input:not([type=hidden]), main select, main textarea")) {
+  if (!e.checkVisibility({ visibilityProperty: true })) continue;
+  const r = e.getBoundingClientRect();
+  if (r.left < -0.5 || r.right > w + 0.5)
+    out.push(`${e.tagName.toLowerCase()} "${(e.textContent || e.name || "").trim().slice(0, 40)}": ${Math.round(r.left)}..${Math.round(r.right)}`);
+}
+return { scrollWidth: document.documentElement.scrollWidth, shownWidth: w, outside: out };
+"#;
+
+/// One page checked at one width: the elements axe found in violation, by impact.
+struct Audit {
+    page: String,
+    width: u32,
+    by_impact: [usize; 4],
+}
+
+const IMPACTS: [&str; 4] = ["critical", "serious", "moderate", "minor"];
+
 struct Walk {
     c: Client,
     base: String,
     shots: std::path::PathBuf,
+    axe: String,
+    audits: RefCell<Vec<Audit>>,
+    /// PARTNERHUB_E2E_PHONE_SHOTS: a folder for a screenshot of every page at 375 px (to look at them, not kept).
+    phone_shots: Option<std::path::PathBuf>,
+    /// What fails the walk at its end (after every page has been checked, so that one run reports them all).
+    problems: RefCell<Vec<String>>,
 }
 
 impl Walk {
     async fn go(&self, path: &str) {
         self.c.goto(&format!("{}{path}", self.base)).await.unwrap();
+        self.audit().await;
     }
     async fn find(&self, css: &str) -> Element {
         self.c
@@ -48,6 +107,7 @@ impl Walk {
         self.find(css).await.click().await.unwrap();
         for _ in 0..200 {
             if old.tag_name().await.is_err() {
+                self.audit().await;
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -68,6 +128,144 @@ impl Walk {
     async fn shot(&self, name: &str) {
         let png = self.c.screenshot().await.unwrap();
         std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
+    }
+    /// A screenshot of the page at a phone's width (a tall one, to show more of the page), then back to desktop.
+    async fn phone_shot(&self, name: &str) {
+        self.resize((PHONE.0, 1300)).await;
+        self.shot(name).await;
+        self.resize(DESKTOP).await;
+    }
+    /// The page as a name for the report: its path with ids as `{id}`.
+    async fn page_name(&self) -> String {
+        let path = self.path().await;
+        let named: Vec<&str> = path
+            .split('/')
+            .map(|s| if s.len() >= 20 && s.bytes().any(|b| b.is_ascii_digit()) { "{id}" } else { s })
+            .collect();
+        named.join("/")
+    }
+    async fn resize(&self, (width, height): (u32, u32)) {
+        self.c.set_window_size(width, height).await.unwrap();
+        for _ in 0..100 {
+            let inner = self.c.execute("return window.innerWidth", vec![]).await.unwrap();
+            if inner.as_u64() == Some(u64::from(width)) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the window did not become {width} px wide");
+    }
+    /// axe's violations on the page as it is now, printed (the critical and serious ones fail the walk); answers the
+    /// count of elements by impact.
+    async fn axe(&self, page: &str, width: u32) -> [usize; 4] {
+        let has = self.c.execute("return typeof window.axe === 'object'", vec![]).await.unwrap();
+        if has != json!(true) {
+            self.c.execute(&format!("{};\nreturn true;", self.axe), vec![]).await.unwrap();
+        }
+        let found = self.c.execute_async(RUN_AXE, vec![json!(AXE_TAGS)]).await.unwrap();
+        let violations = found.as_array().unwrap_or_else(|| panic!("axe failed on {page}: {found}"));
+        let mut by_impact = [0; 4];
+        for v in violations {
+            let impact = v["impact"].as_str().unwrap_or("minor");
+            let targets: Vec<&str> = v["targets"].as_array().unwrap().iter().filter_map(|t| t.as_str()).collect();
+            let rank = IMPACTS.iter().position(|i| *i == impact).unwrap_or(3);
+            by_impact[rank] += targets.len();
+            let line = format!(
+                "axe {impact} {} on {page} at {width} px: {} ({} elements: {})",
+                v["id"].as_str().unwrap_or("?"),
+                v["help"].as_str().unwrap_or(""),
+                targets.len(),
+                targets.join(", ")
+            );
+            println!("{line}");
+            if rank < 2 {
+                self.problems.borrow_mut().push(line);
+            }
+        }
+        by_impact
+    }
+    /// Checks the page at desktop width and at 375 px: axe, and at 375 px the page's width and its controls' places.
+    async fn audit(&self) {
+        let page = self.page_name().await;
+        let by_impact = self.axe(&page, DESKTOP.0).await;
+        self.audits.borrow_mut().push(Audit { page: page.clone(), width: DESKTOP.0, by_impact });
+        self.resize(PHONE).await;
+        let by_impact = self.axe(&page, PHONE.0).await;
+        let m = self.c.execute(MEASURE, vec![]).await.unwrap();
+        let (scroll, shown) = (m["scrollWidth"].as_u64().unwrap(), m["shownWidth"].as_u64().unwrap());
+        let mut problems = Vec::new();
+        if scroll > shown {
+            problems.push(format!("{page} is {scroll} px wide, shown in {shown} px of a {} px window", PHONE.0));
+        }
+        for e in m["outside"].as_array().unwrap() {
+            problems.push(format!("on {page} at {} px, outside the window: {}", PHONE.0, e.as_str().unwrap_or("?")));
+        }
+        self.problems.borrow_mut().extend(problems);
+        if let Some(dir) = &self.phone_shots {
+            let n = self.audits.borrow().len();
+            let name: String = page.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+            std::fs::create_dir_all(dir).unwrap();
+            self.resize((PHONE.0, 1800)).await;
+            std::fs::write(dir.join(format!("{n:03}{name}.png")), self.c.screenshot().await.unwrap()).unwrap();
+        }
+        self.audits.borrow_mut().push(Audit { page: page.clone(), width: PHONE.0, by_impact });
+        self.resize(TABLET).await;
+        let scrolling = self.c.execute(SCROLLING_TABLES, vec![]).await.unwrap();
+        if scrolling != json!([]) {
+            self.problems
+                .borrow_mut()
+                .push(format!("on {page} at {} px, tables scroll sideways: {scrolling}", TABLET.0));
+        }
+        self.resize(DESKTOP).await;
+    }
+    /// Closes the browser, prints the figures of every page checked, and fails on any critical or serious axe
+    /// violation, any page that did not fit a phone, and a skip link that did not work.
+    async fn report_and_close(self) {
+        self.c.clone().close().await.unwrap();
+        let audits = self.audits.borrow();
+        println!("axe-core violations (elements) by impact, per page and width:");
+        println!("{:<44} {:>5} {:>8} {:>8} {:>8} {:>8}", "page", "width", "critical", "serious", "moderate", "minor");
+        for a in audits.iter() {
+            let [c, s, m, n] = a.by_impact;
+            println!("{:<44} {:>5} {c:>8} {s:>8} {m:>8} {n:>8}", a.page, a.width);
+        }
+        let problems = self.problems.borrow();
+        assert!(
+            problems.is_empty(),
+            "{} accessibility or phone-width problems:\n{}",
+            problems.len(),
+            problems.join("\n")
+        );
+    }
+    async fn press(&self, key: char) {
+        let keys =
+            KeyActions::new("keyboard".into()).then(KeyAction::Down { value: key }).then(KeyAction::Up { value: key });
+        self.c.perform_actions(keys).await.unwrap();
+    }
+    /// By keyboard, on the page as just opened: the first Tab reaches "Skip to main content", shown within the
+    /// window; Enter on it puts the focus on `main`, and the next Tab reaches the first control in it.
+    async fn check_skip_link(&self) {
+        const FOCUSED: &str = "const e = document.activeElement, r = e.getBoundingClientRect(); \
+            return { text: e.textContent.trim(), href: e.getAttribute('href'), id: e.id, \
+                     inMain: document.querySelector('main').contains(e), \
+                     visible: r.width > 1 && r.height > 1 && r.left >= 0 && r.top >= 0 && r.right <= innerWidth };";
+        let page = self.page_name().await;
+        let width = self.c.execute("return window.innerWidth", vec![]).await.unwrap();
+        let mut problems = Vec::new();
+        self.press('\u{E004}').await;
+        let first = self.c.execute(FOCUSED, vec![]).await.unwrap();
+        if first["text"] != "Skip to main content" || first["href"] != "#main" || first["visible"] != true {
+            problems.push(format!("on {page} at {width} px, the first Tab reaches {first}, not a visible skip link"));
+        } else {
+            self.press('\u{E007}').await;
+            let target = self.c.execute(FOCUSED, vec![]).await.unwrap();
+            self.press('\u{E004}').await;
+            let next = self.c.execute(FOCUSED, vec![]).await.unwrap();
+            if target["id"] != "main" || next["inMain"] != true {
+                problems.push(format!("on {page}, the skip link led the focus to {target}, then Tab to {next}"));
+            }
+        }
+        self.problems.borrow_mut().extend(problems);
     }
     async fn sign_in_by_keyboard(&self, email: &str) {
         self.go("/login").await;
@@ -127,7 +325,18 @@ async fn the_article_walk_in_a_real_browser() {
         .connect(&env("CHROMEDRIVER_URL"))
         .await
         .unwrap();
-    let w = Walk { c, base: base.clone(), shots };
+    let axe_path = concat!(env!("CARGO_MANIFEST_DIR"), "/node_modules/axe-core/axe.min.js");
+    let axe = std::fs::read_to_string(axe_path)
+        .unwrap_or_else(|e| panic!("{axe_path}: {e} (e2e/run installs it with `npm ci` in e2e/)"));
+    let w = Walk {
+        c,
+        base: base.clone(),
+        shots,
+        axe,
+        audits: RefCell::new(Vec::new()),
+        phone_shots: std::env::var_os("PARTNERHUB_E2E_PHONE_SHOTS").map(std::path::PathBuf::from),
+        problems: RefCell::new(Vec::new()),
+    };
 
     // Signed out, a page sends the browser to sign in, and back. The form works by keyboard alone.
     w.go("/customers").await;
@@ -135,7 +344,9 @@ async fn the_article_walk_in_a_real_browser() {
     w.shot("login").await;
     w.sign_in_by_keyboard(ADMIN).await;
 
-    // Customers: the list, and search by name.
+    // Customers: the list, and search by name. Tab first reaches the skip link, which leads to the page's content.
+    w.go("/customers").await;
+    w.check_skip_link().await;
     let list = w.text().await;
     assert!(list.contains("Fabrikam Inc") && list.contains("Wingtip Toys Pty Ltd"), "{list}");
     w.shot("customers").await;
@@ -169,6 +380,7 @@ async fn the_article_walk_in_a_real_browser() {
     let sha = w.find("[data-testid=sha256]").await.text().await.unwrap();
     assert!(sha.len() == 64 && sha.chars().all(|c| c.is_ascii_hexdigit()), "the file's SHA-256: {sha}");
     w.shot("software-keys").await;
+    w.phone_shot("software-keys-phone").await;
     // The Download link works in the browser's own session (no sign-in needed for the customer's link).
     let href = w.find("[data-testid=download] a").await.attr("href").await.unwrap().unwrap();
     assert!(href.starts_with(&format!("{base}/download/")), "{href}");
@@ -204,6 +416,7 @@ async fn the_article_walk_in_a_real_browser() {
     );
     let total = w.find("[data-testid=cart-total]").await.text().await.unwrap();
     assert!(total.starts_with('$'), "the cart's total with tax, as checkout charges: {total}");
+    w.phone_shot("cart-phone").await;
     w.follow("form[action$='/cart/checkout'] button").await;
     let order_id = w.find("[data-testid=order-id]").await.text().await.unwrap();
     assert_eq!(order_id.len(), 36);
@@ -214,6 +427,7 @@ async fn the_article_walk_in_a_real_browser() {
     let orders = w.text().await;
     assert!(orders.contains(&order_id) && orders.contains("days left to cancel"), "{orders}");
     w.shot("orders").await;
+    w.phone_shot("orders-phone").await;
 
     // Cancel from the Software tab: the dialog lists the orders of that product with days remaining.
     w.go(&format!("/customers/{customer_id}/software")).await;
@@ -239,6 +453,11 @@ async fn the_article_walk_in_a_real_browser() {
     assert!(activity.contains(" UTC"), "UTC said: {activity}");
     assert!(!activity.contains("Create order"), "the default kind is key views and downloads");
     w.shot("activity").await;
+
+    // Billing before the month ends: the walk's order and its cancel's credit, not invoiced yet.
+    w.go("/billing").await;
+    w.find("[data-testid=unbilled-lines]").await;
+    assert!(w.text().await.contains("Not invoiced yet"));
 
     // Support: file a refund request, add a note and a file.
     w.go("/support").await;
@@ -290,14 +509,35 @@ async fn the_article_walk_in_a_real_browser() {
     let token_shown = w.find("[data-testid=new-token]").await.text().await.unwrap();
     assert!(token_shown.starts_with("ph_"), "{token_shown}");
     w.shot("settings").await;
+    // A user's roles editor, opened: its check boxes are checked too (24 px targets, within a phone's width).
+    w.click("[data-testid=user] summary").await;
+    w.find("[data-testid=user] details[open] input[name=roles]").await;
+    w.audit().await;
 
-    // A phone: 375 px wide, nothing wider than the screen.
-    w.c.set_window_size(375, 760).await.unwrap();
+    // Webhooks: add an endpoint (http:// towards this machine, which the demo allows), send it a test, open it.
+    w.follow("a[href='/settings/webhooks']").await;
+    w.type_into("input[name=url]", "http://127.0.0.1:9/partnerhub").await;
+    w.click("input[name=operationTypes]").await;
+    w.follow("form[action='/settings/webhooks'] button[type=submit]").await;
+    let secret = w.find("[data-testid=webhook-secret]").await.text().await.unwrap();
+    assert!(!secret.is_empty(), "the signing secret is shown once");
+    w.follow("form[action$='/test'] button").await;
+    w.follow("tbody a[href^='/settings/webhooks/']").await;
+    let deliveries = w.text().await;
+    assert!(deliveries.contains("Latest deliveries") && deliveries.contains("127.0.0.1:9"), "{deliveries}");
+
+    // Add customer: the form (not submitted here; the HTTP tests cover it).
+    w.go("/customers/new").await;
+    w.find("input[name=companyName]").await;
+
+    // A phone: every page above was also checked at 375 px (nothing wider than the screen, every control on it).
     w.go("/customers").await;
+    w.resize(PHONE).await;
     let width = w.c.execute("return document.documentElement.scrollWidth", vec![]).await.unwrap();
     assert!(width.as_i64().unwrap() <= 375, "the page is {width} px wide at 375 px");
     w.shot("customers-phone").await;
-    w.c.set_window_size(1100, 760).await.unwrap();
+    w.check_skip_link().await;
+    w.resize(DESKTOP).await;
 
     // Roles in the page: a helpdesk agent is not offered keys, and billing answers 403 naming the roles that may.
     w.sign_out().await;
@@ -310,5 +550,5 @@ async fn the_article_walk_in_a_real_browser() {
     let refused = w.text().await;
     assert!(refused.contains("Not allowed") && refused.contains("Billing admin"), "{refused}");
     w.shot("forbidden").await;
-    w.c.close().await.unwrap();
+    w.report_and_close().await;
 }
