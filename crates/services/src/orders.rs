@@ -108,6 +108,13 @@ impl Services {
         self.store.get_cart(scope, customer.tenant_id, cart_id).await?.ok_or_else(|| DomainError::NotFound.into())
     }
 
+    /// The customer's open cart (the one changed last that is not ordered yet), for whoever may buy.
+    #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
+    pub async fn open_cart(&self, actor: &Actor, customer_id: TenantId) -> Result<Option<Cart>> {
+        let (scope, customer) = self.buyer(actor, customer_id).await?;
+        Ok(self.store.open_cart(scope, customer.tenant_id).await?)
+    }
+
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn update_cart(
         &self,

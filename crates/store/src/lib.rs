@@ -215,6 +215,8 @@ pub trait CustomerStore: Send + Sync {
 pub trait OrderStore: Send + Sync {
     async fn create_cart(&self, scope: PartnerScope, cart: &Cart, effects: Effects) -> StoreResult<()>;
     async fn get_cart(&self, scope: PartnerScope, customer: TenantId, id: CartId) -> StoreResult<Option<Cart>>;
+    /// The customer's open cart: its most recently changed active cart, if any.
+    async fn open_cart(&self, scope: PartnerScope, customer: TenantId) -> StoreResult<Option<Cart>>;
     /// Replaces an active cart's lines; an ordered cart refuses with `cart_already_ordered`.
     async fn update_cart(
         &self,

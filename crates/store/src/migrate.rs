@@ -33,6 +33,7 @@ const SQLITE: &[Migration] = &[
         name: "customer_profiles",
         sql: include_str!("../migrations/sqlite/0011_customer_profiles.sql"),
     },
+    Migration { version: 12, name: "open_carts", sql: include_str!("../migrations/sqlite/0012_open_carts.sql") },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -59,6 +60,7 @@ const POSTGRES: &[Migration] = &[
         name: "customer_profiles",
         sql: include_str!("../migrations/postgres/0011_customer_profiles.sql"),
     },
+    Migration { version: 12, name: "open_carts", sql: include_str!("../migrations/postgres/0012_open_carts.sql") },
 ];
 
 pub fn migrations(backend: Backend) -> &'static [Migration] {

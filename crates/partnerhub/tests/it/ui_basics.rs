@@ -22,6 +22,7 @@ crate::on_both_backends!(
     billing_shows_the_month_so_far_before_its_invoice,
     the_activity_log_reads_newest_first_with_previous_and_next,
     a_request_is_filed_with_its_files_and_the_amount_of_its_order,
+    every_tab_shows_the_open_cart_until_it_is_ordered,
 );
 
 /// Issue 18.8 (Add customer): R2 lets sales agents, admin agents and global admins add customers. The form sends
@@ -1149,4 +1150,54 @@ async fn a_request_is_filed_with_its_files_and_the_amount_of_its_order(db: Db) {
     assert!(page.html.contains("1287.00") || page.html.contains("1,287.00"), "the refund asked: {}", page.html);
     assert_eq!(requests().await, 1);
     assert_eq!(app.scalar("SELECT COUNT(*) FROM service_request_attachments").await, 2);
+}
+
+/// Issue 18.5: the customer's open cart shows on every tab of the customer (with its number of lines), Add products
+/// goes on filling it, and once it is ordered the indicator is gone; a role that may not buy sees none.
+async fn every_tab_shows_the_open_cart_until_it_is_ordered(db: Db) {
+    let app = TestApp::spawn(db).await;
+    crate::api_catalog::import(&app, &crate::api_catalog::sample_catalog()).await;
+    crate::api_orders::stock(&app, "SQL2019STD", "0001", &["UI-OPEN-1"]).await;
+    crate::api_orders::stock(&app, "SQL2019PERP", "0001", &["UI-OPEN-2"]).await;
+    let p = app.partner("Basket", false).await;
+    let c = app.customer(&p, "Fabrikam", "fabrikam.example.com", "US").await["id"].as_str().unwrap().to_string();
+    let t = p.token(Role::AdminAgent);
+    let sql = crate::api_orders::item(&app, t, &c, "SQL2019STD", "0001").await;
+    let perp = crate::api_orders::item(&app, t, &c, "SQL2019PERP", "0001").await;
+    let agent = user_with_password(&app, &p, "agent", &["admin_agent"]).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&agent, PASSWORD).await;
+    let indicator =
+        |html: &str| html.split("data-testid=\"cart-indicator\"").nth(1).map(|r| r[..200.min(r.len())].to_string());
+    assert_eq!(indicator(&b.get(&format!("/customers/{c}/software")).await.html), None, "no cart yet");
+    let csrf = b.get(&format!("/customers/{c}/products")).await.csrf();
+    let added =
+        b.post(&format!("/customers/{c}/cart"), &[("csrf", &csrf), ("catalogItemId", &sql), ("quantity", "1")]).await;
+    assert_eq!(added.status, 303);
+    let cart_id = added.location().split("id=").nth(1).unwrap().split('&').next().unwrap().to_string();
+    for tab in ["software", "orders", "products"] {
+        let page = b.get(&format!("/customers/{c}/{tab}")).await;
+        let shown = indicator(&page.html).unwrap_or_else(|| panic!("{tab}: no indicator: {}", page.html));
+        assert!(shown.contains(&cart_id) && shown.contains("Cart (1 line)"), "{tab}: {shown}");
+    }
+    // Add products without the cart in the address goes on in the open cart.
+    let products = b.get(&format!("/customers/{c}/products")).await;
+    assert!(products.html.contains(&format!(r#"name="cart" value="{cart_id}""#)), "{}", products.html);
+    let more = b
+        .post(
+            &format!("/customers/{c}/cart"),
+            &[("csrf", &csrf), ("cart", &cart_id), ("catalogItemId", &perp), ("quantity", "1")],
+        )
+        .await;
+    assert_eq!(more.status, 303);
+    assert!(indicator(&b.get(&format!("/customers/{c}/orders")).await.html).unwrap().contains("Cart (2 lines)"));
+    // A helpdesk agent, who may not buy, sees no cart.
+    let helpdesk = user_with_password(&app, &p, "helpdesk", &["helpdesk_agent"]).await;
+    let mut h = Browser::new(&app);
+    h.sign_in(&helpdesk, PASSWORD).await;
+    assert_eq!(indicator(&h.get(&format!("/customers/{c}/software")).await.html), None);
+    // Ordered: no open cart any more.
+    let placed = b.post(&format!("/customers/{c}/cart/checkout"), &[("csrf", &csrf), ("cart", &cart_id)]).await;
+    assert_eq!(placed.status, 303, "{}", placed.html);
+    assert_eq!(indicator(&b.get(&format!("/customers/{c}/software")).await.html), None, "ordered");
 }

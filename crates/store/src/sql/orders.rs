@@ -142,6 +142,20 @@ impl OrderStore for SqlStore {
         row.as_ref().map(cart_from).transpose()
     }
 
+    async fn open_cart(&self, scope: PartnerScope, customer: TenantId) -> StoreResult<Option<Cart>> {
+        let sql = format!(
+            "SELECT {} FROM carts WHERE partner_id = $1 AND customer_id = $2 AND status = 'active' \
+             ORDER BY updated_at DESC, id DESC LIMIT 1",
+            CART_COLS
+        );
+        let row = sqlx::query(&sql)
+            .bind(scope.partner_id().to_string())
+            .bind(customer.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(cart_from).transpose()
+    }
+
     async fn update_cart(
         &self,
         scope: PartnerScope,

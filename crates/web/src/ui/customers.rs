@@ -15,6 +15,7 @@ use domain::software::ArtifactSelection;
 use serde::Deserialize;
 use services::sessions::SessionActor;
 
+#[derive(Clone)]
 pub struct CustomerRow {
     pub id: String,
     pub name: String,
@@ -177,11 +178,26 @@ pub struct TabHead {
     pub tab: &'static str,
     pub can_buy: bool,
     pub notice: Option<String>,
+    /// The customer's open cart and its number of lines (for those who may buy): the cart indicator on every tab.
+    pub cart: Option<(String, usize)>,
 }
 
 impl TabHead {
-    pub fn new(s: &SessionActor, customer: CustomerRow, tab: &'static str, notice: Option<String>) -> TabHead {
-        TabHead { customer, tab, can_buy: can(s, Action::BuyForCustomer), notice }
+    pub async fn new(
+        state: &AppState,
+        s: &SessionActor,
+        customer: CustomerRow,
+        tab: &'static str,
+        notice: Option<String>,
+    ) -> TabHead {
+        let can_buy = can(s, Action::BuyForCustomer);
+        let cart = match (can_buy, parse_id(&customer.id)) {
+            // The indicator is a convenience: a failed read leaves it out rather than failing the page.
+            (true, Ok(id)) => state.services.open_cart(&s.actor, id).await.ok().flatten(),
+            _ => None,
+        };
+        let cart = cart.map(|c| (c.id.to_string(), c.lines.len()));
+        TabHead { customer, tab, can_buy, notice, cart }
     }
 }
 
@@ -331,7 +347,7 @@ async fn software_page(
         section: "customers",
         nav: Some(Nav::of(s)),
         customer_id: customer.id.clone(),
-        head: TabHead::new(s, customer, "software", notice),
+        head: TabHead::new(&state, s, customer, "software", notice).await,
         csrf: s.csrf.clone(),
         can_keys: can(s, Action::GetKeysAndDownloads),
         can_cancel: can(s, Action::CancelPurchase),

@@ -153,7 +153,7 @@ async fn orders(
         section: "customers",
         nav: Some(Nav::of(&s)),
         customer_id: customer.id.clone(),
-        head: TabHead::new(&s, customer, "orders", notice),
+        head: TabHead::new(&state, &s, customer, "orders", notice).await,
         can_cancel: can(&s, Action::CancelPurchase),
         orders: list.iter().map(|o| order_row(o, now)).collect(),
     }))
@@ -220,7 +220,7 @@ async fn order_page(
         section: "customers",
         nav: Some(Nav::of(&s)),
         customer_id: customer.id.clone(),
-        head: TabHead::new(&s, customer, if placed { "products" } else { "orders" }, None),
+        head: TabHead::new(&state, &s, customer, if placed { "products" } else { "orders" }, None).await,
         placed,
         tax_note: tax_note(&market),
         order: order_row(&order, now),

@@ -99,7 +99,11 @@ async fn products_page(
             });
         }
     }
-    let cart_id = q.cart.clone().unwrap_or_default();
+    let customer = CustomerRow::of(&c);
+    let head = TabHead::new(&state, s, customer.clone(), "products", None).await;
+    // Adding goes on in the cart in the address, else in the customer's open cart (as a shop keeps one's basket).
+    let cart_id = q.cart.clone().filter(|c| !c.is_empty()).or_else(|| head.cart.as_ref().map(|c| c.0.clone()));
+    let cart_id = cart_id.unwrap_or_default();
     let cart_count = if cart_id.is_empty() {
         0
     } else {
@@ -108,13 +112,12 @@ async fn products_page(
             .map(|c| c.lines.len())
             .unwrap_or(0)
     };
-    let customer = CustomerRow::of(&c);
     let res = page(&ProductsPage {
         title: format!("{} · Add products", customer.name),
         section: "customers",
         nav: Some(Nav::of(s)),
         customer_id: customer.id.clone(),
-        head: TabHead::new(s, customer, "products", None),
+        head,
         csrf: s.csrf.clone(),
         cart_id,
         cart_count,
