@@ -347,7 +347,7 @@ async fn software_page(
         section: "customers",
         nav: Some(Nav::of(s)),
         customer_id: customer.id.clone(),
-        head: TabHead::new(&state, s, customer, "software", notice).await,
+        head: TabHead::new(state, s, customer, "software", notice).await,
         csrf: s.csrf.clone(),
         can_keys: can(s, Action::GetKeysAndDownloads),
         can_cancel: can(s, Action::CancelPurchase),

@@ -119,7 +119,7 @@ async fn cancel_page(
         section: "customers",
         nav: Some(Nav::of(s)),
         customer_id: customer.id.clone(),
-        head: TabHead::new(&state, s, customer, "software", None).await,
+        head: TabHead::new(state, s, customer, "software", None).await,
         csrf: s.csrf.clone(),
         product_id: product_id.to_string(),
         product,

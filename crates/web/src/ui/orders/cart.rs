@@ -123,7 +123,7 @@ async fn cart_view(
         section: "customers",
         nav: Some(Nav::of(s)),
         customer_id: customer.id.clone(),
-        head: TabHead::new(&state, s, customer, "products", None).await,
+        head: TabHead::new(state, s, customer, "products", None).await,
         csrf: s.csrf.clone(),
         cart_id: cart_id.to_string(),
         currency: catalog.market.currency_code.clone(),

@@ -100,7 +100,7 @@ async fn products_page(
         }
     }
     let customer = CustomerRow::of(&c);
-    let head = TabHead::new(&state, s, customer.clone(), "products", None).await;
+    let head = TabHead::new(state, s, customer.clone(), "products", None).await;
     // Adding goes on in the cart in the address, else in the customer's open cart (as a shop keeps one's basket).
     let cart_id = q.cart.clone().filter(|c| !c.is_empty()).or_else(|| head.cart.as_ref().map(|c| c.0.clone()));
     let cart_id = cart_id.unwrap_or_default();
