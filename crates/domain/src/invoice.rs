@@ -104,7 +104,7 @@ pub struct InvoiceLine {
     pub id: String,
     pub at: Timestamp,
     /// The ledger row's kind ([`crate::ledger::LedgerKind::as_str`]).
-    pub charge_type: String,
+    pub charge_type: crate::ledger::LedgerKind,
     pub customer_id: Option<TenantId>,
     pub customer_domain: Option<String>,
     pub order_id: Option<OrderId>,

@@ -26,7 +26,7 @@ async fn an_invoice_run_bills_each_row_once(backend: Db) {
     // Before the run, the rows are unbilled: the partner's own, by date, paged.
     let unbilled = store.invoice_lines(scope(&p), LedgerLines::Unbilled, 10, None).await.unwrap();
     assert_eq!(unbilled.len(), 2);
-    assert!(unbilled.iter().all(|l| l.charge_type == LedgerKind::New.as_str() && l.order_id == Some(order.id)));
+    assert!(unbilled.iter().all(|l| l.charge_type == LedgerKind::New && l.order_id == Some(order.id)));
     let first = &unbilled[0];
     let cursor = domain::paging::Cursor { at: first.at, id: first.id.clone() };
     assert_eq!(store.invoice_lines(scope(&p), LedgerLines::Unbilled, 10, Some(&cursor)).await.unwrap(), unbilled[1..]);
@@ -51,7 +51,7 @@ async fn an_invoice_run_bills_each_row_once(backend: Db) {
     assert_eq!(store.get_invoice(scope(&other), invoice.id).await.unwrap(), None);
     let lines = store.invoice_lines(scope(&p), LedgerLines::Invoice(invoice.id), 10, None).await.unwrap();
     assert_eq!(lines.len(), 2);
-    assert!(lines.iter().all(|l| l.charge_type == LedgerKind::New.as_str() && l.order_id == Some(order.id)));
+    assert!(lines.iter().all(|l| l.charge_type == LedgerKind::New && l.order_id == Some(order.id)));
     assert_eq!(lines.iter().map(|l| l.total.minor).sum::<i64>(), invoice.total_charges.minor);
     assert_eq!(
         store.invoice_lines(scope(&p), LedgerLines::Invoice(invoice.id), 1, None).await.unwrap(),

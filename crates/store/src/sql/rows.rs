@@ -401,10 +401,7 @@ pub(super) fn invoice_line_from(row: &AnyRow) -> StoreResult<InvoiceLine> {
     Ok(InvoiceLine {
         id: row.try_get("id")?,
         at: ts(row, "at")?,
-        charge_type: LedgerKind::parse(&row.try_get::<String, _>("kind")?)
-            .ok_or_else(|| corrupt("ledger.kind"))?
-            .as_str()
-            .to_string(),
+        charge_type: LedgerKind::parse(&row.try_get::<String, _>("kind")?).ok_or_else(|| corrupt("ledger.kind"))?,
         customer_id: opt_uuid("customer_id")?.map(TenantId),
         customer_domain: row.try_get("customer_domain")?,
         order_id: opt_uuid("order_id")?.map(OrderId),

@@ -252,7 +252,7 @@ fn line_row(l: &domain::invoice::InvoiceLine) -> InvoiceLineRow {
     let cur = &l.currency;
     InvoiceLineRow {
         when: format::when(l.at),
-        kind: format::words(&l.charge_type),
+        kind: format::words(l.charge_type.as_str()),
         customer: l.customer_domain.clone().unwrap_or_default(),
         order: l.order_id.map(|o| format!("{o} line {}", l.line_number.unwrap_or(0) + 1)).unwrap_or_default(),
         product: l.product_name.clone().unwrap_or_else(|| "refund".into()),
