@@ -370,6 +370,17 @@ impl Services {
         Ok(())
     }
 
+    /// Where a link stands now, for the page a customer sees when it no longer serves (no authentication: the
+    /// token is the credential, and only the reason is told). `None` for a token never issued.
+    #[tracing::instrument(skip_all)]
+    pub async fn link_status(&self, token: &str) -> Result<Option<domain::download::LinkStatus>> {
+        if !plausible_token(token) {
+            return Ok(None);
+        }
+        let link = self.store.find_link(&crate::auth::token_hash(token)).await?;
+        Ok(link.map(|l| l.state.status(l.partner.now(self.clock.now()))))
+    }
+
     /// Serves a link (no authentication: the token is the credential). A transfer from byte 0 takes one of the
     /// link's 50 downloads; a resume does not, and is served while the link is within its 14 days. Each served
     /// `GET` is recorded (`download_software`, with IP and user agent) in the transaction that counts it.

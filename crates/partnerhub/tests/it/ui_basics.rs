@@ -768,7 +768,8 @@ async fn a_dead_download_link_opened_in_a_browser_says_what_happened(db: Db) {
     assert_eq!(r.status, 410);
     assert!(is_html(&r));
     let text = page_of(&r);
-    assert!(text.contains("This download link has expired") && text.contains("50 downloads"), "{text}");
+    assert!(text.contains("This download link has been used up") && text.contains("50 downloads"), "{text}");
+    assert!(!text.contains("14 days"), "only the limit reached: {text}");
     assert!(text.contains("Your reseller can send you a new link"), "{text}");
     assert!(!text.contains("admin agent") && !text.contains("Get keys") && !text.contains("Sign out"), "{text}");
     // An API client (no text/html in Accept) keeps the JSON 410.
@@ -781,7 +782,9 @@ async fn a_dead_download_link_opened_in_a_browser_says_what_happened(db: Db) {
     app.clock.advance_micros(15 * 86_400_000_000);
     let r = fetch(&app.http, Method::GET, &old, &[BROWSER]).await;
     assert_eq!(r.status, 410);
-    assert!(page_of(&r).contains("14 days after it is issued"));
+    let text = page_of(&r);
+    assert!(text.contains("has expired") && text.contains("14 days after it is issued"), "{text}");
+    assert!(!text.contains("50 downloads"), "only the limit reached: {text}");
     // After the purchase was cancelled.
     let fresh = enu_link(&app, &b).await;
     let order =

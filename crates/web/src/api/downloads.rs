@@ -343,7 +343,7 @@ async fn download(
 ) -> Response {
     let text = |name: header::HeaderName| headers.get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let request = DownloadRequest {
-        token,
+        token: token.clone(),
         range: text(header::RANGE),
         if_range: text(header::IF_RANGE),
         head: method == Method::HEAD,
@@ -353,7 +353,17 @@ async fn download(
         Ok(d) => d,
         // A person who opened the link in a browser gets a page saying what happened; API clients the JSON body.
         Err(e) => {
-            match crate::ui::links::wants_html(&headers).then(|| crate::ui::links::link_gone_page(&e)).flatten() {
+            if !crate::ui::links::wants_html(&headers) {
+                return ApiError::from(e).into_response();
+            }
+            // Both limits are the API's `link_expired`; the page says which one was reached.
+            let status = match e {
+                services::Error::Domain(domain::DomainError::LinkExpired) => {
+                    state.services.link_status(&token).await.ok().flatten()
+                }
+                _ => None,
+            };
+            match crate::ui::links::link_gone_page(&e, status) {
                 Some(page) => return page,
                 None => return ApiError::from(e).into_response(),
             }

@@ -29,10 +29,24 @@ pub fn wants_html(headers: &HeaderMap) -> bool {
 
 /// The page for a link that is gone (410) or unknown (404), with the same status as the API's answer; `None` for
 /// any other refusal, which keeps its JSON body.
-pub fn link_gone_page(e: &services::Error) -> Option<Response> {
+pub fn link_gone_page(e: &services::Error, status: Option<domain::download::LinkStatus>) -> Option<Response> {
+    use domain::download::LinkStatus;
     let services::Error::Domain(d) = e else { return None };
     let ask = "Your reseller can send you a new link: ask them to issue one for this software.";
     let (status, heading, what, next) = match d {
+        DomainError::LinkExpired if status == Some(LinkStatus::UsedUp) => (
+            StatusCode::GONE,
+            "This download link has been used up",
+            "Each link allows 50 downloads, and this one has had all of them. Nothing is wrong with your purchase.",
+            ask,
+        ),
+        DomainError::LinkExpired if status == Some(LinkStatus::Expired) => (
+            StatusCode::GONE,
+            "This download link has expired",
+            "Each link works for 14 days after it is issued, and this one is older. Nothing is wrong with your \
+             purchase.",
+            ask,
+        ),
         DomainError::LinkExpired => (
             StatusCode::GONE,
             "This download link has expired",
