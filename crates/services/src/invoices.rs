@@ -160,7 +160,7 @@ impl Services {
             let add = |a: domain::money::Money, b: domain::money::Money| {
                 a.checked_add(b).ok_or_else(|| crate::Error::Internal("unbilled totals overflow".into()))
             };
-            if l.total.minor >= 0 {
+            if !l.charge_type.is_credit() {
                 t.charges = add(t.charges, l.total)?;
             } else {
                 t.credits = add(t.credits, l.total)?;

@@ -967,17 +967,9 @@ async fn the_software_tab_lists_an_items_links_and_revokes_one(db: Db) {
 /// Issue 18.6: Billing shows the charges and credits not invoiced yet, so a cancellation's credit is visible at once;
 /// once the month is invoiced they move to the invoice.
 async fn billing_shows_the_month_so_far_before_its_invoice(db: Db) {
-    use crate::api_orders::{buy, item, stock};
     let app = TestApp::spawn(db).await;
-    let p = app.partner("Ledger", false).await;
-    crate::api_catalog::import(&app, &crate::api_catalog::sample_catalog()).await;
-    crate::api_invoices::set_tax(&app, "US", "USD", "0.0725", false).await;
-    stock(&app, "SQL2019STD", "0001", &["K1"]).await;
+    let (p, c, order) = a_us_order(&app, "Ledger").await;
     let t = p.token(Role::AdminAgent);
-    let c = app.customer(&p, "Fabrikam", "fabrikam.example.com", "US").await["id"].as_str().unwrap().to_string();
-    let order =
-        buy(&app, t, &c, json!([{"catalogItemId": item(&app, t, &c, "SQL2019STD", "0001").await, "quantity": 1}]))
-            .await;
     let billing = user_with_password(&app, &p, "billing", &["billing_admin"]).await;
     let mut browser = Browser::new(&app);
     browser.sign_in(&billing, PASSWORD).await;
@@ -1079,17 +1071,8 @@ fn multipart_body(boundary: &str, fields: &[(&str, &str)], files: &[(&str, &str,
 /// Issue 18.8: files are chosen on the filing form (the article's "Add files") and attached to the new request; a
 /// request filed from an order starts with the amount and currency of the lines in question.
 async fn a_request_is_filed_with_its_files_and_the_amount_of_its_order(db: Db) {
-    use crate::api_orders::{buy, item, stock};
     let app = TestApp::spawn(db).await;
-    let p = app.partner("Files", false).await;
-    crate::api_catalog::import(&app, &crate::api_catalog::sample_catalog()).await;
-    crate::api_invoices::set_tax(&app, "US", "USD", "0.0725", false).await;
-    stock(&app, "SQL2019STD", "0001", &["F1"]).await;
-    let t = p.token(Role::AdminAgent);
-    let c = app.customer(&p, "Fabrikam", "fabrikam.example.com", "US").await["id"].as_str().unwrap().to_string();
-    let order =
-        buy(&app, t, &c, json!([{"catalogItemId": item(&app, t, &c, "SQL2019STD", "0001").await, "quantity": 1}]))
-            .await;
+    let (p, c, order) = a_us_order(&app, "Files").await;
     let o = order["id"].as_str().unwrap();
     let agent = user_with_password(&app, &p, "agent", &["admin_agent"]).await;
     let mut b = Browser::new(&app);
@@ -1203,4 +1186,19 @@ async fn every_tab_shows_the_open_cart_until_it_is_ordered(db: Db) {
     let placed = b.post(&format!("/customers/{c}/cart/checkout"), &[("csrf", &csrf), ("cart", &cart_id)]).await;
     assert_eq!(placed.status, 303, "{}", placed.html);
     assert_eq!(indicator(&b.get(&format!("/customers/{c}/software")).await.html), None, "ordered");
+}
+
+/// A partner with a US customer (7.25% sales tax) who bought one SQL Server subscription: $1,200.00 + $87.00.
+/// Returns the partner, the customer's id and the order.
+async fn a_us_order(app: &TestApp, partner: &str) -> (TestPartner, String, serde_json::Value) {
+    use crate::api_orders::{buy, item, stock};
+    let p = app.partner(partner, false).await;
+    crate::api_catalog::import(app, &crate::api_catalog::sample_catalog()).await;
+    crate::api_invoices::set_tax(app, "US", "USD", "0.0725", false).await;
+    stock(app, "SQL2019STD", "0001", &["US-ORDER-1"]).await;
+    let t = p.token(Role::AdminAgent);
+    let c = app.customer(&p, "Fabrikam", "fabrikam.example.com", "US").await["id"].as_str().unwrap().to_string();
+    let line = json!([{"catalogItemId": item(app, t, &c, "SQL2019STD", "0001").await, "quantity": 1}]);
+    let order = buy(app, t, &c, line).await;
+    (p, c, order)
 }
