@@ -203,9 +203,10 @@ async fn file_request(State(state): State<AppState>, req: axum::extract::Request
         Ok(Signed(s)) => s,
         Err(refused) => return Ok(refused),
     };
-    let mut multipart = Multipart::from_request(axum::extract::Request::from_parts(parts, body), &state)
-        .await
-        .map_err(|e| UiError(domain::DomainError::invalid("form", e.body_text()).into(), None))?;
+    let mut multipart =
+        Multipart::from_request(axum::extract::Request::from_parts(parts, body), &state).await.map_err(|e| {
+            UiError(domain::DomainError::invalid("form", e.body_text()).into(), Some(Box::new(Nav::of(&s))))
+        })?;
     let mut form: Vec<(String, String)> = Vec::new();
     let mut request: Option<domain::support::ServiceRequest> = None;
     loop {
@@ -214,9 +215,10 @@ async fn file_request(State(state): State<AppState>, req: axum::extract::Request
             Ok(None) => break,
             Err(e) => {
                 let Some(r) = &request else {
-                    return Err(UiError(domain::DomainError::invalid("form", e.body_text()).into(), None));
+                    let e = domain::DomainError::invalid("form", e.body_text());
+                    return Err(UiError(e.into(), Some(Box::new(Nav::of(&s)))));
                 };
-                let problem = upload_problem(e.status(), &e.body_text());
+                let problem = upload_problem(e.status());
                 return request_page(&state, &s, &r.id.to_string(), Some(problem)).await;
             }
         };
@@ -228,10 +230,7 @@ async fn file_request(State(state): State<AppState>, req: axum::extract::Request
         }
         // The first file: the fields are all read; check the form came from this site, then file the request.
         if request.is_none() {
-            if !field(&form, "csrf").is_some_and(|c| s.csrf_matches(&c)) {
-                return Ok(expired_form(&s));
-            }
-            match file(&state, &s, &form).await? {
+            match file_signed(&state, &s, &form).await? {
                 Ok(r) => request = Some(r),
                 Err(page) => return Ok(page),
             }
@@ -248,17 +247,24 @@ async fn file_request(State(state): State<AppState>, req: axum::extract::Request
     }
     let request = match request {
         Some(r) => r,
-        None => {
-            if !field(&form, "csrf").is_some_and(|c| s.csrf_matches(&c)) {
-                return Ok(expired_form(&s));
-            }
-            match file(&state, &s, &form).await? {
-                Ok(r) => r,
-                Err(page) => return Ok(page),
-            }
-        }
+        None => match file_signed(&state, &s, &form).await? {
+            Ok(r) => r,
+            Err(page) => return Ok(page),
+        },
     };
     Ok(Redirect::to(&format!("/support/{}", request.id)).into_response())
+}
+
+/// A multipart form: its `csrf` field checked, then the request filed (`file`).
+async fn file_signed(
+    state: &AppState,
+    s: &SessionActor,
+    form: &[(String, String)],
+) -> Result<Result<domain::support::ServiceRequest, Response>, UiError> {
+    if !field(form, "csrf").is_some_and(|c| s.csrf_matches(&c)) {
+        return Ok(Err(expired_form(s)));
+    }
+    file(state, s, form).await
 }
 
 /// The answer to a form whose CSRF token is missing or stale.
@@ -270,7 +276,7 @@ fn expired_form(s: &SessionActor) -> Response {
 }
 
 /// What to say next to the file field when an upload could not be read.
-fn upload_problem(status: StatusCode, _detail: &str) -> super::FieldProblem {
+fn upload_problem(status: StatusCode) -> super::FieldProblem {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         let limit = super::customers::human_size(domain::support::MAX_ATTACHMENT_BYTES);
         super::FieldProblem::new(
@@ -318,7 +324,7 @@ async fn store_part(
         tokio::join!(producer, async { state.services.attach_file(&s.actor, parse_id(id)?, name, stream).await });
     match (stored, failed_with) {
         (Ok(_), _) => Ok(()),
-        (Err(_), Some(status)) => Err(upload_problem(status, "")),
+        (Err(_), Some(status)) => Err(upload_problem(status)),
         (Err(e), None) => match super::form_problem(&e) {
             Some(mut p) => {
                 p.field = "file".into();
@@ -456,7 +462,7 @@ async fn attach(
                 super::FieldProblem::new("file", "Choose a file to attach.", StatusCode::UNPROCESSABLE_ENTITY);
             return request_page(&state, &s, &id, Some(problem)).await;
         }
-        Err(e) => return request_page(&state, &s, &id, Some(upload_problem(e.status(), &e.body_text()))).await,
+        Err(e) => return request_page(&state, &s, &id, Some(upload_problem(e.status()))).await,
     };
     let name = part.file_name().unwrap_or("attachment").to_string();
     match store_part(&state, &s, &id, &name, part).await {
