@@ -33,6 +33,8 @@ pub struct NewSession {
 pub struct SessionActor {
     pub actor: Actor,
     pub csrf: String,
+    /// The language the user chose for the pages (a BCP 47 tag); `None` follows the browser.
+    pub language: Option<String>,
 }
 
 impl SessionActor {
@@ -111,7 +113,8 @@ impl Services {
             return Ok(None);
         }
         let hash = token_hash(token);
-        let Some((user, partner, csrf, last_seen)) = self.store.session(&hash).await? else {
+        let Some(store::LiveSession { user, partner, csrf, last_seen, language }) = self.store.session(&hash).await?
+        else {
             return Ok(None);
         };
         let now = self.clock.now();
@@ -122,7 +125,7 @@ impl Services {
         if now.micros() - last_seen.micros() >= TOUCH_EVERY_MICROS {
             self.store.touch_session(&hash, now).await?;
         }
-        Ok(Some(SessionActor { actor: Actor::new(partner, user, None), csrf }))
+        Ok(Some(SessionActor { actor: Actor::new(partner, user, None), csrf, language }))
     }
 
     /// Forgets idle sessions and old failure counts; run periodically by the server.

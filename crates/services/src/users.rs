@@ -236,4 +236,19 @@ impl Services {
         self.store.revoke_token(scope, actor.user.id, id, now, Effects::audit(audit)).await?;
         Ok(())
     }
+
+    /// Saves the language the signed-in user reads the pages in (`None`: follow the browser). The web layer offers
+    /// only the languages it has; this checks the shape of a BCP 47 tag (`en`, `zh-TW`).
+    pub async fn save_language(&self, actor: &Actor, language: Option<&str>) -> Result<()> {
+        let scope = actor.authorize(Action::OwnProfile)?;
+        if let Some(tag) = language {
+            let shaped = (2..=35).contains(&tag.len())
+                && tag.split('-').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric()));
+            if !shaped {
+                return Err(DomainError::invalid("language", "must be a language tag such as en or zh-TW").into());
+            }
+        }
+        self.store.set_user_language(scope, actor.user.id, language).await?;
+        Ok(())
+    }
 }

@@ -23,6 +23,17 @@ pub struct UserPatch {
     pub disabled: Option<bool>,
 }
 
+/// A live dashboard session as the store finds it by its token's hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveSession {
+    pub user: User,
+    pub partner: Partner,
+    pub csrf: String,
+    pub last_seen: Timestamp,
+    /// The user's chosen language for the pages (a BCP 47 tag); `None` follows the browser.
+    pub language: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credentials {
     pub user: User,

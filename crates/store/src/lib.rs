@@ -13,7 +13,7 @@ mod requests;
 mod scope;
 mod sql;
 
-pub use accounts::{ApiToken, Credentials, UserPatch};
+pub use accounts::{ApiToken, Credentials, LiveSession, UserPatch};
 pub use commerce::{CancelLines, CartClaim, CatalogCounts, LedgerLines, NewKey, NewSoftwareItem};
 pub use deliveries::{ClaimedDelivery, FinishedAttempt, NewDelivery};
 pub use dialect::Backend;
@@ -162,6 +162,9 @@ pub trait UserStore: Send + Sync {
         now: Timestamp,
         effects: Effects,
     ) -> StoreResult<()>;
+    /// Saves the language a user chose for the pages (`None`: follow the browser); `NotFound` for a user of another
+    /// partner. Not an activity record: it changes nothing but how the pages read.
+    async fn set_user_language(&self, scope: PartnerScope, user: UserId, language: Option<&str>) -> StoreResult<()>;
     /// Starts a dashboard session for one of the scope's partner's users (`NotFound` for anyone else's).
     async fn create_session(
         &self,
@@ -655,8 +658,9 @@ pub trait SignInStore: Send + Sync {
     async fn credentials_by_email(&self, email_folded: &str) -> StoreResult<Option<Credentials>>;
     /// The live token's user and partner; `None` for an unknown or revoked token or a disabled user.
     async fn authenticate(&self, token_hash: &str) -> StoreResult<Option<(TokenId, User, Partner)>>;
-    /// The live session's user, partner, CSRF token and last activity; `None` when unknown or the user is disabled.
-    async fn session(&self, token_hash: &str) -> StoreResult<Option<(User, Partner, String, Timestamp)>>;
+    /// The live session's user, partner, CSRF token, last activity and language; `None` when unknown or the user
+    /// is disabled.
+    async fn session(&self, token_hash: &str) -> StoreResult<Option<LiveSession>>;
     async fn touch_session(&self, token_hash: &str, now: Timestamp) -> StoreResult<()>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
     /// Counts one failed sign-in under `key` in a window of `window_micros`; returns the failures in the window.

@@ -34,6 +34,7 @@ const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0011_customer_profiles.sql"),
     },
     Migration { version: 12, name: "open_carts", sql: include_str!("../migrations/sqlite/0012_open_carts.sql") },
+    Migration { version: 13, name: "user_language", sql: include_str!("../migrations/sqlite/0013_user_language.sql") },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -61,6 +62,11 @@ const POSTGRES: &[Migration] = &[
         sql: include_str!("../migrations/postgres/0011_customer_profiles.sql"),
     },
     Migration { version: 12, name: "open_carts", sql: include_str!("../migrations/postgres/0012_open_carts.sql") },
+    Migration {
+        version: 13,
+        name: "user_language",
+        sql: include_str!("../migrations/postgres/0013_user_language.sql"),
+    },
 ];
 
 pub fn migrations(backend: Backend) -> &'static [Migration] {

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod i18n;
 pub mod idempotency;
 pub mod metrics;
 pub mod ratelimit;

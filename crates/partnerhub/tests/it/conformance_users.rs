@@ -47,8 +47,20 @@ async fn users_tokens_and_sessions_are_created_only_in_their_partners_scope(back
     assert!(matches!(err, StoreError::NotFound), "{err:?}");
     assert!(store.session("s-b").await.unwrap().is_none());
     store.create_session(scope(&a), "s-a", ann.id, "csrf", at(START)).await.unwrap();
-    let (u, p, csrf, seen) = store.session("s-a").await.unwrap().unwrap();
-    assert_eq!((u, p, csrf.as_str(), seen), (ann.clone(), a.clone(), "csrf", at(START)));
+    let live = store.session("s-a").await.unwrap().unwrap();
+    assert_eq!(
+        (live.user, live.partner, live.csrf.as_str(), live.last_seen, live.language),
+        (ann.clone(), a.clone(), "csrf", at(START), None)
+    );
+
+    // A's user's language through B's scope: refused, nothing saved; through A's: the session carries it.
+    let err = store.set_user_language(scope(&b), ann.id, Some("zh-TW")).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+    assert_eq!(store.session("s-a").await.unwrap().unwrap().language, None);
+    store.set_user_language(scope(&a), ann.id, Some("zh-TW")).await.unwrap();
+    assert_eq!(store.session("s-a").await.unwrap().unwrap().language.as_deref(), Some("zh-TW"));
+    store.set_user_language(scope(&a), ann.id, None).await.unwrap();
+    assert_eq!(store.session("s-a").await.unwrap().unwrap().language, None);
 }
 
 async fn sessions_live_until_deleted_or_purged(backend: Db) {
@@ -63,8 +75,8 @@ async fn sessions_live_until_deleted_or_purged(backend: Db) {
 
     // Touching moves the last activity; deleting ends that session only.
     store.touch_session("two", at(START + HOUR)).await.unwrap();
-    assert_eq!(store.session("two").await.unwrap().unwrap().3, at(START + HOUR));
-    assert_eq!(store.session("one").await.unwrap().unwrap().3, at(START));
+    assert_eq!(store.session("two").await.unwrap().unwrap().last_seen, at(START + HOUR));
+    assert_eq!(store.session("one").await.unwrap().unwrap().last_seen, at(START));
     store.delete_session("one").await.unwrap();
     assert!(store.session("one").await.unwrap().is_none());
     assert!(store.session("two").await.unwrap().is_some());

@@ -34,6 +34,7 @@ mod pc_support_invoices;
 mod reliability;
 mod roles;
 mod ui_basics;
+mod ui_language;
 
 /// Declares `$name::sqlite` and `$name::postgres`, each running `async fn $name(backend)` on a fresh database.
 #[macro_export]

@@ -298,7 +298,12 @@ async fn pages_follow_the_roles(db: Db) {
     assert!(keys.html.contains("This product has no activation key"));
     // Dates for people: day, month name and year; UTC said where there is a time; never RFC 3339.
     let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    assert!(months.iter().any(|m| keys.html.contains(&format!(" {m} 20"))), "{}", keys.html);
+    assert!(
+        months.iter().any(|m| keys.html.contains(&format!(" {m} ")) || keys.html.contains(&format!(">{m} ")))
+            && keys.html.contains(", 20"),
+        "{}",
+        keys.html
+    );
     assert!(!keys.html.contains("T00:") && !keys.html.contains("-01-"), "no machine dates");
     // Another partner's customer is not found.
     let q = app.partner("Beta", false).await;
@@ -460,7 +465,7 @@ async fn webhooks_are_managed_under_settings(db: Db) {
     ));
     let deliveries = g.get(&format!("/settings/webhooks/{id}")).await;
     assert_eq!(deliveries.status, 200);
-    assert!(deliveries.html.contains("webhook_test") && deliveries.html.contains("succeeded"), "{}", deliveries.html);
+    assert!(deliveries.html.contains("Webhook test") && deliveries.html.contains("Succeeded"), "{}", deliveries.html);
     assert!(deliveries.html.contains(&got[0].delivery));
     // Without the token the form is refused; with it the endpoint goes.
     assert_eq!(g.post(&format!("/settings/webhooks/{id}/delete"), &[("csrf", "forged")]).await.status, 403);
@@ -938,7 +943,7 @@ async fn the_software_tab_lists_an_items_links_and_revokes_one(db: Db) {
     assert_eq!(tab.status, 200);
     assert!(tab.html.contains("Links issued") && tab.html.contains("SQLServer2019-x64-ENU.iso"), "{}", tab.html);
     assert!(tab.html.contains("1 downloaded, 49 left"), "{}", tab.html);
-    assert!(tab.html.contains("expires 29 Jan 2026, 10:00 UTC"), "{}", tab.html);
+    assert!(tab.html.contains("expires Jan 29, 2026, 10:00 UTC"), "{}", tab.html);
     assert!(tab.html.contains("data-confirm=\"Revoke the link for SQLServer2019-x64-ENU.iso?"), "asks first");
     let id = app.get(&b.path("downloadlinks"), b.agent()).await.body["items"][0]["id"].as_str().unwrap().to_string();
     let revoke = format!("/customers/{}/software/{}/links/{id}/revoke", b.customer, b.item);
@@ -1190,7 +1195,7 @@ async fn every_tab_shows_the_open_cart_until_it_is_ordered(db: Db) {
 
 /// A partner with a US customer (7.25% sales tax) who bought one SQL Server subscription: $1,200.00 + $87.00.
 /// Returns the partner, the customer's id and the order.
-async fn a_us_order(app: &TestApp, partner: &str) -> (TestPartner, String, serde_json::Value) {
+pub async fn a_us_order(app: &TestApp, partner: &str) -> (TestPartner, String, serde_json::Value) {
     use crate::api_orders::{buy, item, stock};
     let p = app.partner(partner, false).await;
     crate::api_catalog::import(app, &crate::api_catalog::sample_catalog()).await;

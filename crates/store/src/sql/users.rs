@@ -184,6 +184,20 @@ impl UserStore for SqlStore {
         Ok(())
     }
 
+    async fn set_user_language(&self, scope: PartnerScope, user: UserId, language: Option<&str>) -> StoreResult<()> {
+        let n = sqlx::query("UPDATE users SET language = $1 WHERE partner_id = $2 AND id = $3")
+            .bind(language.map(str::to_string))
+            .bind(scope.partner_id().to_string())
+            .bind(user.to_string())
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        if n != 1 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
     async fn create_session(
         &self,
         scope: PartnerScope,
@@ -243,15 +257,24 @@ impl SignInStore for SqlStore {
         }
     }
 
-    async fn session(&self, token_hash: &str) -> StoreResult<Option<(User, Partner, String, Timestamp)>> {
+    async fn session(&self, token_hash: &str) -> StoreResult<Option<LiveSession>> {
         let sql = format!(
-            "SELECT {USER_COLS}, {PARTNER_COLS}, s.csrf AS s_csrf, s.last_seen_at AS s_last_seen_at FROM sessions s \
+            "SELECT {USER_COLS}, {PARTNER_COLS}, s.csrf AS s_csrf, s.last_seen_at AS s_last_seen_at, \
+             u.language AS u_language FROM sessions s \
              JOIN users u ON u.id = s.user_id JOIN partners p ON p.id = u.partner_id \
              WHERE s.token_hash = $1 AND u.disabled = 0"
         );
         let row = sqlx::query(&sql).bind(token_hash).fetch_optional(&self.read).await?;
-        row.map(|r| Ok((user_from(&r)?, partner_from(&r)?, r.try_get("s_csrf")?, ts(&r, "s_last_seen_at")?)))
-            .transpose()
+        row.map(|r| {
+            Ok(LiveSession {
+                user: user_from(&r)?,
+                partner: partner_from(&r)?,
+                csrf: r.try_get("s_csrf")?,
+                last_seen: ts(&r, "s_last_seen_at")?,
+                language: r.try_get("u_language")?,
+            })
+        })
+        .transpose()
     }
 
     async fn touch_session(&self, token_hash: &str, now: Timestamp) -> StoreResult<()> {

@@ -363,7 +363,7 @@ async fn download(
                 }
                 _ => None,
             };
-            match crate::ui::links::link_gone_page(&e, status) {
+            match crate::ui::links::link_gone_page(&e, status, &headers) {
                 Some(page) => return page,
                 None => return ApiError::from(e).into_response(),
             }

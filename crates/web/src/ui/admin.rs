@@ -3,6 +3,7 @@
 use super::format::{self, filters};
 use super::{page, Nav, OrPage, Signed, SignedForm, UiResult};
 use crate::extract::parse_id;
+use crate::i18n::{self, tr};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -51,13 +52,13 @@ impl RecordRow {
 #[derive(Template)]
 #[template(path = "activity.html")]
 struct ActivityPage {
-    title: &'static str,
+    title: String,
     section: &'static str,
     nav: Option<Nav>,
     start: String,
     end: String,
     kind: String,
-    kinds: Vec<(&'static str, &'static str)>,
+    kinds: Vec<(&'static str, String)>,
     records: Vec<RecordRow>,
     csv: String,
     /// Older records (Next) and newer ones (Previous): the log reads newest first.
@@ -78,18 +79,25 @@ struct ActivityQuery {
     before: Option<String>,
 }
 
-/// The kinds the page filters by; key views and downloads by default, as in the article.
-const KINDS: [(&str, &str); 9] = [
-    ("software", "Key views and downloads"),
-    ("all", "All activity"),
-    ("create_order", "Orders placed"),
-    ("update_order", "Orders cancelled"),
-    ("get_software_key", "Key views"),
-    ("download_software", "Downloads"),
-    ("create_service_request", "Support requests filed"),
-    ("update_service_request", "Support request updates"),
-    ("create_customer", "Customers added"),
-];
+/// The kinds the page filters by, in words; key views and downloads by default, as in the article.
+fn kinds() -> Vec<(&'static str, String)> {
+    vec![
+        ("software", tr!("activity-kind-software")),
+        ("all", tr!("activity-kind-all")),
+        ("create_order", tr!("activity-kind-create-order")),
+        ("update_order", tr!("activity-kind-update-order")),
+        ("get_software_key", tr!("activity-kind-get-software-key")),
+        ("download_software", tr!("activity-kind-download-software")),
+        ("create_service_request", tr!("activity-kind-create-service-request")),
+        ("update_service_request", tr!("activity-kind-update-service-request")),
+        ("create_customer", tr!("activity-kind-create-customer")),
+    ]
+}
+
+/// The kind asked for, when the page knows it; key views and downloads otherwise.
+fn chosen_kind(asked: &Option<String>) -> String {
+    asked.clone().filter(|k| kinds().iter().any(|(v, _)| v == k)).unwrap_or_else(|| "software".into())
+}
 
 fn kind_filter(kind: &str) -> Option<String> {
     match kind {
@@ -114,7 +122,7 @@ fn blank(v: &Option<String>) -> Option<&str> {
 }
 
 async fn activity(State(state): State<AppState>, Signed(s): Signed, Query(q): Query<ActivityQuery>) -> UiResult {
-    let kind = q.kind.clone().filter(|k| KINDS.iter().any(|(v, _)| v == k)).unwrap_or_else(|| "software".into());
+    let kind = chosen_kind(&q.kind);
     let query =
         match state.services.audit_query(&s.actor, blank(&q.start), blank(&q.end), kind_filter(&kind).as_deref()) {
             Ok(query) => query,
@@ -123,14 +131,14 @@ async fn activity(State(state): State<AppState>, Signed(s): Signed, Query(q): Qu
                 problem.field = "dates".into();
                 let status = problem.status;
                 let res = page(&ActivityPage {
-                    title: "Activity log",
+                    title: tr!("nav-activity"),
                     section: "activity",
                     nav: Some(Nav::of(&s)),
                     start: q.start.clone().unwrap_or_default(),
                     end: q.end.clone().unwrap_or_default(),
                     csv: String::new(),
                     kind,
-                    kinds: KINDS.to_vec(),
+                    kinds: kinds(),
                     records: Vec::new(),
                     next_page: None,
                     previous_page: None,
@@ -152,14 +160,14 @@ async fn activity(State(state): State<AppState>, Signed(s): Signed, Query(q): Qu
     let next_page = link("after", found.older);
     let previous_page = link("before", found.newer);
     Ok(page(&ActivityPage {
-        title: "Activity log",
+        title: tr!("nav-activity"),
         section: "activity",
         nav: Some(Nav::of(&s)),
         start: query.range.from.date().to_string(),
         end: query.range.until.plus_micros(-1).date().to_string(),
         csv: format!("/activity.csv?{}", query_string(&q, &kind, None)),
         kind,
-        kinds: KINDS.to_vec(),
+        kinds: kinds(),
         records,
         next_page,
         previous_page,
@@ -168,7 +176,7 @@ async fn activity(State(state): State<AppState>, Signed(s): Signed, Query(q): Qu
 }
 
 async fn activity_csv(State(state): State<AppState>, Signed(s): Signed, Query(q): Query<ActivityQuery>) -> UiResult {
-    let kind = q.kind.clone().filter(|k| KINDS.iter().any(|(v, _)| v == k)).unwrap_or_else(|| "software".into());
+    let kind = chosen_kind(&q.kind);
     let query = state
         .services
         .audit_query(&s.actor, blank(&q.start), blank(&q.end), kind_filter(&kind).as_deref())
@@ -201,7 +209,7 @@ fn invoice_row(i: &domain::invoice::Invoice) -> InvoiceRow {
 #[derive(Template)]
 #[template(path = "billing.html")]
 struct BillingPage {
-    title: &'static str,
+    title: String,
     section: &'static str,
     nav: Option<Nav>,
     invoices: Vec<InvoiceRow>,
@@ -228,7 +236,7 @@ async fn billing(State(state): State<AppState>, Signed(s): Signed) -> UiResult {
     let unbilled = state.services.unbilled(&s.actor).await.or_page(&s)?;
     let shown: Vec<InvoiceLineRow> = unbilled.lines.iter().rev().take(UNBILLED_SHOWN).map(line_row).collect();
     Ok(page(&BillingPage {
-        title: "Billing",
+        title: tr!("nav-billing"),
         section: "billing",
         nav: Some(Nav::of(&s)),
         invoices: list.iter().map(invoice_row).collect(),
@@ -253,9 +261,13 @@ fn line_row(l: &domain::invoice::InvoiceLine) -> InvoiceLineRow {
     InvoiceLineRow {
         when: format::when(l.at),
         kind: format::words(l.charge_type.as_str()),
+        kind_code: l.charge_type.as_str(),
         customer: l.customer_domain.clone().unwrap_or_default(),
-        order: l.order_id.map(|o| format!("{o} line {}", l.line_number.unwrap_or(0) + 1)).unwrap_or_default(),
-        product: l.product_name.clone().unwrap_or_else(|| "refund".into()),
+        order: l
+            .order_id
+            .map(|o| tr!("invoice-order-line", order = o.to_string(), line = l.line_number.unwrap_or(0) + 1))
+            .unwrap_or_default(),
+        product: l.product_name.clone().unwrap_or_else(|| tr!("invoice-refund")),
         quantity: l.quantity,
         unit: format::money(l.unit_price, cur),
         subtotal: format::money(l.subtotal, cur),
@@ -266,7 +278,9 @@ fn line_row(l: &domain::invoice::InvoiceLine) -> InvoiceLineRow {
 
 pub struct InvoiceLineRow {
     pub when: String,
+    /// The ledger kind in words, and as its code (the row's style).
     pub kind: String,
+    pub kind_code: &'static str,
     pub customer: String,
     pub order: String,
     pub product: String,
@@ -290,7 +304,7 @@ struct InvoicePage {
 async fn invoice(State(state): State<AppState>, Signed(s): Signed, Path(id): Path<String>) -> UiResult {
     let (invoice, lines) = state.services.all_invoice_lines(&s.actor, parse_id(&id).or_page(&s)?).await.or_page(&s)?;
     Ok(page(&InvoicePage {
-        title: format!("Invoice {}", invoice.period),
+        title: tr!("invoice-title", period = invoice.period.to_string()),
         section: "billing",
         nav: Some(Nav::of(&s)),
         invoice: invoice_row(&invoice),
@@ -327,37 +341,22 @@ pub struct UserRow {
     pub disabled: bool,
 }
 
-/// What a role is for, in the words of the Partner Center roles it mirrors (R2); what it may do follows from the
-/// policy. An exhaustive `match`: a new role without a description does not compile.
-fn role_description(role: Role) -> &'static str {
-    match role {
-        Role::GlobalAdmin => {
-            "Runs the partner account: adds customers, buys for them, reads the activity log and billing, manages \
-             users and webhooks."
-        }
-        Role::AdminAgent => {
-            "Adds customers, buys for them, gets activation keys and download links, and cancels purchases (the only \
-             role that may get keys and cancel)."
-        }
-        Role::SalesAgent => "Adds customers and edits their profiles; sees customers, their orders and software.",
-        Role::HelpdeskAgent => "Sees customers, their orders and software, and files support requests.",
-        Role::AccountAdmin => "Reads the activity log, besides what every role sees.",
-        Role::BillingAdmin => "Reads billing: invoices and what is not invoiced yet.",
-        Role::ReferralAdmin => "Reads the activity log, besides what every role sees.",
-        Role::MarketingContentAdmin => "Reads the activity log, besides what every role sees.",
-    }
+/// What a role is for, in the words of the Partner Center roles it mirrors (R2): the catalog's `role-about-<role>`;
+/// what it may do follows from the policy (the test below holds the English to it).
+fn role_description(role: Role) -> String {
+    i18n::t(&format!("role-about-{}", role.as_str()))
 }
 
 /// A role and its description, for the Settings page.
 pub struct RoleHelp {
     pub name: &'static str,
-    pub description: &'static str,
+    pub description: String,
 }
 
 #[derive(Template)]
 #[template(path = "settings.html")]
 struct SettingsPage {
-    title: &'static str,
+    title: String,
     section: &'static str,
     nav: Option<Nav>,
     nav_csrf: String,
@@ -368,6 +367,9 @@ struct SettingsPage {
     users: Vec<UserRow>,
     all_roles: Vec<&'static str>,
     role_help: Vec<RoleHelp>,
+    /// The saved language's tag, or empty when the pages follow the browser.
+    saved_language: String,
+    languages: Vec<super::LanguageChoice>,
 }
 
 async fn settings_page(
@@ -384,7 +386,7 @@ async fn settings_page(
         Vec::new()
     };
     Ok(page(&SettingsPage {
-        title: "Settings",
+        title: tr!("nav-settings"),
         section: "settings",
         nav: Some(Nav::of(s)),
         nav_csrf: s.csrf.clone(),
@@ -418,6 +420,8 @@ async fn settings_page(
             .collect(),
         all_roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
         role_help: Role::ALL.iter().map(|r| RoleHelp { name: r.as_str(), description: role_description(*r) }).collect(),
+        saved_language: s.language.as_deref().and_then(i18n::Locale::parse).map(|l| l.tag()).unwrap_or("").to_string(),
+        languages: i18n::Locale::all().map(|l| super::LanguageChoice { tag: l.tag(), name: l.name() }).collect(),
     }))
 }
 
@@ -492,6 +496,33 @@ async fn update_user(
     }
 }
 
+#[derive(Deserialize)]
+struct LanguageForm {
+    #[serde(default)]
+    lang: String,
+}
+
+/// Saves the language the user reads the pages in (empty: follow the browser), and shows Settings in it.
+async fn save_language(
+    State(state): State<AppState>,
+    SignedForm { session: s, form }: SignedForm<LanguageForm>,
+) -> UiResult {
+    let chosen = match form.lang.trim() {
+        "" => None,
+        tag => Some(
+            i18n::Locale::parse(tag)
+                .ok_or_else(|| {
+                    services::Error::from(domain::DomainError::invalid("lang", "not a language of these pages"))
+                })
+                .or_page(&s)?,
+        ),
+    };
+    state.services.save_language(&s.actor, chosen.map(|l| l.tag())).await.or_page(&s)?;
+    let mut res = Redirect::to("/settings").into_response();
+    super::pages::remember_language(&mut res, chosen, &state);
+    Ok(res)
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/activity", get(activity))
@@ -500,6 +531,7 @@ pub fn routes() -> Router<AppState> {
         .route("/billing/{invoice_id}", get(invoice))
         .route("/billing/{invoice_id}/lineitems.csv", get(invoice_csv))
         .route("/settings", get(settings))
+        .route("/settings/language", super::post_requiring(domain::policy::Action::OwnProfile, save_language))
         .route("/settings/tokens", super::post_requiring(domain::policy::Action::OwnProfile, create_token))
         .route(
             "/settings/tokens/{token_id}/revoke",

@@ -3,6 +3,8 @@
 use super::{can, page, Nav, OrPage, Signed, SignedForm, UiResult};
 use crate::extract::parse_id;
 use crate::extract::Client;
+use crate::i18n::tr;
+use crate::ui::format::filters;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -26,7 +28,7 @@ pub struct CustomerRow {
 #[derive(Template)]
 #[template(path = "customers.html")]
 struct CustomersPage {
-    title: &'static str,
+    title: String,
     section: &'static str,
     nav: Option<Nav>,
     /// R2: admin agents, sales agents and global admins add customers.
@@ -61,7 +63,7 @@ async fn list(State(state): State<AppState>, Signed(s): Signed, Query(q): Query<
         format!("/customers?{}", url.finish())
     });
     Ok(page(&CustomersPage {
-        title: "Customers",
+        title: tr!("nav-customers"),
         section: "customers",
         nav: Some(Nav::of(&s)),
         can_add: can(&s, Action::CreateCustomer),
@@ -107,12 +109,9 @@ pub struct SoftwareRow {
 pub struct IssuedLinkRow {
     pub id: String,
     pub file_name: String,
-    pub issued_at: String,
-    pub issued_by: String,
-    pub used: i64,
-    pub left: i64,
-    pub expires_at: String,
-    pub status: &'static str,
+    /// Issued when and by whom, downloads made and left, expiry: one sentence.
+    pub history: String,
+    pub status: String,
     pub status_class: &'static str,
     pub revocable: bool,
 }
@@ -121,19 +120,22 @@ impl IssuedLinkRow {
     fn of(l: &services::downloads::ListedLink) -> IssuedLinkRow {
         use domain::download::LinkStatus;
         let (status, status_class) = match l.status {
-            LinkStatus::Active => ("Active", "active"),
-            LinkStatus::Expired => ("Expired (14 days)", "cancelled"),
-            LinkStatus::UsedUp => ("Used up (50 downloads)", "cancelled"),
-            LinkStatus::Revoked => ("Revoked", "cancelled"),
+            LinkStatus::Active => (tr!("link-status-active"), "active"),
+            LinkStatus::Expired => (tr!("link-status-expired"), "cancelled"),
+            LinkStatus::UsedUp => (tr!("link-status-used-up"), "cancelled"),
+            LinkStatus::Revoked => (tr!("link-status-revoked"), "cancelled"),
         };
         IssuedLinkRow {
             id: l.link.id.to_string(),
             file_name: l.link.artifact.file_name.clone(),
-            issued_at: super::format::when(l.link.state.issued_at),
-            issued_by: l.link.issued_by.clone(),
-            used: l.link.state.downloads,
-            left: l.link.state.remaining(),
-            expires_at: super::format::when(l.link.state.expires_at),
+            history: tr!(
+                "software-link-history",
+                issued = super::format::when(l.link.state.issued_at),
+                by = l.link.issued_by.as_str(),
+                used = l.link.state.downloads,
+                left = l.link.state.remaining(),
+                expires = super::format::when(l.link.state.expires_at)
+            ),
             status,
             status_class,
             revocable: l.status != LinkStatus::Revoked,
@@ -234,17 +236,13 @@ pub async fn cancelled_notice(
         .filter(|l| l.status == domain::order::LineStatus::Cancelled && only.is_none_or(|n| n == l.line_number))
         .map(|l| {
             let credit = super::format::money(super::orders::cancel_credit(&order, l, now), &order.currency);
-            format!("line {} ({}, credit {credit})", l.line_number + 1, l.title)
+            tr!("cancelled-line", line = l.line_number + 1, product = l.title.as_str(), credit = credit)
         })
         .collect();
     if named.is_empty() {
         return None;
     }
-    Some(format!(
-        "Cancelled in order {}: {}. Its keys and download links are revoked; the credit goes on the next invoice.",
-        order.id,
-        named.join("; ")
-    ))
+    Some(tr!("cancelled-notice", order = order.id.to_string(), lines = named.join(tr!("list-separator").as_str())))
 }
 
 pub fn human_size(bytes: u64) -> String {
@@ -252,7 +250,7 @@ pub fn human_size(bytes: u64) -> String {
         b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
         b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
         b if b >= 1 << 10 => format!("{:.0} KiB", b as f64 / 1024.0),
-        b => format!("{b} bytes"),
+        b => tr!("size-bytes", n = b),
     }
 }
 
@@ -336,14 +334,14 @@ async fn software_page(
     }
     let revoked = q.revoked.as_deref().and_then(|id| {
         let link = rows.iter().flat_map(|r| &r.issued).find(|l| l.id == id && !l.revocable)?;
-        Some(format!("The link for {} is revoked: it no longer downloads.", link.file_name))
+        Some(tr!("link-revoked-notice", file = link.file_name.as_str()))
     });
     let notice = match revoked {
         Some(n) => Some(n),
         None => cancelled_notice(state, s, customer_id, q.cancelled.as_deref(), q.line.as_deref()).await,
     };
     Ok(page(&SoftwarePage {
-        title: format!("{} · Software", customer.name),
+        title: format!("{} · {}", customer.name, tr!("tab-software")),
         section: "customers",
         nav: Some(Nav::of(s)),
         customer_id: customer.id.clone(),
@@ -465,7 +463,7 @@ pub fn routes() -> Router<AppState> {
 /// One field of the Add customer form, with what was typed and its problem.
 pub struct NewCustomerField {
     pub name: &'static str,
-    pub label: &'static str,
+    pub label: String,
     pub required: bool,
     pub value: String,
     pub error: Option<String>,
@@ -474,7 +472,7 @@ pub struct NewCustomerField {
 #[derive(Template)]
 #[template(path = "customer_new.html")]
 struct NewCustomerPage {
-    title: &'static str,
+    title: String,
     section: &'static str,
     nav: Option<Nav>,
     csrf: String,
@@ -507,7 +505,7 @@ fn new_customer_form(
     form: &NewCustomerForm,
     problem: Option<super::FieldProblem>,
 ) -> axum::response::Response {
-    let field = |name: &'static str, label: &'static str, required: bool, value: &str| NewCustomerField {
+    let field = |name: &'static str, label: String, required: bool, value: &str| NewCustomerField {
         name,
         label,
         required,
@@ -515,17 +513,17 @@ fn new_customer_form(
         error: problem.as_ref().filter(|p| p.on(name)).map(|p| p.message.clone()),
     };
     let fields = vec![
-        field("companyName", "Company name", true, &form.company_name),
-        field("domain", "Domain (for example contoso.onmicrosoft.com)", true, &form.domain),
-        field("email", "Billing email", true, &form.email),
-        field("country", "Billing country (two letters, for example US)", true, &form.country),
-        field("city", "City", true, &form.city),
-        field("addressLine1", "Address", true, &form.address_line1),
-        field("postalCode", "Postal code", false, &form.postal_code),
+        field("companyName", tr!("customer-field-company"), true, &form.company_name),
+        field("domain", tr!("customer-field-domain"), true, &form.domain),
+        field("email", tr!("customer-field-email"), true, &form.email),
+        field("country", tr!("customer-field-country"), true, &form.country),
+        field("city", tr!("customer-field-city"), true, &form.city),
+        field("addressLine1", tr!("customer-field-address"), true, &form.address_line1),
+        field("postalCode", tr!("customer-field-postal-code"), false, &form.postal_code),
     ];
     let status = problem.as_ref().map(|p| p.status);
     let mut res = page(&NewCustomerPage {
-        title: "Add customer",
+        title: tr!("customer-add"),
         section: "customers",
         nav: Some(Nav::of(s)),
         csrf: s.csrf.clone(),

@@ -10,6 +10,7 @@ mod pages;
 mod support;
 mod webhooks;
 
+use crate::i18n::{self, tr, Locale};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
@@ -20,6 +21,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use domain::policy::{permits, Action};
+use format::filters;
 use serde::de::DeserializeOwned;
 use services::sessions::SessionActor;
 
@@ -49,6 +51,17 @@ impl Nav {
     }
 }
 
+/// A language the switch offers: every one but the page's own.
+pub struct LanguageChoice {
+    pub tag: &'static str,
+    pub name: String,
+}
+
+pub fn language_choices() -> Vec<LanguageChoice> {
+    let current = i18n::current();
+    Locale::all().filter(|l| *l != current).map(|l| LanguageChoice { tag: l.tag(), name: l.name() }).collect()
+}
+
 pub fn can(s: &SessionActor, action: Action) -> bool {
     permits(&s.actor.user.roles, action)
 }
@@ -67,10 +80,10 @@ pub fn page(t: &impl Template) -> Response {
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
-    title: &'a str,
+    title: String,
     section: &'a str,
     nav: Option<Nav>,
-    heading: &'a str,
+    heading: String,
     message: String,
 }
 
@@ -83,32 +96,30 @@ impl IntoResponse for UiError {
             services::Error::Domain(d) => {
                 let status = crate::error::status_of(d);
                 let heading = match status {
-                    StatusCode::FORBIDDEN => "Not allowed",
-                    StatusCode::NOT_FOUND => "Not found",
-                    _ => "That did not work",
+                    StatusCode::FORBIDDEN => tr!("error-forbidden"),
+                    StatusCode::NOT_FOUND => tr!("error-not-found"),
+                    _ => tr!("error-refused"),
                 };
                 let message = match d {
-                    domain::DomainError::NotFound => "There is no such page or object.".to_string(),
-                    domain::DomainError::Forbidden { allowed } => format!(
-                        "This needs one of these roles: {}. A global admin can give roles under Settings.",
-                        allowed.iter().map(|r| format::words(r.as_str())).collect::<Vec<_>>().join(", ")
+                    domain::DomainError::NotFound => tr!("error-not-found-text"),
+                    domain::DomainError::Forbidden { allowed } => tr!(
+                        "error-forbidden-text",
+                        roles = allowed.iter().map(|r| format::words(r.as_str())).collect::<Vec<_>>().join(", ")
                     ),
-                    other => other.to_string(),
+                    other => rule_message(other),
                 };
                 (status, heading, message)
             }
             services::Error::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "It has been logged.".to_string())
+                (StatusCode::INTERNAL_SERVER_ERROR, tr!("error-internal"), tr!("error-internal-text"))
             }
             services::Error::Unavailable(cause) => {
                 tracing::warn!(%cause, "database unavailable");
-                let message = "Partnerhub cannot reach its database right now. Nothing was changed; try again in a \
-                               few seconds.";
-                (StatusCode::SERVICE_UNAVAILABLE, "Temporarily unavailable", message.to_string())
+                (StatusCode::SERVICE_UNAVAILABLE, tr!("error-unavailable"), tr!("error-unavailable-text"))
             }
         };
-        let title = heading;
+        let title = heading.clone();
         let mut res = page(&ErrorPage { title, section: "", nav: self.1.map(|n| *n), heading, message });
         *res.status_mut() = status;
         if status == StatusCode::SERVICE_UNAVAILABLE {
@@ -154,6 +165,10 @@ where
         match app.services.session(token).await {
             Ok(Some(s)) => {
                 tracing::Span::current().record("partner", tracing::field::display(s.actor.partner.id));
+                // The user's saved language outranks the browser's.
+                if let Some(saved) = s.language.as_deref().and_then(Locale::parse) {
+                    i18n::set_current(saved);
+                }
                 // The route's declared action, before any form is read (the services check it again).
                 if let Some(crate::api::Requires(action)) = parts.extensions.get::<crate::api::Requires>().copied() {
                     if let Err(e) = s.actor.authorize(action) {
@@ -196,9 +211,7 @@ where
         })?;
         let csrf = form_urlencoded::parse(&bytes).find(|(k, _)| k == "csrf").map(|(_, v)| v.into_owned());
         if !csrf.is_some_and(|c| session.csrf_matches(&c)) {
-            let e = domain::DomainError::InvalidRequest(
-                "this form has expired or did not come from this site; reload the page and try again".into(),
-            );
+            let e = domain::DomainError::InvalidRequest(tr!("error-form-expired"));
             let mut res = UiError(e.into(), Some(Box::new(Nav::of(&session)))).into_response();
             *res.status_mut() = StatusCode::FORBIDDEN;
             return Err(res);
@@ -271,6 +284,7 @@ pub fn router() -> Router<AppState> {
         .merge(admin::routes())
         .merge(support::routes())
         .merge(webhooks::routes())
+        .layer(middleware::from_fn(i18n::choose))
         .layer(middleware::from_fn(security_headers))
 }
 
@@ -305,74 +319,77 @@ pub fn form_problem(e: &services::Error) -> Option<FieldProblem> {
             let (path, message) = text.split_once(": ").unwrap_or(("", text.as_str()));
             let leaf = path.rsplit('.').next().unwrap_or("");
             let (field, message) = match leaf {
-                "quantity" => ("quantity", format!("Quantity {message}.")),
-                "subscriptionId" => (
-                    "subscriptionId",
-                    "Enter the Azure subscription ID this reservation is for: 32 hexadecimal digits, such as \
-                     0f8fad5b-d9cb-469f-a165-70867728950e."
-                        .to_string(),
-                ),
-                "catalogItemId" => ("", "This product is not offered to this customer.".to_string()),
-                "startDate" if message.contains("after") => {
-                    ("startDate", "The start date is after the end date: choose a start on or before the end.".into())
+                // The domain's range rule; a form's own refusal (not a number) is already in the page's words.
+                "quantity" if message.starts_with("must be 1 to") => {
+                    ("quantity", tr!("problem-quantity", max = domain::money::MAX_QUANTITY))
                 }
-                "startDate" | "endDate" => (leaf, "Enter a date as year-month-day, such as 2026-11-24.".to_string()),
+                "quantity" => ("quantity", message.to_string()),
+                "subscriptionId" => ("subscriptionId", tr!("problem-subscription-id")),
+                "catalogItemId" => ("", tr!("problem-not-offered")),
+                "startDate" if message.contains("after") => ("startDate", tr!("problem-start-after-end")),
+                "startDate" | "endDate" => (leaf, tr!("problem-date-format")),
                 _ if path.starts_with("lineItems") || path.is_empty() => ("", sentence(message)),
                 other => (other, sentence(message)),
             };
             FieldProblem::new(field, message, StatusCode::UNPROCESSABLE_ENTITY)
         }
-        D::ProductUnavailableInMarket(_) => FieldProblem::new(
-            "",
-            "This product is not offered in the customer's market.",
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
-        D::CartAlreadyOrdered(order) => FieldProblem::new(
-            "",
-            format!("This cart was already checked out as order {order}; nothing was ordered twice."),
-            StatusCode::CONFLICT,
-        ),
-        D::InsufficientKeyStock(_) => FieldProblem::new(
-            "",
-            "There are not enough activation keys in stock for this order; nothing was ordered. Try a smaller \
-             quantity or ask the publisher to add keys.",
-            StatusCode::CONFLICT,
-        ),
+        D::ProductUnavailableInMarket(_) => {
+            FieldProblem::new("", tr!("problem-not-in-market"), StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        D::CartAlreadyOrdered(order) => {
+            FieldProblem::new("", tr!("problem-cart-ordered", order = order), StatusCode::CONFLICT)
+        }
+        D::InsufficientKeyStock(_) => FieldProblem::new("", tr!("problem-no-keys"), StatusCode::CONFLICT),
         D::CancellationWindowClosed { line, closed_at } => FieldProblem::new(
             "choice",
-            format!("Line {} can no longer be cancelled: its window closed on {closed_at}.", line + 1),
+            tr!("problem-window-closed", line = line + 1, closed = closed_at),
             StatusCode::CONFLICT,
         ),
-        D::CancellationRequiresSupportRequest { line, .. } => FieldProblem::new(
-            "choice",
-            format!("Line {} can only be cancelled through a support request.", line + 1),
-            StatusCode::CONFLICT,
-        ),
+        D::CancellationRequiresSupportRequest { line, .. } => {
+            FieldProblem::new("choice", tr!("problem-support-only", line = line + 1), StatusCode::CONFLICT)
+        }
         D::NotCancellable { line, product } => FieldProblem::new(
             "choice",
-            format!("Line {} ({product}) cannot be cancelled.", line + 1),
+            tr!("problem-not-cancellable", line = line + 1, product = product),
             StatusCode::CONFLICT,
         ),
         D::AlreadyCancelled(_) | D::ItemCancelled => {
-            FieldProblem::new("choice", "This line was cancelled already.", StatusCode::CONFLICT)
+            FieldProblem::new("choice", tr!("problem-already-cancelled"), StatusCode::CONFLICT)
         }
         D::LineItemOutOfRange(_) => {
-            FieldProblem::new("choice", "Choose one of the orders listed.", StatusCode::UNPROCESSABLE_ENTITY)
+            FieldProblem::new("choice", tr!("problem-choose-order"), StatusCode::UNPROCESSABLE_ENTITY)
         }
         D::CreditExceedsCharge { left, currency, .. } => FieldProblem::new(
             "",
-            format!("Only {left} {currency} is left to credit on this order."),
+            tr!("problem-credit-left", left = left.to_string(), currency = currency),
             StatusCode::CONFLICT,
         ),
         D::PayloadTooLarge(limit) => FieldProblem::new(
             "",
-            format!("That is too large: the limit is {}.", customers::human_size(*limit)),
+            tr!("problem-too-large", limit = customers::human_size(*limit)),
             StatusCode::PAYLOAD_TOO_LARGE,
         ),
         D::Conflict(m) | D::DuplicateCustomer(m) => FieldProblem::new("", sentence(m), StatusCode::CONFLICT),
         _ => return None,
     };
     Some(p)
+}
+
+/// A refusal said on an error page: the catalog's words for the rules whose text is fixed; the rule's own sentence
+/// for a value it names (validation details stay in English, as the API says them).
+fn rule_message(d: &domain::DomainError) -> String {
+    use domain::DomainError as D;
+    match d {
+        D::NotSandbox => tr!("error-not-sandbox"),
+        D::ItemCancelled => tr!("problem-already-cancelled"),
+        D::LinkExpired => tr!("error-link-expired"),
+        D::LinkRevoked => tr!("error-link-revoked"),
+        D::RateLimited { retry_after_secs } => tr!("error-rate-limited", seconds = *retry_after_secs),
+        other => match form_problem(&services::Error::Domain(other.clone())) {
+            Some(p) => p.message,
+            None => sentence(&other.to_string()),
+        },
+    }
 }
 
 /// `must be 1 to 10000` → `Must be 1 to 10000.`
@@ -401,6 +418,8 @@ mod form_tests {
         let p = form_problem(&e).unwrap();
         assert_eq!((p.field.as_str(), p.status), ("quantity", StatusCode::UNPROCESSABLE_ENTITY));
         assert_eq!(p.message, "Quantity must be 1 to 10000.");
+        let zh = i18n::sync_scope(Locale::parse("zh-TW").unwrap(), || form_problem(&e).unwrap());
+        assert_eq!(zh.message, "數量必須介於 1 到 10000 之間。");
         let e = services::Error::from(domain::DomainError::invalid(
             "lineItems[0].provisioningContext.subscriptionId",
             "a GUID",

@@ -9,6 +9,8 @@ mod products;
 use super::customers::{cancelled_notice, customer_row, CustomerRow, TabHead};
 use super::{can, form_problem, format, page, with_status, FieldProblem, Nav, OrPage, Signed, SignedForm, UiResult};
 use crate::extract::parse_id;
+use crate::i18n::tr;
+use crate::ui::format::filters;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -86,13 +88,13 @@ fn order_row(o: &Order, now: domain::Timestamp) -> OrderRow {
             .map(|l| {
                 let e = l.cancellation(o.created_at, now);
                 let cancellation = match e.why_not() {
-                    None => format!("{} days left to cancel", e.days_remaining),
-                    Some(CancelReason::WindowClosed) => "the cancellation window has passed".into(),
-                    Some(CancelReason::RequiresSupportRequest) => "cancel through a support request".into(),
-                    Some(CancelReason::NotCancellable) => "cannot be cancelled".into(),
+                    None => tr!("cancellation-days-left", days = e.days_remaining),
+                    Some(CancelReason::WindowClosed) => tr!("cancellation-window-passed"),
+                    Some(CancelReason::RequiresSupportRequest) => tr!("cancellation-support-only"),
+                    Some(CancelReason::NotCancellable) => tr!("cancellation-not-cancellable"),
                     Some(CancelReason::AlreadyCancelled) => match l.cancelled_at {
-                        Some(at) => format!("cancelled {}", format::when(at)),
-                        None => "cancelled".into(),
+                        Some(at) => tr!("cancellation-cancelled-at", when = format::when(at)),
+                        None => tr!("cancellation-cancelled"),
                     },
                 };
                 let is_cancelled = l.status == LineStatus::Cancelled;
@@ -149,7 +151,7 @@ async fn orders(
     list.reverse(); // newest first
     let notice = cancelled_notice(&state, &s, &customer_id, n.cancelled.as_deref(), n.line.as_deref()).await;
     Ok(page(&OrdersPage {
-        title: format!("{} · Orders", customer.name),
+        title: format!("{} · {}", customer.name, tr!("tab-orders")),
         section: "customers",
         nav: Some(Nav::of(&s)),
         customer_id: customer.id.clone(),
@@ -162,9 +164,9 @@ async fn orders(
 fn tax_note(m: &domain::market::Market) -> String {
     let rate = (m.tax_rate * rust_decimal::Decimal::from(100)).normalize();
     if m.tax_inclusive {
-        format!("list prices include {rate}% tax")
+        tr!("tax-included", rate = rate.to_string())
     } else {
-        format!("{rate}% tax is added to list prices")
+        tr!("tax-added", rate = rate.to_string())
     }
 }
 
@@ -216,7 +218,7 @@ async fn order_page(
     let customer = CustomerRow::of(&c);
     let placed = q.placed.is_some();
     Ok(page(&OrderPage {
-        title: format!("{} · Order {}", customer.name, order.id),
+        title: format!("{} · {}", customer.name, tr!("order-title", id = order.id.to_string())),
         section: "customers",
         nav: Some(Nav::of(&s)),
         customer_id: customer.id.clone(),

@@ -7,6 +7,9 @@
 
 use super::{cookie, page, SESSION_COOKIE};
 use crate::extract::Client;
+use crate::i18n::tr;
+use crate::i18n::{self, Locale};
+use crate::ui::format::filters;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
@@ -19,7 +22,7 @@ use serde::Deserialize;
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage<'a> {
-    title: &'a str,
+    title: String,
     section: &'a str,
     nav: Option<super::Nav>,
     error: Option<String>,
@@ -61,7 +64,8 @@ fn safe_next(next: &str) -> String {
 fn login_form(state: &AppState, next: String, email: String, error: Option<String>, status: StatusCode) -> Response {
     let csrf = services::sessions::new_csrf_token();
     let cookie = format!("{LOGIN_COOKIE}={csrf}; Path=/login; HttpOnly; SameSite=Strict{}", secure(state));
-    let mut res = page(&LoginPage { title: "Sign in", section: "", nav: None, error, next, email, csrf });
+    let title = tr!("login-submit");
+    let mut res = page(&LoginPage { title, section: "", nav: None, error, next, email, csrf });
     *res.status_mut() = status;
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         res.headers_mut().append(header::SET_COOKIE, v);
@@ -113,8 +117,8 @@ async fn login(
     // Login CSRF: checked before the password, so another site cannot even count failures against an account.
     let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
     if !from_this_site(&headers, &state.services.base_url) || !services::sessions::csrf_equal(expected, &form.csrf) {
-        let message = "This sign-in form has expired or did not come from this site; please sign in again.";
-        return login_form(&state, next, String::new(), Some(message.into()), StatusCode::FORBIDDEN);
+        let message = tr!("login-expired");
+        return login_form(&state, next, String::new(), Some(message), StatusCode::FORBIDDEN);
     }
     match state.services.sign_in(&form.email, &form.password, address.as_deref()).await {
         Ok(session) => {
@@ -133,16 +137,75 @@ async fn login(
         }
         Err(e) => {
             let (status, message) = match e.domain() {
-                Some(d @ domain::DomainError::RateLimited { .. }) => (StatusCode::TOO_MANY_REQUESTS, d.to_string()),
-                Some(_) => (StatusCode::UNAUTHORIZED, "Wrong email or password.".to_string()),
+                Some(domain::DomainError::RateLimited { retry_after_secs }) => {
+                    (StatusCode::TOO_MANY_REQUESTS, tr!("error-rate-limited", seconds = *retry_after_secs))
+                }
+                Some(_) => (StatusCode::UNAUTHORIZED, tr!("login-wrong")),
                 None => {
                     tracing::error!(error = %e, "sign-in failed");
-                    (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong; try again.".to_string())
+                    (StatusCode::INTERNAL_SERVER_ERROR, tr!("login-failed"))
                 }
             };
             login_form(&state, next, form.email, Some(message), status)
         }
     }
+}
+
+#[derive(Deserialize)]
+struct LanguageSwitch {
+    lang: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Sets (`Some`) or clears (`None`) the language switch's cookie, which keeps the choice before signing in.
+pub fn remember_language(res: &mut Response, locale: Option<Locale>, state: &AppState) {
+    let cookie = match locale {
+        Some(l) => format!("{}={}; Path=/; Max-Age=31536000; SameSite=Lax{}", i18n::COOKIE, l.tag(), secure(state)),
+        None => format!("{}=; Path=/; Max-Age=0; SameSite=Lax{}", i18n::COOKIE, secure(state)),
+    };
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+/// The page the switch was pressed on (the `Referer`, same site only), to go back to it in the new language.
+fn back_to(headers: &HeaderMap, base_url: &str) -> String {
+    let referer = headers.get(header::REFERER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let path = [base_url.trim_end_matches('/').to_string(), format!("http://{host}"), format!("https://{host}")]
+        .iter()
+        .filter(|origin| !origin.is_empty() && !origin.ends_with("://"))
+        .find_map(|origin| referer.strip_prefix(origin.as_str()).filter(|rest| rest.starts_with('/')))
+        .unwrap_or("/customers");
+    safe_next(path)
+}
+
+/// The language switch on every page. Signed in, it needs the session's CSRF token and saves the choice for the
+/// user; before signing in, it only sets the cookie (a cross-site post is refused either way).
+async fn switch_language(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<LanguageSwitch>,
+) -> Response {
+    let Some(locale) = Locale::parse(&form.lang) else {
+        return (StatusCode::UNPROCESSABLE_ENTITY, "unknown language").into_response();
+    };
+    if !from_this_site(&headers, &state.services.base_url) {
+        return (StatusCode::FORBIDDEN, "this form did not come from this site").into_response();
+    }
+    let token = cookie(&headers, SESSION_COOKIE).unwrap_or("");
+    if let Ok(Some(s)) = state.services.session(token).await {
+        if !s.csrf_matches(&form.csrf) {
+            return (StatusCode::FORBIDDEN, "this form has expired; reload the page").into_response();
+        }
+        if let Err(e) = state.services.save_language(&s.actor, Some(locale.tag())).await {
+            return super::UiError(e, Some(Box::new(super::Nav::of(&s)))).into_response();
+        }
+    }
+    let mut res = Redirect::to(&back_to(&headers, &state.services.base_url)).into_response();
+    remember_language(&mut res, Some(locale), &state);
+    res
 }
 
 /// Sign-out ends the session on the server and clears the cookie. It needs the session's CSRF token, so another
@@ -164,7 +227,10 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap, body: String)
 }
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/login", get(login_page).post(login)).route("/logout", post(logout))
+    Router::new()
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/language", post(switch_language))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use super::format::filters;
 use super::{page, Nav, OrPage, Signed, SignedForm, UiError, UiResult};
 use crate::extract::parse_id;
+use crate::i18n::tr;
 use crate::AppState;
 use askama::Template;
 use axum::body::Body;
@@ -29,12 +30,12 @@ pub struct RequestRow {
 #[derive(Template)]
 #[template(path = "support.html")]
 struct SupportPage {
-    title: &'static str,
+    title: String,
     section: &'static str,
     nav: Option<Nav>,
     csrf: String,
     error: Option<String>,
-    topics: Vec<(&'static str, &'static str)>,
+    topics: Vec<(&'static str, String)>,
     topic: String,
     title_value: String,
     description: String,
@@ -59,6 +60,11 @@ struct Prefill {
     line_items: Option<String>,
 }
 
+/// A support topic's name in the page's language (the API keeps the English name).
+fn topic_name(t: &domain::support::SupportTopic) -> String {
+    crate::i18n::t(&format!("topic-{}", t.code))
+}
+
 async fn support_page(state: &AppState, s: &SessionActor, p: &Prefill, error: Option<String>) -> UiResult {
     let size = PageSize::parse(Some(200)).map_err(services::Error::from).or_page(s)?;
     let mut list = state.services.list_service_requests(&s.actor, size, None).await.or_page(s)?.items;
@@ -69,18 +75,22 @@ async fn support_page(state: &AppState, s: &SessionActor, p: &Prefill, error: Op
         (String::new(), String::new(), String::new())
     } else {
         (
-            format!("Cancel order {order}"),
-            format!("Please cancel line(s) {} of order {order}.", p.line_items.clone().unwrap_or_else(|| "0".into())),
-            "Cancellation".to_string(),
+            tr!("support-prefill-title", order = order.as_str()),
+            tr!(
+                "support-prefill-description",
+                lines = p.line_items.clone().unwrap_or_else(|| "0".into()),
+                order = order.as_str()
+            ),
+            tr!("support-prefill-reason"),
         )
     };
     Ok(page(&SupportPage {
-        title: "Support",
+        title: tr!("nav-support"),
         section: "support",
         nav: Some(Nav::of(s)),
         csrf: s.csrf.clone(),
         error,
-        topics: TOPICS.iter().map(|t| (t.code, t.name)).collect(),
+        topics: TOPICS.iter().map(|t| (t.code, topic_name(t))).collect(),
         topic: p.topic.clone().unwrap_or_else(|| "csp_purchase_refund".into()),
         title_value,
         description,
@@ -95,7 +105,7 @@ async fn support_page(state: &AppState, s: &SessionActor, p: &Prefill, error: Op
             .map(|r| RequestRow {
                 id: r.id.to_string(),
                 title: r.title.clone(),
-                topic: r.topic.name.to_string(),
+                topic: topic_name(r.topic),
                 status: r.status.as_str().to_string(),
                 created: super::format::date(r.created_at.date()),
             })
@@ -281,11 +291,11 @@ fn upload_problem(status: StatusCode) -> super::FieldProblem {
         let limit = super::customers::human_size(domain::support::MAX_ATTACHMENT_BYTES);
         super::FieldProblem::new(
             "file",
-            format!("The file is larger than {limit}: attach a smaller one, or several parts."),
+            tr!("problem-file-too-large", limit = limit.to_string()),
             StatusCode::PAYLOAD_TOO_LARGE,
         )
     } else {
-        super::FieldProblem::new("file", "The upload could not be read; try again.", StatusCode::BAD_REQUEST)
+        super::FieldProblem::new("file", tr!("problem-upload-unreadable"), StatusCode::BAD_REQUEST)
     }
 }
 
@@ -379,7 +389,7 @@ async fn request_page(state: &AppState, s: &SessionActor, id: &str, problem: Opt
         id: r.id.to_string(),
         title: r.title.clone(),
         status: r.status.as_str().to_string(),
-        topic: r.topic.name.to_string(),
+        topic: topic_name(r.topic),
         severity: super::format::words(r.severity.as_str()),
         created: super::format::when(r.created_at),
         created_by: r.created_by.clone(),
@@ -396,7 +406,7 @@ async fn request_page(state: &AppState, s: &SessionActor, id: &str, problem: Opt
             .notes
             .iter()
             .map(|n| NoteRow {
-                author: if n.by_publisher { "Support".into() } else { n.author.clone() },
+                author: if n.by_publisher { tr!("nav-support") } else { n.author.clone() },
                 created: super::format::when(n.created_at),
                 text: n.text.clone(),
             })
@@ -459,7 +469,7 @@ async fn attach(
         Ok(Some(part)) => part,
         Ok(None) => {
             let problem =
-                super::FieldProblem::new("file", "Choose a file to attach.", StatusCode::UNPROCESSABLE_ENTITY);
+                super::FieldProblem::new("file", tr!("problem-choose-file"), StatusCode::UNPROCESSABLE_ENTITY);
             return request_page(&state, &s, &id, Some(problem)).await;
         }
         Err(e) => return request_page(&state, &s, &id, Some(upload_problem(e.status()))).await,

@@ -4,6 +4,7 @@
 use super::format::filters;
 use super::{page, Nav, OrPage, Signed, SignedForm, UiResult};
 use crate::extract::parse_id;
+use crate::i18n::tr;
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
@@ -58,7 +59,7 @@ impl From<&Delivery> for DeliveryRow {
     fn from(d: &Delivery) -> DeliveryRow {
         DeliveryRow {
             id: d.id.to_string(),
-            kind: d.operation_type.clone(),
+            kind: super::format::words(&d.operation_type),
             status: d.status.as_str(),
             created: super::format::when(d.created_at),
             next: d.next_attempt_at.map(super::format::when).unwrap_or_default(),
@@ -71,7 +72,7 @@ impl From<&Delivery> for DeliveryRow {
                         (Some(code), _) if a.succeeded() => code.to_string(),
                         (_, Some(e)) => e.clone(),
                         (Some(code), None) => code.to_string(),
-                        (None, None) => "no answer".into(),
+                        (None, None) => tr!("webhook-no-answer"),
                     },
                     duration_ms: a.duration_ms,
                 })
@@ -83,7 +84,7 @@ impl From<&Delivery> for DeliveryRow {
 #[derive(Template)]
 #[template(path = "webhooks.html")]
 struct WebhooksPage {
-    title: &'static str,
+    title: String,
     section: &'static str,
     nav: Option<Nav>,
     nav_csrf: String,
@@ -103,7 +104,7 @@ async fn webhooks_page(
 ) -> UiResult {
     let endpoints = state.services.list_webhooks(&s.actor).await.or_page(s)?;
     Ok(page(&WebhooksPage {
-        title: "Webhooks",
+        title: tr!("webhooks-heading"),
         section: "settings",
         nav: Some(Nav::of(s)),
         nav_csrf: s.csrf.clone(),
@@ -143,8 +144,8 @@ async fn test_webhook(
     let delivery = state.services.test_webhook(&s.actor, parse_id(&id).or_page(&s)?).await.or_page(&s)?;
     let outcome = DeliveryRow::from(&delivery).attempts.pop().map(|a| a.outcome).unwrap_or_default();
     let message = match delivery.status {
-        domain::webhook::DeliveryStatus::Succeeded => format!("Test event delivered ({outcome})."),
-        _ => format!("Test event not delivered: {outcome}."),
+        domain::webhook::DeliveryStatus::Succeeded => tr!("webhooks-test-delivered", outcome = outcome),
+        _ => tr!("webhooks-test-failed", outcome = outcome),
     };
     webhooks_page(&state, &s, None, Some(message), None).await
 }
@@ -161,7 +162,7 @@ async fn delete_webhook(
 #[derive(Template)]
 #[template(path = "webhook.html")]
 struct WebhookPage {
-    title: &'static str,
+    title: String,
     section: &'static str,
     nav: Option<Nav>,
     endpoint: EndpointRow,
@@ -175,7 +176,7 @@ async fn webhook(State(state): State<AppState>, Signed(s): Signed, Path(id): Pat
     let deliveries =
         state.services.webhook_deliveries(&s.actor, parse_id(&id).or_page(&s)?, size, None).await.or_page(&s)?;
     Ok(page(&WebhookPage {
-        title: "Webhook deliveries",
+        title: tr!("webhook-deliveries"),
         section: "settings",
         nav: Some(Nav::of(&s)),
         endpoint: EndpointRow::from(&endpoint),

@@ -2,6 +2,8 @@
 //! link to a pre-filled support request; Submit cancels one line (R9, R10).
 
 use super::*;
+use crate::i18n::tr;
+use crate::ui::format::filters;
 
 pub struct CancelChoice {
     pub value: String,
@@ -115,7 +117,7 @@ async fn cancel_page(
     let any_eligible = choices.iter().any(|c| c.eligible);
     let res = page(&CancelPage {
         any_eligible,
-        title: format!("{} · Cancel", customer.name),
+        title: format!("{} · {}", customer.name, tr!("action-cancel")),
         section: "customers",
         nav: Some(Nav::of(s)),
         customer_id: customer.id.clone(),
@@ -149,11 +151,8 @@ pub(super) async fn cancel(
     let product = form.product.unwrap_or_default();
     let parsed = choice.split_once(':').and_then(|(o, l)| Some((o.to_string(), l.parse::<i64>().ok()?)));
     let Some((order, line)) = parsed else {
-        let problem = FieldProblem::new(
-            "choice",
-            "Choose the order to cancel: none was chosen.",
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-        );
+        let problem =
+            FieldProblem::new("choice", tr!("problem-choose-order-none"), axum::http::StatusCode::UNPROCESSABLE_ENTITY);
         return cancel_page(&state, &s, &customer_id, &product, Some(problem), "").await;
     };
     let (customer, order_id) = (parse_id(&customer_id), parse_id(&order));

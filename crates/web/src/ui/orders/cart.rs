@@ -1,6 +1,8 @@
 //! The cart: its lines priced as checkout will price them, a line's quantity changed or removed, and checkout.
 
 use super::*;
+use crate::i18n::tr;
+use crate::ui::format::filters;
 
 pub struct CartRow {
     /// The line's place in the cart (from 0, as the form posts it) and as people count.
@@ -119,7 +121,7 @@ async fn cart_view(
     let customer = CustomerRow::of(&c);
     let status = problem.as_ref().map(|p| p.status).or(refused_status);
     let res = page(&CartPage {
-        title: format!("{} · Cart", customer.name),
+        title: format!("{} · {}", customer.name, tr!("cart-heading")),
         section: "customers",
         nav: Some(Nav::of(s)),
         customer_id: customer.id.clone(),
@@ -188,7 +190,7 @@ pub(super) async fn change_line(
             Err(_) => {
                 let problem = FieldProblem::new(
                     "quantity",
-                    format!("Quantity must be a whole number from 1 to {}.", domain::money::MAX_QUANTITY),
+                    tr!("problem-whole-quantity", max = domain::money::MAX_QUANTITY),
                     axum::http::StatusCode::UNPROCESSABLE_ENTITY,
                 );
                 let refused = LineRefused { index: form.line, quantity: typed, problem };

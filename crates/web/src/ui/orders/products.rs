@@ -1,6 +1,8 @@
 //! Add products: the customer's market's catalog by view, and Add to cart (a new cart, or one more line).
 
 use super::*;
+use crate::i18n::tr;
+use crate::ui::format::filters;
 
 pub struct SkuRow {
     pub product: String,
@@ -28,7 +30,7 @@ struct ProductsPage {
     csrf: String,
     cart_id: String,
     cart_count: usize,
-    views: Vec<(&'static str, &'static str)>,
+    views: Vec<(&'static str, String)>,
     view: String,
     currency: String,
     tax_note: String,
@@ -41,13 +43,16 @@ pub(super) struct ProductsQuery {
     cart: Option<String>,
 }
 
-const VIEWS: [(&str, &str); 5] = [
-    ("Software", "All software"),
-    ("SoftwareSubscriptions", "Software subscriptions"),
-    ("SoftwarePerpetual", "Perpetual software"),
-    ("SoftwareSUSELinux", "SUSE Linux"),
-    ("AzureReservations", "Azure reservations"),
-];
+/// The catalog views the Add products tab offers, in words.
+fn views() -> Vec<(&'static str, String)> {
+    vec![
+        ("Software", tr!("products-view-software")),
+        ("SoftwareSubscriptions", tr!("products-view-subscriptions")),
+        ("SoftwarePerpetual", tr!("products-view-perpetual")),
+        ("SoftwareSUSELinux", tr!("products-view-suse")),
+        ("AzureReservations", tr!("products-view-reservations")),
+    ]
+}
 
 pub(super) async fn products(
     State(state): State<AppState>,
@@ -113,7 +118,7 @@ async fn products_page(
             .unwrap_or(0)
     };
     let res = page(&ProductsPage {
-        title: format!("{} · Add products", customer.name),
+        title: format!("{} · {}", customer.name, tr!("tab-products")),
         section: "customers",
         nav: Some(Nav::of(s)),
         customer_id: customer.id.clone(),
@@ -121,7 +126,7 @@ async fn products_page(
         csrf: s.csrf.clone(),
         cart_id,
         cart_count,
-        views: VIEWS.to_vec(),
+        views: views(),
         view: view.map(|v| v.as_str().to_string()).unwrap_or_else(|| "Software".into()),
         currency: catalog.market.currency_code.clone(),
         tax_note: tax_note(&catalog.market),
@@ -166,10 +171,7 @@ pub(super) async fn add_to_cart(
 async fn add_line(state: &AppState, s: &SessionActor, customer_id: &str, form: &AddForm) -> services::Result<String> {
     let typed = form.quantity.as_deref().unwrap_or("1").trim();
     let quantity = typed.parse::<i64>().map_err(|_| {
-        domain::DomainError::invalid(
-            "quantity",
-            format!("must be a whole number from 1 to {}", domain::money::MAX_QUANTITY),
-        )
+        domain::DomainError::invalid("quantity", tr!("problem-whole-quantity", max = domain::money::MAX_QUANTITY))
     })?;
     let line = CartLineDraft {
         catalog_item_id: form.catalog_item_id.clone(),
