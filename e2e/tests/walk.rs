@@ -85,6 +85,40 @@ struct Walk {
 }
 
 impl Walk {
+    /// A fresh headless Chromium whose languages (its `Accept-Language`) are `languages`.
+    async fn open(base: &str, languages: &str) -> Walk {
+        let shots = std::path::PathBuf::from(env("PARTNERHUB_SCREENSHOTS"));
+        std::fs::create_dir_all(&shots).unwrap();
+        let mut caps = serde_json::Map::new();
+        // A profile folder of e2e/run's own (one per language), so that it can stop this browser even if the test
+        // dies half-way.
+        let profile = format!("--user-data-dir={}-{languages}", env("PARTNERHUB_E2E_PROFILE"));
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({"binary": "/usr/bin/chromium",
+                   "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                            "--disable-background-networking", "--window-size=1100,760", profile],
+                   "prefs": {"intl.accept_languages": languages}}),
+        );
+        // chromedriver listens on loopback over plain HTTP: no TLS stack to build for the tests.
+        let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&env("CHROMEDRIVER_URL"))
+            .await
+            .unwrap();
+        let axe_path = concat!(env!("CARGO_MANIFEST_DIR"), "/node_modules/axe-core/axe.min.js");
+        let axe = std::fs::read_to_string(axe_path)
+            .unwrap_or_else(|e| panic!("{axe_path}: {e} (e2e/run installs it with `npm ci` in e2e/)"));
+        Walk {
+            c,
+            base: base.to_string(),
+            shots,
+            axe,
+            audits: RefCell::new(Vec::new()),
+            phone_shots: std::env::var_os("PARTNERHUB_E2E_PHONE_SHOTS").map(std::path::PathBuf::from),
+            problems: RefCell::new(Vec::new()),
+        }
+    }
     async fn go(&self, path: &str) {
         self.c.goto(&format!("{}{path}", self.base)).await.unwrap();
         self.audit().await;
@@ -308,35 +342,7 @@ async fn api(base: &str, method: &str, path: &str, token: &str, body: serde_json
 #[ignore = "run by e2e/run, which starts the demo server and chromedriver"]
 async fn the_article_walk_in_a_real_browser() {
     let base = env("PARTNERHUB_E2E_URL");
-    let shots = std::path::PathBuf::from(env("PARTNERHUB_SCREENSHOTS"));
-    std::fs::create_dir_all(&shots).unwrap();
-    let mut caps = serde_json::Map::new();
-    // A profile folder of e2e/run's own, so that it can stop this browser even if the test dies half-way.
-    let profile = format!("--user-data-dir={}", env("PARTNERHUB_E2E_PROFILE"));
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({"binary": "/usr/bin/chromium",
-               "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                        "--disable-background-networking", "--window-size=1100,760", profile]}),
-    );
-    // chromedriver listens on loopback over plain HTTP: no TLS stack to build for the tests.
-    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&env("CHROMEDRIVER_URL"))
-        .await
-        .unwrap();
-    let axe_path = concat!(env!("CARGO_MANIFEST_DIR"), "/node_modules/axe-core/axe.min.js");
-    let axe = std::fs::read_to_string(axe_path)
-        .unwrap_or_else(|e| panic!("{axe_path}: {e} (e2e/run installs it with `npm ci` in e2e/)"));
-    let w = Walk {
-        c,
-        base: base.clone(),
-        shots,
-        axe,
-        audits: RefCell::new(Vec::new()),
-        phone_shots: std::env::var_os("PARTNERHUB_E2E_PHONE_SHOTS").map(std::path::PathBuf::from),
-        problems: RefCell::new(Vec::new()),
-    };
+    let w = Walk::open(&base, "en-US,en").await;
 
     // Signed out, a page sends the browser to sign in, and back. The form works by keyboard alone.
     w.go("/customers").await;
@@ -550,5 +556,78 @@ async fn the_article_walk_in_a_real_browser() {
     let refused = w.text().await;
     assert!(refused.contains("Not allowed") && refused.contains("Billing admin"), "{refused}");
     w.shot("forbidden").await;
+    w.report_and_close().await;
+
+    the_walk_in_traditional_chinese(&base, &customer_id).await;
+}
+
+/// Issue 24: a browser that asks for Traditional Chinese does the article's walk in it (find the customer, buy, get
+/// keys and downloads, cancel) with Taiwan's formats, then switches to English; every page is audited as above.
+async fn the_walk_in_traditional_chinese(base: &str, customer_id: &str) {
+    let w = Walk::open(base, "zh-TW,zh").await;
+    w.go("/login").await;
+    let lang = w.find("html").await.attr("lang").await.unwrap();
+    assert_eq!(lang.as_deref(), Some("zh-TW"));
+    assert!(w.text().await.contains("登入 Partnerhub"));
+    w.shot("zh-TW-login").await;
+    w.sign_in_by_keyboard(ADMIN).await;
+
+    // Find the customer.
+    w.go("/customers").await;
+    assert_eq!(w.find("h1").await.text().await.unwrap(), "客戶");
+    w.type_into("input[name=q]", "fabrikam").await;
+    w.follow("form[role=search] button").await;
+    w.follow("table a[href^='/customers/']").await;
+    assert!(w.path().await.contains(customer_id), "Fabrikam found");
+    w.shot("zh-TW-customers").await;
+
+    // Buy: the perpetual SQL Server, in US dollars written for Taiwan, tax added per line.
+    w.go(&format!("/customers/{customer_id}/products?view=SoftwarePerpetual")).await;
+    let catalog = w.text().await;
+    assert!(catalog.contains("定價另加") && catalog.contains("US$") && catalog.contains("永久"), "{catalog}");
+    w.follow("tbody form button").await;
+    let cart = w.text().await;
+    assert!(cart.contains("已加入購物車。") && cart.contains("稅額按項次計算"), "{cart}");
+    let total = w.find("[data-testid=cart-total]").await.text().await.unwrap();
+    assert!(total.starts_with("US$") && total.contains(','), "{total}");
+    w.follow("form[action$='/cart/checkout'] button").await;
+    let placed = w.text().await;
+    assert!(placed.contains("已下單") && placed.contains("年") && placed.contains("月"), "{placed}");
+    let order_id = w.find("[data-testid=order-id]").await.text().await.unwrap();
+    w.shot("zh-TW-order-placed").await;
+
+    // Get keys and downloads for what was just bought (the only perpetual SQL Server still active).
+    w.go(&format!("/customers/{customer_id}/software")).await;
+    let bought = "//tr[.//td[contains(., '2 Core - perpetual')]]//summary";
+    w.c.find(Locator::XPath(bought)).await.unwrap().click().await.unwrap();
+    w.follow("details[open] form[method=post] button").await;
+    let keys = w.text().await;
+    assert!(keys.contains("金鑰與下載") && keys.contains("剩餘 50 次下載") && keys.contains("複製金鑰"), "{keys}");
+    assert!(keys.contains("(UTC)"), "the time zone said: {keys}");
+    w.shot("zh-TW-software-keys").await;
+
+    // The orders, with the days left to cancel; then cancel the new order from its dialog.
+    w.go(&format!("/customers/{customer_id}/orders")).await;
+    let orders = w.text().await;
+    assert!(orders.contains(&order_id) && orders.contains("天可取消"), "{orders}");
+    w.go(&format!("/customers/{customer_id}/cancel?product=SQL2019STD-PERP")).await;
+    let dialog = w.text().await;
+    assert!(dialog.contains("訂單編號") && dialog.contains("立即取消可退回"), "{dialog}");
+    w.shot("zh-TW-cancel-dialog").await;
+    let choice = format!("[data-testid=cancel-choice] button[value^='{order_id}']");
+    let button = w.find(&choice).await.text().await.unwrap();
+    assert!(button.starts_with("取消訂單") && button.contains("項次"), "{button}");
+    w.follow(&choice).await;
+    let after = w.text().await;
+    assert!(after.contains("已取消訂單") && after.contains("下一張發票"), "{after}");
+
+    // The switch: English, saved for the user, on every page that follows.
+    w.follow("[data-testid=language-en]").await;
+    let back = w.text().await;
+    assert!(back.contains("Cancelled in order") && back.contains("No key (cancelled)"), "the same page: {back}");
+    w.go("/customers").await;
+    assert_eq!(w.find("h1").await.text().await.unwrap(), "Customers");
+    let lang = w.find("html").await.attr("lang").await.unwrap();
+    assert_eq!(lang.as_deref(), Some("en"));
     w.report_and_close().await;
 }

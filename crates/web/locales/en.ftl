@@ -66,6 +66,7 @@ field-required = (required)
 action-cancel = Cancel
 action-cancel-more = Cancel…
 action-copy = Copy
+action-copied = Copied
 action-delete = Delete
 action-revoke = Revoke
 action-save = Save
@@ -248,6 +249,12 @@ cancel-no-credit = none
 cancel-button = Cancel order { $order } line { $line }
 cancel-file-request = File a support request
 cancel-back = Back without cancelling
+cancel-days-remaining = { $days ->
+    [one] 1 day remaining
+   *[other] { $days } days remaining
+}
+cancel-window-closed-on = the cancellation window closed on { $date }
+cancel-support-only = cancelled only through a support request
 cancellation-days-left = { $days ->
     [one] 1 day left to cancel
    *[other] { $days } days left to cancel

@@ -1,10 +1,11 @@
-// The dashboard's only script: copy a link or key to the clipboard, and ask before what cannot be undone. Everything
+// The dashboard's only script: copy a link or key to the clipboard (saying so in the page's language, from the
+// body's data-copied), and ask before what cannot be undone. Everything
 // else works without JavaScript.
 document.addEventListener("click", (event) => {
   const button = event.target.closest("button[data-copy]");
   if (!button) return;
   navigator.clipboard.writeText(button.dataset.copy).then(() => {
-    button.textContent = "Copied";
+    button.textContent = document.body.dataset.copied || "Copied";
   });
 });
 

@@ -191,3 +191,84 @@ fn outside_a_request_the_pages_speak_english_and_a_scope_switches() {
     // A key no catalog has shows as itself rather than failing the page.
     assert_eq!(t("no-such-key"), "no-such-key");
 }
+
+/// What a template says on its own, outside the catalogs: text between tags and the visible attributes
+/// (`aria-label`, `placeholder`, `title`, `alt`, `data-confirm`), after removing every `{{ … }}` and `{% … %}`.
+fn words_outside_the_catalogs(template: &str) -> Vec<String> {
+    let mut plain = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find(['{']) {
+        plain.push_str(&rest[..start]);
+        let after = &rest[start..];
+        let close = match &after.get(..2) {
+            Some("{{") => "}}",
+            Some("{%") => "%}",
+            Some("{#") => "#}",
+            _ => {
+                plain.push('{');
+                rest = &after[1..];
+                continue;
+            }
+        };
+        let end = after.find(close).expect("a closed template tag") + 2;
+        rest = &after[end..];
+    }
+    plain.push_str(rest);
+    let mut found = Vec::new();
+    let mut text = plain.as_str();
+    while !text.is_empty() {
+        let (before, tag) = match text.find('<') {
+            Some(i) => (&text[..i], &text[i..]),
+            None => (text, ""),
+        };
+        found.push(before.to_string());
+        let Some(end) = tag.find('>') else { break };
+        let inside = &tag[..end];
+        for attr in ["aria-label=\"", "placeholder=\"", "title=\"", "alt=\"", "data-confirm=\""] {
+            if let Some(i) = inside.find(attr) {
+                let value = &inside[i + attr.len()..];
+                found.push(value[..value.find('"').unwrap_or(value.len())].to_string());
+            }
+        }
+        text = &tag[end + 1..];
+    }
+    // Names and notations that read the same in every language.
+    // Longest first, so that a short one does not cut a longer one.
+    const SAME_EVERYWHERE: [&str; 8] = [
+        "GET /v1/invoices/unbilled/lineitems",
+        "https://hooks.example.com/partnerhub",
+        "Partnerhub-Signature",
+        "Partnerhub",
+        "SHA-256",
+        "GUID",
+        "URL",
+        "ms",
+    ];
+    found
+        .into_iter()
+        .flat_map(|t| {
+            let mut t = t;
+            for same in SAME_EVERYWHERE {
+                t = t.replace(same, "");
+            }
+            (t.chars().any(|c| c.is_alphabetic())).then(|| t.trim().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn templates_say_nothing_outside_the_catalogs() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for words in words_outside_the_catalogs(&text) {
+            found.push(format!("{}: {words:?}", path.file_name().unwrap().to_string_lossy()));
+        }
+    }
+    assert!(found.is_empty(), "words in templates rather than catalogs:\n{}", found.join("\n"));
+    // The check finds what it looks for.
+    let caught = words_outside_the_catalogs("<p title=\"Hello\">{{ \"k\"|t }} Save</p>");
+    assert_eq!(caught, ["Hello", "Save"]);
+}

@@ -279,7 +279,7 @@ async fn file_signed(
 
 /// The answer to a form whose CSRF token is missing or stale.
 fn expired_form(s: &SessionActor) -> Response {
-    let e = domain::DomainError::InvalidRequest("this form has expired; reload the page and try again".into());
+    let e = domain::DomainError::InvalidRequest(tr!("error-form-expired"));
     let mut res = UiError(e.into(), Some(Box::new(Nav::of(s)))).into_response();
     *res.status_mut() = StatusCode::FORBIDDEN;
     res
@@ -460,7 +460,7 @@ async fn attach(
     mut multipart: Multipart,
 ) -> UiResult {
     if !q.csrf.as_deref().is_some_and(|c| s.csrf_matches(c)) {
-        let e = domain::DomainError::InvalidRequest("this form has expired; reload the page and try again".into());
+        let e = domain::DomainError::InvalidRequest(tr!("error-form-expired"));
         let mut res = UiError(e.into(), Some(Box::new(Nav::of(&s)))).into_response();
         *res.status_mut() = axum::http::StatusCode::FORBIDDEN;
         return Ok(res);

@@ -76,23 +76,23 @@ async fn cancel_page(
             product = l.title.clone();
             let e = l.cancellation(o.created_at, now);
             let (note, support_link) = match e.why_not() {
-                None => (format!("{} days remaining", e.days_remaining), None),
+                None => (tr!("cancel-days-remaining", days = e.days_remaining), None),
                 Some(CancelReason::WindowClosed) => (
-                    format!(
-                        "the cancellation window closed on {}",
-                        e.cancellable_until.map(|t| format::date(t.date())).unwrap_or_default()
+                    tr!(
+                        "cancel-window-closed-on",
+                        date = e.cancellable_until.map(|t| format::date(t.date())).unwrap_or_default()
                     ),
                     None,
                 ),
                 Some(CancelReason::RequiresSupportRequest) => (
-                    "cancelled only through a support request".to_string(),
+                    tr!("cancel-support-only"),
                     Some(format!(
                         "/support?topic=csp_purchase_refund&customerId={}&orderId={}&lineItems={}",
                         customer.id, o.id, l.line_number
                     )),
                 ),
                 Some(CancelReason::NotCancellable | CancelReason::AlreadyCancelled) => {
-                    ("cannot be cancelled".to_string(), None)
+                    (tr!("cancellation-not-cancellable"), None)
                 }
             };
             let value = format!("{}:{}", o.id, l.line_number);
