@@ -115,6 +115,7 @@ error-internal-text = It has been logged.
 error-unavailable = Temporarily unavailable
 error-unavailable-text = Partnerhub cannot reach its database right now. Nothing was changed; try again in a few seconds.
 error-form-expired = this form has expired or did not come from this site; reload the page and try again
+error-unknown-language = Not a language of these pages.
 error-not-sandbox = The test clock is only available to sandbox partners.
 error-link-expired = This download link has expired (14 days after issue, or 50 downloads). Get keys and downloads again for a new one.
 error-link-revoked = This download link was revoked because the purchase was cancelled.

@@ -106,6 +106,7 @@ error-internal-text = 此錯誤已記錄。
 error-unavailable = 暫時無法使用
 error-unavailable-text = Partnerhub 目前無法連線到資料庫。沒有任何變更；請於幾秒後再試一次。
 error-form-expired = 此表單已過期，或並非來自本網站；請重新整理頁面後再試一次。
+error-unknown-language = 這些頁面沒有此語言。
 error-not-sandbox = 只有沙箱合作夥伴可以使用測試時鐘。
 error-link-expired = 此下載連結已過期（發出後 14 天，或已下載 50 次）。請再次取得金鑰與下載以取得新連結。
 error-link-revoked = 此下載連結已撤銷，因為該筆購買已取消。

@@ -512,7 +512,7 @@ async fn save_language(
         tag => Some(
             i18n::Locale::parse(tag)
                 .ok_or_else(|| {
-                    services::Error::from(domain::DomainError::invalid("lang", "not a language of these pages"))
+                    services::Error::from(domain::DomainError::InvalidRequest(tr!("error-unknown-language")))
                 })
                 .or_page(&s)?,
         ),

@@ -7,8 +7,7 @@
 
 use super::{cookie, page, SESSION_COOKIE};
 use crate::extract::Client;
-use crate::i18n::tr;
-use crate::i18n::{self, Locale};
+use crate::i18n::{self, tr, Locale};
 use crate::ui::format::filters;
 use crate::AppState;
 use askama::Template;
@@ -189,15 +188,15 @@ async fn switch_language(
     Form(form): Form<LanguageSwitch>,
 ) -> Response {
     let Some(locale) = Locale::parse(&form.lang) else {
-        return (StatusCode::UNPROCESSABLE_ENTITY, "unknown language").into_response();
+        return (StatusCode::UNPROCESSABLE_ENTITY, tr!("error-unknown-language")).into_response();
     };
     if !from_this_site(&headers, &state.services.base_url) {
-        return (StatusCode::FORBIDDEN, "this form did not come from this site").into_response();
+        return (StatusCode::FORBIDDEN, tr!("error-form-expired")).into_response();
     }
     let token = cookie(&headers, SESSION_COOKIE).unwrap_or("");
     if let Ok(Some(s)) = state.services.session(token).await {
         if !s.csrf_matches(&form.csrf) {
-            return (StatusCode::FORBIDDEN, "this form has expired; reload the page").into_response();
+            return (StatusCode::FORBIDDEN, tr!("error-form-expired")).into_response();
         }
         if let Err(e) = state.services.save_language(&s.actor, Some(locale.tag())).await {
             return super::UiError(e, Some(Box::new(super::Nav::of(&s)))).into_response();
@@ -217,7 +216,7 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap, body: String)
         if csrf.is_some_and(|c| s.csrf_matches(&c)) {
             let _ = state.services.sign_out(&token).await;
         } else {
-            return (StatusCode::FORBIDDEN, "this form has expired; reload the page").into_response();
+            return (StatusCode::FORBIDDEN, tr!("error-form-expired")).into_response();
         }
     }
     let mut res = Redirect::to("/login").into_response();
