@@ -229,6 +229,31 @@ fn bad_cursor() -> StoreError {
     StoreError::Refused(domain::DomainError::invalid("MS-ContinuationToken", "is not a token this server issued"))
 }
 
+/// Rows one multi-row `INSERT` writes at most (well under SQLite's 32,766 and PostgreSQL's 65,535 parameters).
+const ROWS_PER_INSERT: usize = 500;
+
+/// `rows` copies of `template` (one row of a `VALUES` list, each `?` a parameter), joined by commas, the `?` numbered
+/// `$1, $2, …` in order: `values_rows("(?, ?, NULL)", 2)` is `($1, $2, NULL), ($3, $4, NULL)`.
+fn values_rows(template: &str, rows: usize) -> String {
+    let mut out = String::with_capacity((template.len() + 8) * rows);
+    let mut n = 0;
+    for row in 0..rows {
+        if row > 0 {
+            out.push_str(", ");
+        }
+        for c in template.chars() {
+            if c == '?' {
+                n += 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            } else {
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
 /// `$first, $first+1, …` for an `IN (…)` list of `n` values.
 fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
