@@ -49,6 +49,9 @@ enum Command {
         orders: usize,
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
+        /// The database server's process (PostgreSQL's postmaster), whose CPU is reported.
+        #[arg(long)]
+        db_pid: Option<u32>,
     },
     /// Checkout through the HTTP API (create cart, check out).
     ApiCheckout {
@@ -60,6 +63,12 @@ enum Command {
         orders: usize,
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
+        /// The server's process, whose CPU is reported.
+        #[arg(long)]
+        pid: Option<u32>,
+        /// The database server's process (PostgreSQL's postmaster), whose CPU is reported.
+        #[arg(long)]
+        db_pid: Option<u32>,
     },
     /// Uploads identical artifacts, buys the product and issues download links; writes their paths.
     RedeemSetup {
@@ -166,11 +175,12 @@ async fn main() -> anyhow::Result<()> {
             })
             .await
         }
-        Command::StoreCheckout { database_url, data_dir, setup, orders, concurrency } => {
-            checkout::store_checkout(&database_url, &data_dir, &Setup::read(&setup)?, orders, concurrency).await
+        Command::StoreCheckout { database_url, data_dir, setup, orders, concurrency, db_pid } => {
+            checkout::store_checkout(&database_url, &data_dir, &Setup::read(&setup)?, orders, concurrency, db_pid)
+                .await
         }
-        Command::ApiCheckout { url, setup, orders, concurrency } => {
-            checkout::api_checkout(&url, &Setup::read(&setup)?, orders, concurrency).await
+        Command::ApiCheckout { url, setup, orders, concurrency, pid, db_pid } => {
+            checkout::api_checkout(&url, &Setup::read(&setup)?, orders, concurrency, pid, db_pid).await
         }
         Command::RedeemSetup { url, publisher_token, setup, file, files, links, out } => {
             redeem::run(&url, &publisher_token, &Setup::read(&setup)?, &file, files, links, &out).await

@@ -72,9 +72,18 @@ pub async fn open_services_and_store(
     database_url: &str,
     data_dir: &Path,
 ) -> anyhow::Result<(services::Services, Arc<dyn store::Store>)> {
-    let store: Arc<dyn store::Store> =
+    let (services, store) = open_services_and_sql_store(database_url, data_dir).await?;
+    Ok((services, store))
+}
+
+/// The same, with the concrete store (its SQLite writer's counters).
+pub async fn open_services_and_sql_store(
+    database_url: &str,
+    data_dir: &Path,
+) -> anyhow::Result<(services::Services, Arc<store::SqlStore>)> {
+    let store =
         Arc::new(store::SqlStore::connect(database_url).await.with_context(|| format!("opening {database_url}"))?);
-    store.migrate().await.context("migrating")?;
+    store::Store::migrate(&*store).await.context("migrating")?;
     std::fs::create_dir_all(data_dir)?;
     let secrets = services::secrets::SecretBox::from_file(&data_dir.join("secret.key")).map_err(anyhow::Error::msg)?;
     let blobs = services::blobs::Blobs::local(&data_dir.join("blobs")).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -92,6 +101,78 @@ pub async fn open_services_and_store(
 
 pub fn err(e: services::Error) -> anyhow::Error {
     anyhow::anyhow!("{e}")
+}
+
+/// CPU seconds (user + system) used by process `pid` and the children it has reaped, plus its live children's
+/// (PostgreSQL's postmaster: the backends it forked, ended or not). Linux's /proc, clock ticks of 1/100 s.
+pub fn tree_cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+    // (ppid, utime + stime + cutime + cstime) of one process, or None when it is gone.
+    fn stat(pid: &str) -> Option<(u32, u64)> {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The command name is in parentheses and may hold spaces: the fields follow the last ')'.
+        let rest = &text[text.rfind(')')? + 2..];
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ppid = f.get(1)?.parse().ok()?;
+        let ticks = f.get(11..15)?.iter().map(|x| x.parse::<u64>().unwrap_or(0)).sum();
+        Some((ppid, ticks))
+    }
+    let (_, own) = stat(&pid.to_string()).with_context(|| format!("no process {pid}"))?;
+    let mut ticks = own;
+    for entry in std::fs::read_dir("/proc")?.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.bytes().all(|b| b.is_ascii_digit()) {
+            if let Some((ppid, t)) = stat(&name) {
+                if ppid == pid {
+                    ticks += t;
+                }
+            }
+        }
+    }
+    Ok(ticks as f64 / 100.0)
+}
+
+/// CPU seconds of each of `pids` (see [`tree_cpu_seconds`]), summed.
+pub fn cpu_seconds(pids: &[u32]) -> anyhow::Result<f64> {
+    pids.iter().map(|&p| tree_cpu_seconds(p)).sum()
+}
+
+/// Counts the statements sqlx sends to the database (its `sqlx::query` events, one per statement executed), for
+/// the statements-per-checkout figure. Installed as the process's only tracing subscriber.
+pub struct StatementCounter;
+
+static STATEMENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+impl StatementCounter {
+    pub fn install() -> anyhow::Result<()> {
+        tracing::subscriber::set_global_default(StatementCounter).context("installing the statement counter")
+    }
+
+    /// Statements executed since the process started.
+    pub fn count() -> u64 {
+        STATEMENTS.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl tracing::Subscriber for StatementCounter {
+    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
+        metadata.target() == "sqlx::query"
+    }
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        Some(tracing::level_filters::LevelFilter::TRACE)
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        if event.metadata().target() == "sqlx::query" {
+            STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
 }
 
 /// Prints a JSON result on stdout (the script reads the last line).

@@ -19,7 +19,7 @@ pub enum StoreError {
     /// A setting the store cannot work with (a database URL it does not understand).
     #[error("{0}")]
     Config(String),
-    /// A component of this store (the SQLite redemption writer) has stopped: writes through it cannot be done.
+    /// A component of this store (the SQLite writer) has stopped: writes through it cannot be done.
     #[error("the {0} has stopped")]
     Stopped(&'static str),
     /// A batch this write was part of failed to commit: nothing of it was written.

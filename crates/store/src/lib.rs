@@ -25,7 +25,7 @@ pub use links::{ItemLink, LinkForDownload, NewDownloadLink, SoftwareItemWithKey}
 pub use migrate::{migrations, Migration};
 pub use requests::RequestChange;
 pub use scope::PartnerScope;
-pub use sql::SqlStore;
+pub use sql::{SqlStore, WriterStats};
 
 /// The store's traits, for code that calls methods on a concrete store (`SqlStore`) rather than through
 /// `dyn Store` (which needs no import): `use store::prelude::*`.

@@ -809,6 +809,51 @@ async fn concurrent_writes_keep_one_contiguous_chain(backend: Db) {
     assert_eq!(store.list_customers(s, None, 500, None).await.unwrap().len(), 20);
 }
 
+/// Writes refused after appending to the chain (their idempotency completion is not theirs to make), among
+/// concurrent ones that commit: the refused ones leave no record and no gap, on SQLite inside batches they share
+/// with the others (each job rolled back to its own savepoint, the chain head it moved put back), and the writes
+/// were grouped: fewer commits than writes.
+async fn refused_writes_among_concurrent_ones_leave_the_chain_whole(backend: Db) {
+    let (_db, store) = open(backend).await;
+    let store = Arc::new(store);
+    let a = partner(&*store, "Partner A", false).await;
+    let s = scope(&a);
+    let before = store.writer_stats().map(|w| w.snapshot());
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let c = customer(&format!("Customer {i}"), &format!("c{i}.example.com"), "US", START + i);
+                let mut effects = Effects::audit(customer_record(&c));
+                if i % 2 == 1 {
+                    // No such claim: the completion refuses the write after its record was appended.
+                    effects.idempotency = completion("nobody", &format!("key-{i}"), 201, b"{}", false);
+                }
+                store.create_customer(s, &c, effects).await
+            })
+        })
+        .collect();
+    for (i, t) in tasks.into_iter().enumerate() {
+        let result = t.await.unwrap();
+        if i % 2 == 1 {
+            assert!(matches!(result, Err(StoreError::Refused(_))), "write {i}: {result:?}");
+        } else {
+            result.unwrap_or_else(|e| panic!("create_customer {i} failed: {e:?}"));
+        }
+    }
+    let records = assert_chain(&*store, s, 20).await;
+    assert!(records.iter().all(|r| r
+        .customer_name
+        .as_deref()
+        .is_some_and(|n| { n.trim_start_matches("Customer ").parse::<u32>().is_ok_and(|i| i % 2 == 0) })));
+    assert_eq!(store.list_customers(s, None, 500, None).await.unwrap().len(), 20);
+    if let (Some((commits0, jobs0)), Some(after)) = (before, store.writer_stats()) {
+        let (commits, jobs) = after.snapshot();
+        assert_eq!(jobs - jobs0, 20, "the 20 writes kept");
+        assert!(commits - commits0 < 20, "writes share commits: {} commits for 20", commits - commits0);
+    }
+}
+
 async fn list_audit_by_range_filter_and_page(backend: Db) {
     let (_db, store) = open(backend).await;
     let store: &dyn Store = &store;
@@ -967,6 +1012,7 @@ async fn audit_records_are_append_only(backend: Db) {
 crate::on_both_backends!(
     audit_chain_is_numbered_and_linked_per_partner,
     concurrent_writes_keep_one_contiguous_chain,
+    refused_writes_among_concurrent_ones_leave_the_chain_whole,
     list_audit_by_range_filter_and_page,
     audit_records_are_append_only,
 );

@@ -85,13 +85,15 @@ impl Store for SqlStore {
     }
 
     async fn setting_or_insert(&self, name: &str, value: &str) -> StoreResult<String> {
+        let mut tx = self.begin_single().await?;
         sqlx::query("INSERT INTO server_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
             .bind(name)
             .bind(value)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
         let row =
-            sqlx::query("SELECT value FROM server_settings WHERE name = $1").bind(name).fetch_one(&self.write).await?;
+            sqlx::query("SELECT value FROM server_settings WHERE name = $1").bind(name).fetch_one(&mut *tx).await?;
+        tx.commit().await?;
         Ok(row.try_get(0)?)
     }
 

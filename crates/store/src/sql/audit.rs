@@ -2,6 +2,7 @@
 
 use super::*;
 use domain::filter::{like_pattern, AuditField};
+use writer::ChainHead;
 
 impl SqlStore {
     /// Writes the change's effects into its transaction, then commits it.
@@ -11,17 +12,29 @@ impl SqlStore {
         Ok(())
     }
 
+    /// The head of the partner's activity chain, for appending to it: on SQLite the head as this batch has moved it
+    /// (its jobs' appends are written to the partner's row only when the batch commits), else read from the row
+    /// (under the chain lock on PostgreSQL, held to the end of the transaction). `NotFound` for no such partner.
+    pub(super) async fn chain_head(&self, tx: &mut Tx, partner: PartnerId) -> StoreResult<ChainHead> {
+        if let Some(known) = tx.batch().and_then(|b| b.chain(partner).cloned()) {
+            return Ok(known);
+        }
+        let sql =
+            format!("SELECT audit_seq, audit_head, audit_last_at FROM partners WHERE id = $1{}", self.chain_lock());
+        let row = sqlx::query(&sql).bind(partner.to_string()).fetch_optional(&mut **tx).await?;
+        let row = row.ok_or(StoreError::NotFound)?;
+        Ok(ChainHead {
+            seq: row.try_get(0)?,
+            head: row.try_get(1)?,
+            last_at: Timestamp::from_micros(row.try_get::<i64, _>(2)?),
+        })
+    }
+
     /// Appends the change's activity records to the partner's chain and completes its idempotency record,
     /// inside the change's own transaction.
     pub(super) async fn apply_effects(&self, tx: &mut Tx, partner: PartnerId, effects: Effects) -> StoreResult<()> {
         if !effects.audit.is_empty() {
-            let sql =
-                format!("SELECT audit_seq, audit_head, audit_last_at FROM partners WHERE id = $1{}", self.chain_lock());
-            let row = sqlx::query(&sql).bind(partner.to_string()).fetch_optional(&mut **tx).await?;
-            let row = row.ok_or(StoreError::NotFound)?;
-            let mut seq: i64 = row.try_get(0)?;
-            let mut head: String = row.try_get(1)?;
-            let mut last_at = Timestamp::from_micros(row.try_get::<i64, _>(2)?);
+            let ChainHead { mut seq, mut head, mut last_at } = self.chain_head(tx, partner).await?;
             for mut new in effects.audit {
                 seq += 1;
                 // Never dated before a record already committed: then (operation_date, seq) follows commit order
@@ -32,13 +45,21 @@ impl SqlStore {
                 insert_audit(tx, &r).await?;
                 head = r.hash;
             }
-            sqlx::query("UPDATE partners SET audit_seq = $1, audit_head = $2, audit_last_at = $3 WHERE id = $4")
-                .bind(seq)
-                .bind(&head)
-                .bind(last_at.micros())
-                .bind(partner.to_string())
-                .execute(&mut **tx)
-                .await?;
+            match tx.batch() {
+                // SQLite: the batch writes the head once, before it commits.
+                Some(batch) => batch.set_chain(partner, ChainHead { seq, head, last_at }),
+                None => {
+                    sqlx::query(
+                        "UPDATE partners SET audit_seq = $1, audit_head = $2, audit_last_at = $3 WHERE id = $4",
+                    )
+                    .bind(seq)
+                    .bind(&head)
+                    .bind(last_at.micros())
+                    .bind(partner.to_string())
+                    .execute(&mut **tx)
+                    .await?;
+                }
+            }
         }
         if let Some(done) = effects.idempotency {
             complete_idempotency(tx, done).await?;

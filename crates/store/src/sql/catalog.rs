@@ -80,6 +80,7 @@ impl CatalogStore for SqlStore {
     }
 
     async fn put_market(&self, code: MarketCode, u: &MarketUpdate, now: Timestamp) -> StoreResult<Market> {
+        let mut tx = self.begin_single().await?;
         let row = sqlx::query(
             "INSERT INTO markets (country, currency_code, minor_units, tax_rate, tax_inclusive, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (country) DO UPDATE SET currency_code = $2, \
@@ -92,8 +93,9 @@ impl CatalogStore for SqlStore {
         .bind(u.tax_rate.to_string())
         .bind(u.tax_inclusive as i64)
         .bind(now.micros())
-        .fetch_one(&self.write)
+        .fetch_one(&mut *tx)
         .await?;
+        tx.commit().await?;
         market_from(&row)
     }
 
@@ -131,6 +133,7 @@ impl CatalogStore for SqlStore {
         now: Timestamp,
     ) -> StoreResult<()> {
         let (mode, markets) = rule.to_stored();
+        let mut tx = self.begin_single().await?;
         sqlx::query(
             "INSERT INTO type_availability (product_type, mode, markets, updated_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (product_type) DO UPDATE SET mode = $2, markets = $3, updated_at = $4",
@@ -139,9 +142,9 @@ impl CatalogStore for SqlStore {
         .bind(mode)
         .bind(markets)
         .bind(now.micros())
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        tx.commit().await
     }
 
     async fn type_availability(&self) -> StoreResult<Vec<(ProductType, MarketRule)>> {

@@ -200,9 +200,9 @@ impl DownloadStore for SqlStore {
         self.commit_with(tx, scope.partner_id(), effects).await
     }
 
-    /// On SQLite, redemptions go through one task that commits them in batches (group commit: one fsync for all
-    /// the downloads that arrived while the previous batch was being written); each keeps its own statements and
-    /// answers only after its batch commits. PostgreSQL takes them in parallel under row locks.
+    /// On SQLite, like every write, a turn in the writer's batch (group commit: one fsync for all the downloads
+    /// that arrived while the previous batch was being written), answered only after its batch commits. PostgreSQL
+    /// takes them in parallel under row locks.
     async fn redeem_link(
         &self,
         scope: PartnerScope,
@@ -211,9 +211,6 @@ impl DownloadStore for SqlStore {
         transfer: Transfer,
         effects: Effects,
     ) -> StoreResult<LinkState> {
-        if let Some(writer) = &self.redeemer {
-            return writer.redeem(scope, link, now, transfer, effects).await;
-        }
         let mut tx = self.begin().await?;
         let state = self.admit_in(&mut tx, scope, link, now, transfer).await?;
         self.commit_with(tx, scope.partner_id(), effects).await?;
@@ -225,7 +222,8 @@ impl DownloadStore for SqlStore {
 impl ArtifactStore for SqlStore {
     async fn add_artifact(&self, a: &Artifact) -> StoreResult<()> {
         let size = i64::try_from(a.size).map_err(|_| StoreError::Refused(DomainError::invalid("body", "too large")))?;
-        let result = sqlx::query(
+        let mut tx = self.begin_single().await?;
+        sqlx::query(
             "INSERT INTO artifacts (id, product_id, version, language, file_type, file_name, size, sha256, blob_key, \
              created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
@@ -239,10 +237,9 @@ impl ArtifactStore for SqlStore {
         .bind(&a.sha256)
         .bind(&a.blob_key)
         .bind(a.created_at.micros())
-        .execute(&self.write)
-        .await;
-        result?;
-        Ok(())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
     }
 
     async fn list_artifacts(&self, product_id: &str) -> StoreResult<Vec<Artifact>> {

@@ -6,25 +6,30 @@ use super::*;
 #[async_trait]
 impl Housekeeping for SqlStore {
     async fn purge_sessions(&self, idle_before: Timestamp, window_before: Timestamp) -> StoreResult<u64> {
+        let mut tx = self.begin_single().await?;
         let sessions = sqlx::query("DELETE FROM sessions WHERE last_seen_at <= $1")
             .bind(idle_before.micros())
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?
             .rows_affected();
         let failures = sqlx::query("DELETE FROM sign_in_failures WHERE window_start < $1")
             .bind(window_before.micros())
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?
             .rows_affected();
+        tx.commit().await?;
         Ok(sessions + failures)
     }
 
     async fn purge_idempotency(&self, older_than: Timestamp) -> StoreResult<u64> {
-        Ok(sqlx::query("DELETE FROM idempotency WHERE created_at < $1")
+        let mut tx = self.begin_single().await?;
+        let n = sqlx::query("DELETE FROM idempotency WHERE created_at < $1")
             .bind(older_than.micros())
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?
-            .rows_affected())
+            .rows_affected();
+        tx.commit().await?;
+        Ok(n)
     }
 
     /// A thousand at a time, each batch its own short transaction: SQLite's one writer is never held for long.

@@ -5,30 +5,36 @@
 use super::*;
 use domain::credit::{LineBalance, LineCredit, OrderBalance};
 
-/// Writes one ledger row of the partner.
-pub(super) async fn insert_ledger(tx: &mut Tx, partner: PartnerId, l: &LedgerLine) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO ledger (id, partner_id, currency_code, scale, at, kind, customer_id, order_id, line_number, \
-         quantity, unit_price_minor, net_minor, tax_minor, gross_minor, invoice_id, reference) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL, $15)",
-    )
-    .bind(l.id.to_string())
-    .bind(partner.to_string())
-    .bind(&l.currency)
-    .bind(i64::from(l.scale))
-    .bind(l.at.micros())
-    .bind(l.kind.as_str())
-    .bind(l.customer_id.map(|c| c.to_string()))
-    .bind(l.order_id.map(|o| o.to_string()))
-    .bind(l.line_number.map(i64::from))
-    .bind(l.quantity)
-    .bind(l.unit_price_minor)
-    .bind(l.net_minor)
-    .bind(l.tax_minor)
-    .bind(l.gross_minor)
-    .bind(l.reference.clone())
-    .execute(&mut **tx)
-    .await?;
+/// Writes ledger rows of the partner, in one statement per [`ROWS_PER_INSERT`] rows.
+pub(super) async fn insert_ledger(tx: &mut Tx, partner: PartnerId, rows: &[LedgerLine]) -> StoreResult<()> {
+    let partner = partner.to_string();
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO ledger (id, partner_id, currency_code, scale, at, kind, customer_id, order_id, line_number, \
+             quantity, unit_price_minor, net_minor, tax_minor, gross_minor, invoice_id, reference) VALUES {}",
+            values_rows("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)", chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for l in chunk {
+            q = q
+                .bind(l.id.to_string())
+                .bind(&partner)
+                .bind(&l.currency)
+                .bind(i64::from(l.scale))
+                .bind(l.at.micros())
+                .bind(l.kind.as_str())
+                .bind(l.customer_id.map(|c| c.to_string()))
+                .bind(l.order_id.map(|o| o.to_string()))
+                .bind(l.line_number.map(i64::from))
+                .bind(l.quantity)
+                .bind(l.unit_price_minor)
+                .bind(l.net_minor)
+                .bind(l.tax_minor)
+                .bind(l.gross_minor)
+                .bind(l.reference.clone());
+        }
+        q.execute(&mut **tx).await?;
+    }
     Ok(())
 }
 
@@ -141,10 +147,9 @@ impl SqlStore {
         }
         let mut balance = self.balance(tx, scope, order, true).await?.ok_or(StoreError::NotFound)?;
         balance.admit(&mut planned).map_err(StoreError::Refused)?;
-        for (credit, admitted) in credits.iter().zip(&planned) {
-            insert_ledger(tx, scope.partner_id(), &credit.admitted_as(admitted)).await?;
-        }
-        Ok(())
+        let rows: Vec<LedgerLine> =
+            credits.iter().zip(&planned).map(|(credit, admitted)| credit.admitted_as(admitted)).collect();
+        insert_ledger(tx, scope.partner_id(), &rows).await
     }
 }
 

@@ -2,12 +2,13 @@
 //!
 //! Both databases take `$1` placeholders, `ON CONFLICT`, `RETURNING`, and the types used here (BIGINT/INTEGER,
 //! TEXT, BOOLEAN/INTEGER, BYTEA/BLOB). Where they differ, [`Backend`] says so at the one place it matters.
-//! SQLite gets a writer pool of one connection (a single writer path, so writers never meet `SQLITE_BUSY`)
-//! and a reader pool; PostgreSQL uses one pool and row locks.
+//! SQLite gets a writer pool of one connection, used by one writer that commits every write transaction in batches
+//! (group commit, see `writer`), and a reader pool; PostgreSQL uses one pool and row locks.
 
 use crate::*;
 use idempotency::complete_idempotency;
 use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool, Row, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
@@ -25,11 +26,11 @@ mod keys;
 mod ledger;
 mod orders;
 mod partners;
-mod redeemer;
 mod rows;
 mod support;
 mod users;
 mod webhooks;
+mod writer;
 
 use rows::*;
 
@@ -37,11 +38,64 @@ pub struct SqlStore {
     backend: Backend,
     write: AnyPool,
     read: AnyPool,
-    /// SQLite: the writer that commits download redemptions in batches, owned by this store (see `redeemer`).
-    redeemer: Option<redeemer::Redeemer>,
+    /// SQLite: the writer that runs every write transaction in a batch committed once (see `writer`), owned by
+    /// this store.
+    writer: Option<writer::Writer>,
 }
 
-type Tx = Transaction<'static, Any>;
+pub use writer::WriterStats;
+
+/// A write transaction, as every store method holds it: statements run on it through `&mut *tx` (it is a
+/// connection), and `commit` ends it. On SQLite it is a turn in the writer's batch (its own savepoint, answered
+/// when the batch commits); on PostgreSQL a pooled transaction of its own, or a pooled connection whose statements
+/// commit one by one (`begin_single`). Dropped without `commit`, it writes nothing.
+pub(super) struct Tx(TxKind);
+
+enum TxKind {
+    Own(Transaction<'static, Any>),
+    Single(PoolConnection<Any>),
+    Turn(writer::Turn),
+}
+
+impl std::ops::Deref for Tx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        match &self.0 {
+            TxKind::Own(tx) => tx,
+            TxKind::Single(conn) => conn,
+            TxKind::Turn(turn) => turn.loan.conn_ref(),
+        }
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        match &mut self.0 {
+            TxKind::Own(tx) => tx,
+            TxKind::Single(conn) => conn,
+            TxKind::Turn(turn) => turn.loan.conn(),
+        }
+    }
+}
+
+impl Tx {
+    /// Keeps the writes: commits (SQLite: once the batch this turn is part of has committed).
+    async fn commit(self) -> StoreResult<()> {
+        match self.0 {
+            TxKind::Own(tx) => Ok(tx.commit().await?),
+            TxKind::Single(_) => Ok(()),
+            TxKind::Turn(turn) => turn.commit().await,
+        }
+    }
+
+    /// SQLite: the batch this turn runs in (what its jobs share).
+    fn batch(&mut self) -> Option<&mut writer::Batch> {
+        match &mut self.0 {
+            TxKind::Turn(turn) => Some(turn.loan.batch()),
+            _ => None,
+        }
+    }
+}
 
 impl SqlStore {
     /// Connects to `sqlite://…` (the file is created when missing) or `postgres://…`.
@@ -52,17 +106,15 @@ impl SqlStore {
             let pragmas = sqlite_pragmas;
             let write = AnyPoolOptions::new().max_connections(1).after_connect(writer_pragmas).connect(&url).await?;
             let read = AnyPoolOptions::new().max_connections(8).after_connect(pragmas).connect(&url).await?;
-            // The writer's task has its own store on the same pools; it ends when this one is dropped.
-            let writer =
-                SqlStore { backend: Backend::Sqlite, write: write.clone(), read: read.clone(), redeemer: None };
-            let redeemer = redeemer::Redeemer::start(writer);
-            Ok(SqlStore { backend: Backend::Sqlite, write, read, redeemer: Some(redeemer) })
+            // The writer's task ends when this store is dropped.
+            let writer = writer::Writer::start(write.clone());
+            Ok(SqlStore { backend: Backend::Sqlite, write, read, writer: Some(writer) })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             // A request waits at most this long for a connection: when the database is down (sqlx retries a refused
             // connection until then) or overloaded, the client hears 503 with Retry-After soon rather than late.
             let pool =
                 AnyPoolOptions::new().max_connections(32).acquire_timeout(Duration::from_secs(2)).connect(url).await?;
-            Ok(SqlStore { backend: Backend::Postgres, write: pool.clone(), read: pool, redeemer: None })
+            Ok(SqlStore { backend: Backend::Postgres, write: pool.clone(), read: pool, writer: None })
         } else {
             Err(StoreError::Config(format!(
                 "unsupported database URL scheme in '{}': use sqlite:// or postgres://",
@@ -71,8 +123,27 @@ impl SqlStore {
         }
     }
 
+    /// A write transaction: SQLite, a turn in the writer's next batch; PostgreSQL, a pooled transaction.
     async fn begin(&self) -> StoreResult<Tx> {
-        Ok(self.write.begin().await?)
+        Ok(Tx(match &self.writer {
+            Some(writer) => TxKind::Turn(writer.begin().await?),
+            None => TxKind::Own(self.write.begin().await?),
+        }))
+    }
+
+    /// A write of single statements that each stand alone (an idempotency claim, a purge): SQLite, a turn in the
+    /// writer's next batch like any write; PostgreSQL, a pooled connection where each statement commits at once
+    /// (no `BEGIN`/`COMMIT` round trips).
+    async fn begin_single(&self) -> StoreResult<Tx> {
+        Ok(Tx(match &self.writer {
+            Some(writer) => TxKind::Turn(writer.begin().await?),
+            None => TxKind::Single(self.write.acquire().await?),
+        }))
+    }
+
+    /// SQLite: the writer's counters (batches committed, jobs in them), for the benchmarks; `None` on PostgreSQL.
+    pub fn writer_stats(&self) -> Option<&WriterStats> {
+        self.writer.as_ref().map(|w| &*w.stats)
     }
 
     fn for_update(&self) -> &'static str {
@@ -156,6 +227,31 @@ fn unless_unique<T>(result: Result<T, sqlx::Error>, refused: impl FnOnce() -> St
 /// A continuation token this server did not issue for the list it is used with.
 fn bad_cursor() -> StoreError {
     StoreError::Refused(domain::DomainError::invalid("MS-ContinuationToken", "is not a token this server issued"))
+}
+
+/// Rows one multi-row `INSERT` writes at most (well under SQLite's 32,766 and PostgreSQL's 65,535 parameters).
+const ROWS_PER_INSERT: usize = 500;
+
+/// `rows` copies of `template` (one row of a `VALUES` list, each `?` a parameter), joined by commas, the `?` numbered
+/// `$1, $2, …` in order: `values_rows("(?, ?, NULL)", 2)` is `($1, $2, NULL), ($3, $4, NULL)`.
+fn values_rows(template: &str, rows: usize) -> String {
+    let mut out = String::with_capacity((template.len() + 8) * rows);
+    let mut n = 0;
+    for row in 0..rows {
+        if row > 0 {
+            out.push_str(", ");
+        }
+        for c in template.chars() {
+            if c == '?' {
+                n += 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            } else {
+                out.push(c);
+            }
+        }
+    }
+    out
 }
 
 /// `$first, $first+1, …` for an `IN (…)` list of `n` values.

@@ -46,6 +46,65 @@ impl SqlStore {
             .collect()
     }
 
+    /// Hands each item that needs one an activation key of its line's SKU, oldest key first, in one statement per
+    /// SKU (on PostgreSQL a key another checkout holds is skipped, never shared); `items[i]` is of `lines[i]`.
+    /// Returns each item's key (`None` for an item without one), or refuses the whole order when a SKU has too few.
+    async fn assign_keys(
+        &self,
+        tx: &mut Tx,
+        items: &[NewSoftwareItem],
+        lines: &[&domain::order::OrderLine],
+    ) -> StoreResult<Vec<Option<String>>> {
+        let mut keys: Vec<Option<String>> = vec![None; items.len()];
+        let mut done = vec![false; items.len()];
+        for first in 0..items.len() {
+            if !items[first].needs_key || done[first] {
+                continue;
+            }
+            let (product, sku) = (&lines[first].product_id, &lines[first].sku_id);
+            // This SKU's items, in order: the n-th gets the n-th oldest free key.
+            let same: Vec<usize> = (first..items.len())
+                .filter(|&i| items[i].needs_key && &lines[i].product_id == product && &lines[i].sku_id == sku)
+                .collect();
+            for &i in &same {
+                done[i] = true;
+            }
+            for chunk in same.chunks(ROWS_PER_INSERT) {
+                let sql = format!(
+                    "UPDATE activation_keys SET software_item_id = pick.item FROM (SELECT f.id AS key_id, \
+                     i.column1 AS item FROM (SELECT id, row_number() OVER (ORDER BY added_at, id) AS n FROM \
+                     (SELECT id, added_at FROM activation_keys WHERE product_id = $1 AND sku_id = $2 \
+                     AND software_item_id IS NULL ORDER BY added_at, id LIMIT {m}{skip_locked}) free) f \
+                     JOIN (VALUES {values}) i ON i.column2 = f.n) pick \
+                     WHERE activation_keys.id = pick.key_id AND activation_keys.software_item_id IS NULL \
+                     RETURNING id, software_item_id",
+                    m = chunk.len(),
+                    skip_locked = self.backend.skip_locked(),
+                    values =
+                        (0..chunk.len()).map(|n| format!("(${}, {})", n + 3, n + 1)).collect::<Vec<_>>().join(", "),
+                );
+                let mut q = sqlx::query(&sql).bind(product).bind(sku);
+                for &i in chunk {
+                    q = q.bind(items[i].id.to_string());
+                }
+                for row in q.fetch_all(&mut **tx).await? {
+                    let (key, item): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+                    if let Some(&i) = chunk.iter().find(|&&i| items[i].id.to_string() == item) {
+                        keys[i] = Some(key);
+                    }
+                }
+                if let Some(&short) = chunk.iter().find(|&&i| keys[i].is_none()) {
+                    let line = lines[short];
+                    return Err(StoreError::Refused(domain::DomainError::InsufficientKeyStock(format!(
+                        "no activation key left for {}:{} (line {}); nothing was ordered",
+                        line.product_id, line.sku_id, line.line_number
+                    ))));
+                }
+            }
+        }
+        Ok(keys)
+    }
+
     /// Orders of one customer (one, or a keyset page) with their lines, in two queries.
     pub(super) async fn orders_where(
         &self,
@@ -271,94 +330,84 @@ impl OrderStore for SqlStore {
         .bind(order.created_at.micros())
         .execute(&mut *tx)
         .await?;
-        for l in &order.lines {
-            let p = &l.pricing;
-            // A context that does not serialize fails the order rather than being stored empty.
-            let context = l
-                .provisioning_context
-                .as_ref()
-                .map(serde_json::to_string)
-                .transpose()
-                .map_err(|_| corrupt("order_lines.provisioning_context"))?;
-            sqlx::query(
+        // The lines and their charges, one statement each (per 500 rows).
+        for chunk in order.lines.chunks(ROWS_PER_INSERT) {
+            let sql = format!(
                 "INSERT INTO order_lines (order_id, line_number, product_id, sku_id, availability_id, product_type, \
                  title, friendly_name, term, quantity, scale, unit_price_minor, net_minor, tax_minor, gross_minor, \
                  tax_inclusive, tax_rate, policy_kind, policy_days, status, cancelled_at, provisioning_context) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-                 NULL, $21)",
-            )
-            .bind(&order_id)
-            .bind(l.line_number as i64)
-            .bind(&l.product_id)
-            .bind(&l.sku_id)
-            .bind(&l.availability_id)
-            .bind(l.product_type.as_str())
-            .bind(&l.title)
-            .bind(l.friendly_name.clone())
-            .bind(l.term.map(|t| t.as_str().to_string()))
-            .bind(p.quantity)
-            .bind(p.net.scale as i64)
-            .bind(p.unit_price.minor)
-            .bind(p.net.minor)
-            .bind(p.tax.minor)
-            .bind(p.gross.minor)
-            .bind(p.tax_inclusive as i64)
-            .bind(l.tax_rate.to_string())
-            .bind(l.policy.kind())
-            .bind(l.policy.window_days().map(i64::from))
-            .bind(l.status.as_str())
-            .bind(context)
-            .execute(&mut *tx)
-            .await?;
-            ledger::insert_ledger(&mut tx, scope.partner_id(), &LedgerLine::charge(order, l)).await?;
+                 VALUES {}",
+                values_rows("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)", chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for l in chunk {
+                let p = &l.pricing;
+                // A context that does not serialize fails the order rather than being stored empty.
+                let context = l
+                    .provisioning_context
+                    .as_ref()
+                    .map(serde_json::to_string)
+                    .transpose()
+                    .map_err(|_| corrupt("order_lines.provisioning_context"))?;
+                q = q
+                    .bind(&order_id)
+                    .bind(l.line_number as i64)
+                    .bind(&l.product_id)
+                    .bind(&l.sku_id)
+                    .bind(&l.availability_id)
+                    .bind(l.product_type.as_str())
+                    .bind(&l.title)
+                    .bind(l.friendly_name.clone())
+                    .bind(l.term.map(|t| t.as_str().to_string()))
+                    .bind(p.quantity)
+                    .bind(p.net.scale as i64)
+                    .bind(p.unit_price.minor)
+                    .bind(p.net.minor)
+                    .bind(p.tax.minor)
+                    .bind(p.gross.minor)
+                    .bind(p.tax_inclusive as i64)
+                    .bind(l.tax_rate.to_string())
+                    .bind(l.policy.kind())
+                    .bind(l.policy.window_days().map(i64::from))
+                    .bind(l.status.as_str())
+                    .bind(context);
+            }
+            q.execute(&mut *tx).await?;
         }
-        let skip_locked = self.backend.skip_locked();
+        let charges: Vec<LedgerLine> = order.lines.iter().map(|l| LedgerLine::charge(order, l)).collect();
+        ledger::insert_ledger(&mut tx, scope.partner_id(), &charges).await?;
+        // Each item's line, and its key: one statement per SKU hands out that SKU's keys.
+        let mut lines = Vec::with_capacity(items.len());
         for item in items {
             let line = order
                 .lines
                 .iter()
                 .find(|l| l.line_number == item.line_number)
                 .ok_or_else(|| StoreError::Corrupt("software item for a missing line".into()))?;
-            let key_id: Option<String> = if item.needs_key {
-                // Oldest key first; on PostgreSQL a key another checkout holds is skipped, never shared.
-                let sql = format!(
-                    "UPDATE activation_keys SET software_item_id = $1 WHERE id = (SELECT id FROM activation_keys \
-                     WHERE product_id = $2 AND sku_id = $3 AND software_item_id IS NULL ORDER BY added_at, id \
-                     LIMIT 1{skip_locked}) AND software_item_id IS NULL RETURNING id"
-                );
-                let row = sqlx::query(&sql)
+            lines.push(line);
+        }
+        let keys = self.assign_keys(&mut tx, items, &lines).await?;
+        for (chunk, start) in items.chunks(ROWS_PER_INSERT).zip((0..).step_by(ROWS_PER_INSERT)) {
+            let sql = format!(
+                "INSERT INTO software_items (id, partner_id, customer_id, order_id, line_number, product_id, sku_id, \
+                 key_id, status, purchased_at) VALUES {}",
+                values_rows("(?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)", chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for (i, item) in chunk.iter().enumerate() {
+                let line = lines[start + i];
+                q = q
                     .bind(item.id.to_string())
+                    .bind(&partner)
+                    .bind(&customer)
+                    .bind(&order_id)
+                    .bind(item.line_number as i64)
                     .bind(&line.product_id)
                     .bind(&line.sku_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                match row {
-                    Some(r) => Some(r.try_get(0)?),
-                    None => {
-                        return Err(StoreError::Refused(domain::DomainError::InsufficientKeyStock(format!(
-                            "no activation key left for {}:{} (line {}); nothing was ordered",
-                            line.product_id, line.sku_id, line.line_number
-                        ))))
-                    }
-                }
-            } else {
-                None
-            };
-            sqlx::query(
-                "INSERT INTO software_items (id, partner_id, customer_id, order_id, line_number, product_id, sku_id, \
-                 key_id, status, purchased_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9)",
-            )
-            .bind(item.id.to_string())
-            .bind(&partner)
-            .bind(&customer)
-            .bind(&order_id)
-            .bind(item.line_number as i64)
-            .bind(&line.product_id)
-            .bind(&line.sku_id)
-            .bind(key_id)
-            .bind(order.created_at.micros())
-            .execute(&mut *tx)
-            .await?;
+                    .bind(keys[start + i].clone())
+                    .bind(order.created_at.micros());
+            }
+            q.execute(&mut *tx).await?;
         }
         self.commit_with(tx, scope.partner_id(), effects).await?;
         Ok(())

@@ -220,7 +220,7 @@ impl SupportStore for SqlStore {
             self.write_credits(&mut tx, scope, order, &rows).await?;
         }
         for goodwill in change.refunds.iter().filter(|r| r.order_id.is_none()) {
-            ledger::insert_ledger(&mut tx, scope.partner_id(), goodwill).await?;
+            ledger::insert_ledger(&mut tx, scope.partner_id(), std::slice::from_ref(goodwill)).await?;
         }
         // A closed request refuses every change (above), so closing it is the one time `closed_at` is set.
         let closes = change.status == Some(RequestStatus::Closed);

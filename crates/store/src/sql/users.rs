@@ -185,17 +185,18 @@ impl UserStore for SqlStore {
     }
 
     async fn set_user_language(&self, scope: PartnerScope, user: UserId, language: Option<&str>) -> StoreResult<()> {
+        let mut tx = self.begin_single().await?;
         let n = sqlx::query("UPDATE users SET language = $1 WHERE partner_id = $2 AND id = $3")
             .bind(language.map(str::to_string))
             .bind(scope.partner_id().to_string())
             .bind(user.to_string())
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?
             .rows_affected();
         if n != 1 {
             return Err(StoreError::NotFound);
         }
-        Ok(())
+        tx.commit().await
     }
 
     async fn create_session(
@@ -207,6 +208,7 @@ impl UserStore for SqlStore {
         now: Timestamp,
     ) -> StoreResult<()> {
         // The user is looked up in the scope's partner by the insert itself.
+        let mut tx = self.begin_single().await?;
         let n = sqlx::query(
             "INSERT INTO sessions (token_hash, user_id, csrf, created_at, last_seen_at) \
              SELECT $1, id, $2, $3, $3 FROM users WHERE partner_id = $4 AND id = $5",
@@ -216,13 +218,13 @@ impl UserStore for SqlStore {
         .bind(now.micros())
         .bind(scope.partner_id().to_string())
         .bind(user.to_string())
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
         if n != 1 {
             return Err(StoreError::NotFound);
         }
-        Ok(())
+        tx.commit().await
     }
 }
 
@@ -278,22 +280,25 @@ impl SignInStore for SqlStore {
     }
 
     async fn touch_session(&self, token_hash: &str, now: Timestamp) -> StoreResult<()> {
+        let mut tx = self.begin_single().await?;
         sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
             .bind(now.micros())
             .bind(token_hash)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
-        Ok(())
+        tx.commit().await
     }
 
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.write).await?;
-        Ok(())
+        let mut tx = self.begin_single().await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut *tx).await?;
+        tx.commit().await
     }
 
     async fn record_sign_in_failure(&self, key: &str, now: Timestamp, window_micros: i64) -> StoreResult<i64> {
         // A window that has passed starts again at one; otherwise the count grows. One statement, so concurrent
         // failures are all counted.
+        let mut tx = self.begin_single().await?;
         let row = sqlx::query(
             "INSERT INTO sign_in_failures (key, failures, window_start) VALUES ($1, 1, $2) \
              ON CONFLICT (key) DO UPDATE SET \
@@ -304,8 +309,9 @@ impl SignInStore for SqlStore {
         .bind(key)
         .bind(now.micros())
         .bind(now.micros() - window_micros)
-        .fetch_one(&self.write)
+        .fetch_one(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(row.try_get("failures")?)
     }
 
@@ -319,7 +325,8 @@ impl SignInStore for SqlStore {
     }
 
     async fn clear_sign_in_failures(&self, key: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sign_in_failures WHERE key = $1").bind(key).execute(&self.write).await?;
-        Ok(())
+        let mut tx = self.begin_single().await?;
+        sqlx::query("DELETE FROM sign_in_failures WHERE key = $1").bind(key).execute(&mut *tx).await?;
+        tx.commit().await
     }
 }

@@ -72,8 +72,7 @@ impl WebhookStore for SqlStore {
         let partner = scope.partner_id().to_string();
         // Under the chain lock: the cursor is the head no later record can slip under, and two registrations
         // cannot both pass the limit.
-        let sql = format!("SELECT audit_seq FROM partners WHERE id = $1{}", self.chain_lock());
-        let head: i64 = sqlx::query(&sql).bind(&partner).fetch_one(&mut *tx).await?.try_get(0)?;
+        let head = self.chain_head(&mut tx, scope.partner_id()).await?.seq;
         let existing: i64 = sqlx::query("SELECT COUNT(*) FROM webhook_endpoints WHERE partner_id = $1")
             .bind(&partner)
             .fetch_one(&mut *tx)
