@@ -444,26 +444,23 @@ async fn uploads_are_checked_and_a_failed_upload_leaves_nothing(db: Db) {
     // the partial upload is there while the body comes, and once the client is gone nothing is left, neither a
     // file (nor an open multipart upload) nor a row.
     let conn = abandoned_upload(&app, 30_000_000, &vec![7u8; 12_000_000]).await;
-    let started = std::time::Instant::now();
-    while app.blob_leftovers().await.len() != 2 {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(10),
-            "no partial upload: {:?}",
-            app.blob_leftovers().await
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    blobs_come_to(&app, 2, "no partial upload").await;
     drop(conn);
+    blobs_come_to(&app, 1, "left behind").await;
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM artifacts").await, 1);
+}
+
+/// Waits until the app's blob storage holds `n` things ([`TestApp::blob_leftovers`]); fails after 10 s saying `what`.
+async fn blobs_come_to(app: &TestApp, n: usize, what: &str) {
     let started = std::time::Instant::now();
-    while app.blob_leftovers().await.len() != 1 {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(10),
-            "left behind: {:?}",
-            app.blob_leftovers().await
-        );
+    loop {
+        let there = app.blob_leftovers().await;
+        if there.len() == n {
+            return;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "{what}: {there:?}");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM artifacts").await, 1);
 }
 
 /// Sends an upload's head declaring `length` bytes, then only `body`; the client goes away when the connection

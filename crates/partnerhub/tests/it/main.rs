@@ -43,14 +43,7 @@ mod ui_basics;
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name($crate::harness::Db::Sqlite).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name($crate::harness::Db::Postgres).await
-            }
+            $crate::on_each_database!($name);
         }
     )*};
 }
@@ -61,18 +54,26 @@ macro_rules! on_both_backends {
 macro_rules! on_every_blob_store {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name($crate::harness::Db::Sqlite).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name($crate::harness::Db::Postgres).await
-            }
+            $crate::on_each_database!($name);
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn s3() {
                 $crate::harness::on_s3(super::$name($crate::harness::Db::Postgres)).await
             }
         }
     )*};
+}
+
+/// The `sqlite` and `postgres` tests of one `async fn $name(backend)`, inside its module.
+#[macro_export]
+macro_rules! on_each_database {
+    ($name:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn sqlite() {
+            super::$name($crate::harness::Db::Sqlite).await
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn postgres() {
+            super::$name($crate::harness::Db::Postgres).await
+        }
+    };
 }

@@ -9,14 +9,13 @@ use crate::api_downloads::{bought, fetch, file_bytes, sha256_hex, token_of, Boug
 use crate::api_webhooks::Receiver;
 use crate::cli::serve_beside_with;
 use crate::harness::*;
+use crate::reliability::CheckoutLoad;
 use crate::ui_basics::{user_with_password, Browser, PASSWORD};
 use domain::clock::Clock;
 use domain::role::Role;
 use reqwest::Method;
 use serde_json::{json, Value};
-use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 /// nginx on loopback in front of `servers`, round robin, as one process (no master, no daemon): it goes when the
@@ -284,73 +283,14 @@ async fn three_servers_behind_nginx() {
     // 7. Checkouts spread over the three through the load balancer; one server is killed outright midway. Every
     // acknowledged order is there afterwards, whole, and the other two go on taking orders.
     let lines = json!([{"catalogItemId": crate::api_orders::item(&app, b.agent(), &b.customer, "SQL2019STD", "0001").await, "quantity": 1}]);
-    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
-    let failed = Arc::new(Mutex::new(HashMap::<u16, usize>::new()));
-    let stop = Arc::new(AtomicBool::new(false));
-    let clients: Vec<_> = (0..8)
-        .map(|_| {
-            let (http, url, token, customer) =
-                (http.clone(), lb.url.clone(), b.agent().to_string(), b.customer.clone());
-            let (acknowledged, failed, stop, lines) =
-                (acknowledged.clone(), failed.clone(), stop.clone(), lines.clone());
-            tokio::spawn(async move {
-                while !stop.load(Ordering::SeqCst) {
-                    let cart = http
-                        .post(format!("{url}/v1/customers/{customer}/carts"))
-                        .bearer_auth(&token)
-                        .json(&json!({"lineItems": lines}))
-                        .send()
-                        .await;
-                    let Ok(cart) = cart else { continue };
-                    if cart.status() != 201 {
-                        *failed.lock().unwrap().entry(cart.status().as_u16()).or_default() += 1;
-                        continue;
-                    }
-                    let cart: Value = cart.json().await.unwrap();
-                    let cart_id = cart["id"].as_str().unwrap();
-                    let done = http
-                        .post(format!("{url}/v1/customers/{customer}/carts/{cart_id}/checkout"))
-                        .bearer_auth(&token)
-                        .json(&json!({}))
-                        .send()
-                        .await;
-                    let Ok(done) = done else { continue };
-                    if done.status() == 201 {
-                        let body: Value = done.json().await.unwrap();
-                        acknowledged.lock().unwrap().push(body["orders"][0]["id"].as_str().unwrap().to_string());
-                    } else {
-                        *failed.lock().unwrap().entry(done.status().as_u16()).or_default() += 1;
-                    }
-                }
-            })
-        })
-        .collect();
-    let wait_for = |n: usize| {
-        let acknowledged = acknowledged.clone();
-        async move {
-            let started = Instant::now();
-            while acknowledged.lock().unwrap().len() < n {
-                assert!(
-                    started.elapsed() < Duration::from_secs(30),
-                    "only {} orders",
-                    acknowledged.lock().unwrap().len()
-                );
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
-    };
-    wait_for(30).await;
+    let load = CheckoutLoad::start(&http, &lb.url, b.agent(), &b.customer, lines, 8);
+    load.wait_for(30, Duration::from_secs(30)).await;
     let victim = &mut servers[1];
     victim.start_kill().unwrap();
     victim.wait().await.unwrap();
-    let at_kill = acknowledged.lock().unwrap().len();
-    wait_for(at_kill + 30).await;
-    stop.store(true, Ordering::SeqCst);
-    for c in clients {
-        c.await.unwrap();
-    }
-    let acked = acknowledged.lock().unwrap().clone();
-    let failures = failed.lock().unwrap().clone();
+    let at_kill = load.count();
+    load.wait_for(at_kill + 30, Duration::from_secs(30)).await;
+    let (acked, failures) = load.stop().await;
     // Only a request the killed server had in hand may fail (nginx does not resend a POST it already sent).
     assert!(failures.keys().all(|s| *s == 502), "{failures:?}");
     assert!(failures.values().sum::<usize>() <= 16, "{failures:?}");
