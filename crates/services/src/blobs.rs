@@ -132,6 +132,9 @@ impl Blobs {
         match location {
             BlobLocation::File(dir) => Blobs::local(dir),
             BlobLocation::S3 { bucket, prefix } => {
+                // The S3 client's TLS (reqwest 0.13's rustls) takes the process's provider: ring, as everywhere else
+                // here. Err only means one is installed already.
+                let _ = rustls::crypto::ring::default_provider().install_default();
                 // Our timeouts first, then the environment (`AmazonS3Builder::from_env` without replacing the
                 // client options it read, e.g. AWS_ALLOW_HTTP), then the bucket.
                 let options = ClientOptions::new().with_timeout_disabled().with_read_timeout(S3_READ_TIMEOUT);
