@@ -77,7 +77,7 @@ for s in socks: s.close()')
       -s3.localSocket="$S3_TMP_DIR/s3.sock" -s3.port.iceberg=0 -s3.port.lance=0 \
       >"$S3_TMP_DIR/weed.log" 2>&1 &
     S3_PID=$!
-    S3_GRPC_PORT=${ports[7]}
+    S3_PORTS=("${ports[@]}")
     local deadline=$((SECONDS + 60))
     # Up when the gateway answers a signed request for a bucket (404 NoSuchBucket is an answer).
     until curl -s -o /dev/null --max-time 2 "http://127.0.0.1:${ports[6]}/"; do
@@ -109,6 +109,7 @@ for s in socks: s.close()')
 }
 
 # Creates the test bucket with a signed PUT, retrying until DEADLINE (SECONDS) while the filer comes up.
+S3_PORTS=()
 _s3_create_bucket() { # PORT KEY SECRET DEADLINE
   local code
   while :; do
@@ -122,16 +123,28 @@ _s3_create_bucket() { # PORT KEY SECRET DEADLINE
   done
 }
 
-# EXIT hook: stop the server and delete its folder. Never fails, never exits.
+# EXIT hook: stop the server and delete its folder. Never fails, never exits. A graceful stop of `weed server`
+# takes over 10 s and its data is thrown away: SIGTERM, then SIGKILL after 2 s.
 _s3_cleanup() {
   set +e
   if [ -n "${S3_PID:-}" ]; then
     kill "$S3_PID" 2>/dev/null
+    local _
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+      kill -0 "$S3_PID" 2>/dev/null || break
+      sleep 0.2
+    done
+    kill -9 "$S3_PID" 2>/dev/null
     wait "$S3_PID" 2>/dev/null
     S3_PID=
   fi
-  # The gateway's gRPC socket goes to /tmp whatever the options say.
-  [ -n "${S3_GRPC_PORT:-}" ] && rm -f "/tmp/seaweedfs-s3-grpc-$S3_GRPC_PORT.sock"
+  # Its gRPC sockets go to /tmp whatever the options say.
+  local port
+  for port in "${S3_PORTS[@]}"; do
+    rm -f "/tmp/seaweedfs-master-grpc-$port.sock" "/tmp/seaweedfs-volume-grpc-$port.sock" \
+      "/tmp/seaweedfs-filer-grpc-$port.sock" "/tmp/seaweedfs-s3-grpc-$port.sock"
+  done
+  S3_PORTS=()
   [ -n "${S3_TMP_DIR:-}" ] && rm -rf "$S3_TMP_DIR"
   S3_TMP_DIR=
 }

@@ -546,9 +546,9 @@ async fn big_file_streams_in_bounded_memory(default_mib: usize) {
     let grown_mib = (peak_rss_kib() - before) / 1024;
     eprintln!(
         "{mib} MiB to {}: upload {:.1}s, download {:.1}s, peak memory grew by {grown_mib} MiB",
+        app.blobs,
         uploaded.as_secs_f64(),
-        (started.elapsed() - uploaded).as_secs_f64(),
-        app.blobs
+        (started.elapsed() - uploaded).as_secs_f64()
     );
     assert!(grown_mib < 96, "peak memory grew by {grown_mib} MiB for a {mib} MiB file");
 }
