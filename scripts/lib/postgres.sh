@@ -14,6 +14,21 @@ die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 
 is_root() { [ "$(id -u)" -eq 0 ]; }
 
+# Clean-ups to run when the script exits, in the order registered (the throwaway PostgreSQL cluster, the S3
+# endpoint…). One EXIT trap runs them all; signals turn into a normal exit so it runs then too.
+_EXIT_HOOKS=()
+on_exit() {
+  _EXIT_HOOKS+=("$1")
+  trap _run_exit_hooks EXIT
+  trap 'exit 129' HUP
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+_run_exit_hooks() {
+  local hook
+  for hook in "${_EXIT_HOOKS[@]}"; do "$hook"; done
+}
+
 # Install the given Debian packages (no-op when none are given). `apt-get update`
 # only runs when something actually has to be installed, and only once per run.
 _APT_UPDATED=0
@@ -86,12 +101,8 @@ pg_cluster_start() {
   else
     PG_TMP_DIR=$(mktemp -d "${TMPDIR:-/tmp}/partnerhub-pg.XXXXXX") || die "mktemp failed"
   fi
-  # From here on, cleanup is guaranteed; signals turn into a normal exit so the
-  # EXIT trap runs too.
-  trap _pg_cluster_cleanup EXIT
-  trap 'exit 129' HUP
-  trap 'exit 130' INT
-  trap 'exit 143' TERM
+  # From here on, cleanup is guaranteed (an EXIT trap, which signals reach too).
+  on_exit _pg_cluster_cleanup
 
   local data="$PG_TMP_DIR/data" log="$PG_TMP_DIR/postgres.log"
   # C.UTF-8 gives UTF-8 ctype with deterministic (code point) collation.

@@ -3,10 +3,9 @@
 
 use anyhow::Context;
 use domain::clock::Clock;
-use services::blobs::Blobs;
+use services::blobs::{BlobLocation, Blobs};
 use services::secrets::SecretBox;
 use services::Services;
-use std::path::Path;
 use std::sync::Arc;
 use store::{SqlStore, Store};
 
@@ -20,8 +19,8 @@ pub struct AppConfig<'a> {
     /// Read once the store is open (the binary reads or creates `secret.key`; a store that cannot be opened
     /// leaves no key file behind).
     pub secrets: Box<dyn FnOnce() -> anyhow::Result<SecretBox> + Send + 'a>,
-    /// Where blobs (artifacts, attachments) live: `<data_dir>/blobs`.
-    pub blob_dir: &'a Path,
+    /// Where blobs (artifacts, attachments) live: `file://<data_dir>/blobs` unless configured otherwise.
+    pub blob_store: &'a BlobLocation,
     /// The public address download links start with.
     pub base_url: &'a str,
     pub publisher_token: Option<&'a str>,
@@ -44,7 +43,7 @@ impl App {
         store.migrate().await.context("migrating the database")?;
         let secrets = (config.secrets)()?;
         let store: Arc<dyn Store> = Arc::new(store);
-        let blobs = Blobs::local(config.blob_dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let blobs = Blobs::open(config.blob_store).with_context(|| format!("blob storage at {}", config.blob_store))?;
         let services =
             Services::new(store.clone(), config.clock, secrets, blobs, config.base_url, config.publisher_token)
                 .allow_insecure_webhooks(config.allow_insecure_webhooks);

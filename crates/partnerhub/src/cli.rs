@@ -60,6 +60,11 @@ pub enum Command {
         #[command(subcommand)]
         command: ArtifactsCommand,
     },
+    /// Blob storage (uploaded files).
+    Blobs {
+        #[command(subcommand)]
+        command: BlobsCommand,
+    },
     /// Monthly invoices.
     Invoices {
         #[command(subcommand)]
@@ -153,6 +158,21 @@ pub enum ArtifactsCommand {
         /// The name it is downloaded under; default: the file's own name.
         #[arg(long)]
         file_name: Option<String>,
+        #[command(flatten)]
+        store: StoreOptions,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BlobsCommand {
+    /// Copy every file from the configured blob store (--blob-store, by default file://<data-dir>/blobs) to
+    /// another one, e.g. an S3 bucket, then read each copy back and check its SHA-256 against the source's. Files
+    /// already there are verified, not copied again, so an interrupted run can be repeated. Servers may keep
+    /// running on the old store meanwhile; switch them to the new one (and run again for files uploaded since).
+    Migrate {
+        /// The destination: `s3://BUCKET[/PREFIX]` (AWS_* variables as for --blob-store) or `file://PATH`.
+        #[arg(long, value_parser = services::blobs::BlobLocation::parse)]
+        to: services::blobs::BlobLocation,
         #[command(flatten)]
         store: StoreOptions,
     },

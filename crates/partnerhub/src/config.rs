@@ -3,6 +3,7 @@
 use clap::Args;
 use domain::rate::Rate;
 use serde::Deserialize;
+use services::blobs::BlobLocation;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use web::ratelimit::RateLimits;
@@ -19,9 +20,14 @@ pub struct StoreOptions {
     /// Database URL: `sqlite://PATH` (embedded, created when missing) or `postgres://USER@HOST:PORT/DB`.
     #[arg(long, env = "PARTNERHUB_DATABASE_URL")]
     pub database_url: Option<String>,
-    /// Folder for files: artifacts, attachments and the secret key file.
+    /// Folder for the secret key file and, unless --blob-store says otherwise, uploaded files (`<data-dir>/blobs`).
     #[arg(long, env = "PARTNERHUB_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Where uploaded files (artifacts, attachments) live: `file://PATH`, or `s3://BUCKET[/PREFIX]` on S3 or an
+    /// S3-compatible service, configured by AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+    /// and AWS_ALLOW_HTTP (`true` for an endpoint without TLS) [default: file://<data-dir>/blobs].
+    #[arg(long, env = "PARTNERHUB_BLOB_STORE", value_parser = BlobLocation::parse)]
+    pub blob_store: Option<BlobLocation>,
     /// Base64 of 32 bytes sealing secrets at rest; default: the file `secret.key` in the data folder.
     #[arg(long, env = "PARTNERHUB_SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
@@ -104,6 +110,7 @@ pub struct FileConfig {
     pub listen: Option<String>,
     pub database_url: Option<String>,
     pub data_dir: Option<PathBuf>,
+    pub blob_store: Option<String>,
     pub publisher_token: Option<String>,
     pub base_url: Option<String>,
     pub secret_key: Option<String>,
@@ -123,6 +130,7 @@ pub struct Settings {
     pub listen: String,
     pub database_url: String,
     pub data_dir: PathBuf,
+    pub blob_store: BlobLocation,
     pub publisher_token: Option<String>,
     pub base_url: String,
     pub secret_key: Option<String>,
@@ -151,6 +159,12 @@ impl Settings {
             .unwrap_or_else(|| format!("http://{listen}"))
             .trim_end_matches('/')
             .to_string();
+        let data_dir = store.data_dir.clone().or(file.data_dir).unwrap_or_else(|| DEFAULT_DATA_DIR.into());
+        let blob_store = match (&store.blob_store, &file.blob_store) {
+            (Some(location), _) => location.clone(),
+            (None, Some(raw)) => BlobLocation::parse(raw).map_err(|e| anyhow::anyhow!("blob_store: {e}"))?,
+            (None, None) => BlobLocation::File(data_dir.join("blobs")),
+        };
         Ok(Settings {
             limits,
             database_url: store
@@ -158,7 +172,8 @@ impl Settings {
                 .clone()
                 .or(file.database_url)
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
-            data_dir: store.data_dir.clone().or(file.data_dir).unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
+            data_dir,
+            blob_store,
             publisher_token: serve.and_then(|s| s.publisher_token.clone()).or(file.publisher_token),
             secret_key: store.secret_key.clone().or(file.secret_key),
             allow_insecure_webhooks: serve.is_some_and(|s| s.allow_insecure_webhooks)
@@ -263,8 +278,14 @@ listen = "127.0.0.1:8080"
 # sqlite://PATH (embedded, created when missing) or postgres://USER:PASSWORD@HOST:PORT/DB (PARTNERHUB_DATABASE_URL).
 database_url = "sqlite://./partnerhub-data/partnerhub.db"
 
-# Folder for artifacts, attachments and the secret key file (PARTNERHUB_DATA_DIR).
+# Folder for the secret key file and, unless blob_store says otherwise, uploaded files (PARTNERHUB_DATA_DIR).
 data_dir = "./partnerhub-data"
+
+# Where uploaded files (artifacts, attachments) live (PARTNERHUB_BLOB_STORE): file://PATH, or s3://BUCKET[/PREFIX]
+# on S3 or an S3-compatible service, configured by the environment as AWS's tools are: AWS_ENDPOINT_URL (unset for
+# AWS itself), AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (unset: the instance's role), AWS_ALLOW_HTTP=true
+# for an endpoint without TLS. Several servers must share one bucket. Default: file://<data_dir>/blobs.
+# blob_store = "s3://partnerhub-files/production"
 
 # The publisher's API token for /v1/publisher/... (PARTNERHUB_PUBLISHER_TOKEN). Prefer the environment variable.
 # publisher_token = "change-me"
@@ -318,6 +339,34 @@ mod tests {
             .join("\n");
         let parsed: FileConfig = toml::from_str(&uncommented).unwrap();
         assert_eq!(limits(None, &parsed).unwrap(), ServerLimits::default(), "the example shows the defaults");
+    }
+
+    #[test]
+    fn the_blob_store_is_a_url_and_defaults_to_the_data_folder() {
+        let options = |blob_store: Option<&str>, config: Option<PathBuf>| StoreOptions {
+            database_url: None,
+            data_dir: Some("/srv/ph".into()),
+            blob_store: blob_store.map(|u| BlobLocation::parse(u).unwrap()),
+            secret_key: None,
+            config,
+        };
+        let resolved = Settings::resolve(&options(None, None), None).unwrap();
+        assert_eq!(resolved.blob_store, BlobLocation::File("/srv/ph/blobs".into()));
+        let resolved = Settings::resolve(&options(Some("s3://files/ph/"), None), None).unwrap();
+        assert_eq!(resolved.blob_store, BlobLocation::S3 { bucket: "files".into(), prefix: Some("ph".into()) });
+        assert_eq!(resolved.blob_store.to_string(), "s3://files/ph");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("partnerhub.toml");
+        std::fs::write(&file, "blob_store = \"s3://from-the-file\"").unwrap();
+        let from_file = Settings::resolve(&options(None, Some(file.clone())), None).unwrap();
+        assert_eq!(from_file.blob_store, BlobLocation::S3 { bucket: "from-the-file".into(), prefix: None });
+        let option_wins = Settings::resolve(&options(Some("file://./x"), Some(file.clone())), None).unwrap();
+        assert_eq!(option_wins.blob_store, BlobLocation::File("./x".into()));
+        std::fs::write(&file, "blob_store = \"ftp://x\"").unwrap();
+        assert!(Settings::resolve(&options(None, Some(file)), None).is_err());
+        for bad in ["", "file://", "s3://", "s3://A_B", "s3://ok-bucket/a//b", "/var/blobs", "http://x"] {
+            assert!(BlobLocation::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

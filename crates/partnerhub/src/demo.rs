@@ -28,6 +28,7 @@ pub async fn run(listen: &str, no_serve: bool, limits: &crate::config::LimitOpti
         listen: listen.to_string(),
         database_url: format!("sqlite://{DIR}/partnerhub.db"),
         data_dir: dir.to_path_buf(),
+        blob_store: services::blobs::BlobLocation::File(dir.join("blobs")),
         publisher_token: Some(publisher_token.clone()),
         base_url: format!("http://{listen}"),
         secret_key: None,

@@ -1,6 +1,7 @@
 //! `partnerhub`: the server and its operator commands. Commands that change data work directly through the
 //! services with `serve`'s configuration; no server needs to be running.
 
+mod blobs;
 mod cli;
 mod config;
 mod demo;
@@ -9,8 +10,8 @@ mod server;
 use anyhow::Context;
 use clap::Parser;
 use cli::{
-    ArtifactsCommand, AuditCommand, CatalogCommand, Cli, Command, ConfigCommand, InvoicesCommand, KeysCommand,
-    LedgerCommand,
+    ArtifactsCommand, AuditCommand, BlobsCommand, CatalogCommand, Cli, Command, ConfigCommand, InvoicesCommand,
+    KeysCommand, LedgerCommand,
 };
 use config::Settings;
 use futures::StreamExt;
@@ -91,9 +92,13 @@ async fn main() -> anyhow::Result<()> {
             println!(
                 "keep it with {} (the secret key: without it activation keys cannot be read) and {} (uploaded files)",
                 settings.data_dir.join("secret.key").display(),
-                settings.data_dir.join("blobs").display()
+                settings.blob_store
             );
             Ok(())
+        }
+        Command::Blobs { command: BlobsCommand::Migrate { to, store } } => {
+            let settings = Settings::resolve(&store, None)?;
+            blobs::migrate(&settings.blob_store, &to).await
         }
         Command::Invoices { command: InvoicesCommand::Run { period, store } } => {
             let settings = Settings::resolve(&store, None)?;

@@ -20,7 +20,7 @@ pub async fn open_services(settings: &Settings) -> anyhow::Result<Services> {
             Some(k) => SecretBox::from_base64(k).map_err(anyhow::Error::msg),
             None => SecretBox::from_file(&settings.data_dir.join("secret.key")).map_err(anyhow::Error::msg),
         }),
-        blob_dir: &settings.data_dir.join("blobs"),
+        blob_store: &settings.blob_store,
         base_url: &settings.base_url,
         publisher_token: settings.publisher_token.as_deref(),
         allow_insecure_webhooks: settings.allow_insecure_webhooks,
@@ -50,6 +50,7 @@ pub async fn serve_with(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(
         listen = %settings.listen,
         database = %settings.redacted_database_url(),
+        blob_store = %settings.blob_store,
         ready_ms = started.elapsed().as_millis() as u64,
         "partnerhub ready"
     );

@@ -1,23 +1,88 @@
-//! Blob storage for uploaded files (artifacts, attachments), through the `object_store` crate: the local file
-//! system under the data folder by default, so an S3-compatible store is a matter of configuration, not code.
-//! Bytes stream through in bounded chunks both ways; no file is ever held in memory whole.
+//! Blob storage for uploaded files (artifacts, attachments), through the `object_store` crate: a folder on the local
+//! file system (`file://PATH`, by default `<data-dir>/blobs`) or an S3-compatible bucket (`s3://BUCKET[/PREFIX]`,
+//! configured from the `AWS_*` environment variables as AWS's own tools are), chosen by URL ([`BlobLocation`]).
+//! Bytes stream through in bounded chunks both ways; no file is ever held in memory whole: an upload is a multipart
+//! upload whose parts are written as they fill, a download streams the object (or the requested range of it).
 
 use bytes::Bytes;
 use futures::stream::BoxStream;
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
+use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as BlobPath;
-use object_store::{GetOptions, GetRange, GetResultPayload, ObjectStore, ObjectStoreExt, WriteMultipart};
+use object_store::prefix::PrefixStore;
+use object_store::{
+    ClientOptions, GetOptions, GetRange, GetResultPayload, ObjectStore, ObjectStoreExt, WriteMultipart,
+};
 use sha2::{Digest, Sha256};
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-/// How much of an upload is buffered before it is written out (per part; at most two parts in flight).
-const PART_SIZE: usize = 4 * 1024 * 1024;
+/// How much of an upload is buffered before it is written out as one part (at most two parts in flight, so an
+/// upload holds at most three parts in memory). S3 refuses parts under 5 MiB except the last one.
+pub const PART_SIZE: usize = 8 * 1024 * 1024;
 /// Read size when serving a file from the local disk.
 const READ_CHUNK: usize = 64 * 1024;
+/// An S3 request whose response (or the next bytes of its body) does not come within this is retried or fails.
+/// There is no limit on a whole request: a download streams at its customer's pace.
+const S3_READ_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Where blobs live, as `--blob-store` names it: `file://PATH` or `s3://BUCKET[/PREFIX]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlobLocation {
+    /// A folder (created when missing).
+    File(PathBuf),
+    /// Objects under `prefix` (none: the bucket's root) in an S3-compatible bucket.
+    S3 { bucket: String, prefix: Option<String> },
+}
+
+impl BlobLocation {
+    /// Parses `file://PATH` (relative or absolute: `file://./data/blobs`, `file:///var/lib/partnerhub/blobs`) or
+    /// `s3://BUCKET[/PREFIX]`.
+    pub fn parse(url: &str) -> Result<BlobLocation, String> {
+        let url = url.trim();
+        if let Some(path) = url.strip_prefix("file://") {
+            if path.is_empty() {
+                return Err(format!("{url:?}: file:// needs a folder, e.g. file:///var/lib/partnerhub/blobs"));
+            }
+            return Ok(BlobLocation::File(PathBuf::from(path)));
+        }
+        if let Some(rest) = url.strip_prefix("s3://") {
+            let (bucket, prefix) = match rest.split_once('/') {
+                Some((b, p)) => (b, p.trim_matches('/')),
+                None => (rest, ""),
+            };
+            let bucket_ok = (3..=63).contains(&bucket.len())
+                && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+            if !bucket_ok {
+                return Err(format!(
+                    "{url:?}: {bucket:?} is not a bucket name (3 to 63 lower-case letters, digits, '-' and '.')"
+                ));
+            }
+            let prefix = if prefix.is_empty() {
+                None
+            } else {
+                BlobPath::parse(prefix).map_err(|e| format!("{url:?}: the prefix {prefix:?}: {e}"))?;
+                Some(prefix.to_string())
+            };
+            return Ok(BlobLocation::S3 { bucket: bucket.to_string(), prefix });
+        }
+        Err(format!("{url:?} is not a blob store URL: file://PATH or s3://BUCKET[/PREFIX]"))
+    }
+}
+
+impl std::fmt::Display for BlobLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BlobLocation::File(path) => write!(f, "file://{}", path.display()),
+            BlobLocation::S3 { bucket, prefix: None } => write!(f, "s3://{bucket}"),
+            BlobLocation::S3 { bucket, prefix: Some(p) } => write!(f, "s3://{bucket}/{p}"),
+        }
+    }
+}
 
 pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
 
@@ -46,12 +111,55 @@ pub struct Stored {
     pub sha256: String,
 }
 
+/// One stored file, as a listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobEntry {
+    pub key: String,
+    pub size: u64,
+}
+
 #[derive(Clone)]
 pub struct Blobs {
     store: Arc<dyn ObjectStore>,
 }
 
 impl Blobs {
+    /// The storage at `location`. For S3, the client is configured from the environment the way AWS's tools are:
+    /// `AWS_ENDPOINT_URL` (an S3-compatible service; AWS itself when unset), `AWS_REGION`, `AWS_ACCESS_KEY_ID` and
+    /// `AWS_SECRET_ACCESS_KEY` (else the instance's or container's role), `AWS_ALLOW_HTTP=true` for an endpoint
+    /// without TLS. Nothing is contacted yet ([`Blobs::check`] does).
+    pub fn open(location: &BlobLocation) -> Result<Blobs, BlobError> {
+        match location {
+            BlobLocation::File(dir) => Blobs::local(dir),
+            BlobLocation::S3 { bucket, prefix } => {
+                // The S3 client's TLS (reqwest 0.13's rustls) takes the process's provider: ring, as everywhere else
+                // here. Err only means one is installed already.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                // Our timeouts first, then the environment (`AmazonS3Builder::from_env` without replacing the
+                // client options it read, e.g. AWS_ALLOW_HTTP), then the bucket.
+                let options = ClientOptions::new().with_timeout_disabled().with_read_timeout(S3_READ_TIMEOUT);
+                let mut builder = AmazonS3Builder::new().with_client_options(options);
+                for (key, value) in std::env::vars_os() {
+                    if let (Some(key), Some(value)) = (key.to_str(), value.to_str()) {
+                        if let Some(key) = key.strip_prefix("AWS_").and_then(|_| key.to_ascii_lowercase().parse().ok())
+                        {
+                            builder = builder.with_config(key, value);
+                        }
+                    }
+                }
+                let s3 = builder
+                    .with_bucket_name(bucket)
+                    .build()
+                    .map_err(|e| BlobError::Storage(format!("{location}: {e}")))?;
+                let store: Arc<dyn ObjectStore> = match prefix {
+                    Some(p) => Arc::new(PrefixStore::new(s3, BlobPath::parse(p)?)),
+                    None => Arc::new(s3),
+                };
+                Ok(Blobs { store })
+            }
+        }
+    }
+
     /// Files under `dir` (created when missing), each written to a temporary name, fsynced, then renamed into place,
     /// so a crash mid-upload never leaves a half file under a real name.
     pub fn local(dir: &Path) -> Result<Blobs, BlobError> {
@@ -118,6 +226,56 @@ impl Blobs {
             }
             GetResultPayload::Stream(s) => Ok(s.map(|r| r.map_err(std::io::Error::other)).boxed()),
         }
+    }
+
+    /// Readiness: the storage answers a listing of its top level (a bucket that does not exist, credentials it
+    /// refuses or an endpoint that does not answer fail here).
+    #[tracing::instrument(skip_all)]
+    pub async fn check(&self) -> Result<(), BlobError> {
+        self.store.list_with_delimiter(None).await?;
+        Ok(())
+    }
+
+    /// Every stored file (for `partnerhub blobs migrate`), in no particular order.
+    #[tracing::instrument(skip_all)]
+    pub async fn list(&self) -> Result<Vec<BlobEntry>, BlobError> {
+        let entries: Vec<_> = self.store.list(None).try_collect().await?;
+        Ok(entries.into_iter().map(|m| BlobEntry { key: m.location.to_string(), size: m.size }).collect())
+    }
+
+    /// The size of `key`, or `None` when there is no such file.
+    #[tracing::instrument(skip_all)]
+    pub async fn size_of(&self, key: &str) -> Result<Option<u64>, BlobError> {
+        let path = BlobPath::parse(key)?;
+        match self.store.head(&path).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Copies `key` to the same key in `to`, streaming (a multipart upload there), and reports each chunk's length
+    /// to `progress`; returns the size and SHA-256 of the bytes copied.
+    #[tracing::instrument(skip_all)]
+    pub async fn copy_to(
+        &self,
+        key: &str,
+        to: &Blobs,
+        progress: impl Fn(u64) + Send + 'static,
+    ) -> Result<Stored, BlobError> {
+        let body = self.get(key, None).await?.inspect_ok(move |chunk| progress(chunk.len() as u64)).boxed();
+        to.put(key, body, u64::MAX).await
+    }
+
+    /// The SHA-256 of `key`'s bytes, read through.
+    #[tracing::instrument(skip_all)]
+    pub async fn sha256_of(&self, key: &str) -> Result<String, BlobError> {
+        let mut body = self.get(key, None).await?;
+        let mut hash = Sha256::new();
+        while let Some(chunk) = body.next().await {
+            hash.update(chunk.map_err(|e| BlobError::Storage(format!("{key}: {e}")))?);
+        }
+        Ok(hex::encode(hash.finalize()))
     }
 
     #[tracing::instrument(skip_all)]

@@ -77,6 +77,12 @@ impl Services {
         Ok(self.store.ping().await?)
     }
 
+    /// Readiness: blob storage answers (a listing of its top level).
+    #[tracing::instrument(skip_all)]
+    pub async fn blobs_ready(&self) -> Result<()> {
+        self.blobs.check().await.map_err(|e| Error::Unavailable(crate::error::Cause::of(e)))
+    }
+
     /// `partnerhub backup`: a consistent copy of a live SQLite database (the operator's, on the server's machine).
     #[tracing::instrument(skip_all)]
     pub async fn backup_to(&self, _operator: &Publisher, path: &str) -> Result<()> {

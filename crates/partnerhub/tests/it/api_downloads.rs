@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-crate::on_both_backends!(
+crate::on_every_blob_store!(
     an_admin_agent_gets_the_key_and_a_link_that_serves_the_file,
     a_link_allows_exactly_50_downloads_under_200_concurrent_requests,
     resumes_heads_and_bad_ranges_do_not_count,
@@ -440,35 +440,32 @@ async fn uploads_are_checked_and_a_failed_upload_leaves_nothing(db: Db) {
         .await;
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(answer.contains("payload_too_large"), "{answer}");
-    // A client that goes away mid-upload: nothing is left, neither a file nor a row.
-    abandoned_upload(&app, 10_000_000, &vec![7u8; 1_000_000]).await;
-    let started = std::time::Instant::now();
-    while blob_files(&app).len() != 1 {
-        assert!(started.elapsed() < std::time::Duration::from_secs(10), "left behind: {:?}", blob_files(&app));
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    // A client that goes away mid-upload, after more than a part (S3: a multipart upload with a part in it):
+    // the partial upload is there while the body comes, and once the client is gone nothing is left, neither a
+    // file (nor an open multipart upload) nor a row.
+    let conn = abandoned_upload(&app, 30_000_000, &vec![7u8; 12_000_000]).await;
+    blobs_come_to(&app, 2, "no partial upload").await;
+    drop(conn);
+    blobs_come_to(&app, 1, "left behind").await;
     assert_eq!(app.scalar("SELECT COUNT(*) FROM artifacts").await, 1);
 }
 
-/// Files in the app's blob storage.
-fn blob_files(app: &TestApp) -> Vec<std::path::PathBuf> {
-    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else {
-                out.push(path);
-            }
+/// Waits until the app's blob storage holds `n` things ([`TestApp::blob_leftovers`]); fails after 10 s saying `what`.
+async fn blobs_come_to(app: &TestApp, n: usize, what: &str) {
+    let started = std::time::Instant::now();
+    loop {
+        let there = app.blob_leftovers().await;
+        if there.len() == n {
+            return;
         }
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "{what}: {there:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let mut out = Vec::new();
-    walk(app.blob_dir.path(), &mut out);
-    out
 }
 
-/// Sends an upload's head declaring `length` bytes, then only `body`, and hangs up: a client that goes away.
-async fn abandoned_upload(app: &TestApp, length: u64, body: &[u8]) {
+/// Sends an upload's head declaring `length` bytes, then only `body`; the client goes away when the connection
+/// returned is dropped.
+async fn abandoned_upload(app: &TestApp, length: u64, body: &[u8]) -> tokio::net::TcpStream {
     use tokio::io::AsyncWriteExt;
     let addr = app.url.trim_start_matches("http://");
     let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -477,7 +474,8 @@ async fn abandoned_upload(app: &TestApp, length: u64, body: &[u8]) {
          Authorization: Bearer {PUBLISHER_TOKEN}\r\nContent-Length: {length}\r\n\r\n"
     );
     conn.write_all(head.as_bytes()).await.unwrap();
-    let _ = conn.write_all(body).await;
+    conn.write_all(body).await.unwrap();
+    conn
 }
 
 /// Peak resident memory of this process (the test and the server it runs), in KiB.
@@ -491,9 +489,21 @@ fn peak_rss_kib() -> u64 {
 /// a small fraction of it: both directions stream. (Blob storage does not depend on the database, so SQLite only.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gibibyte_streams_through_upload_and_download_in_bounded_memory() {
+    big_file_streams_in_bounded_memory(1024).await
+}
+
+/// The same through S3 with a file of 384 MiB: a multipart upload of 48 parts of 8 MiB, parts written as they
+/// fill, and a streamed download.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_big_file_streams_through_s3_in_bounded_memory() {
+    on_s3(big_file_streams_in_bounded_memory(384)).await
+}
+
+async fn big_file_streams_in_bounded_memory(default_mib: usize) {
     use futures::StreamExt;
     const MIB: usize = 1024 * 1024;
-    let mib: usize = std::env::var("PARTNERHUB_TEST_BIG_FILE_MIB").ok().and_then(|v| v.parse().ok()).unwrap_or(1024);
+    let mib: usize =
+        std::env::var("PARTNERHUB_TEST_BIG_FILE_MIB").ok().and_then(|v| v.parse().ok()).unwrap_or(default_mib);
     let app = TestApp::spawn(Db::Sqlite).await;
     let b = bought(&app, false).await;
     let chunk = std::sync::Arc::new(file_bytes(MIB, 3));
@@ -535,7 +545,8 @@ async fn a_gibibyte_streams_through_upload_and_download_in_bounded_memory() {
     assert_eq!(offset, mib * MIB);
     let grown_mib = (peak_rss_kib() - before) / 1024;
     eprintln!(
-        "{mib} MiB: upload {:.1}s, download {:.1}s, peak memory grew by {grown_mib} MiB",
+        "{mib} MiB to {}: upload {:.1}s, download {:.1}s, peak memory grew by {grown_mib} MiB",
+        app.blobs,
         uploaded.as_secs_f64(),
         (started.elapsed() - uploaded).as_secs_f64()
     );

@@ -9,7 +9,7 @@ use domain::role::Role;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-crate::on_both_backends!(
+crate::on_every_blob_store!(
     a_refund_request_is_filed_answered_and_credited_on_the_next_invoice,
     the_desk_cancels_windows_7_esu_through_its_support_request,
 );

@@ -14,6 +14,7 @@ fn help_documents_every_option_and_its_environment_variable() {
         ("--listen", "PARTNERHUB_LISTEN"),
         ("--database-url", "PARTNERHUB_DATABASE_URL"),
         ("--data-dir", "PARTNERHUB_DATA_DIR"),
+        ("--blob-store", "PARTNERHUB_BLOB_STORE"),
         ("--publisher-token", "PARTNERHUB_PUBLISHER_TOKEN"),
         ("--base-url", "PARTNERHUB_BASE_URL"),
         ("--secret-key", "PARTNERHUB_SECRET_KEY"),
@@ -23,7 +24,7 @@ fn help_documents_every_option_and_its_environment_variable() {
     }
     let top = std::process::Command::new(BIN).arg("--help").output().unwrap();
     let top = String::from_utf8_lossy(&top.stdout);
-    for command in ["serve", "demo", "migrate", "config", "audit"] {
+    for command in ["serve", "demo", "migrate", "config", "audit", "blobs"] {
         assert!(top.contains(command), "{command} missing from:\n{top}");
     }
     let example = std::process::Command::new(BIN).args(["config", "example"]).output().unwrap();
@@ -395,12 +396,17 @@ pub async fn serve_beside(app: &TestApp) -> (tokio::process::Child, String) {
     serve_beside_with(app, &[]).await
 }
 
-/// [`serve_beside`] with more options for `serve`.
+/// [`serve_beside`] with more options for `serve` (a `--blob-store` among them replaces the app's).
 pub async fn serve_beside_with(app: &TestApp, options: &[&str]) -> (tokio::process::Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = tokio::process::Command::new(BIN)
         .args(["serve", "--database-url", &app.db.url, "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(app.blob_dir.path())
+        .args(if options.contains(&"--blob-store") {
+            vec![]
+        } else {
+            vec!["--blob-store".to_string(), app.blobs.to_string()]
+        })
         .args(options)
         .env("PARTNERHUB_SECRET_KEY", "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=")
         .env("PARTNERHUB_PUBLISHER_TOKEN", PUBLISHER_TOKEN)
@@ -494,4 +500,80 @@ async fn invoices_run_from_the_command_line(db: Db) {
     let bad = run("2026-1").await;
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("period"));
+}
+
+/// `/readyz` asks the blob store too: a server whose bucket does not exist is up but not ready.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_answers_503_when_the_blob_store_does_not() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let s3 = s3_test_location();
+    let services::blobs::BlobLocation::S3 { bucket, .. } = &s3 else { unreachable!() };
+    let missing = format!("s3://{bucket}-missing/x");
+    let (_bad, bad) = serve_beside_with(&app, &["--blob-store", &missing]).await;
+    let r = app.http.get(format!("{bad}/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.text().await.unwrap(), "blob storage unavailable");
+    let (_good, good) = serve_beside_with(&app, &["--blob-store", &s3.to_string()]).await;
+    let r = app.http.get(format!("{good}/readyz")).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.text().await.unwrap()), (200, "ready".to_string()));
+    let r = app.http.get(format!("{}/readyz", app.url)).send().await.unwrap();
+    assert_eq!(r.status(), 200, "the folder the app uses answers");
+}
+
+/// `partnerhub blobs migrate --to s3://…` copies a server's files to a bucket and checks every copy; a server moved
+/// to the bucket serves the same links; a second run copies nothing, and one finding a copy that differs copies it
+/// again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blobs_migrate_copies_the_files_to_s3_where_a_server_serves_them() {
+    use domain::clock::Clock;
+    let app = TestApp::spawn(Db::Postgres).await;
+    app.clock.advance_micros(domain::clock::SystemClock.now().micros() - app.clock.now().micros());
+    let b = crate::api_downloads::bought(&app, false).await;
+    let files = app.blob_leftovers().await.len();
+    assert_eq!(files, 2, "the English and German ISOs in the folder");
+    let to = s3_test_location();
+    let migrate = || {
+        tokio::process::Command::new(BIN)
+            .args(["blobs", "migrate", "--to", &to.to_string(), "--data-dir"])
+            .arg(app.blob_dir.path())
+            .output()
+    };
+    let first = migrate().await.unwrap();
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(stdout.contains("2 files copied, 0 already there, 105000 bytes"), "{stdout}");
+    let copies = services::blobs::Blobs::open(&to).unwrap();
+    let listed = copies.list().await.unwrap();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    // A server on the bucket alone (the folder gone) serves the link.
+    std::fs::remove_dir_all(app.blob_dir.path().join("blobs")).unwrap();
+    let (_server, url) = serve_beside_with(&app, &["--blob-store", &to.to_string()]).await;
+    let uri = crate::api_downloads::enu_link(&app, &b).await;
+    let token = crate::api_downloads::token_of(&uri);
+    let got =
+        crate::api_downloads::fetch(&app.http, reqwest::Method::GET, &format!("{url}/download/{token}"), &[]).await;
+    assert_eq!(got.status, 200);
+    assert!(got.body == b.enu);
+    // Again from a folder holding the files: nothing copied; then a copy that differs (same size) is replaced.
+    let second_source = tempfile::tempdir().unwrap();
+    let original =
+        services::blobs::Blobs::open(&services::blobs::BlobLocation::File(second_source.path().join("blobs"))).unwrap();
+    for entry in &listed {
+        copies.copy_to(&entry.key, &original, |_| ()).await.unwrap();
+    }
+    let run = |from: &std::path::Path| {
+        tokio::process::Command::new(BIN)
+            .args(["blobs", "migrate", "--to", &to.to_string(), "--data-dir"])
+            .arg(from)
+            .output()
+    };
+    let again = run(second_source.path()).await.unwrap();
+    assert!(String::from_utf8_lossy(&again.stdout).contains("0 files copied, 2 already there"), "{again:?}");
+    let enu_key = listed.iter().find(|e| e.size == 100_000).unwrap().key.clone();
+    let tampered = vec![0u8; 100_000];
+    let body = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(tampered))]);
+    copies.put(&enu_key, Box::pin(body), u64::MAX).await.unwrap();
+    let repaired = run(second_source.path()).await.unwrap();
+    assert!(String::from_utf8_lossy(&repaired.stdout).contains("1 files copied, 1 already there"), "{repaired:?}");
+    assert_eq!(copies.sha256_of(&enu_key).await.unwrap(), crate::api_downloads::sha256_hex(&b.enu));
 }

@@ -13,7 +13,7 @@ use domain::software::Artifact;
 use domain::DomainError;
 use store::{CancelLines, CartClaim, Effects, LedgerLine, NewDownloadLink, Store, StoreError};
 
-crate::on_both_backends!(artifacts_links_and_redemptions);
+crate::on_every_blob_store!(artifacts_links_and_redemptions);
 
 fn artifact(version: &str, language: &str, created_at: i64) -> Artifact {
     Artifact {

@@ -15,7 +15,10 @@ use domain::support::{topic, Attachment, Contact, Note, RequestStatus, ServiceRe
 use domain::DomainError;
 use store::{CancelLines, CartClaim, Effects, LedgerLine, RequestChange, Store, StoreError};
 
-crate::on_both_backends!(requests_are_read_in_their_partners_scope_and_by_the_desk, a_desk_answer_is_one_transaction);
+crate::on_every_blob_store!(
+    requests_are_read_in_their_partners_scope_and_by_the_desk,
+    a_desk_answer_is_one_transaction
+);
 
 fn request(p: &Partner, title: &str, created_at: i64, customer: Option<domain::ids::TenantId>) -> ServiceRequest {
     ServiceRequest {

@@ -1,4 +1,6 @@
-//! Test harness: a fresh database per test, the real application on port 0, and an injectable clock.
+//! Test harness: a fresh database per test, the real application on port 0, and an injectable clock. Files go to a
+//! temp folder, or, inside [`on_s3`] (`on_every_blob_store!`'s `s3` tests), under a fresh prefix of the S3 test
+//! bucket (`PARTNERHUB_TEST_S3_URL`, which scripts/test's SeaweedFS endpoint sets with the `AWS_*` variables).
 
 use domain::clock::{Clock, ManualClock};
 use domain::role::Role;
@@ -6,6 +8,7 @@ use domain::Timestamp;
 use partnerhub::app::{App, AppConfig};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use services::blobs::{BlobLocation, Blobs};
 use services::secrets::SecretBox;
 use services::Services;
 use sqlx::Connection;
@@ -57,6 +60,32 @@ impl TestDb {
     }
 }
 
+tokio::task_local! {
+    /// Present while a test runs through [`on_s3`].
+    static ON_S3: ();
+}
+
+/// Runs `test` with every [`TestApp`] it spawns keeping its files in the S3 test bucket.
+pub async fn on_s3<F: std::future::Future>(test: F) -> F::Output {
+    ON_S3.scope((), test).await
+}
+
+/// A fresh, empty place in the S3 test bucket: `PARTNERHUB_TEST_S3_URL` plus a prefix of its own.
+pub fn s3_test_location() -> BlobLocation {
+    let url = std::env::var("PARTNERHUB_TEST_S3_URL").expect(
+        "PARTNERHUB_TEST_S3_URL is not set: run the tests with scripts/test (or scripts/with-s3), which starts an S3 \
+         endpoint (the S3 tests fail rather than skip without it)",
+    );
+    match BlobLocation::parse(&url).expect("PARTNERHUB_TEST_S3_URL is an s3:// URL") {
+        BlobLocation::S3 { bucket, prefix } => {
+            let mine = format!("t-{}", uuid::Uuid::new_v4().simple());
+            let prefix = Some(prefix.map_or(mine.clone(), |p| format!("{p}/{mine}")));
+            BlobLocation::S3 { bucket, prefix }
+        }
+        other => panic!("PARTNERHUB_TEST_S3_URL must be s3://BUCKET[/PREFIX], not {other}"),
+    }
+}
+
 pub const PUBLISHER_TOKEN: &str = "test-publisher-token-0123456789";
 
 /// The real application on a loopback port, with a clock the test moves.
@@ -66,8 +95,11 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub store: Arc<dyn Store>,
     pub db: TestDb,
-    /// Where the app keeps uploaded files (removed with the app).
+    /// The app's data folder (its uploaded files are in `blobs` under it, unless they are on S3; removed with the
+    /// app).
     pub blob_dir: tempfile::TempDir,
+    /// Where the app keeps uploaded files: `blob_dir`'s `blobs` or a fresh prefix in the S3 test bucket.
+    pub blobs: BlobLocation,
     /// The app's services, for what has no route (housekeeping).
     pub services: Services,
 }
@@ -149,13 +181,18 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let blob_dir = tempfile::tempdir().expect("a folder for blobs");
+        let blobs = if ON_S3.try_with(|_| ()).is_ok() {
+            s3_test_location()
+        } else {
+            BlobLocation::File(blob_dir.path().join("blobs"))
+        };
         // The binary's own wiring (partnerhub::app), with the test's clock, key and address.
         let App { store, services } = App::open(AppConfig {
             database_url: &db.url,
             database_label: &db.url,
             clock: clock.clone() as Arc<dyn Clock>,
             secrets: Box::new(|| Ok(SecretBox::from_key([42; 32]))),
-            blob_dir: &blob_dir.path().join("blobs"),
+            blob_store: &blobs,
             base_url: &url,
             publisher_token: Some(PUBLISHER_TOKEN),
             allow_insecure_webhooks: false,
@@ -166,7 +203,7 @@ impl TestApp {
         let services = configure(services);
         let served = services.clone();
         tokio::spawn(async move { partnerhub::app::serve(listener, served, limits, std::future::pending()).await });
-        TestApp { url, http: reqwest::Client::new(), clock, store, db, blob_dir, services }
+        TestApp { url, http: reqwest::Client::new(), clock, store, db, blob_dir, blobs, services }
     }
 
     pub async fn request(
@@ -261,6 +298,39 @@ impl TestApp {
         String::from_utf8_lossy(&answer[..n]).into_owned()
     }
 
+    /// The app's blob storage, opened on its own (to check what is stored, not what the API says).
+    pub fn blob_store(&self) -> Blobs {
+        Blobs::open(&self.blobs).unwrap()
+    }
+
+    /// What the app's blob storage holds, down to the unfinished: for a folder, every file under it (a partial
+    /// upload's staging file too); for S3, every object under the app's prefix and every multipart upload still
+    /// open there (as SeaweedFS's filer lists them at `PARTNERHUB_TEST_S3_FILER_URL`).
+    pub async fn blob_leftovers(&self) -> Vec<String> {
+        match &self.blobs {
+            BlobLocation::File(dir) => {
+                fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+                    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                        let path = entry.path();
+                        if path.is_dir() {
+                            walk(&path, out);
+                        } else {
+                            out.push(path.display().to_string());
+                        }
+                    }
+                }
+                let mut out = Vec::new();
+                walk(dir, &mut out);
+                out
+            }
+            BlobLocation::S3 { bucket, prefix } => {
+                let mut out: Vec<String> = self.blob_store().list().await.unwrap().into_iter().map(|e| e.key).collect();
+                out.extend(s3_open_uploads(bucket, prefix.as_deref().unwrap_or("")).await);
+                out
+            }
+        }
+    }
+
     /// Reads one integer from the test database directly (to check what is stored, not what the API says).
     pub async fn scalar(&self, sql: &str) -> i64 {
         let mut conn = sqlx::AnyConnection::connect(&self.db.url).await.unwrap();
@@ -297,4 +367,32 @@ pub fn url_encode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// The keys of the multipart uploads open under `prefix` in `bucket`, as `upload:KEY`: SeaweedFS keeps one folder
+/// per open upload under the bucket's `.uploads`, the object's key in its `key` attribute (base64).
+pub async fn s3_open_uploads(bucket: &str, prefix: &str) -> Vec<String> {
+    use base64::Engine;
+    let filer = std::env::var("PARTNERHUB_TEST_S3_FILER_URL")
+        .expect("PARTNERHUB_TEST_S3_FILER_URL is not set: run the tests with scripts/test (or scripts/with-s3)");
+    let res = reqwest::Client::new()
+        .get(format!("{filer}/buckets/{bucket}/.uploads/?limit=100000"))
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    if res.status() == 404 {
+        return Vec::new();
+    }
+    let listing: Value = res.json().await.unwrap();
+    let mut out = Vec::new();
+    for entry in listing["Entries"].as_array().into_iter().flatten() {
+        let key = entry["Extended"]["key"].as_str().unwrap_or_default();
+        let key = base64::engine::general_purpose::STANDARD.decode(key).unwrap_or_default();
+        let key = String::from_utf8_lossy(&key).into_owned();
+        if key.starts_with(prefix) {
+            out.push(format!("upload:{key}"));
+        }
+    }
+    out
 }

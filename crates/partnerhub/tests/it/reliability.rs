@@ -4,9 +4,10 @@ use crate::cli::{serve_beside, BIN};
 use crate::harness::*;
 use domain::role::Role;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 crate::on_both_backends!(acknowledged_orders_survive_kill_9_and_no_half_order_exists);
 
@@ -32,53 +33,14 @@ async fn acknowledged_orders_survive_kill_9_and_no_half_order_exists(db: Db) {
     let (p, customer, lines) = setup(&app).await;
     let token = p.token(Role::AdminAgent).to_string();
     let (mut server, url) = serve_beside(&app).await;
-    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
-    let stop = Arc::new(AtomicBool::new(false));
     let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
     // Eight clients check out carts as fast as they can until the server dies.
-    let clients: Vec<_> = (0..8)
-        .map(|_| {
-            let (http, url, token, customer) = (http.clone(), url.clone(), token.clone(), customer.clone());
-            let (acknowledged, stop, lines) = (acknowledged.clone(), stop.clone(), lines.clone());
-            tokio::spawn(async move {
-                while !stop.load(Ordering::SeqCst) {
-                    let cart = http
-                        .post(format!("{url}/v1/customers/{customer}/carts"))
-                        .bearer_auth(&token)
-                        .json(&json!({"lineItems": lines}))
-                        .send()
-                        .await;
-                    let Ok(cart) = cart else { break };
-                    let Ok(cart) = cart.json::<Value>().await else { break };
-                    let Some(cart_id) = cart["id"].as_str() else { break };
-                    let done = http
-                        .post(format!("{url}/v1/customers/{customer}/carts/{cart_id}/checkout"))
-                        .bearer_auth(&token)
-                        .json(&json!({}))
-                        .send()
-                        .await;
-                    let Ok(done) = done else { break };
-                    if done.status() == 201 {
-                        if let Ok(body) = done.json::<Value>().await {
-                            acknowledged.lock().unwrap().push(body["orders"][0]["id"].as_str().unwrap().to_string());
-                        }
-                    }
-                }
-            })
-        })
-        .collect();
+    let load = CheckoutLoad::start(&http, &url, &token, &customer, json!(lines), 8);
     // Let the load run, then kill the server outright: no graceful anything.
-    let started = std::time::Instant::now();
-    while acknowledged.lock().unwrap().len() < 40 && started.elapsed() < Duration::from_secs(30) {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    load.wait_for(40, Duration::from_secs(30)).await;
     server.start_kill().unwrap();
     server.wait().await.unwrap();
-    stop.store(true, Ordering::SeqCst);
-    for c in clients {
-        let _ = c.await;
-    }
-    let acked = acknowledged.lock().unwrap().clone();
+    let (acked, _) = load.stop().await;
     assert!(acked.len() >= 40, "the load ran: {} orders acknowledged", acked.len());
 
     // Restart on the same database: every acknowledged order is there, whole.
@@ -381,4 +343,89 @@ async fn sigterm_finishes_a_download_in_flight() {
     assert_eq!(received, size, "the whole file arrived after SIGTERM");
     let status = tokio::time::timeout(Duration::from_secs(20), server.wait()).await.unwrap().unwrap();
     assert!(status.success(), "{status:?}");
+}
+
+/// Clients checking out one-cart orders at `url` as fast as they can until stopped, each cart then its checkout:
+/// the orders acknowledged (201) and how many answers of each other status came back. A request that gets no answer
+/// (a server gone) is tried again after a moment.
+pub struct CheckoutLoad {
+    acknowledged: Arc<Mutex<Vec<String>>>,
+    failed: Arc<Mutex<HashMap<u16, usize>>>,
+    stop: Arc<AtomicBool>,
+    clients: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl CheckoutLoad {
+    pub fn start(
+        http: &reqwest::Client,
+        url: &str,
+        token: &str,
+        customer: &str,
+        lines: Value,
+        clients: usize,
+    ) -> CheckoutLoad {
+        let acknowledged = Arc::new(Mutex::new(Vec::new()));
+        let failed = Arc::new(Mutex::new(HashMap::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let clients = (0..clients)
+            .map(|_| {
+                let (http, token) = (http.clone(), token.to_string());
+                let carts = format!("{url}/v1/customers/{customer}/carts");
+                let (acknowledged, failed, stop, lines) =
+                    (acknowledged.clone(), failed.clone(), stop.clone(), lines.clone());
+                tokio::spawn(async move {
+                    let fail = |status: reqwest::StatusCode| {
+                        *failed.lock().unwrap().entry(status.as_u16()).or_insert(0) += 1;
+                    };
+                    while !stop.load(Ordering::SeqCst) {
+                        let cart = http.post(&carts).bearer_auth(&token).json(&json!({"lineItems": lines})).send();
+                        let Ok(cart) = cart.await else {
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                            continue;
+                        };
+                        if cart.status() != 201 {
+                            fail(cart.status());
+                            continue;
+                        }
+                        let Ok(cart) = cart.json::<Value>().await else { continue };
+                        let checkout = format!("{carts}/{}/checkout", cart["id"].as_str().unwrap());
+                        let Ok(done) = http.post(checkout).bearer_auth(&token).json(&json!({})).send().await else {
+                            continue;
+                        };
+                        if done.status() != 201 {
+                            fail(done.status());
+                        } else if let Ok(body) = done.json::<Value>().await {
+                            acknowledged.lock().unwrap().push(body["orders"][0]["id"].as_str().unwrap().to_string());
+                        }
+                    }
+                })
+            })
+            .collect();
+        CheckoutLoad { acknowledged, failed, stop, clients }
+    }
+
+    /// How many orders were acknowledged so far.
+    pub fn count(&self) -> usize {
+        self.acknowledged.lock().unwrap().len()
+    }
+
+    /// Waits until at least `n` orders were acknowledged; fails after `within`.
+    pub async fn wait_for(&self, n: usize, within: Duration) {
+        let started = Instant::now();
+        while self.count() < n {
+            assert!(started.elapsed() < within, "only {} orders acknowledged within {within:?}", self.count());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Stops the clients and returns the acknowledged orders' ids and the count of every other status.
+    pub async fn stop(self) -> (Vec<String>, HashMap<u16, usize>) {
+        self.stop.store(true, Ordering::SeqCst);
+        for c in self.clients {
+            c.await.unwrap();
+        }
+        let acknowledged = self.acknowledged.lock().unwrap().clone();
+        let failed = self.failed.lock().unwrap().clone();
+        (acknowledged, failed)
+    }
 }

@@ -146,21 +146,28 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// The process can serve: its database answers within [`READY_WITHIN`].
+/// The process can serve: its database and its blob storage answer, each within [`READY_WITHIN`].
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, body = String), (status = 503, body = String)))]
 async fn readyz(State(state): State<AppState>) -> Response {
-    match tokio::time::timeout(READY_WITHIN, state.services.ping()).await {
-        Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
-        }
-        Err(_) => {
-            tracing::warn!("not ready: the database did not answer within {READY_WITHIN:?}");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+    let (database, blobs) = tokio::join!(
+        tokio::time::timeout(READY_WITHIN, state.services.ping()),
+        tokio::time::timeout(READY_WITHIN, state.services.blobs_ready()),
+    );
+    for (what, answer) in [("database", database), ("blob storage", blobs)] {
+        match answer {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "not ready: {what}");
+                return (StatusCode::SERVICE_UNAVAILABLE, format!("{what} unavailable")).into_response();
+            }
+            Err(_) => {
+                tracing::warn!("not ready: the {what} did not answer within {READY_WITHIN:?}");
+                return (StatusCode::SERVICE_UNAVAILABLE, format!("{what} unavailable")).into_response();
+            }
         }
     }
+    (StatusCode::OK, "ready").into_response()
 }
 
 /// A load balancer's probe gets its answer within this (a database that does not answer is not ready).
