@@ -77,7 +77,9 @@ async fn one_order(
     let (items, audit) = services::orders::checkout_writes(&order, customer, &buyer.principal, now);
     let effects = Effects { audit: vec![audit], idempotency: None };
     let statements = StatementCounter::count();
-    store.place_order(buyer.scope, &order, store::CartClaim::Stored { version: cart.updated_at }, &items, effects).await?;
+    store
+        .place_order(buyer.scope, &order, store::CartClaim::Stored { version: cart.updated_at }, &items, effects)
+        .await?;
     Ok((t0.elapsed(), StatementCounter::count() - statements))
 }
 
@@ -237,10 +239,7 @@ pub async fn api_checkout(
     }
     let elapsed = started.elapsed();
     anyhow::ensure!(latencies.len() == orders, "placed {} orders of {orders}", latencies.len());
-    let cpu = (
-        cpu_seconds(&Vec::from_iter(server_pid))? - cpu0.0,
-        cpu_seconds(&Vec::from_iter(db_pid))? - cpu0.1,
-    );
+    let cpu = (cpu_seconds(&Vec::from_iter(server_pid))? - cpu0.0, cpu_seconds(&Vec::from_iter(db_pid))? - cpu0.1);
     let per_1000 = |s: f64| r3(s * 1000.0 / orders as f64);
     let mut extra = serde_json::json!({});
     if server_pid.is_some() {

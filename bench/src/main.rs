@@ -176,8 +176,7 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
         Command::StoreCheckout { database_url, data_dir, setup, orders, concurrency, db_pid } => {
-            checkout::store_checkout(&database_url, &data_dir, &Setup::read(&setup)?, orders, concurrency, db_pid)
-                .await
+            checkout::store_checkout(&database_url, &data_dir, &Setup::read(&setup)?, orders, concurrency, db_pid).await
         }
         Command::ApiCheckout { url, setup, orders, concurrency, pid, db_pid } => {
             checkout::api_checkout(&url, &Setup::read(&setup)?, orders, concurrency, pid, db_pid).await

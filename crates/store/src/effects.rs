@@ -28,6 +28,11 @@ impl Effects {
     pub fn audit(record: NewAuditRecord) -> Effects {
         Effects { audit: vec![record], idempotency: None }
     }
+
+    /// Nothing to write besides the change itself.
+    pub fn is_empty(&self) -> bool {
+        self.audit.is_empty() && self.idempotency.is_none()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -76,7 +76,10 @@ impl SqlStore {
 impl CancellationStore for SqlStore {
     async fn cancel_lines(&self, scope: PartnerScope, c: &CancelLines, effects: Effects) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        self.cancel_in(&mut tx, scope, c).await?;
+        if let Err(e) = self.cancel_in(&mut tx, scope, c).await {
+            // A credit refused because another landed is worked out again by the caller: after the batch.
+            return tx.refused(e).await;
+        }
         self.commit_with(tx, scope.partner_id(), effects).await
     }
 }

@@ -3,6 +3,29 @@
 use super::*;
 use domain::ids::{DownloadLinkId, SoftwareItemId};
 use domain::DomainError;
+use std::sync::LazyLock;
+
+/// The statements of every download, written once per process rather than once per request.
+static COUNT_DOWNLOAD: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE download_links SET downloads = downloads + 1 WHERE id = $1 AND partner_id = $3 \
+         AND revoked_at IS NULL AND expires_at > $2 AND downloads < max_downloads RETURNING {}",
+        link_state_cols("")
+    )
+});
+static LINK_STATE: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {} FROM download_links dl WHERE dl.id = $1 AND dl.partner_id = $2", link_state_cols("dl."))
+});
+static FIND_LINK: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT dl.id AS dl_id, dl.customer_id AS dl_customer_id, dl.software_item_id AS dl_item_id, \
+         c.company_name AS c_name, {}, {ARTIFACT_COLS}, {PARTNER_COLS} FROM download_links dl \
+         JOIN artifacts a ON a.id = dl.artifact_id JOIN partners p ON p.id = dl.partner_id \
+         JOIN customers c ON c.partner_id = dl.partner_id AND c.tenant_id = dl.customer_id \
+         WHERE dl.token_hash = $1",
+        link_state_cols("dl.")
+    )
+});
 
 impl SqlStore {
     /// One redemption's count (or a resume's check) inside a transaction. A refusal (`StoreError::Refused`) has
@@ -18,12 +41,7 @@ impl SqlStore {
         let taken = if transfer.counts() {
             // The whole limit in one statement: on PostgreSQL a concurrent redeemer waits for this row's lock and
             // re-checks the condition; SQLite has one writer. Either way the 51st finds no row to update.
-            let sql = format!(
-                "UPDATE download_links SET downloads = downloads + 1 WHERE id = $1 AND partner_id = $3 \
-                 AND revoked_at IS NULL AND expires_at > $2 AND downloads < max_downloads RETURNING {}",
-                link_state_cols("")
-            );
-            let row = sqlx::query(&sql)
+            let row = sqlx::query(&COUNT_DOWNLOAD)
                 .bind(link.to_string())
                 .bind(now.micros())
                 .bind(scope.partner_id().to_string())
@@ -36,11 +54,7 @@ impl SqlStore {
         let state = match taken {
             Some(state) => state,
             None => {
-                let sql = format!(
-                    "SELECT {} FROM download_links dl WHERE dl.id = $1 AND dl.partner_id = $2",
-                    link_state_cols("dl.")
-                );
-                let row = sqlx::query(&sql)
+                let row = sqlx::query(&LINK_STATE)
                     .bind(link.to_string())
                     .bind(scope.partner_id().to_string())
                     .fetch_optional(&mut **tx)
@@ -255,15 +269,7 @@ impl ArtifactStore for SqlStore {
 #[async_trait]
 impl LinkLookup for SqlStore {
     async fn find_link(&self, token_hash: &str) -> StoreResult<Option<LinkForDownload>> {
-        let sql = format!(
-            "SELECT dl.id AS dl_id, dl.customer_id AS dl_customer_id, dl.software_item_id AS dl_item_id, \
-             c.company_name AS c_name, {}, {ARTIFACT_COLS}, {PARTNER_COLS} FROM download_links dl \
-             JOIN artifacts a ON a.id = dl.artifact_id JOIN partners p ON p.id = dl.partner_id \
-             JOIN customers c ON c.partner_id = dl.partner_id AND c.tenant_id = dl.customer_id \
-             WHERE dl.token_hash = $1",
-            link_state_cols("dl.")
-        );
-        let row = sqlx::query(&sql).bind(token_hash).fetch_optional(&self.read).await?;
+        let row = sqlx::query(&FIND_LINK).bind(token_hash).fetch_optional(&self.read).await?;
         row.map(|r| {
             Ok(LinkForDownload {
                 id: DownloadLinkId(uuid_col(&r, "dl_id")?),

@@ -88,6 +88,15 @@ impl Tx {
         }
     }
 
+    /// Writes nothing and returns `error`; on SQLite only once the batch this turn was part of has committed, so a
+    /// caller that reads again on this refusal (to work a credit out anew) sees what the batch's other jobs wrote.
+    async fn refused<T>(self, error: StoreError) -> StoreResult<T> {
+        if let TxKind::Turn(turn) = self.0 {
+            turn.abandon().await;
+        }
+        Err(error)
+    }
+
     /// SQLite: the batch this turn runs in (what its jobs share).
     fn batch(&mut self) -> Option<&mut writer::Batch> {
         match &mut self.0 {

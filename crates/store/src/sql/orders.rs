@@ -172,7 +172,8 @@ impl OrderStore for SqlStore {
     }
 
     async fn create_cart(&self, scope: PartnerScope, cart: &Cart, effects: Effects) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
+        // One statement: it needs a transaction of its own only to write effects with it.
+        let mut tx = if effects.is_empty() { self.begin_single().await? } else { self.begin().await? };
         sqlx::query(
             "INSERT INTO carts (id, partner_id, customer_id, status, line_items, order_id, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, NULL, $6, $7)",

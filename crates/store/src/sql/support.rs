@@ -182,55 +182,10 @@ impl SupportStore for SqlStore {
         effects: Effects,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        let sql = format!("SELECT status FROM service_requests WHERE id = $1 AND partner_id = $2{}", self.for_update());
-        let row = sqlx::query(&sql)
-            .bind(id.to_string())
-            .bind(scope.partner_id().to_string())
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let status: String = row.try_get("status")?;
-        if status == RequestStatus::Closed.as_str() {
-            return Err(StoreError::Refused(DomainError::Conflict("this support request is closed".into())));
+        if let Err(e) = self.change_in(&mut tx, scope, id, change).await {
+            // A credit refused because another landed is worked out again by the caller: after the batch.
+            return tx.refused(e).await;
         }
-        if let Some(note) = &change.note {
-            insert_note(&mut tx, id, note).await?;
-        }
-        if let Some(file) = &change.attachment {
-            insert_attachment(&mut tx, id, file).await?;
-        }
-        // Every order this answer credits is locked first, in id order: two answers touching the same orders (one
-        // cancelling A and refunding B, the other the reverse) then wait for each other instead of deadlocking.
-        let mut on_orders: Vec<OrderId> = change.refunds.iter().filter_map(|r| r.order_id).collect();
-        on_orders.sort();
-        on_orders.dedup();
-        let mut locked: Vec<OrderId> =
-            on_orders.iter().copied().chain(change.cancel.iter().map(|c| c.order_id)).collect();
-        locked.sort();
-        locked.dedup();
-        for order in &locked {
-            self.lock_order(&mut tx, scope, *order).await?;
-        }
-        if let Some(cancel) = &change.cancel {
-            self.cancel_in(&mut tx, scope, cancel).await?;
-        }
-        // Refund rows naming an order are admitted against its balance as the cancel above left it.
-        for order in on_orders {
-            let rows: Vec<LedgerLine> = change.refunds.iter().filter(|r| r.order_id == Some(order)).cloned().collect();
-            self.write_credits(&mut tx, scope, order, &rows).await?;
-        }
-        for goodwill in change.refunds.iter().filter(|r| r.order_id.is_none()) {
-            ledger::insert_ledger(&mut tx, scope.partner_id(), std::slice::from_ref(goodwill)).await?;
-        }
-        // A closed request refuses every change (above), so closing it is the one time `closed_at` is set.
-        let closes = change.status == Some(RequestStatus::Closed);
-        sqlx::query("UPDATE service_requests SET status = $1, updated_at = $2, closed_at = $3 WHERE id = $4")
-            .bind(change.status.map(|s| s.as_str().to_string()).unwrap_or(status))
-            .bind(change.at.micros())
-            .bind(closes.then(|| change.at.micros()))
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
         self.commit_with(tx, scope.partner_id(), effects).await
     }
 
@@ -259,5 +214,67 @@ impl DeskStore for SqlStore {
 
     async fn desk_service_request(&self, id: ServiceRequestId) -> StoreResult<Option<ServiceRequest>> {
         self.service_request(None, id).await
+    }
+}
+
+impl SqlStore {
+    /// A support request's change (notes, files, a cancel, refunds, its status) inside the caller's transaction.
+    async fn change_in(
+        &self,
+        tx: &mut Tx,
+        scope: PartnerScope,
+        id: ServiceRequestId,
+        change: &RequestChange,
+    ) -> StoreResult<()> {
+        let sql = format!("SELECT status FROM service_requests WHERE id = $1 AND partner_id = $2{}", self.for_update());
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .bind(scope.partner_id().to_string())
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let status: String = row.try_get("status")?;
+        if status == RequestStatus::Closed.as_str() {
+            return Err(StoreError::Refused(DomainError::Conflict("this support request is closed".into())));
+        }
+        if let Some(note) = &change.note {
+            insert_note(tx, id, note).await?;
+        }
+        if let Some(file) = &change.attachment {
+            insert_attachment(tx, id, file).await?;
+        }
+        // Every order this answer credits is locked first, in id order: two answers touching the same orders (one
+        // cancelling A and refunding B, the other the reverse) then wait for each other instead of deadlocking.
+        let mut on_orders: Vec<OrderId> = change.refunds.iter().filter_map(|r| r.order_id).collect();
+        on_orders.sort();
+        on_orders.dedup();
+        let mut locked: Vec<OrderId> =
+            on_orders.iter().copied().chain(change.cancel.iter().map(|c| c.order_id)).collect();
+        locked.sort();
+        locked.dedup();
+        for order in &locked {
+            self.lock_order(tx, scope, *order).await?;
+        }
+        if let Some(cancel) = &change.cancel {
+            self.cancel_in(tx, scope, cancel).await?;
+        }
+        // Refund rows naming an order are admitted against its balance as the cancel above left it.
+        for order in on_orders {
+            let rows: Vec<LedgerLine> = change.refunds.iter().filter(|r| r.order_id == Some(order)).cloned().collect();
+            self.write_credits(tx, scope, order, &rows).await?;
+        }
+        for goodwill in change.refunds.iter().filter(|r| r.order_id.is_none()) {
+            ledger::insert_ledger(tx, scope.partner_id(), std::slice::from_ref(goodwill)).await?;
+        }
+        // A closed request refuses every change (above), so closing it is the one time `closed_at` is set.
+        let closes = change.status == Some(RequestStatus::Closed);
+        sqlx::query("UPDATE service_requests SET status = $1, updated_at = $2, closed_at = $3 WHERE id = $4")
+            .bind(change.status.map(|s| s.as_str().to_string()).unwrap_or(status))
+            .bind(change.at.micros())
+            .bind(closes.then(|| change.at.micros()))
+            .bind(id.to_string())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
     }
 }

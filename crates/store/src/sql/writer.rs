@@ -15,6 +15,11 @@
 //!    passed; then it commits once and only then answers each job that was done (its `commit` returns): a 201 is
 //!    sent only for what is on disk.
 //!
+//! A job given back abandoned hears nothing more by default: its method returns its error at once. A refusal that
+//! its caller acts on by reading again (a credit refused because another credit landed: the services work it out
+//! again from the balance they read) must not reach the caller before what refused it is visible to readers, i.e.
+//! before the batch commits; such methods end with [`Turn::abandon`] (`Tx::refused`), which waits for the batch.
+//!
 //! A batch that fails to commit answers each of its jobs `NotCommitted` (nothing of it was written). The writer is
 //! supervised: a batch whose own code panics is logged at error level, its jobs hear `Stopped` (503, try again), and
 //! the next batch runs afresh; a job that panics only abandons its own savepoint. A store whose writer task is gone
@@ -168,6 +173,16 @@ impl Turn {
     }
 }
 
+impl Turn {
+    /// Gives the connection back abandoned (the job is rolled back to its savepoint), then waits until the batch
+    /// has committed or failed, so what the other jobs of the batch wrote is visible to readers when this returns.
+    pub(super) async fn abandon(self) {
+        let Turn { loan, answer } = self;
+        drop(loan);
+        let _ = answer.await;
+    }
+}
+
 /// Counters the benchmarks read: batches committed and jobs committed in them.
 #[derive(Debug, Default)]
 pub struct WriterStats {
@@ -272,6 +287,8 @@ async fn batch(
     let started = Instant::now();
     let mut batch = Batch { tx, chains: HashMap::new(), undo: Vec::new() };
     let mut done: Vec<oneshot::Sender<Result<(), String>>> = Vec::new();
+    // The abandoned jobs' callers that wait for the batch (`Turn::abandon`): told when it has ended.
+    let mut abandoned: Vec<oneshot::Sender<Result<(), String>>> = Vec::new();
     let mut ran = 0;
     let mut next = Some(first);
     let failed = loop {
@@ -297,6 +314,7 @@ async fn batch(
         if kept {
             done.push(request.answer);
         } else {
+            abandoned.push(request.answer);
             batch.undo_job();
             if let Err(e) = batch.tx.execute("ROLLBACK TO job").await {
                 break Some(e.to_string());
@@ -324,6 +342,9 @@ async fn batch(
     }
     for answer in done {
         let _ = answer.send(outcome.clone().map_err(|e| format!("a batch of writes: {e}")));
+    }
+    for answer in abandoned {
+        let _ = answer.send(Ok(()));
     }
 }
 
@@ -446,6 +467,27 @@ mod tests {
         first.await.unwrap().unwrap();
         assert_eq!(rows(&pool).await, vec![1, 3]);
         assert_eq!(writer.stats.snapshot(), (1, 2));
+        close(writer, pool, path).await;
+    }
+
+    /// A job that abandons its turn with `abandon` (a refusal its caller acts on by reading again) returns only once
+    /// the batch has committed: a reader then sees what the batch's earlier jobs wrote.
+    #[tokio::test]
+    async fn an_abandoned_turn_that_waits_returns_after_the_commit() {
+        let (writer, pool, path) = writer().await;
+        let url = format!("sqlite://{}", path.display());
+        let reader = AnyPoolOptions::new().max_connections(1).connect(&url).await.unwrap();
+        let first = writer.enqueue().unwrap();
+        let refused = writer.enqueue().unwrap();
+        let mut turn = first.turn().await.unwrap();
+        insert(&mut turn, "t", 1).await;
+        let first = tokio::spawn(turn.commit());
+        let mut turn = refused.turn().await.unwrap();
+        insert(&mut turn, "t", 2).await;
+        turn.abandon().await;
+        assert_eq!(rows(&reader).await, vec![1], "the batch committed before the refusal was heard");
+        first.await.unwrap().unwrap();
+        reader.close().await;
         close(writer, pool, path).await;
     }
 
