@@ -603,7 +603,7 @@ async fn the_walk_in_traditional_chinese(base: &str, customer_id: &str) {
     w.follow("details[open] form[method=post] button").await;
     let keys = w.text().await;
     assert!(keys.contains("金鑰與下載") && keys.contains("剩餘 50 次下載") && keys.contains("複製金鑰"), "{keys}");
-    assert!(keys.contains("(UTC)"), "the time zone said: {keys}");
+    assert!(keys.contains("（UTC）"), "the time zone said: {keys}");
     w.shot("zh-TW-software-keys").await;
 
     // The orders, with the days left to cancel; then cancel the new order from its dialog.
@@ -612,7 +612,7 @@ async fn the_walk_in_traditional_chinese(base: &str, customer_id: &str) {
     assert!(orders.contains(&order_id) && orders.contains("天可取消"), "{orders}");
     w.go(&format!("/customers/{customer_id}/cancel?product=SQL2019STD-PERP")).await;
     let dialog = w.text().await;
-    assert!(dialog.contains("訂單編號") && dialog.contains("立即取消可退回"), "{dialog}");
+    assert!(dialog.contains("訂單編號") && dialog.contains("立即取消可折抵"), "{dialog}");
     w.shot("zh-TW-cancel-dialog").await;
     let choice = format!("[data-testid=cancel-choice] button[value^='{order_id}']");
     let button = w.find(&choice).await.text().await.unwrap();

@@ -7,6 +7,7 @@ language-name = English
 
 format-date = { $month_name } { $day }, { $year }
 format-when = { $date }, { $time } UTC
+format-month = { $month_name } { $year }
 month-1 = Jan
 month-2 = Feb
 month-3 = Mar
@@ -43,6 +44,7 @@ size-bytes = { $n ->
    *[other] { $n } bytes
 }
 list-separator = ;{" "}
+list-comma = ,{" "}
 
 ## The layout, sign-in and shared words.
 
@@ -119,7 +121,10 @@ error-unknown-language = Not a language of these pages.
 error-not-sandbox = The test clock is only available to sandbox partners.
 error-link-expired = This download link has expired (14 days after issue, or 50 downloads). Get keys and downloads again for a new one.
 error-link-revoked = This download link was revoked because the purchase was cancelled.
-error-rate-limited = Too many attempts; try again in { $seconds } seconds.
+error-rate-limited = { $seconds ->
+    [one] Too many attempts; try again in 1 second.
+   *[other] Too many attempts; try again in { $seconds } seconds.
+}
 problem-quantity = Quantity must be 1 to { $max }.
 problem-whole-quantity = Quantity must be a whole number from 1 to { $max }.
 problem-subscription-id = Enter the Azure subscription ID this reservation is for: 32 hexadecimal digits, such as 0f8fad5b-d9cb-469f-a165-70867728950e.
@@ -135,7 +140,7 @@ problem-not-cancellable = Line { $line } ({ $product }) cannot be cancelled.
 problem-already-cancelled = This line was cancelled already.
 problem-choose-order = Choose one of the orders listed.
 problem-choose-order-none = Choose the order to cancel: none was chosen.
-problem-credit-left = Only { $left } { $currency } is left to credit on this order.
+problem-credit-left = Only { $left } is left to credit on this order.
 problem-too-large = That is too large: the limit is { $limit }.
 problem-file-too-large = The file is larger than { $limit }: attach a smaller one, or several parts.
 problem-upload-unreadable = The upload could not be read; try again.
@@ -301,7 +306,10 @@ billing-unbilled-none = Nothing since the last invoice.
 billing-charges = Charges
 billing-credits = Credits
 billing-total-so-far = Total so far
-billing-unbilled-more = The newest { $shown } are shown; { $more } earlier ones are counted in the totals (the API lists them all):
+billing-unbilled-more = { $more ->
+    [one] The newest { $shown } are shown; 1 earlier one is counted in the totals (the API lists them all):
+   *[other] The newest { $shown } are shown; { $more } earlier ones are counted in the totals (the API lists them all):
+}
 billing-invoices = Invoices
 billing-no-invoices = No invoices yet. An invoice is issued after a month ends.
 invoice-title = Invoice { $period }
@@ -506,3 +514,25 @@ detail-reason = Reason
 detail-amount = Amount
 detail-currency = Currency
 detail-lineItems = Lines
+detail-credits = Credits
+detail-expiresAt = Expires
+detail-gross = Gross
+detail-market = Market
+detail-profileVersion = Profile version
+detail-seconds = Seconds
+detail-sessionsEnded = Sessions ended
+detail-tokensRevoked = Tokens revoked
+detail-ipAddress = IP address
+detail-userAgent = User agent
+detail-orderId = Order ID
+detail-customerId = Customer ID
+detail-softwareItemId = Software item ID
+detail-linkId = Link ID
+detail-productId = Product ID
+detail-serviceRequestId = Support request ID
+detail-replay = Replay
+detail-counted = Counted
+detail-customerDomain = Customer domain
+detail-subscriptionId = Subscription ID
+detail-amountRequested = Amount requested
+detail-currencyCode = Currency

@@ -198,7 +198,7 @@ fn invoice_row(i: &domain::invoice::Invoice) -> InvoiceRow {
     InvoiceRow {
         id: i.id.to_string(),
         date: format::date(i.invoice_date()),
-        period: i.period.to_string(),
+        period: format::month(i.period.year, u8::from(i.period.month)),
         currency: i.currency.clone(),
         subtotal: format::money(i.subtotal, &i.currency),
         tax: format::money(i.tax_total, &i.currency),
@@ -304,7 +304,7 @@ struct InvoicePage {
 async fn invoice(State(state): State<AppState>, Signed(s): Signed, Path(id): Path<String>) -> UiResult {
     let (invoice, lines) = state.services.all_invoice_lines(&s.actor, parse_id(&id).or_page(&s)?).await.or_page(&s)?;
     Ok(page(&InvoicePage {
-        title: tr!("invoice-title", period = invoice.period.to_string()),
+        title: tr!("invoice-title", period = format::month(invoice.period.year, u8::from(invoice.period.month))),
         section: "billing",
         nav: Some(Nav::of(&s)),
         invoice: invoice_row(&invoice),
@@ -414,7 +414,7 @@ async fn settings_page(
                     .filter(|r| u.roles.contains(**r))
                     .map(|r| format::words(r.as_str()))
                     .collect::<Vec<_>>()
-                    .join(", "),
+                    .join(&tr!("list-comma")),
                 disabled: u.disabled,
             })
             .collect(),

@@ -52,6 +52,17 @@ pub fn group_thousands(whole: &str) -> String {
     grouped
 }
 
+/// Items of a list in the page's language: `A, B` / `A、B`.
+pub fn list(items: impl IntoIterator<Item = String>) -> String {
+    items.into_iter().collect::<Vec<_>>().join(&tr!("list-comma"))
+}
+
+/// `Nov 2026` / `2026年11月`: an invoice's month.
+pub fn month(year: i32, month: u8) -> String {
+    let name = i18n::t(&format!("month-{month}"));
+    tr!("format-month", year = year.to_string(), month = month.to_string(), month_name = name)
+}
+
 /// `P1Y` → `1 year` / `1 年`, `P3Y` → `3 years`, `P1M` → `1 month` / `1 個月`; no term → `perpetual` / `永久`; an
 /// unknown form as it is.
 pub fn term(iso: Option<&str>) -> String {
@@ -104,7 +115,7 @@ pub fn plain_words(code: &str) -> String {
     for (i, w) in code.split(['_', '.', '-']).filter(|w| !w.is_empty()).enumerate() {
         let lower = w.to_lowercase();
         out.push(match lower.as_str() {
-            "csp" | "api" | "esu" | "csv" | "url" | "id" | "sku" => lower.to_uppercase(),
+            "csp" | "api" | "esu" | "csv" | "url" | "id" | "sku" | "ip" => lower.to_uppercase(),
             _ if i == 0 => {
                 let mut c = lower.chars();
                 c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
@@ -235,6 +246,8 @@ mod tests {
             let t = Timestamp::parse_rfc3339("2026-11-24T10:15:42.123456Z").unwrap();
             assert_eq!(when(t), "Nov 24, 2026, 10:15 UTC");
             assert_eq!(date(t.date()), "Nov 24, 2026");
+            assert_eq!(month(2026, 11), "Nov 2026");
+            assert_eq!(list(["A".to_string(), "B".to_string()]), "A, B");
             assert_eq!(words("download_software"), "Download software");
             assert_eq!(key_words("fileName"), "File name");
             assert_eq!(key_words("softwareItemId"), "Software item ID");
@@ -250,10 +263,12 @@ mod tests {
             assert_eq!(term(Some("P1Y")), "1 年");
             assert_eq!(term(Some("P3Y")), "3 年");
             assert_eq!(term(Some("P1M")), "1 個月");
-            assert_eq!(term(None), "永久");
+            assert_eq!(term(None), "永久授權");
             let t = Timestamp::parse_rfc3339("2026-12-01T10:15:42Z").unwrap();
             assert_eq!(date(t.date()), "2026年12月1日");
-            assert_eq!(when(t), "2026年12月1日 10:15 (UTC)");
+            assert_eq!(when(t), "2026年12月1日 10:15（UTC）");
+            assert_eq!(month(2026, 11), "2026年11月");
+            assert_eq!(list(["甲".to_string(), "乙".to_string()]), "甲、乙");
             assert_eq!(words("download_software"), "下載軟體");
             assert_eq!(words("global_admin"), "全域管理員");
             assert_eq!(key_words("fileName"), "檔案名稱");

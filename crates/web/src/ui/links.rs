@@ -62,7 +62,8 @@ fn gone_page(e: &services::Error, status: Option<domain::download::LinkStatus>) 
         }
         _ => return None,
     };
-    let mut res = page(&LinkGonePage { title: heading.clone(), section: "", nav: None, heading, what, next });
+    // Section "link": the page follows the customer's browser, so the layout offers no language switch.
+    let mut res = page(&LinkGonePage { title: heading.clone(), section: "link", nav: None, heading, what, next });
     *res.status_mut() = status;
     super::set_security_headers(res.headers_mut());
     Some(res)

@@ -104,7 +104,7 @@ impl IntoResponse for UiError {
                     domain::DomainError::NotFound => tr!("error-not-found-text"),
                     domain::DomainError::Forbidden { allowed } => tr!(
                         "error-forbidden-text",
-                        roles = allowed.iter().map(|r| format::words(r.as_str())).collect::<Vec<_>>().join(", ")
+                        roles = format::list(allowed.iter().map(|r| format::words(r.as_str())))
                     ),
                     other => rule_message(other),
                 };
@@ -342,7 +342,11 @@ pub fn form_problem(e: &services::Error) -> Option<FieldProblem> {
         D::InsufficientKeyStock(_) => FieldProblem::new("", tr!("problem-no-keys"), StatusCode::CONFLICT),
         D::CancellationWindowClosed { line, closed_at } => FieldProblem::new(
             "choice",
-            tr!("problem-window-closed", line = line + 1, closed = closed_at),
+            tr!(
+                "problem-window-closed",
+                line = line + 1,
+                closed = domain::Timestamp::parse_rfc3339(closed_at).map(format::when).unwrap_or(closed_at.clone())
+            ),
             StatusCode::CONFLICT,
         ),
         D::CancellationRequiresSupportRequest { line, .. } => {
@@ -359,11 +363,9 @@ pub fn form_problem(e: &services::Error) -> Option<FieldProblem> {
         D::LineItemOutOfRange(_) => {
             FieldProblem::new("choice", tr!("problem-choose-order"), StatusCode::UNPROCESSABLE_ENTITY)
         }
-        D::CreditExceedsCharge { left, currency, .. } => FieldProblem::new(
-            "",
-            tr!("problem-credit-left", left = left.to_string(), currency = currency),
-            StatusCode::CONFLICT,
-        ),
+        D::CreditExceedsCharge { left, currency, .. } => {
+            FieldProblem::new("", tr!("problem-credit-left", left = credit_left(left, currency)), StatusCode::CONFLICT)
+        }
         D::PayloadTooLarge(limit) => FieldProblem::new(
             "",
             tr!("problem-too-large", limit = customers::human_size(*limit)),
@@ -373,6 +375,16 @@ pub fn form_problem(e: &services::Error) -> Option<FieldProblem> {
         _ => return None,
     };
     Some(p)
+}
+
+/// What is left to credit, as money for people when the rule's decimal reads as money (`US$12.30`).
+fn credit_left(left: &str, currency: &str) -> String {
+    let scale = left.split_once('.').map_or(0, |(_, f)| f.len());
+    let minor = left.replace('.', "").parse::<i64>().ok();
+    match (minor, u8::try_from(scale)) {
+        (Some(minor), Ok(scale)) => format::money(domain::money::Money { minor, scale }, currency),
+        _ => format!("{left} {currency}"),
+    }
 }
 
 /// A refusal said on an error page: the catalog's words for the rules whose text is fixed; the rule's own sentence
@@ -396,7 +408,8 @@ fn rule_message(d: &domain::DomainError) -> String {
 fn sentence(s: &str) -> String {
     let s = s.trim();
     let mut out: String = s.chars().take(1).flat_map(char::to_uppercase).chain(s.chars().skip(1)).collect();
-    if !out.ends_with('.') {
+    // A sentence from a catalog may end in its own language's stop (`。`).
+    if !out.ends_with(['.', '!', '?', '。', '！', '？']) {
         out.push('.');
     }
     out

@@ -160,8 +160,10 @@ struct LanguageSwitch {
 /// Sets (`Some`) or clears (`None`) the language switch's cookie, which keeps the choice before signing in.
 pub fn remember_language(res: &mut Response, locale: Option<Locale>, state: &AppState) {
     let cookie = match locale {
-        Some(l) => format!("{}={}; Path=/; Max-Age=31536000; SameSite=Lax{}", i18n::COOKIE, l.tag(), secure(state)),
-        None => format!("{}=; Path=/; Max-Age=0; SameSite=Lax{}", i18n::COOKIE, secure(state)),
+        Some(l) => {
+            format!("{}={}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{}", i18n::COOKIE, l.tag(), secure(state))
+        }
+        None => format!("{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{}", i18n::COOKIE, secure(state)),
     };
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         res.headers_mut().append(header::SET_COOKIE, v);

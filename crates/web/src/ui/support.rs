@@ -170,7 +170,12 @@ async fn file(
     s: &SessionActor,
     form: &[(String, String)],
 ) -> Result<Result<domain::support::ServiceRequest, Response>, UiError> {
-    match state.services.create_service_request(&s.actor, "en-US", draft_of(form), None).await {
+    // The request's language is the page's (Partner Center's form says `en-US` for English).
+    let language = match crate::i18n::current().tag() {
+        "en" => "en-US",
+        other => other,
+    };
+    match state.services.create_service_request(&s.actor, language, draft_of(form), None).await {
         Ok(r) => Ok(Ok(r)),
         Err(e @ services::Error::Domain(domain::DomainError::InvalidRequest(_))) => {
             let prefill = Prefill {
@@ -397,7 +402,9 @@ async fn request_page(state: &AppState, s: &SessionActor, id: &str, problem: Opt
         refund: r.refund.as_ref().map(|v| {
             v.as_object()
                 .map(|o| {
-                    o.iter().map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or(""))).collect::<Vec<_>>().join(", ")
+                    super::format::list(
+                        o.iter().map(|(k, v)| format!("{}: {}", super::format::key_words(k), v.as_str().unwrap_or(""))),
+                    )
                 })
                 .unwrap_or_default()
         }),

@@ -31,7 +31,7 @@ impl From<&WebhookEndpoint> for EndpointRow {
         EndpointRow {
             id: e.id.to_string(),
             url: e.url.clone(),
-            kinds: e.operation_types.iter().map(|o| super::format::words(o.as_str())).collect::<Vec<_>>().join(", "),
+            kinds: super::format::list(e.operation_types.iter().map(|o| super::format::words(o.as_str()))),
             enabled: e.disabled_at.is_none(),
             disabled_reason: e.disabled_reason.clone().unwrap_or_default(),
             failing_since: e.failing_since.map(super::format::when).unwrap_or_default(),
