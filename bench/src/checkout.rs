@@ -194,6 +194,7 @@ pub async fn api_checkout(
 ) -> anyhow::Result<()> {
     let cpu0 = (cpu_seconds(&Vec::from_iter(server_pid))?, cpu_seconds(&Vec::from_iter(db_pid))?);
     let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let batches0 = write_batches(&http, url).await?;
     let setup = Arc::new(setup.clone());
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
@@ -248,6 +249,19 @@ pub async fn api_checkout(
     if db_pid.is_some() {
         extra["db_cpu_s_per_1000_orders"] = per_1000(cpu.1).into();
     }
+    // SQLite: the server's group commit, from its /metrics (every write of the run: carts, checkouts, their
+    // idempotency rows and activity records).
+    if let (Some((b0, w0)), Some((b1, w1))) = (batches0, write_batches(&http, url).await?) {
+        extra["orders_per_commit"] = r3(orders as f64 / (b1 - b0).max(1) as f64).into();
+        extra["writes_per_commit"] = r3((w1 - w0) as f64 / (b1 - b0).max(1) as f64).into();
+    }
     report("api", orders, elapsed, latencies, concurrency, extra);
     Ok(())
+}
+
+/// The server's SQLite write counters from `/metrics`: (batches committed, writes in them); `None` on PostgreSQL.
+async fn write_batches(http: &reqwest::Client, url: &str) -> anyhow::Result<Option<(u64, u64)>> {
+    let text = http.get(format!("{url}/metrics")).send().await?.error_for_status()?.text().await?;
+    let counter = |name: &str| text.lines().find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok());
+    Ok(counter("partnerhub_sqlite_write_batches_total ").zip(counter("partnerhub_sqlite_writes_total ")))
 }

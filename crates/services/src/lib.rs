@@ -73,6 +73,11 @@ impl Services {
 
     /// Readiness: the database answers.
     #[tracing::instrument(skip_all)]
+    /// SQLite's group commit so far: (batches committed, writes in them); `None` on PostgreSQL. For `/metrics`.
+    pub fn write_batches(&self) -> Option<(u64, u64)> {
+        self.store.write_batches()
+    }
+
     pub async fn ping(&self) -> Result<()> {
         Ok(self.store.ping().await?)
     }

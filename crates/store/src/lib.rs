@@ -77,6 +77,9 @@ pub trait Store: TenantStore + PublisherStore + BackgroundStore + AccessStore + 
     async fn backup_to(&self, path: &str) -> StoreResult<()>;
     /// Stores `value` under `name` unless a value is there already; returns the value in force.
     async fn setting_or_insert(&self, name: &str, value: &str) -> StoreResult<String>;
+    /// SQLite: (batches committed, writes committed in them) by the group-commit writer since the store was opened;
+    /// `None` on PostgreSQL, whose writes commit one by one.
+    fn write_batches(&self) -> Option<(u64, u64)>;
 }
 
 // -------------------------------------------------------------------------------------------------------------------

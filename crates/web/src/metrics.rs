@@ -97,6 +97,19 @@ pub async fn record(metrics: std::sync::Arc<Metrics>, req: Request, next: Next) 
     res
 }
 
+/// SQLite's group commit, as counters: batches committed and the writes committed in them (their ratio is the
+/// writes per `fsync`). Only on SQLite.
+pub fn render_write_batches(batches: u64, writes: u64) -> String {
+    format!(
+        "# HELP partnerhub_sqlite_write_batches_total Transactions committed by SQLite's group-commit writer.\n\
+         # TYPE partnerhub_sqlite_write_batches_total counter\n\
+         partnerhub_sqlite_write_batches_total {batches}\n\
+         # HELP partnerhub_sqlite_writes_total Writes committed in those transactions (each in its own savepoint).\n\
+         # TYPE partnerhub_sqlite_writes_total counter\n\
+         partnerhub_sqlite_writes_total {writes}\n"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

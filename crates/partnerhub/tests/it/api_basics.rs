@@ -149,6 +149,26 @@ async fn health_and_readiness(db: Db) {
     );
     assert!(m.text.contains(r#"route="/v1/customers/{customerId}",status="401""#), "{}", m.text);
     assert!(!m.text.contains("some-id"));
+    // SQLite's group commit is counted: five customers are at least five writes, in no more commits than writes.
+    let p = app.partner("Metered", false).await;
+    for i in 0..5 {
+        app.customer(&p, &format!("Metered {i}"), &format!("metered{i}.example.com"), "US").await;
+    }
+    let m = app.request(Method::GET, "/metrics", None, None, &[]).await.text;
+    let counter = |name: &str| {
+        m.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("{name}: {m}"))
+    };
+    match db {
+        Db::Sqlite => {
+            let (batches, writes) =
+                (counter("partnerhub_sqlite_write_batches_total "), counter("partnerhub_sqlite_writes_total "));
+            assert!(writes >= 5 && (1..=writes).contains(&batches), "{batches} batches, {writes} writes");
+        }
+        // PostgreSQL's writes commit one by one: there is no such counter.
+        Db::Postgres => assert!(!m.contains("partnerhub_sqlite_"), "{m}"),
+    }
 }
 
 /// Issue 16 item 7: made-up methods and paths must not grow `/metrics` (3,000 methods once made it 12 MiB).

@@ -70,6 +70,10 @@ impl Store for SqlStore {
         self.backend
     }
 
+    fn write_batches(&self) -> Option<(u64, u64)> {
+        self.writer_stats().map(WriterStats::snapshot)
+    }
+
     async fn migrate(&self) -> StoreResult<()> {
         let mut conn = self.write.acquire().await?;
         // Several servers may start at once against one database: one migrates, the others wait.

@@ -182,5 +182,9 @@ async fn openapi_json(State(state): State<AppState>) -> Json<serde_json::Value> 
 /// Prometheus metrics of this process.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, body = String, content_type = "text/plain")))]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+    let mut body = state.metrics.render();
+    if let Some((batches, writes)) = state.services.write_batches() {
+        body.push_str(&crate::metrics::render_write_batches(batches, writes));
+    }
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }
