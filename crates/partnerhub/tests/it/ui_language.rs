@@ -119,7 +119,9 @@ async fn the_switch_needs_the_session_s_token_and_works_before_sign_in(db: Db) {
     // Signed in: the session's CSRF token is needed, and the choice is saved for the user (a helpdesk agent too).
     let mut b = browser(&app, "en");
     b.sign_in(&agent, PASSWORD).await;
-    assert_eq!(b.post("/language", &[("lang", "zh-TW"), ("csrf", "forged")]).await.status, 403);
+    let forged = b.post("/language", &[("lang", "zh-TW"), ("csrf", "forged")]).await;
+    assert_eq!(forged.status, 403);
+    assert!(forged.html.contains("href=\"/customers\"") && forged.html.contains("Sign out"), "a page, not a dead end");
     assert!(b.get("/customers").await.html.contains("<html lang=\"en\">"));
     let csrf = b.get("/customers").await.csrf();
     assert_eq!(b.post("/language", &[("lang", "zh-TW"), ("csrf", &csrf)]).await.status, 303);

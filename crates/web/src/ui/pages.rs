@@ -196,13 +196,23 @@ async fn switch_language(
         return (StatusCode::FORBIDDEN, tr!("error-form-expired")).into_response();
     }
     let token = cookie(&headers, SESSION_COOKIE).unwrap_or("");
-    if let Ok(Some(s)) = state.services.session(token).await {
-        if !s.csrf_matches(&form.csrf) {
-            return (StatusCode::FORBIDDEN, tr!("error-form-expired")).into_response();
+    match state.services.session(token).await {
+        Ok(Some(s)) => {
+            // Refusals are pages in the signed-in layout (as any form's), not bare text: the person can go on.
+            let nav = || Some(Box::new(super::Nav::of(&s)));
+            if !s.csrf_matches(&form.csrf) {
+                let e = domain::DomainError::InvalidRequest(tr!("error-form-expired"));
+                let mut res = super::UiError(e.into(), nav()).into_response();
+                *res.status_mut() = StatusCode::FORBIDDEN;
+                return res;
+            }
+            if let Err(e) = state.services.save_language(&s.actor, Some(locale.tag())).await {
+                return super::UiError(e, nav()).into_response();
+            }
         }
-        if let Err(e) = state.services.save_language(&s.actor, Some(locale.tag())).await {
-            return super::UiError(e, Some(Box::new(super::Nav::of(&s)))).into_response();
-        }
+        Ok(None) => {}
+        // The session could not be read (the database is away): say so rather than switch as if signed out.
+        Err(e) => return super::UiError(e, None).into_response(),
     }
     let mut res = Redirect::to(&back_to(&headers, &state.services.base_url)).into_response();
     remember_language(&mut res, Some(locale), &state);
