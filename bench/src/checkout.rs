@@ -75,7 +75,7 @@ async fn one_order(
     let order = price_order(OrderId::new(), &cart, &catalog.products, &catalog.market, now)?;
     // The same writes as the API's checkout.
     let (items, audit) = services::orders::checkout_writes(&order, customer, &buyer.principal, now);
-    let effects = Effects { audit: vec![audit], idempotency: None };
+    let effects = Effects::audit(audit);
     let statements = StatementCounter::count();
     store
         .place_order(buyer.scope, &order, store::CartClaim::Stored { version: cart.updated_at }, &items, effects)

@@ -198,7 +198,36 @@ impl AuditRecord {
     }
 }
 
-/// Result of walking a partner's chain.
+/// A record of a hash chain (a partner's activity log, the operator's), as [`ChainVerifier`] walks it.
+pub trait ChainLink {
+    fn link_id(&self) -> AuditRecordId;
+    fn link_seq(&self) -> i64;
+    fn link_prev_hash(&self) -> &str;
+    fn link_hash(&self) -> &str;
+    /// The record matches its own hash, and whatever it stores besides is derived from what is hashed.
+    fn is_sound(&self) -> bool;
+}
+
+impl ChainLink for AuditRecord {
+    fn link_id(&self) -> AuditRecordId {
+        self.id
+    }
+    fn link_seq(&self) -> i64 {
+        self.seq
+    }
+    fn link_prev_hash(&self) -> &str {
+        &self.prev_hash
+    }
+    fn link_hash(&self) -> &str {
+        &self.hash
+    }
+    fn is_sound(&self) -> bool {
+        self.compute_hash() == self.hash
+            && self.customer_name_folded == self.customer_name.as_deref().map(crate::customer::fold)
+    }
+}
+
+/// Result of walking a chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Verification {
@@ -225,18 +254,15 @@ impl Default for ChainVerifier {
 impl ChainVerifier {
     /// A record is invalid when it is out of sequence, does not link to the previous hash, does not match its own
     /// hash, or its stored search fold is not the fold of its (hashed) customer name.
-    pub fn feed(&mut self, r: &AuditRecord) {
+    pub fn feed(&mut self, r: &impl ChainLink) {
         self.count += 1;
         if self.first_invalid.is_none()
-            && (r.seq != self.expected_seq
-                || r.prev_hash != self.prev_hash
-                || r.compute_hash() != r.hash
-                || r.customer_name_folded != r.customer_name.as_deref().map(crate::customer::fold))
+            && (r.link_seq() != self.expected_seq || r.link_prev_hash() != self.prev_hash || !r.is_sound())
         {
-            self.first_invalid = Some(r.id);
+            self.first_invalid = Some(r.link_id());
         }
-        self.expected_seq = r.seq + 1;
-        self.prev_hash = r.hash.clone();
+        self.expected_seq = r.link_seq() + 1;
+        self.prev_hash = r.link_hash().to_string();
     }
 
     /// `head` is the (seq, hash) the partner row says the chain ends with; a truncated chain fails here.

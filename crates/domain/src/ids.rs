@@ -44,6 +44,10 @@ macro_rules! id_type {
 
 id_type!(PartnerId);
 id_type!(UserId);
+id_type!(
+    /// A user of the operator (the publisher): console and publisher API.
+    OperatorId
+);
 id_type!(TokenId);
 id_type!(AuditRecordId);
 id_type!(CartId);

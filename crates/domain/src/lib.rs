@@ -19,6 +19,7 @@ pub mod ledger;
 pub mod market;
 pub mod market_data;
 pub mod money;
+pub mod operator;
 pub mod order;
 pub mod paging;
 pub mod partner;

@@ -93,6 +93,7 @@ pub fn authorize(roles: &RoleSet, action: Action) -> Result<(), DomainError> {
         Allowed::AnyRole => Role::ALL.to_vec(),
         Allowed::Roles(rs) => rs.to_vec(),
     };
+    let allowed = allowed.into_iter().map(Role::as_str).collect();
     Err(DomainError::Forbidden { allowed })
 }
 
@@ -142,6 +143,6 @@ mod tests {
     #[test]
     fn refusal_names_the_roles() {
         let err = authorize(&only(HelpdeskAgent), Action::ReadInvoices).unwrap_err();
-        assert_eq!(err, DomainError::Forbidden { allowed: vec![GlobalAdmin, BillingAdmin] });
+        assert_eq!(err, DomainError::Forbidden { allowed: vec!["global_admin", "billing_admin"] });
     }
 }

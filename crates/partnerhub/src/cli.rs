@@ -78,6 +78,11 @@ pub enum Command {
         #[command(flatten)]
         store: StoreOptions,
     },
+    /// The operator's own users (console and publisher API).
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommand,
+    },
     /// Activity log tools.
     Audit {
         #[command(subcommand)]
@@ -191,8 +196,28 @@ pub enum InvoicesCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Create an operator admin (all operator roles' powers, and the operator's users): the first console user.
+    /// Prints a one-time password, or reads the password from standard input with --password-stdin.
+    CreateAdmin {
+        /// The admin's email (its sign-in name).
+        #[arg(long)]
+        email: String,
+        /// The name shown in the console and the operator log.
+        #[arg(long, default_value = "Operator admin")]
+        name: String,
+        /// Read the password (12 to 256 characters) from the first line of standard input instead.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        store: StoreOptions,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Verify every partner's activity hash chain; exits 1 when any record was altered or removed.
+    /// Verify the operator activity log's hash chain and every partner's; exits 1 when any record was altered or
+    /// removed.
     Verify {
         #[command(flatten)]
         store: StoreOptions,

@@ -43,6 +43,7 @@ pub async fn run(listen: &str, no_serve: bool, limits: &crate::config::LimitOpti
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let admin_token = seed(&services, dir).await?;
+    ensure_operators(&services).await?;
 
     println!("Partnerhub demo — data in {DIR} (kept between runs; delete the folder to start again)");
     println!();
@@ -62,12 +63,47 @@ pub async fn run(listen: &str, no_serve: bool, limits: &crate::config::LimitOpti
     }
     println!("    {:<26} {}", "all roles", email_for("admin"));
     println!();
+    println!("  Operator console: http://{listen}/operator  (password: {PASSWORD})");
+    for (who, _) in OPERATORS {
+        println!("    {:<26} {}", who, operator_email(who));
+    }
+    println!();
     println!("  Try: curl -H 'Authorization: Bearer {admin_token}' http://{listen}/v1/customers");
     println!();
     if no_serve {
         return Ok(());
     }
     crate::server::serve_with(settings).await
+}
+
+/// The demo's operator users: an admin and one per narrower operator role.
+const OPERATORS: [(&str, &str); 4] = [
+    ("operator_admin", "operator_admin"),
+    ("catalog_manager", "catalog_manager"),
+    ("support_agent", "support_agent"),
+    ("billing_operator", "billing_operator"),
+];
+
+fn operator_email(who: &str) -> String {
+    format!("{}@publisher.example", who.replace('_', "."))
+}
+
+/// Creates the demo's operator users unless they are there (a demo folder from before the console gets them too).
+async fn ensure_operators(services: &Services) -> anyhow::Result<()> {
+    for (who, role) in OPERATORS {
+        let draft = services::operators::OperatorDraft {
+            email: operator_email(who),
+            display_name: format!("Demo {}", who.replace('_', " ")),
+            roles: vec![role.to_string()],
+            password: Some(PASSWORD.into()),
+        };
+        match services.create_operator(&services.operator_on_this_machine(), draft, None).await {
+            Ok(_) => {}
+            Err(services::Error::Domain(domain::DomainError::Conflict(_))) => {}
+            Err(e) => anyhow::bail!("{e}"),
+        }
+    }
+    Ok(())
 }
 
 fn email_for(who: &str) -> String {

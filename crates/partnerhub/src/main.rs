@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::Parser;
 use cli::{
     ArtifactsCommand, AuditCommand, BlobsCommand, CatalogCommand, Cli, Command, ConfigCommand, InvoicesCommand,
-    KeysCommand, LedgerCommand,
+    KeysCommand, LedgerCommand, OperatorCommand,
 };
 use config::Settings;
 use futures::StreamExt;
@@ -171,10 +171,38 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Operator { command: OperatorCommand::CreateAdmin { email, name, password_stdin, store } } => {
+            let settings = Settings::resolve(&store, None)?;
+            let services = open_services(&settings).await?;
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                Some(line.trim_end_matches(['\r', '\n']).to_string())
+            } else {
+                None
+            };
+            let admin = services
+                .bootstrap_admin(&services.operator_on_this_machine(), &email, &name, password)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("created operator admin {} ({})", admin.operator.email, admin.operator.id);
+            if let Some(p) = admin.generated_password {
+                println!("one-time password (shown once; sign in at /operator/login and change it): {p}");
+            }
+            Ok(())
+        }
         Command::Audit { command: AuditCommand::Verify { store } } => {
             let settings = Settings::resolve(&store, None)?;
             let services = open_services(&settings).await?;
-            let mut all_valid = true;
+            let operator = services
+                .verify_operator_chain(&services.operator_on_this_machine())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut all_valid = operator.valid;
+            match operator.first_invalid_record_id {
+                None => println!("operator log: valid, {} records", operator.record_count),
+                Some(bad) => println!("operator log: INVALID at record {bad} ({} records)", operator.record_count),
+            }
             for partner in services.list_partners().await? {
                 let v = services
                     .verify_partner_chain(&services.operator_on_this_machine(), partner.id)

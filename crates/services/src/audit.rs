@@ -140,9 +140,10 @@ impl Services {
     #[tracing::instrument(skip_all)]
     pub async fn verify_partner_chain(
         &self,
-        _publisher: &Publisher,
+        publisher: &Publisher,
         partner: domain::ids::PartnerId,
     ) -> Result<Verification> {
+        publisher.authorize(domain::operator::OperatorAction::ManageOperators)?;
         self.verify_chain(PartnerScope::authenticated(partner)).await
     }
 

@@ -3,6 +3,7 @@
 use crate::{Error, Result, Services};
 use base64::Engine;
 use domain::ids::TokenId;
+use domain::operator::{self, NewOperatorRecord, Operator, OperatorAction, OperatorOperation};
 use domain::partner::Partner;
 use domain::policy::{self, Action};
 use domain::user::User;
@@ -41,28 +42,68 @@ impl Actor {
     }
 }
 
-/// Proof that the publisher (the operator) is acting: every publisher use case takes one, so a route or command
-/// that forgot to authenticate the publisher does not compile. Minted only by [`Services::authenticate`] (the
-/// publisher's token) and by [`Services::operator_on_this_machine`] (the command line, which runs with the
-/// server's database and key and so is the operator already). Its fields are private: no other code can make one.
+/// Proof that the publisher (the operator) is acting, and who: an operator user (through its token or a console
+/// session), the break-glass token (`--publisher-token`), or the command line. Every publisher use case takes one
+/// and starts with [`Publisher::authorize`], so a route or command that forgot to authenticate the operator does
+/// not compile. Minted only by [`Services::authenticate`], [`Services::operator_session`] and
+/// [`Services::operator_on_this_machine`]; its fields are private: no other code can make one.
 #[derive(Debug, Clone)]
 pub struct Publisher {
     via: PublisherVia,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum PublisherVia {
-    Token,
+    /// An operator user, by its API token (`Some`) or a console session.
+    Operator(Box<Operator>, Option<TokenId>),
+    /// The configured publisher token: every action, each one logged as the break-glass token's.
+    BreakGlass,
     CommandLine,
 }
 
+/// How operator records name the break-glass token and the command line.
+pub const BREAK_GLASS_PRINCIPAL: &str = "publisher token (break-glass)";
+pub const COMMAND_LINE_PRINCIPAL: &str = "operator (command line)";
+
 impl Publisher {
-    /// The name activity records show for the operator.
-    pub fn principal(&self) -> &'static str {
-        match self.via {
-            PublisherVia::Token => "publisher",
-            PublisherVia::CommandLine => "operator (command line)",
+    pub(crate) fn operator(operator: Operator, token: Option<TokenId>) -> Publisher {
+        Publisher { via: PublisherVia::Operator(Box::new(operator), token) }
+    }
+
+    /// The name operator records show: the operator user's email, or the break-glass token, or the command line.
+    pub fn principal(&self) -> &str {
+        match &self.via {
+            PublisherVia::Operator(o, _) => &o.email,
+            PublisherVia::BreakGlass => BREAK_GLASS_PRINCIPAL,
+            PublisherVia::CommandLine => COMMAND_LINE_PRINCIPAL,
         }
+    }
+
+    /// The operator user acting, if one is (the break-glass token and the command line are nobody's).
+    pub fn user(&self) -> Option<&Operator> {
+        match &self.via {
+            PublisherVia::Operator(o, _) => Some(o),
+            _ => None,
+        }
+    }
+
+    /// The one gate of every publisher use case: an operator user's roles must allow the action (the
+    /// operator's policy table); the break-glass token and the command line may do everything.
+    pub fn authorize(&self, action: OperatorAction) -> Result<()> {
+        match &self.via {
+            PublisherVia::Operator(o, _) => Ok(operator::authorize(&o.roles, action)?),
+            PublisherVia::BreakGlass | PublisherVia::CommandLine => Ok(()),
+        }
+    }
+
+    /// Whether the action is allowed, without refusing (what the console offers).
+    pub fn may(&self, action: OperatorAction) -> bool {
+        self.authorize(action).is_ok()
+    }
+
+    /// A record of the operator activity log, naming who acted.
+    pub fn record(&self, operation: OperatorOperation, at: Timestamp) -> NewOperatorRecord {
+        NewOperatorRecord::new(operation, self.user().map(|o| o.id), self.principal(), at)
     }
 }
 
@@ -80,9 +121,21 @@ pub(crate) fn sha256(s: &str) -> [u8; 32] {
 /// A new API token: 256 random bits, shown once; only its SHA-256 is stored (the token's entropy makes a slow
 /// hash unnecessary, and lookups stay one indexed read).
 pub fn new_api_token() -> (String, String) {
+    new_token_with("ph_")
+}
+
+/// Operator users' API tokens start with this, so a request names which kind it carries (one lookup).
+pub const OPERATOR_TOKEN_PREFIX: &str = "pho_";
+
+/// A new operator API token (as [`new_api_token`], with the operator prefix).
+pub fn new_operator_token() -> (String, String) {
+    new_token_with(OPERATOR_TOKEN_PREFIX)
+}
+
+fn new_token_with(prefix: &str) -> (String, String) {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let token = format!("ph_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
+    let token = format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
     let hash = token_hash(&token);
     (token, hash)
 }
@@ -114,8 +167,15 @@ impl Services {
         }
         if let Some(expected) = &self.publisher_token_hash {
             if bool::from(sha256(bearer).ct_eq(expected)) {
-                return Ok(Caller::Publisher(Publisher { via: PublisherVia::Token }));
+                tracing::warn!("the break-glass publisher token was used");
+                return Ok(Caller::Publisher(Publisher { via: PublisherVia::BreakGlass }));
             }
+        }
+        if bearer.starts_with(OPERATOR_TOKEN_PREFIX) {
+            return match self.store.authenticate_operator(&token_hash(bearer)).await? {
+                Some((token, operator)) => Ok(Caller::Publisher(Publisher::operator(operator, Some(token)))),
+                None => Err(DomainError::Unauthorized.into()),
+            };
         }
         match self.store.authenticate(&token_hash(bearer)).await? {
             Some((token, user, partner)) => Ok(Caller::Partner(Box::new(Actor::new(partner, user, Some(token))))),

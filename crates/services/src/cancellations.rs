@@ -44,7 +44,8 @@ impl Services {
         loop {
             let mut balance = self.store.order_balance(scope, order.id).await?.ok_or(DomainError::NotFound)?;
             let (cancelled, cancel, audit) = prepare_cancellation(&who, order.clone(), &chosen, &mut balance)?;
-            let effects = Effects { audit: vec![audit], idempotency: completion(keep, &cancelled)? };
+            let effects =
+                Effects { audit: vec![audit], idempotency: completion(keep, &cancelled)?, ..Effects::default() };
             match self.store.cancel_lines(scope, &cancel, effects).await {
                 Ok(()) => return Ok(cancelled),
                 Err(e) if attempt < CREDIT_RETRIES && credited_meanwhile(&e) => attempt += 1,

@@ -6,11 +6,12 @@ use domain::catalog::{is_available, parse_catalog, MarketRule, Product, ProductT
 use domain::customer::Customer;
 use domain::ids::TenantId;
 use domain::market::{Market, MarketCode};
+use domain::operator::{OperatorAction, OperatorOperation};
 use domain::policy::Action;
 use domain::DomainError;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use store::CatalogCounts;
+use store::{CatalogCounts, Effects};
 
 /// How long another server process's catalog change may go unseen here.
 pub const CATALOG_TTL: Duration = Duration::from_secs(1);
@@ -95,7 +96,8 @@ pub fn parse_target_view(s: Option<&str>) -> Result<Option<TargetView>> {
 impl Services {
     /// Publisher: upserts the products of a catalog document (whole products; others stay as they are).
     #[tracing::instrument(skip_all)]
-    pub async fn import_catalog(&self, _publisher: &Publisher, document: &[u8]) -> Result<CatalogCounts> {
+    pub async fn import_catalog(&self, publisher: &Publisher, document: &[u8]) -> Result<CatalogCounts> {
+        publisher.authorize(OperatorAction::ManageCatalog)?;
         let markets = self.store.list_markets().await?;
         let lookup = |code: MarketCode| {
             markets
@@ -105,7 +107,11 @@ impl Services {
                 .unwrap_or_else(|| (code.info().currency.to_string(), code.info().minor_units))
         };
         let products = parse_catalog(document, &lookup)?;
-        let counts = self.store.put_catalog(&products, self.clock.now()).await;
+        let now = self.clock.now();
+        let record = publisher
+            .record(OperatorOperation::ImportCatalog, now)
+            .data("products", products.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(","));
+        let counts = self.store.put_catalog(&products, now, Effects::operator(record, None)).await;
         self.catalog_cache.clear();
         Ok(counts?)
     }
@@ -114,15 +120,22 @@ impl Services {
     #[tracing::instrument(skip_all)]
     pub async fn put_type_availability(
         &self,
-        _publisher: &Publisher,
+        publisher: &Publisher,
         product_type: &str,
         available: Option<&[String]>,
         unavailable: Option<&[String]>,
     ) -> Result<MarketRule> {
+        publisher.authorize(OperatorAction::ManageCatalog)?;
         let t = ProductType::parse(product_type)
             .ok_or_else(|| DomainError::invalid("productType", format!("'{product_type}' is not a product type")))?;
         let rule = MarketRule::parse(available, unavailable)?;
-        let put = self.store.put_type_availability(t, &rule, self.clock.now()).await;
+        let now = self.clock.now();
+        let (mode, markets) = rule.to_stored();
+        let record = publisher
+            .record(OperatorOperation::UpdateAvailability, now)
+            .data("productType", t.as_str())
+            .data(mode, markets);
+        let put = self.store.put_type_availability(t, &rule, now, Effects::operator(record, None)).await;
         self.catalog_cache.clear();
         put?;
         Ok(rule)
@@ -145,7 +158,8 @@ impl Services {
     }
 
     #[tracing::instrument(skip_all)]
-    pub async fn type_availability(&self, _publisher: &Publisher) -> Result<Vec<(ProductType, MarketRule)>> {
+    pub async fn type_availability(&self, publisher: &Publisher) -> Result<Vec<(ProductType, MarketRule)>> {
+        publisher.authorize(OperatorAction::ViewPlatform)?;
         Ok(self.store.type_availability().await?)
     }
 

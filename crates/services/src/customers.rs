@@ -66,7 +66,7 @@ impl Services {
             .customer(customer.tenant_id, &customer.company_name)
             .data("domain", customer.domain.clone())
             .data("market", customer.market.as_str());
-        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &customer)? };
+        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &customer)?, ..Effects::default() };
         match self.store.create_customer(scope, &customer, effects).await {
             Err(StoreError::Conflict(m)) => Err(DomainError::DuplicateCustomer(m).into()),
             other => Ok(other.map(|_| customer)?),
@@ -117,7 +117,7 @@ impl Services {
         .customer(updated.tenant_id, &updated.company_name)
         .data("change", "billing_profile")
         .data("profileVersion", updated.profile_version.to_string());
-        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &updated)? };
+        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &updated)?, ..Effects::default() };
         let written = self.store.update_customer_billing(scope, &updated, current.profile_version, effects).await;
         self.customer_cache.forget(scope.partner_id(), id);
         written?;

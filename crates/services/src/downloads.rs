@@ -128,10 +128,11 @@ impl Services {
     #[tracing::instrument(skip_all)]
     pub async fn upload_artifact(
         &self,
-        _publisher: &Publisher,
+        publisher: &Publisher,
         upload: ArtifactUpload,
         body: ByteStream,
     ) -> Result<Artifact> {
+        publisher.authorize(domain::operator::OperatorAction::ManageCatalog)?;
         let version = validate_label("version", &upload.version)?;
         let language = validate_label("language", &upload.language)?;
         let file_type = validate_label("fileType", &upload.file_type)?;
@@ -160,7 +161,14 @@ impl Services {
             blob_key,
             created_at: self.clock.now(),
         };
-        if let Err(e) = self.store.add_artifact(&artifact).await {
+        let record = publisher
+            .record(domain::operator::OperatorOperation::UploadFile, artifact.created_at)
+            .data("productId", artifact.product_id.clone())
+            .data("artifactId", artifact.id.to_string())
+            .data("fileName", artifact.file_name.clone())
+            .data("size", artifact.size.to_string())
+            .data("sha256", artifact.sha256.clone());
+        if let Err(e) = self.store.add_artifact(&artifact, Effects::operator(record, None)).await {
             if let Err(d) = self.blobs.delete(&artifact.blob_key).await {
                 tracing::warn!(error = %d, key = artifact.blob_key, "could not remove the file of a failed upload");
             }
@@ -289,7 +297,7 @@ impl Services {
             rows.push(link);
         }
         let result = KeysAndDownloads { item, activation_key, downloads };
-        let effects = Effects { audit, idempotency: completion(keep, &result)? };
+        let effects = Effects { audit, idempotency: completion(keep, &result)?, ..Effects::default() };
         self.store.issue_links(scope, result.item.id, &rows, effects).await?;
         Ok(result)
     }

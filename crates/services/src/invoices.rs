@@ -4,10 +4,11 @@ use crate::auth::Publisher;
 use crate::{Actor, Result, Services};
 use domain::ids::InvoiceId;
 use domain::invoice::{Invoice, InvoiceLine, Period};
+use domain::operator::{OperatorAction, OperatorOperation};
 use domain::paging::{Cursor, Page, PageSize};
 use domain::policy::Action;
 use domain::DomainError;
-use store::{LedgerLines, PartnerScope};
+use store::{Effects, LedgerLines, PartnerScope};
 
 /// What an invoice run did for a month.
 #[derive(Debug, Clone)]
@@ -55,7 +56,8 @@ impl Services {
     /// The operator checks the whole ledger's invariants (SPEC §8): per order line credits never exceed the charge,
     /// per invoice the totals equal its rows, and every row billed is its invoice's own.
     #[tracing::instrument(skip_all)]
-    pub async fn verify_ledger(&self, _publisher: &Publisher) -> Result<LedgerVerification> {
+    pub async fn verify_ledger(&self, publisher: &Publisher) -> Result<LedgerVerification> {
+        publisher.authorize(OperatorAction::Billing)?;
         let (lines, invoices) = self.store.ledger_facts().await?;
         let violations = domain::ledger::verify(&lines, &invoices);
         Ok(LedgerVerification { lines_checked: lines.len(), invoices_checked: invoices.len(), violations })
@@ -64,7 +66,8 @@ impl Services {
     /// Issues the invoices of `period` ("YYYY-MM") for every partner whose clock has passed its end. Running it
     /// again issues nothing new; an issued invoice never changes.
     #[tracing::instrument(skip_all)]
-    pub async fn run_invoices(&self, _publisher: &Publisher, period: &str) -> Result<InvoiceRun> {
+    pub async fn run_invoices(&self, publisher: &Publisher, period: &str) -> Result<InvoiceRun> {
+        publisher.authorize(OperatorAction::Billing)?;
         let period = Period::parse(period)?;
         let mut run = InvoiceRun { period, invoices: Vec::new(), partners_not_due: 0 };
         // The publisher acts on each partner's books, a batch of partners per transaction.
@@ -81,6 +84,13 @@ impl Services {
             run.invoices.extend(self.store.run_invoices(batch, period).await?);
         }
         tracing::info!(period = %period, invoices = run.invoices.len(), not_due = run.partners_not_due, "invoice run");
+        // The run is many transactions (a batch of partners each): it is logged once, when it has finished.
+        let record = publisher
+            .record(OperatorOperation::RunInvoices, self.clock.now())
+            .data("period", period.to_string())
+            .data("issued", run.invoices.len().to_string())
+            .data("partnersNotDue", run.partners_not_due.to_string());
+        self.store.record_operator_activity(Effects::operator(record, None)).await?;
         Ok(run)
     }
 
@@ -174,7 +184,7 @@ impl Services {
     }
 
     /// Every row of `of`, read a page at a time.
-    async fn all_lines(&self, scope: PartnerScope, of: LedgerLines) -> Result<Vec<InvoiceLine>> {
+    pub(crate) async fn all_lines(&self, scope: PartnerScope, of: LedgerLines) -> Result<Vec<InvoiceLine>> {
         let mut lines = Vec::new();
         let mut after: Option<Cursor> = None;
         loop {

@@ -6,12 +6,14 @@ pub mod auth;
 pub mod blobs;
 pub mod cancellations;
 pub mod catalog;
+pub mod console;
 pub mod customers;
 pub mod downloads;
 pub mod error;
 pub mod idempotency;
 pub mod invoices;
 pub mod markets;
+pub mod operators;
 pub mod orders;
 pub mod partners;
 pub mod secrets;
@@ -27,7 +29,7 @@ pub use auth::{Actor, Caller, Publisher};
 pub use error::{Error, Result};
 // `PartnerScope` is deliberately not re-exported: the web crate cannot name it, so no handler can build a scope for
 // a partner it did not authenticate.
-pub use store::{ApiToken, Backend, CatalogCounts};
+pub use store::{ApiToken, Backend, CatalogCounts, OperatorToken};
 
 use domain::clock::Clock;
 use std::sync::Arc;

@@ -18,12 +18,13 @@ impl Services {
     #[tracing::instrument(skip_all)]
     pub async fn add_keys(
         &self,
-        _publisher: &Publisher,
+        publisher: &Publisher,
         product_id: &str,
         sku_id: &str,
         keys: Vec<String>,
         keep: Option<&dyn Keep<(usize, i64)>>,
     ) -> Result<(usize, i64)> {
+        publisher.authorize(domain::operator::OperatorAction::ManageCatalog)?;
         validate_keys(&keys)?;
         let products = self.store.list_products().await?;
         let product = products.iter().find(|p| p.id == product_id).ok_or(DomainError::NotFound)?;
@@ -53,7 +54,14 @@ impl Services {
             }
             None => None,
         };
-        let available = self.store.add_keys(product_id, sku_id, &sealed, self.clock.now(), completion).await?;
+        let now = self.clock.now();
+        let record = publisher
+            .record(domain::operator::OperatorOperation::ImportKeys, now)
+            .data("productId", product_id)
+            .data("skuId", sku_id)
+            .data("added", added.to_string());
+        let available =
+            self.store.add_keys(product_id, sku_id, &sealed, now, Effects::operator(record, completion)).await?;
         Ok((added, available))
     }
 
@@ -97,7 +105,7 @@ impl Services {
         keep: Option<&dyn Keep<Cart>>,
     ) -> Result<Cart> {
         let (scope, _, _, cart) = self.new_cart(actor, customer_id, lines, CartStatus::Active).await?;
-        let effects = Effects { audit: vec![], idempotency: completion(keep, &cart)? };
+        let effects = Effects { audit: vec![], idempotency: completion(keep, &cart)?, ..Effects::default() };
         self.store.create_cart(scope, &cart, effects).await?;
         Ok(cart)
     }
@@ -133,7 +141,7 @@ impl Services {
         let catalog = self.market_catalog(customer.market, None).await?;
         cart.lines = validate_cart_lines(lines, &catalog.products, &catalog.market)?;
         cart.updated_at = self.partner_now(&actor.partner);
-        let effects = Effects { audit: vec![], idempotency: completion(keep, &cart)? };
+        let effects = Effects { audit: vec![], idempotency: completion(keep, &cart)?, ..Effects::default() };
         self.store.update_cart(scope, customer.tenant_id, cart.id, &cart.lines, cart.updated_at, effects).await?;
         Ok(cart)
     }
@@ -158,7 +166,7 @@ impl Services {
         let now = self.partner_now(&actor.partner);
         let order = price_order(OrderId::new(), &cart, &catalog.products, &catalog.market, now)?;
         let (items, audit) = checkout_writes(&order, &customer, actor.principal(), now);
-        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &order)? };
+        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &order)?, ..Effects::default() };
         self.store.place_order(scope, &order, CartClaim::Stored { version: cart.updated_at }, &items, effects).await?;
         Ok(order)
     }
@@ -178,7 +186,7 @@ impl Services {
         let now = cart.created_at;
         let order = price_order(OrderId::new(), &cart, &catalog.products, &catalog.market, now)?;
         let (items, audit) = checkout_writes(&order, &customer, actor.principal(), now);
-        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &order)? };
+        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &order)?, ..Effects::default() };
         self.store.place_order(scope, &order, CartClaim::Direct(&cart), &items, effects).await?;
         Ok(order)
     }

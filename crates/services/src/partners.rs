@@ -5,6 +5,7 @@ use crate::idempotency::{completion, Keep};
 use crate::{Actor, Result, Services};
 use domain::audit::{NewAuditRecord, OperationType};
 use domain::ids::PartnerId;
+use domain::operator::{OperatorAction, OperatorOperation};
 use domain::paging::{Cursor, Page, PageSize};
 use domain::partner::{clock_advance, clock_after_advance, clock_passes_its_end, Partner, CLOCK_MAX};
 use domain::policy::Action;
@@ -12,16 +13,17 @@ use domain::{DomainError, Timestamp};
 use store::{Effects, PartnerScope};
 
 impl Services {
-    /// Publisher only.
+    /// Onboards a partner (operator admins).
     #[tracing::instrument(skip_all)]
     pub async fn create_partner(
         &self,
-        _publisher: &Publisher,
+        publisher: &Publisher,
         name: &str,
         sandbox: bool,
         clock_start: Option<&str>,
         keep: Option<&dyn Keep<Partner>>,
     ) -> Result<Partner> {
+        publisher.authorize(OperatorAction::ManagePartners)?;
         let clock_start = match clock_start {
             Some(s) => Some(
                 Timestamp::parse_rfc3339(s)
@@ -30,7 +32,12 @@ impl Services {
             None => None,
         };
         let partner = Partner::new(name, sandbox, clock_start, self.clock.now())?;
-        let effects = Effects { audit: vec![], idempotency: completion(keep, &partner)? };
+        let record = publisher
+            .record(OperatorOperation::CreatePartner, partner.created_at)
+            .partner(partner.id)
+            .data("name", partner.name.clone())
+            .data("sandbox", partner.sandbox.to_string());
+        let effects = Effects::operator(record, completion(keep, &partner)?);
         self.store.create_partner(&partner, effects).await?;
         Ok(partner)
     }
@@ -45,10 +52,11 @@ impl Services {
     #[tracing::instrument(skip_all)]
     pub async fn page_partners(
         &self,
-        _publisher: &Publisher,
+        publisher: &Publisher,
         size: PageSize,
         after: Option<Cursor>,
     ) -> Result<Page<Partner>> {
+        publisher.authorize(OperatorAction::ViewPlatform)?;
         let rows = self.store.page_partners(size.get() + 1, after.as_ref()).await?;
         Ok(Page::from_rows(rows, size, |p| Cursor { at: p.created_at, id: p.id.to_string() }))
     }
@@ -86,7 +94,7 @@ impl Services {
         let audit = NewAuditRecord::succeeded(OperationType::AdvanceTestClock, actor.principal(), moved_to)
             .data("days", days.to_string())
             .data("seconds", seconds.to_string());
-        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &moved_to)? };
+        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &moved_to)?, ..Effects::default() };
         // The store checks the bound again against the offset it adds to (another move may have landed meanwhile).
         let max_offset = CLOCK_MAX.micros() - server_now.micros();
         let partner = self.store.advance_clock(scope, micros, max_offset, effects).await.map_err(|e| match e {

@@ -19,7 +19,7 @@ pub const FAILURE_WINDOW_MICROS: i64 = 15 * 60 * 1_000_000;
 pub const MAX_ACCOUNT_FAILURES: i64 = 5;
 pub const MAX_ADDRESS_FAILURES: i64 = 30;
 /// A session's last activity is written at most this often (reads stay reads).
-const TOUCH_EVERY_MICROS: i64 = 60 * 1_000_000;
+pub(crate) const TOUCH_EVERY_MICROS: i64 = 60 * 1_000_000;
 
 /// A new sign-in: the cookie value (shown once, stored hashed) and the CSRF token of its forms.
 #[derive(Debug, Clone)]
@@ -147,5 +147,5 @@ impl Services {
 }
 
 /// An argon2id hash of a random password, checked against when the email is unknown.
-const DUMMY_HASH: &str =
+pub(crate) const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3kFBAI2yfVCDg6+JUc7wmeqB1pKKpGd9WBNl5MKyZ5Y";

@@ -15,6 +15,7 @@ use domain::filter::{CustomerField, CustomerFilter, FilterOperator};
 use domain::ids::{OrderId, ServiceRequestId, TenantId};
 use domain::market_data::currency_minor_units;
 use domain::money::Money;
+use domain::operator::{NewOperatorRecord, OperatorAction, OperatorOperation};
 use domain::paging::{Cursor, Page, PageSize};
 use domain::partner::Partner;
 use domain::policy::Action;
@@ -148,7 +149,7 @@ impl Services {
         };
         let audit = step(OperationType::CreateServiceRequest, actor.principal(), now, &request)
             .data("severity", request.severity.as_str());
-        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &request)? };
+        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &request)?, ..Effects::default() };
         self.store.create_service_request(scope, &request, effects).await?;
         Ok(request)
     }
@@ -218,7 +219,7 @@ impl Services {
         // The answer is the request as this change leaves it, built before commit so a retry replays it.
         request.notes.push(note);
         request.updated_at = now;
-        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &request)? };
+        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &request)?, ..Effects::default() };
         self.store.change_service_request(scope, request.id, &change, effects).await?;
         Ok(request)
     }
@@ -282,11 +283,12 @@ impl Services {
     #[tracing::instrument(skip_all)]
     pub async fn desk_service_requests(
         &self,
-        _publisher: &Publisher,
+        publisher: &Publisher,
         status: Option<&str>,
         size: PageSize,
         after: Option<Cursor>,
     ) -> Result<Page<ServiceRequest>> {
+        publisher.authorize(OperatorAction::ViewDesk)?;
         let status = status
             .map(|s| {
                 RequestStatus::parse(s)
@@ -299,11 +301,8 @@ impl Services {
 
     /// One request for the desk, with its partner.
     #[tracing::instrument(skip_all)]
-    pub async fn desk_request(
-        &self,
-        _publisher: &Publisher,
-        id: ServiceRequestId,
-    ) -> Result<(Partner, ServiceRequest)> {
+    pub async fn desk_request(&self, publisher: &Publisher, id: ServiceRequestId) -> Result<(Partner, ServiceRequest)> {
+        publisher.authorize(OperatorAction::ViewDesk)?;
         let request = self.store.desk_service_request(id).await?.ok_or(DomainError::NotFound)?;
         let partner = self.store.get_partner(request.partner_id).await?.ok_or(DomainError::NotFound)?;
         Ok((partner, request))
@@ -320,6 +319,13 @@ impl Services {
         change: DeskChange,
         keep: Option<&dyn Keep<ServiceRequest>>,
     ) -> Result<ServiceRequest> {
+        // Money leaving the publisher needs billing_operator; a note or a status, the desk's own role.
+        if change.refund.is_some() || change.cancel.is_some() {
+            publisher.authorize(OperatorAction::GrantCredits)?;
+        }
+        if change.status.is_some() || change.note.is_some() {
+            publisher.authorize(OperatorAction::AnswerDesk)?;
+        }
         let (partner, request) = self.desk_request(publisher, id).await?;
         let scope = PartnerScope::authenticated(partner.id);
         let now = self.partner_now(&partner);
@@ -372,7 +378,8 @@ impl Services {
             let (cancel, refunds, credit_records) = self.plan_desk_credits(scope, &request, &change, now).await?;
             let mut records = audit.clone();
             records.extend(credit_records);
-            let effects = Effects { audit: records, idempotency: completion(keep, &answer)? };
+            let operator = desk_records(publisher, &partner, &request, &change, now);
+            let effects = Effects { audit: records, idempotency: completion(keep, &answer)?, operator };
             let write = RequestChange { status, note: note.clone(), attachment: None, refunds, cancel, at: now };
             match self.store.change_service_request(scope, request.id, &write, effects).await {
                 Ok(()) => return Ok(answer),
@@ -499,4 +506,39 @@ impl Services {
         };
         Ok(credits.iter().map(|c| LedgerLine::refund_credit(&order, c, now, reference.clone())).collect())
     }
+}
+
+/// What the operator log says about a desk answer: the answer (status, note), the refund, the cancel.
+fn desk_records(
+    publisher: &Publisher,
+    partner: &Partner,
+    request: &ServiceRequest,
+    change: &DeskChange,
+    now: Timestamp,
+) -> Vec<NewOperatorRecord> {
+    let base = |op| publisher.record(op, now).partner(partner.id).data("serviceRequestId", request.id.to_string());
+    let mut records = Vec::new();
+    if change.status.is_some() || change.note.is_some() {
+        let mut r = base(OperatorOperation::AnswerServiceRequest);
+        if let Some(s) = &change.status {
+            r = r.data("status", s.clone());
+        }
+        if change.note.is_some() {
+            r = r.data("change", "note");
+        }
+        records.push(r);
+    }
+    if let Some(g) = &change.refund {
+        let mut r = base(OperatorOperation::GrantRefund)
+            .data("amount", g.amount.clone())
+            .data("currency", g.currency_code.clone());
+        if let Some(o) = &g.order_id {
+            r = r.data("orderId", o.clone());
+        }
+        records.push(r);
+    }
+    if let Some(c) = &change.cancel {
+        records.push(base(OperatorOperation::CancelFromDesk).data("orderId", c.order_id.clone()));
+    }
+    records
 }

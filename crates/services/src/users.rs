@@ -4,9 +4,11 @@
 use crate::auth::Publisher;
 use crate::auth::{hash_password, new_api_token};
 use crate::idempotency::{completion, Keep};
+use crate::support::PUBLISHER_PRINCIPAL;
 use crate::{Actor, Result, Services};
 use domain::audit::{NewAuditRecord, OperationType};
 use domain::ids::{PartnerId, TokenId, UserId};
+use domain::operator::{OperatorAction, OperatorOperation};
 use domain::paging::{Cursor, Page, PageSize};
 use domain::partner::Partner;
 use domain::policy::Action;
@@ -27,6 +29,23 @@ pub struct UserDraft {
     pub password: Option<String>,
 }
 
+/// Who adds a user or issues a token: a partner's user (named in the partner's log), or the publisher (named
+/// "publisher" there, and by its operator user in the operator log).
+#[derive(Clone, Copy)]
+enum IssuedBy<'a> {
+    Partner(&'a str),
+    Publisher(&'a Publisher),
+}
+
+impl IssuedBy<'_> {
+    fn principal(&self) -> &str {
+        match self {
+            IssuedBy::Partner(p) => p,
+            IssuedBy::Publisher(_) => PUBLISHER_PRINCIPAL,
+        }
+    }
+}
+
 /// A token as shown once, at creation.
 #[derive(Debug, Clone)]
 pub struct IssuedToken {
@@ -40,7 +59,7 @@ impl Services {
         scope: PartnerScope,
         partner: &Partner,
         draft: UserDraft,
-        by: &str,
+        by: IssuedBy<'_>,
         keep: Option<&dyn Keep<User>>,
     ) -> Result<User> {
         let now = self.partner_now(partner);
@@ -52,11 +71,19 @@ impl Services {
             }
             None => None,
         };
-        let audit = NewAuditRecord::succeeded(OperationType::CreateUser, by, now)
+        let audit = NewAuditRecord::succeeded(OperationType::CreateUser, by.principal(), now)
             .data("userId", user.id.to_string())
             .data("email", user.email.clone())
             .data("roles", user.roles.to_stored());
-        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &user)? };
+        let mut effects = Effects { audit: vec![audit], idempotency: completion(keep, &user)?, ..Effects::default() };
+        if let IssuedBy::Publisher(p) = by {
+            effects = effects.and_operator(
+                p.record(OperatorOperation::CreatePartnerUser, self.clock.now())
+                    .partner(partner.id)
+                    .data("userId", user.id.to_string())
+                    .data("roles", user.roles.to_stored()),
+            );
+        }
         match self.store.create_user(scope, &user, hash.as_deref(), effects).await {
             // Emails are unique on the whole server. The answer is the same whichever partner holds the address
             // (this one or another), and neither echoes the address nor says whose it is.
@@ -69,28 +96,30 @@ impl Services {
     #[tracing::instrument(skip_all)]
     pub async fn publisher_create_user(
         &self,
-        _publisher: &Publisher,
+        publisher: &Publisher,
         partner: PartnerId,
         draft: UserDraft,
         keep: Option<&dyn Keep<User>>,
     ) -> Result<User> {
+        publisher.authorize(OperatorAction::ManagePartners)?;
         let (partner, scope) = self.publisher_scope(partner).await?;
-        self.insert_user(scope, &partner, draft, "publisher", keep).await
+        self.insert_user(scope, &partner, draft, IssuedBy::Publisher(publisher), keep).await
     }
 
     /// Publisher: issues an API token for one of a partner's users.
     #[tracing::instrument(skip_all)]
     pub async fn publisher_create_token(
         &self,
-        _publisher: &Publisher,
+        publisher: &Publisher,
         partner: PartnerId,
         user: UserId,
         name: &str,
         keep: Option<&dyn Keep<IssuedToken>>,
     ) -> Result<IssuedToken> {
+        publisher.authorize(OperatorAction::ManagePartners)?;
         let (partner, scope) = self.publisher_scope(partner).await?;
         let user = self.user_in(scope, user).await?;
-        self.insert_token(scope, &partner, &user, name, "publisher", keep).await
+        self.insert_token(scope, &partner, &user, name, IssuedBy::Publisher(publisher), keep).await
     }
 
     async fn user_in(&self, scope: PartnerScope, id: UserId) -> Result<User> {
@@ -103,7 +132,7 @@ impl Services {
         partner: &Partner,
         user: &User,
         name: &str,
-        by: &str,
+        by: IssuedBy<'_>,
         keep: Option<&dyn Keep<IssuedToken>>,
     ) -> Result<IssuedToken> {
         let name = name.trim();
@@ -121,11 +150,19 @@ impl Services {
             revoked_at: None,
         };
         let issued = IssuedToken { token, secret };
-        let audit = NewAuditRecord::succeeded(OperationType::CreateApiToken, by, now)
+        let audit = NewAuditRecord::succeeded(OperationType::CreateApiToken, by.principal(), now)
             .data("userId", user.id.to_string())
             .data("tokenId", issued.token.id.to_string())
             .data("name", name);
-        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &issued)? };
+        let mut effects = Effects { audit: vec![audit], idempotency: completion(keep, &issued)?, ..Effects::default() };
+        if let IssuedBy::Publisher(p) = by {
+            effects = effects.and_operator(
+                p.record(OperatorOperation::CreatePartnerToken, self.clock.now())
+                    .partner(partner.id)
+                    .data("userId", user.id.to_string())
+                    .data("tokenId", issued.token.id.to_string()),
+            );
+        }
         self.store.create_token(scope, &issued.token, &hash, effects).await?;
         Ok(issued)
     }
@@ -133,7 +170,7 @@ impl Services {
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
     pub async fn create_user(&self, actor: &Actor, draft: UserDraft, keep: Option<&dyn Keep<User>>) -> Result<User> {
         let scope = actor.authorize(Action::ManageUsers)?;
-        self.insert_user(scope, &actor.partner, draft, actor.principal(), keep).await
+        self.insert_user(scope, &actor.partner, draft, IssuedBy::Partner(actor.principal()), keep).await
     }
 
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
@@ -200,7 +237,7 @@ impl Services {
         if let Some(d) = patch.disabled {
             after.disabled = d;
         }
-        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &after)? };
+        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &after)?, ..Effects::default() };
         Ok(self.store.update_user(scope, target.id, &patch, now, effects).await?)
     }
 
@@ -224,7 +261,7 @@ impl Services {
         keep: Option<&dyn Keep<IssuedToken>>,
     ) -> Result<IssuedToken> {
         let scope = actor.authorize(Action::OwnProfile)?;
-        self.insert_token(scope, &actor.partner, &actor.user, name, actor.principal(), keep).await
+        self.insert_token(scope, &actor.partner, &actor.user, name, IssuedBy::Partner(actor.principal()), keep).await
     }
 
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]

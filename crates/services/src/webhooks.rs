@@ -178,7 +178,7 @@ impl Services {
             .data("webhookId", created.endpoint.id.to_string())
             .data("url", created.endpoint.url.clone())
             .data("operationTypes", kinds.join(","));
-        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &created)? };
+        let effects = Effects { audit: vec![audit], idempotency: completion(keep, &created)?, ..Effects::default() };
         let sealed = self.secrets.seal(created.secret.as_bytes());
         self.store.create_webhook(scope, &created.endpoint, &sealed, effects).await?;
         Ok(created)

@@ -1,6 +1,7 @@
 //! What a change writes besides itself (activity records, the idempotency completion), and idempotency claims.
 
 use domain::audit::NewAuditRecord;
+use domain::operator::NewOperatorRecord;
 use domain::Timestamp;
 
 /// A finished response to keep under an idempotency key, written in the change's own transaction.
@@ -17,21 +18,35 @@ pub struct IdempotencyCompletion {
     pub lease_until: Timestamp,
 }
 
-/// What a change writes besides itself: its activity records and the response for its idempotency key.
+/// What a change writes besides itself: its activity records (on the partner's chain), the operator's records
+/// (on the operator's chain, appended last so that every writer takes that chain's lock after any other) and the
+/// response for its idempotency key.
 #[derive(Debug, Clone, Default)]
 pub struct Effects {
     pub audit: Vec<NewAuditRecord>,
     pub idempotency: Option<IdempotencyCompletion>,
+    pub operator: Vec<NewOperatorRecord>,
 }
 
 impl Effects {
     pub fn audit(record: NewAuditRecord) -> Effects {
-        Effects { audit: vec![record], idempotency: None }
+        Effects { audit: vec![record], ..Effects::default() }
+    }
+
+    /// An operator change's record, with the response for its idempotency key.
+    pub fn operator(record: NewOperatorRecord, idempotency: Option<IdempotencyCompletion>) -> Effects {
+        Effects { operator: vec![record], idempotency, ..Effects::default() }
+    }
+
+    /// Also records what the operator did.
+    pub fn and_operator(mut self, record: NewOperatorRecord) -> Effects {
+        self.operator.push(record);
+        self
     }
 
     /// Nothing to write besides the change itself.
     pub fn is_empty(&self) -> bool {
-        self.audit.is_empty() && self.idempotency.is_none()
+        self.audit.is_empty() && self.idempotency.is_none() && self.operator.is_empty()
     }
 }
 

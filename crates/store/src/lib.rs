@@ -13,7 +13,10 @@ mod requests;
 mod scope;
 mod sql;
 
-pub use accounts::{ApiToken, Credentials, LiveSession, UserPatch};
+pub use accounts::{
+    ApiToken, Credentials, LiveOperatorSession, LiveSession, OperatorCredentials, OperatorPatch, OperatorToken,
+    UserPatch,
+};
 pub use commerce::{CancelLines, CartClaim, CatalogCounts, LedgerLines, NewKey, NewSoftwareItem};
 pub use deliveries::{ClaimedDelivery, FinishedAttempt, NewDelivery};
 pub use dialect::Backend;
@@ -33,8 +36,9 @@ pub mod prelude {
     pub use crate::{
         AccessStore, ArtifactStore, AuditStore, BackgroundStore, BalanceStore, CancellationStore, CatalogStore,
         CustomerStore, DeliveryQueue, DeskStore, DownloadStore, Housekeeping, IdempotencyStore, InvoiceRunStore,
-        InvoiceStore, KeyStore, LedgerAuditStore, LinkLookup, OrderStore, PartnerStore, PublisherStore, SignInStore,
-        Store, SupportStore, TenantStore, TestClockStore, UserStore, WebhookStore,
+        InvoiceStore, KeyStore, LedgerAuditStore, LinkLookup, OperatorAccessStore, OperatorStore, OrderStore,
+        PartnerStore, PublisherStore, SignInStore, Store, SupportStore, TenantStore, TestClockStore, UserStore,
+        WebhookStore,
     };
 }
 
@@ -48,9 +52,10 @@ use domain::filter::{AuditFilter, CustomerFilter};
 use domain::ids::InvoiceId;
 use domain::ids::ServiceRequestId;
 use domain::ids::{AuditRecordId, DeliveryId, WebhookId};
-use domain::ids::{CartId, DownloadLinkId, OrderId, PartnerId, SoftwareItemId, TenantId, TokenId, UserId};
+use domain::ids::{CartId, DownloadLinkId, OperatorId, OrderId, PartnerId, SoftwareItemId, TenantId, TokenId, UserId};
 use domain::invoice::{Invoice, InvoiceLine, Period};
 use domain::market::{Market, MarketCode, MarketUpdate};
+use domain::operator::{Operator, OperatorRecord};
 use domain::order::{Cart, CartLine, Order};
 use domain::paging::Cursor;
 use domain::partner::Partner;
@@ -492,12 +497,57 @@ pub trait AuditStore: Send + Sync {
 /// use cases (which take the `Publisher` proof) and the operator's commands; the catalog and markets are read by every
 /// partner too.
 pub trait PublisherStore:
-    PartnerStore + CatalogStore + KeyStore + ArtifactStore + DeskStore + LedgerAuditStore
+    PartnerStore + CatalogStore + KeyStore + ArtifactStore + DeskStore + LedgerAuditStore + OperatorStore
 {
 }
-impl<T: ?Sized + PartnerStore + CatalogStore + KeyStore + ArtifactStore + DeskStore + LedgerAuditStore> PublisherStore
-    for T
+impl<
+        T: ?Sized + PartnerStore + CatalogStore + KeyStore + ArtifactStore + DeskStore + LedgerAuditStore + OperatorStore,
+    > PublisherStore for T
 {
+}
+
+/// The operator's own users, their API tokens, and the operator activity log.
+#[async_trait]
+pub trait OperatorStore: Send + Sync {
+    /// `Conflict` when an operator user has this email already.
+    async fn create_operator(
+        &self,
+        operator: &Operator,
+        password_hash: Option<&str>,
+        effects: Effects,
+    ) -> StoreResult<()>;
+    async fn get_operator(&self, id: OperatorId) -> StoreResult<Option<Operator>>;
+    /// A keyset page of operator users by (created_at, id).
+    async fn page_operators(&self, limit: u32, after: Option<&Cursor>) -> StoreResult<Vec<Operator>>;
+    /// Applies the patch; disabling also ends every session and revokes every token of the operator user.
+    async fn update_operator(
+        &self,
+        id: OperatorId,
+        patch: &OperatorPatch,
+        now: Timestamp,
+        effects: Effects,
+    ) -> StoreResult<Operator>;
+    async fn set_operator_language(&self, id: OperatorId, language: Option<&str>) -> StoreResult<()>;
+    async fn create_operator_token(&self, token: &OperatorToken, token_hash: &str, effects: Effects)
+        -> StoreResult<()>;
+    /// An operator user's live tokens, oldest first.
+    async fn list_operator_tokens(&self, operator: OperatorId) -> StoreResult<Vec<OperatorToken>>;
+    /// `NotFound` for a token of another operator user or one already revoked.
+    async fn revoke_operator_token(
+        &self,
+        operator: OperatorId,
+        id: TokenId,
+        now: Timestamp,
+        effects: Effects,
+    ) -> StoreResult<()>;
+    /// Writes effects that go with no other change (the operator's records, an idempotency completion).
+    async fn record_operator_activity(&self, effects: Effects) -> StoreResult<()>;
+    /// The operator log, newest first, `before_seq` the page's continuation.
+    async fn operator_log(&self, limit: u32, before_seq: Option<i64>) -> StoreResult<Vec<OperatorRecord>>;
+    /// The operator chain in `seq` order after `after_seq`, for verification.
+    async fn operator_chain(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<OperatorRecord>>;
+    /// (seq, hash) the operator chain ends with.
+    async fn operator_chain_head(&self) -> StoreResult<(i64, String)>;
 }
 
 /// Partners.
@@ -516,15 +566,22 @@ pub trait PartnerStore: Send + Sync {
 pub trait CatalogStore: Send + Sync {
     async fn list_markets(&self) -> StoreResult<Vec<Market>>;
     async fn get_market(&self, code: MarketCode) -> StoreResult<Option<Market>>;
-    async fn put_market(&self, code: MarketCode, update: &MarketUpdate, now: Timestamp) -> StoreResult<Market>;
+    async fn put_market(
+        &self,
+        code: MarketCode,
+        update: &MarketUpdate,
+        now: Timestamp,
+        effects: Effects,
+    ) -> StoreResult<Market>;
     /// Upserts whole products: a product in the document replaces its stored SKUs and prices; others stay.
-    async fn put_catalog(&self, products: &[Product], now: Timestamp) -> StoreResult<CatalogCounts>;
+    async fn put_catalog(&self, products: &[Product], now: Timestamp, effects: Effects) -> StoreResult<CatalogCounts>;
     async fn list_products(&self) -> StoreResult<Vec<Product>>;
     async fn put_type_availability(
         &self,
         product_type: ProductType,
         rule: &MarketRule,
         now: Timestamp,
+        effects: Effects,
     ) -> StoreResult<()>;
     async fn type_availability(&self) -> StoreResult<Vec<(ProductType, MarketRule)>>;
 }
@@ -540,7 +597,7 @@ pub trait KeyStore: Send + Sync {
         sku_id: &str,
         keys: &[NewKey],
         now: Timestamp,
-        idempotency: Option<IdempotencyCompletion>,
+        effects: Effects,
     ) -> StoreResult<i64>;
     /// Keys in stock (not sold) for a SKU.
     async fn key_stock(&self, product_id: &str, sku_id: &str) -> StoreResult<i64>;
@@ -550,7 +607,7 @@ pub trait KeyStore: Send + Sync {
 #[async_trait]
 pub trait ArtifactStore: Send + Sync {
     /// Records a file whose bytes are already in blob storage.
-    async fn add_artifact(&self, artifact: &Artifact) -> StoreResult<()>;
+    async fn add_artifact(&self, artifact: &Artifact, effects: Effects) -> StoreResult<()>;
     /// A product's files, by version, language, file type and upload time.
     async fn list_artifacts(&self, product_id: &str) -> StoreResult<Vec<Artifact>>;
 }
@@ -652,8 +709,29 @@ pub trait Housekeeping: Send + Sync {
 
 /// Access: what is looked up before a scope exists — tokens, sign-ins, sessions, download links and
 /// idempotency keys — each by its own credential.
-pub trait AccessStore: SignInStore + LinkLookup + IdempotencyStore {}
-impl<T: ?Sized + SignInStore + LinkLookup + IdempotencyStore> AccessStore for T {}
+pub trait AccessStore: SignInStore + OperatorAccessStore + LinkLookup + IdempotencyStore {}
+impl<T: ?Sized + SignInStore + OperatorAccessStore + LinkLookup + IdempotencyStore> AccessStore for T {}
+
+/// Who is asking on the operator's side: an operator token, a console sign-in, a console session.
+#[async_trait]
+pub trait OperatorAccessStore: Send + Sync {
+    async fn operator_credentials(&self, email_folded: &str) -> StoreResult<Option<OperatorCredentials>>;
+    /// The live token's operator user; `None` for an unknown or revoked token or a disabled operator user.
+    async fn authenticate_operator(&self, token_hash: &str) -> StoreResult<Option<(TokenId, Operator)>>;
+    /// Starts a console session, with its effects (the sign-in's record).
+    async fn create_operator_session(
+        &self,
+        token_hash: &str,
+        operator: OperatorId,
+        csrf: &str,
+        now: Timestamp,
+        effects: Effects,
+    ) -> StoreResult<()>;
+    /// `None` when unknown or the operator user is disabled.
+    async fn operator_session(&self, token_hash: &str) -> StoreResult<Option<LiveOperatorSession>>;
+    async fn touch_operator_session(&self, token_hash: &str, now: Timestamp) -> StoreResult<()>;
+    async fn delete_operator_session(&self, token_hash: &str) -> StoreResult<()>;
+}
 
 /// Who is asking: a token, a sign-in, a session, and sign-in throttling.
 #[async_trait]

@@ -35,6 +35,7 @@ const SQLITE: &[Migration] = &[
     },
     Migration { version: 12, name: "open_carts", sql: include_str!("../migrations/sqlite/0012_open_carts.sql") },
     Migration { version: 13, name: "user_language", sql: include_str!("../migrations/sqlite/0013_user_language.sql") },
+    Migration { version: 14, name: "operators", sql: include_str!("../migrations/sqlite/0014_operators.sql") },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -67,6 +68,7 @@ const POSTGRES: &[Migration] = &[
         name: "user_language",
         sql: include_str!("../migrations/postgres/0013_user_language.sql"),
     },
+    Migration { version: 14, name: "operators", sql: include_str!("../migrations/postgres/0014_operators.sql") },
 ];
 
 pub fn migrations(backend: Backend) -> &'static [Migration] {

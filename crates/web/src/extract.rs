@@ -79,7 +79,19 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         match caller(parts, state).await? {
             Caller::Publisher(publisher) => {
-                parts.extensions.insert(IdemScope { scope: "publisher".into(), owner: "publisher".into() });
+                // The route's declared operator action, before any body is read (the services check it again).
+                if let Some(crate::api::RequiresOperator(action)) =
+                    parts.extensions.get::<crate::api::RequiresOperator>().copied()
+                {
+                    publisher.authorize(action)?;
+                }
+                // One idempotency scope for the publisher; a response carrying a secret replays only to the
+                // operator user it was made for.
+                let owner = match publisher.user() {
+                    Some(o) => format!("operator:{}", o.id),
+                    None => "publisher".into(),
+                };
+                parts.extensions.insert(IdemScope { scope: "publisher".into(), owner });
                 Ok(PublisherAuth(publisher))
             }
             Caller::Partner(_) => Err(domain::DomainError::Unauthorized.into()),

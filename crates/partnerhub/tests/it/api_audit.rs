@@ -152,7 +152,10 @@ async fn editing_a_stored_record_fails_verification(db: Db) {
     };
     let out = cli(app.db.url.clone()).await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).matches(": valid").count(), 2);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    // The operator log and both partners' logs.
+    assert_eq!(stdout.matches(": valid").count(), 3, "{stdout}");
+    assert!(stdout.contains("operator log: valid"), "{stdout}");
     // The log is append-only: the database refuses edits while its triggers stand.
     let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.db.url).await.unwrap();
     assert!(sqlx::Executor::execute(&mut conn, "UPDATE audit_records SET customer_name = 'x'").await.is_err());

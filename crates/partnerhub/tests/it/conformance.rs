@@ -138,7 +138,7 @@ async fn migrate_is_idempotent_and_seeds_markets(backend: Db) {
 
     // The publisher edits a market; neither a second migrate nor a fresh process migrating overwrites it.
     let edit = MarketUpdate::parse("JPY", "0.10", false).unwrap();
-    let edited = store.put_market(market("JP"), &edit, at(START)).await.unwrap();
+    let edited = store.put_market(market("JP"), &edit, at(START), Effects::default()).await.unwrap();
     assert_eq!(edited.tax_rate, edit.tax_rate);
     assert_eq!(edited.minor_units, 0);
     assert_eq!(store.get_market(market("JP")).await.unwrap().unwrap(), edited);
@@ -710,7 +710,7 @@ async fn audit_chain_is_numbered_and_linked_per_partner(backend: Db) {
             record(OperationType::CreateUser, START + 1).data("email", "ann@contoso.com"),
             record(OperationType::CreateApiToken, START + 1).data("note", "ünïcödé ✓ \"quoted\"\n"),
         ],
-        idempotency: None,
+        ..Effects::default()
     };
     store.create_user(PartnerScope::authenticated(ann.partner_id), &ann, None, two).await.unwrap();
     let bob = user(&b, "bob@fabrikam.com", &[Role::GlobalAdmin]);
@@ -893,7 +893,7 @@ async fn list_audit_by_range_filter_and_page(backend: Db) {
                 scope(&a),
                 &user(&a, &format!("u{}@contoso.com", chunk[0].id), &[Role::GlobalAdmin]),
                 None,
-                Effects { audit: chunk.to_vec(), idempotency: None },
+                Effects { audit: chunk.to_vec(), idempotency: None, ..Effects::default() },
             )
             .await
             .unwrap();
@@ -1060,7 +1060,11 @@ async fn idempotency_claim_replay_and_mismatch(backend: Db) {
     // The write completes the record in its own transaction; a repeat replays exactly what was stored.
     let body: &[u8] = b"{\"id\":\"x\"}\x00\xff\xfe binary-safe";
     let c = customer("Contoso Ltd", "contoso.com", "AU", t0);
-    let effects = Effects { audit: vec![customer_record(&c)], idempotency: completion(&sc, "k1", 201, body, true) };
+    let effects = Effects {
+        audit: vec![customer_record(&c)],
+        idempotency: completion(&sc, "k1", 201, body, true),
+        ..Effects::default()
+    };
     store.create_customer(scope(&a), &c, effects).await.unwrap();
     let replay = ClaimOutcome::Replay { status: 201, body: body.to_vec(), encrypted: true };
     assert_eq!(store.claim_idempotency(&claim(&sc, "k1", "fp-1", t0 + 2)).await.unwrap(), replay);
@@ -1075,7 +1079,7 @@ async fn idempotency_claim_replay_and_mismatch(backend: Db) {
     // A plain (not encrypted) response, and a failure status, are kept as given.
     assert_eq!(store.claim_idempotency(&claim(&sc, "k2", "fp", t0)).await.unwrap(), ClaimOutcome::Claimed);
     let c2 = customer("Fabrikam", "fabrikam.com", "US", t0);
-    let effects = Effects { audit: vec![], idempotency: completion(&sc, "k2", 200, b"", false) };
+    let effects = Effects { audit: vec![], idempotency: completion(&sc, "k2", 200, b"", false), ..Effects::default() };
     store.create_customer(scope(&a), &c2, effects).await.unwrap();
     assert_eq!(
         store.claim_idempotency(&claim(&sc, "k2", "fp", t0 + 1)).await.unwrap(),
@@ -1086,7 +1090,11 @@ async fn idempotency_claim_replay_and_mismatch(backend: Db) {
 
     // A failed write rolls back its completion with it: the key stays in progress, and can be released.
     assert_eq!(store.claim_idempotency(&claim(&sc, "k3", "fp", t0)).await.unwrap(), ClaimOutcome::Claimed);
-    let dup = Effects { audit: vec![customer_record(&c)], idempotency: completion(&sc, "k3", 201, b"dup", false) };
+    let dup = Effects {
+        audit: vec![customer_record(&c)],
+        idempotency: completion(&sc, "k3", 201, b"dup", false),
+        ..Effects::default()
+    };
     assert!(matches!(store.create_customer(scope(&a), &c, dup).await, Err(StoreError::Conflict(_))));
     assert_eq!(store.claim_idempotency(&claim(&sc, "k3", "fp", t0 + 1)).await.unwrap(), ClaimOutcome::InProgress);
     store.release_idempotency(&sc, "k3").await.unwrap();
@@ -1125,7 +1133,8 @@ async fn idempotency_leases_ttl_scopes_and_purge(backend: Db) {
     // A finished record older than the TTL is gone for good: the key is claimed again, for any body.
     assert_eq!(store.claim_idempotency(&claim(&sc, "old", "fp", t0)).await.unwrap(), ClaimOutcome::Claimed);
     let c = customer("Contoso Ltd", "contoso.com", "AU", t0);
-    let effects = Effects { audit: vec![], idempotency: completion(&sc, "old", 201, b"first", false) };
+    let effects =
+        Effects { audit: vec![], idempotency: completion(&sc, "old", 201, b"first", false), ..Effects::default() };
     store.create_customer(scope(&a), &c, effects).await.unwrap();
     let first = ClaimOutcome::Replay { status: 201, body: b"first".to_vec(), encrypted: false };
     assert_eq!(store.claim_idempotency(&claim(&sc, "old", "fp", t0 + TTL - 1)).await.unwrap(), first);
@@ -1140,7 +1149,8 @@ async fn idempotency_leases_ttl_scopes_and_purge(backend: Db) {
     assert_eq!(store.claim_idempotency(&claim(&sc, "shared", "fp-a", t0)).await.unwrap(), ClaimOutcome::Claimed);
     assert_eq!(store.claim_idempotency(&claim(other, "shared", "fp-b", t0)).await.unwrap(), ClaimOutcome::Claimed);
     let c2 = customer("Fabrikam", "fabrikam.com", "US", t0);
-    let effects = Effects { audit: vec![], idempotency: completion(&sc, "shared", 201, b"from a", false) };
+    let effects =
+        Effects { audit: vec![], idempotency: completion(&sc, "shared", 201, b"from a", false), ..Effects::default() };
     store.create_customer(scope(&a), &c2, effects).await.unwrap();
     assert_eq!(
         store.claim_idempotency(&claim(&sc, "shared", "fp-a", t0 + 1)).await.unwrap(),
@@ -1322,7 +1332,11 @@ async fn a_request_that_lost_its_claim_changes_nothing(backend: Db) {
     // The retry takes the key over once the lease has run out.
     assert_eq!(store.claim_idempotency(&claim(&sc, "slow", "fp", START + LEASE)).await.unwrap(), ClaimOutcome::Claimed);
     let c = customer("Contoso Ltd", "contoso.com", "AU", START);
-    let late = Effects { audit: vec![customer_record(&c)], idempotency: completion(&sc, "slow", 201, b"late", false) };
+    let late = Effects {
+        audit: vec![customer_record(&c)],
+        idempotency: completion(&sc, "slow", 201, b"late", false),
+        ..Effects::default()
+    };
     let refused = store.create_customer(scope(&a), &c, late).await;
     assert!(matches!(refused, Err(StoreError::Refused(domain::DomainError::RequestInProgress))), "{refused:?}");
     assert_eq!(store.get_customer(scope(&a), c.tenant_id).await.unwrap(), None, "the late change rolled back");
@@ -1330,7 +1344,7 @@ async fn a_request_that_lost_its_claim_changes_nothing(backend: Db) {
     // The retry, holding the new lease, completes.
     let mut done = completion(&sc, "slow", 201, b"retry", false).unwrap();
     done.lease_until = at(START + 2 * LEASE);
-    let retry = Effects { audit: vec![customer_record(&c)], idempotency: Some(done) };
+    let retry = Effects { audit: vec![customer_record(&c)], idempotency: Some(done), ..Effects::default() };
     store.create_customer(scope(&a), &c, retry).await.unwrap();
     assert_eq!(
         store.claim_idempotency(&claim(&sc, "slow", "fp", START + LEASE + 1)).await.unwrap(),

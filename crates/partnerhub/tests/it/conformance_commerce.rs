@@ -65,9 +65,9 @@ pub(crate) async fn shop(store: &dyn Store, stock: usize) -> (Partner, Customer,
     let p = partner(store, "Partner A", false).await;
     let c = customer("Fabrikam", "fabrikam.example", "US", START);
     store.create_customer(scope(&p), &c, Effects::default()).await.unwrap();
-    store.put_catalog(&catalog(), at(START)).await.unwrap();
+    store.put_catalog(&catalog(), at(START), Effects::default()).await.unwrap();
     for id in ["PERP", "SUB"] {
-        store.add_keys(id, "S1", &keys(stock, id), at(START), None).await.unwrap();
+        store.add_keys(id, "S1", &keys(stock, id), at(START), Effects::default()).await.unwrap();
     }
     (p, c, store.get_market(us()).await.unwrap().unwrap())
 }
@@ -114,14 +114,14 @@ pub(crate) async fn checkout(
 async fn the_catalog_is_replaced_per_product_and_read_whole(backend: Db) {
     let (_db, store) = open(backend).await;
     let store: &dyn Store = &store;
-    let counts = store.put_catalog(&catalog(), at(START)).await.unwrap();
+    let counts = store.put_catalog(&catalog(), at(START), Effects::default()).await.unwrap();
     assert_eq!((counts.products, counts.skus, counts.prices), (2, 2, 3));
     assert_eq!(store.list_products().await.unwrap(), catalog());
 
     // A product imported again replaces its SKUs and prices whole; the others stay.
     let mut sub = product("SUB", ProductType::SoftwareSubscription, Some(Term::P3Y), 30_000, false);
     sub.skus[0].id = "S3".into();
-    let counts = store.put_catalog(std::slice::from_ref(&sub), at(START + 1)).await.unwrap();
+    let counts = store.put_catalog(std::slice::from_ref(&sub), at(START + 1), Effects::default()).await.unwrap();
     assert_eq!((counts.products, counts.skus, counts.prices), (1, 1, 1));
     assert_eq!(store.list_products().await.unwrap(), vec![catalog()[0].clone(), sub]);
 
@@ -131,11 +131,16 @@ async fn the_catalog_is_replaced_per_product_and_read_whole(backend: Db) {
     assert_eq!(seeded[0].0, ProductType::AzureReservation);
     let jp = MarketCode::parse("JP").unwrap();
     store
-        .put_type_availability(ProductType::SoftwarePlan, &MarketRule::UnavailableIn(vec![jp]), at(START))
+        .put_type_availability(
+            ProductType::SoftwarePlan,
+            &MarketRule::UnavailableIn(vec![jp]),
+            at(START),
+            Effects::default(),
+        )
         .await
         .unwrap();
     let only_us = MarketRule::AvailableOnlyIn(vec![us()]);
-    store.put_type_availability(ProductType::SoftwarePlan, &only_us, at(START + 1)).await.unwrap();
+    store.put_type_availability(ProductType::SoftwarePlan, &only_us, at(START + 1), Effects::default()).await.unwrap();
     let rules = store.type_availability().await.unwrap();
     assert_eq!(rules.len(), 2);
     assert!(rules.contains(&(ProductType::SoftwarePlan, only_us)), "{rules:?}");
@@ -147,12 +152,12 @@ async fn keys_are_stocked_once_and_taken_at_checkout(backend: Db) {
     let (p, c, market) = shop(store, 1).await;
     assert_eq!(store.key_stock("PERP", "S1").await.unwrap(), 1);
     assert_eq!(store.key_stock("NOPE", "S1").await.unwrap(), 0);
-    assert_eq!(store.add_keys("PERP", "S1", &keys(2, "more"), at(START), None).await.unwrap(), 3);
+    assert_eq!(store.add_keys("PERP", "S1", &keys(2, "more"), at(START), Effects::default()).await.unwrap(), 3);
 
     // A key already known (in stock or sold) refuses the whole import.
     let mut again = keys(1, "fresh");
     again.extend(keys(1, "more"));
-    let err = store.add_keys("PERP", "S1", &again, at(START), None).await.unwrap_err();
+    let err = store.add_keys("PERP", "S1", &again, at(START), Effects::default()).await.unwrap_err();
     assert!(matches!(err, StoreError::Refused(DomainError::Conflict(_))), "{err:?}");
     assert_eq!(store.key_stock("PERP", "S1").await.unwrap(), 3, "nothing was added");
 

@@ -53,7 +53,7 @@ async fn artifacts_links_and_redemptions(backend: Db) {
     // Files, by version, language, file type and upload time.
     let (de, en, old) = (artifact("2.0", "de", START), artifact("2.0", "en", START), artifact("1.0", "en", START + 1));
     for a in [&de, &en, &old] {
-        store.add_artifact(a).await.unwrap();
+        store.add_artifact(a, Effects::default()).await.unwrap();
     }
     assert_eq!(store.list_artifacts("PERP").await.unwrap(), vec![old.clone(), de.clone(), en.clone()]);
     assert!(store.list_artifacts("SUB").await.unwrap().is_empty());

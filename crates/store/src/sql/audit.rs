@@ -61,6 +61,8 @@ impl SqlStore {
                 }
             }
         }
+        // Last: the operator chain's lock is always the last one a transaction takes.
+        self.append_operator_records(tx, effects.operator).await?;
         if let Some(done) = effects.idempotency {
             complete_idempotency(tx, done).await?;
         }

@@ -79,8 +79,14 @@ impl CatalogStore for SqlStore {
         row.as_ref().map(market_from).transpose()
     }
 
-    async fn put_market(&self, code: MarketCode, u: &MarketUpdate, now: Timestamp) -> StoreResult<Market> {
-        let mut tx = self.begin_single().await?;
+    async fn put_market(
+        &self,
+        code: MarketCode,
+        u: &MarketUpdate,
+        now: Timestamp,
+        effects: Effects,
+    ) -> StoreResult<Market> {
+        let mut tx = self.begin().await?;
         let row = sqlx::query(
             "INSERT INTO markets (country, currency_code, minor_units, tax_rate, tax_inclusive, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (country) DO UPDATE SET currency_code = $2, \
@@ -95,14 +101,15 @@ impl CatalogStore for SqlStore {
         .bind(now.micros())
         .fetch_one(&mut *tx)
         .await?;
-        tx.commit().await?;
-        market_from(&row)
+        let market = market_from(&row)?;
+        self.commit_operator(tx, effects).await?;
+        Ok(market)
     }
 
-    async fn put_catalog(&self, products: &[Product], now: Timestamp) -> StoreResult<CatalogCounts> {
+    async fn put_catalog(&self, products: &[Product], now: Timestamp, effects: Effects) -> StoreResult<CatalogCounts> {
         let mut tx = self.begin().await?;
         let counts = write_catalog(&mut tx, products, now).await?;
-        tx.commit().await?;
+        self.commit_operator(tx, effects).await?;
         Ok(counts)
     }
 
@@ -131,9 +138,10 @@ impl CatalogStore for SqlStore {
         product_type: ProductType,
         rule: &MarketRule,
         now: Timestamp,
+        effects: Effects,
     ) -> StoreResult<()> {
         let (mode, markets) = rule.to_stored();
-        let mut tx = self.begin_single().await?;
+        let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO type_availability (product_type, mode, markets, updated_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (product_type) DO UPDATE SET mode = $2, markets = $3, updated_at = $4",
@@ -144,7 +152,7 @@ impl CatalogStore for SqlStore {
         .bind(now.micros())
         .execute(&mut *tx)
         .await?;
-        tx.commit().await
+        self.commit_operator(tx, effects).await
     }
 
     async fn type_availability(&self) -> StoreResult<Vec<(ProductType, MarketRule)>> {

@@ -234,9 +234,9 @@ impl DownloadStore for SqlStore {
 
 #[async_trait]
 impl ArtifactStore for SqlStore {
-    async fn add_artifact(&self, a: &Artifact) -> StoreResult<()> {
+    async fn add_artifact(&self, a: &Artifact, effects: Effects) -> StoreResult<()> {
         let size = i64::try_from(a.size).map_err(|_| StoreError::Refused(DomainError::invalid("body", "too large")))?;
-        let mut tx = self.begin_single().await?;
+        let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO artifacts (id, product_id, version, language, file_type, file_name, size, sha256, blob_key, \
              created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -253,7 +253,7 @@ impl ArtifactStore for SqlStore {
         .bind(a.created_at.micros())
         .execute(&mut *tx)
         .await?;
-        tx.commit().await
+        self.commit_operator(tx, effects).await
     }
 
     async fn list_artifacts(&self, product_id: &str) -> StoreResult<Vec<Artifact>> {

@@ -12,13 +12,18 @@ impl Housekeeping for SqlStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        let operator_sessions = sqlx::query("DELETE FROM operator_sessions WHERE last_seen_at <= $1")
+            .bind(idle_before.micros())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         let failures = sqlx::query("DELETE FROM sign_in_failures WHERE window_start < $1")
             .bind(window_before.micros())
             .execute(&mut *tx)
             .await?
             .rows_affected();
         tx.commit().await?;
-        Ok(sessions + failures)
+        Ok(sessions + operator_sessions + failures)
     }
 
     async fn purge_idempotency(&self, older_than: Timestamp) -> StoreResult<u64> {

@@ -10,7 +10,7 @@ impl KeyStore for SqlStore {
         sku_id: &str,
         keys: &[NewKey],
         now: Timestamp,
-        idempotency: Option<IdempotencyCompletion>,
+        effects: Effects,
     ) -> StoreResult<i64> {
         let mut tx = self.begin().await?;
         for (i, k) in keys.iter().enumerate() {
@@ -50,10 +50,7 @@ impl KeyStore for SqlStore {
         .fetch_one(&mut *tx)
         .await?;
         let available: i64 = row.try_get(0)?;
-        if let Some(done) = idempotency {
-            complete_idempotency(&mut tx, done).await?;
-        }
-        tx.commit().await?;
+        self.commit_operator(tx, effects).await?;
         Ok(available)
     }
 

@@ -24,6 +24,7 @@ mod idempotency;
 mod invoices;
 mod keys;
 mod ledger;
+mod operators;
 mod orders;
 mod partners;
 mod rows;

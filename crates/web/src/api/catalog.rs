@@ -2,6 +2,7 @@
 //! publisher's catalog import and R1 availability lists.
 
 use super::collection::{collection, Attributes, Collection, Link, PageParams};
+use super::operator_requires;
 use super::requires;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{parse_json, PartnerAuth, Path, PublisherAuth, Query};
@@ -218,9 +219,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(requires(Action::ViewCatalog, routes!(customer_product)))
         .routes(requires(Action::ViewCatalog, routes!(customer_skus)))
         .routes(requires(Action::ViewCatalog, routes!(customer_availabilities)))
-        .routes(routes!(import_catalog))
-        .routes(routes!(list_type_availability))
-        .routes(routes!(put_type_availability))
+        .routes(operator_requires(domain::operator::OperatorAction::ManageCatalog, routes!(import_catalog)))
+        .routes(operator_requires(domain::operator::OperatorAction::ViewPlatform, routes!(list_type_availability)))
+        .routes(operator_requires(domain::operator::OperatorAction::ManageCatalog, routes!(put_type_availability)))
 }
 
 /// Products offered in a market (any role).

@@ -1,6 +1,7 @@
 //! Files and download links (R6, R7): the publisher's uploads, an item's download options, "Get keys and
 //! downloads" (admin agents), and `GET /download/{token}` (no authentication: the token is the credential).
 
+use super::operator_requires;
 use super::requires;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Client, PartnerAuth, Path, PublisherAuth, Query};
@@ -192,7 +193,7 @@ pub struct ArtifactParams {
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(upload_artifact))
+        .routes(operator_requires(domain::operator::OperatorAction::ManageCatalog, routes!(upload_artifact)))
         .routes(requires(Action::ViewSoftware, routes!(download_options)))
         .routes(requires(Action::GetKeysAndDownloads, routes!(keys_and_downloads)))
         .routes(requires(Action::GetKeysAndDownloads, routes!(item_links)))

@@ -2,6 +2,7 @@
 
 use super::audit::csv_line;
 use super::collection::{collection, Attributes, Collection, Link, Links, PageParams};
+use super::operator_requires;
 use super::requires;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{parse_json, PartnerAuth, Path, PublisherAuth, Query};
@@ -244,8 +245,8 @@ pub struct LineItemParams {
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(run_invoices))
-        .routes(routes!(verify_ledger))
+        .routes(operator_requires(domain::operator::OperatorAction::Billing, routes!(run_invoices)))
+        .routes(operator_requires(domain::operator::OperatorAction::Billing, routes!(verify_ledger)))
         .routes(requires(Action::ReadInvoices, routes!(list_invoices)))
         .routes(requires(Action::ReadInvoices, routes!(get_invoice)))
         .routes(requires(Action::ReadInvoices, routes!(invoice_lines)))

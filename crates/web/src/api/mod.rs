@@ -6,6 +6,7 @@ pub mod collection;
 pub mod customers;
 pub mod downloads;
 pub mod invoices;
+pub mod operators;
 pub mod orders;
 pub mod publisher;
 pub mod software;
@@ -81,6 +82,35 @@ pub(crate) fn requires<S: Clone + Send + Sync + 'static>(
     (schemas, paths, router.route_layer(axum::Extension(Requires(action))))
 }
 
+/// The operator action a publisher route's caller must be allowed, declared next to the route. [`PublisherAuth`]
+/// checks it right after authentication (403 before the body is read); the service checks it again.
+///
+/// [`PublisherAuth`]: crate::extract::PublisherAuth
+#[derive(Debug, Clone, Copy)]
+pub struct RequiresOperator(pub domain::operator::OperatorAction);
+
+/// Declares the operator action every handler of `route` requires, for the server and in the OpenAPI document
+/// (`x-partnerhub-operator-action`, `x-partnerhub-operator-roles`), from which the tests build the operator role ×
+/// route matrix.
+pub(crate) fn operator_requires<S: Clone + Send + Sync + 'static>(
+    action: domain::operator::OperatorAction,
+    (schemas, mut paths, router): utoipa_axum::router::UtoipaMethodRouter<S>,
+) -> utoipa_axum::router::UtoipaMethodRouter<S> {
+    let roles: Vec<&str> = domain::operator::allowed(action).iter().map(|r| r.as_str()).collect();
+    for item in paths.paths.values_mut() {
+        let operations =
+            [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch, &mut item.head];
+        for operation in operations.into_iter().flatten() {
+            let declared = utoipa::openapi::extensions::ExtensionsBuilder::new()
+                .add("x-partnerhub-operator-action", format!("{action:?}"))
+                .add("x-partnerhub-operator-roles", roles.clone())
+                .build();
+            operation.extensions.get_or_insert_with(Default::default).merge(declared);
+        }
+    }
+    (schemas, paths, router.route_layer(axum::Extension(RequiresOperator(action))))
+}
+
 /// Every documented route, and the OpenAPI document built from them.
 pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let router = OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -97,6 +127,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(webhooks::routes())
         .merge(testclock::routes())
         .merge(publisher::routes())
+        .merge(operators::routes())
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .routes(routes!(openapi_json))

@@ -1,6 +1,7 @@
 //! Carts, checkout and orders (R5), and the publisher's key stock.
 
 use super::collection::{collection, Attributes, Collection, PageParams};
+use super::operator_requires;
 use super::requires;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{PartnerAuth, Path, PublisherAuth, Query};
@@ -302,7 +303,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(requires(Action::BuyForCustomer, routes!(create_order)))
         .routes(requires(Action::ViewOrders, routes!(get_order)))
         .routes(requires(Action::CancelPurchase, routes!(cancel_order)))
-        .routes(routes!(add_keys))
+        .routes(operator_requires(domain::operator::OperatorAction::ManageCatalog, routes!(add_keys)))
 }
 
 /// Create a cart for a customer (admin agent or global admin).

@@ -1,6 +1,7 @@
 //! `/v1/publisher/…`: the operator's side (publisher token only).
 
 use super::collection::{collection, Attributes, Collection, PageParams};
+use super::operator_requires;
 use super::users::{IssuedTokenDto, NewUser, UserDto};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Path, PublisherAuth, Query};
@@ -12,6 +13,7 @@ use axum::response::Response;
 use axum::Json;
 use domain::ids::{PartnerId, UserId};
 use domain::market::Market;
+use domain::operator::OperatorAction;
 use domain::partner::Partner;
 use serde::{Deserialize, Serialize};
 use services::users::UserDraft;
@@ -99,11 +101,12 @@ impl From<&Market> for MarketDto {
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(create_partner, list_partners))
-        .routes(routes!(create_partner_user))
-        .routes(routes!(create_partner_token))
-        .routes(routes!(list_markets))
-        .routes(routes!(put_market))
+        .routes(operator_requires(OperatorAction::ManagePartners, routes!(create_partner)))
+        .routes(operator_requires(OperatorAction::ViewPlatform, routes!(list_partners)))
+        .routes(operator_requires(OperatorAction::ManagePartners, routes!(create_partner_user)))
+        .routes(operator_requires(OperatorAction::ManagePartners, routes!(create_partner_token)))
+        .routes(operator_requires(OperatorAction::ViewPlatform, routes!(list_markets)))
+        .routes(operator_requires(OperatorAction::ManageCatalog, routes!(put_market)))
 }
 
 /// Create a partner (a reseller tenant), optionally a sandbox with its own clock.

@@ -5,6 +5,7 @@
 //! the POST it holds the locale.
 
 use super::collection::{collection, Attributes, Collection, PageParams};
+use super::operator_requires;
 use super::requires;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{PartnerAuth, Path, PublisherAuth, Query};
@@ -395,9 +396,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(requires(Action::SupportRequests, routes!(customer_requests)))
         .routes(requires(Action::SupportRequests, routes!(upload_attachment)))
         .routes(requires(Action::SupportRequests, routes!(download_attachment)))
-        .routes(routes!(desk_list))
-        .routes(routes!(desk_get, desk_patch))
-        .routes(routes!(desk_attachment))
+        .routes(operator_requires(domain::operator::OperatorAction::ViewDesk, routes!(desk_list)))
+        .routes(operator_requires(domain::operator::OperatorAction::ViewDesk, routes!(desk_get, desk_patch)))
+        .routes(operator_requires(domain::operator::OperatorAction::ViewDesk, routes!(desk_attachment)))
 }
 
 /// The topics a request can be filed under (Partner Center's `SupportTopic`: integer `id`, `name`, `description`,

@@ -194,7 +194,7 @@ pub struct InvoiceRow {
     pub total: String,
 }
 
-fn invoice_row(i: &domain::invoice::Invoice) -> InvoiceRow {
+pub(crate) fn invoice_row(i: &domain::invoice::Invoice) -> InvoiceRow {
     InvoiceRow {
         id: i.id.to_string(),
         date: format::date(i.invoice_date()),
@@ -256,7 +256,7 @@ async fn billing(State(state): State<AppState>, Signed(s): Signed) -> UiResult {
 }
 
 /// A ledger row as the invoice page and the billing page's "not invoiced yet" list show it.
-fn line_row(l: &domain::invoice::InvoiceLine) -> InvoiceLineRow {
+pub(crate) fn line_row(l: &domain::invoice::InvoiceLine) -> InvoiceLineRow {
     let cur = &l.currency;
     InvoiceLineRow {
         when: format::when(l.at),

@@ -245,7 +245,7 @@ pub async fn cancelled_notice(
     Some(tr!("cancelled-notice", order = order.id.to_string(), lines = named.join(tr!("list-separator").as_str())))
 }
 
-pub fn human_size(bytes: u64) -> String {
+pub(crate) fn human_size(bytes: u64) -> String {
     match bytes {
         b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
         b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),

@@ -5,6 +5,7 @@ mod admin;
 mod customers;
 pub mod format;
 pub mod links;
+mod operator;
 mod orders;
 mod pages;
 mod support;
@@ -92,42 +93,51 @@ pub struct UiError(pub services::Error, pub Option<Box<Nav>>);
 
 impl IntoResponse for UiError {
     fn into_response(self) -> Response {
-        let (status, heading, message) = match &self.0 {
-            services::Error::Domain(d) => {
-                let status = crate::error::status_of(d);
-                let heading = match status {
-                    StatusCode::FORBIDDEN => tr!("error-forbidden"),
-                    StatusCode::NOT_FOUND => tr!("error-not-found"),
-                    _ => tr!("error-refused"),
-                };
-                let message = match d {
-                    domain::DomainError::NotFound => tr!("error-not-found-text"),
-                    domain::DomainError::Forbidden { allowed } => tr!(
-                        "error-forbidden-text",
-                        roles = format::list(allowed.iter().map(|r| format::words(r.as_str())))
-                    ),
-                    other => rule_message(other),
-                };
-                (status, heading, message)
-            }
-            services::Error::Internal(cause) => {
-                tracing::error!(%cause, "internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, tr!("error-internal"), tr!("error-internal-text"))
-            }
-            services::Error::Unavailable(cause) => {
-                tracing::warn!(%cause, "database unavailable");
-                (StatusCode::SERVICE_UNAVAILABLE, tr!("error-unavailable"), tr!("error-unavailable-text"))
-            }
-        };
+        let (status, heading, message) = error_parts(&self.0);
         let title = heading.clone();
-        let mut res = page(&ErrorPage { title, section: "", nav: self.1.map(|n| *n), heading, message });
-        *res.status_mut() = status;
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            res.headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, crate::error::RETRY_AFTER_UNAVAILABLE_SECS.into());
-        }
-        res
+        let res = page(&ErrorPage { title, section: "", nav: self.1.map(|n| *n), heading, message });
+        with_error_status(res, status)
     }
+}
+
+/// An error page's status, heading and message (the dashboard's and the console's): 403 naming the roles that
+/// may, 404, 400 with the rule's message; internal causes are logged, never shown.
+pub(crate) fn error_parts(e: &services::Error) -> (StatusCode, String, String) {
+    match e {
+        services::Error::Domain(d) => {
+            let status = crate::error::status_of(d);
+            let heading = match status {
+                StatusCode::FORBIDDEN => tr!("error-forbidden"),
+                StatusCode::NOT_FOUND => tr!("error-not-found"),
+                _ => tr!("error-refused"),
+            };
+            let message = match d {
+                domain::DomainError::NotFound => tr!("error-not-found-text"),
+                domain::DomainError::Forbidden { allowed } => {
+                    tr!("error-forbidden-text", roles = format::list(allowed.iter().map(|r| format::words(r))))
+                }
+                other => rule_message(other),
+            };
+            (status, heading, message)
+        }
+        services::Error::Internal(cause) => {
+            tracing::error!(%cause, "internal error");
+            (StatusCode::INTERNAL_SERVER_ERROR, tr!("error-internal"), tr!("error-internal-text"))
+        }
+        services::Error::Unavailable(cause) => {
+            tracing::warn!(%cause, "database unavailable");
+            (StatusCode::SERVICE_UNAVAILABLE, tr!("error-unavailable"), tr!("error-unavailable-text"))
+        }
+    }
+}
+
+/// Gives an error page its status (and `Retry-After` when the database is away).
+pub(crate) fn with_error_status(mut res: Response, status: StatusCode) -> Response {
+    *res.status_mut() = status;
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        res.headers_mut().insert(axum::http::header::RETRY_AFTER, crate::error::RETRY_AFTER_UNAVAILABLE_SECS.into());
+    }
+    res
 }
 
 pub type UiResult = Result<Response, UiError>;
@@ -284,6 +294,7 @@ pub fn router() -> Router<AppState> {
         .merge(admin::routes())
         .merge(support::routes())
         .merge(webhooks::routes())
+        .merge(operator::routes())
         .layer(middleware::from_fn(i18n::choose))
         .layer(middleware::from_fn(security_headers))
 }

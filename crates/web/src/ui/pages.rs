@@ -48,14 +48,19 @@ struct LoginForm {
     csrf: String,
 }
 
-/// Only a path on this site: an absolute or protocol-relative URL would make the sign-in an open redirect.
 fn safe_next(next: &str) -> String {
+    safe_next_or(next, "/customers")
+}
+
+/// Only a path on this site (else `home`): an absolute or protocol-relative URL would make the sign-in an open
+/// redirect.
+pub(super) fn safe_next_or(next: &str, home: &str) -> String {
     // Browsers drop tabs and newlines from a Location, so "/\t/evil.example" would become "//evil.example".
     let plain = next.chars().all(|c| c.is_ascii_graphic());
     if plain && next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
         next.to_string()
     } else {
-        "/customers".to_string()
+        home.to_string()
     }
 }
 
@@ -72,7 +77,7 @@ fn login_form(state: &AppState, next: String, email: String, error: Option<Strin
     res
 }
 
-fn secure(state: &AppState) -> &'static str {
+pub(super) fn secure(state: &AppState) -> &'static str {
     if state.services.secure_cookies() {
         "; Secure"
     } else {
@@ -83,7 +88,7 @@ fn secure(state: &AppState) -> &'static str {
 /// Whether a form post came from this site: a browser's `Sec-Fetch-Site` (when sent) is `same-origin` (or `none`),
 /// and its `Origin` (when sent) is this server's, as the request's `Host` or the configured public address names
 /// it. Clients that send neither (curl, scripts) still need the form's token and its cookie.
-fn from_this_site(headers: &HeaderMap, base_url: &str) -> bool {
+pub(super) fn from_this_site(headers: &HeaderMap, base_url: &str) -> bool {
     if let Some(site) = headers.get("sec-fetch-site") {
         if !matches!(site.as_bytes(), b"same-origin" | b"none") {
             return false;
@@ -172,14 +177,19 @@ pub fn remember_language(res: &mut Response, locale: Option<Locale>, state: &App
 
 /// The page the switch was pressed on (the `Referer`, same site only), to go back to it in the new language.
 fn back_to(headers: &HeaderMap, base_url: &str) -> String {
+    back_to_or(headers, base_url, "/customers")
+}
+
+/// As [`back_to`], with the page to go to when the `Referer` is not this site's.
+pub(super) fn back_to_or(headers: &HeaderMap, base_url: &str, home: &str) -> String {
     let referer = headers.get(header::REFERER).and_then(|v| v.to_str().ok()).unwrap_or("");
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
     let path = [base_url.trim_end_matches('/').to_string(), format!("http://{host}"), format!("https://{host}")]
         .iter()
         .filter(|origin| !origin.is_empty() && !origin.ends_with("://"))
         .find_map(|origin| referer.strip_prefix(origin.as_str()).filter(|rest| rest.starts_with('/')))
-        .unwrap_or("/customers");
-    safe_next(path)
+        .unwrap_or(home);
+    safe_next_or(path, home)
 }
 
 /// The language switch on every page. Signed in, it needs the session's CSRF token and saves the choice for the
