@@ -5,6 +5,7 @@ pub mod audit;
 pub mod cancel_reason;
 pub mod cancellation;
 pub mod catalog;
+pub mod catalog_diff;
 pub mod clock;
 pub mod credit;
 pub mod csv;

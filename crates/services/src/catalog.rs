@@ -3,6 +3,7 @@
 use crate::auth::Publisher;
 use crate::{Actor, Result, Services};
 use domain::catalog::{is_available, parse_catalog, MarketRule, Product, ProductType, TargetView};
+use domain::catalog_diff::{diff_catalog, CatalogDiff};
 use domain::customer::Customer;
 use domain::ids::TenantId;
 use domain::market::{Market, MarketCode};
@@ -98,6 +99,18 @@ impl Services {
     #[tracing::instrument(skip_all)]
     pub async fn import_catalog(&self, publisher: &Publisher, document: &[u8]) -> Result<CatalogCounts> {
         publisher.authorize(OperatorAction::ManageCatalog)?;
+        let products = self.parse_document(document).await?;
+        let now = self.clock.now();
+        let record = publisher
+            .record(OperatorOperation::ImportCatalog, now)
+            .data("products", products.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(","));
+        let counts = self.store.put_catalog(&products, now, Effects::operator(record, None)).await;
+        self.catalog_cache.clear();
+        Ok(counts?)
+    }
+
+    /// A catalog document's products, priced in the markets' currencies as stored.
+    async fn parse_document(&self, document: &[u8]) -> Result<Vec<Product>> {
         let markets = self.store.list_markets().await?;
         let lookup = |code: MarketCode| {
             markets
@@ -106,14 +119,25 @@ impl Services {
                 .map(|m| (m.currency_code.clone(), m.minor_units))
                 .unwrap_or_else(|| (code.info().currency.to_string(), code.info().minor_units))
         };
-        let products = parse_catalog(document, &lookup)?;
-        let now = self.clock.now();
-        let record = publisher
-            .record(OperatorOperation::ImportCatalog, now)
-            .data("products", products.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(","));
-        let counts = self.store.put_catalog(&products, now, Effects::operator(record, None)).await;
-        self.catalog_cache.clear();
-        Ok(counts?)
+        Ok(parse_catalog(document, &lookup)?)
+    }
+
+    /// Publisher: what importing a catalog document would change (added, changed, withdrawn), read against the
+    /// stored catalog; writes nothing. A document that would not import is refused with the same error.
+    #[tracing::instrument(skip_all)]
+    pub async fn preview_catalog(&self, publisher: &Publisher, document: &[u8]) -> Result<CatalogDiff> {
+        publisher.authorize(OperatorAction::ManageCatalog)?;
+        let products = self.parse_document(document).await?;
+        let stored = self.store.list_products().await?;
+        Ok(diff_catalog(&stored, &products))
+    }
+
+    /// Publisher: the stored catalog, every product with its SKUs and prices (not filtered by market), and the
+    /// market table.
+    #[tracing::instrument(skip_all)]
+    pub async fn publisher_catalog(&self, publisher: &Publisher) -> Result<(Vec<Product>, Vec<Market>)> {
+        publisher.authorize(OperatorAction::ViewPlatform)?;
+        Ok((self.store.list_products().await?, self.store.list_markets().await?))
     }
 
     /// Publisher: sets a product type's market list (R1).

@@ -29,6 +29,7 @@ mod conformance_downloads;
 mod conformance_support;
 mod conformance_users;
 mod conformance_webhooks;
+mod console_catalog;
 mod hardening;
 mod money;
 mod pc_compat;

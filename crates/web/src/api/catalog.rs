@@ -1,6 +1,7 @@
 //! The catalog (SPEC §5): by country (`/v1/products`) and by customer (`/v1/customers/{id}/products`), and the
 //! publisher's catalog import and R1 availability lists.
 
+use super::catalog_admin::read_document;
 use super::collection::{collection, Attributes, Collection, Link, PageParams};
 use super::operator_requires;
 use super::requires;
@@ -366,9 +367,6 @@ pub struct ImportCounts {
     pub prices: u64,
 }
 
-/// The largest catalog document accepted.
-const CATALOG_LIMIT: usize = 16 * 1024 * 1024;
-
 /// Upsert products from a catalog document (publisher). Each product named replaces its stored SKUs and prices.
 #[utoipa::path(put, path = "/v1/publisher/catalog", tag = "publisher", request_body = Object,
     responses((status = 200, body = ImportCounts), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -379,9 +377,7 @@ async fn import_catalog(
     PublisherAuth(publisher): PublisherAuth,
     body: axum::body::Body,
 ) -> ApiResult<Json<ImportCounts>> {
-    let body =
-        axum::body::to_bytes(body, CATALOG_LIMIT).await.map_err(|_| ApiError::payload_too_large(CATALOG_LIMIT))?;
-    crate::extract::refuse_nul(&body)?;
+    let body = read_document(body).await?;
     let c = state.services.import_catalog(&publisher, &body).await?;
     Ok(Json(ImportCounts { products: c.products, skus: c.skus, prices: c.prices }))
 }

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod catalog_admin;
 pub mod collection;
 pub mod customers;
 pub mod downloads;
@@ -116,6 +117,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(customers::routes())
         .merge(catalog::routes())
+        .merge(catalog_admin::routes())
         .merge(orders::routes())
         .merge(software::routes())
         .merge(subscriptions::routes())

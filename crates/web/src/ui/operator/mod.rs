@@ -5,6 +5,7 @@
 
 mod access;
 mod billing;
+mod catalog;
 mod desk;
 mod home;
 mod partners;
@@ -185,4 +186,5 @@ pub fn routes() -> Router<AppState> {
         .merge(partners::routes())
         .merge(desk::routes())
         .merge(billing::routes())
+        .merge(catalog::routes())
 }
