@@ -1,6 +1,9 @@
 //! Activation key lists as the publisher sends them: one key per line, or the first column of a CSV.
 
 use crate::error::DomainError;
+use crate::ids::PartnerId;
+use crate::operator::{NewOperatorRecord, OperatorOperation};
+use crate::timestamp::Timestamp;
 
 /// The longest key accepted.
 pub const MAX_KEY_CHARS: usize = 256;
@@ -33,9 +36,99 @@ pub fn validate_keys(keys: &[String]) -> Result<(), DomainError> {
     Ok(())
 }
 
+/// The highest low-stock threshold accepted.
+pub const MAX_THRESHOLD: i64 = 1_000_000;
+
+/// A SKU's keys: in stock (not sold), assigned to an active item, revoked (assigned to a cancelled item), and the
+/// publisher's low-stock threshold with when the stock last went to or below it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyStock {
+    pub product_id: String,
+    pub sku_id: String,
+    pub in_stock: i64,
+    pub assigned: i64,
+    pub revoked: i64,
+    pub threshold: Option<i64>,
+    pub low_since: Option<Timestamp>,
+}
+
+impl KeyStock {
+    pub fn empty(product_id: &str, sku_id: &str) -> KeyStock {
+        KeyStock {
+            product_id: product_id.to_string(),
+            sku_id: sku_id.to_string(),
+            in_stock: 0,
+            assigned: 0,
+            revoked: 0,
+            threshold: None,
+            low_since: None,
+        }
+    }
+
+    /// Low: at or below its threshold (the next checkouts may fail with `insufficient_key_stock`).
+    pub fn is_low(&self) -> bool {
+        self.threshold.is_some_and(|t| is_low(self.in_stock, t))
+    }
+}
+
+/// The rule: stock at or below the threshold is low.
+pub fn is_low(in_stock: i64, threshold: i64) -> bool {
+    in_stock <= threshold
+}
+
+/// A threshold as the publisher sets it: 0 to [`MAX_THRESHOLD`] keys, or none.
+pub fn validate_threshold(threshold: Option<i64>) -> Result<Option<i64>, DomainError> {
+    match threshold {
+        Some(t) if !(0..=MAX_THRESHOLD).contains(&t) => {
+            Err(DomainError::invalid("threshold", format!("give a number of keys from 0 to {MAX_THRESHOLD}, or null")))
+        }
+        t => Ok(t),
+    }
+}
+
+/// Who the operator log names for a crossing found by a checkout (no operator acted).
+pub const STOCK_WATCH_PRINCIPAL: &str = "key stock (system)";
+
+/// The `key_stock_low` record: written once when a SKU's stock goes to or below its threshold (by a checkout, or
+/// when a threshold is set above the stock), and sent as the operator webhook of that name.
+pub fn stock_low_record(
+    product_id: &str,
+    sku_id: &str,
+    in_stock: i64,
+    threshold: i64,
+    at: Timestamp,
+    partner: Option<PartnerId>,
+) -> NewOperatorRecord {
+    let mut r = NewOperatorRecord::new(OperatorOperation::KeyStockLow, None, STOCK_WATCH_PRINCIPAL, at)
+        .data("productId", product_id)
+        .data("skuId", sku_id)
+        .data("available", in_stock.to_string())
+        .data("threshold", threshold.to_string());
+    r.partner_id = partner;
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn low_is_at_or_below_the_threshold() {
+        let mut s = KeyStock::empty("P", "S");
+        assert!(!s.is_low(), "no threshold, never low");
+        s.threshold = Some(5);
+        s.in_stock = 6;
+        assert!(!s.is_low());
+        s.in_stock = 5;
+        assert!(s.is_low());
+        assert_eq!(validate_threshold(Some(0)), Ok(Some(0)));
+        assert_eq!(validate_threshold(None), Ok(None));
+        assert!(validate_threshold(Some(-1)).is_err());
+        assert!(validate_threshold(Some(MAX_THRESHOLD + 1)).is_err());
+        let r = stock_low_record("P", "S", 5, 5, Timestamp::from_micros(0), None);
+        assert_eq!(r.operation, OperatorOperation::KeyStockLow);
+        assert_eq!(r.data[2], ("available".to_string(), "5".to_string()));
+    }
 
     #[test]
     fn key_files_and_batches() {

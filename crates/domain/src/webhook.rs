@@ -306,6 +306,27 @@ pub fn event_body(r: &AuditRecord) -> String {
     .to_string()
 }
 
+/// What an operator webhook's body is (`key_stock_low`): the operator activity record as
+/// `GET /v1/publisher/activity` shows it.
+pub fn operator_event_body(r: &crate::operator::OperatorRecord) -> String {
+    let data: serde_json::Map<String, serde_json::Value> =
+        r.data.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+    serde_json::json!({
+        "id": r.id,
+        "seq": r.seq,
+        "operation": r.operation,
+        "operationDate": r.at.to_rfc3339(),
+        "principal": r.principal,
+        "partnerId": r.partner_id,
+        "data": data,
+        "attributes": {"objectType": "OperatorRecord"},
+    })
+    .to_string()
+}
+
+/// The operator records sent to the operator webhook.
+pub const OPERATOR_EVENTS: [crate::operator::OperatorOperation; 1] = [crate::operator::OperatorOperation::KeyStockLow];
+
 /// The body of `POST /v1/webhooks/{id}/test`: not an activity record, and says so.
 pub fn test_event_body(endpoint: WebhookId, delivery: DeliveryId, at: Timestamp) -> String {
     serde_json::json!({

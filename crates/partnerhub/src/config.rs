@@ -52,6 +52,12 @@ pub struct ServeOptions {
     /// private addresses: for tests and local development only.
     #[arg(long, env = "PARTNERHUB_ALLOW_INSECURE_WEBHOOKS")]
     pub allow_insecure_webhooks: bool,
+    /// Where the operator's webhook (`key_stock_low`) is sent, signed like partner webhooks.
+    #[arg(long, env = "PARTNERHUB_OPERATOR_WEBHOOK_URL")]
+    pub operator_webhook_url: Option<String>,
+    /// The operator webhook's signing secret (16 characters at least); needed with the URL.
+    #[arg(long, env = "PARTNERHUB_OPERATOR_WEBHOOK_SECRET", hide_env_values = true)]
+    pub operator_webhook_secret: Option<String>,
     #[command(flatten)]
     pub limits: LimitOptions,
 }
@@ -115,6 +121,8 @@ pub struct FileConfig {
     pub base_url: Option<String>,
     pub secret_key: Option<String>,
     pub allow_insecure_webhooks: Option<bool>,
+    pub operator_webhook_url: Option<String>,
+    pub operator_webhook_secret: Option<String>,
     pub header_read_timeout_secs: Option<u64>,
     pub idle_timeout_secs: Option<u64>,
     pub max_connections: Option<u64>,
@@ -135,6 +143,8 @@ pub struct Settings {
     pub base_url: String,
     pub secret_key: Option<String>,
     pub allow_insecure_webhooks: bool,
+    /// The operator webhook's URL and secret.
+    pub operator_webhook: Option<(String, String)>,
     pub limits: ServerLimits,
 }
 
@@ -165,6 +175,13 @@ impl Settings {
             (None, Some(raw)) => BlobLocation::parse(raw).map_err(|e| anyhow::anyhow!("blob_store: {e}"))?,
             (None, None) => BlobLocation::File(data_dir.join("blobs")),
         };
+        let url = serve.and_then(|s| s.operator_webhook_url.clone()).or(file.operator_webhook_url);
+        let secret = serve.and_then(|s| s.operator_webhook_secret.clone()).or(file.operator_webhook_secret);
+        let operator_webhook = match (url, secret) {
+            (Some(url), Some(secret)) => Some((url, secret)),
+            (None, None) => None,
+            _ => anyhow::bail!("operator_webhook_url and operator_webhook_secret go together"),
+        };
         Ok(Settings {
             limits,
             database_url: store
@@ -178,6 +195,7 @@ impl Settings {
             secret_key: store.secret_key.clone().or(file.secret_key),
             allow_insecure_webhooks: serve.is_some_and(|s| s.allow_insecure_webhooks)
                 || file.allow_insecure_webhooks.unwrap_or(false),
+            operator_webhook,
             listen,
             base_url,
         })
@@ -299,6 +317,11 @@ data_dir = "./partnerhub-data"
 # Accept http:// webhook endpoints on this machine, and https:// ones at private addresses
 # (PARTNERHUB_ALLOW_INSECURE_WEBHOOKS). For tests and local development only.
 # allow_insecure_webhooks = false
+
+# The operator's webhook: each key_stock_low record (a SKU's key stock at or below its threshold) is POSTed here,
+# signed with the secret as partner webhooks are (PARTNERHUB_OPERATOR_WEBHOOK_URL, PARTNERHUB_OPERATOR_WEBHOOK_SECRET).
+# operator_webhook_url = "https://ops.example.com/partnerhub"
+# operator_webhook_secret = "..."
 
 # Slow and silent clients: seconds to send a request's head once the server reads it, seconds a connection may stay
 # without a byte moving, and connections served at once (PARTNERHUB_HEADER_READ_TIMEOUT_SECS,

@@ -34,6 +34,7 @@ pub async fn run(listen: &str, no_serve: bool, limits: &crate::config::LimitOpti
         secret_key: None,
         // A demo on this machine may post to a receiver on this machine.
         allow_insecure_webhooks: true,
+        operator_webhook: None,
         limits: crate::config::limits(Some(limits), &Default::default())?,
     };
     let services = crate::server::open_services(&settings).await?;

@@ -27,7 +27,12 @@ pub async fn open_services(settings: &Settings) -> anyhow::Result<Services> {
     })
     .await?;
     services.check_secret_key().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(services)
+    match &settings.operator_webhook {
+        Some((url, secret)) => {
+            services.operator_webhook(url, secret).map_err(|e| anyhow::anyhow!("operator webhook: {e}"))
+        }
+        None => Ok(services),
+    }
 }
 
 pub async fn serve_with(settings: Settings) -> anyhow::Result<()> {

@@ -50,6 +50,21 @@ pub struct ArtifactUpload {
     pub file_name: String,
 }
 
+/// The operator record of a stored file.
+fn upload_record(
+    publisher: &Publisher,
+    operation: domain::operator::OperatorOperation,
+    a: &Artifact,
+) -> domain::operator::NewOperatorRecord {
+    publisher
+        .record(operation, a.created_at)
+        .data("productId", a.product_id.clone())
+        .data("artifactId", a.id.to_string())
+        .data("fileName", a.file_name.clone())
+        .data("size", a.size.to_string())
+        .data("sha256", a.sha256.clone())
+}
+
 /// One issued link, as "Get keys and downloads" shows it.
 #[derive(Debug, Clone)]
 pub struct IssuedLink {
@@ -133,6 +148,78 @@ impl Services {
         body: ByteStream,
     ) -> Result<Artifact> {
         publisher.authorize(domain::operator::OperatorAction::ManageCatalog)?;
+        let artifact = self.store_upload(&upload, body).await?;
+        let record = upload_record(publisher, domain::operator::OperatorOperation::UploadFile, &artifact);
+        let added = self.store.add_artifact(&artifact, Effects::operator(record, None)).await;
+        self.kept_or_removed(&artifact, added.map_err(Error::from)).await?;
+        tracing::info!(artifact = %artifact.id, product = artifact.product_id, size = artifact.size, "artifact stored");
+        Ok(artifact)
+    }
+
+    /// Publisher: every product's files (not withdrawn), by product.
+    #[tracing::instrument(skip_all)]
+    pub async fn list_files(&self, publisher: &Publisher) -> Result<Vec<Artifact>> {
+        publisher.authorize(domain::operator::OperatorAction::ViewPlatform)?;
+        Ok(self.store.all_artifacts().await?)
+    }
+
+    /// Publisher: withdraws a product's file. It is no longer offered for new download links; links issued before
+    /// keep working within their own 14 days / 50 downloads, so its bytes stay. An unknown (or already withdrawn)
+    /// file: `NotFound`.
+    #[tracing::instrument(skip_all)]
+    pub async fn withdraw_artifact(&self, publisher: &Publisher, product_id: &str, id: ArtifactId) -> Result<()> {
+        publisher.authorize(domain::operator::OperatorAction::ManageCatalog)?;
+        let now = self.clock.now();
+        let record = publisher
+            .record(domain::operator::OperatorOperation::WithdrawFile, now)
+            .data("productId", product_id)
+            .data("artifactId", id.to_string());
+        if !self.store.withdraw_artifact(product_id, id, now, Effects::operator(record, None)).await? {
+            return Err(DomainError::NotFound.into());
+        }
+        Ok(())
+    }
+
+    /// Publisher: a new file in place of one of the product's files, streamed like an upload; the old one is
+    /// withdrawn in the same transaction (as [`Self::withdraw_artifact`] does). A label of `upload` left empty is
+    /// the old file's. Returns the new file.
+    #[tracing::instrument(skip_all)]
+    pub async fn replace_artifact(
+        &self,
+        publisher: &Publisher,
+        old: ArtifactId,
+        mut upload: ArtifactUpload,
+        body: ByteStream,
+    ) -> Result<Artifact> {
+        publisher.authorize(domain::operator::OperatorAction::ManageCatalog)?;
+        let current = self.store.list_artifacts(&upload.product_id).await?;
+        let previous = current.iter().find(|a| a.id == old).ok_or(DomainError::NotFound)?;
+        for (given, was) in [
+            (&mut upload.version, &previous.version),
+            (&mut upload.language, &previous.language),
+            (&mut upload.file_type, &previous.file_type),
+            (&mut upload.file_name, &previous.file_name),
+        ] {
+            if given.trim().is_empty() {
+                *given = was.clone();
+            }
+        }
+        let artifact = self.store_upload(&upload, body).await?;
+        let record = upload_record(publisher, domain::operator::OperatorOperation::UploadFile, &artifact)
+            .data("replaces", old.to_string());
+        let replaced = match self.store.replace_artifact(&artifact, old, Effects::operator(record, None)).await {
+            Ok(true) => Ok(()),
+            // Withdrawn (or replaced) by someone else while this one was uploading.
+            Ok(false) => Err(DomainError::NotFound.into()),
+            Err(e) => Err(e.into()),
+        };
+        self.kept_or_removed(&artifact, replaced).await?;
+        tracing::info!(artifact = %artifact.id, replaced = %old, size = artifact.size, "artifact replaced");
+        Ok(artifact)
+    }
+
+    /// The checks of an upload, then its bytes streamed to blob storage; the file as it would be recorded.
+    async fn store_upload(&self, upload: &ArtifactUpload, body: ByteStream) -> Result<Artifact> {
         let version = validate_label("version", &upload.version)?;
         let language = validate_label("language", &upload.language)?;
         let file_type = validate_label("fileType", &upload.file_type)?;
@@ -149,7 +236,7 @@ impl Services {
         let id = ArtifactId::new();
         let blob_key = format!("artifacts/{id}");
         let stored = self.blobs.put(&blob_key, body, MAX_ARTIFACT_BYTES).await.map_err(blob_error)?;
-        let artifact = Artifact {
+        Ok(Artifact {
             id,
             product_id: product.id.clone(),
             version,
@@ -160,22 +247,17 @@ impl Services {
             sha256: stored.sha256,
             blob_key,
             created_at: self.clock.now(),
-        };
-        let record = publisher
-            .record(domain::operator::OperatorOperation::UploadFile, artifact.created_at)
-            .data("productId", artifact.product_id.clone())
-            .data("artifactId", artifact.id.to_string())
-            .data("fileName", artifact.file_name.clone())
-            .data("size", artifact.size.to_string())
-            .data("sha256", artifact.sha256.clone());
-        if let Err(e) = self.store.add_artifact(&artifact, Effects::operator(record, None)).await {
+        })
+    }
+
+    /// A stored upload whose row could not be written: its bytes are removed too.
+    async fn kept_or_removed(&self, artifact: &Artifact, written: Result<()>) -> Result<()> {
+        if written.is_err() {
             if let Err(d) = self.blobs.delete(&artifact.blob_key).await {
                 tracing::warn!(error = %d, key = artifact.blob_key, "could not remove the file of a failed upload");
             }
-            return Err(e.into());
         }
-        tracing::info!(artifact = %artifact.id, product = artifact.product_id, size = artifact.size, "artifact stored");
-        Ok(artifact)
+        written
     }
 
     /// One of the customer's software items, once `action` is allowed.

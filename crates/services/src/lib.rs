@@ -12,6 +12,7 @@ pub mod downloads;
 pub mod error;
 pub mod idempotency;
 pub mod invoices;
+pub mod keystock;
 pub mod markets;
 pub mod operators;
 pub mod orders;
@@ -100,6 +101,18 @@ impl Services {
     pub fn allow_insecure_webhooks(mut self, allow: bool) -> Services {
         self.webhooks.allow_insecure = allow;
         self
+    }
+
+    /// Sends each `key_stock_low` operator record to `url`, signed with `secret` (`--operator-webhook-url`,
+    /// `--operator-webhook-secret`); the address is judged as a partner endpoint's is.
+    pub fn operator_webhook(mut self, url: &str, secret: &str) -> Result<Services> {
+        let url = domain::webhook::validate_endpoint_url(url, self.webhooks.allow_insecure)?;
+        if secret.len() < 16 {
+            return Err(domain::DomainError::invalid("operatorWebhookSecret", "give at least 16 characters").into());
+        }
+        let hook = keystock::OperatorWebhook { url, secret: secret.as_bytes().to_vec() };
+        self.webhooks.operator = Some(Arc::new(hook));
+        Ok(self)
     }
 
     /// Host names webhook deliveries resolve before the system's resolver (like `/etc/hosts`); what they name is

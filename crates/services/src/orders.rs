@@ -26,16 +26,7 @@ impl Services {
     ) -> Result<(usize, i64)> {
         publisher.authorize(domain::operator::OperatorAction::ManageCatalog)?;
         validate_keys(&keys)?;
-        let products = self.store.list_products().await?;
-        let product = products.iter().find(|p| p.id == product_id).ok_or(DomainError::NotFound)?;
-        product.sku(sku_id).ok_or(DomainError::NotFound)?;
-        if !product.product_type.has_keys() {
-            return Err(DomainError::invalid(
-                "productId",
-                format!("{product_id} is a {} and has no activation keys", product.product_type.as_str()),
-            )
-            .into());
-        }
+        crate::keystock::key_product(&self.store.list_products().await?, product_id, sku_id)?;
         let sealed: Vec<NewKey> = keys
             .iter()
             .map(|k| NewKey {

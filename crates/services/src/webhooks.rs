@@ -79,6 +79,8 @@ pub struct WebhookSettings {
     hosts: std::sync::Arc<std::collections::HashMap<String, Vec<std::net::IpAddr>>>,
     /// Built at the first delivery: a server without endpoints never loads TLS roots.
     http: std::sync::Arc<std::sync::OnceLock<reqwest::Client>>,
+    /// The operator's receiver of `key_stock_low` (`--operator-webhook-url`), if any.
+    pub(crate) operator: Option<std::sync::Arc<crate::keystock::OperatorWebhook>>,
 }
 
 impl WebhookSettings {
@@ -87,7 +89,7 @@ impl WebhookSettings {
         self
     }
 
-    fn client(&self) -> &reqwest::Client {
+    pub(crate) fn client(&self) -> &reqwest::Client {
         self.http.get_or_init(|| {
             delivery_client(PublicOnly { allow_internal: self.allow_insecure, hosts: self.hosts.clone() })
         })
@@ -270,6 +272,19 @@ impl Services {
     /// own task: nothing waits for a batch, and a partner whose endpoints hang holds at most its own slots. Errors
     /// are logged and the next round tries again (a delivery not recorded as sent is sent again: at least once).
     pub async fn run_webhook_dispatcher(self) {
+        if self.webhooks.operator.is_some() {
+            let operator = self.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(POLL_INTERVAL);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = operator.dispatch_operator_webhook().await {
+                        tracing::warn!(error = %e, "operator webhook round failed; retrying");
+                    }
+                }
+            });
+        }
         let slots = Arc::new(Mutex::new(SendSlots::default()));
         let mut sending = tokio::task::JoinSet::new();
         let mut tick = tokio::time::interval(POLL_INTERVAL);

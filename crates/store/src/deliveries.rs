@@ -44,3 +44,26 @@ pub struct FinishedAttempt {
     pub attempt: Attempt,
     pub outcome: AttemptOutcome,
 }
+
+/// The operator webhook's place in the operator activity log, held by the dispatcher that sends from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorWebhookHold {
+    /// The last record sent (or passed over).
+    pub cursor_seq: i64,
+    /// Failed attempts at the record after the cursor.
+    pub attempts: u32,
+    pub first_attempt_at: Option<Timestamp>,
+    /// The hold: it identifies this claim when the outcome is written.
+    pub held_until: Timestamp,
+}
+
+/// What a dispatcher writes after sending from the operator log: the new cursor and the state of the record
+/// after it (no failures, or failures with when to try again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorWebhookOutcome {
+    pub cursor_seq: i64,
+    pub attempts: u32,
+    pub first_attempt_at: Option<Timestamp>,
+    pub next_attempt_at: Timestamp,
+    pub last_error: Option<String>,
+}

@@ -18,7 +18,7 @@ pub use accounts::{
     UserPatch,
 };
 pub use commerce::{CancelLines, CartClaim, CatalogCounts, LedgerLines, NewKey, NewSoftwareItem};
-pub use deliveries::{ClaimedDelivery, FinishedAttempt, NewDelivery};
+pub use deliveries::{ClaimedDelivery, FinishedAttempt, NewDelivery, OperatorWebhookHold, OperatorWebhookOutcome};
 pub use dialect::Backend;
 /// The ledger's rows are the domain's (`domain::ledger`), re-exported where the store's other inputs are.
 pub use domain::ledger::{LedgerKind, LedgerLine};
@@ -51,8 +51,10 @@ use domain::download::{LinkState, Transfer};
 use domain::filter::{AuditFilter, CustomerFilter};
 use domain::ids::InvoiceId;
 use domain::ids::ServiceRequestId;
+use domain::ids::{
+    ArtifactId, CartId, DownloadLinkId, OperatorId, OrderId, PartnerId, SoftwareItemId, TenantId, TokenId, UserId,
+};
 use domain::ids::{AuditRecordId, DeliveryId, WebhookId};
-use domain::ids::{CartId, DownloadLinkId, OperatorId, OrderId, PartnerId, SoftwareItemId, TenantId, TokenId, UserId};
 use domain::invoice::{Invoice, InvoiceLine, Period};
 use domain::market::{Market, MarketCode, MarketUpdate};
 use domain::operator::{Operator, OperatorRecord};
@@ -601,6 +603,19 @@ pub trait KeyStore: Send + Sync {
     ) -> StoreResult<i64>;
     /// Keys in stock (not sold) for a SKU.
     async fn key_stock(&self, product_id: &str, sku_id: &str) -> StoreResult<i64>;
+    /// Every SKU that has keys or a threshold: in stock, assigned, revoked, its threshold and since when it is low.
+    async fn key_stock_levels(&self) -> StoreResult<Vec<domain::keys::KeyStock>>;
+    /// Sets (or with `None` removes) a SKU's low-stock threshold. When the stock is already at or below it and
+    /// was not low before, the crossing is recorded at once (`low_since`, and a `key_stock_low` record added to the
+    /// effects); above it, the SKU is no longer low.
+    async fn set_key_threshold(
+        &self,
+        product_id: &str,
+        sku_id: &str,
+        threshold: Option<i64>,
+        now: Timestamp,
+        effects: Effects,
+    ) -> StoreResult<()>;
 }
 
 /// The files of the products.
@@ -608,8 +623,22 @@ pub trait KeyStore: Send + Sync {
 pub trait ArtifactStore: Send + Sync {
     /// Records a file whose bytes are already in blob storage.
     async fn add_artifact(&self, artifact: &Artifact, effects: Effects) -> StoreResult<()>;
-    /// A product's files, by version, language, file type and upload time.
+    /// A product's files (not withdrawn), by version, language, file type and upload time.
     async fn list_artifacts(&self, product_id: &str) -> StoreResult<Vec<Artifact>>;
+    /// Every product's files (not withdrawn), by product, version, language, file type and upload time.
+    async fn all_artifacts(&self) -> StoreResult<Vec<Artifact>>;
+    /// Withdraws a file of a product (no longer offered for new links; issued links keep working). `false` when
+    /// there is no such file, or it is withdrawn already: nothing is written then.
+    async fn withdraw_artifact(
+        &self,
+        product_id: &str,
+        id: ArtifactId,
+        now: Timestamp,
+        effects: Effects,
+    ) -> StoreResult<bool>;
+    /// Records `new` (its bytes already stored) and withdraws `old` in one transaction. `false` when `old` is not a
+    /// file of `new`'s product, or is withdrawn already: nothing is written then.
+    async fn replace_artifact(&self, new: &Artifact, old: ArtifactId, effects: Effects) -> StoreResult<bool>;
 }
 
 /// The publisher's support desk: every partner's requests.
@@ -678,6 +707,20 @@ pub trait DeliveryQueue: Send + Sync {
     /// Records an attempt and what follows for its delivery and endpoint (healthy again, failing, disabled) — only
     /// if the delivery is still held by that claim (else another dispatcher took it over, or it was deleted).
     async fn finish_attempt(&self, finished: &FinishedAttempt) -> StoreResult<()>;
+    /// Holds the operator webhook's cursor until `hold_until` when nobody holds it and its next attempt is due at
+    /// `now` (real time), and returns where it stands; `None` otherwise.
+    async fn claim_operator_webhook(
+        &self,
+        now: Timestamp,
+        hold_until: Timestamp,
+    ) -> StoreResult<Option<OperatorWebhookHold>>;
+    /// Writes what sending from the operator log came to, and gives the hold up — only if `hold` is still the
+    /// holder (else another process took it over); `false` then.
+    async fn finish_operator_webhook(
+        &self,
+        hold: &OperatorWebhookHold,
+        outcome: &OperatorWebhookOutcome,
+    ) -> StoreResult<bool>;
 }
 
 /// Invoice runs (R12).

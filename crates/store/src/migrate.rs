@@ -36,6 +36,16 @@ const SQLITE: &[Migration] = &[
     Migration { version: 12, name: "open_carts", sql: include_str!("../migrations/sqlite/0012_open_carts.sql") },
     Migration { version: 13, name: "user_language", sql: include_str!("../migrations/sqlite/0013_user_language.sql") },
     Migration { version: 14, name: "operators", sql: include_str!("../migrations/sqlite/0014_operators.sql") },
+    Migration {
+        version: 30,
+        name: "operator_webhook",
+        sql: include_str!("../migrations/sqlite/0030_operator_webhook.sql"),
+    },
+    Migration {
+        version: 31,
+        name: "artifact_withdrawn",
+        sql: include_str!("../migrations/sqlite/0031_artifact_withdrawn.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -69,6 +79,16 @@ const POSTGRES: &[Migration] = &[
         sql: include_str!("../migrations/postgres/0013_user_language.sql"),
     },
     Migration { version: 14, name: "operators", sql: include_str!("../migrations/postgres/0014_operators.sql") },
+    Migration {
+        version: 30,
+        name: "operator_webhook",
+        sql: include_str!("../migrations/postgres/0030_operator_webhook.sql"),
+    },
+    Migration {
+        version: 31,
+        name: "artifact_withdrawn",
+        sql: include_str!("../migrations/postgres/0031_artifact_withdrawn.sql"),
+    },
 ];
 
 pub fn migrations(backend: Backend) -> &'static [Migration] {

@@ -2,12 +2,26 @@
 //! key stock with low-stock thresholds and the `key_stock_low` operator webhook, files, markets and R1 lists.
 
 use crate::api_catalog::{import, sample_catalog};
+use crate::api_downloads::upload;
+use crate::api_orders::{buy, item, stock};
+use crate::api_webhooks::Receiver;
 use crate::harness::*;
 use crate::ui_basics::{set_cookie, Page};
+use domain::clock::Clock;
+use domain::role::Role;
+use domain::webhook::verify_signature;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-crate::on_both_backends!(catalog_page_previews_then_imports, catalog_api_twins_and_roles,);
+crate::on_both_backends!(
+    catalog_page_previews_then_imports,
+    catalog_api_twins_and_roles,
+    key_stock_thresholds_and_the_operator_webhook,
+    key_stock_page_imports_and_sets_thresholds,
+    files_api_lists_replaces_and_withdraws,
+    files_page_streams_uploads,
+    markets_and_availability_from_the_console,
+);
 
 pub const OPERATOR_PASSWORD: &str = "operator password 123";
 
@@ -91,20 +105,54 @@ impl Console {
 
     /// A multipart form with one file field.
     pub async fn upload(&self, path: &str, field: &str, file_name: &str, bytes: Vec<u8>) -> Page {
+        self.multipart(path, &[], (field, file_name, bytes)).await
+    }
+
+    /// A multipart form: text fields, then one file field.
+    pub async fn multipart(&self, path: &str, fields: &[(&str, &str)], file: (&str, &str, Vec<u8>)) -> Page {
+        self.multipart_with(path, fields, file, &[]).await
+    }
+
+    /// [`Self::multipart`] with more request headers.
+    pub async fn multipart_with(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &str, Vec<u8>),
+        headers: &[(&str, &str)],
+    ) -> Page {
         let boundary = "partnerhub-console-boundary";
-        let mut body = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\n\
-             Content-Type: application/octet-stream\r\n\r\n"
-        )
-        .into_bytes();
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .into_bytes(),
+            );
+        }
+        let (field, file_name, bytes) = file;
+        body.extend(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            )
+            .into_bytes(),
+        );
         body.extend(bytes);
         body.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
-        let req = self
+        let mut req = self
             .http
             .post(format!("{}{path}", self.url))
             .header("content-type", format!("multipart/form-data; boundary={boundary}"))
             .body(body);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
         self.send(req).await
+    }
+
+    /// A raw body (what the console's script sends).
+    pub async fn send_body(&self, path: &str, body: &str) -> Page {
+        self.send(self.http.post(format!("{}{path}", self.url)).body(body.to_string())).await
     }
 }
 
@@ -250,4 +298,394 @@ async fn catalog_api_twins_and_roles(db: Db) {
     assert_eq!(app.post("/v1/publisher/catalog/preview", &manager, &changed_catalog()).await.status, 200);
     let r = app.request(Method::GET, "/v1/publisher/catalog", None, None, &[]).await;
     assert_eq!(r.status, 401);
+}
+
+const HOOK_SECRET: &str = "operator-webhook-secret-0123";
+
+fn stock_row<'a>(list: &'a Res, product: &str, sku: &str) -> &'a Value {
+    list.body.as_array().unwrap().iter().find(|r| r["productId"] == product && r["skuId"] == sku).unwrap()
+}
+
+async fn key_stock_thresholds_and_the_operator_webhook(db: Db) {
+    let receiver = Receiver::start().await;
+    let url = receiver.url.clone();
+    let app = TestApp::spawn_with(db, move |s| {
+        s.allow_insecure_webhooks(true).operator_webhook(&url, HOOK_SECRET).expect("a valid operator webhook")
+    })
+    .await;
+    import(&app, &sample_catalog()).await;
+    assert_eq!(stock(&app, "SQL2019PERP", "0001", &["K-1", "K-2", "K-3", "K-4"]).await.status, 200);
+
+    // Key-bearing SKUs only, with their stock.
+    let list = app.get("/v1/publisher/keystock", PUBLISHER_TOKEN).await;
+    assert_eq!(list.status, 200, "{}", list.text);
+    assert!(list.body.as_array().unwrap().iter().all(|r| r["productId"] != "SLES" && r["productId"] != "VMRESERVED"));
+    let perp = stock_row(&list, "SQL2019PERP", "0001");
+    assert_eq!(
+        (perp["inStock"].as_i64(), perp["threshold"].is_null(), perp["low"].as_bool()),
+        (Some(4), true, Some(false))
+    );
+    assert_eq!(stock_row(&list, "WIN7ESU", "0001")["inStock"], 0);
+
+    // Thresholds: validated, key-bearing SKUs only, catalog managers only.
+    let path = "/v1/publisher/products/SQL2019PERP/skus/0001/keythreshold";
+    let put = |body: Value, token: String| {
+        let app = &app;
+        async move { app.request(Method::PUT, path, Some(&token), Some(&body), &[]).await }
+    };
+    put(json!({"threshold": -1}), PUBLISHER_TOKEN.into()).await.assert_error(400, "invalid_request");
+    app.request(
+        Method::PUT,
+        "/v1/publisher/products/SLES/skus/0001/keythreshold",
+        Some(PUBLISHER_TOKEN),
+        Some(&json!({"threshold": 1})),
+        &[],
+    )
+    .await
+    .assert_error(400, "invalid_request");
+    let agent = operator_token(&app, "agent", &["support_agent"]).await;
+    put(json!({"threshold": 2}), agent.clone()).await.assert_error(403, "forbidden");
+    assert_eq!(app.get("/v1/publisher/keystock", &agent).await.status, 200);
+    let manager = operator_token(&app, "manager", &["catalog_manager"]).await;
+    let set = put(json!({"threshold": 2}), manager.clone()).await;
+    assert_eq!(set.status, 200, "{}", set.text);
+    assert_eq!((set.body["threshold"].as_i64(), set.body["low"].as_bool()), (Some(2), Some(false)));
+
+    // Checkouts: 4 → 3 (nothing), 3 → 2 (the crossing, once), 2 → 1 (still low: nothing more).
+    let p = app.partner("Reseller", false).await;
+    let c = app.customer(&p, "Contoso US", "contoso-us.example", "US").await;
+    let customer = c["id"].as_str().unwrap().to_string();
+    let t = p.token(Role::AdminAgent);
+    let line = json!([{"catalogItemId": item(&app, t, &customer, "SQL2019PERP", "0001").await, "quantity": 1}]);
+    let mut orders = Vec::new();
+    orders.push(buy(&app, t, &customer, line.clone()).await);
+    assert!(operator_log(&app, "key_stock_low").await.is_empty());
+    orders.push(buy(&app, t, &customer, line.clone()).await);
+    let low = operator_log(&app, "key_stock_low").await;
+    assert_eq!(low.len(), 1, "{low:?}");
+    assert_eq!(low[0]["partnerId"], p.id.as_str());
+    let data: Vec<(String, String)> = serde_json::from_value(low[0]["data"].clone()).unwrap();
+    assert!(data.contains(&("available".into(), "2".into())) && data.contains(&("threshold".into(), "2".into())));
+    orders.push(buy(&app, t, &customer, line.clone()).await);
+    assert_eq!(operator_log(&app, "key_stock_low").await.len(), 1, "once per crossing");
+
+    // The operator webhook: the record, signed as partner webhooks are, sent once.
+    assert_eq!(app.services.dispatch_operator_webhook().await.unwrap(), 1);
+    let got = receiver.received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].event, "key_stock_low");
+    assert_eq!(got[0].delivery, low[0]["id"].as_str().unwrap());
+    let now = app.clock.now().micros() / 1_000_000;
+    assert!(verify_signature(HOOK_SECRET.as_bytes(), &got[0].signature, got[0].body.as_bytes(), now), "{:?}", got[0]);
+    let body: Value = serde_json::from_str(&got[0].body).unwrap();
+    assert_eq!((body["operation"].as_str(), body["data"]["skuId"].as_str()), (Some("key_stock_low"), Some("0001")));
+    assert_eq!(body["data"]["available"], "2");
+    assert_eq!(app.services.dispatch_operator_webhook().await.unwrap(), 0);
+    assert_eq!(receiver.received().len(), 1);
+
+    // A cancelled item's key counts as revoked.
+    let cancel = format!("/v1/customers/{customer}/orders/{}", orders[0]["id"].as_str().unwrap());
+    let r = app.patch(&cancel, t, &json!({"status": "cancelled"})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let list = app.get("/v1/publisher/keystock", &manager).await;
+    let perp = stock_row(&list, "SQL2019PERP", "0001");
+    assert_eq!(
+        (perp["inStock"].as_i64(), perp["assigned"].as_i64(), perp["revoked"].as_i64(), perp["low"].as_bool()),
+        (Some(1), Some(2), Some(1), Some(true)),
+        "{perp}"
+    );
+    assert!(perp["lowSince"].is_string());
+
+    // The console's front page says so.
+    let email = operator(&app, "viewer", &["billing_operator"]).await;
+    let home = Console::sign_in(&app, &email).await.get("/operator").await;
+    assert!(
+        home.html.contains("data-testid=\"low-stock\"") && home.html.contains("SQL2019PERP / 0001"),
+        "{}",
+        home.html
+    );
+
+    // Refilled above the threshold: no longer low; the next crossing (3 → 2) is recorded again.
+    assert_eq!(stock(&app, "SQL2019PERP", "0001", &["K-5", "K-6", "K-7", "K-8", "K-9"]).await.status, 200);
+    let list = app.get("/v1/publisher/keystock", &manager).await;
+    let perp = stock_row(&list, "SQL2019PERP", "0001");
+    assert_eq!(
+        (perp["inStock"].as_i64(), perp["low"].as_bool(), perp["lowSince"].is_null()),
+        (Some(6), Some(false), true)
+    );
+    for _ in 0..3 {
+        buy(&app, t, &customer, line.clone()).await;
+    }
+    assert_eq!(operator_log(&app, "key_stock_low").await.len(), 1, "3 keys left, above the threshold");
+    buy(&app, t, &customer, line.clone()).await;
+    assert_eq!(operator_log(&app, "key_stock_low").await.len(), 2);
+
+    // A receiver that fails: tried again on the schedule (not before it is due), then delivered.
+    receiver.answer_with(&[500]);
+    assert_eq!(app.services.dispatch_operator_webhook().await.unwrap(), 0);
+    assert_eq!(receiver.received().len(), 2);
+    assert_eq!(app.services.dispatch_operator_webhook().await.unwrap(), 0, "not due yet");
+    assert_eq!(receiver.received().len(), 2);
+    app.clock.advance_micros(60 * 1_000_000);
+    assert_eq!(app.services.dispatch_operator_webhook().await.unwrap(), 1);
+    let got = receiver.received();
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[1].delivery, got[2].delivery, "the same record, again");
+
+    // Setting a threshold the stock is already under records that crossing at once.
+    let esu = app
+        .request(
+            Method::PUT,
+            "/v1/publisher/products/WIN7ESU/skus/0001/keythreshold",
+            Some(&manager),
+            Some(&json!({"threshold": 0})),
+            &[],
+        )
+        .await;
+    assert_eq!((esu.status.as_u16(), esu.body["low"].as_bool()), (200, Some(true)), "{}", esu.text);
+    assert_eq!(operator_log(&app, "key_stock_low").await.len(), 3);
+    assert_eq!(operator_log(&app, "set_key_threshold").await.len(), 2);
+    let verified = app.get("/v1/publisher/activity/verification", PUBLISHER_TOKEN).await;
+    assert_eq!(verified.body["valid"], true, "{}", verified.text);
+}
+
+async fn key_stock_page_imports_and_sets_thresholds(db: Db) {
+    let app = TestApp::spawn(db).await;
+    import(&app, &sample_catalog()).await;
+    let manager = operator(&app, "cat", &["catalog_manager"]).await;
+    let c = Console::sign_in(&app, &manager).await;
+    let page = c.get("/operator/keys").await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(page.html.contains("data-testid=\"stock-SQL2019PERP:0001\"") && page.html.contains("data-key-chunks"));
+
+    // Without JavaScript: the whole file in one multipart post.
+    let file = b"AAAA-1111\nBBBB-2222\n\nCCCC-3333\n".to_vec();
+    let csrf = c.csrf.clone();
+    let done = c
+        .multipart(
+            &format!("/operator/keys/import?csrf={csrf}"),
+            &[("sku", "SQL2019PERP:0001")],
+            ("file", "keys.txt", file.clone()),
+        )
+        .await;
+    assert_eq!((done.status, done.location()), (303, "/operator/keys?added=3"), "{}", done.html);
+    // The same keys again: refused, nothing added.
+    let again = c
+        .multipart(
+            &format!("/operator/keys/import?csrf={csrf}"),
+            &[("sku", "SQL2019PERP:0001")],
+            ("file", "keys.txt", file),
+        )
+        .await;
+    assert_eq!(again.status, 409, "{}", again.html);
+    let forged =
+        c.multipart("/operator/keys/import", &[("sku", "SQL2019PERP:0001")], ("file", "k.txt", b"X".to_vec())).await;
+    assert_eq!(forged.status, 403);
+
+    // The script's chunks: JSON answers the page shows.
+    let chunk =
+        c.send_body(&format!("/operator/keys/chunk?csrf={csrf}&sku=SQL2019PERP%3A0001"), "DDDD-4444\nEEEE-5555").await;
+    assert_eq!(chunk.status, 200, "{}", chunk.html);
+    let answer: Value = serde_json::from_str(&chunk.html).unwrap();
+    assert_eq!(answer, json!({"added": 2, "available": 5}));
+    let dup = c.send_body(&format!("/operator/keys/chunk?csrf={csrf}&sku=SQL2019PERP%3A0001"), "DDDD-4444").await;
+    assert_eq!(dup.status, 409);
+    assert!(serde_json::from_str::<Value>(&dup.html).unwrap()["message"].is_string());
+    assert_eq!(c.send_body("/operator/keys/chunk?sku=SQL2019PERP%3A0001", "FFFF").await.status, 403);
+
+    // A threshold from the form; the stock (5) is above it, then at it.
+    let set = c.post("/operator/keys/threshold", &[("sku", "SQL2019PERP:0001"), ("threshold", "4")]).await;
+    assert_eq!(set.status, 303, "{}", set.html);
+    let page = c.get(set.location()).await;
+    assert!(page.html.contains("data-testid=\"keys-notice\""));
+    assert!(!c.get("/operator").await.html.contains("data-testid=\"low-stock\""));
+    let set = c.post("/operator/keys/threshold", &[("sku", "SQL2019PERP:0001"), ("threshold", "5")]).await;
+    assert_eq!(set.status, 303);
+    assert!(c.get("/operator").await.html.contains("data-testid=\"low-stock\""));
+    let bad = c.post("/operator/keys/threshold", &[("sku", "SQL2019PERP:0001"), ("threshold", "many")]).await;
+    assert_eq!(bad.status, 400);
+    // Emptied: no threshold.
+    assert_eq!(c.post("/operator/keys/threshold", &[("sku", "SQL2019PERP:0001"), ("threshold", "")]).await.status, 303);
+    assert!(!c.get("/operator").await.html.contains("data-testid=\"low-stock\""));
+
+    // A support agent sees the stock, not the forms, and cannot post them.
+    let agent = operator(&app, "agent", &["support_agent"]).await;
+    let a = Console::sign_in(&app, &agent).await;
+    let page = a.get("/operator/keys").await;
+    assert_eq!(page.status, 200);
+    assert!(!page.html.contains("data-key-chunks"));
+    assert_eq!(
+        a.post("/operator/keys/threshold", &[("sku", "SQL2019PERP:0001"), ("threshold", "1")]).await.status,
+        403
+    );
+}
+
+const ENU: &str = "version=2019&language=en-us&fileType=ISO&fileName=SQLServer2019-x64-ENU.iso";
+
+fn file_names(list: &Res) -> Vec<String> {
+    list.body.as_array().unwrap().iter().map(|a| a["fileName"].as_str().unwrap().to_string()).collect()
+}
+
+async fn files_api_lists_replaces_and_withdraws(db: Db) {
+    let app = TestApp::spawn(db).await;
+    import(&app, &sample_catalog()).await;
+    let first = upload(&app, "SQL2019STD", ENU, b"first".to_vec()).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    let id = first.body["id"].as_str().unwrap().to_string();
+    let agent = operator_token(&app, "agent", &["support_agent"]).await;
+    let manager = operator_token(&app, "manager", &["catalog_manager"]).await;
+    assert_eq!(file_names(&app.get("/v1/publisher/artifacts", &agent).await), ["SQLServer2019-x64-ENU.iso"]);
+
+    // A support agent may list, not change.
+    let path = format!("/v1/publisher/products/SQL2019STD/artifacts/{id}");
+    app.request(Method::DELETE, &path, Some(&agent), None, &[]).await.assert_error(403, "forbidden");
+    let put = |token: String, query: &'static str, body: &'static [u8]| {
+        let url = format!("{}{path}{query}", app.url);
+        let http = app.http.clone();
+        async move { Res::of(http.put(url).bearer_auth(token).body(body).send().await.unwrap()).await }
+    };
+    put(agent.clone(), "", b"second").await.assert_error(403, "forbidden");
+
+    // A replacement keeps the old labels unless given, and takes the old file's place.
+    let second = put(manager.clone(), "?fileName=SQLServer2019-x64-ENU-CU1.iso", b"second").await;
+    assert_eq!(second.status, 201, "{}", second.text);
+    assert_eq!((second.body["version"].as_str(), second.body["language"].as_str()), (Some("2019"), Some("en-us")));
+    assert_eq!(file_names(&app.get("/v1/publisher/artifacts", &manager).await), ["SQLServer2019-x64-ENU-CU1.iso"]);
+    // The old one is gone: replacing or withdrawing it again is 404.
+    put(manager.clone(), "", b"third").await.assert_error(404, "not_found");
+    app.request(Method::DELETE, &path, Some(&manager), None, &[]).await.assert_error(404, "not_found");
+    app.request(Method::DELETE, "/v1/publisher/products/SQL2019STD/artifacts/nope", Some(&manager), None, &[])
+        .await
+        .assert_error(404, "not_found");
+
+    let new_path = format!("/v1/publisher/products/SQL2019STD/artifacts/{}", second.body["id"].as_str().unwrap());
+    // Another product's path does not reach it.
+    let elsewhere = new_path.replace("SQL2019STD", "SQL2019PERP");
+    app.request(Method::DELETE, &elsewhere, Some(&manager), None, &[]).await.assert_error(404, "not_found");
+    let gone = app.request(Method::DELETE, &new_path, Some(&manager), None, &[]).await;
+    assert_eq!(gone.status, 204, "{}", gone.text);
+    assert!(file_names(&app.get("/v1/publisher/artifacts", &manager).await).is_empty());
+    assert_eq!(operator_log(&app, "upload_file").await.len(), 2);
+    let withdrawn = operator_log(&app, "withdraw_file").await;
+    assert_eq!(withdrawn.len(), 1);
+    assert_eq!(withdrawn[0]["principal"], "manager@operator.example");
+    // Bytes of a failed replacement are not kept; the chain verifies.
+    let verified = app.get("/v1/publisher/activity/verification", PUBLISHER_TOKEN).await;
+    assert_eq!(verified.body["valid"], true, "{}", verified.text);
+}
+
+async fn files_page_streams_uploads(db: Db) {
+    let app = TestApp::spawn(db).await;
+    import(&app, &sample_catalog()).await;
+    let manager = operator(&app, "cat", &["catalog_manager"]).await;
+    let c = Console::sign_in(&app, &manager).await;
+    let page = c.get("/operator/files").await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(page.html.contains("data-upload-progress"));
+    let csrf = c.csrf.clone();
+    let labels = [("product", "SQL2019STD"), ("version", "2019"), ("language", "en-us"), ("file_type", "ISO")];
+
+    // Without JavaScript: a multipart post, the file streamed to storage, then the list.
+    let big = vec![7u8; 3 * 1024 * 1024 + 17];
+    let done = c.multipart(&format!("/operator/files/upload?csrf={csrf}"), &labels, ("file", "Setup.iso", big)).await;
+    assert_eq!((done.status, done.location()), (303, "/operator/files?uploaded=Setup.iso"), "{}", done.html);
+    let page = c.get(done.location()).await;
+    assert!(page.html.contains("data-testid=\"file-Setup.iso\"") && page.html.contains("3,145,745"), "{}", page.html);
+    let listed = app.get("/v1/publisher/artifacts", PUBLISHER_TOKEN).await;
+    assert_eq!(listed.body[0]["size"], 3 * 1024 * 1024 + 17);
+    let old = listed.body[0]["id"].as_str().unwrap().to_string();
+
+    // The page's script: the same form by XHR, answered with JSON; here a replacement of that file.
+    let mut fields = labels.to_vec();
+    fields.push(("replaces", &old));
+    let xhr = [("x-requested-with", "XMLHttpRequest")];
+    let url = format!("/operator/files/upload?csrf={csrf}");
+    let replaced = c.multipart_with(&url, &fields, ("file", "Setup-2.iso", b"v2".to_vec()), &xhr).await;
+    assert_eq!(replaced.status, 200, "{}", replaced.html);
+    let answer: Value = serde_json::from_str(&replaced.html).unwrap();
+    assert_eq!(answer["next"], "/operator/files?uploaded=Setup-2.iso");
+    let listed = app.get("/v1/publisher/artifacts", PUBLISHER_TOKEN).await;
+    assert_eq!(file_names(&listed), ["Setup-2.iso"]);
+    // Refusals: JSON with a message for the script, a page otherwise; nothing stored.
+    let again = c.multipart_with(&url, &fields, ("file", "Setup-3.iso", b"v3".to_vec()), &xhr).await;
+    assert_eq!(again.status, 404);
+    assert!(serde_json::from_str::<Value>(&again.html).unwrap()["message"].is_string());
+    let no_files = [("product", "SLES"), ("version", "1"), ("language", "en"), ("file_type", "ISO")];
+    assert_eq!(c.multipart(&url, &no_files, ("file", "a.iso", b"x".to_vec())).await.status, 400);
+    assert_eq!(c.multipart(&url, &labels, ("file", "", Vec::new())).await.status, 400);
+    let forged = c.multipart("/operator/files/upload", &labels, ("file", "b.iso", b"x".to_vec())).await;
+    assert_eq!(forged.status, 403);
+    assert_eq!(file_names(&app.get("/v1/publisher/artifacts", PUBLISHER_TOKEN).await), ["Setup-2.iso"]);
+    assert_eq!(
+        app.blob_leftovers().await.len(),
+        2,
+        "the withdrawn file and its replacement: {:?}",
+        app.blob_leftovers().await
+    );
+
+    // Withdrawn from the list.
+    let id = app.get("/v1/publisher/artifacts", PUBLISHER_TOKEN).await.body[0]["id"].as_str().unwrap().to_string();
+    let w = c
+        .post("/operator/files/withdraw", &[("product", "SQL2019STD"), ("artifact", &id), ("file_name", "Setup-2.iso")])
+        .await;
+    assert_eq!((w.status, w.location()), (303, "/operator/files?withdrawn=Setup-2.iso"), "{}", w.html);
+    assert!(!c.get("/operator/files").await.html.contains("data-testid=\"file-Setup-2.iso\""));
+
+    // A support agent sees the page without its forms, and may not upload.
+    let agent = operator(&app, "agent", &["support_agent"]).await;
+    let a = Console::sign_in(&app, &agent).await;
+    let page = a.get("/operator/files").await;
+    assert_eq!(page.status, 200);
+    assert!(!page.html.contains("data-upload-progress"));
+    let url = format!("/operator/files/upload?csrf={}", a.csrf);
+    assert_eq!(a.multipart(&url, &labels, ("file", "c.iso", b"x".to_vec())).await.status, 403);
+}
+
+async fn markets_and_availability_from_the_console(db: Db) {
+    let app = TestApp::spawn(db).await;
+    import(&app, &sample_catalog()).await;
+    let manager = operator(&app, "cat", &["catalog_manager"]).await;
+    let c = Console::sign_in(&app, &manager).await;
+    let page = c.get("/operator/markets").await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(page.html.contains("data-testid=\"market-DE\""));
+
+    let saved =
+        c.post("/operator/markets/market", &[("country", "DE"), ("currency", "EUR"), ("tax_rate", "0.19")]).await;
+    assert_eq!((saved.status, saved.location()), (303, "/operator/markets?market=DE"), "{}", saved.html);
+    let markets = app.get("/v1/publisher/markets", PUBLISHER_TOKEN).await;
+    let de = markets.body.as_array().unwrap().iter().find(|m| m["country"] == "DE").unwrap().clone();
+    assert_eq!((de["taxRate"].as_str(), de["taxInclusive"].as_bool()), (Some("0.19"), Some(false)), "{de}");
+    let bad = c.post("/operator/markets/market", &[("country", "DE"), ("currency", "EUR"), ("tax_rate", "19%")]).await;
+    assert_eq!(bad.status, 400);
+    let bad = c.post("/operator/markets/market", &[("country", "ZZ"), ("currency", "EUR"), ("tax_rate", "0")]).await;
+    assert_eq!(bad.status, 400);
+
+    let saved = c
+        .post(
+            "/operator/markets/availability",
+            &[("product_type", "azure_reservation"), ("mode", "available"), ("markets", "US, ca")],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.html);
+    let list = app.get("/v1/publisher/availability", PUBLISHER_TOKEN).await;
+    let rule = list.body.as_array().unwrap().iter().find(|r| r["productType"] == "azure_reservation").unwrap().clone();
+    assert_eq!(rule["availableMarkets"], json!(["CA", "US"]), "{rule}");
+    let bad = c
+        .post(
+            "/operator/markets/availability",
+            &[("product_type", "azure_reservation"), ("mode", "unavailable"), ("markets", "QQ")],
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(c.get("/operator/markets").await.html.contains("CA US"));
+    assert_eq!(operator_log(&app, "update_market").await.len(), 1);
+    assert_eq!(operator_log(&app, "update_availability").await.len(), 1);
+
+    let agent = operator(&app, "agent", &["support_agent"]).await;
+    let a = Console::sign_in(&app, &agent).await;
+    assert!(!a.get("/operator/markets").await.html.contains("action=\"/operator/markets/market\""));
+    let refused =
+        a.post("/operator/markets/market", &[("country", "DE"), ("currency", "EUR"), ("tax_rate", "0")]).await;
+    assert_eq!(refused.status, 403);
 }

@@ -1,7 +1,7 @@
 //! Files and download links (R6, R7): the rows, and the one conditional UPDATE that counts a download.
 
 use super::*;
-use domain::ids::{DownloadLinkId, SoftwareItemId};
+use domain::ids::{ArtifactId, DownloadLinkId, SoftwareItemId};
 use domain::DomainError;
 use std::sync::LazyLock;
 
@@ -235,8 +235,72 @@ impl DownloadStore for SqlStore {
 #[async_trait]
 impl ArtifactStore for SqlStore {
     async fn add_artifact(&self, a: &Artifact, effects: Effects) -> StoreResult<()> {
-        let size = i64::try_from(a.size).map_err(|_| StoreError::Refused(DomainError::invalid("body", "too large")))?;
         let mut tx = self.begin().await?;
+        insert_artifact(&mut tx, a).await?;
+        self.commit_operator(tx, effects).await
+    }
+
+    async fn list_artifacts(&self, product_id: &str) -> StoreResult<Vec<Artifact>> {
+        let sql = format!(
+            "SELECT {ARTIFACT_COLS} FROM artifacts a WHERE a.product_id = $1 AND a.withdrawn_at IS NULL \
+             ORDER BY a.version, a.language, a.file_type, a.created_at, a.id"
+        );
+        let rows = sqlx::query(&sql).bind(product_id).fetch_all(&self.read).await?;
+        rows.iter().map(artifact_from).collect()
+    }
+
+    async fn all_artifacts(&self) -> StoreResult<Vec<Artifact>> {
+        let sql = format!(
+            "SELECT {ARTIFACT_COLS} FROM artifacts a WHERE a.withdrawn_at IS NULL \
+             ORDER BY a.product_id, a.version, a.language, a.file_type, a.created_at, a.id"
+        );
+        let rows = sqlx::query(&sql).fetch_all(&self.read).await?;
+        rows.iter().map(artifact_from).collect()
+    }
+
+    async fn withdraw_artifact(
+        &self,
+        product_id: &str,
+        id: ArtifactId,
+        now: Timestamp,
+        effects: Effects,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        if !withdraw(&mut tx, product_id, id, now).await? {
+            return Ok(false);
+        }
+        self.commit_operator(tx, effects).await?;
+        Ok(true)
+    }
+
+    async fn replace_artifact(&self, new: &Artifact, old: ArtifactId, effects: Effects) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        if !withdraw(&mut tx, &new.product_id, old, new.created_at).await? {
+            return Ok(false);
+        }
+        insert_artifact(&mut tx, new).await?;
+        self.commit_operator(tx, effects).await?;
+        Ok(true)
+    }
+}
+
+/// Marks a file of a product withdrawn, once.
+async fn withdraw(tx: &mut Tx, product_id: &str, id: ArtifactId, now: Timestamp) -> StoreResult<bool> {
+    let changed = sqlx::query(
+        "UPDATE artifacts SET withdrawn_at = $3 WHERE id = $1 AND product_id = $2 AND withdrawn_at IS NULL",
+    )
+    .bind(id.to_string())
+    .bind(product_id)
+    .bind(now.micros())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(changed == 1)
+}
+
+async fn insert_artifact(tx: &mut Tx, a: &Artifact) -> StoreResult<()> {
+    let size = i64::try_from(a.size).map_err(|_| StoreError::Refused(DomainError::invalid("body", "too large")))?;
+    {
         sqlx::query(
             "INSERT INTO artifacts (id, product_id, version, language, file_type, file_name, size, sha256, blob_key, \
              created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -251,19 +315,10 @@ impl ArtifactStore for SqlStore {
         .bind(&a.sha256)
         .bind(&a.blob_key)
         .bind(a.created_at.micros())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        self.commit_operator(tx, effects).await
     }
-
-    async fn list_artifacts(&self, product_id: &str) -> StoreResult<Vec<Artifact>> {
-        let sql = format!(
-            "SELECT {ARTIFACT_COLS} FROM artifacts a WHERE a.product_id = $1 \
-             ORDER BY a.version, a.language, a.file_type, a.created_at, a.id"
-        );
-        let rows = sqlx::query(&sql).bind(product_id).fetch_all(&self.read).await?;
-        rows.iter().map(artifact_from).collect()
-    }
+    Ok(())
 }
 
 #[async_trait]

@@ -410,6 +410,16 @@ impl OrderStore for SqlStore {
             }
             q.execute(&mut *tx).await?;
         }
+        // The SKUs whose keys this order took: a stock that went to or below its threshold is recorded once.
+        let mut skus: Vec<(&str, &str)> = Vec::new();
+        for (item, line) in items.iter().zip(&lines) {
+            let sku = (line.product_id.as_str(), line.sku_id.as_str());
+            if item.needs_key && !skus.contains(&sku) {
+                skus.push(sku);
+            }
+        }
+        let mut effects = effects;
+        effects.operator.extend(super::keys::watch_stock(&mut tx, &skus, order.created_at, scope.partner_id()).await?);
         self.commit_with(tx, scope.partner_id(), effects).await?;
         Ok(())
     }

@@ -449,4 +449,52 @@ impl DeliveryQueue for SqlStore {
         tx.commit().await?;
         Ok(())
     }
+
+    async fn claim_operator_webhook(
+        &self,
+        now: Timestamp,
+        hold_until: Timestamp,
+    ) -> StoreResult<Option<OperatorWebhookHold>> {
+        let tx = self.begin_single().await?;
+        let mut tx = tx;
+        let row = sqlx::query(
+            "UPDATE operator_webhook SET claimed_until = $1 WHERE id = 1 AND claimed_until <= $2 \
+             AND next_attempt_at <= $2 RETURNING cursor_seq, attempts, first_attempt_at",
+        )
+        .bind(hold_until.micros())
+        .bind(now.micros())
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(OperatorWebhookHold {
+            cursor_seq: row.try_get(0)?,
+            attempts: u32::try_from(row.try_get::<i64, _>(1)?).unwrap_or(u32::MAX),
+            first_attempt_at: row.try_get::<Option<i64>, _>(2)?.map(Timestamp::from_micros),
+            held_until: hold_until,
+        }))
+    }
+
+    async fn finish_operator_webhook(
+        &self,
+        hold: &OperatorWebhookHold,
+        o: &OperatorWebhookOutcome,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin_single().await?;
+        let done = sqlx::query(
+            "UPDATE operator_webhook SET cursor_seq = $1, attempts = $2, first_attempt_at = $3, next_attempt_at = $4, \
+             last_error = $5, claimed_until = 0 WHERE id = 1 AND claimed_until = $6",
+        )
+        .bind(o.cursor_seq)
+        .bind(i64::from(o.attempts))
+        .bind(o.first_attempt_at.map(|t| t.micros()))
+        .bind(o.next_attempt_at.micros())
+        .bind(o.last_error.clone())
+        .bind(hold.held_until.micros())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(done == 1)
+    }
 }

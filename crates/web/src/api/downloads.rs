@@ -13,7 +13,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::download::{content_disposition, Transfer};
-use domain::ids::{DownloadLinkId, SoftwareItemId, TenantId};
+use domain::ids::{ArtifactId, DownloadLinkId, SoftwareItemId, TenantId};
 use domain::policy::Action;
 use domain::software::{Artifact, ArtifactSelection, DownloadOptions};
 use futures::{StreamExt, TryStreamExt};
@@ -194,6 +194,9 @@ pub struct ArtifactParams {
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(operator_requires(domain::operator::OperatorAction::ManageCatalog, routes!(upload_artifact)))
+        .routes(operator_requires(domain::operator::OperatorAction::ViewPlatform, routes!(list_artifacts)))
+        .routes(operator_requires(domain::operator::OperatorAction::ManageCatalog, routes!(replace_artifact)))
+        .routes(operator_requires(domain::operator::OperatorAction::ManageCatalog, routes!(withdraw_artifact)))
         .routes(requires(Action::ViewSoftware, routes!(download_options)))
         .routes(requires(Action::GetKeysAndDownloads, routes!(keys_and_downloads)))
         .routes(requires(Action::GetKeysAndDownloads, routes!(item_links)))
@@ -217,11 +220,7 @@ async fn upload_artifact(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<ArtifactDto>)> {
-    // Refused before a byte is read when the client says it is too big.
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > MAX_ARTIFACT_BYTES) {
-        return Err(domain::DomainError::PayloadTooLarge(MAX_ARTIFACT_BYTES).into());
-    }
+    let stream = upload_stream(&headers, body)?;
     let upload = ArtifactUpload {
         product_id,
         version: params.version,
@@ -229,9 +228,84 @@ async fn upload_artifact(
         file_type: params.file_type,
         file_name: params.file_name,
     };
-    let stream = body.into_data_stream().map_err(std::io::Error::other).boxed();
     let artifact = state.services.upload_artifact(&publisher, upload, stream).await?;
     Ok((StatusCode::CREATED, Json(ArtifactDto::from(&artifact))))
+}
+
+/// What a replacement changes: each label not given stays the replaced file's.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct ReplaceParams {
+    pub version: Option<String>,
+    pub language: Option<String>,
+    pub file_type: Option<String>,
+    pub file_name: Option<String>,
+}
+
+/// A raw request body as the blob store's stream, refused before a byte is read when the client declares it too
+/// big.
+pub fn upload_stream(headers: &HeaderMap, body: Body) -> Result<services::blobs::ByteStream, ApiError> {
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_ARTIFACT_BYTES) {
+        return Err(domain::DomainError::PayloadTooLarge(MAX_ARTIFACT_BYTES).into());
+    }
+    Ok(body.into_data_stream().map_err(std::io::Error::other).boxed())
+}
+
+/// Every product's files (withdrawn ones are not listed), by product.
+#[utoipa::path(get, path = "/v1/publisher/artifacts", tag = "publisher",
+    responses((status = 200, body = Vec<ArtifactDto>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn list_artifacts(
+    State(state): State<AppState>,
+    PublisherAuth(publisher): PublisherAuth,
+) -> ApiResult<Json<Vec<ArtifactDto>>> {
+    Ok(Json(state.services.list_files(&publisher).await?.iter().map(ArtifactDto::from).collect()))
+}
+
+/// Replace a product's file (raw body, streamed like an upload): the new file gets its own id and the old one is
+/// withdrawn in the same step. Labels not given are the old file's.
+#[utoipa::path(put, path = "/v1/publisher/products/{productId}/artifacts/{artifactId}", tag = "publisher",
+    params(("productId" = String, Path), ("artifactId" = String, Path), ReplaceParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = ArtifactDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn replace_artifact(
+    State(state): State<AppState>,
+    PublisherAuth(publisher): PublisherAuth,
+    Path((product_id, artifact_id)): Path<(String, ArtifactId)>,
+    Query(params): Query<ReplaceParams>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<ArtifactDto>)> {
+    let stream = upload_stream(&headers, body)?;
+    let upload = ArtifactUpload {
+        product_id,
+        version: params.version.unwrap_or_default(),
+        language: params.language.unwrap_or_default(),
+        file_type: params.file_type.unwrap_or_default(),
+        file_name: params.file_name.unwrap_or_default(),
+    };
+    let artifact = state.services.replace_artifact(&publisher, artifact_id, upload, stream).await?;
+    Ok((StatusCode::CREATED, Json(ArtifactDto::from(&artifact))))
+}
+
+/// Withdraw a product's file: no longer offered for new download links; links already issued keep working within
+/// their own limits.
+#[utoipa::path(delete, path = "/v1/publisher/products/{productId}/artifacts/{artifactId}", tag = "publisher",
+    params(("productId" = String, Path), ("artifactId" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn withdraw_artifact(
+    State(state): State<AppState>,
+    PublisherAuth(publisher): PublisherAuth,
+    Path((product_id, artifact_id)): Path<(String, ArtifactId)>,
+) -> ApiResult<StatusCode> {
+    state.services.withdraw_artifact(&publisher, &product_id, artifact_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The versions, languages and file types uploaded for the item's product (any role).

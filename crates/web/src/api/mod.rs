@@ -7,6 +7,7 @@ pub mod collection;
 pub mod customers;
 pub mod downloads;
 pub mod invoices;
+pub mod keystock;
 pub mod operators;
 pub mod orders;
 pub mod publisher;
@@ -118,6 +119,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(customers::routes())
         .merge(catalog::routes())
         .merge(catalog_admin::routes())
+        .merge(keystock::routes())
         .merge(orders::routes())
         .merge(software::routes())
         .merge(subscriptions::routes())

@@ -1,7 +1,8 @@
 //! The console's catalog: products, SKUs and prices per market as tables; importing a catalog document in two
 //! steps — the upload shows what would change (nothing is written), the confirmation imports the same document.
 
-use super::{get_requiring, post_requiring, Console, ConsoleError, ConsoleNav, ConsoleResult, OrConsole};
+use super::forms::{expired, refused, upload_refused, CsrfQuery};
+use super::{get_requiring, post_requiring, Console, ConsoleNav, ConsoleResult, OrConsole};
 use crate::api::catalog_admin::CATALOG_LIMIT;
 use crate::i18n::tr;
 use crate::ui::format::{self, filters};
@@ -209,22 +210,6 @@ fn preview_page(s: &OperatorSession, file_name: String, document: String, diff: 
     })
 }
 
-fn refused(s: &OperatorSession, e: domain::DomainError, status: StatusCode) -> Response {
-    let mut res = ConsoleError(e.into(), Some(Box::new(ConsoleNav::of(s)))).into_response();
-    *res.status_mut() = status;
-    res
-}
-
-fn expired(s: &OperatorSession) -> Response {
-    refused(s, domain::DomainError::InvalidRequest(tr!("error-form-expired")), StatusCode::FORBIDDEN)
-}
-
-#[derive(Deserialize, Default)]
-struct CsrfQuery {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// Step one: the uploaded document (multipart, field `document`; the CSRF token in the address, since the body is
 /// the file) is checked and compared with the stored catalog. Nothing is written.
 async fn preview(
@@ -243,12 +228,28 @@ async fn preview(
                 let name = field.file_name().unwrap_or_default().to_string();
                 match field.bytes().await {
                     Ok(bytes) => found = Some((name, bytes)),
-                    Err(e) => return Ok(upload_refused(&s, e.status())),
+                    Err(e) => {
+                        return Ok(upload_refused(
+                            &s,
+                            e.status(),
+                            CATALOG_LIMIT,
+                            "document",
+                            tr!("console-catalog-upload-failed"),
+                        ))
+                    }
                 }
             }
             Ok(Some(_)) => continue,
             Ok(None) => break,
-            Err(e) => return Ok(upload_refused(&s, e.status())),
+            Err(e) => {
+                return Ok(upload_refused(
+                    &s,
+                    e.status(),
+                    CATALOG_LIMIT,
+                    "document",
+                    tr!("console-catalog-upload-failed"),
+                ))
+            }
         }
     }
     let Some((file_name, bytes)) = found.filter(|(_, b)| !b.is_empty()) else {
@@ -265,13 +266,6 @@ async fn preview(
     }
     let diff = state.services.preview_catalog(&s.publisher, document.as_bytes()).await.or_console(&s)?;
     Ok(preview_page(&s, file_name, document, &diff))
-}
-
-fn upload_refused(s: &OperatorSession, status: StatusCode) -> Response {
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
-        return refused(s, domain::DomainError::PayloadTooLarge(CATALOG_LIMIT as u64), status);
-    }
-    refused(s, domain::DomainError::invalid("document", tr!("console-catalog-upload-failed")), StatusCode::BAD_REQUEST)
 }
 
 /// Step two: the confirmation posts the previewed document back (a url-encoded form, which may be larger than the

@@ -22,6 +22,8 @@ struct HomePage<'a> {
     /// Open desk requests (up to a page), when the operator may see the desk.
     open_requests: Option<usize>,
     partners: Option<usize>,
+    /// SKUs at or below their low-stock threshold.
+    low_stock: Vec<super::keys::StockRow>,
 }
 
 async fn home(State(state): State<AppState>, Console(s): Console) -> ConsoleResult {
@@ -34,6 +36,8 @@ async fn home(State(state): State<AppState>, Console(s): Console) -> ConsoleResu
         None
     };
     let partners = services.find_partners(&s.publisher, "").await.or_console(&s)?.len();
+    let low_stock =
+        services.low_key_stock(&s.publisher).await.or_console(&s)?.iter().map(super::keys::stock_row).collect();
     let nav = ConsoleNav::of(&s);
     Ok(page(&HomePage {
         title: tr!("console-nav-home"),
@@ -42,6 +46,7 @@ async fn home(State(state): State<AppState>, Console(s): Console) -> ConsoleResu
         nav: Some(nav),
         open_requests,
         partners: Some(partners),
+        low_stock,
     }))
 }
 

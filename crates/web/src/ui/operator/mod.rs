@@ -7,7 +7,11 @@ mod access;
 mod billing;
 mod catalog;
 mod desk;
+mod files;
+mod forms;
 mod home;
+mod keys;
+mod markets;
 mod partners;
 
 use super::{error_parts, page, with_error_status};
@@ -187,4 +191,7 @@ pub fn routes() -> Router<AppState> {
         .merge(desk::routes())
         .merge(billing::routes())
         .merge(catalog::routes())
+        .merge(keys::routes())
+        .merge(files::routes())
+        .merge(markets::routes())
 }
