@@ -31,6 +31,7 @@ mod conformance_users;
 mod conformance_webhooks;
 mod hardening;
 mod money;
+mod operators;
 mod pc_compat;
 mod pc_support_invoices;
 mod reliability;
