@@ -776,5 +776,14 @@ async fn the_console_walk() {
     w.follow("table a[href*='/invoices/']").await;
     assert!(w.text().await.contains("Total"));
     w.shot("console-invoice").await;
+
+    // The operator log names who did each of these, and its hash chain verifies.
+    w.go("/operator/activity").await;
+    let log = w.text().await;
+    assert!(log.contains("hash chain verifies") && log.contains("Refund granted"), "{log}");
+    assert!(log.contains("walk.admin@publisher.example"), "{log}");
+    w.shot("console-activity").await;
+    w.go("/operator/operators").await;
+    w.go("/operator/account").await;
     w.report_and_close().await;
 }

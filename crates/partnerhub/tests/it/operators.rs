@@ -14,6 +14,7 @@ crate::on_both_backends!(
     the_console_is_a_world_of_its_own,
     the_desk_grants_refunds_and_cancels_from_the_console,
     the_console_runs_invoices_and_opens_one,
+    the_team_the_account_and_the_log_in_the_console,
 );
 
 /// An operator user with `roles` and a password, and its API token.
@@ -435,4 +436,92 @@ async fn the_console_runs_invoices_and_opens_one(db: Db) {
     let csv = bill.get(&format!("{link}/lineitems.csv")).await;
     assert_eq!(csv.status, 200);
     assert!(csv.html.lines().count() >= 2, "{}", csv.html);
+}
+
+async fn the_team_the_account_and_the_log_in_the_console(db: Db) {
+    let app = TestApp::spawn(db).await;
+    operator(&app, "ada@op.example", &["operator_admin"]).await;
+    let mut ada = Console::new(&app);
+    ada.sign_in("ada@op.example", PASSWORD).await;
+    let page = ada.get("/operator/operators").await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    let csrf = page.csrf();
+    // A new operator user with two roles from the form's checkboxes.
+    let made = ada
+        .submit(
+            "/operator/operators",
+            &csrf,
+            &[
+                ("email", "cat@op.example"),
+                ("display_name", "Cat"),
+                ("roles", "catalog_manager"),
+                ("roles", "support_agent"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.html);
+    let list = app.get("/v1/publisher/operators", PUBLISHER_TOKEN).await;
+    let cat = list.body["items"].as_array().unwrap().iter().find(|o| o["email"] == "cat@op.example").unwrap().clone();
+    assert_eq!(cat["roles"], json!(["catalog_manager", "support_agent"]));
+    // My account: a token shown once, which works on the API, then revoked.
+    let account = ada.get("/operator/account").await;
+    assert_eq!(account.status, 200);
+    let issued = ada.submit("/operator/account/tokens", &csrf, &[("name", "laptop")]).await;
+    assert_eq!(issued.status, 200, "{}", issued.html);
+    assert_eq!(issued.headers["cache-control"], "no-store");
+    let at = issued.html.find("data-testid=\"issued-token\">").unwrap() + 27;
+    let token = issued.html[at..].split('<').next().unwrap().to_string();
+    assert!(token.starts_with("pho_"), "{token}");
+    let me = app.get("/v1/publisher/me", &token).await;
+    assert_eq!(me.body["operator"]["email"], "ada@op.example", "{}", me.text);
+    let again = ada.get("/operator/account").await;
+    assert!(!again.html.contains(&token), "shown once");
+    let laptop = again.html.find("laptop").unwrap();
+    let at = laptop + again.html[laptop..].find("/operator/account/tokens/").unwrap();
+    let revoke: String = again.html[at..].split('"').next().unwrap().to_string();
+    assert_eq!(ada.submit(&revoke, &csrf, &[]).await.status, 303);
+    app.get("/v1/publisher/me", &token).await.assert_error(401, "unauthorized");
+    // Disabling Cat from the console ends its console session.
+    let mut cat_console = Console::new(&app);
+    cat_console.sign_in("cat@op.example", PASSWORD).await;
+    assert_eq!(cat_console.get("/operator").await.status, 200);
+    let id = cat["id"].as_str().unwrap();
+    assert_eq!(
+        ada.submit(&format!("/operator/operators/{id}/disabled"), &csrf, &[("disabled", "true")]).await.status,
+        303
+    );
+    assert_eq!(cat_console.get("/operator").await.status, 303);
+    // Changing one's password needs the current one, and signs out everywhere.
+    let wrong = ada
+        .submit(
+            "/operator/account/password",
+            &csrf,
+            &[("current", "not my password!"), ("new", "another long password")],
+        )
+        .await;
+    assert_eq!(wrong.status, 400, "{}", wrong.html);
+    let changed = ada
+        .submit("/operator/account/password", &csrf, &[("current", PASSWORD), ("new", "another long password")])
+        .await;
+    assert_eq!(changed.status, 303, "{}", changed.html);
+    assert_eq!(ada.get("/operator").await.status, 303);
+    assert_eq!(ada.sign_in("ada@op.example", "another long password").await.status, 303);
+    // The log page: newest first, naming who, and the chain verifies.
+    let log = ada.get("/operator/activity").await;
+    assert_eq!(log.status, 200, "{}", log.html);
+    assert!(
+        log.html.contains("data-testid=\"chain\">The log&#x27;s hash chain verifies")
+            || log.html.contains("hash chain verifies"),
+        "{}",
+        log.html
+    );
+    assert!(log.html.contains("Operator user added") && log.html.contains("ada@op.example"));
+    // A catalog manager has no operator log.
+    operator(&app, "cm@op.example", &["catalog_manager"]).await;
+    let mut cm = Console::new(&app);
+    cm.sign_in("cm@op.example", PASSWORD).await;
+    assert_eq!(cm.get("/operator/activity").await.status, 403);
+    assert_eq!(cm.get("/operator/operators").await.status, 403);
+    assert_eq!(cm.get("/operator/account").await.status, 200);
 }

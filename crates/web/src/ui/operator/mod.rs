@@ -8,6 +8,7 @@ mod billing;
 mod desk;
 mod home;
 mod partners;
+mod team;
 
 use super::{error_parts, page, with_error_status};
 use crate::api::RequiresOperator;
@@ -185,4 +186,5 @@ pub fn routes() -> Router<AppState> {
         .merge(partners::routes())
         .merge(desk::routes())
         .merge(billing::routes())
+        .merge(team::routes())
 }
