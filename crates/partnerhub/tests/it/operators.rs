@@ -15,6 +15,7 @@ crate::on_both_backends!(
     the_desk_grants_refunds_and_cancels_from_the_console,
     the_console_runs_invoices_and_opens_one,
     the_team_the_account_and_the_log_in_the_console,
+    create_admin_bootstraps_the_first_operator,
 );
 
 /// An operator user with `roles` and a password, and its API token.
@@ -524,4 +525,55 @@ async fn the_team_the_account_and_the_log_in_the_console(db: Db) {
     assert_eq!(cm.get("/operator/activity").await.status, 403);
     assert_eq!(cm.get("/operator/operators").await.status, 403);
     assert_eq!(cm.get("/operator/account").await.status, 200);
+}
+
+/// `partnerhub operator create-admin`: a generated one-time password, or one read from standard input; either signs
+/// in to the console, and the bootstrap is an operator record of the command line.
+async fn create_admin_bootstraps_the_first_operator(db: Db) {
+    use tokio::io::AsyncWriteExt;
+    let app = TestApp::spawn(db).await;
+    let args = |email: &'static str| {
+        let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_partnerhub"));
+        c.args(["operator", "create-admin", "--email", email, "--database-url", &app.db.url])
+            .args(["--secret-key", "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio="]);
+        c
+    };
+    let out = args("first@op.example").output().await.unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{printed}{}", String::from_utf8_lossy(&out.stderr));
+    let password = printed.rsplit(": ").next().unwrap().trim().to_string();
+    assert!(password.len() >= 20, "{printed}");
+    let mut c = Console::new(&app);
+    assert_eq!(c.sign_in("first@op.example", &password).await.status, 303);
+    // From standard input: nothing printed but the user; a short password is refused and creates nothing.
+    let mut child = args("second@op.example")
+        .arg("--password-stdin")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"short\n").await.unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    assert!(!out.status.success());
+    let mut child = args("second@op.example")
+        .arg("--password-stdin")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).await.unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("password"), "no password printed");
+    assert_eq!(Console::new(&app).sign_in("second@op.example", PASSWORD).await.status, 303);
+    // The same email again is refused.
+    assert!(!args("first@op.example").output().await.unwrap().status.success());
+    let log = app.get("/v1/publisher/activity?size=50", PUBLISHER_TOKEN).await;
+    let by_cli = log.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["operation"] == "create_operator" && r["principal"] == "operator (command line)")
+        .count();
+    assert_eq!(by_cli, 2, "{}", log.text);
 }
