@@ -785,5 +785,15 @@ async fn the_console_walk() {
     w.shot("console-activity").await;
     w.go("/operator/operators").await;
     w.go("/operator/account").await;
+
+    // The console speaks the dashboard's languages: the switch saves the operator user's choice.
+    w.follow("[data-testid=language-zh-TW]").await;
+    let zh = w.text().await;
+    assert!(zh.contains("權杖") && zh.contains("密碼"), "{zh}");
+    w.go("/operator").await;
+    assert!(w.text().await.contains("歡迎，Walk admin"));
+    w.shot("console-home-zh-TW").await;
+    w.follow("[data-testid=language-en]").await;
+    assert!(w.text().await.contains("Welcome, Walk admin"));
     w.report_and_close().await;
 }
