@@ -216,6 +216,22 @@ impl Blobs {
         let wanted = result.range.clone();
         match result.payload {
             // A local file: read it with large chunks on tokio's file I/O rather than object_store's 8 KiB reads.
+            // A small file (or part): read whole in one blocking call and sent as one chunk, instead of a seek
+            // and two reads each on a blocking thread of its own. A file shorter than its size fails here, before
+            // anything is counted or sent.
+            GetResultPayload::File(mut file, _) if wanted.end - wanted.start <= READ_CHUNK as u64 => {
+                let bytes = tokio::task::spawn_blocking(move || {
+                    use std::io::{Read, Seek};
+                    let mut buf = vec![0; (wanted.end - wanted.start) as usize];
+                    file.seek(std::io::SeekFrom::Start(wanted.start))?;
+                    file.read_exact(&mut buf)?;
+                    Ok::<_, std::io::Error>(Bytes::from(buf))
+                })
+                .await
+                .map_err(|e| BlobError::Storage(e.to_string()))?
+                .map_err(|e| BlobError::Storage(e.to_string()))?;
+                Ok(futures::stream::once(async move { Ok(bytes) }).boxed())
+            }
             GetResultPayload::File(file, _) => {
                 let mut file = tokio::fs::File::from_std(file);
                 file.seek(std::io::SeekFrom::Start(wanted.start))

@@ -6,6 +6,7 @@
 //! (group commit, see `writer`), and a reader pool; PostgreSQL uses one pool and row locks.
 
 use crate::*;
+use futures::future::BoxFuture;
 use idempotency::complete_idempotency;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::pool::PoolConnection;
@@ -112,9 +113,8 @@ impl SqlStore {
         sqlx::any::install_default_drivers();
         if url.starts_with("sqlite:") {
             let url = sqlite_url(url)?;
-            let pragmas = sqlite_pragmas;
-            let write = AnyPoolOptions::new().max_connections(1).after_connect(writer_pragmas).connect(&url).await?;
-            let read = AnyPoolOptions::new().max_connections(8).after_connect(pragmas).connect(&url).await?;
+            let write = sqlite_pool(&url, 1, writer_pragmas).await?;
+            let read = sqlite_pool(&url, 8, sqlite_pragmas).await?;
             // The writer's task ends when this store is dropped.
             let writer = writer::Writer::start(write.clone());
             Ok(SqlStore { backend: Backend::Sqlite, write, read, writer: Some(writer) })
@@ -162,6 +162,18 @@ impl SqlStore {
     fn chain_lock(&self) -> &'static str {
         self.backend.chain_lock()
     }
+}
+
+type AfterConnect = for<'c> fn(
+    &'c mut sqlx::AnyConnection,
+    sqlx::pool::PoolConnectionMetadata,
+) -> BoxFuture<'c, Result<(), sqlx::Error>>;
+
+/// A pool of `max` SQLite connections set up by `pragmas`. No ping before lending a connection (sqlx's default): a
+/// connection to a local file does not hang up, and each ping is a round trip to the connection's worker thread, on
+/// every read.
+async fn sqlite_pool(url: &str, max: u32, pragmas: AfterConnect) -> Result<AnyPool, sqlx::Error> {
+    AnyPoolOptions::new().max_connections(max).test_before_acquire(false).after_connect(pragmas).connect(url).await
 }
 
 /// Per-connection SQLite settings. busy_timeout first: setting WAL needs a moment of exclusive access.
@@ -261,6 +273,13 @@ fn values_rows(template: &str, rows: usize) -> String {
         }
     }
     out
+}
+
+/// `rows` copies of `template` joined by commas, its `?` left as they are: SQLite's anonymous parameters, bound by
+/// position. For SQLite's long statements only: SQLite looks each `$N` up by name in a list as long as the
+/// statement's parameters, at prepare and at every bind, which grows with the square of the rows.
+fn anonymous_rows(template: &str, rows: usize) -> String {
+    vec![template; rows].join(", ")
 }
 
 /// `$first, $first+1, …` for an `IN (…)` list of `n` values.
