@@ -352,7 +352,10 @@ impl ArtifactStore for SqlStore {
 #[async_trait]
 impl LinkLookup for SqlStore {
     async fn find_link(&self, token_hash: &str) -> StoreResult<Option<LinkForDownload>> {
-        let row = sqlx::query(&FIND_LINK).bind(token_hash).fetch_optional(&self.read).await?;
+        let row = match &self.lookups {
+            Some(lookups) => lookups.fetch_optional(&FIND_LINK, token_hash, &self.read).await?,
+            None => sqlx::query(&FIND_LINK).bind(token_hash).fetch_optional(&self.read).await?,
+        };
         row.map(|r| {
             Ok(LinkForDownload {
                 id: DownloadLinkId(uuid_col(&r, "dl_id")?),

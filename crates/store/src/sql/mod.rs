@@ -25,6 +25,7 @@ mod idempotency;
 mod invoices;
 mod keys;
 mod ledger;
+mod lookups;
 mod orders;
 mod partners;
 mod rows;
@@ -42,6 +43,8 @@ pub struct SqlStore {
     /// SQLite: the writer that runs every write transaction in a batch committed once (see `writer`), owned by
     /// this store.
     writer: Option<writer::Writer>,
+    /// SQLite: the connections of the download's link lookup (see `lookups`).
+    lookups: Option<lookups::Lookups>,
 }
 
 pub use writer::WriterStats;
@@ -117,13 +120,14 @@ impl SqlStore {
             let read = sqlite_pool(&url, 8, sqlite_pragmas).await?;
             // The writer's task ends when this store is dropped.
             let writer = writer::Writer::start(write.clone());
-            Ok(SqlStore { backend: Backend::Sqlite, write, read, writer: Some(writer) })
+            let lookups = Some(lookups::Lookups::new(&url));
+            Ok(SqlStore { backend: Backend::Sqlite, write, read, writer: Some(writer), lookups })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             // A request waits at most this long for a connection: when the database is down (sqlx retries a refused
             // connection until then) or overloaded, the client hears 503 with Retry-After soon rather than late.
             let pool =
                 AnyPoolOptions::new().max_connections(32).acquire_timeout(Duration::from_secs(2)).connect(url).await?;
-            Ok(SqlStore { backend: Backend::Postgres, write: pool.clone(), read: pool, writer: None })
+            Ok(SqlStore { backend: Backend::Postgres, write: pool.clone(), read: pool, writer: None, lookups: None })
         } else {
             Err(StoreError::Config(format!(
                 "unsupported database URL scheme in '{}': use sqlite:// or postgres://",
@@ -183,17 +187,19 @@ fn sqlite_pragmas(
     conn: &mut sqlx::AnyConnection,
     _meta: sqlx::pool::PoolConnectionMetadata,
 ) -> futures::future::BoxFuture<'_, Result<(), sqlx::Error>> {
-    Box::pin(async move {
-        for pragma in [
-            "PRAGMA busy_timeout = 10000",
-            "PRAGMA journal_mode = WAL",
-            "PRAGMA synchronous = FULL",
-            "PRAGMA foreign_keys = ON",
-        ] {
-            sqlx::Executor::execute(&mut *conn, pragma).await?;
-        }
-        Ok(())
-    })
+    Box::pin(set_sqlite_pragmas(conn))
+}
+
+async fn set_sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+    for pragma in [
+        "PRAGMA busy_timeout = 10000",
+        "PRAGMA journal_mode = WAL",
+        "PRAGMA synchronous = FULL",
+        "PRAGMA foreign_keys = ON",
+    ] {
+        sqlx::Executor::execute(&mut *conn, pragma).await?;
+    }
+    Ok(())
 }
 
 /// The one writer connection also gets a 64 MiB page cache (SQLite's default is 2 MiB): large writes such as an
