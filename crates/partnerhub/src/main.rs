@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::Parser;
 use cli::{
     ArtifactsCommand, AuditCommand, BlobsCommand, CatalogCommand, Cli, Command, ConfigCommand, InvoicesCommand,
-    KeysCommand, LedgerCommand,
+    KeysCommand, LedgerCommand, PricelistsCommand,
 };
 use config::Settings;
 use futures::StreamExt;
@@ -194,6 +194,24 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Pricelists {
+            command: PricelistsCommand::Import { csv, list, effective_from, discount_percent, default, store },
+        } => {
+            let settings = Settings::resolve(&store, None)?;
+            let prices = read_cost_csv(&csv)?;
+            let count = prices.len();
+            let services = open_services(&settings).await?;
+            let draft = services::pricelists::VersionDraft { effective_from, discount_percent, prices };
+            let imported = services
+                .import_price_list(&services.operator_on_this_machine(), &list, default, draft)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e}", csv.display()))?;
+            let number = imported.versions.last().map(|v| v.number).unwrap_or_default();
+            let status =
+                imported.versions.last().map(|v| imported.status_of(v, services.now()).as_str()).unwrap_or_default();
+            println!("price list {} ({}): version {number} ({status}) with {count} prices", imported.name, imported.id);
+            Ok(())
+        }
         Command::Ledger { command: LedgerCommand::Verify { store } } => {
             let settings = Settings::resolve(&store, None)?;
             let services = open_services(&settings).await?;
@@ -217,4 +235,32 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The rows of a price list CSV (`productId,skuId,country,currencyCode,cost`), unvalidated (the services check them,
+/// naming the row as `prices[i]`).
+fn read_cost_csv(path: &std::path::Path) -> anyhow::Result<Vec<domain::pricelist::CostPriceDraft>> {
+    let mut reader = csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let headers = reader.headers().with_context(|| format!("reading {}", path.display()))?.clone();
+    let column = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+            .ok_or_else(|| anyhow::anyhow!("{}: the header has no {name} column", path.display()))
+    };
+    let (product, sku, country, currency, cost) =
+        (column("productId")?, column("skuId")?, column("country")?, column("currencyCode")?, column("cost")?);
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.with_context(|| format!("{}: row {}", path.display(), i + 2))?;
+        let cell = |n: usize| record.get(n).unwrap_or_default().to_string();
+        rows.push(domain::pricelist::CostPriceDraft {
+            product_id: cell(product),
+            sku_id: cell(sku),
+            country: cell(country),
+            currency_code: cell(currency),
+            cost: cell(cost),
+        });
+    }
+    Ok(rows)
 }

@@ -35,6 +35,12 @@ const SQLITE: &[Migration] = &[
     },
     Migration { version: 12, name: "open_carts", sql: include_str!("../migrations/sqlite/0012_open_carts.sql") },
     Migration { version: 13, name: "user_language", sql: include_str!("../migrations/sqlite/0013_user_language.sql") },
+    Migration { version: 15, name: "price_lists", sql: include_str!("../migrations/sqlite/0015_price_lists.sql") },
+    Migration {
+        version: 16,
+        name: "customer_prices",
+        sql: include_str!("../migrations/sqlite/0016_customer_prices.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -66,6 +72,12 @@ const POSTGRES: &[Migration] = &[
         version: 13,
         name: "user_language",
         sql: include_str!("../migrations/postgres/0013_user_language.sql"),
+    },
+    Migration { version: 15, name: "price_lists", sql: include_str!("../migrations/postgres/0015_price_lists.sql") },
+    Migration {
+        version: 16,
+        name: "customer_prices",
+        sql: include_str!("../migrations/postgres/0016_customer_prices.sql"),
     },
 ];
 

@@ -17,6 +17,8 @@ mod api_customers;
 mod api_downloads;
 mod api_invoices;
 mod api_orders;
+mod api_pricelists;
+mod api_prices;
 mod api_support;
 mod api_users;
 mod api_webhooks;

@@ -75,6 +75,12 @@ pub const ROUTES: &[Route] = &[
     r("patch", "/v1/servicerequests/{id}", Action::SupportRequests),
     r("post", "/v1/servicerequests/{id}/attachments", Action::SupportRequests),
     r("get", "/v1/servicerequests/{id}/attachments/{attachmentId}", Action::SupportRequests),
+    r("get", "/v1/pricing/markuprules", Action::ManagePrices),
+    r("post", "/v1/pricing/markuprules", Action::ManagePrices),
+    r("delete", "/v1/pricing/markuprules/{ruleId}", Action::ManagePrices),
+    r("get", "/v1/customers/{customerId}/prices", Action::ManagePrices),
+    r("post", "/v1/customers/{customerId}/prices", Action::ManagePrices),
+    r("get", "/v1/customers/{customerId}/pricesheet", Action::ViewMargins),
     r("get", "/v1/testclock", Action::TestClock),
     r("post", "/v1/testclock/advance", Action::TestClock),
     r("get", "/v1/webhooks", Action::ManageWebhooks),
@@ -125,6 +131,7 @@ fn concrete(method: &str, path: &str, ids: &Ids) -> String {
         .replace("{orderId}", &ids.order)
         .replace("{itemId}", &ids.item)
         .replace("{tokenId}", &uuid::Uuid::new_v4().to_string())
+        .replace("{ruleId}", &uuid::Uuid::new_v4().to_string())
         .replace("{linkId}", &uuid::Uuid::new_v4().to_string())
         .replace("{invoiceId}", &ids.invoice)
         .replace("{billingProvider}", "OneTime")
@@ -178,6 +185,10 @@ fn body_for(route: &Route, role: Role, n: usize, ids: &Ids) -> Option<Value> {
         ),
         ("post", "/v1/users/me/tokens") => Some(json!({"name": "matrix"})),
         ("post", "/v1/testclock/advance") => Some(json!({"seconds": 1})),
+        ("post", "/v1/pricing/markuprules") => Some(json!({"basis": "cost", "percent": "10"})),
+        ("post", "/v1/customers/{customerId}/prices") => {
+            Some(json!({"productId": "SLES", "skuId": "0001", "unitPrice": format!("{}.00", 200 + n % 100)}))
+        }
         ("post", "/v1/webhooks") => {
             Some(json!({"url": format!("https://hooks{n}.example.com/partnerhub"), "operationTypes": ["create_order"]}))
         }
@@ -310,6 +321,7 @@ async fn role_route_matrix_follows_the_policy(db: Db) {
                 if !matches!(
                     (route.method, route.path),
                     (_, "/v1/users/me/tokens/{tokenId}")
+                        | (_, "/v1/pricing/markuprules/{ruleId}")
                         | (_, "/v1/customers/{customerId}/software/{itemId}/downloadlinks/{linkId}")
                         | (_, "/v1/customers/{customerId}/carts/{cartId}/checkout")
                         | ("patch", "/v1/customers/{customerId}/orders/{orderId}")

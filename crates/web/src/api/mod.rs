@@ -7,6 +7,8 @@ pub mod customers;
 pub mod downloads;
 pub mod invoices;
 pub mod orders;
+pub mod pricelists;
+pub mod prices;
 pub mod publisher;
 pub mod software;
 pub mod subscriptions;
@@ -31,7 +33,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
         on behalf of customers. Follows Partner Center's REST API v1 conventions."),
     modifiers(&BearerAuth),
     components(schemas(ErrorBody)),
-    tags((name = "customers"), (name = "catalog"), (name = "orders"), (name = "software"), (name = "billing"), (name = "support"), (name = "users"), (name = "activity"), (name = "webhooks"), (name = "testclock"), (name = "publisher"),
+    tags((name = "customers"), (name = "catalog"), (name = "orders"), (name = "software"), (name = "billing"), (name = "support"), (name = "users"), (name = "activity"), (name = "webhooks"), (name = "testclock"), (name = "pricing"), (name = "publisher"),
         (name = "operations"))
 )]
 struct ApiDoc;
@@ -97,6 +99,8 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(webhooks::routes())
         .merge(testclock::routes())
         .merge(publisher::routes())
+        .merge(pricelists::routes())
+        .merge(prices::routes())
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .routes(routes!(openapi_json))

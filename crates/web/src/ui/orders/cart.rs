@@ -82,8 +82,7 @@ async fn cart_view(
     let cur = catalog.market.currency_code.clone();
     // Priced exactly as checkout prices it (the same pure function, on the same catalog); a line that can no longer
     // be priced leaves the amounts blank, and checkout will say why.
-    let now = state.services.partner_now(&s.actor.partner);
-    let priced = price_order(domain::ids::OrderId::new(), &cart, &catalog.products, &catalog.market, now).ok();
+    let priced = state.services.price_cart(&s.actor, &c, &catalog, &cart).await.or_page(s)?;
     let mut lines = Vec::new();
     for (i, l) in cart.lines.iter().enumerate() {
         let product = catalog.products.iter().find(|p| p.id == l.product_id);
