@@ -39,6 +39,7 @@ mod reliability;
 mod roles;
 mod scale_out;
 mod ui_basics;
+mod ui_economics;
 mod ui_language;
 
 /// Declares `$name::sqlite` and `$name::postgres`, each running `async fn $name(backend)` on a fresh database.

@@ -85,6 +85,7 @@ fn family_keys() -> BTreeSet<String> {
     );
     codes.extend(LedgerKind::ALL.iter().map(|k| k.as_str()));
     codes.extend(Severity::ALL.iter().map(|s| s.as_str()));
+    codes.extend(domain::catalog::ProductType::ALL.iter().map(|t| t.as_str()));
     let mut keys: BTreeSet<String> = codes.iter().map(|c| format!("term-{}", c.replace('.', "-"))).collect();
     keys.extend(Role::ALL.iter().map(|r| format!("role-about-{}", r.as_str())));
     keys.extend(TOPICS.iter().map(|t| format!("topic-{}", t.code)));

@@ -364,6 +364,7 @@ struct SettingsPage {
     error: Option<String>,
     tokens: Vec<TokenRow>,
     is_admin: bool,
+    manage_prices: bool,
     users: Vec<UserRow>,
     all_roles: Vec<&'static str>,
     role_help: Vec<RoleHelp>,
@@ -402,6 +403,7 @@ async fn settings_page(
             })
             .collect(),
         is_admin,
+        manage_prices: super::can(s, Action::ManagePrices),
         users: users
             .iter()
             .map(|u| UserRow {

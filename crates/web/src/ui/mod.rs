@@ -7,6 +7,7 @@ pub mod format;
 pub mod links;
 mod orders;
 mod pages;
+mod prices;
 mod support;
 mod webhooks;
 
@@ -284,6 +285,7 @@ pub fn router() -> Router<AppState> {
         .merge(admin::routes())
         .merge(support::routes())
         .merge(webhooks::routes())
+        .merge(prices::routes())
         .layer(middleware::from_fn(i18n::choose))
         .layer(middleware::from_fn(security_headers))
 }
