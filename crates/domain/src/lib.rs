@@ -7,6 +7,7 @@ pub mod cancellation;
 pub mod catalog;
 pub mod clock;
 pub mod credit;
+pub mod credit_limit;
 pub mod csv;
 pub mod customer;
 pub mod customer_price;

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod blobs;
 pub mod cancellations;
 pub mod catalog;
+pub mod credit_limits;
 pub mod customer_prices;
 pub mod customers;
 pub mod downloads;

@@ -174,7 +174,11 @@ impl Services {
         let order = price_order(OrderId::new(), &cart, &catalog.products, &catalog.market, &book, now)?;
         let (items, audit) = checkout_writes(&order, &customer, actor.principal(), now);
         let effects = Effects { audit: vec![audit], idempotency: completion(keep, &order)? };
-        self.store.place_order(scope, &order, CartClaim::Stored { version: cart.updated_at }, &items, effects).await?;
+        let placed = self
+            .store
+            .place_order(scope, &order, CartClaim::Stored { version: cart.updated_at }, &items, effects)
+            .await;
+        self.note_credit_refusal(scope, actor, &customer, &order, placed).await?;
         Ok(order)
     }
 
@@ -195,7 +199,8 @@ impl Services {
         let order = price_order(OrderId::new(), &cart, &catalog.products, &catalog.market, &book, now)?;
         let (items, audit) = checkout_writes(&order, &customer, actor.principal(), now);
         let effects = Effects { audit: vec![audit], idempotency: completion(keep, &order)? };
-        self.store.place_order(scope, &order, CartClaim::Direct(&cart), &items, effects).await?;
+        let placed = self.store.place_order(scope, &order, CartClaim::Direct(&cart), &items, effects).await;
+        self.note_credit_refusal(scope, actor, &customer, &order, placed).await?;
         Ok(order)
     }
 

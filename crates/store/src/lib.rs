@@ -43,6 +43,7 @@ use async_trait::async_trait;
 use domain::audit::{AuditRecord, DateRange};
 use domain::catalog::{MarketRule, Product, ProductType};
 use domain::credit::OrderBalance;
+use domain::credit_limit::{CreditLimit, CreditStanding};
 use domain::customer::Customer;
 use domain::customer_price::{MarkupRule, PriceOverride};
 use domain::download::{LinkState, Transfer};
@@ -516,6 +517,11 @@ pub trait PartnerStore: Send + Sync {
     async fn list_partners(&self) -> StoreResult<Vec<Partner>>;
     /// A keyset page of partners by (created_at, id).
     async fn page_partners(&self, limit: u32, after: Option<&Cursor>) -> StoreResult<Vec<Partner>>;
+    /// Sets (or, with `None`, removes) a partner's credit limit; `NotFound` for no such partner.
+    async fn set_credit_limit(&self, partner: PartnerId, limit: Option<&CreditLimit>) -> StoreResult<()>;
+    /// The partner's credit limit and what counts against it now (none without a limit); `NotFound` for no such
+    /// partner.
+    async fn credit_standing(&self, partner: PartnerId) -> StoreResult<Option<CreditStanding>>;
 }
 
 /// Markets, the catalog and R1's type availability.

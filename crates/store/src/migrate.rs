@@ -41,6 +41,7 @@ const SQLITE: &[Migration] = &[
         name: "customer_prices",
         sql: include_str!("../migrations/sqlite/0016_customer_prices.sql"),
     },
+    Migration { version: 17, name: "credit_limits", sql: include_str!("../migrations/sqlite/0017_credit_limits.sql") },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -78,6 +79,11 @@ const POSTGRES: &[Migration] = &[
         version: 16,
         name: "customer_prices",
         sql: include_str!("../migrations/postgres/0016_customer_prices.sql"),
+    },
+    Migration {
+        version: 17,
+        name: "credit_limits",
+        sql: include_str!("../migrations/postgres/0017_credit_limits.sql"),
     },
 ];
 

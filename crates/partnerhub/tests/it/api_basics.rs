@@ -116,6 +116,8 @@ async fn openapi_lists_every_route(db: Db) {
         ("post", "/v1/publisher/pricelists/{priceListId}/versions"),
         ("patch", "/v1/publisher/pricelists/{priceListId}/versions/{version}"),
         ("put", "/v1/publisher/partners/{partnerId}/pricelist"),
+        ("get", "/v1/publisher/partners/{partnerId}/creditlimit"),
+        ("put", "/v1/publisher/partners/{partnerId}/creditlimit"),
     ]) {
         let item = paths.get(path).unwrap_or_else(|| panic!("{path} is missing from the OpenAPI document"));
         assert!(item.get(method).is_some(), "{method} {path} is missing from the OpenAPI document");

@@ -13,6 +13,7 @@ mod api_audit;
 mod api_basics;
 mod api_cancellations;
 mod api_catalog;
+mod api_credit_limits;
 mod api_customers;
 mod api_downloads;
 mod api_invoices;

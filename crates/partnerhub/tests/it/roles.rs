@@ -62,6 +62,7 @@ pub const ROUTES: &[Route] = &[
     r("get", "/v1/auditrecords/export", Action::ReadActivityLog),
     r("get", "/v1/auditrecords/verification", Action::ReadActivityLog),
     r("get", "/v1/invoices", Action::ReadInvoices),
+    r("get", "/v1/creditlimit", Action::ReadInvoices),
     r("get", "/v1/invoices/{invoiceId}", Action::ReadInvoices),
     r("get", "/v1/invoices/{invoiceId}/lineitems", Action::ReadInvoices),
     r("get", "/v1/invoices/unbilled/lineitems", Action::ReadInvoices),

@@ -425,6 +425,7 @@ impl OrderStore for SqlStore {
             }
             q.execute(&mut *tx).await?;
         }
+        self.check_credit_limit(&mut tx, scope.partner_id(), order).await?;
         self.commit_with(tx, scope.partner_id(), effects).await?;
         Ok(())
     }

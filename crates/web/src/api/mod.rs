@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod catalog;
 pub mod collection;
+pub mod credit;
 pub mod customers;
 pub mod downloads;
 pub mod invoices;
@@ -101,6 +102,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(publisher::routes())
         .merge(pricelists::routes())
         .merge(prices::routes())
+        .merge(credit::routes())
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .routes(routes!(openapi_json))

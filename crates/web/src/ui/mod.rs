@@ -368,6 +368,9 @@ pub fn form_problem(e: &services::Error) -> Option<FieldProblem> {
         D::CreditExceedsCharge { left, currency, .. } => {
             FieldProblem::new("", tr!("problem-credit-left", left = credit_left(left, currency)), StatusCode::CONFLICT)
         }
+        D::CreditLimitExceeded { left, currency, .. } => {
+            FieldProblem::new("", tr!("problem-credit-limit", left = credit_left(left, currency)), StatusCode::CONFLICT)
+        }
         D::PayloadTooLarge(limit) => FieldProblem::new(
             "",
             tr!("problem-too-large", limit = customers::human_size(*limit)),
