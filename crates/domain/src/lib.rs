@@ -27,6 +27,7 @@ pub mod partner;
 pub mod policy;
 pub mod pricelist;
 pub mod rate;
+pub mod reconcile;
 pub mod role;
 pub mod software;
 pub mod subscription;

@@ -83,6 +83,15 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Check a month's reconciliation against the invoices: per partner and invoice, the partner-cost side of the
+    /// rows billed on it adds up to its totals to the cent. Exits 1 naming every invoice that does not.
+    Reconcile {
+        /// The month, e.g. 2026-11.
+        #[arg(long)]
+        period: String,
+        #[command(flatten)]
+        store: StoreOptions,
+    },
     /// Partner price lists (what partners pay, per SKU and market).
     Pricelists {
         #[command(subcommand)]

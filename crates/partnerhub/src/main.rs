@@ -194,6 +194,47 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Reconcile { period, store } => {
+            let settings = Settings::resolve(&store, None)?;
+            let services = open_services(&settings).await?;
+            let all = services
+                .reconcile_all(&services.operator_on_this_machine(), &period)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (mut invoices, mut bad) = (0, 0);
+            for (partner, r) in &all {
+                for c in r.checks() {
+                    invoices += 1;
+                    let i = &c.invoice;
+                    let verdict = if c.matches() { "ok" } else { "MISMATCH" };
+                    if !c.matches() {
+                        bad += 1;
+                    }
+                    println!(
+                        "{verdict}\t{partner}\tinvoice {}\t{}\t{} rows: net {} tax {} total {}\tinvoice: {} lines, net {} tax {} total {}",
+                        i.id,
+                        i.currency,
+                        c.rows,
+                        c.subtotal.format(),
+                        c.tax.format(),
+                        c.total.format(),
+                        i.line_count,
+                        i.subtotal.format(),
+                        i.tax_total.format(),
+                        i.total_charges.format()
+                    );
+                }
+                let unbilled = r.rows.iter().filter(|row| row.invoice_id.is_none()).count();
+                if unbilled > 0 {
+                    println!("unbilled\t{partner}\t{unbilled} rows dated in {period} not invoiced yet");
+                }
+            }
+            println!("{period}: {invoices} invoices, {bad} mismatched");
+            if bad > 0 {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Pricelists {
             command: PricelistsCommand::Import { csv, list, effective_from, discount_percent, default, store },
         } => {

@@ -174,7 +174,7 @@ impl Services {
     }
 
     /// Every row of `of`, read a page at a time.
-    async fn all_lines(&self, scope: PartnerScope, of: LedgerLines) -> Result<Vec<InvoiceLine>> {
+    pub(crate) async fn all_lines(&self, scope: PartnerScope, of: LedgerLines) -> Result<Vec<InvoiceLine>> {
         let mut lines = Vec::new();
         let mut after: Option<Cursor> = None;
         loop {

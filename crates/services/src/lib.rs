@@ -17,6 +17,7 @@ pub mod markets;
 pub mod orders;
 pub mod partners;
 pub mod pricelists;
+pub mod reconciliation;
 pub mod secrets;
 pub mod sessions;
 pub mod software;

@@ -20,6 +20,7 @@ mod api_invoices;
 mod api_orders;
 mod api_pricelists;
 mod api_prices;
+mod api_reconciliation;
 mod api_support;
 mod api_users;
 mod api_webhooks;

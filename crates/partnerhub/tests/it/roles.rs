@@ -63,6 +63,10 @@ pub const ROUTES: &[Route] = &[
     r("get", "/v1/auditrecords/verification", Action::ReadActivityLog),
     r("get", "/v1/invoices", Action::ReadInvoices),
     r("get", "/v1/creditlimit", Action::ReadInvoices),
+    r("get", "/v1/reconciliation", Action::ReadInvoices),
+    r("get", "/v1/reconciliation.csv", Action::ReadInvoices),
+    r("get", "/v1/customers/{customerId}/statement", Action::ReadInvoices),
+    r("get", "/v1/customers/{customerId}/statement.csv", Action::ReadInvoices),
     r("get", "/v1/invoices/{invoiceId}", Action::ReadInvoices),
     r("get", "/v1/invoices/{invoiceId}/lineitems", Action::ReadInvoices),
     r("get", "/v1/invoices/unbilled/lineitems", Action::ReadInvoices),
@@ -146,6 +150,8 @@ fn concrete(method: &str, path: &str, ids: &Ids) -> String {
         .replace("{domain}", "target.example.com");
     if p.starts_with("/v1/products") {
         format!("{p}?country=US")
+    } else if p.contains("/reconciliation") || p.contains("/statement") {
+        format!("{p}?period=2026-01")
     } else {
         p
     }

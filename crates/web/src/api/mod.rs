@@ -11,6 +11,7 @@ pub mod orders;
 pub mod pricelists;
 pub mod prices;
 pub mod publisher;
+pub mod reconciliation;
 pub mod software;
 pub mod subscriptions;
 pub mod support;
@@ -103,6 +104,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(pricelists::routes())
         .merge(prices::routes())
         .merge(credit::routes())
+        .merge(reconciliation::routes())
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .routes(routes!(openapi_json))
