@@ -86,3 +86,47 @@ async fn customer_prices_on_the_dashboard(db: Db) {
     h.sign_in(&helpdesk, PASSWORD).await;
     assert_eq!(h.get("/settings/prices").await.status, 403);
 }
+
+crate::on_both_backends!(a_statement_prints_at_customer_prices);
+
+async fn a_statement_prints_at_customer_prices(db: Db) {
+    let app = TestApp::spawn(db).await;
+    import(&app, &sample_catalog()).await;
+    crate::api_invoices::set_tax(&app, "US", "USD", "0.0725", false).await;
+    let p = app.partner("Alpha", false).await;
+    let c = app.customer(&p, "Fabrikam", "fabrikam.example.com", "US").await["id"].as_str().unwrap().to_string();
+    let gold = new_list(&app, "Gold", false).await;
+    assert_eq!(
+        add_version(&app, &gold, json!({"effectiveFrom": "2026-01-01", "discountPercent": "12"})).await.status,
+        201
+    );
+    assert_eq!(assign(&app, &p.id, &gold).await.status, 200);
+    let admin_token = p.token(domain::role::Role::GlobalAdmin);
+    let rule = app.post("/v1/pricing/markuprules", admin_token, &json!({"basis": "cost", "percent": "25"})).await;
+    assert_eq!(rule.status, 201, "{}", rule.text);
+    let agent_token = p.token(domain::role::Role::AdminAgent);
+    let sles = crate::api_orders::item(&app, agent_token, &c, "SLES", "0001").await;
+    crate::api_orders::buy(&app, agent_token, &c, json!([{"catalogItemId": sles, "quantity": 2}])).await;
+
+    let owner = user_with_password(&app, &p, "owner", &["global_admin"]).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&owner, PASSWORD).await;
+    let orders = b.get(&format!("/customers/{c}/orders")).await;
+    assert!(orders.html.contains("data-testid=\"statement-link\""), "{}", orders.html);
+    // This month on the partner's clock by default: 2 × 330.00 + 7.25%.
+    let st = b.get(&format!("/customers/{c}/statement")).await;
+    assert_eq!(st.status, 200, "{}", st.html);
+    assert_eq!(cell(&st.html, "statement-total"), Some("$707.85"), "{}", st.html);
+    assert!(st.html.contains("$330.00") && !st.html.contains("264.00"), "{}", st.html);
+    let csv = b.get(&format!("/customers/{c}/statement.csv?period=2026-01")).await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.html.starts_with("date,chargeType,") && csv.html.contains(",264.00,330.00,"), "{}", csv.html);
+    // Another month is empty; an agent may not open it.
+    let feb = b.get(&format!("/customers/{c}/statement?period=2026-02")).await;
+    assert!(cell(&feb.html, "statement-total").is_none(), "{}", feb.html);
+    let agent = user_with_password(&app, &p, "agent", &["admin_agent"]).await;
+    let mut a = Browser::new(&app);
+    a.sign_in(&agent, PASSWORD).await;
+    assert_eq!(a.get(&format!("/customers/{c}/statement")).await.status, 403);
+    assert!(!a.get(&format!("/customers/{c}/orders")).await.html.contains("statement-link"));
+}

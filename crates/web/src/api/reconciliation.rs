@@ -127,7 +127,7 @@ impl From<&ReconRow> for ReconRowDto {
 }
 
 /// The rows as CSV (SPEC §5: the JSON field names as the header, text cells spreadsheet-safe).
-fn csv_document(rows: &[ReconRow]) -> Vec<u8> {
+pub(crate) fn csv_document(rows: &[ReconRow]) -> Vec<u8> {
     let mut body = csv_line(CSV_HEADER.map(String::from));
     for r in rows {
         let d = ReconRowDto::from(r);

@@ -8,6 +8,7 @@ pub mod links;
 mod orders;
 mod pages;
 mod prices;
+mod statement;
 mod support;
 mod webhooks;
 
@@ -286,6 +287,7 @@ pub fn router() -> Router<AppState> {
         .merge(support::routes())
         .merge(webhooks::routes())
         .merge(prices::routes())
+        .merge(statement::routes())
         .layer(middleware::from_fn(i18n::choose))
         .layer(middleware::from_fn(security_headers))
 }
