@@ -32,6 +32,14 @@ pub async fn add_version(app: &TestApp, list: &str, body: Value) -> Res {
     app.post(&format!("/v1/publisher/pricelists/{list}/versions"), PUBLISHER_TOKEN, &body).await
 }
 
+/// A list "Gold" at 12% off the list price from January 1st, assigned to `partner` (SLES 300.00 → 264.00).
+pub async fn gold_at_12_percent_off(app: &TestApp, partner: &str) {
+    let gold = new_list(app, "Gold", false).await;
+    let v = add_version(app, &gold, json!({"effectiveFrom": "2026-01-01", "discountPercent": "12"})).await;
+    assert_eq!(v.status, 201, "{}", v.text);
+    assert_eq!(assign(app, partner, &gold).await.status, 200);
+}
+
 pub async fn assign(app: &TestApp, partner: &str, list: &str) -> Res {
     let body = json!({"priceListId": list});
     let path = format!("/v1/publisher/partners/{partner}/pricelist");

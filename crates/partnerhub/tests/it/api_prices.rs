@@ -5,7 +5,7 @@
 use crate::api_catalog::{import, sample_catalog};
 use crate::api_invoices::set_tax;
 use crate::api_orders::{buy, item};
-use crate::api_pricelists::{add_version, assign, new_list};
+use crate::api_pricelists::gold_at_12_percent_off;
 use crate::harness::*;
 use domain::role::Role;
 use reqwest::Method;
@@ -34,12 +34,7 @@ async fn a_customer_price_rule_and_an_override(db: Db) {
     let c1 = app.customer(&p, "Fabrikam", "fabrikam.example.com", "US").await["id"].as_str().unwrap().to_string();
     let c2 = app.customer(&p, "Contoso", "contoso.example.com", "US").await["id"].as_str().unwrap().to_string();
     // The partner's cost: 12% off the list price (SLES 300.00 → 264.00; SQL 1200.00 → 1056.00).
-    let gold = new_list(app, "Gold", false).await;
-    assert_eq!(
-        add_version(app, &gold, json!({"effectiveFrom": "2026-01-01", "discountPercent": "12"})).await.status,
-        201
-    );
-    assert_eq!(assign(app, &p.id, &gold).await.status, 200);
+    gold_at_12_percent_off(app, &p.id).await;
     // No rule yet: the list price.
     assert_eq!(prices(&availability(app, admin, &c1, "SLES").await), (Some("300.00"), Some("264.00"), Some("36.00")));
 

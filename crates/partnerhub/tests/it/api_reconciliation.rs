@@ -5,7 +5,7 @@
 use crate::api_catalog::{import, sample_catalog};
 use crate::api_invoices::{run, set_tax};
 use crate::api_orders::{buy, item, stock};
-use crate::api_pricelists::{add_version, assign, new_list};
+use crate::api_pricelists::gold_at_12_percent_off;
 use crate::api_support::request_body;
 use crate::cli::BIN;
 use crate::harness::*;
@@ -39,12 +39,7 @@ async fn an_order_a_cancellation_and_a_refund_reconcile_to_the_cent(db: Db) {
     let (agent, billing) = (p.token(Role::AdminAgent), p.token(Role::BillingAdmin));
     let c1 = app.customer(&p, "Fabrikam", "fabrikam.example.com", "US").await["id"].as_str().unwrap().to_string();
     let c2 = app.customer(&p, "Contoso", "contoso.example.com", "US").await["id"].as_str().unwrap().to_string();
-    let gold = new_list(&app, "Gold", false).await;
-    assert_eq!(
-        add_version(&app, &gold, json!({"effectiveFrom": "2026-01-01", "discountPercent": "12"})).await.status,
-        201
-    );
-    assert_eq!(assign(&app, &p.id, &gold).await.status, 200);
+    gold_at_12_percent_off(&app, &p.id).await;
     let rule = app
         .post("/v1/pricing/markuprules", p.token(Role::GlobalAdmin), &json!({"basis": "cost", "percent": "25"}))
         .await;

@@ -2,7 +2,7 @@
 //! and margin to the roles that see billing; Settings › Customer prices lists, adds and deletes markup rules.
 
 use crate::api_catalog::{import, sample_catalog};
-use crate::api_pricelists::{add_version, assign, new_list};
+use crate::api_pricelists::gold_at_12_percent_off;
 use crate::harness::*;
 use crate::ui_basics::{user_with_password, Browser, PASSWORD};
 use serde_json::json;
@@ -22,12 +22,7 @@ async fn customer_prices_on_the_dashboard(db: Db) {
     import(&app, &sample_catalog()).await;
     let p = app.partner("Alpha", false).await;
     let c = app.customer(&p, "Fabrikam", "fabrikam.example.com", "US").await["id"].as_str().unwrap().to_string();
-    let gold = new_list(&app, "Gold", false).await;
-    assert_eq!(
-        add_version(&app, &gold, json!({"effectiveFrom": "2026-01-01", "discountPercent": "12"})).await.status,
-        201
-    );
-    assert_eq!(assign(&app, &p.id, &gold).await.status, 200);
+    gold_at_12_percent_off(&app, &p.id).await;
     let owner = user_with_password(&app, &p, "owner", &["global_admin"]).await;
     let agent = user_with_password(&app, &p, "agent", &["admin_agent"]).await;
 
@@ -95,12 +90,7 @@ async fn a_statement_prints_at_customer_prices(db: Db) {
     crate::api_invoices::set_tax(&app, "US", "USD", "0.0725", false).await;
     let p = app.partner("Alpha", false).await;
     let c = app.customer(&p, "Fabrikam", "fabrikam.example.com", "US").await["id"].as_str().unwrap().to_string();
-    let gold = new_list(&app, "Gold", false).await;
-    assert_eq!(
-        add_version(&app, &gold, json!({"effectiveFrom": "2026-01-01", "discountPercent": "12"})).await.status,
-        201
-    );
-    assert_eq!(assign(&app, &p.id, &gold).await.status, 200);
+    gold_at_12_percent_off(&app, &p.id).await;
     let admin_token = p.token(domain::role::Role::GlobalAdmin);
     let rule = app.post("/v1/pricing/markuprules", admin_token, &json!({"basis": "cost", "percent": "25"})).await;
     assert_eq!(rule.status, 201, "{}", rule.text);

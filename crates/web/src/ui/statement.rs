@@ -56,15 +56,24 @@ fn period_of(s: &services::sessions::SessionActor, state: &AppState, q: &Stateme
         .unwrap_or_else(|| Period::of(state.services.partner_now(&s.actor.partner)).to_string())
 }
 
+/// The customer and its statement for the month asked for (else the current one on the partner's clock).
+async fn load(
+    state: &AppState,
+    s: &services::sessions::SessionActor,
+    customer_id: &str,
+    q: &StatementQuery,
+) -> Result<(domain::customer::Customer, services::reconciliation::Reconciliation), super::UiError> {
+    let period = period_of(s, state, q);
+    state.services.customer_statement(&s.actor, parse_id(customer_id).or_page(s)?, &period).await.or_page(s)
+}
+
 async fn statement(
     State(state): State<AppState>,
     Signed(s): Signed,
     Path(customer_id): Path<String>,
     Query(q): Query<StatementQuery>,
 ) -> UiResult {
-    let period = period_of(&s, &state, &q);
-    let (c, r) =
-        state.services.customer_statement(&s.actor, parse_id(&customer_id).or_page(&s)?, &period).await.or_page(&s)?;
+    let (c, r) = load(&state, &s, &customer_id, &q).await?;
     let mut totals: Vec<(String, Money, Money, Money)> = Vec::new();
     let mut rows = Vec::new();
     for row in &r.rows {
@@ -111,9 +120,7 @@ async fn statement_csv(
     Path(customer_id): Path<String>,
     Query(q): Query<StatementQuery>,
 ) -> UiResult {
-    let period = period_of(&s, &state, &q);
-    let (c, r) =
-        state.services.customer_statement(&s.actor, parse_id(&customer_id).or_page(&s)?, &period).await.or_page(&s)?;
+    let (c, r) = load(&state, &s, &customer_id, &q).await?;
     let disposition = format!("attachment; filename=\"statement-{}-{}.csv\"", c.domain, r.period);
     let body = crate::api::reconciliation::csv_document(&r.rows);
     Ok((
