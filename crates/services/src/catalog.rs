@@ -77,6 +77,15 @@ impl MarketCatalog {
     }
 }
 
+/// A market's currency and its minor units, from the market table (the country's own when it has no row).
+pub(crate) fn currency_of(markets: &[Market], code: MarketCode) -> (String, u8) {
+    markets
+        .iter()
+        .find(|m| m.country == code)
+        .map(|m| (m.currency_code.clone(), m.minor_units))
+        .unwrap_or_else(|| (code.info().currency.to_string(), code.info().minor_units))
+}
+
 pub fn parse_target_view(s: Option<&str>) -> Result<Option<TargetView>> {
     match s.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
@@ -99,14 +108,7 @@ impl Services {
     pub async fn import_catalog(&self, publisher: &Publisher, document: &[u8]) -> Result<CatalogCounts> {
         publisher.authorize(OperatorAction::ManageCatalog)?;
         let markets = self.store.list_markets().await?;
-        let lookup = |code: MarketCode| {
-            markets
-                .iter()
-                .find(|m| m.country == code)
-                .map(|m| (m.currency_code.clone(), m.minor_units))
-                .unwrap_or_else(|| (code.info().currency.to_string(), code.info().minor_units))
-        };
-        let products = parse_catalog(document, &lookup)?;
+        let products = parse_catalog(document, &|code| currency_of(&markets, code))?;
         let now = self.clock.now();
         let record = publisher
             .record(OperatorOperation::ImportCatalog, now)

@@ -178,7 +178,7 @@ async fn operator_users_tokens_and_their_log(db: Db) {
 
 /// A console client: no redirects followed, the operator's session cookie carried by hand (its path is
 /// `/operator`; sending it elsewhere is what a browser would not do, and what the test checks is refused).
-struct Console {
+pub(crate) struct Console {
     http: reqwest::Client,
     url: String,
     cookie: Option<String>,
@@ -186,7 +186,7 @@ struct Console {
 }
 
 impl Console {
-    fn new(app: &TestApp) -> Console {
+    pub(crate) fn new(app: &TestApp) -> Console {
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         Console { http, url: app.url.clone(), cookie: None, cookie_name: "ph_operator" }
     }
@@ -202,22 +202,22 @@ impl Console {
         Page { status, headers, html: res.text().await.unwrap() }
     }
 
-    async fn get(&self, path: &str) -> Page {
+    pub(crate) async fn get(&self, path: &str) -> Page {
         self.send(self.http.get(format!("{}{path}", self.url))).await
     }
 
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
         self.send(self.http.post(format!("{}{path}", self.url)).form(form)).await
     }
 
     /// Posts a form of `page` with its CSRF token.
-    async fn submit(&self, path: &str, csrf: &str, fields: &[(&str, &str)]) -> Page {
+    pub(crate) async fn submit(&self, path: &str, csrf: &str, fields: &[(&str, &str)]) -> Page {
         let mut f = fields.to_vec();
         f.push(("csrf", csrf));
         self.post(path, &f).await
     }
 
-    async fn sign_in(&mut self, email: &str, password: &str) -> Page {
+    pub(crate) async fn sign_in(&mut self, email: &str, password: &str) -> Page {
         let form = self.get("/operator/login").await;
         assert_eq!(form.status, 200);
         let csrf = form.csrf();

@@ -8,6 +8,7 @@ mod billing;
 mod desk;
 mod home;
 mod partners;
+mod pricelists;
 mod team;
 
 use super::{error_parts, page, with_error_status};
@@ -183,6 +184,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(access::routes())
         .merge(home::routes())
+        .merge(pricelists::routes())
         .merge(partners::routes())
         .merge(desk::routes())
         .merge(billing::routes())
