@@ -72,7 +72,14 @@ async fn one_order(
         updated_at: now,
     };
     store.create_cart(buyer.scope, &cart, Effects::default()).await?;
-    let order = price_order(OrderId::new(), &cart, &catalog.products, &catalog.market, now)?;
+    let order = price_order(
+        OrderId::new(),
+        &cart,
+        &catalog.products,
+        &catalog.market,
+        &domain::order::PriceBook::default(),
+        now,
+    )?;
     // The same writes as the API's checkout.
     let (items, audit) = services::orders::checkout_writes(&order, customer, &buyer.principal, now);
     let effects = Effects::audit(audit);

@@ -67,6 +67,11 @@ pub enum DomainError {
         credit_target(.line, .order_id)
     )]
     CreditExceedsCharge { order_id: String, line: Option<u32>, left: String, currency: String },
+    #[error(
+        "this order ({charge} {currency}) would take the partner past its credit limit: {left} {currency} is left \
+         (unbilled charges and unpaid invoices count against it); nothing was ordered"
+    )]
+    CreditLimitExceeded { charge: String, left: String, currency: String },
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
     #[error("If-Match: the resource changed since this ETag was read; read it again and reapply the change")]
@@ -116,6 +121,7 @@ impl DomainError {
             DomainError::LineItemOutOfRange(_) => "line_item_out_of_range",
             DomainError::AlreadyCancelled(_) => "already_cancelled",
             DomainError::CreditExceedsCharge { .. } => "credit_exceeds_charge",
+            DomainError::CreditLimitExceeded { .. } => "credit_limit_exceeded",
             DomainError::RateLimited { .. } => "rate_limited",
             DomainError::PreconditionFailed => "precondition_failed",
             DomainError::PreconditionRequired => "precondition_required",
@@ -146,6 +152,7 @@ impl DomainError {
             DomainError::LineItemOutOfRange(_) => 800071,
             DomainError::AlreadyCancelled(_) => 409004,
             DomainError::CreditExceedsCharge { .. } => 409006,
+            DomainError::CreditLimitExceeded { .. } => 409007,
             DomainError::RateLimited { .. } => 429000,
             DomainError::PreconditionFailed => 412000,
             DomainError::PreconditionRequired => 428000,
@@ -170,6 +177,9 @@ impl DomainError {
                 vec![
                     serde_json::json!({"orderId": order_id, "lineItemNumber": line, "left": left, "currencyCode": currency}),
                 ]
+            }
+            DomainError::CreditLimitExceeded { charge, left, currency } => {
+                vec![serde_json::json!({"charge": charge, "left": left, "currencyCode": currency})]
             }
             _ => Vec::new(),
         }

@@ -60,6 +60,14 @@ id_type!(DownloadLinkId);
 id_type!(InvoiceId);
 id_type!(ServiceRequestId);
 id_type!(
+    /// A partner price list (issue 23).
+    PriceListId
+);
+id_type!(
+    /// A partner's markup rule: what its customers pay (issue 23).
+    MarkupRuleId
+);
+id_type!(
     /// An endpoint that receives the partner's activity records (SPEC §3, webhooks).
     WebhookId
 );

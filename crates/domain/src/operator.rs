@@ -204,11 +204,16 @@ pub enum OperatorOperation {
     GrantRefund,
     CancelFromDesk,
     RunInvoices,
+    CreatePriceList,
+    AddPriceListVersion,
+    SchedulePriceListVersion,
+    AssignPriceList,
+    SetCreditLimit,
     SignIn,
 }
 
 impl OperatorOperation {
-    pub const ALL: [OperatorOperation; 22] = [
+    pub const ALL: [OperatorOperation; 27] = [
         OperatorOperation::CreateOperator,
         OperatorOperation::UpdateOperator,
         OperatorOperation::CreateOperatorToken,
@@ -230,6 +235,11 @@ impl OperatorOperation {
         OperatorOperation::GrantRefund,
         OperatorOperation::CancelFromDesk,
         OperatorOperation::RunInvoices,
+        OperatorOperation::CreatePriceList,
+        OperatorOperation::AddPriceListVersion,
+        OperatorOperation::SchedulePriceListVersion,
+        OperatorOperation::AssignPriceList,
+        OperatorOperation::SetCreditLimit,
         OperatorOperation::SignIn,
     ];
 
@@ -256,6 +266,11 @@ impl OperatorOperation {
             OperatorOperation::GrantRefund => "grant_refund",
             OperatorOperation::CancelFromDesk => "cancel_from_desk",
             OperatorOperation::RunInvoices => "run_invoices",
+            OperatorOperation::CreatePriceList => "create_price_list",
+            OperatorOperation::AddPriceListVersion => "add_price_list_version",
+            OperatorOperation::SchedulePriceListVersion => "schedule_price_list_version",
+            OperatorOperation::AssignPriceList => "assign_price_list",
+            OperatorOperation::SetCreditLimit => "set_credit_limit",
             OperatorOperation::SignIn => "sign_in",
         }
     }

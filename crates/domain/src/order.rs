@@ -2,10 +2,12 @@
 
 use crate::cancellation::{cancellation_eligibility, CancellationPolicy, Eligibility};
 use crate::catalog::{availability_id, parse_catalog_item_id, Product, ProductType, Term};
+use crate::customer_price::{CustomerPrices, UnitFacts};
 use crate::error::DomainError;
 use crate::ids::{CartId, OrderId, TenantId};
 use crate::market::Market;
 use crate::money::{price_line, LinePricing, Money, MAX_QUANTITY};
+use crate::pricelist::{partner_cost, PriceList, PriceListRef};
 use crate::timestamp::Timestamp;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -183,7 +185,9 @@ impl LineStatus {
     }
 }
 
-/// A priced order line; prices, tax rate and policy are copied at checkout so later catalog edits change nothing.
+/// A priced order line; prices, tax rate and policy are copied at checkout so later catalog and price-list edits
+/// change nothing. `pricing` is what the partner is charged (its cost, on its invoice); `list` is the publisher's
+/// list price and `customer` what the partner's customer pays, each with R4's tax.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderLine {
     pub line_number: u32,
@@ -195,6 +199,10 @@ pub struct OrderLine {
     pub friendly_name: Option<String>,
     pub term: Option<Term>,
     pub pricing: LinePricing,
+    pub list: LinePricing,
+    pub customer: LinePricing,
+    /// The price list (and version) the cost came from; none: the list price.
+    pub price_list: Option<PriceListRef>,
     pub tax_rate: Decimal,
     pub policy: CancellationPolicy,
     pub status: LineStatus,
@@ -281,12 +289,22 @@ impl Order {
     }
 }
 
-/// Prices a cart at checkout from the current catalog and the market's tax rule (R4), one line at a time.
+/// What a checkout prices a line from besides the catalog: the partner's price list (its cost) and its customer
+/// prices (what the customer pays). The default is list prices on both sides.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PriceBook {
+    pub price_list: Option<PriceList>,
+    pub customer: CustomerPrices,
+}
+
+/// Prices a cart at checkout from the current catalog, the partner's price list and customer prices in effect
+/// `now` and the market's tax rule (R4), one line at a time.
 pub fn price_order(
     id: OrderId,
     cart: &Cart,
     catalog: &[Product],
     market: &Market,
+    book: &PriceBook,
     now: Timestamp,
 ) -> Result<Order, DomainError> {
     let lines = cart
@@ -298,8 +316,22 @@ pub fn price_order(
                 catalog.iter().find(|p| p.id == l.product_id).ok_or_else(|| unavailable(&l.product_id, market))?;
             let sku = product.sku(&l.sku_id).ok_or_else(|| unavailable(&l.catalog_item_id, market))?;
             let price = sku.price_for(market.country).ok_or_else(|| unavailable(&l.catalog_item_id, market))?;
-            let pricing: LinePricing = price_line(price.list_price, l.quantity, market.tax_rate, market.tax_inclusive)
-                .map_err(|m| DomainError::invalid(&format!("lineItems[{i}]"), m))?;
+            let (cost, from) = partner_cost(book.price_list.as_ref(), &product.id, &sku.id, price, now);
+            let facts = UnitFacts {
+                customer: cart.customer_id,
+                product_id: &product.id,
+                product_type: product.product_type,
+                sku_id: &sku.id,
+                currency: &market.currency_code,
+                list: price.list_price,
+                cost,
+            };
+            let (customer_unit, _) = book.customer.unit_price(&facts, now);
+            let priced = |unit: Money| {
+                price_line(unit, l.quantity, market.tax_rate, market.tax_inclusive)
+                    .map_err(|m| DomainError::invalid(&format!("lineItems[{i}]"), m))
+            };
+            let list = priced(price.list_price)?;
             Ok(OrderLine {
                 line_number: i as u32,
                 product_id: product.id.clone(),
@@ -309,7 +341,10 @@ pub fn price_order(
                 title: sku.title.clone(),
                 friendly_name: l.friendly_name.clone(),
                 term: sku.term,
-                pricing,
+                pricing: priced(cost)?,
+                list,
+                customer: priced(customer_unit)?,
+                price_list: from,
                 tax_rate: market.tax_rate,
                 policy: product.policy,
                 status: LineStatus::Active,
@@ -415,7 +450,15 @@ mod tests {
     fn orders_are_priced_per_line_as_r4_says() {
         let au = market("AU", "0.10", true);
         let lines = validate_cart_lines(vec![draft(item("SQL", "1Y", &au), 3)], &catalog(), &au).unwrap();
-        let o = price_order(OrderId::new(), &cart(lines), &catalog(), &au, Timestamp::from_micros(5)).unwrap();
+        let o = price_order(
+            OrderId::new(),
+            &cart(lines),
+            &catalog(),
+            &au,
+            &PriceBook::default(),
+            Timestamp::from_micros(5),
+        )
+        .unwrap();
         let p = o.lines[0].pricing;
         assert_eq!(
             (p.gross.format(), p.tax.format(), p.net.format()),
@@ -428,7 +471,15 @@ mod tests {
         // JPY: no decimals; 150001 × 0.10 = 15000.1 → 15000.
         let jp = market("JP", "0.10", false);
         let lines = validate_cart_lines(vec![draft(item("SQL", "1Y", &jp), 1)], &catalog(), &jp).unwrap();
-        let o = price_order(OrderId::new(), &cart(lines), &catalog(), &jp, Timestamp::from_micros(5)).unwrap();
+        let o = price_order(
+            OrderId::new(),
+            &cart(lines),
+            &catalog(),
+            &jp,
+            &PriceBook::default(),
+            Timestamp::from_micros(5),
+        )
+        .unwrap();
         assert_eq!(
             (o.lines[0].pricing.tax.format(), o.lines[0].pricing.gross.format()),
             ("15000".into(), "165001".into())
@@ -441,7 +492,9 @@ mod tests {
         let drafts = |order: &[i64]| order.iter().map(|q| draft(item("SQL", "1Y", &us), *q)).collect::<Vec<_>>();
         let price = |qs: &[i64]| {
             let lines = validate_cart_lines(drafts(qs), &catalog(), &us).unwrap();
-            price_order(OrderId::new(), &cart(lines), &catalog(), &us, Timestamp::from_micros(0)).unwrap().totals()
+            price_order(OrderId::new(), &cart(lines), &catalog(), &us, &PriceBook::default(), Timestamp::from_micros(0))
+                .unwrap()
+                .totals()
         };
         let a = price(&[1, 3, 7, 2]);
         assert_eq!(a, price(&[7, 2, 1, 3]));

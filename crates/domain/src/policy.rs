@@ -24,6 +24,10 @@ pub enum Action {
     SupportRequests,
     OwnProfile,
     TestClock,
+    /// Set what the partner's customers pay: markup rules and per-customer prices (issue 23).
+    ManagePrices,
+    /// See the partner's cost and margin beside the customer price (the roles that see billing).
+    ViewMargins,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,14 +53,15 @@ pub const fn allowed(action: Action) -> Allowed {
         Action::BuyForCustomer => Allowed::Roles(&[GlobalAdmin, AdminAgent]),
         Action::GetKeysAndDownloads | Action::CancelPurchase => Allowed::Roles(&[AdminAgent]),
         Action::ReadActivityLog => Allowed::Roles(&[GlobalAdmin, AccountAdmin, ReferralAdmin, MarketingContentAdmin]),
-        Action::ReadInvoices => Allowed::Roles(&[GlobalAdmin, BillingAdmin]),
+        Action::ReadInvoices | Action::ViewMargins => Allowed::Roles(&[GlobalAdmin, BillingAdmin]),
+        Action::ManagePrices => Allowed::Roles(&[GlobalAdmin, BillingAdmin, AdminAgent]),
         Action::ManageUsers | Action::ManageWebhooks => Allowed::Roles(&[GlobalAdmin]),
     }
 }
 
 impl Action {
     /// Every action, for tests that walk the policy (each must have a route).
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 19] = [
         Action::ListCustomers,
         Action::ViewCustomer,
         Action::CreateCustomer,
@@ -74,6 +79,8 @@ impl Action {
         Action::SupportRequests,
         Action::OwnProfile,
         Action::TestClock,
+        Action::ManagePrices,
+        Action::ViewMargins,
     ];
 }
 
@@ -111,7 +118,7 @@ mod tests {
         for (i, a) in Action::ALL.iter().enumerate() {
             assert_eq!(*a as usize, i, "{a:?}");
         }
-        assert_eq!(Action::ALL.len(), Action::TestClock as usize + 1);
+        assert_eq!(Action::ALL.len(), Action::ViewMargins as usize + 1);
     }
 
     #[test]

@@ -88,6 +88,20 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Check a month's reconciliation against the invoices: per partner and invoice, the partner-cost side of the
+    /// rows billed on it adds up to its totals to the cent. Exits 1 naming every invoice that does not.
+    Reconcile {
+        /// The month, e.g. 2026-11.
+        #[arg(long)]
+        period: String,
+        #[command(flatten)]
+        store: StoreOptions,
+    },
+    /// Partner price lists (what partners pay, per SKU and market).
+    Pricelists {
+        #[command(subcommand)]
+        command: PricelistsCommand,
+    },
     /// Money tools.
     Ledger {
         #[command(subcommand)]
@@ -101,6 +115,32 @@ pub enum LedgerCommand {
     /// tax; per invoice, the totals equal its rows, all of its partner and currency. Exits 1 naming every offending
     /// line or invoice.
     Verify {
+        #[command(flatten)]
+        store: StoreOptions,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PricelistsCommand {
+    /// Add a version to a price list (created when no list has that name) from a CSV of explicit partner costs with
+    /// the header `productId,skuId,country,currencyCode,cost`; the whole file is checked first, then written in one
+    /// transaction.
+    Import {
+        /// The CSV file.
+        #[arg(long)]
+        csv: std::path::PathBuf,
+        /// The list's name.
+        #[arg(long)]
+        list: String,
+        /// When the version takes effect (RFC 3339 or YYYY-MM-DD); without it the version is a draft.
+        #[arg(long)]
+        effective_from: Option<String>,
+        /// Percent off the list price for SKUs the file does not name ("12" for -12%).
+        #[arg(long)]
+        discount_percent: Option<String>,
+        /// Make a new list the default list (of every partner without one).
+        #[arg(long)]
+        default: bool,
         #[command(flatten)]
         store: StoreOptions,
     },

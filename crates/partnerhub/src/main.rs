@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::Parser;
 use cli::{
     ArtifactsCommand, AuditCommand, BlobsCommand, CatalogCommand, Cli, Command, ConfigCommand, InvoicesCommand,
-    KeysCommand, LedgerCommand, OperatorCommand,
+    KeysCommand, LedgerCommand, OperatorCommand, PricelistsCommand,
 };
 use config::Settings;
 use futures::StreamExt;
@@ -222,6 +222,65 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Reconcile { period, store } => {
+            let settings = Settings::resolve(&store, None)?;
+            let services = open_services(&settings).await?;
+            let all = services
+                .reconcile_all(&services.operator_on_this_machine(), &period)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (mut invoices, mut bad) = (0, 0);
+            for (partner, r) in &all {
+                for c in r.checks() {
+                    invoices += 1;
+                    let i = &c.invoice;
+                    let verdict = if c.matches() { "ok" } else { "MISMATCH" };
+                    if !c.matches() {
+                        bad += 1;
+                    }
+                    println!(
+                        "{verdict}\t{partner}\tinvoice {}\t{}\t{} rows: net {} tax {} total {}\tinvoice: {} lines, net {} tax {} total {}",
+                        i.id,
+                        i.currency,
+                        c.rows,
+                        c.subtotal.format(),
+                        c.tax.format(),
+                        c.total.format(),
+                        i.line_count,
+                        i.subtotal.format(),
+                        i.tax_total.format(),
+                        i.total_charges.format()
+                    );
+                }
+                let unbilled = r.rows.iter().filter(|row| row.invoice_id.is_none()).count();
+                if unbilled > 0 {
+                    println!("unbilled\t{partner}\t{unbilled} rows dated in {period} not invoiced yet");
+                }
+            }
+            println!("{period}: {invoices} invoices, {bad} mismatched");
+            if bad > 0 {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Pricelists {
+            command: PricelistsCommand::Import { csv, list, effective_from, discount_percent, default, store },
+        } => {
+            let settings = Settings::resolve(&store, None)?;
+            let prices = read_cost_csv(&csv)?;
+            let count = prices.len();
+            let services = open_services(&settings).await?;
+            let draft = services::pricelists::VersionDraft { effective_from, discount_percent, prices };
+            let imported = services
+                .import_price_list(&services.operator_on_this_machine(), &list, default, draft)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e}", csv.display()))?;
+            let number = imported.versions.last().map(|v| v.number).unwrap_or_default();
+            let status =
+                imported.versions.last().map(|v| imported.status_of(v, services.now()).as_str()).unwrap_or_default();
+            println!("price list {} ({}): version {number} ({status}) with {count} prices", imported.name, imported.id);
+            Ok(())
+        }
         Command::Ledger { command: LedgerCommand::Verify { store } } => {
             let settings = Settings::resolve(&store, None)?;
             let services = open_services(&settings).await?;
@@ -245,4 +304,11 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The rows of a price list CSV (`productId,skuId,country,currencyCode,cost`), unvalidated (the services check them,
+/// naming the row as `prices[i]`).
+fn read_cost_csv(path: &std::path::Path) -> anyhow::Result<Vec<domain::pricelist::CostPriceDraft>> {
+    let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    services::pricelists::parse_cost_csv(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }

@@ -78,6 +78,15 @@ impl MarketCatalog {
     }
 }
 
+/// A market's currency and its minor units, from the market table (the country's own when it has no row).
+pub(crate) fn currency_of(markets: &[Market], code: MarketCode) -> (String, u8) {
+    markets
+        .iter()
+        .find(|m| m.country == code)
+        .map(|m| (m.currency_code.clone(), m.minor_units))
+        .unwrap_or_else(|| (code.info().currency.to_string(), code.info().minor_units))
+}
+
 pub fn parse_target_view(s: Option<&str>) -> Result<Option<TargetView>> {
     match s.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
@@ -112,14 +121,7 @@ impl Services {
     /// A catalog document's products, priced in the markets' currencies as stored.
     async fn parse_document(&self, document: &[u8]) -> Result<Vec<Product>> {
         let markets = self.store.list_markets().await?;
-        let lookup = |code: MarketCode| {
-            markets
-                .iter()
-                .find(|m| m.country == code)
-                .map(|m| (m.currency_code.clone(), m.minor_units))
-                .unwrap_or_else(|| (code.info().currency.to_string(), code.info().minor_units))
-        };
-        Ok(parse_catalog(document, &lookup)?)
+        Ok(parse_catalog(document, &|code| currency_of(&markets, code))?)
     }
 
     /// Publisher: what importing a catalog document would change (added, changed, withdrawn), read against the

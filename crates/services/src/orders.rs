@@ -137,6 +137,20 @@ impl Services {
         Ok(cart)
     }
 
+    /// A cart priced exactly as checkout would price it now (the catalog, the partner's price list, R4), for a page
+    /// that shows it; `None` when a line can no longer be priced (checkout will say why).
+    pub async fn price_cart(
+        &self,
+        actor: &Actor,
+        customer: &Customer,
+        catalog: &crate::catalog::MarketCatalog,
+        cart: &Cart,
+    ) -> Result<Option<Order>> {
+        let book = self.price_book(actor, customer).await?;
+        let now = self.partner_now(&actor.partner);
+        Ok(price_order(OrderId::new(), cart, &catalog.products, &catalog.market, &book, now).ok())
+    }
+
     /// Checkout (R5): prices the cart now, and writes the order, its software items with their keys, the invoice
     /// charges, the activity record and the idempotency record in one transaction — all or nothing.
     #[tracing::instrument(skip_all, fields(partner = %actor.partner.id))]
@@ -154,11 +168,16 @@ impl Services {
             return Err(DomainError::CartAlreadyOrdered(order).into());
         }
         let catalog = self.market_catalog(customer.market, None).await?;
+        let book = self.price_book(actor, &customer).await?;
         let now = self.partner_now(&actor.partner);
-        let order = price_order(OrderId::new(), &cart, &catalog.products, &catalog.market, now)?;
+        let order = price_order(OrderId::new(), &cart, &catalog.products, &catalog.market, &book, now)?;
         let (items, audit) = checkout_writes(&order, &customer, actor.principal(), now);
         let effects = Effects { audit: vec![audit], idempotency: completion(keep, &order)?, ..Effects::default() };
-        self.store.place_order(scope, &order, CartClaim::Stored { version: cart.updated_at }, &items, effects).await?;
+        let placed = self
+            .store
+            .place_order(scope, &order, CartClaim::Stored { version: cart.updated_at }, &items, effects)
+            .await;
+        self.note_credit_refusal(scope, actor, &customer, &order, placed).await?;
         Ok(order)
     }
 
@@ -175,10 +194,12 @@ impl Services {
     ) -> Result<Order> {
         let (scope, customer, catalog, cart) = self.new_cart(actor, customer_id, lines, CartStatus::Ordered).await?;
         let now = cart.created_at;
-        let order = price_order(OrderId::new(), &cart, &catalog.products, &catalog.market, now)?;
+        let book = self.price_book(actor, &customer).await?;
+        let order = price_order(OrderId::new(), &cart, &catalog.products, &catalog.market, &book, now)?;
         let (items, audit) = checkout_writes(&order, &customer, actor.principal(), now);
         let effects = Effects { audit: vec![audit], idempotency: completion(keep, &order)?, ..Effects::default() };
-        self.store.place_order(scope, &order, CartClaim::Direct(&cart), &items, effects).await?;
+        let placed = self.store.place_order(scope, &order, CartClaim::Direct(&cart), &items, effects).await;
+        self.note_credit_refusal(scope, actor, &customer, &order, placed).await?;
         Ok(order)
     }
 

@@ -35,10 +35,10 @@ pub use sql::{SqlStore, WriterStats};
 pub mod prelude {
     pub use crate::{
         AccessStore, ArtifactStore, AuditStore, BackgroundStore, BalanceStore, CancellationStore, CatalogStore,
-        CustomerStore, DeliveryQueue, DeskStore, DownloadStore, Housekeeping, IdempotencyStore, InvoiceRunStore,
-        InvoiceStore, KeyStore, LedgerAuditStore, LinkLookup, OperatorAccessStore, OperatorStore, OrderStore,
-        PartnerStore, PublisherStore, SignInStore, Store, SupportStore, TenantStore, TestClockStore, UserStore,
-        WebhookStore,
+        CustomerPriceStore, CustomerStore, DeliveryQueue, DeskStore, DownloadStore, Housekeeping, IdempotencyStore,
+        InvoiceRunStore, InvoiceStore, KeyStore, LedgerAuditStore, LinkLookup, OperatorAccessStore, OperatorStore,
+        OrderStore, PartnerStore, PriceListStore, PublisherStore, SignInStore, Store, SupportStore, TenantStore,
+        TestClockStore, UserStore, WebhookStore,
     };
 }
 
@@ -46,7 +46,9 @@ use async_trait::async_trait;
 use domain::audit::{AuditRecord, DateRange};
 use domain::catalog::{MarketRule, Product, ProductType};
 use domain::credit::OrderBalance;
+use domain::credit_limit::{CreditLimit, CreditStanding};
 use domain::customer::Customer;
+use domain::customer_price::{MarkupRule, PriceOverride};
 use domain::download::{LinkState, Transfer};
 use domain::filter::{AuditFilter, CustomerFilter};
 use domain::ids::InvoiceId;
@@ -55,12 +57,14 @@ use domain::ids::{
     ArtifactId, CartId, DownloadLinkId, OperatorId, OrderId, PartnerId, SoftwareItemId, TenantId, TokenId, UserId,
 };
 use domain::ids::{AuditRecordId, DeliveryId, WebhookId};
+use domain::ids::{MarkupRuleId, PriceListId};
 use domain::invoice::{Invoice, InvoiceLine, Period};
 use domain::market::{Market, MarketCode, MarketUpdate};
 use domain::operator::{Operator, OperatorRecord};
 use domain::order::{Cart, CartLine, Order};
 use domain::paging::Cursor;
 use domain::partner::Partner;
+use domain::pricelist::{PriceList, PriceListVersion};
 use domain::role::RoleSet;
 use domain::software::{Artifact, SoftwareItem};
 use domain::support::{Attachment, Note, RequestStatus, ServiceRequest};
@@ -106,6 +110,7 @@ pub trait TenantStore:
     + SupportStore
     + WebhookStore
     + AuditStore
+    + CustomerPriceStore
 {
 }
 impl<
@@ -120,7 +125,8 @@ impl<
             + InvoiceStore
             + SupportStore
             + WebhookStore
-            + AuditStore,
+            + AuditStore
+            + CustomerPriceStore,
     > TenantStore for T
 {
 }
@@ -499,11 +505,19 @@ pub trait AuditStore: Send + Sync {
 /// use cases (which take the `Publisher` proof) and the operator's commands; the catalog and markets are read by every
 /// partner too.
 pub trait PublisherStore:
-    PartnerStore + CatalogStore + KeyStore + ArtifactStore + DeskStore + LedgerAuditStore + OperatorStore
+    PartnerStore + CatalogStore + PriceListStore + KeyStore + ArtifactStore + DeskStore + LedgerAuditStore + OperatorStore
 {
 }
 impl<
-        T: ?Sized + PartnerStore + CatalogStore + KeyStore + ArtifactStore + DeskStore + LedgerAuditStore + OperatorStore,
+        T: ?Sized
+            + PartnerStore
+            + CatalogStore
+            + PriceListStore
+            + KeyStore
+            + ArtifactStore
+            + DeskStore
+            + LedgerAuditStore
+            + OperatorStore,
     > PublisherStore for T
 {
 }
@@ -561,6 +575,16 @@ pub trait PartnerStore: Send + Sync {
     async fn list_partners(&self) -> StoreResult<Vec<Partner>>;
     /// A keyset page of partners by (created_at, id).
     async fn page_partners(&self, limit: u32, after: Option<&Cursor>) -> StoreResult<Vec<Partner>>;
+    /// Sets (or, with `None`, removes) a partner's credit limit; `NotFound` for no such partner.
+    async fn set_credit_limit(
+        &self,
+        partner: PartnerId,
+        limit: Option<&CreditLimit>,
+        effects: Effects,
+    ) -> StoreResult<()>;
+    /// The partner's credit limit and what counts against it now (none without a limit); `NotFound` for no such
+    /// partner.
+    async fn credit_standing(&self, partner: PartnerId) -> StoreResult<Option<CreditStanding>>;
 }
 
 /// Markets, the catalog and R1's type availability.
@@ -586,6 +610,62 @@ pub trait CatalogStore: Send + Sync {
         effects: Effects,
     ) -> StoreResult<()>;
     async fn type_availability(&self) -> StoreResult<Vec<(ProductType, MarketRule)>>;
+}
+
+/// Customer prices (issue 23): a partner's markup rules and explicit per-customer prices.
+#[async_trait]
+pub trait CustomerPriceStore: Send + Sync {
+    async fn create_markup_rule(&self, scope: PartnerScope, rule: &MarkupRule, effects: Effects) -> StoreResult<()>;
+    /// `NotFound` for no such rule of this partner.
+    async fn delete_markup_rule(&self, scope: PartnerScope, id: MarkupRuleId, effects: Effects) -> StoreResult<()>;
+    /// Every rule of the partner, oldest first.
+    async fn list_markup_rules(&self, scope: PartnerScope) -> StoreResult<Vec<MarkupRule>>;
+    /// Adds an explicit price (one per customer, SKU and `effectiveFrom`: the same instant again replaces it).
+    async fn put_price_override(&self, scope: PartnerScope, price: &PriceOverride, effects: Effects)
+        -> StoreResult<()>;
+    /// A customer's explicit prices, by product, SKU and `effectiveFrom`.
+    async fn list_price_overrides(&self, scope: PartnerScope, customer: TenantId) -> StoreResult<Vec<PriceOverride>>;
+}
+
+/// Partner price lists (issue 23): the publisher writes them, every checkout reads its partner's.
+#[async_trait]
+pub trait PriceListStore: Send + Sync {
+    /// A new list (a default one takes the default from the list that had it, in the same transaction); a name
+    /// already used is `Conflict`.
+    async fn create_price_list(&self, list: &PriceList, effects: Effects) -> StoreResult<()>;
+    /// Adds a version under its number (the next one, read before; a number taken meanwhile is `Conflict`).
+    async fn add_price_list_version(
+        &self,
+        list: PriceListId,
+        version: &PriceListVersion,
+        effects: Effects,
+    ) -> StoreResult<()>;
+    /// Sets when a version takes effect, only while it has not yet at `now` (else `Conflict`).
+    async fn schedule_price_list_version(
+        &self,
+        list: PriceListId,
+        number: u32,
+        effective_from: Timestamp,
+        now: Timestamp,
+        effects: Effects,
+    ) -> StoreResult<()>;
+    /// One list with its versions and all their prices.
+    async fn get_price_list(&self, id: PriceListId) -> StoreResult<Option<PriceList>>;
+    /// A keyset page of lists by (created_at, id), with their versions but no explicit prices.
+    async fn page_price_lists(&self, limit: u32, after: Option<&Cursor>) -> StoreResult<Vec<PriceList>>;
+    /// The partner follows `list` from now on (replacing any earlier assignment).
+    /// The list a partner follows (its own, else the default), with its versions but without explicit prices.
+    async fn assigned_price_list(&self, partner: PartnerId) -> StoreResult<Option<PriceList>>;
+    async fn assign_price_list(
+        &self,
+        partner: PartnerId,
+        list: PriceListId,
+        now: Timestamp,
+        effects: Effects,
+    ) -> StoreResult<()>;
+    /// The list a partner follows (its own, else the default; none: list prices), with its versions carrying the
+    /// explicit prices of `country` only (what a checkout in that market needs).
+    async fn partner_price_list(&self, partner: PartnerId, country: MarketCode) -> StoreResult<Option<PriceList>>;
 }
 
 /// The stock of activation keys.

@@ -36,6 +36,13 @@ const SQLITE: &[Migration] = &[
     Migration { version: 12, name: "open_carts", sql: include_str!("../migrations/sqlite/0012_open_carts.sql") },
     Migration { version: 13, name: "user_language", sql: include_str!("../migrations/sqlite/0013_user_language.sql") },
     Migration { version: 14, name: "operators", sql: include_str!("../migrations/sqlite/0014_operators.sql") },
+    Migration { version: 15, name: "price_lists", sql: include_str!("../migrations/sqlite/0015_price_lists.sql") },
+    Migration {
+        version: 16,
+        name: "customer_prices",
+        sql: include_str!("../migrations/sqlite/0016_customer_prices.sql"),
+    },
+    Migration { version: 17, name: "credit_limits", sql: include_str!("../migrations/sqlite/0017_credit_limits.sql") },
     Migration {
         version: 30,
         name: "operator_webhook",
@@ -79,6 +86,17 @@ const POSTGRES: &[Migration] = &[
         sql: include_str!("../migrations/postgres/0013_user_language.sql"),
     },
     Migration { version: 14, name: "operators", sql: include_str!("../migrations/postgres/0014_operators.sql") },
+    Migration { version: 15, name: "price_lists", sql: include_str!("../migrations/postgres/0015_price_lists.sql") },
+    Migration {
+        version: 16,
+        name: "customer_prices",
+        sql: include_str!("../migrations/postgres/0016_customer_prices.sql"),
+    },
+    Migration {
+        version: 17,
+        name: "credit_limits",
+        sql: include_str!("../migrations/postgres/0017_credit_limits.sql"),
+    },
     Migration {
         version: 30,
         name: "operator_webhook",

@@ -99,7 +99,8 @@ pub fn status_of(e: &DomainError) -> StatusCode {
         | DomainError::InsufficientKeyStock(_)
         | DomainError::ItemCancelled
         | DomainError::AlreadyCancelled(_)
-        | DomainError::CreditExceedsCharge { .. } => StatusCode::CONFLICT,
+        | DomainError::CreditExceedsCharge { .. }
+        | DomainError::CreditLimitExceeded { .. } => StatusCode::CONFLICT,
         DomainError::LinkExpired | DomainError::LinkRevoked => StatusCode::GONE,
         DomainError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         DomainError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -196,6 +197,7 @@ mod tests {
                 409,
                 409006,
             ),
+            (DomainError::CreditLimitExceeded { charge: s("1.00"), left: s("0.00"), currency: s("USD") }, 409, 409007),
             (DomainError::RateLimited { retry_after_secs: 1 }, 429, 429000),
             (DomainError::PreconditionFailed, 412, 412000),
             (DomainError::PreconditionRequired, 428, 428000),

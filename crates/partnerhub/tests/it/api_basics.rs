@@ -110,6 +110,14 @@ async fn openapi_lists_every_route(db: Db) {
         ("get", "/v1/publisher/servicerequests/{id}"),
         ("patch", "/v1/publisher/servicerequests/{id}"),
         ("get", "/v1/publisher/servicerequests/{id}/attachments/{attachmentId}"),
+        ("post", "/v1/publisher/pricelists"),
+        ("get", "/v1/publisher/pricelists"),
+        ("get", "/v1/publisher/pricelists/{priceListId}"),
+        ("post", "/v1/publisher/pricelists/{priceListId}/versions"),
+        ("patch", "/v1/publisher/pricelists/{priceListId}/versions/{version}"),
+        ("put", "/v1/publisher/partners/{partnerId}/pricelist"),
+        ("get", "/v1/publisher/partners/{partnerId}/creditlimit"),
+        ("put", "/v1/publisher/partners/{partnerId}/creditlimit"),
     ]) {
         let item = paths.get(path).unwrap_or_else(|| panic!("{path} is missing from the OpenAPI document"));
         assert!(item.get(method).is_some(), "{method} {path} is missing from the OpenAPI document");

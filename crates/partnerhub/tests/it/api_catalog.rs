@@ -172,7 +172,11 @@ async fn catalog_by_country_and_view_with_prices(db: Db) {
     let cid = c["id"].as_str().unwrap();
     assert_eq!(ids(&app.get(&format!("/v1/customers/{cid}/products"), t).await), ["SQL2019STD"]);
     let ca = app.get(&format!("/v1/customers/{cid}/products/SQL2019STD/skus/0001/availabilities"), t).await;
-    assert_eq!(ca.body["items"][0], au.body["items"][0]);
+    // The same, plus what this customer pays (issue 23: the list price without the partner's own prices).
+    let mut through_customer = ca.body["items"][0].clone();
+    let paid = through_customer.as_object_mut().unwrap().remove("customerPrice");
+    assert_eq!(paid, Some(json!("1980.00")));
+    assert_eq!(through_customer, au.body["items"][0]);
     // Paging by id.
     let first = app.get("/v1/products?country=US&size=2", t).await;
     assert_eq!(ids(&first), ["SLES", "SQL2019PERP"]);

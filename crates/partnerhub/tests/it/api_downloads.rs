@@ -4,6 +4,7 @@ use crate::api_catalog::{import, sample_catalog};
 use crate::api_orders::{buy, item, stock};
 use crate::harness::*;
 use domain::role::Role;
+use futures::FutureExt;
 use reqwest::Method;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -19,6 +20,7 @@ crate::on_every_blob_store!(
     uploads_are_checked_and_a_failed_upload_leaves_nothing,
     an_admin_agent_lists_an_items_links_and_revokes_one,
     a_revocation_racing_downloads_leaves_the_count_exact,
+    two_links_redeemed_together_count_exactly_and_keep_the_chain_valid,
 );
 
 const DAY: i64 = 86_400_000_000;
@@ -645,4 +647,36 @@ async fn a_revocation_racing_downloads_leaves_the_count_exact(db: Db) {
     assert_eq!(activity(&app, &b, "download_software").await.len() as i64, served);
     assert_eq!(fetch(&app.http, Method::GET, &uri, &[]).await.status, 410);
     assert_eq!(downloads_of(&app, token_of(&uri)).await, served);
+}
+
+/// Downloads of two links arriving together (on SQLite, counted in groups by the writer, a link many times in one
+/// group): each link serves exactly 50, the small file whole in one read, one activity record per download, and
+/// the partner's chain stays valid.
+async fn two_links_redeemed_together_count_exactly_and_keep_the_chain_valid(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let b = bought(&app, false).await;
+    let r = keys(&app, &b, json!({"version": "2019", "fileType": "ISO"})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let uris: Vec<String> =
+        r.body["downloads"].as_array().unwrap().iter().map(|d| d["link"]["uri"].as_str().unwrap().into()).collect();
+    assert_eq!(uris.len(), 2);
+    let deu = file_bytes(5_000, 9);
+    let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
+    let results = futures::future::join_all(
+        (0..140).map(|i| fetch(&http, Method::GET, &uris[i % 2], &[]).then(move |f| async move { (i % 2, f) })),
+    )
+    .await;
+    for (link, uri) in uris.iter().enumerate() {
+        let served: Vec<&Fetched> =
+            results.iter().filter(|(l, f)| *l == link && f.status == 200).map(|(_, f)| f).collect();
+        assert_eq!(served.len(), 50, "exactly 50 downloads of {uri}");
+        assert!(served.iter().all(|f| f.body == b.enu || f.body == deu), "every success is a whole file");
+        assert_eq!(downloads_of(&app, token_of(uri)).await, 50);
+    }
+    assert!(results.iter().filter(|(_, f)| f.status != 200).all(|(_, f)| f.status == 410));
+    assert!(results.iter().any(|(_, f)| f.status == 200 && f.body == deu), "the small file is served");
+    assert_eq!(activity(&app, &b, "download_software").await.len(), 100);
+    let verified = app.get("/v1/auditrecords/verification", b.p.token(Role::GlobalAdmin)).await;
+    assert_eq!(verified.status, 200, "{}", verified.text);
+    assert_eq!(verified.body["valid"], true, "{}", verified.text);
 }

@@ -105,7 +105,8 @@ pub(crate) async fn checkout(
     claim: CartClaim<'_>,
     now: i64,
 ) -> Result<Order, StoreError> {
-    let order = price_order(OrderId::new(), cart, &catalog(), market, at(now)).unwrap();
+    let order =
+        price_order(OrderId::new(), cart, &catalog(), market, &domain::order::PriceBook::default(), at(now)).unwrap();
     let (items, audit) = services::orders::checkout_writes(&order, c, "ann@contoso.com", at(now));
     store.place_order(s, &order, claim, &items, Effects::audit(audit)).await?;
     Ok(order)

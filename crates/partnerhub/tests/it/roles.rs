@@ -62,6 +62,11 @@ pub const ROUTES: &[Route] = &[
     r("get", "/v1/auditrecords/export", Action::ReadActivityLog),
     r("get", "/v1/auditrecords/verification", Action::ReadActivityLog),
     r("get", "/v1/invoices", Action::ReadInvoices),
+    r("get", "/v1/creditlimit", Action::ReadInvoices),
+    r("get", "/v1/reconciliation", Action::ReadInvoices),
+    r("get", "/v1/reconciliation.csv", Action::ReadInvoices),
+    r("get", "/v1/customers/{customerId}/statement", Action::ReadInvoices),
+    r("get", "/v1/customers/{customerId}/statement.csv", Action::ReadInvoices),
     r("get", "/v1/invoices/{invoiceId}", Action::ReadInvoices),
     r("get", "/v1/invoices/{invoiceId}/lineitems", Action::ReadInvoices),
     r("get", "/v1/invoices/unbilled/lineitems", Action::ReadInvoices),
@@ -75,6 +80,12 @@ pub const ROUTES: &[Route] = &[
     r("patch", "/v1/servicerequests/{id}", Action::SupportRequests),
     r("post", "/v1/servicerequests/{id}/attachments", Action::SupportRequests),
     r("get", "/v1/servicerequests/{id}/attachments/{attachmentId}", Action::SupportRequests),
+    r("get", "/v1/pricing/markuprules", Action::ManagePrices),
+    r("post", "/v1/pricing/markuprules", Action::ManagePrices),
+    r("delete", "/v1/pricing/markuprules/{ruleId}", Action::ManagePrices),
+    r("get", "/v1/customers/{customerId}/prices", Action::ManagePrices),
+    r("post", "/v1/customers/{customerId}/prices", Action::ManagePrices),
+    r("get", "/v1/customers/{customerId}/pricesheet", Action::ViewMargins),
     r("get", "/v1/testclock", Action::TestClock),
     r("post", "/v1/testclock/advance", Action::TestClock),
     r("get", "/v1/webhooks", Action::ManageWebhooks),
@@ -125,6 +136,7 @@ fn concrete(method: &str, path: &str, ids: &Ids) -> String {
         .replace("{orderId}", &ids.order)
         .replace("{itemId}", &ids.item)
         .replace("{tokenId}", &uuid::Uuid::new_v4().to_string())
+        .replace("{ruleId}", &uuid::Uuid::new_v4().to_string())
         .replace("{linkId}", &uuid::Uuid::new_v4().to_string())
         .replace("{invoiceId}", &ids.invoice)
         .replace("{billingProvider}", "OneTime")
@@ -138,6 +150,8 @@ fn concrete(method: &str, path: &str, ids: &Ids) -> String {
         .replace("{domain}", "target.example.com");
     if p.starts_with("/v1/products") {
         format!("{p}?country=US")
+    } else if p.contains("/reconciliation") || p.contains("/statement") {
+        format!("{p}?period=2026-01")
     } else {
         p
     }
@@ -178,6 +192,10 @@ fn body_for(route: &Route, role: Role, n: usize, ids: &Ids) -> Option<Value> {
         ),
         ("post", "/v1/users/me/tokens") => Some(json!({"name": "matrix"})),
         ("post", "/v1/testclock/advance") => Some(json!({"seconds": 1})),
+        ("post", "/v1/pricing/markuprules") => Some(json!({"basis": "cost", "percent": "10"})),
+        ("post", "/v1/customers/{customerId}/prices") => {
+            Some(json!({"productId": "SLES", "skuId": "0001", "unitPrice": format!("{}.00", 200 + n % 100)}))
+        }
         ("post", "/v1/webhooks") => {
             Some(json!({"url": format!("https://hooks{n}.example.com/partnerhub"), "operationTypes": ["create_order"]}))
         }
@@ -310,6 +328,7 @@ async fn role_route_matrix_follows_the_policy(db: Db) {
                 if !matches!(
                     (route.method, route.path),
                     (_, "/v1/users/me/tokens/{tokenId}")
+                        | (_, "/v1/pricing/markuprules/{ruleId}")
                         | (_, "/v1/customers/{customerId}/software/{itemId}/downloadlinks/{linkId}")
                         | (_, "/v1/customers/{customerId}/carts/{cartId}/checkout")
                         | ("patch", "/v1/customers/{customerId}/orders/{orderId}")

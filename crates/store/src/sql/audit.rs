@@ -1,6 +1,7 @@
 //! The activity log: every change's records appended to the partner's hash chain in the change's transaction.
 
 use super::*;
+use domain::audit::NewAuditRecord;
 use domain::filter::{like_pattern, AuditField};
 use writer::ChainHead;
 
@@ -19,32 +20,17 @@ impl SqlStore {
         if let Some(known) = tx.batch().and_then(|b| b.chain(partner).cloned()) {
             return Ok(known);
         }
-        let sql =
-            format!("SELECT audit_seq, audit_head, audit_last_at FROM partners WHERE id = $1{}", self.chain_lock());
-        let row = sqlx::query(&sql).bind(partner.to_string()).fetch_optional(&mut **tx).await?;
-        let row = row.ok_or(StoreError::NotFound)?;
-        Ok(ChainHead {
-            seq: row.try_get(0)?,
-            head: row.try_get(1)?,
-            last_at: Timestamp::from_micros(row.try_get::<i64, _>(2)?),
-        })
+        read_chain_head(tx, partner, self.chain_lock()).await
     }
 
     /// Appends the change's activity records to the partner's chain and completes its idempotency record,
     /// inside the change's own transaction.
     pub(super) async fn apply_effects(&self, tx: &mut Tx, partner: PartnerId, effects: Effects) -> StoreResult<()> {
         if !effects.audit.is_empty() {
-            let ChainHead { mut seq, mut head, mut last_at } = self.chain_head(tx, partner).await?;
-            for mut new in effects.audit {
-                seq += 1;
-                // Never dated before a record already committed: then (operation_date, seq) follows commit order
-                // and activity pages never skip a record that committed late.
-                new.operation_date = new.operation_date.max(last_at);
-                last_at = new.operation_date;
-                let r = AuditRecord::seal(partner, seq, &head, new);
-                insert_audit(tx, &r).await?;
-                head = r.hash;
-            }
+            let mut chain = self.chain_head(tx, partner).await?;
+            let records = chain.seal(partner, effects.audit);
+            insert_audits(tx, &records, self.backend == Backend::Sqlite).await?;
+            let ChainHead { seq, head, last_at } = chain;
             match tx.batch() {
                 // SQLite: the batch writes the head once, before it commits.
                 Some(batch) => batch.set_chain(partner, ChainHead { seq, head, last_at }),
@@ -70,28 +56,77 @@ impl SqlStore {
     }
 }
 
-async fn insert_audit(tx: &mut Tx, r: &AuditRecord) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO audit_records (partner_id, seq, id, customer_id, customer_name, customer_name_folded, \
-         user_principal_name, resource_type, operation_type, operation_date, operation_status, customized_data, \
-         prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-    )
-    .bind(r.partner_id.to_string())
-    .bind(r.seq)
-    .bind(r.id.to_string())
-    .bind(r.customer_id.map(|c| c.to_string()))
-    .bind(r.customer_name.clone())
-    .bind(r.customer_name_folded.clone())
-    .bind(&r.user_principal_name)
-    .bind(&r.resource_type)
-    .bind(&r.operation_type)
-    .bind(r.operation_date.micros())
-    .bind(&r.operation_status)
-    .bind(serde_json::to_string(&r.customized_data).map_err(|_| corrupt("customized_data"))?)
-    .bind(&r.prev_hash)
-    .bind(&r.hash)
-    .execute(&mut **tx)
-    .await?;
+/// The head of `partner`'s chain as its row holds it (`lock`: the chain lock's clause, empty on SQLite).
+pub(super) async fn read_chain_head(
+    conn: &mut sqlx::AnyConnection,
+    partner: PartnerId,
+    lock: &str,
+) -> StoreResult<ChainHead> {
+    let sql = format!("SELECT audit_seq, audit_head, audit_last_at FROM partners WHERE id = $1{lock}");
+    let row = sqlx::query(&sql).bind(partner.to_string()).fetch_optional(conn).await?;
+    let row = row.ok_or(StoreError::NotFound)?;
+    Ok(ChainHead {
+        seq: row.try_get(0)?,
+        head: row.try_get(1)?,
+        last_at: Timestamp::from_micros(row.try_get::<i64, _>(2)?),
+    })
+}
+
+impl ChainHead {
+    /// Seals `records` as the next links of `partner`'s chain, moving this head past them.
+    pub(super) fn seal(&mut self, partner: PartnerId, records: Vec<NewAuditRecord>) -> Vec<AuditRecord> {
+        records
+            .into_iter()
+            .map(|mut new| {
+                self.seq += 1;
+                // Never dated before a record already committed: then (operation_date, seq) follows commit order
+                // and activity pages never skip a record that committed late.
+                new.operation_date = new.operation_date.max(self.last_at);
+                self.last_at = new.operation_date;
+                let r = AuditRecord::seal(partner, self.seq, &self.head, new);
+                self.head.clone_from(&r.hash);
+                r
+            })
+            .collect()
+    }
+}
+
+const AUDIT_INSERT: &str = "INSERT INTO audit_records (partner_id, seq, id, customer_id, customer_name, \
+    customer_name_folded, user_principal_name, resource_type, operation_type, operation_date, operation_status, \
+    customized_data, prev_hash, hash) VALUES ";
+
+/// Inserts sealed records, many rows per statement. The statement of one row is kept prepared; longer ones (a
+/// group of downloads) vary in length and are prepared each time rather than crowding out the statement cache.
+/// `sqlite` (a SQLite connection): anonymous placeholders (see `anonymous_rows`).
+pub(super) async fn insert_audits(
+    conn: &mut sqlx::AnyConnection,
+    records: &[AuditRecord],
+    sqlite: bool,
+) -> StoreResult<()> {
+    const ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    for chunk in records.chunks(ROWS_PER_INSERT) {
+        let rows = if sqlite { anonymous_rows(ROW, chunk.len()) } else { values_rows(ROW, chunk.len()) };
+        let sql = format!("{AUDIT_INSERT}{rows}");
+        let mut q = sqlx::query(&sql).persistent(chunk.len() == 1);
+        for r in chunk {
+            q = q
+                .bind(r.partner_id.to_string())
+                .bind(r.seq)
+                .bind(r.id.to_string())
+                .bind(r.customer_id.map(|c| c.to_string()))
+                .bind(r.customer_name.clone())
+                .bind(r.customer_name_folded.clone())
+                .bind(r.user_principal_name.clone())
+                .bind(r.resource_type.clone())
+                .bind(r.operation_type.clone())
+                .bind(r.operation_date.micros())
+                .bind(r.operation_status.clone())
+                .bind(serde_json::to_string(&r.customized_data).map_err(|_| corrupt("customized_data"))?)
+                .bind(r.prev_hash.clone())
+                .bind(r.hash.clone());
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

@@ -13,6 +13,26 @@ static COUNT_DOWNLOAD: LazyLock<String> = LazyLock::new(|| {
         link_state_cols("")
     )
 });
+/// [`COUNT_DOWNLOAD`] for a group of downloads: `j` lists each link with its partner and the partner's time. A link
+/// listed twice is counted once (rounds keep a group's links distinct; padding repeats the last row).
+static COUNT_DOWNLOADS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    (0..=GROUP_SIZES)
+        .map(|k| {
+            format!(
+                "WITH j (id, partner_id, now) AS (VALUES {}) \
+                 UPDATE download_links SET downloads = downloads + 1 FROM j \
+                 WHERE download_links.id = j.id AND download_links.partner_id = j.partner_id \
+                 AND revoked_at IS NULL AND expires_at > j.now AND downloads < max_downloads \
+                 RETURNING download_links.id AS dl_id, {}",
+                anonymous_rows("(?, ?, ?)", 1 << k),
+                link_state_cols("")
+            )
+        })
+        .collect()
+});
+/// Group statements are padded to a power of two rows up to `1 << GROUP_SIZES` (the writer's batch limit), so
+/// that a few prepared statements serve every group size.
+const GROUP_SIZES: u32 = writer::BATCH_JOBS.ilog2();
 static LINK_STATE: LazyLock<String> = LazyLock::new(|| {
     format!("SELECT {} FROM download_links dl WHERE dl.id = $1 AND dl.partner_id = $2", link_state_cols("dl."))
 });
@@ -51,25 +71,83 @@ impl SqlStore {
         } else {
             None
         };
-        let state = match taken {
-            Some(state) => state,
-            None => {
-                let row = sqlx::query(&LINK_STATE)
-                    .bind(link.to_string())
-                    .bind(scope.partner_id().to_string())
-                    .fetch_optional(&mut **tx)
-                    .await?;
-                let state = link_state_from(&row.ok_or(StoreError::NotFound)?)?;
-                // A counted transfer gets here only when refused; say why. A resume is checked here.
-                match state.admits(now, transfer) {
-                    Err(e) => return Err(StoreError::Refused(e)),
-                    Ok(()) if transfer.counts() => return Err(StoreError::Refused(DomainError::LinkExpired)),
-                    Ok(()) => state,
-                }
-            }
-        };
-        Ok(state)
+        match taken {
+            Some(state) => Ok(state),
+            None => judge(tx, scope.partner_id(), link, now, transfer).await?,
+        }
     }
+
+    /// Counts a group of downloads inside the writer's batch, in the writer's own task (SQLite; see `writer`): one
+    /// `UPDATE` counts every link of the group under the exact limit (a link twice in the group: once per round),
+    /// one `INSERT` writes the activity records of those counted, on their partners' chains as the batch has moved
+    /// them. Returns each job's outcome in order: its link's state, or its refusal (it wrote nothing). An error is
+    /// the group's: the writer rolls the whole group back to its savepoint.
+    pub(super) async fn redeem_group(
+        batch: &mut writer::Batch,
+        jobs: &mut [writer::Redemption],
+    ) -> StoreResult<Vec<StoreResult<LinkState>>> {
+        let mut outcomes: Vec<Option<StoreResult<LinkState>>> = jobs.iter().map(|_| None).collect();
+        let mut counted = Vec::with_capacity(jobs.len());
+        let mut pending: Vec<usize> = (0..jobs.len()).collect();
+        while !pending.is_empty() {
+            let mut seen = std::collections::HashSet::with_capacity(pending.len());
+            let (round, later): (Vec<usize>, Vec<usize>) = pending.iter().partition(|&&i| seen.insert(jobs[i].link));
+            pending = later;
+            let k = round.len().next_power_of_two().ilog2();
+            let sql = COUNT_DOWNLOADS.get(k as usize).ok_or_else(|| corrupt("a group larger than a batch"))?;
+            let mut q = sqlx::query(sql);
+            for n in 0..1usize << k {
+                let job = &jobs[round[n.min(round.len() - 1)]];
+                q = q.bind(job.link.to_string()).bind(job.partner.to_string()).bind(job.now.micros());
+            }
+            let mut taken = std::collections::HashMap::with_capacity(round.len());
+            for row in q.fetch_all(batch.conn()).await? {
+                taken.insert(DownloadLinkId(uuid_col(&row, "dl_id")?), link_state_from(&row)?);
+            }
+            for i in round {
+                let job = &jobs[i];
+                outcomes[i] = Some(match taken.remove(&job.link) {
+                    Some(state) => {
+                        counted.push(i);
+                        Ok(state)
+                    }
+                    None => judge(batch.conn(), job.partner, job.link, job.now, Transfer::Full).await?,
+                });
+            }
+        }
+        let mut records = Vec::with_capacity(counted.len());
+        for i in counted {
+            let job = &mut jobs[i];
+            let mut chain = match batch.chain(job.partner) {
+                Some(head) => head.clone(),
+                None => audit::read_chain_head(batch.conn(), job.partner, "").await?,
+            };
+            records.extend(chain.seal(job.partner, std::mem::take(&mut job.records)));
+            batch.set_chain(job.partner, chain);
+        }
+        audit::insert_audits(batch.conn(), &records, true).await?;
+        outcomes.into_iter().map(|o| o.ok_or_else(|| corrupt("a download left unjudged"))).collect()
+    }
+}
+
+/// Whether `transfer` of `link` is admitted at the partner's time `now`, from the link's row (read in the write's
+/// transaction): a counted transfer gets here only when its count found no row, so this says why it was refused;
+/// a resume is checked here. `Ok(Err(_))` is the refusal; `Err(_)` a failed read.
+async fn judge(
+    conn: &mut sqlx::AnyConnection,
+    partner: PartnerId,
+    link: DownloadLinkId,
+    now: Timestamp,
+    transfer: Transfer,
+) -> StoreResult<StoreResult<LinkState>> {
+    let row = sqlx::query(&LINK_STATE).bind(link.to_string()).bind(partner.to_string()).fetch_optional(conn).await?;
+    let Some(row) = row else { return Ok(Err(StoreError::NotFound)) };
+    let state = link_state_from(&row)?;
+    Ok(match state.admits(now, transfer) {
+        Err(e) => Err(StoreError::Refused(e)),
+        Ok(()) if transfer.counts() => Err(StoreError::Refused(DomainError::LinkExpired)),
+        Ok(()) => Ok(state),
+    })
 }
 
 #[async_trait]
@@ -225,6 +303,11 @@ impl DownloadStore for SqlStore {
         transfer: Transfer,
         effects: Effects,
     ) -> StoreResult<LinkState> {
+        if let Some(writer) = self.writer.as_ref().filter(|_| transfer.counts() && effects.idempotency.is_none()) {
+            // SQLite: the writer counts it with the downloads queued next to it (`redeem_group`).
+            let job = writer::Redemption { partner: scope.partner_id(), link, now, records: effects.audit };
+            return writer.redeem(job).await;
+        }
         let mut tx = self.begin().await?;
         let state = self.admit_in(&mut tx, scope, link, now, transfer).await?;
         self.commit_with(tx, scope.partner_id(), effects).await?;
@@ -324,7 +407,10 @@ async fn insert_artifact(tx: &mut Tx, a: &Artifact) -> StoreResult<()> {
 #[async_trait]
 impl LinkLookup for SqlStore {
     async fn find_link(&self, token_hash: &str) -> StoreResult<Option<LinkForDownload>> {
-        let row = sqlx::query(&FIND_LINK).bind(token_hash).fetch_optional(&self.read).await?;
+        let row = match &self.lookups {
+            Some(lookups) => lookups.fetch_optional(&FIND_LINK, token_hash, &self.read).await?,
+            None => sqlx::query(&FIND_LINK).bind(token_hash).fetch_optional(&self.read).await?,
+        };
         row.map(|r| {
             Ok(LinkForDownload {
                 id: DownloadLinkId(uuid_col(&r, "dl_id")?),

@@ -6,6 +6,7 @@
 //! (group commit, see `writer`), and a reader pool; PostgreSQL uses one pool and row locks.
 
 use crate::*;
+use futures::future::BoxFuture;
 use idempotency::complete_idempotency;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::pool::PoolConnection;
@@ -17,6 +18,7 @@ mod admin;
 mod audit;
 mod cancellations;
 mod catalog;
+mod customer_prices;
 mod customers;
 mod downloads;
 mod housekeeping;
@@ -24,9 +26,11 @@ mod idempotency;
 mod invoices;
 mod keys;
 mod ledger;
+mod lookups;
 mod operators;
 mod orders;
 mod partners;
+mod pricelists;
 mod rows;
 mod support;
 mod users;
@@ -42,6 +46,8 @@ pub struct SqlStore {
     /// SQLite: the writer that runs every write transaction in a batch committed once (see `writer`), owned by
     /// this store.
     writer: Option<writer::Writer>,
+    /// SQLite: the connections of the download's link lookup (see `lookups`).
+    lookups: Option<lookups::Lookups>,
 }
 
 pub use writer::WriterStats;
@@ -113,18 +119,18 @@ impl SqlStore {
         sqlx::any::install_default_drivers();
         if url.starts_with("sqlite:") {
             let url = sqlite_url(url)?;
-            let pragmas = sqlite_pragmas;
-            let write = AnyPoolOptions::new().max_connections(1).after_connect(writer_pragmas).connect(&url).await?;
-            let read = AnyPoolOptions::new().max_connections(8).after_connect(pragmas).connect(&url).await?;
+            let write = sqlite_pool(&url, 1, writer_pragmas).await?;
+            let read = sqlite_pool(&url, 8, sqlite_pragmas).await?;
             // The writer's task ends when this store is dropped.
             let writer = writer::Writer::start(write.clone());
-            Ok(SqlStore { backend: Backend::Sqlite, write, read, writer: Some(writer) })
+            let lookups = Some(lookups::Lookups::new(&url));
+            Ok(SqlStore { backend: Backend::Sqlite, write, read, writer: Some(writer), lookups })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             // A request waits at most this long for a connection: when the database is down (sqlx retries a refused
             // connection until then) or overloaded, the client hears 503 with Retry-After soon rather than late.
             let pool =
                 AnyPoolOptions::new().max_connections(32).acquire_timeout(Duration::from_secs(2)).connect(url).await?;
-            Ok(SqlStore { backend: Backend::Postgres, write: pool.clone(), read: pool, writer: None })
+            Ok(SqlStore { backend: Backend::Postgres, write: pool.clone(), read: pool, writer: None, lookups: None })
         } else {
             Err(StoreError::Config(format!(
                 "unsupported database URL scheme in '{}': use sqlite:// or postgres://",
@@ -165,6 +171,18 @@ impl SqlStore {
     }
 }
 
+type AfterConnect = for<'c> fn(
+    &'c mut sqlx::AnyConnection,
+    sqlx::pool::PoolConnectionMetadata,
+) -> BoxFuture<'c, Result<(), sqlx::Error>>;
+
+/// A pool of `max` SQLite connections set up by `pragmas`. No ping before lending a connection (sqlx's default): a
+/// connection to a local file does not hang up, and each ping is a round trip to the connection's worker thread, on
+/// every read.
+async fn sqlite_pool(url: &str, max: u32, pragmas: AfterConnect) -> Result<AnyPool, sqlx::Error> {
+    AnyPoolOptions::new().max_connections(max).test_before_acquire(false).after_connect(pragmas).connect(url).await
+}
+
 /// Per-connection SQLite settings. busy_timeout first: setting WAL needs a moment of exclusive access.
 /// `synchronous = FULL` makes every commit durable before the 201 goes out (SPEC §4: survives `kill -9`,
 /// and a power cut too).
@@ -172,17 +190,19 @@ fn sqlite_pragmas(
     conn: &mut sqlx::AnyConnection,
     _meta: sqlx::pool::PoolConnectionMetadata,
 ) -> futures::future::BoxFuture<'_, Result<(), sqlx::Error>> {
-    Box::pin(async move {
-        for pragma in [
-            "PRAGMA busy_timeout = 10000",
-            "PRAGMA journal_mode = WAL",
-            "PRAGMA synchronous = FULL",
-            "PRAGMA foreign_keys = ON",
-        ] {
-            sqlx::Executor::execute(&mut *conn, pragma).await?;
-        }
-        Ok(())
-    })
+    Box::pin(set_sqlite_pragmas(conn))
+}
+
+async fn set_sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+    for pragma in [
+        "PRAGMA busy_timeout = 10000",
+        "PRAGMA journal_mode = WAL",
+        "PRAGMA synchronous = FULL",
+        "PRAGMA foreign_keys = ON",
+    ] {
+        sqlx::Executor::execute(&mut *conn, pragma).await?;
+    }
+    Ok(())
 }
 
 /// The one writer connection also gets a 64 MiB page cache (SQLite's default is 2 MiB): large writes such as an
@@ -262,6 +282,13 @@ fn values_rows(template: &str, rows: usize) -> String {
         }
     }
     out
+}
+
+/// `rows` copies of `template` joined by commas, its `?` left as they are: SQLite's anonymous parameters, bound by
+/// position. For SQLite's long statements only: SQLite looks each `$N` up by name in a list as long as the
+/// statement's parameters, at prepare and at every bind, which grows with the square of the rows.
+fn anonymous_rows(template: &str, rows: usize) -> String {
+    vec![template; rows].join(", ")
 }
 
 /// `$first, $first+1, …` for an `IN (…)` list of `n` values.

@@ -336,9 +336,14 @@ impl OrderStore for SqlStore {
             let sql = format!(
                 "INSERT INTO order_lines (order_id, line_number, product_id, sku_id, availability_id, product_type, \
                  title, friendly_name, term, quantity, scale, unit_price_minor, net_minor, tax_minor, gross_minor, \
-                 tax_inclusive, tax_rate, policy_kind, policy_days, status, cancelled_at, provisioning_context) \
+                 tax_inclusive, tax_rate, policy_kind, policy_days, status, cancelled_at, provisioning_context, \
+                 list_unit_minor, list_net_minor, list_tax_minor, list_gross_minor, customer_unit_minor, \
+                 customer_net_minor, customer_tax_minor, customer_gross_minor, price_list_id, price_list_version) \
                  VALUES {}",
-                values_rows("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)", chunk.len())
+                values_rows(
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    chunk.len()
+                )
             );
             let mut q = sqlx::query(&sql);
             for l in chunk {
@@ -371,7 +376,17 @@ impl OrderStore for SqlStore {
                     .bind(l.policy.kind())
                     .bind(l.policy.window_days().map(i64::from))
                     .bind(l.status.as_str())
-                    .bind(context);
+                    .bind(context)
+                    .bind(l.list.unit_price.minor)
+                    .bind(l.list.net.minor)
+                    .bind(l.list.tax.minor)
+                    .bind(l.list.gross.minor)
+                    .bind(l.customer.unit_price.minor)
+                    .bind(l.customer.net.minor)
+                    .bind(l.customer.tax.minor)
+                    .bind(l.customer.gross.minor)
+                    .bind(l.price_list.map(|r| r.id.to_string()))
+                    .bind(l.price_list.map(|r| i64::from(r.version)));
             }
             q.execute(&mut *tx).await?;
         }
@@ -410,6 +425,7 @@ impl OrderStore for SqlStore {
             }
             q.execute(&mut *tx).await?;
         }
+        self.check_credit_limit(&mut tx, scope.partner_id(), order).await?;
         // The SKUs whose keys this order took: a stock that went to or below its threshold is recorded once.
         let mut skus: Vec<(&str, &str)> = Vec::new();
         for (item, line) in items.iter().zip(&lines) {

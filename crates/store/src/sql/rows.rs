@@ -175,7 +175,9 @@ pub(super) const ORDER_COLS: &str = "id, customer_id, cart_id, currency_code, cr
 
 pub(super) const LINE_COLS: &str = "order_id, line_number, product_id, sku_id, availability_id, product_type, title, \
     friendly_name, term, quantity, scale, unit_price_minor, net_minor, tax_minor, gross_minor, tax_inclusive, tax_rate, \
-    policy_kind, policy_days, status, cancelled_at, provisioning_context";
+    policy_kind, policy_days, status, cancelled_at, provisioning_context, list_unit_minor, list_net_minor, list_tax_minor, \
+    list_gross_minor, customer_unit_minor, customer_net_minor, customer_tax_minor, customer_gross_minor, price_list_id, \
+    price_list_version";
 
 pub(super) fn order_from(row: &AnyRow, lines: Vec<OrderLine>) -> StoreResult<Order> {
     Ok(Order {
@@ -199,6 +201,39 @@ pub(super) fn order_line_from(row: &AnyRow) -> StoreResult<(String, OrderLine)> 
     let status: String = row.try_get("status")?;
     let provisioning: Option<String> = row.try_get("provisioning_context")?;
     let policy = policy_from(&kind, days, "order_lines")?;
+    let pricing = LinePricing {
+        unit_price: money("unit_price_minor")?,
+        quantity: row.try_get("quantity")?,
+        net: money("net_minor")?,
+        tax: money("tax_minor")?,
+        gross: money("gross_minor")?,
+        tax_inclusive: row.try_get::<i64, _>("tax_inclusive")? != 0,
+    };
+    // A side's four amounts, or (lines from before price lists) the charged ones.
+    let side = |prefix: &str| -> StoreResult<LinePricing> {
+        let unit: Option<i64> = row.try_get(format!("{prefix}_unit_minor").as_str())?;
+        let Some(unit) = unit else { return Ok(pricing) };
+        let amount = |col: &str| -> StoreResult<Money> {
+            let minor: Option<i64> = row.try_get(format!("{prefix}_{col}_minor").as_str())?;
+            Ok(Money { minor: minor.ok_or_else(|| corrupt("order_lines.customer or list amounts"))?, scale })
+        };
+        Ok(LinePricing {
+            unit_price: Money { minor: unit, scale },
+            net: amount("net")?,
+            tax: amount("tax")?,
+            gross: amount("gross")?,
+            ..pricing
+        })
+    };
+    let price_list_id: Option<String> = row.try_get("price_list_id")?;
+    let price_list = match price_list_id {
+        None => None,
+        Some(id) => Some(domain::pricelist::PriceListRef {
+            id: domain::ids::PriceListId::parse(&id).ok_or_else(|| corrupt("order_lines.price_list_id"))?,
+            version: u32::try_from(row.try_get::<Option<i64>, _>("price_list_version")?.unwrap_or(-1))
+                .map_err(|_| corrupt("order_lines.price_list_version"))?,
+        }),
+    };
     let line = OrderLine {
         line_number: u32::try_from(row.try_get::<i64, _>("line_number")?).map_err(|_| corrupt("line_number"))?,
         product_id: row.try_get("product_id")?,
@@ -208,14 +243,10 @@ pub(super) fn order_line_from(row: &AnyRow) -> StoreResult<(String, OrderLine)> 
         title: row.try_get("title")?,
         friendly_name: row.try_get("friendly_name")?,
         term: term.map(|t| Term::parse(&t).ok_or_else(|| corrupt("order_lines.term"))).transpose()?,
-        pricing: LinePricing {
-            unit_price: money("unit_price_minor")?,
-            quantity: row.try_get("quantity")?,
-            net: money("net_minor")?,
-            tax: money("tax_minor")?,
-            gross: money("gross_minor")?,
-            tax_inclusive: row.try_get::<i64, _>("tax_inclusive")? != 0,
-        },
+        pricing,
+        list: side("list")?,
+        customer: side("customer")?,
+        price_list,
         tax_rate: rate_from(&rate, "order_lines.tax_rate")?,
         policy,
         status: LineStatus::parse(&status).ok_or_else(|| corrupt("order_lines.status"))?,

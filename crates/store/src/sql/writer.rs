@@ -26,12 +26,22 @@
 //! answers `Stopped`. PostgreSQL has no such writer: its writers run in parallel in pooled transactions, under row
 //! locks (see `dialect.rs`).
 //!
+//! Counted downloads are the one write the writer runs itself rather than lending the connection for
+//! ([`Writer::redeem`]): the request carries everything the redemption writes (the link, the partner's time, its
+//! activity record), and the writer takes the redemptions queued one after another as one group: one savepoint, one
+//! `UPDATE` that counts every link of the group under the exact limit, one `INSERT` of their activity records
+//! (`downloads::redeem_group`). A group costs three statements however many downloads it holds, instead of three
+//! statements and two hand-overs between tasks per download; each is answered after the batch's commit like any job.
+//!
 //! The batch transaction also carries what the jobs of one batch may share because nobody else writes meanwhile:
 //! the head of each partner's activity chain ([`Batch::chain`]). A batch reads a partner's head once however many of
 //! its jobs append to the chain, and writes it back once, just before the commit (the records themselves are
 //! inserted by each job); a job rolled back to its savepoint restores the heads it had moved.
 
 use super::*;
+use domain::audit::NewAuditRecord;
+use domain::download::LinkState;
+use domain::ids::DownloadLinkId;
 use futures::FutureExt;
 use sqlx::Executor;
 use std::collections::HashMap;
@@ -91,6 +101,11 @@ impl Batch {
         }
     }
 
+    /// The batch's connection, for what the writer runs itself.
+    pub(super) fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+
     /// Writes the chain heads this batch moved into the partners' rows.
     async fn write_chains(&mut self) -> Result<(), sqlx::Error> {
         for (partner, c) in &self.chains {
@@ -106,10 +121,20 @@ impl Batch {
     }
 }
 
-/// A request for a turn in a batch: where the loan goes, and where the batch's outcome goes.
-struct Request {
-    loan: oneshot::Sender<Loan>,
-    answer: oneshot::Sender<Result<(), String>>,
+/// A request to the writer: a turn in a batch (where the loan goes, and where the batch's outcome goes), or a
+/// counted download the writer runs itself (answered with the link's state after the commit, or its refusal).
+enum Request {
+    Turn { loan: oneshot::Sender<Loan>, answer: oneshot::Sender<Result<(), String>> },
+    Redeem { job: Redemption, answer: oneshot::Sender<StoreResult<LinkState>> },
+}
+
+/// A counted download, with everything it writes: the link counted if the partner's time `now` and the limits admit
+/// it, and `records` appended to the partner's chain when it is.
+pub(super) struct Redemption {
+    pub(super) partner: PartnerId,
+    pub(super) link: DownloadLinkId,
+    pub(super) now: Timestamp,
+    pub(super) records: Vec<NewAuditRecord>,
 }
 
 /// The batch's connection lent to one job. Dropping it gives it back as abandoned (the writer rolls back to the
@@ -222,15 +247,28 @@ impl Writer {
         self.enqueue()?.turn().await
     }
 
+    /// Counts a download in a batch (with the redemptions queued next to it, as one group) and answers once the
+    /// batch has committed: the link's state after the count, or why it was refused (nothing written).
+    pub(super) async fn redeem(&self, job: Redemption) -> StoreResult<LinkState> {
+        let (answer, answered) = oneshot::channel();
+        self.send(Request::Redeem { job, answer })?;
+        // Dropped unanswered: the batch's own code panicked (logged there), or the writer ended.
+        answered.await.map_err(|_| STOPPED)?
+    }
+
     /// Takes a place in the queue.
     fn enqueue(&self) -> StoreResult<Queued> {
         let (loan, lent) = oneshot::channel();
         let (answer, answered) = oneshot::channel();
-        self.queue.send(Request { loan, answer }).map_err(|_| {
+        self.send(Request::Turn { loan, answer })?;
+        Ok(Queued { lent, answered })
+    }
+
+    fn send(&self, request: Request) -> StoreResult<()> {
+        self.queue.send(request).map_err(|_| {
             tracing::error!("the SQLite writer is gone; writes are refused with 503");
             STOPPED
-        })?;
-        Ok(Queued { lent, answered })
+        })
     }
 }
 
@@ -289,6 +327,8 @@ async fn batch(
     let mut done: Vec<oneshot::Sender<Result<(), String>>> = Vec::new();
     // The abandoned jobs' callers that wait for the batch (`Turn::abandon`): told when it has ended.
     let mut abandoned: Vec<oneshot::Sender<Result<(), String>>> = Vec::new();
+    // Redemptions counted in this batch (answered after the commit) and refused (answered after it too).
+    let mut redeemed: Vec<(oneshot::Sender<StoreResult<LinkState>>, StoreResult<LinkState>)> = Vec::new();
     let mut ran = 0;
     let mut next = Some(first);
     let failed = loop {
@@ -298,30 +338,64 @@ async fn batch(
         if let Err(e) = batch.tx.execute("SAVEPOINT job").await {
             break Some(e.to_string());
         }
-        let (back, returned) = oneshot::channel();
-        let loan = Loan { batch: Some(batch), back: Some(back) };
-        // A caller gone meanwhile (its request cancelled) drops the loan, which comes straight back.
-        drop(request.loan.send(loan));
-        let Ok((returned, kept)) = returned.await else {
-            // Unreachable: a loan always comes back (dropping it sends it). Its batch is gone with it.
-            for answer in done {
-                let _ = answer.send(Err("the batch was lost".into()));
+        match request {
+            Request::Turn { loan, answer } => {
+                let (back, returned) = oneshot::channel();
+                let lent = Loan { batch: Some(batch), back: Some(back) };
+                // A caller gone meanwhile (its request cancelled) drops the loan, which comes straight back.
+                drop(loan.send(lent));
+                let Ok((returned, kept)) = returned.await else {
+                    // Unreachable: a loan always comes back (dropping it sends it). Its batch is gone with it.
+                    for answer in done {
+                        let _ = answer.send(Err("the batch was lost".into()));
+                    }
+                    return;
+                };
+                batch = returned;
+                ran += 1;
+                if kept {
+                    done.push(answer);
+                } else {
+                    abandoned.push(answer);
+                    if let Err(e) = rollback_job(&mut batch).await {
+                        break Some(e);
+                    }
+                }
             }
-            return;
-        };
-        batch = returned;
-        ran += 1;
-        if kept {
-            done.push(request.answer);
-        } else {
-            abandoned.push(request.answer);
-            batch.undo_job();
-            if let Err(e) = batch.tx.execute("ROLLBACK TO job").await {
-                break Some(e.to_string());
+            Request::Redeem { job, answer } => {
+                // The redemptions queued right behind this one join its group (a turn found there runs next).
+                let mut group = vec![(job, answer)];
+                while ran + group.len() < max_jobs {
+                    match requests.try_recv() {
+                        Ok(Request::Redeem { job, answer }) => group.push((job, answer)),
+                        Ok(turn) => {
+                            next = Some(turn);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                // A caller gone meanwhile (its request cancelled) is not counted.
+                group.retain(|(_, answer)| !answer.is_closed());
+                ran += group.len();
+                let (mut jobs, answers): (Vec<Redemption>, Vec<_>) = group.into_iter().unzip();
+                match SqlStore::redeem_group(&mut batch, &mut jobs).await {
+                    Ok(outcomes) => redeemed.extend(answers.into_iter().zip(outcomes)),
+                    Err(e) => {
+                        tracing::error!(error = %e, jobs = answers.len(), "a group of downloads failed");
+                        let why = e.to_string();
+                        for answer in answers {
+                            let _ = answer.send(Err(StoreError::NotCommitted(why.clone())));
+                        }
+                        if let Err(e) = rollback_job(&mut batch).await {
+                            break Some(e);
+                        }
+                    }
+                }
             }
         }
         batch.undo.clear();
-        if ran < max_jobs && started.elapsed() < max_time {
+        if next.is_none() && ran < max_jobs && started.elapsed() < max_time {
             next = requests.try_recv().ok();
         }
     };
@@ -333,19 +407,33 @@ async fn batch(
         // Dropping the transaction rolls the whole batch back.
         Some(why) => Err(why),
     };
+    let counted = redeemed.iter().filter(|(_, r)| r.is_ok()).count();
+    let kept = done.len() + counted;
     match &outcome {
         Ok(()) => {
             stats.commits.fetch_add(1, Ordering::Relaxed);
-            stats.jobs.fetch_add(done.len() as u64, Ordering::Relaxed);
+            stats.jobs.fetch_add(kept as u64, Ordering::Relaxed);
         }
-        Err(e) => tracing::error!(error = %e, jobs = done.len(), "a batch of SQLite writes failed to commit"),
+        Err(e) => tracing::error!(error = %e, jobs = kept, "a batch of SQLite writes failed to commit"),
     }
     for answer in done {
         let _ = answer.send(outcome.clone().map_err(|e| format!("a batch of writes: {e}")));
     }
+    for (answer, result) in redeemed {
+        let _ = answer.send(match (&outcome, result) {
+            (Err(e), Ok(_)) => Err(StoreError::NotCommitted(format!("a batch of writes: {e}"))),
+            (_, result) => result,
+        });
+    }
     for answer in abandoned {
         let _ = answer.send(Ok(()));
     }
+}
+
+/// The running job wrote nothing after all: its savepoint rolled back, the chain heads it moved restored.
+async fn rollback_job(batch: &mut Batch) -> Result<(), String> {
+    batch.undo_job();
+    batch.tx.execute("ROLLBACK TO job").await.map(drop).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -96,6 +96,16 @@ pub struct AvailabilityDto {
     pub country: String,
     pub is_purchasable: bool,
     pub price: PriceDto,
+    /// What this customer pays per unit (a customer's catalog only): from the partner's markup rules or its explicit
+    /// price for the customer, else the list price.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_price: Option<String>,
+    /// The partner's unit cost from its price list (a customer's catalog, roles that see billing only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partner_cost: Option<String>,
+    /// Customer price less partner cost (a customer's catalog, roles that see billing only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub margin: Option<String>,
     pub attributes: Attributes,
 }
 
@@ -155,6 +165,9 @@ fn availabilities(catalog: &MarketCatalog, p: &Product, s: &Sku) -> Vec<Availabi
                     currency_code: price.currency.clone(),
                     tax_inclusive: m.tax_inclusive,
                 },
+                customer_price: None,
+                partner_cost: None,
+                margin: None,
                 attributes: Attributes::of("Availability"),
             }
         })
@@ -354,10 +367,19 @@ async fn customer_availabilities(
     Path((customer_id, product_id, sku_id)): Path<(TenantId, String, String)>,
     uri: Uri,
 ) -> ApiResult<Json<Collection<AvailabilityDto>>> {
-    let (_, catalog) = state.services.customer_catalog(&actor, customer_id, None).await?;
+    let (customer, catalog) = state.services.customer_catalog(&actor, customer_id, None).await?;
     let p = catalog.product(&product_id)?;
     let s = p.sku(&sku_id).ok_or_else(ApiError::not_found)?;
-    Ok(Json(super::collection::whole(availabilities(&catalog, p, s), &uri)))
+    let sheet = state.services.price_sheet(&actor, &customer, &catalog).await?;
+    let mut items = availabilities(&catalog, p, s);
+    if let Some(line) = sheet.iter().find(|l| l.product_id == p.id && l.sku_id == s.id) {
+        for a in &mut items {
+            a.customer_price = Some(line.customer.format());
+            a.partner_cost = line.cost.map(|c| c.format());
+            a.margin = line.margin.map(|m| m.format());
+        }
+    }
+    Ok(Json(super::collection::whole(items, &uri)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -4,13 +4,17 @@ pub mod audit;
 pub mod catalog;
 pub mod catalog_admin;
 pub mod collection;
+pub mod credit;
 pub mod customers;
 pub mod downloads;
 pub mod invoices;
 pub mod keystock;
 pub mod operators;
 pub mod orders;
+pub mod pricelists;
+pub mod prices;
 pub mod publisher;
+pub mod reconciliation;
 pub mod software;
 pub mod subscriptions;
 pub mod support;
@@ -34,7 +38,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
         on behalf of customers. Follows Partner Center's REST API v1 conventions."),
     modifiers(&BearerAuth),
     components(schemas(ErrorBody)),
-    tags((name = "customers"), (name = "catalog"), (name = "orders"), (name = "software"), (name = "billing"), (name = "support"), (name = "users"), (name = "activity"), (name = "webhooks"), (name = "testclock"), (name = "publisher"),
+    tags((name = "customers"), (name = "catalog"), (name = "orders"), (name = "software"), (name = "billing"), (name = "support"), (name = "users"), (name = "activity"), (name = "webhooks"), (name = "testclock"), (name = "pricing"), (name = "publisher"),
         (name = "operations"))
 )]
 struct ApiDoc;
@@ -132,6 +136,10 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(testclock::routes())
         .merge(publisher::routes())
         .merge(operators::routes())
+        .merge(pricelists::routes())
+        .merge(prices::routes())
+        .merge(credit::routes())
+        .merge(reconciliation::routes())
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .routes(routes!(openapi_json))

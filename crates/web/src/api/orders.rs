@@ -165,6 +165,19 @@ pub struct PricingDto {
     pub tax_inclusive: bool,
 }
 
+impl PricingDto {
+    pub fn of(p: &domain::money::LinePricing, currency: &str) -> PricingDto {
+        PricingDto {
+            unit_price: p.unit_price.format(),
+            net: p.net.format(),
+            tax: p.tax.format(),
+            gross: p.gross.format(),
+            currency_code: currency.to_string(),
+            tax_inclusive: p.tax_inclusive,
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CancellationDto {
@@ -197,7 +210,13 @@ pub struct OrderLineDto {
     pub term_duration: Option<String>,
     /// `active` or `cancelled`.
     pub status: String,
+    /// What the partner is charged for the line: its cost from its price list (the list price without one), as on
+    /// its invoice.
     pub pricing: PricingDto,
+    /// The publisher's list price of the line at checkout.
+    pub list_pricing: PricingDto,
+    /// What the partner's customer pays for the line (its customer price at checkout).
+    pub customer_pricing: PricingDto,
     pub cancellation: CancellationDto,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provisioning_context: Option<ProvisioningContextDto>,
@@ -250,14 +269,9 @@ pub fn order_dto(o: &Order, now: Timestamp) -> OrderDto {
                     quantity: if l.status == LineStatus::Cancelled { 0 } else { l.pricing.quantity },
                     term_duration: l.term.map(|t| t.as_str().to_string()),
                     status: l.status.as_str().into(),
-                    pricing: PricingDto {
-                        unit_price: l.pricing.unit_price.format(),
-                        net: l.pricing.net.format(),
-                        tax: l.pricing.tax.format(),
-                        gross: l.pricing.gross.format(),
-                        currency_code: o.currency.clone(),
-                        tax_inclusive: l.pricing.tax_inclusive,
-                    },
+                    pricing: PricingDto::of(&l.pricing, &o.currency),
+                    list_pricing: PricingDto::of(&l.list, &o.currency),
+                    customer_pricing: PricingDto::of(&l.customer, &o.currency),
                     cancellation: CancellationDto {
                         policy: e.policy.into(),
                         eligible: e.eligible,

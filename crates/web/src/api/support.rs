@@ -7,7 +7,7 @@
 use super::collection::{collection, Attributes, Collection, PageParams};
 use super::operator_requires;
 use super::requires;
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{PartnerAuth, Path, PublisherAuth, Query};
 use crate::idempotency::IdemJson;
 use crate::AppState;
@@ -399,6 +399,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(operator_requires(domain::operator::OperatorAction::ViewDesk, routes!(desk_list)))
         .routes(operator_requires(domain::operator::OperatorAction::ViewDesk, routes!(desk_get, desk_patch)))
         .routes(operator_requires(domain::operator::OperatorAction::ViewDesk, routes!(desk_attachment)))
+        .routes(operator_requires(domain::operator::OperatorAction::AnswerDesk, routes!(desk_answer)))
+        .routes(operator_requires(domain::operator::OperatorAction::GrantCredits, routes!(desk_refund)))
+        .routes(operator_requires(domain::operator::OperatorAction::GrantCredits, routes!(desk_cancel)))
 }
 
 /// The topics a request can be filed under (Partner Center's `SupportTopic`: integer `id`, `name`, `description`,
@@ -611,18 +614,104 @@ async fn desk_patch(
     let change = DeskChange {
         status: v.status.clone(),
         note: v.new_note.as_ref().map(|n| n.text.clone()),
-        refund: v.refund.as_ref().map(|r| RefundGrant {
+        refund: v.refund.as_ref().map(RefundGrant::from),
+        cancel: v.cancel.as_ref().map(DeskCancel::from),
+    };
+    let result = state.services.desk_update(&publisher, id, change, reply.keep()).await;
+    reply.send(result).await
+}
+
+impl From<&RefundGrantInput> for RefundGrant {
+    fn from(r: &RefundGrantInput) -> RefundGrant {
+        RefundGrant {
             amount: r.amount.clone(),
             currency_code: r.currency_code.clone(),
             order_id: r.order_id.clone(),
             line_item_number: r.line_item_number,
-        }),
-        cancel: v.cancel.as_ref().map(|c| DeskCancel {
+        }
+    }
+}
+
+impl From<&DeskCancelInput> for DeskCancel {
+    fn from(c: &DeskCancelInput) -> DeskCancel {
+        DeskCancel {
             customer_id: c.customer_id.clone(),
             order_id: c.order_id.clone(),
             line_items: c.line_items.as_ref().map(|l| l.iter().map(|r| r.line_item_number).collect()),
-        }),
+        }
+    }
+}
+
+/// The desk's answer alone: a status and/or a note (support agents). The same as `PATCH` with only those fields.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeskAnswer {
+    pub status: Option<String>,
+    pub new_note: Option<NoteInput>,
+}
+
+/// Answer a request: change its status and/or add a note (operator admins and support agents).
+#[utoipa::path(post, path = "/v1/publisher/servicerequests/{id}/answers", tag = "publisher", request_body = DeskAnswer,
+    params(("id" = String, Path), ("MS-RequestId" = Option<String>, Header, description = "Idempotency key")),
+    responses((status = 200, body = ServiceRequestDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn desk_answer(
+    State(state): State<AppState>,
+    PublisherAuth(publisher): PublisherAuth,
+    Path(id): Path<ServiceRequestId>,
+    mut body: IdemJson<DeskAnswer>,
+) -> ApiResult<Response> {
+    let reply = body.reply(StatusCode::OK, desk_view);
+    let v = &body.value;
+    if v.status.is_none() && v.new_note.is_none() {
+        return Err(ApiError::invalid("body: give a status, a newNote or both"));
+    }
+    let change = DeskChange {
+        status: v.status.clone(),
+        note: v.new_note.as_ref().map(|n| n.text.clone()),
+        refund: None,
+        cancel: None,
     };
+    let result = state.services.desk_update(&publisher, id, change, reply.keep()).await;
+    reply.send(result).await
+}
+
+/// Grant a refund on a request's order (operator admins and billing operators): as `PATCH`'s `refund`.
+#[utoipa::path(post, path = "/v1/publisher/servicerequests/{id}/refunds", tag = "publisher",
+    request_body = RefundGrantInput,
+    params(("id" = String, Path), ("MS-RequestId" = Option<String>, Header, description = "Idempotency key")),
+    responses((status = 200, body = ServiceRequestDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn desk_refund(
+    State(state): State<AppState>,
+    PublisherAuth(publisher): PublisherAuth,
+    Path(id): Path<ServiceRequestId>,
+    mut body: IdemJson<RefundGrantInput>,
+) -> ApiResult<Response> {
+    let reply = body.reply(StatusCode::OK, desk_view);
+    let change = DeskChange { status: None, note: None, refund: Some(RefundGrant::from(&body.value)), cancel: None };
+    let result = state.services.desk_update(&publisher, id, change, reply.keep()).await;
+    reply.send(result).await
+}
+
+/// Cancel lines of an order from the desk whatever their policy (operator admins and billing operators): as
+/// `PATCH`'s `cancel`.
+#[utoipa::path(post, path = "/v1/publisher/servicerequests/{id}/cancellations", tag = "publisher",
+    request_body = DeskCancelInput,
+    params(("id" = String, Path), ("MS-RequestId" = Option<String>, Header, description = "Idempotency key")),
+    responses((status = 200, body = ServiceRequestDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn desk_cancel(
+    State(state): State<AppState>,
+    PublisherAuth(publisher): PublisherAuth,
+    Path(id): Path<ServiceRequestId>,
+    mut body: IdemJson<DeskCancelInput>,
+) -> ApiResult<Response> {
+    let reply = body.reply(StatusCode::OK, desk_view);
+    let change = DeskChange { status: None, note: None, refund: None, cancel: Some(DeskCancel::from(&body.value)) };
     let result = state.services.desk_update(&publisher, id, change, reply.keep()).await;
     reply.send(result).await
 }

@@ -85,6 +85,17 @@ fn family_keys() -> BTreeSet<String> {
     );
     codes.extend(LedgerKind::ALL.iter().map(|k| k.as_str()));
     codes.extend(Severity::ALL.iter().map(|s| s.as_str()));
+    codes.extend(domain::catalog::ProductType::ALL.iter().map(|t| t.as_str()));
+    // The console's: operator roles and what the operator log records.
+    codes.extend(domain::operator::OperatorRole::ALL.iter().map(|r| r.as_str()));
+    codes.extend(domain::operator::OperatorOperation::ALL.iter().map(|o| o.as_str()));
+    {
+        use domain::pricelist::VersionStatus;
+        codes.extend(
+            [VersionStatus::Draft, VersionStatus::Scheduled, VersionStatus::Active, VersionStatus::Superseded]
+                .map(VersionStatus::as_str),
+        );
+    }
     let mut keys: BTreeSet<String> = codes.iter().map(|c| format!("term-{}", c.replace('.', "-"))).collect();
     keys.extend(Role::ALL.iter().map(|r| format!("role-about-{}", r.as_str())));
     keys.extend(TOPICS.iter().map(|t| format!("topic-{}", t.code)));

@@ -217,6 +217,8 @@ struct BillingPage {
     unbilled: Vec<InvoiceLineRow>,
     /// Rows not shown (the newest are); the API pages through them all.
     unbilled_more: usize,
+    /// The credit limit, what is used and the room left (issue 23), when the publisher set one.
+    credit: Option<(String, String, String)>,
 }
 
 /// One currency's charges and credits not invoiced yet.
@@ -235,6 +237,10 @@ async fn billing(State(state): State<AppState>, Signed(s): Signed) -> UiResult {
     let list = state.services.list_invoices(&s.actor, PageSize::MAX, None).await.or_page(&s)?.items;
     let unbilled = state.services.unbilled(&s.actor).await.or_page(&s)?;
     let shown: Vec<InvoiceLineRow> = unbilled.lines.iter().rev().take(UNBILLED_SHOWN).map(line_row).collect();
+    let credit = state.services.credit_standing(&s.actor).await.or_page(&s)?.map(|c| {
+        let cur = &c.limit.currency;
+        (format::money(c.limit.amount, cur), format::money(c.used, cur), format::money(c.available(), cur))
+    });
     Ok(page(&BillingPage {
         title: tr!("nav-billing"),
         section: "billing",
@@ -252,6 +258,7 @@ async fn billing(State(state): State<AppState>, Signed(s): Signed) -> UiResult {
             .collect(),
         unbilled_more: unbilled.lines.len().saturating_sub(shown.len()),
         unbilled: shown,
+        credit,
     }))
 }
 
@@ -364,6 +371,7 @@ struct SettingsPage {
     error: Option<String>,
     tokens: Vec<TokenRow>,
     is_admin: bool,
+    manage_prices: bool,
     users: Vec<UserRow>,
     all_roles: Vec<&'static str>,
     role_help: Vec<RoleHelp>,
@@ -402,6 +410,7 @@ async fn settings_page(
             })
             .collect(),
         is_admin,
+        manage_prices: super::can(s, Action::ManagePrices),
         users: users
             .iter()
             .map(|u| UserRow {

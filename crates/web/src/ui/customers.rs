@@ -179,6 +179,8 @@ pub struct TabHead {
     pub customer: CustomerRow,
     pub tab: &'static str,
     pub can_buy: bool,
+    /// May open the customer's statement (the roles that see billing).
+    pub can_bill: bool,
     pub notice: Option<String>,
     /// The customer's open cart and its number of lines (for those who may buy): the cart indicator on every tab.
     pub cart: Option<(String, usize)>,
@@ -199,7 +201,8 @@ impl TabHead {
             _ => None,
         };
         let cart = cart.map(|c| (c.id.to_string(), c.lines.len()));
-        TabHead { customer, tab, can_buy, notice, cart }
+        let can_bill = can(s, Action::ReadInvoices);
+        TabHead { customer, tab, can_buy, can_bill, notice, cart }
     }
 }
 

@@ -8,6 +8,8 @@ pub mod links;
 mod operator;
 mod orders;
 mod pages;
+mod prices;
+mod statement;
 mod support;
 mod webhooks;
 
@@ -295,6 +297,8 @@ pub fn router() -> Router<AppState> {
         .merge(support::routes())
         .merge(webhooks::routes())
         .merge(operator::routes())
+        .merge(prices::routes())
+        .merge(statement::routes())
         .layer(middleware::from_fn(i18n::choose))
         .layer(middleware::from_fn(security_headers))
 }
@@ -376,6 +380,9 @@ pub fn form_problem(e: &services::Error) -> Option<FieldProblem> {
         }
         D::CreditExceedsCharge { left, currency, .. } => {
             FieldProblem::new("", tr!("problem-credit-left", left = credit_left(left, currency)), StatusCode::CONFLICT)
+        }
+        D::CreditLimitExceeded { left, currency, .. } => {
+            FieldProblem::new("", tr!("problem-credit-limit", left = credit_left(left, currency)), StatusCode::CONFLICT)
         }
         D::PayloadTooLarge(limit) => FieldProblem::new(
             "",

@@ -22,7 +22,7 @@ use cart::{cart, change_line, checkout};
 use domain::cancel_reason::CancelReason;
 use domain::cancellation::credit_for;
 use domain::catalog::{availability_id, catalog_item_id, ProductType, TargetView};
-use domain::order::{price_order, CartLineDraft, LineStatus, Order};
+use domain::order::{CartLineDraft, LineStatus, Order};
 use domain::paging::PageSize;
 use domain::policy::Action;
 use products::{add_to_cart, products};

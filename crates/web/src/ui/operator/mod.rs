@@ -13,6 +13,8 @@ mod home;
 mod keys;
 mod markets;
 mod partners;
+mod pricelists;
+mod team;
 
 use super::{error_parts, page, with_error_status};
 use crate::api::RequiresOperator;
@@ -187,6 +189,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(access::routes())
         .merge(home::routes())
+        .merge(pricelists::routes())
         .merge(partners::routes())
         .merge(desk::routes())
         .merge(billing::routes())
@@ -194,4 +197,5 @@ pub fn routes() -> Router<AppState> {
         .merge(keys::routes())
         .merge(files::routes())
         .merge(markets::routes())
+        .merge(team::routes())
 }

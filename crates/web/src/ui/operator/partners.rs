@@ -125,10 +125,12 @@ struct PartnerPage<'a> {
     roles: Vec<&'static str>,
     can_manage: bool,
     can_bill: bool,
+    pricing: super::pricelists::PartnerPricing,
 }
 
 async fn show(State(state): State<AppState>, Console(s): Console, Path(id): Path<PartnerId>) -> ConsoleResult {
     let o = state.services.partner_overview(&s.publisher, id).await.or_console(&s)?;
+    let pricing = super::pricelists::partner_pricing(&state, &s, id).await?;
     let users = o
         .users
         .iter()
@@ -168,6 +170,7 @@ async fn show(State(state): State<AppState>, Console(s): Console, Path(id): Path
         roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
         can_manage: s.publisher.may(OperatorAction::ManagePartners),
         can_bill: s.publisher.may(OperatorAction::Billing),
+        pricing,
         nav: Some(ConsoleNav::of(&s)),
     }))
 }

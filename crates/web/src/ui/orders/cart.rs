@@ -82,13 +82,13 @@ async fn cart_view(
     let cur = catalog.market.currency_code.clone();
     // Priced exactly as checkout prices it (the same pure function, on the same catalog); a line that can no longer
     // be priced leaves the amounts blank, and checkout will say why.
-    let now = state.services.partner_now(&s.actor.partner);
-    let priced = price_order(domain::ids::OrderId::new(), &cart, &catalog.products, &catalog.market, now).ok();
+    let priced = state.services.price_cart(&s.actor, &c, &catalog, &cart).await.or_page(s)?;
     let mut lines = Vec::new();
     for (i, l) in cart.lines.iter().enumerate() {
         let product = catalog.products.iter().find(|p| p.id == l.product_id);
         let sku = product.and_then(|p| p.sku(&l.sku_id));
-        let pricing = priced.as_ref().and_then(|o| o.lines.get(i)).map(|o| o.pricing);
+        // What the customer pays (issue 23): the cart is the customer's order.
+        let pricing = priced.as_ref().and_then(|o| o.lines.get(i)).map(|o| o.customer);
         let amount = |f: fn(&domain::money::LinePricing) -> domain::money::Money| {
             pricing.as_ref().map(|p| format::money(f(p), &cur)).unwrap_or_default()
         };
@@ -99,10 +99,9 @@ async fn cart_view(
             product: product.map(|p| p.title.clone()).unwrap_or_else(|| l.product_id.clone()),
             title: sku.map(|k| k.title.clone()).unwrap_or_else(|| l.sku_id.clone()),
             quantity: mine.map(|r| r.quantity.clone()).unwrap_or_else(|| l.quantity.to_string()),
-            price: sku
-                .and_then(|k| k.price_for(c.market))
-                .map(|p| format::money(p.list_price, &cur))
-                .unwrap_or_default(),
+            price: pricing.map(|p| format::money(p.unit_price, &cur)).unwrap_or_else(|| {
+                sku.and_then(|k| k.price_for(c.market)).map(|p| format::money(p.list_price, &cur)).unwrap_or_default()
+            }),
             net: amount(|p| p.net),
             tax: amount(|p| p.tax),
             gross: amount(|p| p.gross),
@@ -110,11 +109,14 @@ async fn cart_view(
         });
     }
     let totals = priced.map(|o| {
-        let t = o.totals();
+        let zero = domain::money::Money::zero(o.scale());
+        let sum = |f: fn(&domain::money::LinePricing) -> domain::money::Money| {
+            o.lines.iter().fold(zero, |acc, l| acc.checked_add(f(&l.customer)).unwrap_or(acc))
+        };
         CartTotals {
-            net: format::money(t.net, &cur),
-            tax: format::money(t.tax, &cur),
-            gross: format::money(t.gross, &cur),
+            net: format::money(sum(|p| p.net), &cur),
+            tax: format::money(sum(|p| p.tax), &cur),
+            gross: format::money(sum(|p| p.gross), &cur),
         }
     });
     let refused_status = refused.map(|r| r.problem.status);

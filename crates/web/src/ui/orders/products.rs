@@ -9,6 +9,10 @@ pub struct SkuRow {
     pub title: String,
     pub term: String,
     pub price: String,
+    /// What this customer pays (issue 23), and the partner's cost and margin for the roles that see billing.
+    pub customer_price: String,
+    pub cost: String,
+    pub margin: String,
     pub catalog_item_id: String,
     pub reservation: bool,
     /// What the row's form shows: the default, or what was typed before a refused Add to cart.
@@ -34,6 +38,7 @@ struct ProductsPage {
     view: String,
     currency: String,
     tax_note: String,
+    show_margins: bool,
     skus: Vec<SkuRow>,
 }
 
@@ -80,6 +85,8 @@ async fn products_page(
     let c = state.services.get_customer(&s.actor, parse_id(customer_id).or_page(s)?).await.or_page(s)?;
     let view = q.view.as_deref().and_then(TargetView::parse);
     let catalog = state.services.market_catalog(c.market, view).await.or_page(s)?;
+    let sheet = state.services.price_sheet(&s.actor, &c, &catalog).await.or_page(s)?;
+    let cur = catalog.market.currency_code.clone();
     let mut skus = Vec::new();
     for p in &catalog.products {
         for sku in &p.skus {
@@ -87,11 +94,16 @@ async fn products_page(
             let catalog_item_id = catalog_item_id(&p.id, &sku.id, &availability_id(&p.id, &sku.id, c.market));
             let mine = refused.as_ref().filter(|r| r.form.catalog_item_id == catalog_item_id);
             let error_on = |field: &str| mine.filter(|r| r.problem.on(field)).map(|r| r.problem.message.clone());
+            let line = sheet.iter().find(|l| l.product_id == p.id && l.sku_id == sku.id);
+            let shown = |m: Option<domain::money::Money>| m.map(|m| format::money(m, &cur)).unwrap_or_default();
             skus.push(SkuRow {
                 product: p.title.clone(),
                 title: sku.title.clone(),
                 term: format::term(sku.term.map(|t| t.as_str())),
                 price: format::money(price.list_price, &catalog.market.currency_code),
+                customer_price: shown(line.map(|l| l.customer)),
+                cost: shown(line.and_then(|l| l.cost)),
+                margin: shown(line.and_then(|l| l.margin)),
                 reservation: p.product_type == ProductType::AzureReservation,
                 quantity: mine.and_then(|r| r.form.quantity.clone()).unwrap_or_else(|| "1".into()),
                 subscription_id: mine.and_then(|r| r.form.subscription_id.clone()).unwrap_or_default(),
@@ -130,6 +142,7 @@ async fn products_page(
         view: view.map(|v| v.as_str().to_string()).unwrap_or_else(|| "Software".into()),
         currency: catalog.market.currency_code.clone(),
         tax_note: tax_note(&catalog.market),
+        show_margins: super::super::can(s, Action::ViewMargins),
         skus,
     });
     Ok(match refused {
