@@ -777,6 +777,73 @@ async fn the_console_walk() {
     assert!(w.text().await.contains("Total"));
     w.shot("console-invoice").await;
 
+    // The catalog: a document changing one price is previewed (nothing written yet), then imported.
+    let publisher_token = env("PARTNERHUB_E2E_PUBLISHER_TOKEN");
+    let catalog = api(base, "GET", "/v1/publisher/catalog", &publisher_token, json!(null)).await;
+    let mut product = catalog["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "SQL2019STD")
+        .unwrap_or_else(|| panic!("{catalog}"))
+        .clone();
+    let us = product["skus"][0]["prices"].as_array_mut().unwrap().iter_mut().find(|p| p["country"] == "US").unwrap();
+    us["listPrice"] = json!("2099.00");
+    let work = std::env::temp_dir().join(format!("partnerhub-walk-{}", std::process::id()));
+    std::fs::create_dir_all(&work).unwrap();
+    let document = work.join("catalog.json");
+    std::fs::write(&document, json!({"products": [product]}).to_string()).unwrap();
+    w.go("/operator/catalog").await;
+    w.find("[data-testid=catalog-file]").await.send_keys(document.to_str().unwrap()).await.unwrap();
+    w.follow("form[action^='/operator/catalog/preview'] button").await;
+    let preview = w.find("[data-testid=changes]").await.text().await.unwrap();
+    assert!(preview.contains("SQL2019STD") && preview.contains("USD 2099.00"), "{preview}");
+    w.shot("console-catalog").await;
+    w.follow("[data-testid=confirm]").await;
+    w.find("[data-testid=imported]").await;
+
+    // Key stock: a key file imported in chunks with a progress bar, then a threshold above the stock; the
+    // overview warns.
+    let keys = work.join("keys.txt");
+    std::fs::write(&keys, (0..1500).map(|i| format!("WALK-{i:05}-KEY\n")).collect::<String>()).unwrap();
+    w.go("/operator/keys").await;
+    w.find("form[data-key-chunks] select[name=sku]").await.select_by_value("SQL2019STD:3Y").await.unwrap();
+    w.find("[data-testid=key-file]").await.send_keys(keys.to_str().unwrap()).await.unwrap();
+    w.follow("form[data-key-chunks] button[type=submit]").await;
+    let added = w.find("[data-testid=keys-notice]").await.text().await.unwrap();
+    assert!(added.contains("keys were added"), "{added}");
+    w.find("form[action='/operator/keys/threshold'] select[name=sku]")
+        .await
+        .select_by_value("SQL2019STD:3Y")
+        .await
+        .unwrap();
+    w.type_into("input[name=threshold]", "5000").await;
+    w.follow("form[action='/operator/keys/threshold'] button").await;
+    let row = w.find("[data-testid='stock-SQL2019STD:3Y']").await.text().await.unwrap();
+    assert!(row.contains("Low") && row.contains("5000"), "{row}");
+    w.shot("console-keys").await;
+    w.go("/operator").await;
+    let warning = w.find("[data-testid=low-stock]").await.text().await.unwrap();
+    assert!(warning.contains("SQL2019STD / 3Y"), "{warning}");
+
+    // Files: installation media uploaded from the browser (streamed; a progress bar), then listed.
+    let iso = work.join("Walk-Setup.iso");
+    std::fs::write(&iso, vec![0x5au8; 4 * 1024 * 1024]).unwrap();
+    w.go("/operator/files").await;
+    w.find("form[data-upload-progress] select[name=product]").await.select_by_value("SQL2019STD").await.unwrap();
+    w.type_into("[data-testid=file-version]", "2019").await;
+    w.type_into("[data-testid=file-language]", "en-us").await;
+    w.type_into("[data-testid=file-type]", "ISO").await;
+    w.find("[data-testid=file-input]").await.send_keys(iso.to_str().unwrap()).await.unwrap();
+    w.follow("form[data-upload-progress] button[type=submit]").await;
+    let listed = w.find("[data-testid='file-Walk-Setup.iso']").await.text().await.unwrap();
+    assert!(listed.contains("4,194,304"), "{listed}");
+    let row = "document.querySelector(\"[data-testid='file-Walk-Setup.iso']\").scrollIntoView({block: 'center'})";
+    w.c.execute(row, vec![]).await.unwrap();
+    w.shot("console-files").await;
+    w.go("/operator/markets").await;
+    std::fs::remove_dir_all(&work).ok();
+
     // The operator log names who did each of these, and its hash chain verifies.
     w.go("/operator/activity").await;
     let log = w.text().await;
