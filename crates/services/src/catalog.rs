@@ -167,6 +167,39 @@ impl Services {
         Ok(rule)
     }
 
+    /// Publisher: sets a product's own market list (R1), which replaces its type's; with neither list, the product
+    /// follows its type's again. Returns the product's own rule, if any.
+    #[tracing::instrument(skip_all)]
+    pub async fn put_product_availability(
+        &self,
+        publisher: &Publisher,
+        product_id: &str,
+        available: Option<&[String]>,
+        unavailable: Option<&[String]>,
+    ) -> Result<Option<MarketRule>> {
+        publisher.authorize(OperatorAction::ManageCatalog)?;
+        let rule = match (available, unavailable) {
+            (None, None) => None,
+            _ => Some(MarketRule::parse(available, unavailable)?),
+        };
+        let now = self.clock.now();
+        let record = publisher.record(OperatorOperation::UpdateAvailability, now).data("productId", product_id);
+        let record = match &rule {
+            Some(r) => {
+                let (mode, markets) = r.to_stored();
+                record.data(mode, markets)
+            }
+            None => record.data("rule", "productType"),
+        };
+        let put = self.store.put_product_availability(product_id, rule.as_ref(), now, Effects::operator(record, None));
+        let put = put.await;
+        self.catalog_cache.clear();
+        if !put? {
+            return Err(DomainError::NotFound.into());
+        }
+        Ok(rule)
+    }
+
     /// The catalog as stored, from the cache when it is fresh.
     #[tracing::instrument(skip_all)]
     pub async fn catalog_snapshot(&self) -> Result<Arc<CatalogSnapshot>> {

@@ -610,6 +610,15 @@ pub trait CatalogStore: Send + Sync {
         effects: Effects,
     ) -> StoreResult<()>;
     async fn type_availability(&self) -> StoreResult<Vec<(ProductType, MarketRule)>>;
+    /// Sets a product's own market list (R1), or with `None` leaves it to its type's. `false` for an unknown
+    /// product: nothing is written then.
+    async fn put_product_availability(
+        &self,
+        product_id: &str,
+        rule: Option<&MarketRule>,
+        now: Timestamp,
+        effects: Effects,
+    ) -> StoreResult<bool>;
 }
 
 /// Customer prices (issue 23): a partner's markup rules and explicit per-customer prices.

@@ -679,8 +679,49 @@ async fn markets_and_availability_from_the_console(db: Db) {
         .await;
     assert_eq!(bad.status, 400);
     assert!(c.get("/operator/markets").await.html.contains("CA US"));
+
+    // A product's own list replaces its type's: the reservation only in Greenland, then its type's again.
+    let p = app.partner("Reseller", false).await;
+    let t = p.token(Role::AdminAgent);
+    let reservations = |country: &'static str| {
+        let app = &app;
+        async move {
+            let r = app.get(&format!("/v1/products?country={country}&targetView=AzureReservations"), t).await;
+            r.body["items"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!((reservations("US").await, reservations("GL").await), (1, 0));
+    let own = c
+        .post("/operator/markets/product", &[("product", "VMRESERVED"), ("mode", "available"), ("markets", "gl")])
+        .await;
+    assert_eq!((own.status, own.location()), (303, "/operator/markets?product=VMRESERVED"), "{}", own.html);
+    assert_eq!((reservations("US").await, reservations("GL").await), (0, 1));
+    assert!(c.get("/operator/markets").await.html.contains("<code>GL</code>"));
+    let back = c.post("/operator/markets/product", &[("product", "VMRESERVED"), ("mode", "type")]).await;
+    assert_eq!(back.status, 303);
+    assert_eq!((reservations("US").await, reservations("GL").await), (1, 0));
+    let unknown = c.post("/operator/markets/product", &[("product", "NOPE"), ("mode", "type")]).await;
+    assert_eq!(unknown.status, 404);
+    // The API twin.
+    let manager_token = operator_token(&app, "apimanager", &["catalog_manager"]).await;
+    let path = "/v1/publisher/products/VMRESERVED/availability";
+    let put = |body: Value, token: String| {
+        let app = &app;
+        async move { app.request(Method::PUT, path, Some(&token), Some(&body), &[]).await }
+    };
+    let r = put(json!({"unavailableMarkets": ["US", "CA", "US"]}), manager_token.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body, json!({"productId": "VMRESERVED", "unavailableMarkets": ["CA", "US"]}));
+    assert_eq!(reservations("US").await, 0);
+    put(json!({"unavailableMarkets": ["QQ"]}), manager_token.clone()).await.assert_error(400, "invalid_request");
+    let none = app
+        .request(Method::PUT, "/v1/publisher/products/NOPE/availability", Some(&manager_token), Some(&json!({})), &[])
+        .await;
+    none.assert_error(404, "not_found");
+    let agent_token = operator_token(&app, "apiagent", &["support_agent"]).await;
+    put(json!({}), agent_token).await.assert_error(403, "forbidden");
     assert_eq!(operator_log(&app, "update_market").await.len(), 1);
-    assert_eq!(operator_log(&app, "update_availability").await.len(), 1);
+    assert_eq!(operator_log(&app, "update_availability").await.len(), 4);
 
     let agent = operator(&app, "agent", &["support_agent"]).await;
     let a = Console::sign_in(&app, &agent).await;

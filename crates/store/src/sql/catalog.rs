@@ -155,6 +155,36 @@ impl CatalogStore for SqlStore {
         self.commit_operator(tx, effects).await
     }
 
+    async fn put_product_availability(
+        &self,
+        product_id: &str,
+        rule: Option<&MarketRule>,
+        now: Timestamp,
+        effects: Effects,
+    ) -> StoreResult<bool> {
+        let (available, unavailable) = match rule {
+            Some(MarketRule::AvailableOnlyIn(v)) => (Some(v.clone()), None),
+            Some(MarketRule::UnavailableIn(v)) => (None, Some(v.clone())),
+            None => (None, None),
+        };
+        let mut tx = self.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE products SET available_markets = $2, unavailable_markets = $3, updated_at = $4 WHERE id = $1",
+        )
+        .bind(product_id)
+        .bind(markets_text(&available))
+        .bind(markets_text(&unavailable))
+        .bind(now.micros())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Ok(false);
+        }
+        self.commit_operator(tx, effects).await?;
+        Ok(true)
+    }
+
     async fn type_availability(&self) -> StoreResult<Vec<(ProductType, MarketRule)>> {
         sqlx::query("SELECT product_type, mode, markets FROM type_availability ORDER BY product_type")
             .fetch_all(&self.read)

@@ -236,6 +236,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(operator_requires(domain::operator::OperatorAction::ManageCatalog, routes!(import_catalog)))
         .routes(operator_requires(domain::operator::OperatorAction::ViewPlatform, routes!(list_type_availability)))
         .routes(operator_requires(domain::operator::OperatorAction::ManageCatalog, routes!(put_type_availability)))
+        .routes(operator_requires(domain::operator::OperatorAction::ManageCatalog, routes!(put_product_availability)))
 }
 
 /// Products offered in a market (any role).
@@ -461,4 +462,48 @@ async fn put_type_availability(
         )
         .await?;
     Ok(Json(rule_dto(&product_type, &stored)))
+}
+
+/// A product's own market list (R1); with neither list the product follows its type's.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductAvailability {
+    #[serde(default)]
+    pub product_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unavailable_markets: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available_markets: Option<Vec<String>>,
+}
+
+/// Set a product's own market list, which replaces its type's (`availableMarkets` or `unavailableMarkets`); a body
+/// with neither makes the product follow its type's list again.
+#[utoipa::path(put, path = "/v1/publisher/products/{productId}/availability", tag = "publisher",
+    request_body = ProductAvailability, params(("productId" = String, Path)),
+    responses((status = 200, body = ProductAvailability), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn put_product_availability(
+    State(state): State<AppState>,
+    PublisherAuth(publisher): PublisherAuth,
+    Path(product_id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<ProductAvailability>> {
+    let v: ProductAvailability = parse_json(&body)?;
+    let stored = state
+        .services
+        .put_product_availability(
+            &publisher,
+            &product_id,
+            v.available_markets.as_deref(),
+            v.unavailable_markets.as_deref(),
+        )
+        .await?;
+    let mut out =
+        ProductAvailability { product_id: Some(product_id), unavailable_markets: None, available_markets: None };
+    if let Some(rule) = stored {
+        let dto = rule_dto("", &rule);
+        (out.available_markets, out.unavailable_markets) = (dto.available_markets, dto.unavailable_markets);
+    }
+    Ok(Json(out))
 }

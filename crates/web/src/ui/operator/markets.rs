@@ -1,6 +1,6 @@
 //! The console's markets: the tax table (R4: each market's currency, tax rate and whether its prices include tax)
-//! and the R1 availability lists per product type, each edited by a plain form saved at once (each save is an
-//! operator record, as through the API). A product's own list comes with the catalog document.
+//! and the R1 availability lists per product type and per product, each edited by a plain form saved at once (each
+//! save is an operator record, as through the API).
 
 use super::{get_requiring, post_requiring, Console, ConsoleForm, ConsoleNav, ConsoleResult, OrConsole};
 use crate::i18n::tr;
@@ -42,6 +42,16 @@ struct MarketsPage<'a> {
     notice: Option<String>,
     markets: Vec<MarketRow>,
     types: Vec<TypeRow>,
+    products: Vec<ProductRow>,
+}
+
+/// A product and its own market list, if it has one.
+pub struct ProductRow {
+    pub id: String,
+    pub title: String,
+    /// `type` (its type's list), `unavailable` or `available`.
+    pub mode: String,
+    pub markets: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -50,17 +60,33 @@ struct MarketsQuery {
     market: Option<String>,
     #[serde(default)]
     availability: Option<String>,
+    #[serde(default)]
+    product: Option<String>,
 }
 
 async fn markets(State(state): State<AppState>, Console(s): Console, Query(q): Query<MarketsQuery>) -> ConsoleResult {
     let services = &state.services;
     let markets = services.list_markets(&s.publisher).await.or_console(&s)?;
     let rules = services.type_availability(&s.publisher).await.or_console(&s)?;
-    let notice = match (q.market, q.availability) {
-        (Some(code), _) => Some(tr!("console-markets-saved", country = code)),
-        (None, Some(t)) => Some(tr!("console-markets-availability-saved", kind = t)),
+    let (products, _) = services.publisher_catalog(&s.publisher).await.or_console(&s)?;
+    let notice = match (q.market, q.availability, q.product) {
+        (Some(code), _, _) => Some(tr!("console-markets-saved", country = code)),
+        (None, Some(t), _) => Some(tr!("console-markets-availability-saved", kind = t)),
+        (None, None, Some(p)) => Some(tr!("console-markets-availability-saved", kind = p)),
         _ => None,
     };
+    let codes = |v: &[domain::market::MarketCode]| v.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(" ");
+    let products = products
+        .iter()
+        .map(|p| {
+            let (mode, markets) = match (&p.available_markets, &p.unavailable_markets) {
+                (Some(v), _) => ("available", codes(v)),
+                (None, Some(v)) => ("unavailable", codes(v)),
+                (None, None) => ("type", String::new()),
+            };
+            ProductRow { id: p.id.clone(), title: p.title.clone(), mode: mode.to_string(), markets }
+        })
+        .collect();
     let types = ProductType::ALL
         .into_iter()
         .map(|t| {
@@ -96,6 +122,7 @@ async fn markets(State(state): State<AppState>, Console(s): Console, Query(q): Q
             })
             .collect(),
         types,
+        products,
     }))
 }
 
@@ -127,15 +154,17 @@ struct AvailabilityForm {
     markets: String,
 }
 
-async fn save_availability(State(state): State<AppState>, f: ConsoleForm<AvailabilityForm>) -> ConsoleResult {
-    let s = &f.session;
-    let codes: Vec<String> = f
-        .form
-        .markets
-        .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+/// The market codes of a textarea: separated by spaces, commas or semicolons.
+fn market_codes(text: &str) -> Vec<String> {
+    text.split(|c: char| c == ',' || c == ';' || c.is_whitespace())
         .filter(|c| !c.is_empty())
         .map(str::to_string)
-        .collect();
+        .collect()
+}
+
+async fn save_availability(State(state): State<AppState>, f: ConsoleForm<AvailabilityForm>) -> ConsoleResult {
+    let s = &f.session;
+    let codes = market_codes(&f.form.markets);
     let (available, unavailable) = match f.form.mode.as_str() {
         "available" => (Some(codes.as_slice()), None),
         _ => (None, Some(codes.as_slice())),
@@ -146,9 +175,35 @@ async fn save_availability(State(state): State<AppState>, f: ConsoleForm<Availab
     Ok(Redirect::to(&format!("/operator/markets?availability={t}")).into_response())
 }
 
+#[derive(Deserialize)]
+struct ProductAvailabilityForm {
+    product: String,
+    mode: String,
+    #[serde(default)]
+    markets: String,
+}
+
+async fn save_product_availability(
+    State(state): State<AppState>,
+    f: ConsoleForm<ProductAvailabilityForm>,
+) -> ConsoleResult {
+    let s = &f.session;
+    let codes = market_codes(&f.form.markets);
+    let (available, unavailable) = match f.form.mode.as_str() {
+        "available" => (Some(codes.as_slice()), None),
+        "unavailable" => (None, Some(codes.as_slice())),
+        _ => (None, None),
+    };
+    let p = &f.form.product;
+    state.services.put_product_availability(&s.publisher, p, available, unavailable).await.or_console(s)?;
+    let p: String = form_urlencoded::byte_serialize(p.as_bytes()).collect();
+    Ok(Redirect::to(&format!("/operator/markets?product={p}")).into_response())
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/operator/markets", get_requiring(OperatorAction::ViewPlatform, markets))
         .route("/operator/markets/market", post_requiring(OperatorAction::ManageCatalog, save_market))
         .route("/operator/markets/availability", post_requiring(OperatorAction::ManageCatalog, save_availability))
+        .route("/operator/markets/product", post_requiring(OperatorAction::ManageCatalog, save_product_availability))
 }
