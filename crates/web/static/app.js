@@ -40,10 +40,10 @@ document.addEventListener("submit", async (event) => {
       method: "POST",
       headers: { "Content-Type": "text/plain; charset=utf-8" },
       body: lines.slice(i, i + 1000).join("\n"),
-    });
-    const answer = await res.json().catch(() => ({}));
-    if (!res.ok) {
-      problem.textContent = answer.message || res.statusText;
+    }).catch(() => null);
+    const answer = res ? await res.json().catch(() => ({})) : {};
+    if (!res || !res.ok) {
+      problem.textContent = answer.message || (res ? res.statusText : form.dataset.networkError);
       problem.hidden = false;
       button.disabled = false;
       return;
@@ -83,7 +83,7 @@ document.addEventListener("submit", (event) => {
     if (xhr.status >= 200 && xhr.status < 300 && answer.next) window.location.assign(answer.next);
     else fail(answer.message || xhr.statusText);
   });
-  xhr.addEventListener("error", () => fail(xhr.statusText || "network error"));
+  xhr.addEventListener("error", () => fail(form.dataset.networkError));
   progress.closest("label").hidden = false;
   problem.hidden = true;
   button.disabled = true;
