@@ -864,3 +864,74 @@ async fn the_console_walk() {
     assert!(w.text().await.contains("Welcome, Walk admin"));
     w.report_and_close().await;
 }
+
+/// Issue 23 in the browser: the operator's price list and credit limit in the console, then the partner's customer
+/// prices, its cost and margin beside them, the room left under the limit and a customer's statement.
+#[tokio::test]
+#[ignore = "run by e2e/run, which starts the demo server and chromedriver"]
+async fn the_economics_walk() {
+    let base = &env("PARTNERHUB_E2E_URL");
+    let w = Walk::open(base, "en-US,en").await;
+
+    // The console: a price list at 12% off the list price since 2020 (so in effect on every clock), assigned to the
+    // demo partner, and a credit limit for it.
+    w.go("/operator/login").await;
+    let field = w.find("input[name=email]").await;
+    field.click().await.unwrap();
+    field.send_keys(&format!("operator.admin@publisher.example{TAB}{PASSWORD}{ENTER}")).await.unwrap();
+    w.c.wait().at_most(Duration::from_secs(10)).for_url(url(base, "/operator")).await.unwrap();
+    w.go("/operator/pricelists").await;
+    w.type_into("input[name=name]", "Gold resellers").await;
+    w.follow("form[action='/operator/pricelists'] button").await;
+    assert!(w.path().await.starts_with("/operator/pricelists/"));
+    // A date field types differently in each locale: the walk sets its value as a date picker would.
+    w.c.execute(
+        "document.querySelector('form[action$=\"/versions\"] input[name=effective_from]').value = '2020-01-01'",
+        vec![],
+    )
+    .await
+    .unwrap();
+    w.type_into("input[name=discount_percent]", "12").await;
+    w.follow("form[action$='/versions'] button").await;
+    let list = w.text().await;
+    assert!(list.contains("version 1 since") && list.contains("12 %"), "{list}");
+    w.shot("console-pricelist").await;
+    w.go("/operator/partners").await;
+    w.follow("table a[href^='/operator/partners/']").await;
+    w.find("select[name=price_list_id]").await.select_by_label("Gold resellers").await.unwrap();
+    w.follow("form[action$='/pricelist'] button").await;
+    w.type_into("input[name=amount]", "1000000").await;
+    w.follow("form[action$='/creditlimit'] button").await;
+    let partner = w.text().await;
+    assert!(partner.contains("Gold resellers") && partner.contains("$1,000,000.00"), "{partner}");
+    w.shot("console-partner-pricing").await;
+
+    // The dashboard: a 25% markup on cost; Add products shows the customer price, the cost and the margin.
+    w.sign_in_by_keyboard(ADMIN).await;
+    w.go("/settings/prices").await;
+    w.type_into("form[action='/settings/prices'] input[name=value]", "25").await;
+    w.follow("form[action='/settings/prices'] button").await;
+    let rules = w.find("[data-testid=markup-rules]").await.text().await.unwrap();
+    assert!(rules.contains("25"), "{rules}");
+    w.shot("dashboard-customer-prices").await;
+    w.go("/customers").await;
+    w.follow("table a[href^='/customers/']").await;
+    let customer_path = w.path().await;
+    let customer = customer_path.trim_end_matches("/software").to_string();
+    w.go(&format!("{customer}/products")).await;
+    let price = w.find("[data-testid=customer-price]").await.text().await.unwrap();
+    let cost = w.find("[data-testid=partner-cost]").await.text().await.unwrap();
+    let margin = w.find("[data-testid=margin]").await.text().await.unwrap();
+    assert!(!price.is_empty() && !cost.is_empty() && !margin.is_empty(), "{price} / {cost} / {margin}");
+    assert_ne!(price, cost, "the customer pays the markup over the cost");
+    w.shot("dashboard-products-margins").await;
+    // The room left under the limit, and the customer's statement at its prices.
+    w.go("/billing").await;
+    let left = w.find("[data-testid=credit-left]").await.text().await.unwrap();
+    assert!(left.contains("$"), "{left}");
+    w.go(&customer).await;
+    w.follow("[data-testid=statement-link]").await;
+    w.find("[data-testid=statement-csv]").await;
+    w.shot("dashboard-statement").await;
+    w.report_and_close().await;
+}

@@ -239,8 +239,8 @@ pub struct PartnerPricing {
     pub list: Option<(String, String)>,
     /// Every list, (id, name), for the assignment's choice.
     pub lists: Vec<(String, String)>,
-    /// (limit, used, left, currency) when the partner has a limit.
-    pub credit: Option<(String, String, String, String)>,
+    /// (limit, used, left), with their currency, when the partner has a limit.
+    pub credit: Option<(String, String, String)>,
     pub can_assign: bool,
     pub can_limit: bool,
 }
@@ -257,8 +257,10 @@ pub(super) async fn partner_pricing(
     Ok(PartnerPricing {
         list: list.map(|l| (l.id.to_string(), l.name)),
         lists: lists.items.into_iter().map(|l| (l.id.to_string(), l.name)).collect(),
-        credit: credit
-            .map(|c| (c.limit.amount.format(), c.used.format(), c.available().format(), c.limit.currency.clone())),
+        credit: credit.map(|c| {
+            let money = |m| format::money(m, &c.limit.currency);
+            (money(c.limit.amount), money(c.used), money(c.available()))
+        }),
         can_assign: s.publisher.may(OperatorAction::ManageCatalog),
         can_limit: s.publisher.may(OperatorAction::Billing),
     })
