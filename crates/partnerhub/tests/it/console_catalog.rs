@@ -596,7 +596,8 @@ async fn files_page_streams_uploads(db: Db) {
     let old = listed.body[0]["id"].as_str().unwrap().to_string();
 
     // The page's script: the same form by XHR, answered with JSON; here a replacement of that file.
-    let mut fields = labels.to_vec();
+    // (The product chosen in the form does not matter: a replacement is the replaced file's product's.)
+    let mut fields = vec![("product", "SQL2019PERP"), ("version", ""), ("language", ""), ("file_type", "")];
     fields.push(("replaces", &old));
     let xhr = [("x-requested-with", "XMLHttpRequest")];
     let url = format!("/operator/files/upload?csrf={csrf}");
@@ -606,6 +607,8 @@ async fn files_page_streams_uploads(db: Db) {
     assert_eq!(answer["next"], "/operator/files?uploaded=Setup-2.iso");
     let listed = app.get("/v1/publisher/artifacts", PUBLISHER_TOKEN).await;
     assert_eq!(file_names(&listed), ["Setup-2.iso"]);
+    let labels_kept = (listed.body[0]["productId"].as_str(), listed.body[0]["version"].as_str());
+    assert_eq!(labels_kept, (Some("SQL2019STD"), Some("2019")), "the old file's product and labels");
     // Refusals: JSON with a message for the script, a page otherwise; nothing stored.
     let again = c.multipart_with(&url, &fields, ("file", "Setup-3.iso", b"v3".to_vec()), &xhr).await;
     assert_eq!(again.status, 404);

@@ -172,6 +172,16 @@ async fn upload(
                 Err(_) => return Ok(upload_problem(&s, script, domain::DomainError::NotFound.into())),
             },
         };
+        // A replacement belongs to the replaced file's product, whichever product the form's list shows.
+        if let Some(old) = replaced {
+            match state.services.list_files(&s.publisher).await {
+                Ok(files) => match files.iter().find(|a| a.id == old) {
+                    Some(a) => upload.product_id = a.product_id.clone(),
+                    None => return Ok(upload_problem(&s, script, domain::DomainError::NotFound.into())),
+                },
+                Err(e) => return Ok(upload_problem(&s, script, e)),
+            }
+        }
         // The field's chunks go through a channel of a few chunks to the blob store while the body is read.
         let (mut tx, rx) = futures::channel::mpsc::channel::<std::io::Result<Bytes>>(4);
         let mut field = field;
