@@ -73,9 +73,26 @@ impl Services {
         Ok(rows)
     }
 
-    /// The SKUs at or below their threshold (the console's front page).
+    /// The SKUs at or below their threshold (the console's front page): only the SKUs marked low are counted, so
+    /// the page does not read the whole key stock. Their assigned and revoked counts are not read (0).
+    #[tracing::instrument(skip_all)]
     pub async fn low_key_stock(&self, publisher: &Publisher) -> Result<Vec<KeyStockRow>> {
-        Ok(self.key_stock(publisher).await?.into_iter().filter(|r| r.stock.is_low()).collect())
+        publisher.authorize(OperatorAction::ViewPlatform)?;
+        let low = self.store.low_key_stock().await?;
+        if low.is_empty() {
+            return Ok(Vec::new());
+        }
+        let products = self.store.list_products().await?;
+        let rows = low
+            .into_iter()
+            .filter(KeyStock::is_low)
+            .filter_map(|stock| {
+                let p = products.iter().find(|p| p.id == stock.product_id)?;
+                let s = p.sku(&stock.sku_id)?;
+                Some(KeyStockRow { product_title: p.title.clone(), sku_title: s.title.clone(), stock })
+            })
+            .collect();
+        Ok(rows)
     }
 
     /// Sets (or with `None` removes) a SKU's low-stock threshold (catalog managers); returns the SKU's stock.

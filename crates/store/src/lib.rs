@@ -694,6 +694,9 @@ pub trait KeyStore: Send + Sync {
     async fn key_stock(&self, product_id: &str, sku_id: &str) -> StoreResult<i64>;
     /// Every SKU that has keys or a threshold: in stock, assigned, revoked, its threshold and since when it is low.
     async fn key_stock_levels(&self) -> StoreResult<Vec<domain::keys::KeyStock>>;
+    /// The SKUs marked low (`low_since` set) with their keys in stock, read without counting the whole stock table
+    /// (for the console's overview); `assigned` and `revoked` are not read (0).
+    async fn low_key_stock(&self) -> StoreResult<Vec<domain::keys::KeyStock>>;
     /// Sets (or with `None` removes) a SKU's low-stock threshold. When the stock is already at or below it and
     /// was not low before, the crossing is recorded at once (`low_since`, and a `key_stock_low` record added to the
     /// effects); above it, the SKU is no longer low.

@@ -117,6 +117,33 @@ impl KeyStore for SqlStore {
         Ok(levels)
     }
 
+    async fn low_key_stock(&self) -> StoreResult<Vec<KeyStock>> {
+        let mut tx = self.read.begin().await?;
+        let rows = sqlx::query(
+            "SELECT product_id, sku_id, threshold, low_since FROM key_thresholds WHERE low_since IS NOT NULL \
+             ORDER BY product_id, sku_id",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut low = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut level = KeyStock::empty(&row.try_get::<String, _>(0)?, &row.try_get::<String, _>(1)?);
+            let threshold: i64 = row.try_get(2)?;
+            // At most threshold + 1 keys of the stock index are read: exact while the SKU is low.
+            let count = sqlx::query(&free_keys_sql(threshold))
+                .bind(&level.product_id)
+                .bind(&level.sku_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            level.in_stock = count.try_get(0)?;
+            level.threshold = Some(threshold);
+            level.low_since = row.try_get::<Option<i64>, _>(3)?.map(Timestamp::from_micros);
+            low.push(level);
+        }
+        tx.commit().await?;
+        Ok(low)
+    }
+
     async fn set_key_threshold(
         &self,
         product_id: &str,
@@ -162,13 +189,17 @@ impl KeyStore for SqlStore {
 /// The SKU's free keys, counted up to `threshold + 1` (enough to tell low from not; the stock index's range is
 /// read that far at most).
 async fn free_keys_up_to(tx: &mut Tx, product_id: &str, sku_id: &str, threshold: i64) -> StoreResult<i64> {
-    let sql = format!(
+    let row = sqlx::query(&free_keys_sql(threshold)).bind(product_id).bind(sku_id).fetch_one(&mut **tx).await?;
+    Ok(row.try_get(0)?)
+}
+
+/// Counts a SKU's free keys (`$1`, `$2`) up to `threshold + 1`.
+fn free_keys_sql(threshold: i64) -> String {
+    format!(
         "SELECT COUNT(*) FROM (SELECT 1 FROM activation_keys WHERE product_id = $1 AND sku_id = $2 \
          AND software_item_id IS NULL LIMIT {}) free",
         threshold.clamp(0, domain::keys::MAX_THRESHOLD) + 1
-    );
-    let row = sqlx::query(&sql).bind(product_id).bind(sku_id).fetch_one(&mut **tx).await?;
-    Ok(row.try_get(0)?)
+    )
 }
 
 /// Records a crossing once: `low_since` is set only where it was not (a concurrent writer that set it first wins,
