@@ -825,6 +825,8 @@ pub trait InvoiceRunStore: Send + Sync {
     /// Several partners (each at its own `now`) run in one transaction: each partner's invoices are all or nothing,
     /// and shared ledger pages are written once per batch.
     async fn run_invoices(&self, partners: &[(PartnerScope, Timestamp)], period: Period) -> StoreResult<Vec<Invoice>>;
+    /// Every partner's invoices of `period`, by partner and currency (the console's billing page).
+    async fn invoices_of_period(&self, period: Period) -> StoreResult<Vec<Invoice>>;
 }
 
 /// Purges of what has served its time: sessions and sign-in failures, idempotency keys, delivered webhooks.

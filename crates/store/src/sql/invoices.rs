@@ -234,4 +234,10 @@ impl InvoiceRunStore for SqlStore {
         tx.commit().await?;
         Ok(invoices)
     }
+
+    async fn invoices_of_period(&self, period: Period) -> StoreResult<Vec<Invoice>> {
+        let sql = format!("SELECT {INVOICE_COLS} FROM invoices WHERE period = $1 ORDER BY partner_id, currency_code");
+        let rows = sqlx::query(&sql).bind(period.to_string()).fetch_all(&self.read).await?;
+        rows.iter().map(invoice_from).collect()
+    }
 }

@@ -61,7 +61,7 @@ async fn billing(State(state): State<AppState>, Console(s): Console, Query(q): Q
     let services = &state.services;
     let period = if q.period.is_empty() { last_month(services.now()) } else { q.period.clone() };
     let (period, readiness) = services.run_readiness(&s.publisher, &period).await.or_console(&s)?;
-    let issued = services.issued_invoices(&s.publisher, Some(period)).await.or_console(&s)?;
+    let issued = services.issued_invoices(&s.publisher, period).await.or_console(&s)?;
     Ok(page(&BillingPage {
         title: tr!("console-nav-billing"),
         section: "billing",
