@@ -33,6 +33,9 @@ pub struct Cursor {
     pub id: String,
 }
 
+/// The longest `id` a cursor carries.
+pub const MAX_CURSOR_ID: usize = 160;
+
 impl Cursor {
     pub fn encode(&self) -> String {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("v1|{}|{}", self.at.micros(), self.id))
@@ -48,7 +51,8 @@ impl Cursor {
         }
         let at: i64 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
         let id = parts.next().ok_or_else(bad)?;
-        if id.is_empty() || id.len() > 64 {
+        // Room for a composite key of two catalog ids (a product's and a SKU's, 64 each, and a separator).
+        if id.is_empty() || id.len() > MAX_CURSOR_ID {
             return Err(bad());
         }
         Ok(Cursor { at: Timestamp::from_micros(at), id: id.to_string() })

@@ -10,6 +10,7 @@ use domain::audit::{NewAuditRecord, OperationType};
 use domain::customer::Customer;
 use domain::download::{plan_transfer, sanitize_file_name, LinkState, Transfer};
 use domain::ids::{ArtifactId, DownloadLinkId, SoftwareItemId, TenantId};
+use domain::paging::{Cursor, Page, PageSize};
 use domain::policy::Action;
 use domain::software::{validate_label, Artifact, ArtifactSelection, DownloadOptions, SoftwareItem};
 use domain::DomainError;
@@ -156,11 +157,24 @@ impl Services {
         Ok(artifact)
     }
 
-    /// Publisher: every product's files (not withdrawn), by product.
+    /// Publisher: a page of every product's files (withdrawn ones are not listed), oldest upload first.
     #[tracing::instrument(skip_all)]
-    pub async fn list_files(&self, publisher: &Publisher) -> Result<Vec<Artifact>> {
+    pub async fn page_files(
+        &self,
+        publisher: &Publisher,
+        size: PageSize,
+        after: Option<Cursor>,
+    ) -> Result<Page<Artifact>> {
         publisher.authorize(domain::operator::OperatorAction::ViewPlatform)?;
-        Ok(self.store.all_artifacts().await?)
+        let rows = self.store.page_artifacts(size.get() + 1, after.as_ref()).await?;
+        Ok(Page::from_rows(rows, size, |a| Cursor { at: a.created_at, id: a.id.to_string() }))
+    }
+
+    /// Publisher: one file (not withdrawn), whatever its product.
+    #[tracing::instrument(skip_all)]
+    pub async fn get_file(&self, publisher: &Publisher, id: ArtifactId) -> Result<Artifact> {
+        publisher.authorize(domain::operator::OperatorAction::ViewPlatform)?;
+        Ok(self.store.get_artifact(id).await?.ok_or(DomainError::NotFound)?)
     }
 
     /// Publisher: withdraws a product's file. It is no longer offered for new download links; links issued before

@@ -13,6 +13,7 @@ use crate::{Result, Services};
 use domain::catalog::Product;
 use domain::keys::{parse_key_file, validate_threshold, KeyStock};
 use domain::operator::{OperatorAction, OperatorOperation};
+use domain::paging::{Cursor, Page, PageSize};
 use domain::webhook::{next_attempt, operator_event_body, signature_header, validate_endpoint_url, OPERATOR_EVENTS};
 use domain::{DomainError, Timestamp};
 use rand::Rng;
@@ -52,8 +53,14 @@ pub(crate) fn key_product<'a>(products: &'a [Product], product_id: &str, sku_id:
     Ok(product)
 }
 
+/// A row's place in the key stock's order: product id, then SKU id (a unit separator between them sorts before any
+/// character an id may hold).
+fn stock_key(r: &KeyStockRow) -> String {
+    format!("{}\u{1f}{}", r.stock.product_id, r.stock.sku_id)
+}
+
 impl Services {
-    /// Every SKU of the key-bearing products with its stock (any operator).
+    /// Every SKU of the key-bearing products with its stock (any operator), by product and SKU id.
     #[tracing::instrument(skip_all)]
     pub async fn key_stock(&self, publisher: &Publisher) -> Result<Vec<KeyStockRow>> {
         publisher.authorize(OperatorAction::ViewPlatform)?;
@@ -70,7 +77,26 @@ impl Services {
                 rows.push(KeyStockRow { product_title: p.title.clone(), sku_title: s.title.clone(), stock });
             }
         }
+        rows.sort_by_key(stock_key);
         Ok(rows)
+    }
+
+    /// A page of [`Self::key_stock`], by product and SKU id: a SKU added meanwhile is neither skipped nor repeated.
+    #[tracing::instrument(skip_all)]
+    pub async fn page_key_stock(
+        &self,
+        publisher: &Publisher,
+        size: PageSize,
+        after: Option<Cursor>,
+    ) -> Result<Page<KeyStockRow>> {
+        let rows = self.key_stock(publisher).await?;
+        let after = after.map(|c| c.id);
+        let rows: Vec<KeyStockRow> = rows
+            .into_iter()
+            .filter(|r| after.as_deref().is_none_or(|a| stock_key(r).as_str() > a))
+            .take(size.get() as usize + 1)
+            .collect();
+        Ok(Page::from_rows(rows, size, |r| Cursor { at: Timestamp::from_micros(0), id: stock_key(r) }))
     }
 
     /// The SKUs at or below their threshold (the console's front page): only the SKUs marked low are counted, so

@@ -717,8 +717,10 @@ pub trait ArtifactStore: Send + Sync {
     async fn add_artifact(&self, artifact: &Artifact, effects: Effects) -> StoreResult<()>;
     /// A product's files (not withdrawn), by version, language, file type and upload time.
     async fn list_artifacts(&self, product_id: &str) -> StoreResult<Vec<Artifact>>;
-    /// Every product's files (not withdrawn), by product, version, language, file type and upload time.
-    async fn all_artifacts(&self) -> StoreResult<Vec<Artifact>>;
+    /// A keyset page of every product's files (not withdrawn), by upload time and id.
+    async fn page_artifacts(&self, limit: u32, after: Option<&Cursor>) -> StoreResult<Vec<Artifact>>;
+    /// A file (not withdrawn) by id, whatever its product.
+    async fn get_artifact(&self, id: ArtifactId) -> StoreResult<Option<Artifact>>;
     /// Withdraws a file of a product (no longer offered for new links; issued links keep working). `false` when
     /// there is no such file, or it is withdrawn already: nothing is written then.
     async fn withdraw_artifact(

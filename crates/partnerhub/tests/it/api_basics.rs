@@ -425,13 +425,33 @@ async fn every_list_is_a_paged_collection(db: Db) {
     app.clock.advance_micros(30 * 86_400 * 1_000_000);
     assert_eq!(crate::api_invoices::run(&app, "2026-02").await.status, 200);
 
+    // Three files of two products; the key stock is one row per SKU of the key-bearing products.
+    for (product, name) in [("SQL2019STD", "a.iso"), ("SQL2019STD", "b.iso"), ("SQL2019PERP", "c.iso")] {
+        let query = format!("version=1&language=en-us&fileType=ISO&fileName={name}");
+        let r = crate::api_downloads::upload(&app, product, &query, b"bytes".to_vec()).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let key_skus = crate::api_catalog::sample_catalog()["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| {
+            ["software_subscription", "perpetual_software", "extended_security_update"]
+                .contains(&p["productType"].as_str().unwrap())
+        })
+        .map(|p| p["skus"].as_array().unwrap().len())
+        .sum::<usize>();
+    assert!(key_skus >= 3, "the sample catalog has {key_skus} key-bearing SKUs");
+
     let entitlements = format!("/v1/customers/{us}/entitlements");
-    let lists: [(&str, &str, usize); 5] = [
+    let lists: [(&str, &str, usize); 7] = [
         ("/v1/users/me/tokens", admin, 3),
         ("/v1/webhooks", admin, 3),
         ("/v1/invoices", admin, 3),
         (&entitlements, agent, 6),
         ("/v1/publisher/partners", PUBLISHER_TOKEN, 3),
+        ("/v1/publisher/artifacts", PUBLISHER_TOKEN, 3),
+        ("/v1/publisher/keystock", PUBLISHER_TOKEN, key_skus),
     ];
     for (path, token, count) in lists {
         // Bad sizes: 400 with the error body, never everything.

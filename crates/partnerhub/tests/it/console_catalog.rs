@@ -303,7 +303,7 @@ async fn catalog_api_twins_and_roles(db: Db) {
 const HOOK_SECRET: &str = "operator-webhook-secret-0123";
 
 fn stock_row<'a>(list: &'a Res, product: &str, sku: &str) -> &'a Value {
-    list.body.as_array().unwrap().iter().find(|r| r["productId"] == product && r["skuId"] == sku).unwrap()
+    list.body["items"].as_array().unwrap().iter().find(|r| r["productId"] == product && r["skuId"] == sku).unwrap()
 }
 
 async fn key_stock_thresholds_and_the_operator_webhook(db: Db) {
@@ -319,7 +319,11 @@ async fn key_stock_thresholds_and_the_operator_webhook(db: Db) {
     // Key-bearing SKUs only, with their stock.
     let list = app.get("/v1/publisher/keystock", PUBLISHER_TOKEN).await;
     assert_eq!(list.status, 200, "{}", list.text);
-    assert!(list.body.as_array().unwrap().iter().all(|r| r["productId"] != "SLES" && r["productId"] != "VMRESERVED"));
+    assert!(list.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["productId"] != "SLES" && r["productId"] != "VMRESERVED"));
     let perp = stock_row(&list, "SQL2019PERP", "0001");
     assert_eq!(
         (perp["inStock"].as_i64(), perp["threshold"].is_null(), perp["low"].as_bool()),
@@ -523,7 +527,7 @@ async fn key_stock_page_imports_and_sets_thresholds(db: Db) {
 const ENU: &str = "version=2019&language=en-us&fileType=ISO&fileName=SQLServer2019-x64-ENU.iso";
 
 fn file_names(list: &Res) -> Vec<String> {
-    list.body.as_array().unwrap().iter().map(|a| a["fileName"].as_str().unwrap().to_string()).collect()
+    list.body["items"].as_array().unwrap().iter().map(|a| a["fileName"].as_str().unwrap().to_string()).collect()
 }
 
 async fn files_api_lists_replaces_and_withdraws(db: Db) {
@@ -592,8 +596,8 @@ async fn files_page_streams_uploads(db: Db) {
     let page = c.get(done.location()).await;
     assert!(page.html.contains("data-testid=\"file-Setup.iso\"") && page.html.contains("3,145,745"), "{}", page.html);
     let listed = app.get("/v1/publisher/artifacts", PUBLISHER_TOKEN).await;
-    assert_eq!(listed.body[0]["size"], 3 * 1024 * 1024 + 17);
-    let old = listed.body[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(listed.body["items"][0]["size"], 3 * 1024 * 1024 + 17);
+    let old = listed.body["items"][0]["id"].as_str().unwrap().to_string();
 
     // The page's script: the same form by XHR, answered with JSON; here a replacement of that file.
     // (The product chosen in the form does not matter: a replacement is the replaced file's product's.)
@@ -607,7 +611,7 @@ async fn files_page_streams_uploads(db: Db) {
     assert_eq!(answer["next"], "/operator/files?uploaded=Setup-2.iso");
     let listed = app.get("/v1/publisher/artifacts", PUBLISHER_TOKEN).await;
     assert_eq!(file_names(&listed), ["Setup-2.iso"]);
-    let labels_kept = (listed.body[0]["productId"].as_str(), listed.body[0]["version"].as_str());
+    let labels_kept = (listed.body["items"][0]["productId"].as_str(), listed.body["items"][0]["version"].as_str());
     assert_eq!(labels_kept, (Some("SQL2019STD"), Some("2019")), "the old file's product and labels");
     // Refusals: JSON with a message for the script, a page otherwise; nothing stored.
     let again = c.multipart_with(&url, &fields, ("file", "Setup-3.iso", b"v3".to_vec()), &xhr).await;
@@ -627,7 +631,8 @@ async fn files_page_streams_uploads(db: Db) {
     );
 
     // Withdrawn from the list.
-    let id = app.get("/v1/publisher/artifacts", PUBLISHER_TOKEN).await.body[0]["id"].as_str().unwrap().to_string();
+    let id =
+        app.get("/v1/publisher/artifacts", PUBLISHER_TOKEN).await.body["items"][0]["id"].as_str().unwrap().to_string();
     let w = c
         .post("/operator/files/withdraw", &[("product", "SQL2019STD"), ("artifact", &id), ("file_name", "Setup-2.iso")])
         .await;

@@ -332,13 +332,23 @@ impl ArtifactStore for SqlStore {
         rows.iter().map(artifact_from).collect()
     }
 
-    async fn all_artifacts(&self) -> StoreResult<Vec<Artifact>> {
-        let sql = format!(
-            "SELECT {ARTIFACT_COLS} FROM artifacts a WHERE a.withdrawn_at IS NULL \
-             ORDER BY a.product_id, a.version, a.language, a.file_type, a.created_at, a.id"
-        );
-        let rows = sqlx::query(&sql).fetch_all(&self.read).await?;
-        rows.iter().map(artifact_from).collect()
+    async fn page_artifacts(&self, limit: u32, after: Option<&Cursor>) -> StoreResult<Vec<Artifact>> {
+        let mut sql = format!("SELECT {ARTIFACT_COLS} FROM artifacts a WHERE a.withdrawn_at IS NULL");
+        if after.is_some() {
+            sql.push_str(&keyset("a.created_at", "a.id", 1));
+        }
+        sql.push_str(&format!(" ORDER BY a.created_at, a.id LIMIT {limit}"));
+        let mut q = sqlx::query(&sql);
+        if let Some(c) = after {
+            q = q.bind(c.at.micros()).bind(c.id.clone());
+        }
+        q.fetch_all(&self.read).await?.iter().map(artifact_from).collect()
+    }
+
+    async fn get_artifact(&self, id: ArtifactId) -> StoreResult<Option<Artifact>> {
+        let sql = format!("SELECT {ARTIFACT_COLS} FROM artifacts a WHERE a.id = $1 AND a.withdrawn_at IS NULL");
+        let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&self.read).await?;
+        row.as_ref().map(artifact_from).transpose()
     }
 
     async fn withdraw_artifact(

@@ -1,6 +1,7 @@
 //! Files and download links (R6, R7): the publisher's uploads, an item's download options, "Get keys and
 //! downloads" (admin agents), and `GET /download/{token}` (no authentication: the token is the credential).
 
+use super::collection::{collection, Collection, PageParams};
 use super::operator_requires;
 use super::requires;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -253,15 +254,20 @@ pub fn upload_stream(headers: &HeaderMap, body: Body) -> Result<services::blobs:
     Ok(body.into_data_stream().map_err(std::io::Error::other).boxed())
 }
 
-/// Every product's files (withdrawn ones are not listed), by product.
-#[utoipa::path(get, path = "/v1/publisher/artifacts", tag = "publisher",
-    responses((status = 200, body = Vec<ArtifactDto>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+/// Every product's files (withdrawn ones are not listed), oldest upload first, paged.
+#[utoipa::path(get, path = "/v1/publisher/artifacts", tag = "publisher", params(PageParams),
+    responses((status = 200, body = Collection<ArtifactDto>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn list_artifacts(
     State(state): State<AppState>,
     PublisherAuth(publisher): PublisherAuth,
-) -> ApiResult<Json<Vec<ArtifactDto>>> {
-    Ok(Json(state.services.list_files(&publisher).await?.iter().map(ArtifactDto::from).collect()))
+    Query(params): Query<PageParams>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> ApiResult<Json<Collection<ArtifactDto>>> {
+    let page = state.services.page_files(&publisher, params.size()?, params.cursor(&headers)?).await?;
+    Ok(Json(collection(page, &uri, |a| ArtifactDto::from(a))))
 }
 
 /// Replace a product's file (raw body, streamed like an upload): the new file gets its own id and the old one is

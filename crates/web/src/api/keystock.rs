@@ -1,13 +1,14 @@
 //! Key stock (issue 19): per SKU the keys in stock, assigned and revoked, and the low-stock threshold that sends
 //! the `key_stock_low` operator webhook.
 
-use super::collection::Attributes;
+use super::collection::{collection, Attributes, Collection, PageParams};
 use super::operator_requires;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{parse_json, Path, PublisherAuth};
+use crate::extract::{parse_json, Path, PublisherAuth, Query};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::{HeaderMap, Uri};
 use axum::Json;
 use domain::operator::OperatorAction;
 use serde::{Deserialize, Serialize};
@@ -67,15 +68,20 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(operator_requires(OperatorAction::ManageCatalog, routes!(put_key_threshold)))
 }
 
-/// Every SKU of the key-bearing products with its key stock and threshold.
-#[utoipa::path(get, path = "/v1/publisher/keystock", tag = "publisher",
-    responses((status = 200, body = Vec<KeyStockDto>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+/// Every SKU of the key-bearing products with its key stock and threshold, by product and SKU id, paged.
+#[utoipa::path(get, path = "/v1/publisher/keystock", tag = "publisher", params(PageParams),
+    responses((status = 200, body = Collection<KeyStockDto>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn list_key_stock(
     State(state): State<AppState>,
     PublisherAuth(publisher): PublisherAuth,
-) -> ApiResult<Json<Vec<KeyStockDto>>> {
-    Ok(Json(state.services.key_stock(&publisher).await?.iter().map(KeyStockDto::from).collect()))
+    Query(params): Query<PageParams>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> ApiResult<Json<Collection<KeyStockDto>>> {
+    let page = state.services.page_key_stock(&publisher, params.size()?, params.cursor(&headers)?).await?;
+    Ok(Json(collection(page, &uri, |r| KeyStockDto::from(r))))
 }
 
 /// Set a SKU's low-stock threshold: when its stock goes to or below it (a checkout, or setting it above the

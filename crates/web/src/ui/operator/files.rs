@@ -53,6 +53,8 @@ struct FilesPage<'a> {
     notice: Option<String>,
     products: Vec<ProductChoice>,
     files: Vec<FileRow>,
+    /// The next page's `after`, when there is one.
+    next: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -61,11 +63,20 @@ struct FilesQuery {
     uploaded: Option<String>,
     #[serde(default)]
     withdrawn: Option<String>,
+    /// The continuation of the list (the previous page's last file).
+    #[serde(default)]
+    after: Option<String>,
 }
 
 async fn files(State(state): State<AppState>, Console(s): Console, Query(q): Query<FilesQuery>) -> ConsoleResult {
     let services = &state.services;
-    let files = services.list_files(&s.publisher).await.or_console(&s)?;
+    let after = match q.after.as_deref() {
+        Some(token) => Some(domain::paging::Cursor::decode(token).map_err(services::Error::from).or_console(&s)?),
+        None => None,
+    };
+    let page_of = services.page_files(&s.publisher, domain::paging::PageSize::MAX, after).await.or_console(&s)?;
+    let files = page_of.items;
+    let next = page_of.next.map(|c| c.encode());
     let (products, _) = services.publisher_catalog(&s.publisher).await.or_console(&s)?;
     let notice = match (q.uploaded, q.withdrawn) {
         (Some(name), _) => Some(tr!("console-files-uploaded", file = name)),
@@ -98,6 +109,7 @@ async fn files(State(state): State<AppState>, Console(s): Console, Query(q): Que
                 uploaded: format::when(a.created_at),
             })
             .collect(),
+        next,
     }))
 }
 
@@ -174,11 +186,8 @@ async fn upload(
         };
         // A replacement belongs to the replaced file's product, whichever product the form's list shows.
         if let Some(old) = replaced {
-            match state.services.list_files(&s.publisher).await {
-                Ok(files) => match files.iter().find(|a| a.id == old) {
-                    Some(a) => upload.product_id = a.product_id.clone(),
-                    None => return Ok(upload_problem(&s, script, domain::DomainError::NotFound.into())),
-                },
+            match state.services.get_file(&s.publisher, old).await {
+                Ok(a) => upload.product_id = a.product_id,
                 Err(e) => return Ok(upload_problem(&s, script, e)),
             }
         }
