@@ -52,7 +52,8 @@ impl Services {
 
     /// The operator's check (`partnerhub reconcile --period`): every partner's month, checked against its
     /// invoices.
-    pub async fn reconcile_all(&self, _publisher: &Publisher, period: &str) -> Result<Vec<(String, Reconciliation)>> {
+    pub async fn reconcile_all(&self, publisher: &Publisher, period: &str) -> Result<Vec<(String, Reconciliation)>> {
+        publisher.authorize(domain::operator::OperatorAction::Billing)?;
         let period = Period::parse(period)?;
         let mut out = Vec::new();
         for p in self.store.list_partners().await? {
