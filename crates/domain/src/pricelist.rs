@@ -118,10 +118,17 @@ impl PriceList {
 impl PriceListVersion {
     /// The partner's unit cost of a SKU whose list price in the market is `price`: the explicit price, else the
     /// list price less the discount (rounded half away from zero to the currency's minor unit), else the list price.
+    /// An explicit price applies only in the currency (and minor unit) it was written in: after a market changes
+    /// its currency, the SKU falls back to the rule or the list price rather than charging the old amount in the
+    /// new currency.
     pub fn cost(&self, product_id: &str, sku_id: &str, price: &Price) -> Money {
-        if let Some(p) =
-            self.prices.iter().find(|p| p.product_id == product_id && p.sku_id == sku_id && p.country == price.country)
-        {
+        if let Some(p) = self.prices.iter().find(|p| {
+            p.product_id == product_id
+                && p.sku_id == sku_id
+                && p.country == price.country
+                && p.currency == price.currency
+                && p.cost.scale == price.list_price.scale
+        }) {
             return p.cost;
         }
         match self.discount_percent {
@@ -295,6 +302,28 @@ mod tests {
         assert_eq!(states(10), ["active", "scheduled", "draft"]);
         assert_eq!(states(41), ["superseded", "active", "draft"]);
         assert_eq!(partner_cost(None, "SQL", "1Y", &price, at(41)).0.format(), "1200.00");
+    }
+
+    #[test]
+    fn an_explicit_price_applies_only_in_its_own_currency() {
+        let explicit = vec![CostPrice {
+            product_id: "SQL".into(),
+            sku_id: "1Y".into(),
+            country: MarketCode::parse("US").unwrap(),
+            currency: "USD".into(),
+            cost: Money::parse("999.99", 2).unwrap(),
+        }];
+        let v = version(1, Some(0), Some("10"), explicit);
+        assert_eq!(v.cost("SQL", "1Y", &usd("US", "1200.00")).format(), "999.99");
+        // The market now sells in another currency (and another minor unit): the rule applies, not 999.99.
+        let yen = Price {
+            country: MarketCode::parse("US").unwrap(),
+            currency: "JPY".into(),
+            list_price: Money::parse("150000", 0).unwrap(),
+        };
+        assert_eq!(v.cost("SQL", "1Y", &yen).format(), "135000");
+        let eur = Price { currency: "EUR".into(), ..usd("US", "1000.00") };
+        assert_eq!(v.cost("SQL", "1Y", &eur).format(), "900.00");
     }
 
     #[test]
