@@ -909,3 +909,4 @@ console-markets-products = Availability by product
 console-markets-products-intro = A product's own list replaces its type's; "Its type's list" removes it.
 console-files-network-error = The upload stopped: the connection to the server was lost. Nothing was kept; try again.
 console-keys-network-error = The import stopped: the connection to the server was lost. The chunks before it were added; the table shows the stock.
+console-markets-choose-mode = Choose whether the markets listed are the available or the unavailable ones.

@@ -876,3 +876,4 @@ console-markets-products = 依產品的供應範圍
 console-markets-products-intro = 產品自有的清單會取代其類型的清單；選擇「沿用類型的清單」即可移除。
 console-files-network-error = 上傳已中斷：與伺服器的連線中斷。未保留任何內容；請再試一次。
 console-keys-network-error = 匯入已中斷：與伺服器的連線中斷。先前的批次已新增；表格顯示目前庫存。
+console-markets-choose-mode = 請選擇所列市場為可供應或不可供應的市場。

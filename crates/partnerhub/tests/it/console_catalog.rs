@@ -620,6 +620,12 @@ async fn files_page_streams_uploads(db: Db) {
     let no_files = [("product", "SLES"), ("version", "1"), ("language", "en"), ("file_type", "ISO")];
     assert_eq!(c.multipart(&url, &no_files, ("file", "a.iso", b"x".to_vec())).await.status, 400);
     assert_eq!(c.multipart(&url, &labels, ("file", "", Vec::new())).await.status, 400);
+    // The route streams files of any size, but no other field is read whole: a 5 KiB field the form does not even
+    // have is refused (before, any field was read to its end and an unknown one ignored), and nothing is stored.
+    let long = "v".repeat(5 * 1024);
+    let mut padded = labels.to_vec();
+    padded.insert(0, ("note", long.as_str()));
+    assert_eq!(c.multipart(&url, &padded, ("file", "c.iso", b"x".to_vec())).await.status, 400);
     let forged = c.multipart("/operator/files/upload", &labels, ("file", "b.iso", b"x".to_vec())).await;
     assert_eq!(forged.status, 403);
     assert_eq!(file_names(&app.get("/v1/publisher/artifacts", PUBLISHER_TOKEN).await), ["Setup-2.iso"]);
@@ -710,6 +716,14 @@ async fn markets_and_availability_from_the_console(db: Db) {
     assert_eq!((reservations("US").await, reservations("GL").await), (1, 0));
     let unknown = c.post("/operator/markets/product", &[("product", "NOPE"), ("mode", "type")]).await;
     assert_eq!(unknown.status, 404);
+    // A mode the form does not offer is refused, not read as a rule (nothing changes).
+    for path in ["/operator/markets/product", "/operator/markets/availability"] {
+        let fields = [("product", "VMRESERVED"), ("product_type", "azure_reservation"), ("mode", "everywhere")];
+        let bad = c.post(path, &fields).await;
+        assert_eq!(bad.status, 400, "{path}: {}", bad.html);
+        assert!(bad.html.contains("available or the unavailable"), "{}", bad.html);
+    }
+    assert_eq!((reservations("US").await, reservations("GL").await), (1, 0));
     // The API twin.
     let manager_token = operator_token(&app, "apimanager", &["catalog_manager"]).await;
     let path = "/v1/publisher/products/VMRESERVED/availability";

@@ -161,7 +161,9 @@ async fn upload(
         };
         let name = field.name().unwrap_or_default().to_string();
         if name != "file" {
-            let Ok(value) = field.text().await else { return Ok(upload_problem(&s, script, unreadable())) };
+            let Some(value) = super::forms::small_text(field).await else {
+                return Ok(upload_problem(&s, script, unreadable()));
+            };
             match name.as_str() {
                 "product" => upload.product_id = value,
                 "version" => upload.version = value,

@@ -34,3 +34,20 @@ pub fn upload_refused(s: &OperatorSession, status: StatusCode, limit: usize, fie
     }
     refused(s, domain::DomainError::invalid(field, problem), StatusCode::BAD_REQUEST)
 }
+
+/// The longest text field of an upload form (a label, an id): the file itself is streamed, so a form whose route
+/// lifts the body limit must not let any other field be read whole.
+pub const MAX_FORM_FIELD: usize = 4 * 1024;
+
+/// A multipart text field read chunk by chunk, refused (`None`) once it passes [`MAX_FORM_FIELD`] bytes or is not
+/// UTF-8: nothing larger is ever held.
+pub async fn small_text(mut field: axum::extract::multipart::Field<'_>) -> Option<String> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.ok()? {
+        if bytes.len() + chunk.len() > MAX_FORM_FIELD {
+            return None;
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).ok()
+}

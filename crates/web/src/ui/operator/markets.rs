@@ -162,13 +162,22 @@ fn market_codes(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// An availability list as the form's `mode` says: `available` or `unavailable` markets, or (a product's form only,
+/// `type`) neither: the product follows its type's list. Anything else is refused rather than read as a rule.
+type Lists<'a> = (Option<&'a [String]>, Option<&'a [String]>);
+fn lists_of<'a>(mode: &str, codes: &'a [String], may_inherit: bool) -> Result<Lists<'a>, services::Error> {
+    match mode {
+        "available" => Ok((Some(codes), None)),
+        "unavailable" => Ok((None, Some(codes))),
+        "type" if may_inherit => Ok((None, None)),
+        _ => Err(domain::DomainError::invalid("mode", tr!("console-markets-choose-mode")).into()),
+    }
+}
+
 async fn save_availability(State(state): State<AppState>, f: ConsoleForm<AvailabilityForm>) -> ConsoleResult {
     let s = &f.session;
     let codes = market_codes(&f.form.markets);
-    let (available, unavailable) = match f.form.mode.as_str() {
-        "available" => (Some(codes.as_slice()), None),
-        _ => (None, Some(codes.as_slice())),
-    };
+    let (available, unavailable) = lists_of(&f.form.mode, &codes, false).or_console(s)?;
     let t = &f.form.product_type;
     state.services.put_type_availability(&s.publisher, t, available, unavailable).await.or_console(s)?;
     let t: String = form_urlencoded::byte_serialize(t.as_bytes()).collect();
@@ -189,11 +198,7 @@ async fn save_product_availability(
 ) -> ConsoleResult {
     let s = &f.session;
     let codes = market_codes(&f.form.markets);
-    let (available, unavailable) = match f.form.mode.as_str() {
-        "available" => (Some(codes.as_slice()), None),
-        "unavailable" => (None, Some(codes.as_slice())),
-        _ => (None, None),
-    };
+    let (available, unavailable) = lists_of(&f.form.mode, &codes, true).or_console(s)?;
     let p = &f.form.product;
     state.services.put_product_availability(&s.publisher, p, available, unavailable).await.or_console(s)?;
     let p: String = form_urlencoded::byte_serialize(p.as_bytes()).collect();
