@@ -71,7 +71,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// A partner's credit limit and what counts against it now.
 #[utoipa::path(get, path = "/v1/publisher/partners/{partnerId}/creditlimit", tag = "publisher",
     params(("partnerId" = String, Path)),
-    responses((status = 200, body = CreditLimitDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = CreditLimitDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn get_partner_credit_limit(
@@ -87,7 +87,7 @@ async fn get_partner_credit_limit(
 /// `credit_limit_exceeded`.
 #[utoipa::path(put, path = "/v1/publisher/partners/{partnerId}/creditlimit", tag = "publisher",
     request_body = CreditLimitUpdate, params(("partnerId" = String, Path)),
-    responses((status = 200, body = CreditLimitDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = CreditLimitDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn put_partner_credit_limit(

@@ -180,7 +180,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// Create a price list (empty until its first version); `isDefault` makes it the list of every partner without one.
 #[utoipa::path(post, path = "/v1/publisher/pricelists", tag = "publisher", request_body = NewPriceList,
     params(("MS-RequestId" = Option<String>, Header, description = "Idempotency key")),
-    responses((status = 201, body = PriceListDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 201, body = PriceListDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn create_price_list(
@@ -198,7 +198,7 @@ async fn create_price_list(
 /// The price lists, oldest first, paged; each with its versions and their status now (without explicit prices).
 #[utoipa::path(get, path = "/v1/publisher/pricelists", tag = "publisher", params(PageParams),
     responses((status = 200, body = Collection<PriceListDto>), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody)),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn list_price_lists(
     State(state): State<AppState>,
@@ -215,7 +215,7 @@ async fn list_price_lists(
 /// One price list with every version's explicit prices.
 #[utoipa::path(get, path = "/v1/publisher/pricelists/{priceListId}", tag = "publisher",
     params(("priceListId" = String, Path)),
-    responses((status = 200, body = PriceListDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = PriceListDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn get_price_list(
@@ -232,7 +232,7 @@ async fn get_price_list(
 #[utoipa::path(post, path = "/v1/publisher/pricelists/{priceListId}/versions", tag = "publisher",
     request_body = NewVersion,
     params(("priceListId" = String, Path), ("MS-RequestId" = Option<String>, Header, description = "Idempotency key")),
-    responses((status = 201, body = PriceListDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 201, body = PriceListDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn add_version(
@@ -258,7 +258,7 @@ async fn add_version(
     request_body = ScheduleVersion,
     params(("priceListId" = String, Path), ("version" = u32, Path),
         ("MS-RequestId" = Option<String>, Header, description = "Idempotency key")),
-    responses((status = 200, body = PriceListDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = PriceListDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn schedule_version(
@@ -278,7 +278,7 @@ async fn schedule_version(
 #[utoipa::path(put, path = "/v1/publisher/partners/{partnerId}/pricelist", tag = "publisher",
     request_body = AssignPriceList, params(("partnerId" = String, Path)),
     responses((status = 200, body = PriceListAssignmentDto), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn assign_price_list(
     State(state): State<AppState>,
@@ -296,7 +296,7 @@ async fn assign_price_list(
 /// The price list a partner follows now: its own, else the default list; none: it pays list prices.
 #[utoipa::path(get, path = "/v1/publisher/partners/{partnerId}/pricelist", tag = "publisher",
     params(("partnerId" = String, Path)),
-    responses((status = 200, body = PriceListAssignmentDto), (status = 401, body = ErrorBody),
+    responses((status = 200, body = PriceListAssignmentDto), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn get_assigned_price_list(

@@ -2,7 +2,7 @@
 //! cost (as invoiced) and the customer's price side by side, as paged JSON and CSV; and one customer's statement.
 
 use super::audit::csv_line;
-use super::collection::{collection, whole, Attributes, Collection, PageParams};
+use super::collection::{collection, Attributes, Collection, PageParams};
 use super::requires;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{PartnerAuth, Path, Query};
@@ -188,17 +188,26 @@ async fn reconciliation(
     headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<Json<Collection<ReconRowDto>>> {
-    let paging = PageParams { size: q.size, seek_operation: q.seek_operation.clone() };
-    let (size, after) = (paging.size()?, paging.cursor(&headers)?);
     let r = state.services.reconciliation(&actor, &q.period).await?;
-    let rows: Vec<ReconRow> = r
-        .rows
+    page_of_rows(r.rows, &q, &headers, &uri)
+}
+
+/// One page of a month's rows (already in (date, id) order), from the request's size and continuation.
+fn page_of_rows(
+    rows: Vec<ReconRow>,
+    q: &PeriodParams,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> ApiResult<Json<Collection<ReconRowDto>>> {
+    let paging = PageParams { size: q.size, seek_operation: q.seek_operation.clone() };
+    let (size, after) = (paging.size()?, paging.cursor(headers)?);
+    let rows: Vec<ReconRow> = rows
         .into_iter()
         .filter(|row| after.as_ref().is_none_or(|c| (row.line.at, &row.line.id) > (c.at, &c.id)))
         .take(size.get() as usize + 1)
         .collect();
     let page = Page::from_rows(rows, size, |row| Cursor { at: row.line.at, id: row.line.id.clone() });
-    Ok(Json(collection(page, &uri, |r| ReconRowDto::from(r))))
+    Ok(Json(collection(page, uri, |r| ReconRowDto::from(r))))
 }
 
 /// The same month as CSV.
@@ -216,7 +225,7 @@ async fn reconciliation_csv(
 }
 
 /// A customer's statement for a month: its charges, credits and refunds at customer prices (with the unit cost
-/// and unit price of each line).
+/// and unit price of each line). Paged by (date, id).
 #[utoipa::path(get, path = "/v1/customers/{customerId}/statement", tag = "billing",
     params(("customerId" = String, Path), PeriodParams),
     responses((status = 200, body = Collection<ReconRowDto>), (status = 400, body = ErrorBody),
@@ -227,10 +236,11 @@ async fn statement(
     PartnerAuth(actor): PartnerAuth,
     Path(customer_id): Path<TenantId>,
     Query(q): Query<PeriodParams>,
+    headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<Json<Collection<ReconRowDto>>> {
     let (_, r) = state.services.customer_statement(&actor, customer_id, &q.period).await?;
-    Ok(Json(whole(r.rows.iter().map(ReconRowDto::from).collect(), &uri)))
+    page_of_rows(r.rows, &q, &headers, &uri)
 }
 
 /// The customer's statement as CSV, for a PSA or accounting tool.
