@@ -443,8 +443,20 @@ async fn every_list_is_a_paged_collection(db: Db) {
         .sum::<usize>();
     assert!(key_skus >= 3, "the sample catalog has {key_skus} key-bearing SKUs");
 
+    // Three markup rules of the partner, three explicit prices of one customer (one SKU, three dates).
+    for percent in ["10", "20", "30"] {
+        let r = app.post("/v1/pricing/markuprules", admin, &json!({"basis": "cost", "percent": percent})).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    for date in ["2026-03-01", "2026-01-01", "2026-02-01"] {
+        let body = json!({"productId": "SLES", "skuId": "0001", "unitPrice": "100.00", "effectiveFrom": date});
+        let r = app.post(&format!("/v1/customers/{us}/prices"), admin, &body).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let prices = format!("/v1/customers/{us}/prices");
+
     let entitlements = format!("/v1/customers/{us}/entitlements");
-    let lists: [(&str, &str, usize); 7] = [
+    let lists: [(&str, &str, usize); 9] = [
         ("/v1/users/me/tokens", admin, 3),
         ("/v1/webhooks", admin, 3),
         ("/v1/invoices", admin, 3),
@@ -452,6 +464,8 @@ async fn every_list_is_a_paged_collection(db: Db) {
         ("/v1/publisher/partners", PUBLISHER_TOKEN, 3),
         ("/v1/publisher/artifacts", PUBLISHER_TOKEN, 3),
         ("/v1/publisher/keystock", PUBLISHER_TOKEN, key_skus),
+        ("/v1/pricing/markuprules", admin, 3),
+        (&prices, admin, 3),
     ];
     for (path, token, count) in lists {
         // Bad sizes: 400 with the error body, never everything.

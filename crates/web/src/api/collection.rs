@@ -129,6 +129,20 @@ pub fn collection<T, D: ToSchema>(page: Page<T>, uri: &axum::http::Uri, map: imp
     }
 }
 
+/// A page of `rows` that a use case returns whole and in cursor order (a month's rows, a partner's price rules):
+/// the rows after `after` (`is_after` says which), `size` of them, and the cursor of the last when more follow.
+pub fn page_of_sorted<T>(
+    rows: Vec<T>,
+    size: PageSize,
+    after: Option<&Cursor>,
+    is_after: impl Fn(&T, &Cursor) -> bool,
+    key: impl Fn(&T) -> Cursor,
+) -> Page<T> {
+    let rows: Vec<T> =
+        rows.into_iter().filter(|r| after.is_none_or(|c| is_after(r, c))).take(size.get() as usize + 1).collect();
+    Page::from_rows(rows, size, key)
+}
+
 /// A list that is small and fixed by nature (a product's SKUs, the support topics): one page, no continuation.
 pub fn whole<D: ToSchema>(items: Vec<D>, uri: &axum::http::Uri) -> Collection<D> {
     Collection {

@@ -1,18 +1,19 @@
 //! Customer prices (issue 23): a partner's markup rules and per-customer prices, and a customer's price sheet (list
 //! price, customer price, and the partner's cost and margin for the roles that see billing).
 
-use super::collection::{whole, Attributes, Collection};
+use super::collection::{collection, page_of_sorted, whole, Attributes, Collection, PageParams};
 use super::requires;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{PartnerAuth, Path};
+use crate::extract::{PartnerAuth, Path, Query};
 use crate::idempotency::IdemJson;
 use crate::AppState;
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::Json;
 use domain::customer_price::{Markup, MarkupRule, MarkupRuleDraft, PriceOverride, PriceOverrideDraft, PriceSource};
 use domain::ids::{MarkupRuleId, TenantId};
+use domain::paging::Cursor;
 use domain::policy::Action;
 use serde::{Deserialize, Serialize};
 use services::customer_prices::SheetLine;
@@ -191,17 +192,29 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// The partner's markup rules (what its customers pay), oldest first.
-#[utoipa::path(get, path = "/v1/pricing/markuprules", tag = "pricing",
-    responses((status = 200, body = Collection<MarkupRuleDto>), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody)),
+#[utoipa::path(get, path = "/v1/pricing/markuprules", tag = "pricing", params(PageParams),
+    responses((status = 200, body = Collection<MarkupRuleDto>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn list_markup_rules(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
+    Query(params): Query<PageParams>,
+    headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<Json<Collection<MarkupRuleDto>>> {
-    let rules = state.services.list_markup_rules(&actor).await?;
-    Ok(Json(whole(rules.iter().map(MarkupRuleDto::from).collect(), &uri)))
+    let (size, after) = (params.size()?, params.cursor(&headers)?);
+    let mut rules = state.services.list_markup_rules(&actor).await?;
+    // The cursor's order, whatever the database's collation.
+    rules.sort_by_key(|r| (r.created_at, r.id.to_string()));
+    let page = page_of_sorted(
+        rules,
+        size,
+        after.as_ref(),
+        |r, c| (r.created_at, r.id.to_string()) > (c.at, c.id.clone()),
+        |r| Cursor { at: r.created_at, id: r.id.to_string() },
+    );
+    Ok(Json(collection(page, &uri, |r| MarkupRuleDto::from(r))))
 }
 
 /// Add a markup rule: a percentage or a fixed amount on the partner's cost or on the list price, for every product,
@@ -254,18 +267,33 @@ async fn delete_markup_rule(
 }
 
 /// A customer's explicit prices (each overrides every rule from its date).
-#[utoipa::path(get, path = "/v1/customers/{customerId}/prices", tag = "pricing", params(("customerId" = String, Path)),
-    responses((status = 200, body = Collection<PriceOverrideDto>), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+#[utoipa::path(get, path = "/v1/customers/{customerId}/prices", tag = "pricing",
+    params(("customerId" = String, Path), PageParams),
+    responses((status = 200, body = Collection<PriceOverrideDto>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn list_price_overrides(
     State(state): State<AppState>,
     PartnerAuth(actor): PartnerAuth,
     Path(customer_id): Path<TenantId>,
+    Query(params): Query<PageParams>,
+    headers: HeaderMap,
     uri: Uri,
 ) -> ApiResult<Json<Collection<PriceOverrideDto>>> {
-    let prices = state.services.list_price_overrides(&actor, customer_id).await?;
-    Ok(Json(whole(prices.iter().map(PriceOverrideDto::from).collect(), &uri)))
+    let (size, after) = (params.size()?, params.cursor(&headers)?);
+    let mut prices = state.services.list_price_overrides(&actor, customer_id).await?;
+    // By product and SKU, then date (the cursor's id is the SKU, its instant the date), whatever the database's
+    // collation.
+    let sku = |o: &PriceOverride| format!("{}\u{1f}{}", o.product_id, o.sku_id);
+    prices.sort_by_key(|o| (sku(o), o.effective_from));
+    let page = page_of_sorted(
+        prices,
+        size,
+        after.as_ref(),
+        |o, c| (sku(o), o.effective_from) > (c.id.clone(), c.at),
+        |o| Cursor { at: o.effective_from, id: sku(o) },
+    );
+    Ok(Json(collection(page, &uri, |o| PriceOverrideDto::from(o))))
 }
 
 /// Set a customer's explicit unit price of a SKU, in its market's currency, from `effectiveFrom` (default now).

@@ -2,7 +2,7 @@
 //! cost (as invoiced) and the customer's price side by side, as paged JSON and CSV; and one customer's statement.
 
 use super::audit::csv_line;
-use super::collection::{collection, Attributes, Collection, PageParams};
+use super::collection::{collection, page_of_sorted, Attributes, Collection, PageParams};
 use super::requires;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{PartnerAuth, Path, Query};
@@ -14,7 +14,7 @@ use axum::Json;
 use domain::csv::spreadsheet_safe;
 use domain::ids::TenantId;
 use domain::money::Money;
-use domain::paging::{Cursor, Page};
+use domain::paging::Cursor;
 use domain::policy::Action;
 use domain::reconcile::ReconRow;
 use serde::{Deserialize, Serialize};
@@ -201,12 +201,13 @@ fn page_of_rows(
 ) -> ApiResult<Json<Collection<ReconRowDto>>> {
     let paging = PageParams { size: q.size, seek_operation: q.seek_operation.clone() };
     let (size, after) = (paging.size()?, paging.cursor(headers)?);
-    let rows: Vec<ReconRow> = rows
-        .into_iter()
-        .filter(|row| after.as_ref().is_none_or(|c| (row.line.at, &row.line.id) > (c.at, &c.id)))
-        .take(size.get() as usize + 1)
-        .collect();
-    let page = Page::from_rows(rows, size, |row| Cursor { at: row.line.at, id: row.line.id.clone() });
+    let page = page_of_sorted(
+        rows,
+        size,
+        after.as_ref(),
+        |row, c| (row.line.at, &row.line.id) > (c.at, &c.id),
+        |row| Cursor { at: row.line.at, id: row.line.id.clone() },
+    );
     Ok(Json(collection(page, uri, |r| ReconRowDto::from(r))))
 }
 
