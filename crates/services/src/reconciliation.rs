@@ -6,6 +6,7 @@ use crate::auth::Publisher;
 use crate::{Actor, Result, Services};
 use domain::ids::{OrderId, TenantId};
 use domain::invoice::{Invoice, InvoiceLine, Period};
+use domain::ledger::LedgerKind;
 use domain::order::OrderLine;
 use domain::paging::Cursor;
 use domain::policy::Action;
@@ -93,6 +94,23 @@ impl Services {
                 e.insert(order.map(|o| o.lines).unwrap_or_default());
             }
         }
+        // A credit's customer side is its cumulative share of the line (domain::reconcile::customer_side): it needs
+        // what the line's earlier credits gave back, in this month or before, so every row of the orders credited
+        // this month is read.
+        let mut history: HashMap<OrderId, Vec<InvoiceLine>> = HashMap::new();
+        for id in lines.iter().filter(|(l, _)| l.charge_type != LedgerKind::New).filter_map(|(l, _)| l.order_id) {
+            if let std::collections::hash_map::Entry::Vacant(e) = history.entry(id) {
+                e.insert(self.all_lines(scope, LedgerLines::Order(id)).await?);
+            }
+        }
+        let credited_before = |l: &InvoiceLine| -> i64 {
+            let Some(rows) = l.order_id.and_then(|o| history.get(&o)) else { return 0 };
+            rows.iter()
+                .filter(|r| r.charge_type != LedgerKind::New && r.line_number == l.line_number)
+                .filter(|r| (r.at, &r.id) < (l.at, &l.id))
+                .map(|r| r.total.minor.saturating_abs())
+                .sum()
+        };
         let mut rows: Vec<ReconRow> = lines
             .into_iter()
             .map(|(l, invoice)| {
@@ -100,7 +118,8 @@ impl Services {
                     .order_id
                     .and_then(|o| orders.get(&o))
                     .and_then(|ls| ls.iter().find(|ol| Some(ol.line_number) == l.line_number));
-                row(l, ol, invoice)
+                let before = if l.charge_type == LedgerKind::New { 0 } else { credited_before(&l) };
+                row(l, ol, invoice, before)
             })
             .collect();
         rows.sort_by(|a, b| (a.line.at, &a.line.id).cmp(&(b.line.at, &b.line.id)));

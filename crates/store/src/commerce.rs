@@ -57,4 +57,6 @@ pub enum LedgerLines {
     /// The rows no invoice has taken yet: this month's charges and credits so far (and an earlier month's, until
     /// its invoice run).
     Unbilled,
+    /// Every row of one order, billed or not (what its lines were charged and credited so far).
+    Order(domain::ids::OrderId),
 }

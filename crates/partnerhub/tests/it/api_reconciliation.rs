@@ -13,7 +13,10 @@ use domain::role::Role;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-crate::on_both_backends!(an_order_a_cancellation_and_a_refund_reconcile_to_the_cent);
+crate::on_both_backends!(
+    an_order_a_cancellation_and_a_refund_reconcile_to_the_cent,
+    partial_refunds_over_two_months_give_back_the_whole_customer_price,
+);
 
 const DAY: i64 = 86_400_000_000;
 
@@ -167,4 +170,66 @@ async fn an_order_a_cancellation_and_a_refund_reconcile_to_the_cent(db: Db) {
     app.get("/v1/reconciliation?period=2026-01", agent).await.assert_error(403, "forbidden");
     app.get("/v1/reconciliation?period=2026-1", billing).await.assert_error(400, "invalid_request");
     app.assert_ledger_valid().await;
+}
+
+/// Three desk refunds of a third of a line each, two in January and one in February: the customer side of each is
+/// its cumulative share (earlier months' credits counted), so together they give back the whole customer price to
+/// the cent, as the cost side gives back the whole charge.
+async fn partial_refunds_over_two_months_give_back_the_whole_customer_price(db: Db) {
+    let app = TestApp::spawn(db).await;
+    import(&app, &sample_catalog()).await;
+    set_tax(&app, "US", "USD", "0.0725", false).await;
+    let p = app.partner("Alpha", false).await;
+    let (agent, billing) = (p.token(Role::AdminAgent), p.token(Role::BillingAdmin));
+    let c = app.customer(&p, "Contoso", "contoso.example.com", "US").await["id"].as_str().unwrap().to_string();
+    gold_at_12_percent_off(&app, &p.id).await;
+    let rule = app
+        .post("/v1/pricing/markuprules", p.token(Role::GlobalAdmin), &json!({"basis": "cost", "percent": "25"}))
+        .await;
+    assert_eq!(rule.status, 201, "{}", rule.text);
+    // 1 × SLES: cost 264.00 + 19.14 tax = 283.14; the customer pays 330.00 + 23.93 = 353.93.
+    let sles = item(&app, agent, &c, "SLES", "0001").await;
+    let order = buy(&app, agent, &c, json!([{"catalogItemId": sles, "quantity": 1}])).await;
+    let order_id = order["id"].as_str().unwrap().to_string();
+    let filed = app.post("/v1/servicerequests/en-US", agent, &request_body(&c, &order_id)).await;
+    assert_eq!(filed.status, 201, "{}", filed.text);
+    let desk = format!("/v1/publisher/servicerequests/{}", filed.body["id"].as_str().unwrap());
+    let refund_third = || {
+        let body =
+            json!({"refund": {"amount": "94.38", "currencyCode": "USD", "orderId": order_id, "lineItemNumber": 0}});
+        let desk = desk.clone();
+        let app = &app;
+        async move { app.request(Method::PATCH, &desk, Some(PUBLISHER_TOKEN), Some(&body), &[]).await }
+    };
+    app.clock.advance_micros(5 * DAY);
+    for _ in 0..2 {
+        let r = refund_third().await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    app.clock.advance_micros(31 * DAY);
+    let r = refund_third().await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    let refunds = |period: &'static str| {
+        let app = &app;
+        async move {
+            let page = app.get(&format!("/v1/reconciliation?period={period}&size=500"), billing).await;
+            assert_eq!(page.status, 200, "{}", page.text);
+            page.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["chargeType"] == "refund")
+                .cloned()
+                .collect::<Vec<_>>()
+        }
+    };
+    let mut rows = refunds("2026-01").await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    rows.extend(refunds("2026-02").await);
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    let total = |field: &str| rows.iter().map(|r| cents(&r[field])).sum::<i64>();
+    assert_eq!(total("costGross"), -28314, "{rows:?}");
+    assert_eq!(total("customerGross"), -35393, "the whole customer price, to the cent: {rows:?}");
+    assert_eq!(total("customerTax"), -2393, "{rows:?}");
 }

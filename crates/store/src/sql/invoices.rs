@@ -183,23 +183,27 @@ impl InvoiceStore for SqlStore {
              LEFT JOIN order_lines l ON l.order_id = g.order_id AND l.line_number = g.line_number \
              WHERE g.partner_id = $1",
         );
-        let invoice = match of {
+        let param = match of {
             LedgerLines::Invoice(id) => {
                 sql.push_str(" AND g.invoice_id = $2");
-                Some(id)
+                Some(id.to_string())
             }
             LedgerLines::Unbilled => {
                 sql.push_str(" AND g.invoice_id IS NULL");
                 None
             }
+            LedgerLines::Order(id) => {
+                sql.push_str(" AND g.order_id = $2");
+                Some(id.to_string())
+            }
         };
         if after.is_some() {
-            sql.push_str(&keyset("g.at", "g.id", if invoice.is_some() { 3 } else { 2 }));
+            sql.push_str(&keyset("g.at", "g.id", if param.is_some() { 3 } else { 2 }));
         }
         sql.push_str(&format!(" ORDER BY g.at, g.id LIMIT {limit}"));
         let mut q = sqlx::query(&sql).bind(scope.partner_id().to_string());
-        if let Some(id) = invoice {
-            q = q.bind(id.to_string());
+        if let Some(p) = param {
+            q = q.bind(p);
         }
         if let Some(c) = after {
             q = q.bind(c.at.micros()).bind(c.id.clone());
