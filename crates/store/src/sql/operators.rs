@@ -361,18 +361,10 @@ impl OperatorAccessStore for SqlStore {
     }
 
     async fn touch_operator_session(&self, token_hash: &str, now: Timestamp) -> StoreResult<()> {
-        let mut tx = self.begin_single().await?;
-        sqlx::query("UPDATE operator_sessions SET last_seen_at = $1 WHERE token_hash = $2")
-            .bind(now.micros())
-            .bind(token_hash)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await
+        self.touch_session_row(super::users::SessionTable::Operator, token_hash, now).await
     }
 
     async fn delete_operator_session(&self, token_hash: &str) -> StoreResult<()> {
-        let mut tx = self.begin_single().await?;
-        sqlx::query("DELETE FROM operator_sessions WHERE token_hash = $1").bind(token_hash).execute(&mut *tx).await?;
-        tx.commit().await
+        self.delete_session_row(super::users::SessionTable::Operator, token_hash).await
     }
 }

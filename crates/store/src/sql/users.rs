@@ -280,19 +280,11 @@ impl SignInStore for SqlStore {
     }
 
     async fn touch_session(&self, token_hash: &str, now: Timestamp) -> StoreResult<()> {
-        let mut tx = self.begin_single().await?;
-        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
-            .bind(now.micros())
-            .bind(token_hash)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await
+        self.touch_session_row(SessionTable::Partner, token_hash, now).await
     }
 
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
-        let mut tx = self.begin_single().await?;
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut *tx).await?;
-        tx.commit().await
+        self.delete_session_row(SessionTable::Partner, token_hash).await
     }
 
     async fn record_sign_in_failure(&self, key: &str, now: Timestamp, window_micros: i64) -> StoreResult<i64> {
@@ -327,6 +319,45 @@ impl SignInStore for SqlStore {
     async fn clear_sign_in_failures(&self, key: &str) -> StoreResult<()> {
         let mut tx = self.begin_single().await?;
         sqlx::query("DELETE FROM sign_in_failures WHERE key = $1").bind(key).execute(&mut *tx).await?;
+        tx.commit().await
+    }
+}
+
+/// Whose sessions: the dashboard's (`sessions`) or the console's (`operator_sessions`); the same columns.
+#[derive(Clone, Copy)]
+pub(super) enum SessionTable {
+    Partner,
+    Operator,
+}
+
+impl SessionTable {
+    fn name(self) -> &'static str {
+        match self {
+            SessionTable::Partner => "sessions",
+            SessionTable::Operator => "operator_sessions",
+        }
+    }
+}
+
+impl SqlStore {
+    /// A session's last request, for its idle timeout.
+    pub(super) async fn touch_session_row(
+        &self,
+        table: SessionTable,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_single().await?;
+        let sql = format!("UPDATE {} SET last_seen_at = $1 WHERE token_hash = $2", table.name());
+        sqlx::query(&sql).bind(now.micros()).bind(token_hash).execute(&mut *tx).await?;
+        tx.commit().await
+    }
+
+    /// Signs a session out.
+    pub(super) async fn delete_session_row(&self, table: SessionTable, token_hash: &str) -> StoreResult<()> {
+        let mut tx = self.begin_single().await?;
+        let sql = format!("DELETE FROM {} WHERE token_hash = $1", table.name());
+        sqlx::query(&sql).bind(token_hash).execute(&mut *tx).await?;
         tx.commit().await
     }
 }

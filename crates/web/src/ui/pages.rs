@@ -140,16 +140,7 @@ async fn login(
             res
         }
         Err(e) => {
-            let (status, message) = match e.domain() {
-                Some(domain::DomainError::RateLimited { retry_after_secs }) => {
-                    (StatusCode::TOO_MANY_REQUESTS, tr!("error-rate-limited", seconds = *retry_after_secs))
-                }
-                Some(_) => (StatusCode::UNAUTHORIZED, tr!("login-wrong")),
-                None => {
-                    tracing::error!(error = %e, "sign-in failed");
-                    (StatusCode::INTERNAL_SERVER_ERROR, tr!("login-failed"))
-                }
-            };
+            let (status, message) = sign_in_refusal(&e);
             login_form(&state, next, form.email, Some(message), status)
         }
     }
@@ -163,6 +154,21 @@ struct LanguageSwitch {
 }
 
 /// Sets (`Some`) or clears (`None`) the language switch's cookie, which keeps the choice before signing in.
+/// What a refused sign-in (the dashboard's or the console's) answers: 429 while rate-limited, 401 for wrong
+/// credentials (never which part was wrong), 500 for a fault (logged).
+pub fn sign_in_refusal(e: &services::Error) -> (StatusCode, String) {
+    match e.domain() {
+        Some(domain::DomainError::RateLimited { retry_after_secs }) => {
+            (StatusCode::TOO_MANY_REQUESTS, tr!("error-rate-limited", seconds = *retry_after_secs))
+        }
+        Some(_) => (StatusCode::UNAUTHORIZED, tr!("login-wrong")),
+        None => {
+            tracing::error!(error = %e, "sign-in failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, tr!("login-failed"))
+        }
+    }
+}
+
 pub fn remember_language(res: &mut Response, locale: Option<Locale>, state: &AppState) {
     let cookie = match locale {
         Some(l) => {

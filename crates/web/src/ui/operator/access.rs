@@ -5,7 +5,7 @@ use super::{ConsoleError, ConsoleNav, OPERATOR_COOKIE};
 use crate::extract::Client;
 use crate::i18n::{tr, Locale};
 use crate::ui::format::filters;
-use crate::ui::pages::{back_to_or, from_this_site, remember_language, safe_next_or, secure};
+use crate::ui::pages::{back_to_or, from_this_site, remember_language, safe_next_or, secure, sign_in_refusal};
 use crate::ui::{cookie, page};
 use crate::AppState;
 use askama::Template;
@@ -105,16 +105,7 @@ async fn login(
             res
         }
         Err(e) => {
-            let (status, message) = match e.domain() {
-                Some(domain::DomainError::RateLimited { retry_after_secs }) => {
-                    (StatusCode::TOO_MANY_REQUESTS, tr!("error-rate-limited", seconds = *retry_after_secs))
-                }
-                Some(_) => (StatusCode::UNAUTHORIZED, tr!("login-wrong")),
-                None => {
-                    tracing::error!(error = %e, "console sign-in failed");
-                    (StatusCode::INTERNAL_SERVER_ERROR, tr!("login-failed"))
-                }
-            };
+            let (status, message) = sign_in_refusal(&e);
             login_form(&state, next, form.email, Some(message), status)
         }
     }
