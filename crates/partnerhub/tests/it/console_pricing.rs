@@ -43,6 +43,12 @@ async fn price_lists_and_credit_limits_in_the_console(db: Db) {
         .await;
     assert_eq!(bad.status, 400, "{}", bad.html);
     assert!(bad.html.contains("no cost column"), "{}", bad.html);
+    // Back on the list's page with the form as typed: the pasted CSV is not lost.
+    assert!(
+        bad.html.contains("data-testid=\"version-error\"") && bad.html.contains("currencyCode\nSLES,0001,US,USD"),
+        "{}",
+        bad.html
+    );
     let page = cat.get(&list_path).await;
     assert!(page.html.contains("version 1 since"), "{}", page.html);
     assert!(page.html.contains("12 %") && page.html.contains(">draft<"), "{}", page.html);

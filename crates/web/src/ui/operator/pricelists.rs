@@ -109,11 +109,25 @@ struct ListPage<'a> {
     active: String,
     versions: Vec<VersionRow>,
     can_edit: bool,
+    /// A refused new version: why, and the form as it was typed (shown again, not lost).
+    error: Option<String>,
+    typed: VersionForm,
 }
 
 async fn show(State(state): State<AppState>, Console(s): Console, Path(id): Path<PriceListId>) -> ConsoleResult {
+    list_page(&state, &s, id, None, VersionForm::default()).await
+}
+
+/// The list's page; after a refused version, with the reason and what was typed.
+async fn list_page(
+    state: &AppState,
+    s: &services::operators::OperatorSession,
+    id: PriceListId,
+    error: Option<String>,
+    typed: VersionForm,
+) -> ConsoleResult {
     let services = &state.services;
-    let list = services.get_price_list(&s.publisher, id).await.or_console(&s)?;
+    let list = services.get_price_list(&s.publisher, id).await.or_console(s)?;
     let now = services.now();
     let versions = list
         .versions
@@ -137,7 +151,7 @@ async fn show(State(state): State<AppState>, Console(s): Console, Path(id): Path
     Ok(page(&ListPage {
         title: list.name.clone(),
         section: "pricelists",
-        nav: Some(ConsoleNav::of(&s)),
+        nav: Some(ConsoleNav::of(s)),
         csrf: s.csrf.clone(),
         id: list.id.to_string(),
         name: list.name.clone(),
@@ -145,10 +159,12 @@ async fn show(State(state): State<AppState>, Console(s): Console, Path(id): Path
         active: active_of(&list, now),
         versions,
         can_edit: s.publisher.may(OperatorAction::ManageCatalog),
+        error,
+        typed,
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct VersionForm {
     #[serde(default)]
     effective_from: String,
@@ -169,17 +185,28 @@ async fn add_version(
     f: ConsoleForm<VersionForm>,
 ) -> ConsoleResult {
     let s = &f.session;
-    let prices = match non_empty(&f.form.prices_csv) {
-        Some(text) => parse_cost_csv(text.as_bytes()).or_console(s)?,
-        None => Vec::new(),
+    let added = async {
+        let prices = match non_empty(&f.form.prices_csv) {
+            Some(text) => parse_cost_csv(text.as_bytes())?,
+            None => Vec::new(),
+        };
+        let draft = VersionDraft {
+            effective_from: non_empty(&f.form.effective_from),
+            discount_percent: non_empty(&f.form.discount_percent),
+            prices,
+        };
+        state.services.add_price_list_version(&s.publisher, id, draft, None).await
     };
-    let draft = VersionDraft {
-        effective_from: non_empty(&f.form.effective_from),
-        discount_percent: non_empty(&f.form.discount_percent),
-        prices,
-    };
-    state.services.add_price_list_version(&s.publisher, id, draft, None).await.or_console(s)?;
-    Ok(Redirect::to(&format!("/operator/pricelists/{id}")).into_response())
+    match added.await {
+        Ok(_) => Ok(Redirect::to(&format!("/operator/pricelists/{id}")).into_response()),
+        // A refusal shows the page again with the form as typed (a pasted CSV is not lost); a fault is an error page.
+        Err(e @ services::Error::Domain(_)) => {
+            let (status, _, message) = crate::ui::error_parts(&e);
+            let res = list_page(&state, s, id, Some(message), f.form).await?;
+            Ok(crate::ui::with_error_status(res, status))
+        }
+        Err(e) => Err(e).or_console(s),
+    }
 }
 
 #[derive(Deserialize)]
